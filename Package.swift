@@ -1,0 +1,98 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Every target is Swift 6 language mode (strict concurrency) with the same upcoming features.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "hookline",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "HooklineKafka", targets: ["HooklineKafka"]),
+        .library(name: "HooklineWebhooks", targets: ["HooklineWebhooks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: - librdkafka
+
+        .systemLibrary(
+            name: "CRdKafka",
+            path: "Shared/CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "HooklineKafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/HooklineKafka",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Webhook verification
+
+        .target(
+            name: "HooklineWebhooks",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Shared/HooklineWebhooks",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Test and benchmark support
+
+        .target(
+            name: "HooklineTestSupport",
+            dependencies: [
+                "HooklineKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/HooklineTestSupport",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Executables
+
+        .executableTarget(
+            name: "HooklineDev",
+            dependencies: [
+                "HooklineKafka",
+                "HooklineTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/HooklineDev",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Tests
+
+        .testTarget(
+            name: "HooklineKafkaTests",
+            dependencies: ["HooklineKafka", "HooklineTestSupport"],
+            path: "Tests/HooklineKafkaTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HooklineWebhooksTests",
+            dependencies: ["HooklineWebhooks"],
+            path: "Tests/HooklineWebhooksTests",
+            resources: [],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
