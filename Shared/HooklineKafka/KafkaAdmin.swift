@@ -1,0 +1,413 @@
+import CRdKafka
+import Foundation
+import Logging
+
+/// Topic and group administration: everything needed to create topics and compute lag.
+public final class KafkaAdmin: Sendable {
+    private let client: RDKafkaClient
+    private let poller: PollThread
+    /// How long one admin request may take. Default: 10 seconds
+    public let requestTimeout: Duration
+
+    public init(configuration: KafkaConfiguration, requestTimeout: Duration = .seconds(10), logger: Logger) throws(KafkaError) {
+        var properties = configuration.librdkafkaProperties
+        properties.merge(configuration.properties) { _, user in user }
+        let client = try RDKafkaClient(kind: .producer, properties: properties, logger: logger)
+        self.client = client
+        self.requestTimeout = requestTimeout
+        // Serves logs and error callbacks; admin results arrive on their own queues.
+        self.poller = PollThread(name: "hookline-admin-poll") { rd_kafka_poll(client.handle, 100) }
+    }
+
+    deinit {
+        self.poller.stop()
+        self.client.destroy()
+    }
+
+    // MARK: Topics
+
+    /// A topic to create.
+    public struct NewTopic: Sendable, Hashable {
+        public var name: String
+        public var partitions: Int32
+        public var replicationFactor: Int32
+        /// Topic-level configuration, e.g. `retention.ms`.
+        public var config: [String: String]
+
+        public init(name: String, partitions: Int32 = 1, replicationFactor: Int32 = 1, config: [String: String] = [:]) {
+            self.name = name
+            self.partitions = partitions
+            self.replicationFactor = replicationFactor
+            self.config = config
+        }
+    }
+
+    /// Creates the topics that do not exist yet. A topic that already exists is not an error.
+    public func createTopics(_ topics: [NewTopic]) async throws(KafkaError) {
+        guard !topics.isEmpty else { return }
+        let operation = "creating topics \(topics.map(\.name).joined(separator: ", "))"
+        try await self.request(operation) { handle, options, queue -> Result<Void, KafkaError> in
+            let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
+            defer { errorBuffer.deallocate() }
+            var newTopics: [OpaquePointer?] = []
+            defer { newTopics.forEach { rd_kafka_NewTopic_destroy($0) } }
+            for topic in topics {
+                guard let newTopic = rd_kafka_NewTopic_new(topic.name, topic.partitions, topic.replicationFactor, errorBuffer, 512) else {
+                    return .failure(.configuration("topic \(topic.name): \(String(cString: errorBuffer))"))
+                }
+                newTopics.append(newTopic)
+                for (key, value) in topic.config {
+                    rd_kafka_NewTopic_set_config(newTopic, key, value)
+                }
+            }
+            newTopics.withUnsafeMutableBufferPointer {
+                rd_kafka_CreateTopics(handle, $0.baseAddress, $0.count, options, queue)
+            }
+            return .success(())
+        } parse: { event -> Result<Void, KafkaError> in
+            var count = 0
+            let results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count)
+            for index in 0..<count {
+                let err = rd_kafka_topic_result_error(results![index])
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR, err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS {
+                    let name = String(cString: rd_kafka_topic_result_name(results![index]))
+                    let message = rd_kafka_topic_result_error_string(results![index]).map { String(cString: $0) }
+                    var error = KafkaError(err, operation: "creating topic \(name)")
+                    if let message { error.message = message }
+                    return .failure(error)
+                }
+            }
+            return .success(())
+        }
+    }
+
+    /// Deletes topics. A topic that does not exist is not an error.
+    public func deleteTopics(_ names: [String]) async throws(KafkaError) {
+        guard !names.isEmpty else { return }
+        try await self.request("deleting topics \(names.joined(separator: ", "))") { handle, options, queue -> Result<Void, KafkaError> in
+            var deletes = names.map { rd_kafka_DeleteTopic_new($0) }
+            defer { deletes.forEach { rd_kafka_DeleteTopic_destroy($0) } }
+            deletes.withUnsafeMutableBufferPointer {
+                rd_kafka_DeleteTopics(handle, $0.baseAddress, $0.count, options, queue)
+            }
+            return .success(())
+        } parse: { event -> Result<Void, KafkaError> in
+            var count = 0
+            let results = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event), &count)
+            for index in 0..<count {
+                let err = rd_kafka_topic_result_error(results![index])
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR, err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART {
+                    return .failure(KafkaError(err, operation: "deleting topic \(String(cString: rd_kafka_topic_result_name(results![index])))"))
+                }
+            }
+            return .success(())
+        }
+    }
+
+    /// A topic and its partitions, from the cluster's metadata.
+    public struct TopicMetadata: Sendable, Hashable {
+        public var name: String
+        public var partitions: [Int32]
+    }
+
+    /// Every topic in the cluster (internal `__` topics left out), sorted by name.
+    public func listTopics() async throws(KafkaError) -> [TopicMetadata] {
+        let client = self.client
+        let timeout = Int32(clamping: self.requestTimeout.milliseconds)
+        let result: Result<[TopicMetadata], KafkaError> = await RDKafkaClient.blocking {
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(client.handle, 1, nil, &metadata, timeout)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                return .failure(KafkaError(err, operation: "listing topics"))
+            }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            var topics: [TopicMetadata] = []
+            for index in 0..<Int(metadata.pointee.topic_cnt) {
+                let topic = metadata.pointee.topics[index]
+                let name = String(cString: topic.topic)
+                guard !name.hasPrefix("__"), topic.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                let partitions = (0..<Int(topic.partition_cnt)).map { topic.partitions[$0].id }.sorted()
+                topics.append(TopicMetadata(name: name, partitions: partitions))
+            }
+            return .success(topics.sorted { $0.name < $1.name })
+        }
+        return try result.get()
+    }
+
+    /// The cluster's id, as its metadata gives it.
+    public func clusterID() async -> String? {
+        let client = self.client
+        let timeout = Int32(clamping: self.requestTimeout.milliseconds)
+        return await RDKafkaClient.blocking {
+            guard let id = rd_kafka_clusterid(client.handle, timeout) else { return nil }
+            defer { rd_kafka_mem_free(client.handle, id) }
+            return String(cString: id)
+        }
+    }
+
+    // MARK: Offsets
+
+    /// Which offset of a partition ``listOffsets(_:_:isolationLevel:)`` asks for.
+    public enum OffsetSpec: Sendable {
+        /// The first offset still in the log.
+        case earliest
+        /// The end of the log: the offset the next record will get (the high watermark,
+        /// or the last stable offset under read_committed).
+        case latest
+
+        var rawValue: rd_kafka_OffsetSpec_t {
+            switch self {
+            case .earliest: RD_KAFKA_OFFSET_SPEC_EARLIEST
+            case .latest: RD_KAFKA_OFFSET_SPEC_LATEST
+            }
+        }
+    }
+
+    /// Earliest or end offsets of these partitions, read at the isolation level given
+    /// (stated explicitly: there is no hidden default).
+    public func listOffsets(
+        _ partitions: [TopicPartition],
+        _ spec: OffsetSpec,
+        isolationLevel: KafkaIsolationLevel
+    ) async throws(KafkaError) -> [TopicPartition: Int64] {
+        guard !partitions.isEmpty else { return [:] }
+        return try await self.request("listing offsets") { handle, options, queue in
+            let level = isolationLevel == .readCommitted ? RD_KAFKA_ISOLATION_LEVEL_READ_COMMITTED : RD_KAFKA_ISOLATION_LEVEL_READ_UNCOMMITTED
+            if let error = rd_kafka_AdminOptions_set_isolation_level(options, level) {
+                return .failure(KafkaError(consuming: error, operation: "setting the isolation level"))
+            }
+            let list = RDKafkaClient.makePartitionList(partitions.map { ($0, Int64(spec.rawValue.rawValue)) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            rd_kafka_ListOffsets(handle, list, options, queue)
+            return .success(())
+        } parse: { event in
+            var count = 0
+            let infos = rd_kafka_ListOffsets_result_infos(rd_kafka_event_ListOffsets_result(event), &count)
+            var offsets: [TopicPartition: Int64] = [:]
+            for index in 0..<count {
+                let element = rd_kafka_ListOffsetsResultInfo_topic_partition(infos![index])!.pointee
+                let partition = TopicPartition(topic: String(cString: element.topic), partition: element.partition)
+                guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    return .failure(KafkaError(element.err, operation: "listing offsets of \(partition)"))
+                }
+                offsets[partition] = element.offset
+            }
+            return .success(offsets)
+        }
+    }
+
+    /// Every partition of these topics with its earliest and end offsets.
+    public func watermarks(
+        topics: [TopicMetadata],
+        isolationLevel: KafkaIsolationLevel
+    ) async throws(KafkaError) -> [TopicPartition: (earliest: Int64, end: Int64)] {
+        let partitions = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic: topic.name, partition: $0) } }
+        let earliest = try await self.listOffsets(partitions, .earliest, isolationLevel: isolationLevel)
+        let end = try await self.listOffsets(partitions, .latest, isolationLevel: isolationLevel)
+        var result: [TopicPartition: (earliest: Int64, end: Int64)] = [:]
+        for partition in partitions {
+            if let first = earliest[partition], let last = end[partition] {
+                result[partition] = (first, last)
+            }
+        }
+        return result
+    }
+
+    // MARK: Consumer groups
+
+    /// A consumer group as the cluster lists it.
+    public struct ConsumerGroupListing: Sendable, Hashable {
+        public var groupID: String
+        /// `Stable`, `Empty`, `PreparingRebalance`, `Dead`, … as librdkafka names it.
+        public var state: String
+    }
+
+    /// Every consumer group the cluster knows.
+    public func listConsumerGroups() async throws(KafkaError) -> [ConsumerGroupListing] {
+        try await self.request("listing consumer groups") { handle, options, queue in
+            rd_kafka_ListConsumerGroups(handle, options, queue)
+            return .success(())
+        } parse: { event in
+            let result = rd_kafka_event_ListConsumerGroups_result(event)
+            var count = 0
+            let listings = rd_kafka_ListConsumerGroups_result_valid(result, &count)
+            var groups: [ConsumerGroupListing] = []
+            for index in 0..<count {
+                let listing = listings![index]
+                groups.append(
+                    ConsumerGroupListing(
+                        groupID: String(cString: rd_kafka_ConsumerGroupListing_group_id(listing)),
+                        state: String(cString: rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupListing_state(listing)))
+                    )
+                )
+            }
+            return .success(groups.sorted { $0.groupID < $1.groupID })
+        }
+    }
+
+    /// A consumer group's state and members.
+    public struct ConsumerGroupDescription: Sendable, Hashable {
+        public var groupID: String
+        public var state: String
+        public var members: [Member]
+
+        public struct Member: Sendable, Hashable {
+            public var memberID: String
+            public var clientID: String
+            public var host: String
+            public var assignment: [TopicPartition]
+        }
+    }
+
+    /// State and members of these groups.
+    public func describeConsumerGroups(_ groupIDs: [String]) async throws(KafkaError) -> [ConsumerGroupDescription] {
+        guard !groupIDs.isEmpty else { return [] }
+        return try await self.request("describing consumer groups") { handle, options, queue in
+            var names = groupIDs.map { strdup($0) }
+            defer { names.forEach { free($0) } }
+            names.withUnsafeMutableBufferPointer { buffer in
+                buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) {
+                    rd_kafka_DescribeConsumerGroups(handle, $0.baseAddress, $0.count, options, queue)
+                }
+            }
+            return .success(())
+        } parse: { event in
+            var count = 0
+            let groups = rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(event), &count)
+            var descriptions: [ConsumerGroupDescription] = []
+            for index in 0..<count {
+                let group = groups![index]
+                if let error = rd_kafka_ConsumerGroupDescription_error(group) {
+                    return .failure(
+                        KafkaError(
+                            code: .init(rd_kafka_error_code(error)),
+                            message: String(cString: rd_kafka_error_string(error)),
+                            operation: "describing group \(String(cString: rd_kafka_ConsumerGroupDescription_group_id(group)))"
+                        )
+                    )
+                }
+                let members = (0..<rd_kafka_ConsumerGroupDescription_member_count(group)).map { memberIndex in
+                    let member = rd_kafka_ConsumerGroupDescription_member(group, memberIndex)
+                    let assignment = rd_kafka_MemberDescription_assignment(member)
+                    let partitions = rd_kafka_MemberAssignment_partitions(assignment).map { RDKafkaClient.entries(of: $0).map(\.topicPartition) } ?? []
+                    return ConsumerGroupDescription.Member(
+                        memberID: String(cString: rd_kafka_MemberDescription_consumer_id(member)),
+                        clientID: String(cString: rd_kafka_MemberDescription_client_id(member)),
+                        host: String(cString: rd_kafka_MemberDescription_host(member)),
+                        assignment: partitions
+                    )
+                }
+                descriptions.append(
+                    ConsumerGroupDescription(
+                        groupID: String(cString: rd_kafka_ConsumerGroupDescription_group_id(group)),
+                        state: String(cString: rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(group))),
+                        members: members
+                    )
+                )
+            }
+            return .success(descriptions)
+        }
+    }
+
+    /// The group's committed offsets: for every partition it committed, the next offset it
+    /// will read. Partitions the group never committed are absent.
+    public func committedOffsets(group: String) async throws(KafkaError) -> [TopicPartition: Int64] {
+        try await self.request("reading committed offsets of group \(group)") { handle, options, queue in
+            var request = [rd_kafka_ListConsumerGroupOffsets_new(group, nil)]
+            defer { request.forEach { rd_kafka_ListConsumerGroupOffsets_destroy($0) } }
+            request.withUnsafeMutableBufferPointer {
+                rd_kafka_ListConsumerGroupOffsets(handle, $0.baseAddress, $0.count, options, queue)
+            }
+            return .success(())
+        } parse: { event in
+            var count = 0
+            let groups = rd_kafka_ListConsumerGroupOffsets_result_groups(rd_kafka_event_ListConsumerGroupOffsets_result(event), &count)
+            return Self.groupOffsets(groups, count: count, group: group)
+        }
+    }
+
+    /// Sets a group's committed offsets (the next offset to read, per partition). The group
+    /// must have no active members; the broker refuses otherwise.
+    public func alterCommittedOffsets(group: String, offsets: [TopicPartition: Int64]) async throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        _ = try await self.request("setting committed offsets of group \(group)") { handle, options, queue in
+            let list = RDKafkaClient.makePartitionList(offsets.map { ($0.key, $0.value) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            var request = [rd_kafka_AlterConsumerGroupOffsets_new(group, list)]
+            defer { request.forEach { rd_kafka_AlterConsumerGroupOffsets_destroy($0) } }
+            request.withUnsafeMutableBufferPointer {
+                rd_kafka_AlterConsumerGroupOffsets(handle, $0.baseAddress, $0.count, options, queue)
+            }
+            return .success(())
+        } parse: { event in
+            var count = 0
+            let groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(rd_kafka_event_AlterConsumerGroupOffsets_result(event), &count)
+            return Self.groupOffsets(groups, count: count, group: group)
+        }
+    }
+
+    private static func groupOffsets(
+        _ groups: UnsafeMutablePointer<OpaquePointer?>?,
+        count: Int,
+        group: String
+    ) -> Result<[TopicPartition: Int64], KafkaError> {
+        var offsets: [TopicPartition: Int64] = [:]
+        for index in 0..<count {
+            let result = groups![index]
+            if let error = rd_kafka_group_result_error(result) {
+                return .failure(
+                    KafkaError(
+                        code: .init(rd_kafka_error_code(error)),
+                        message: String(cString: rd_kafka_error_string(error)),
+                        operation: "offsets of group \(group)"
+                    )
+                )
+            }
+            guard let partitions = rd_kafka_group_result_partitions(result) else { continue }
+            for entry in RDKafkaClient.entries(of: partitions) {
+                if entry.error != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    return .failure(KafkaError(entry.error, operation: "offsets of group \(group), \(entry.topicPartition)"))
+                }
+                if entry.offset >= 0 { offsets[entry.topicPartition] = entry.offset }
+            }
+        }
+        return .success(offsets)
+    }
+
+    // MARK: Requests
+
+    /// Runs one admin request: `start` issues it on a fresh result queue, `parse` reads the result event.
+    private func request<T: Sendable>(
+        _ operation: String,
+        start: @escaping @Sendable (OpaquePointer, OpaquePointer, OpaquePointer) -> Result<Void, KafkaError>,
+        parse: @escaping @Sendable (OpaquePointer) -> Result<T, KafkaError>
+    ) async throws(KafkaError) -> T {
+        let client = self.client
+        let timeout = self.requestTimeout
+        let result: Result<T, KafkaError> = await RDKafkaClient.blocking {
+            let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_ANY)!
+            defer { rd_kafka_AdminOptions_destroy(options) }
+            let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
+            defer { errorBuffer.deallocate() }
+            _ = rd_kafka_AdminOptions_set_request_timeout(options, Int32(clamping: timeout.milliseconds), errorBuffer, 512)
+            let queue = rd_kafka_queue_new(client.handle)!
+            defer { rd_kafka_queue_destroy(queue) }
+            if case .failure(let error) = start(client.handle, options, queue) {
+                return .failure(error)
+            }
+            // The request times out on its own; wait a little longer than that for its answer.
+            guard let event = rd_kafka_queue_poll(queue, Int32(clamping: timeout.milliseconds + 2000)) else {
+                return .failure(KafkaError(RD_KAFKA_RESP_ERR__TIMED_OUT, operation: operation))
+            }
+            defer { rd_kafka_event_destroy(event) }
+            let err = rd_kafka_event_error(event)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                var error = KafkaError(err, operation: operation)
+                if let message = rd_kafka_event_error_string(event) { error.message = String(cString: message) }
+                return .failure(error)
+            }
+            return parse(event)
+        }
+        return try result.get()
+    }
+}

@@ -1,0 +1,340 @@
+import CRdKafka
+import Dispatch
+import Logging
+import Synchronization
+
+/// What a consumer tells its application when the group moves partitions.
+///
+/// Both methods are called on the consumer's poll thread while librdkafka waits for
+/// them, so the group does not move on until they return.
+public protocol KafkaRebalanceListener: Sendable {
+    /// Partitions newly given to this consumer. Return where each starts; partitions left
+    /// out start at ``KafkaStartOffset/committed``. A service whose offsets live in its own
+    /// database reads them here.
+    func partitionsAssigned(_ partitions: [TopicPartition]) async -> [TopicPartition: KafkaStartOffset]
+
+    /// Partitions about to be taken away. Finish (apply and record) the work in hand for them
+    /// before returning; records of these partitions not yet handed out are discarded.
+    func partitionsRevoked(_ partitions: [TopicPartition]) async
+}
+
+/// A group member with manual offset control.
+///
+/// Messages arrive through ``nextBatch(maxCount:)`` or ``messages``; offsets move only when the
+/// application calls ``commit(_:)``. A dedicated thread keeps polling librdkafka while the
+/// application works, pausing fetches when ``KafkaConsumerConfiguration/bufferCapacity``
+/// records are waiting, so a slow application never makes the consumer leave its group
+/// through `max.poll.interval.ms`.
+public final class KafkaConsumer: Sendable {
+    public let configuration: KafkaConsumerConfiguration
+    private let client: RDKafkaClient
+    private let buffer: MessageBuffer
+    private let listener: (any KafkaRebalanceListener)?
+    private let pollThread = Mutex<PollThread?>(nil)
+    private let logger: Logger
+
+    public init(
+        configuration: KafkaConsumerConfiguration,
+        rebalanceListener: (any KafkaRebalanceListener)? = nil,
+        logger: Logger
+    ) throws(KafkaError) {
+        self.configuration = configuration
+        self.listener = rebalanceListener
+        self.logger = logger
+        self.buffer = MessageBuffer(capacity: configuration.bufferCapacity)
+        self.client = try RDKafkaClient(kind: .consumer, properties: configuration.librdkafkaProperties, logger: logger) {
+            rd_kafka_conf_set_rebalance_cb($0, rebalanceCallback)
+        }
+        // Serve everything (logs, errors, rebalances) from the consumer queue polled below.
+        rd_kafka_poll_set_consumer(self.client.handle)
+        let client = self.client
+        let buffer = self.buffer
+        let listener = self.listener
+        self.client.callbackState.rebalance = { handle, err, list in
+            Self.rebalance(handle: handle, err: err, list: list, buffer: buffer, listener: listener, logger: client.logger)
+        }
+    }
+
+    deinit {
+        self.pollThread.withLock { $0?.stop() }
+        self.buffer.close()
+        self.client.destroy()
+    }
+
+    /// Joins the group and follows these topics. A name starting with `^` is a regular
+    /// expression over topic names (librdkafka's syntax), matched again as topics appear.
+    public func subscribe(topics: [String]) throws(KafkaError) {
+        let list = RDKafkaClient.makePartitionList(topics.map { (TopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA), 0) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_subscribe(self.client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(err, operation: "subscribing to \(topics.joined(separator: ", "))")
+        }
+        self.startPolling()
+    }
+
+    private func startPolling() {
+        self.pollThread.withLock { thread in
+            guard thread == nil else { return }
+            let client = self.client
+            let buffer = self.buffer
+            let logger = self.logger
+            thread = PollThread(name: "hookline-consumer-poll") {
+                // Keep polling while full, with fetching paused, so the group sees us alive.
+                if let pause = buffer.fetchTransition() {
+                    setPaused(pause, handle: client.handle)
+                }
+                guard let message = rd_kafka_consumer_poll(client.handle, 100) else { return }
+                defer { rd_kafka_message_destroy(message) }
+                let err = message.pointee.err
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    logger.warning("consumer error", metadata: ["kafka.error": "\(KafkaError(err, operation: "consuming"))"])
+                    return
+                }
+                buffer.append(KafkaConsumerMessage(copying: message))
+            }
+        }
+    }
+
+}
+
+/// Pauses or resumes fetching for the whole current assignment.
+private func setPaused(_ paused: Bool, handle: OpaquePointer) {
+    var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment else { return }
+    defer { rd_kafka_topic_partition_list_destroy(assignment) }
+    if paused {
+        rd_kafka_pause_partitions(handle, assignment)
+    } else {
+        rd_kafka_resume_partitions(handle, assignment)
+    }
+}
+
+extension KafkaConsumer {
+    /// Waits for records and returns up to `maxCount` of them, in order per partition.
+    /// Returns an empty array once the consumer is closed.
+    public func nextBatch(maxCount: Int = 1000) async -> [KafkaConsumerMessage] {
+        await self.buffer.next(maxCount: maxCount)
+    }
+
+    /// The records one at a time; ends when the consumer is closed.
+    public var messages: Messages { Messages(consumer: self) }
+
+    /// Stores these offsets as the group's committed position: for each partition, the
+    /// offset of the *next* record to read. Returns once the broker has confirmed.
+    public func commit(_ offsets: [TopicPartition: Int64]) async throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let client = self.client
+        let entries = offsets.map { ($0.key, $0.value) }
+        let err = await RDKafkaClient.blocking {
+            let list = RDKafkaClient.makePartitionList(entries)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_commit(client.handle, list, 0)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { return err }
+            // A per-partition failure is reported in the list.
+            return RDKafkaClient.entries(of: list).first { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }?.error ?? err
+        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(err, operation: "committing offsets for group \(self.configuration.groupID)")
+        }
+    }
+
+    /// Commits the position after these records (their offset + 1, the highest per partition).
+    public func commit(after messages: [KafkaConsumerMessage]) async throws(KafkaError) {
+        var offsets: [TopicPartition: Int64] = [:]
+        for message in messages {
+            offsets[message.topicPartition] = max(offsets[message.topicPartition] ?? 0, message.offset + 1)
+        }
+        try await self.commit(offsets)
+    }
+
+    /// The group's committed offsets for these partitions (nil where nothing was committed).
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [TopicPartition: Int64?] {
+        let client = self.client
+        let result: (rd_kafka_resp_err_t, [TopicPartition: Int64?]) = await RDKafkaClient.blocking {
+            let list = RDKafkaClient.makePartitionList(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = rd_kafka_committed(client.handle, list, Int32(clamping: timeout.milliseconds))
+            var offsets: [TopicPartition: Int64?] = [:]
+            for entry in RDKafkaClient.entries(of: list) {
+                offsets[entry.topicPartition] = entry.offset >= 0 ? entry.offset : nil
+            }
+            return (err, offsets)
+        }
+        guard result.0 == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(result.0, operation: "reading committed offsets of group \(self.configuration.groupID)")
+        }
+        return result.1
+    }
+
+    /// The partitions currently assigned to this consumer.
+    public var assignment: [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(self.client.handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return RDKafkaClient.entries(of: list).map(\.topicPartition)
+    }
+
+    /// Leaves the group (revoking partitions through the listener first), stops polling and
+    /// releases the handle. ``nextBatch(maxCount:)`` then returns empty. Idempotent.
+    public func close() async {
+        let thread = self.pollThread.withLock { thread in
+            defer { thread = nil }
+            return thread
+        }
+        let client = self.client
+        await RDKafkaClient.blocking {
+            thread?.stop()
+            // Runs the final revoke through the rebalance callback, on this thread.
+            _ = rd_kafka_consumer_close(client.handle)
+        }
+        self.buffer.close()
+        client.destroy()
+    }
+
+    // MARK: Rebalance
+
+    private static func rebalance(
+        handle: OpaquePointer,
+        err: rd_kafka_resp_err_t,
+        list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+        buffer: MessageBuffer,
+        listener: (any KafkaRebalanceListener)?,
+        logger: Logger
+    ) {
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        let partitions = RDKafkaClient.entries(of: list).map(\.topicPartition)
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions)"])
+            if let listener {
+                let starts = waitFor { await listener.partitionsAssigned(partitions) }
+                let count = Int(list.pointee.cnt)
+                for index in 0..<count {
+                    let element = list.pointee.elems[index]
+                    let partition = TopicPartition(topic: String(cString: element.topic), partition: element.partition)
+                    list.pointee.elems[index].offset = (starts[partition] ?? .committed).librdkafkaOffset
+                }
+            }
+            if cooperative {
+                if let error = rd_kafka_incremental_assign(handle, list) {
+                    logger.error("incremental assign failed", metadata: ["kafka.error": "\(KafkaError(consuming: error, operation: "assigning"))"])
+                }
+            } else {
+                rd_kafka_assign(handle, list)
+            }
+            // Start the new assignment unpaused; the poll loop pauses it again if still full.
+            setPaused(false, handle: handle)
+            buffer.assignmentChanged()
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            logger.info("partitions revoked", metadata: ["kafka.partitions": "\(partitions)"])
+            buffer.discard(Set(partitions))
+            if let listener {
+                waitFor { await listener.partitionsRevoked(partitions) }
+            }
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(handle, list) {
+                    logger.error("incremental unassign failed", metadata: ["kafka.error": "\(KafkaError(consuming: error, operation: "unassigning"))"])
+                }
+            } else {
+                rd_kafka_assign(handle, nil)
+            }
+        default:
+            logger.error("rebalance failed", metadata: ["kafka.error": "\(KafkaError(err, operation: "rebalancing"))"])
+            buffer.discard(Set(partitions))
+            rd_kafka_assign(handle, nil)
+        }
+    }
+}
+
+/// Runs async work from the poll thread and blocks that (non-cooperative) thread until it ends.
+private func waitFor<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
+    let done = DispatchSemaphore(value: 0)
+    let result = Mutex<T?>(nil)
+    Task {
+        let value = await work()
+        result.withLock { $0 = value }
+        done.signal()
+    }
+    done.wait()
+    return result.withLock { $0! }
+}
+
+private let rebalanceCallback:
+    @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = {
+        handle, err, list, opaque in
+        guard let handle, let list, let opaque else { return }
+        let callbacks = Unmanaged<RDKafkaClient.Callbacks>.fromOpaque(opaque).takeUnretainedValue()
+        callbacks.rebalance?(handle, err, list)
+    }
+
+extension KafkaStartOffset {
+    var librdkafkaOffset: Int64 {
+        switch self {
+        case .offset(let offset): offset
+        case .committed: Int64(RD_KAFKA_OFFSET_INVALID)
+        case .beginning: Int64(RD_KAFKA_OFFSET_BEGINNING)
+        case .end: Int64(RD_KAFKA_OFFSET_END)
+        }
+    }
+}
+
+extension KafkaConsumerMessage {
+    /// Copies everything out of a librdkafka message (which the caller then destroys).
+    init(copying message: UnsafeMutablePointer<rd_kafka_message_t>) {
+        let m = message.pointee
+        self.topic = String(cString: rd_kafka_topic_name(m.rkt))
+        self.partition = m.partition
+        self.offset = m.offset
+        self.key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+        self.value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        self.timestamp = timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp
+        var headers: [KafkaHeader] = []
+        var list: OpaquePointer?
+        if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var value: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                headers.append(
+                    KafkaHeader(key: String(cString: name!), value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) })
+                )
+                index += 1
+            }
+        }
+        self.headers = headers
+    }
+}
+
+// MARK: - Messages
+
+extension KafkaConsumer {
+    /// The consumer's records, one at a time. Ends when the consumer is closed.
+    public struct Messages: AsyncSequence, Sendable {
+        public typealias Element = KafkaConsumerMessage
+        let consumer: KafkaConsumer
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let consumer: KafkaConsumer
+            var pending: [KafkaConsumerMessage] = []
+            var index = 0
+
+            public mutating func next() async -> KafkaConsumerMessage? {
+                if self.index == self.pending.count {
+                    self.pending = await self.consumer.nextBatch(maxCount: 1000)
+                    self.index = 0
+                    if self.pending.isEmpty { return nil }
+                }
+                defer { self.index += 1 }
+                return self.pending[self.index]
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(consumer: self.consumer)
+        }
+    }
+}

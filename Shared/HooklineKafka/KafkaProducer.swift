@@ -1,0 +1,253 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// Produces records and reports, per record, where the broker wrote it.
+///
+/// ``send(topic:key:value:headers:)`` returns only once the broker's delivery report
+/// has arrived (with `acks=all` by default: once every in-sync replica has the
+/// record), or throws. Concurrent sends are batched by librdkafka; nothing is
+/// flushed per message. A broker that cannot take the record makes the send fail
+/// after ``KafkaProducerConfiguration/messageTimeout``, never hang.
+///
+/// A dedicated thread serves librdkafka's delivery reports. Call ``shutdown(timeout:)``
+/// to flush what is in flight and release the handle.
+public final class KafkaProducer: Sendable {
+    private let client: RDKafkaClient
+    private let poller: PollThread
+    private let state = Mutex(State.running)
+    public let configuration: KafkaProducerConfiguration
+
+    private enum State {
+        case running, shuttingDown, shutDown
+    }
+
+    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+        self.configuration = configuration
+        let client = try RDKafkaClient(kind: .producer, properties: configuration.librdkafkaProperties, logger: logger) {
+            rd_kafka_conf_set_dr_msg_cb($0, deliveryReport)
+        }
+        self.client = client
+        self.poller = PollThread(name: "hookline-producer-poll") {
+            rd_kafka_poll(client.handle, 100)
+        }
+    }
+
+    deinit {
+        self.poller.stop()
+        self.client.destroy()
+    }
+
+    /// Writes one record and waits for the broker's acknowledgement.
+    ///
+    /// - Parameters:
+    ///   - key: the partitioning key; records with one key keep their order. Nil spreads records.
+    ///   - value: the payload, copied by librdkafka before this call suspends.
+    /// - Returns: where the record was written.
+    /// - Throws: ``KafkaError`` when the record could not be queued or the broker did not take
+    ///   it within the message timeout. A thrown send was not acknowledged; it may still have been
+    ///   written (a timeout is not a proof of absence), so consumers deduplicate.
+    public func send(
+        topic: String,
+        key: some Collection<UInt8> & Sendable = [UInt8](),
+        value: some Collection<UInt8> & Sendable,
+        headers: [KafkaHeader] = []
+    ) async throws(KafkaError) -> KafkaDeliveryReport {
+        let result: Result<KafkaDeliveryReport, KafkaError> = await withCheckedContinuation { continuation in
+            if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, completion: .continuation(continuation)) {
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Writes one record and calls `completion` on the delivery-report thread when the broker
+    /// acknowledged it or it failed. For callers that keep very many records in flight and do
+    /// not want a task each; ``send(topic:key:value:headers:)`` is the usual entry point.
+    /// - Returns: nil when queued; the error when the record could not even be queued
+    ///   (then `completion` is not called).
+    public func enqueue(
+        topic: String,
+        key: some Collection<UInt8> = [UInt8](),
+        value: some Collection<UInt8>,
+        headers: [KafkaHeader] = [],
+        completion: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
+    ) -> KafkaError? {
+        self.enqueue(topic: topic, key: key, value: value, headers: headers, completion: .callback(completion))
+    }
+
+    private func enqueue(
+        topic: String,
+        key: some Collection<UInt8>,
+        value: some Collection<UInt8>,
+        headers: [KafkaHeader],
+        completion: Delivery.Completion
+    ) -> KafkaError? {
+        guard self.state.withLock({ $0 == .running }) else {
+            return .closed("producing to \(topic)")
+        }
+        let delivery = Unmanaged.passRetained(Delivery(topic: topic, completion: completion))
+        let err = withContiguousBytes(of: value) { value in
+            withContiguousBytes(of: key) { key in
+                self.produce(topic: topic, key: key, value: value, headers: headers, opaque: delivery.toOpaque())
+            }
+        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            delivery.release()
+            return KafkaError(err, operation: "producing to \(topic)")
+        }
+        return nil
+    }
+
+    /// One `rd_kafka_produceva` call: librdkafka copies key, value and headers before returning.
+    private func produce(
+        topic: String,
+        key: UnsafeRawBufferPointer,
+        value: UnsafeRawBufferPointer,
+        headers: [KafkaHeader],
+        opaque: UnsafeMutableRawPointer
+    ) -> rd_kafka_resp_err_t {
+        topic.withCString { topicName in
+            withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { args in
+                var count = 0
+                func append(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
+                    var arg = rd_kafka_vu_t()
+                    arg.vtype = type
+                    set(&arg)
+                    args.initializeElement(at: count, to: arg)
+                    count += 1
+                }
+                append(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topicName }
+                append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                append(RD_KAFKA_VTYPE_VALUE) {
+                    $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                    $0.u.mem.size = value.count
+                }
+                if key.count > 0 {
+                    append(RD_KAFKA_VTYPE_KEY) {
+                        $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                        $0.u.mem.size = key.count
+                    }
+                }
+                append(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque }
+                // Ownership of the header list passes to librdkafka only when the call succeeds.
+                var headerList: OpaquePointer?
+                if !headers.isEmpty {
+                    let list = Self.makeHeaderList(headers)
+                    headerList = list
+                    append(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = list }
+                }
+                let error = rd_kafka_produceva(self.client.handle, args.baseAddress, count)
+                guard let error else { return RD_KAFKA_RESP_ERR_NO_ERROR }
+                if let headerList { rd_kafka_headers_destroy(headerList) }
+                let code = rd_kafka_error_code(error)
+                rd_kafka_error_destroy(error)
+                return code
+            }
+        }
+    }
+
+    private static func makeHeaderList(_ headers: [KafkaHeader]) -> OpaquePointer {
+        let list = rd_kafka_headers_new(headers.count)!
+        for header in headers {
+            var name = header.key
+            name.withUTF8 { name in
+                name.withMemoryRebound(to: CChar.self) { name in
+                    if let value = header.value {
+                        value.withUnsafeBytes {
+                            _ = rd_kafka_header_add(list, name.baseAddress, name.count, $0.baseAddress, $0.count)
+                        }
+                    } else {
+                        _ = rd_kafka_header_add(list, name.baseAddress, name.count, nil, 0)
+                    }
+                }
+            }
+        }
+        return list
+    }
+
+    /// Waits until every queued record has its delivery report, or the timeout passes.
+    /// - Returns: false when records were still in flight at the timeout.
+    @discardableResult
+    public func flush(timeout: Duration) async -> Bool {
+        let client = self.client
+        return await RDKafkaClient.blocking {
+            rd_kafka_flush(client.handle, Int32(clamping: timeout.milliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR
+        }
+    }
+
+    /// Stops taking records, flushes what is in flight (up to `timeout`), fails what is still
+    /// left with a purge error, and releases the handle. Every pending send returns.
+    public func shutdown(timeout: Duration = .seconds(10)) async {
+        let proceed = self.state.withLock { state in
+            guard state == .running else { return false }
+            state = .shuttingDown
+            return true
+        }
+        guard proceed else { return }
+        let flushed = await self.flush(timeout: timeout)
+        if !flushed {
+            self.client.logger.warning("producer shut down with records still in flight; failing them")
+            rd_kafka_purge(self.client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            _ = await self.flush(timeout: .seconds(1))
+        }
+        self.poller.stop()
+        self.client.destroy()
+        self.state.withLock { $0 = .shutDown }
+    }
+
+    /// How many records are queued or in flight.
+    public var outstandingCount: Int {
+        Int(rd_kafka_outq_len(self.client.handle))
+    }
+}
+
+// MARK: - Delivery reports
+
+/// The per-record opaque: who to tell when the delivery report arrives.
+private final class Delivery {
+    enum Completion {
+        case continuation(CheckedContinuation<Result<KafkaDeliveryReport, KafkaError>, Never>)
+        case callback(@Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void)
+    }
+
+    let topic: String
+    let completion: Completion
+
+    init(topic: String, completion: Completion) {
+        self.topic = topic
+        self.completion = completion
+    }
+
+    func complete(_ result: Result<KafkaDeliveryReport, KafkaError>) {
+        switch self.completion {
+        case .continuation(let continuation): continuation.resume(returning: result)
+        case .callback(let callback): callback(result)
+        }
+    }
+}
+
+private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
+    _, message, _ in
+    guard let message, let opaque = message.pointee._private else { return }
+    let delivery = Unmanaged<Delivery>.fromOpaque(opaque).takeRetainedValue()
+    let err = message.pointee.err
+    if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+        delivery.complete(
+            .success(KafkaDeliveryReport(topic: delivery.topic, partition: message.pointee.partition, offset: message.pointee.offset))
+        )
+    } else {
+        delivery.complete(.failure(KafkaError(err, operation: "producing to \(delivery.topic)")))
+    }
+}
+
+// MARK: - Bytes
+
+/// Calls `body` with the collection's bytes, copying only when it has no contiguous storage.
+func withContiguousBytes<R>(of bytes: some Collection<UInt8>, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    if let result = bytes.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
+        return result
+    }
+    return Array(bytes).withUnsafeBytes(body)
+}

