@@ -112,9 +112,27 @@ private func setPaused(_ paused: Bool, handle: OpaquePointer) {
 
 extension KafkaConsumer {
     /// Waits for records and returns up to `maxCount` of them, in order per partition.
-    /// Returns an empty array once the consumer is closed.
+    /// Returns an empty array once the consumer is closed or the calling task is cancelled.
     public func nextBatch(maxCount: Int = 1000) async -> [KafkaConsumerMessage] {
         await self.buffer.next(maxCount: maxCount)
+    }
+
+    /// Like ``nextBatch(maxCount:)``, but returns an empty array when nothing arrived within `timeout`.
+    public func nextBatch(maxCount: Int = 1000, timeout: Duration) async -> [KafkaConsumerMessage] {
+        await withTaskGroup(of: [KafkaConsumerMessage]?.self) { group in
+            group.addTask { await self.buffer.next(maxCount: maxCount) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            // Whichever ends first cancels the other; a batch the reader took is never dropped.
+            var batch: [KafkaConsumerMessage] = []
+            for await result in group {
+                if let result { batch = result }
+                group.cancelAll()
+            }
+            return batch
+        }
     }
 
     /// The records one at a time; ends when the consumer is closed.

@@ -58,28 +58,37 @@ final class MessageBuffer: Sendable {
     }
 
     func close() {
-        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.closed = true
+        self.state.withLock { $0.closed = true }
+        self.wakeWaiter()
+    }
+
+    /// Up to `maxCount` records, waiting for at least one; empty once closed or when the
+    /// calling task is cancelled. One task reads at a time: a consumer has one processing loop.
+    func next(maxCount: Int) async -> [KafkaConsumerMessage] {
+        while !Task.isCancelled {
+            if let batch = self.take(maxCount: maxCount) { return batch }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let ready = self.state.withLock { state in
+                        if state.count > 0 || state.closed || Task.isCancelled { return true }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                self.wakeWaiter()
+            }
+        }
+        return []
+    }
+
+    private func wakeWaiter() {
+        let waiter = self.state.withLock { state in
             defer { state.waiter = nil }
             return state.waiter
         }
         waiter?.resume()
-    }
-
-    /// Up to `maxCount` records, waiting for at least one; empty once closed.
-    /// One task reads at a time: a consumer has one processing loop.
-    func next(maxCount: Int) async -> [KafkaConsumerMessage] {
-        while true {
-            if let batch = self.take(maxCount: maxCount) { return batch }
-            await withCheckedContinuation { continuation in
-                let ready = self.state.withLock { state in
-                    if state.count > 0 || state.closed { return true }
-                    state.waiter = continuation
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-        }
     }
 
     /// Up to `maxCount` records; empty when closed; nil when there is nothing yet.

@@ -112,8 +112,9 @@ private let rdkafkaLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CCh
     guard let logger = callbacks(of: handle)?.logger else { return }
     let swiftLevel: Logger.Level =
         switch level {
-        case 0...3: .error
-        case 4: .warning
+        case 0...2: .error
+        // librdkafka reports connection failures at level 3; it retries them by itself.
+        case 3, 4: .warning
         case 5, 6: .info
         default: .debug
         }

@@ -1,0 +1,99 @@
+import HooklineKafka
+import HooklineTestSupport
+import Testing
+
+@Suite("Admin client and producer failures", .timeLimit(.minutes(2)))
+struct KafkaAdminTests {
+    @Test("topic creation is idempotent and lists the partitions asked for")
+    func createTopicsIsIdempotent() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let topic = TestKafka.uniqueName("admin")
+        try await admin.createTopics([.init(name: topic, partitions: 3)])
+        try await admin.createTopics([.init(name: topic, partitions: 3)])
+        let listed = try await admin.listTopics().first { $0.name == topic }
+        #expect(listed?.partitions == [0, 1, 2])
+    }
+
+    @Test("lag computed as end offset minus committed equals what was left unconsumed")
+    func lagMatchesUnconsumed() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let topic = TestKafka.uniqueName("lag")
+        let group = TestKafka.uniqueName("lag")
+        try await admin.createTopics([.init(name: topic, partitions: 2)])
+        _ = try await produceNumbered(broker, topic: topic, count: 50)
+
+        let metadata = try #require(try await admin.listTopics().first { $0.name == topic })
+        let watermarks = try await admin.watermarks(topics: [metadata], isolationLevel: .readUncommitted)
+        #expect(watermarks.values.map(\.earliest).allSatisfy { $0 == 0 })
+        #expect(watermarks.values.map(\.end).reduce(0, +) == 50)
+
+        // Before anything is committed the group has no offsets at all.
+        #expect(try await admin.committedOffsets(group: group).isEmpty)
+
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(broker, group: group), logger: TestKafka.logger)
+        try consumer.subscribe(topics: [topic])
+        let consumed = await read(consumer, count: 20)
+        try #require(consumed.count == 20)
+        try await consumer.commit(after: consumed)
+
+        let committed = try await admin.committedOffsets(group: group)
+        let lag = watermarks.reduce(Int64(0)) { total, entry in
+            total + entry.value.end - (committed[entry.key] ?? entry.value.earliest)
+        }
+        // What is unconsumed: 50 written minus the 20 whose commit covers them.
+        #expect(lag == 30)
+        // The committed offsets are exactly one past the last record consumed on each partition.
+        for (partition, messages) in Dictionary(grouping: consumed, by: \.topicPartition) {
+            #expect(committed[partition] == messages.map(\.offset).max()! + 1)
+        }
+        #expect(try await consumer.committed(Array(committed.keys)).mapValues { $0 } == committed.mapValues { Optional($0) })
+
+        let groups = try await admin.listConsumerGroups()
+        #expect(groups.contains { $0.groupID == group })
+        let description = try #require(try await admin.describeConsumerGroups([group]).first)
+        // (The embedded broker does not report members' assignments, so only the count is checked.)
+        #expect(description.members.count == 1)
+        await consumer.close()
+
+        // With the group stopped, its offsets can be moved (what `hookline replay` does).
+        try await admin.alterCommittedOffsets(group: group, offsets: [TopicPartition(topic: topic, partition: 0): 0])
+        #expect(try await admin.committedOffsets(group: group)[TopicPartition(topic: topic, partition: 0)] == 0)
+    }
+
+    @Test("a producer pointed at a closed port fails within its message timeout with a clear error")
+    func closedPortFailsInTime() async throws {
+        let port = try freeLoopbackPort()
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                kafka: KafkaConfiguration(bootstrapServers: "127.0.0.1:\(port)"),
+                messageTimeout: .seconds(2)
+            ),
+            logger: TestKafka.logger
+        )
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await #expect(throws: KafkaError.self) {
+            try await producer.send(topic: "nowhere", value: Array("x".utf8))
+        }
+        let elapsed = clock.now - start
+        #expect(error?.code == .messageTimedOut)
+        #expect(error?.isRetriable == true)
+        #expect(error?.description.contains("producing to nowhere") == true)
+        #expect(elapsed >= .seconds(1.5))
+        #expect(elapsed < .seconds(5))
+        await producer.shutdown()
+    }
+
+    @Test("a send after shutdown fails at once instead of hanging")
+    func sendAfterShutdownFails() async throws {
+        let broker = try await TestKafka.broker()
+        let producer = try TestKafka.producer(broker)
+        await producer.shutdown()
+        let error = await #expect(throws: KafkaError.self) {
+            try await producer.send(topic: "anything", value: Array("x".utf8))
+        }
+        #expect(error?.code == .closed)
+    }
+}
