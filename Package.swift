@@ -68,14 +68,23 @@ let package = Package(
         // MARK: - Executables
 
         .executableTarget(
-            name: "HooklineDev",
+            name: "hookline-demo",
             dependencies: [
                 "HooklineKafka",
                 "HooklineTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Demo",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hookline-bench",
+            dependencies: [
+                "HooklineKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Services/HooklineDev",
+            path: "Services/Bench",
             swiftSettings: swiftSettings
         ),
 

@@ -17,6 +17,9 @@ public final class KafkaProducer: Sendable {
     private let client: RDKafkaClient
     private let poller: PollThread
     private let state = Mutex(State.running)
+    /// `rd_kafka_topic_t` handles by name, made on first use: producing through a handle
+    /// spares librdkafka a locked lookup of the topic per record.
+    private let topicHandles = Mutex<[String: OpaquePointer]>([:])
     public let configuration: KafkaProducerConfiguration
 
     private enum State {
@@ -36,7 +39,24 @@ public final class KafkaProducer: Sendable {
 
     deinit {
         self.poller.stop()
+        self.destroyTopicHandles()
         self.client.destroy()
+    }
+
+    private func topicHandle(_ topic: String) -> OpaquePointer? {
+        self.topicHandles.withLock { handles in
+            if let handle = handles[topic] { return handle }
+            guard let handle = rd_kafka_topic_new(self.client.handle, topic, nil) else { return nil }
+            handles[topic] = handle
+            return handle
+        }
+    }
+
+    private func destroyTopicHandles() {
+        self.topicHandles.withLock { handles in
+            handles.values.forEach { rd_kafka_topic_destroy($0) }
+            handles = [:]
+        }
     }
 
     /// Writes one record and waits for the broker's acknowledgement.
@@ -54,7 +74,9 @@ public final class KafkaProducer: Sendable {
         value: some Collection<UInt8> & Sendable,
         headers: [KafkaHeader] = []
     ) async throws(KafkaError) -> KafkaDeliveryReport {
-        let result: Result<KafkaDeliveryReport, KafkaError> = await withCheckedContinuation { continuation in
+        // Unsafe (unchecked) continuation: the delivery report resumes it exactly once, and a
+        // record that never got queued resumes it here instead; this is the hot path.
+        let result: Result<KafkaDeliveryReport, KafkaError> = await withUnsafeContinuation { continuation in
             if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, completion: .continuation(continuation)) {
                 continuation.resume(returning: .failure(error))
             }
@@ -108,8 +130,10 @@ public final class KafkaProducer: Sendable {
         headers: [KafkaHeader],
         opaque: UnsafeMutableRawPointer
     ) -> rd_kafka_resp_err_t {
-        topic.withCString { topicName in
-            withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { args in
+        guard let topicHandle = self.topicHandle(topic) else {
+            return rd_kafka_last_error()
+        }
+        return withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { args in
                 var count = 0
                 func append(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
                     var arg = rd_kafka_vu_t()
@@ -118,7 +142,7 @@ public final class KafkaProducer: Sendable {
                     args.initializeElement(at: count, to: arg)
                     count += 1
                 }
-                append(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topicName }
+                append(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = topicHandle }
                 append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
                 append(RD_KAFKA_VTYPE_VALUE) {
                     $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
@@ -145,7 +169,6 @@ public final class KafkaProducer: Sendable {
                 rd_kafka_error_destroy(error)
                 return code
             }
-        }
     }
 
     private static func makeHeaderList(_ headers: [KafkaHeader]) -> OpaquePointer {
@@ -193,6 +216,7 @@ public final class KafkaProducer: Sendable {
             _ = await self.flush(timeout: .seconds(1))
         }
         self.poller.stop()
+        self.destroyTopicHandles()
         self.client.destroy()
         self.state.withLock { $0 = .shutDown }
     }
@@ -208,7 +232,7 @@ public final class KafkaProducer: Sendable {
 /// The per-record opaque: who to tell when the delivery report arrives.
 private final class Delivery {
     enum Completion {
-        case continuation(CheckedContinuation<Result<KafkaDeliveryReport, KafkaError>, Never>)
+        case continuation(UnsafeContinuation<Result<KafkaDeliveryReport, KafkaError>, Never>)
         case callback(@Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void)
     }
 

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (already built) and makes sure no embedded broker it started outlives it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+swift test --skip-build "$@" || status=$?
+# Brokers are killed at process exit; a crashed test process can leave one behind.
+pkill -f 'tansu broker .*--cluster-id hookline-embedded-' 2>/dev/null || true
+exit $status
