@@ -27,7 +27,7 @@ enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The decoded bytes, or `nil` when `text` is not base64.
+    /// The decoded bytes, or `nil` when `text` is empty or not base64.
     static func decode(_ text: some StringProtocol) -> [UInt8]? {
         var utf8 = Substring(text).utf8
         // Strip up to two padding characters; the rest must be a whole number of 2-, 3- or 4-char groups.
@@ -37,7 +37,7 @@ enum Base64 {
             padding += 1
         }
         let count = utf8.count
-        if count % 4 == 1 { return nil }
+        if count == 0 || count % 4 == 1 { return nil }
         if padding > 0, (count + padding) % 4 != 0 { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(count * 3 / 4)

@@ -12,10 +12,11 @@ enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The bytes `text` spells, or `nil` when its length is odd or it has a non-hex character.
+    /// The bytes `text` spells, or `nil` when it is empty, its length is odd or it has a non-hex
+    /// character.
     static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let utf8 = text.utf8
-        guard utf8.count % 2 == 0 else { return nil }
+        guard !utf8.isEmpty, utf8.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(utf8.count / 2)
         var high: UInt8 = 0
