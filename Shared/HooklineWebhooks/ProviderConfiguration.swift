@@ -1,0 +1,93 @@
+/// What one configured source (`sources.<name>`) tells its verifier. Built once at start-up.
+///
+/// Every value is already resolved (no `env:` indirection left). Each provider reads only the
+/// properties its scheme uses and says which ones it requires.
+public struct ProviderConfiguration: Sendable, Hashable {
+    /// Shared secrets: HMAC keys, GitLab's `X-Gitlab-Token` values, Twilio auth tokens,
+    /// Standard Webhooks `whsec_…` secrets. Several entries mean rotation: every one is accepted.
+    ///
+    /// Default: `[]`.
+    public var secrets: [String]
+
+    /// Public keys for asymmetric schemes: Discord's application public key (64 hex digits),
+    /// Standard Webhooks `whpk_…` keys for `v1a` signatures. Every one is accepted.
+    ///
+    /// Default: `[]`.
+    public var publicKeys: [String]
+
+    /// GitLab 19+ signing tokens (`whsec_…`). When set, GitLab deliveries must carry a valid
+    /// Standard Webhooks signature (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+    ///
+    /// Default: `[]`.
+    public var signingTokens: [String]
+
+    /// How far a signed timestamp may lie from the current time, in either direction, in seconds.
+    ///
+    /// Default: `300`.
+    public var toleranceSeconds: Int64
+
+    /// The public URL the provider is configured to call, for schemes that sign the URL (Twilio,
+    /// Square). ``WebhookRequest/url`` overrides it per request.
+    ///
+    /// Default: `nil`.
+    public var publicURL: String?
+
+    /// The header carrying the signature (generic `hmac-sha256` provider).
+    ///
+    /// Default: `nil`, meaning `X-Signature`.
+    public var signatureHeader: String?
+
+    /// A prefix the signature header's value starts with, such as `sha256=` (generic provider).
+    ///
+    /// Default: `nil` (no prefix).
+    public var signaturePrefix: String?
+
+    /// The header carrying the event type (generic provider). Takes precedence over
+    /// ``eventTypeJSONPointer``.
+    ///
+    /// Default: `nil`.
+    public var eventTypeHeader: String?
+
+    /// An RFC 6901 JSON pointer to the event type in the body, such as `/event_type`
+    /// (generic provider).
+    ///
+    /// Default: `nil`. With neither this nor ``eventTypeHeader`` the event is `unknown`.
+    public var eventTypeJSONPointer: String?
+
+    /// The header carrying the delivery id (generic provider).
+    ///
+    /// Default: `nil`, meaning a random UUID per delivery.
+    public var idHeader: String?
+
+    /// An RFC 6901 JSON pointer to the entity key in the body (generic and Standard Webhooks
+    /// providers), used to order a source's events in Kafka.
+    ///
+    /// Default: `nil` (no key; the gateway keys by id).
+    public var keyJSONPointer: String?
+
+    public init(
+        secrets: [String] = [],
+        publicKeys: [String] = [],
+        signingTokens: [String] = [],
+        toleranceSeconds: Int64 = 300,
+        publicURL: String? = nil,
+        signatureHeader: String? = nil,
+        signaturePrefix: String? = nil,
+        eventTypeHeader: String? = nil,
+        eventTypeJSONPointer: String? = nil,
+        idHeader: String? = nil,
+        keyJSONPointer: String? = nil
+    ) {
+        self.secrets = secrets
+        self.publicKeys = publicKeys
+        self.signingTokens = signingTokens
+        self.toleranceSeconds = toleranceSeconds
+        self.publicURL = publicURL
+        self.signatureHeader = signatureHeader
+        self.signaturePrefix = signaturePrefix
+        self.eventTypeHeader = eventTypeHeader
+        self.eventTypeJSONPointer = eventTypeJSONPointer
+        self.idHeader = idHeader
+        self.keyJSONPointer = keyJSONPointer
+    }
+}

@@ -1,0 +1,94 @@
+import Crypto
+import HTTPTypes
+
+/// Discord: Ed25519 over `X-Signature-Timestamp` followed by the body; the signature in
+/// `X-Signature-Ed25519` and the application public keys as hex. The timestamp is also held to the
+/// tolerance.
+///
+/// Interactions: PING (type 1) is answered `{"type":1}` and not published; types 2–5 are
+/// `application_command`, `message_component`, `application_command_autocomplete`,
+/// `modal_submit`; id body `id`, key `guild_id`. Webhook events (type 1 with an `event` object) have
+/// event `event.type` lowercased; their PING (type 0) is answered 204 and not published.
+public struct DiscordVerifier: WebhookVerifier {
+    public static let provider = "discord"
+
+    static let signatureHeader = HTTPField.Name("X-Signature-Ed25519")!
+    static let timestampHeader = HTTPField.Name("X-Signature-Timestamp")!
+    static let type = JSONPointer(members: "type")
+    static let id = JSONPointer(members: "id")
+    static let guild = JSONPointer(members: "guild_id")
+    static let event = JSONPointer(members: "event")
+    static let eventType = JSONPointer(members: "event", "type")
+
+    static let interactionNames: [Int64: String] = [
+        2: "application_command",
+        3: "message_component",
+        4: "application_command_autocomplete",
+        5: "modal_submit",
+    ]
+
+    let keys: [Curve25519.Signing.PublicKey]
+    let tolerance: Int64
+
+    public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
+        guard !configuration.publicKeys.isEmpty else {
+            throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in public_keys (the application's public key, hex).")
+        }
+        var keys: [Curve25519.Signing.PublicKey] = []
+        for key in configuration.publicKeys {
+            keys.append(try SigningKeys.ed25519PublicKey(Hex.decode(key), provider: Self.provider, what: "the 64 hex digits"))
+        }
+        self.keys = keys
+        self.tolerance = configuration.toleranceSeconds
+    }
+
+    public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
+        let headers = request.headerFields
+        let signatureText = try headers.signature(Self.signatureHeader)
+        let timestampText = try headers.required(Self.timestampHeader)
+        guard let timestamp = Timestamp.parse(timestampText) else { throw .malformedHeader(Self.timestampHeader) }
+        try Timestamp.check(timestamp, now: request.now, tolerance: self.tolerance)
+        guard let signature = Hex.decode(signatureText), signature.count == 64 else {
+            throw .malformedSignature(Self.signatureHeader)
+        }
+        var message: [UInt8] = []
+        message.reserveCapacity(timestampText.utf8.count + request.body.count)
+        message.append(contentsOf: timestampText.utf8)
+        message.append(contentsOf: request.body)
+        guard self.keys.contains(where: { $0.isValidSignature(signature, for: message) }) else {
+            throw .badSignature(Self.signatureHeader)
+        }
+
+        let body = request.body
+        guard let type = JSONScanner.value(at: Self.type, in: body)?.integer else {
+            throw .malformedBody("a Discord payload with a numeric type")
+        }
+        let id = JSONScanner.value(at: Self.id, in: body)?.string ?? DeliveryID.random()
+        let guild = JSONScanner.value(at: Self.guild, in: body)?.string
+        if JSONScanner.value(at: Self.event, in: body) == .object {
+            let event = JSONScanner.value(at: Self.eventType, in: body)?.string?.lowercased() ?? "unknown"
+            return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: guild)
+        }
+        switch type {
+        case 0:
+            return VerifiedWebhook(provider: Self.provider, event: "ping", id: id, publish: false, reply: .noContent)
+        case 1:
+            return VerifiedWebhook(provider: Self.provider, event: "ping", id: id, publish: false, reply: .json("{\"type\":1}"))
+        default:
+            let event = Self.interactionNames[type] ?? "interaction_" + String(type)
+            return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: guild)
+        }
+    }
+
+    public static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook {
+        let privateKey = try SigningKeys.require(message.privateKey, provider: self.provider, "private key")
+        let key = try SigningKeys.ed25519PrivateKey(Hex.decode(privateKey), provider: self.provider, what: "the hex")
+        let timestamp = String(message.timestamp)
+        let signature = try SigningKeys.ed25519Sign(Array(timestamp.utf8) + message.body, with: key, provider: self.provider)
+        var headers = HTTPFields()
+        headers[self.signatureHeader] = Hex.encode(signature)
+        headers[self.timestampHeader] = timestamp
+        headers[.contentType] = "application/json"
+        return SignedWebhook(headerFields: headers, url: message.url)
+    }
+}

@@ -1,0 +1,84 @@
+import Crypto
+import HTTPTypes
+
+/// The generic `hmac-sha256` provider (the classic Express endpoint): the hex HMAC-SHA256 of the
+/// body in ``ProviderConfiguration/signatureHeader`` (default `X-Signature`), after an optional
+/// ``ProviderConfiguration/signaturePrefix``. Event from ``ProviderConfiguration/eventTypeHeader``
+/// (required when set) or ``ProviderConfiguration/eventTypeJSONPointer``, else `unknown`; id from
+/// ``ProviderConfiguration/idHeader`` (required when set) or a random UUID; key from
+/// ``ProviderConfiguration/keyJSONPointer``.
+public struct GenericHMACVerifier: WebhookVerifier {
+    public static let provider = "hmac-sha256"
+
+    let keys: HMACKeys<SHA256>
+    let signatureHeader: HTTPField.Name
+    let prefix: String
+    let eventHeader: HTTPField.Name?
+    let eventPointer: JSONPointer?
+    let idHeader: HTTPField.Name?
+    let keyPointer: JSONPointer?
+
+    public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
+        guard !configuration.secrets.isEmpty else {
+            throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets.")
+        }
+        self.keys = HMACKeys(secrets: configuration.secrets)
+        self.signatureHeader = try Self.header(configuration.signatureHeader ?? "X-Signature", "signature_header")!
+        self.prefix = configuration.signaturePrefix ?? ""
+        self.eventHeader = try Self.header(configuration.eventTypeHeader, "event_type_header")
+        self.eventPointer = try Self.pointer(configuration.eventTypeJSONPointer, "event_type_json_pointer")
+        self.idHeader = try Self.header(configuration.idHeader, "id_header")
+        self.keyPointer = try Self.pointer(configuration.keyJSONPointer, "key_json_pointer")
+    }
+
+    static func header(_ name: String?, _ setting: String) throws(WebhookConfigurationError) -> HTTPField.Name? {
+        guard let name else { return nil }
+        return try HTTPField.Name.configured(name, setting: setting, provider: self.provider)
+    }
+
+    static func pointer(_ text: String?, _ setting: String) throws(WebhookConfigurationError) -> JSONPointer? {
+        guard let text else { return nil }
+        guard let pointer = JSONPointer(text) else {
+            throw WebhookConfigurationError(provider: self.provider, message: "\(setting) '\(text)' is not a JSON pointer (RFC 6901).")
+        }
+        return pointer
+    }
+
+    public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
+        let headers = request.headerFields
+        let signature = try headers.signature(self.signatureHeader)
+        guard signature.hasPrefix(self.prefix), let code = Hex.decode(signature.dropFirst(self.prefix.count)) else {
+            throw .malformedSignature(self.signatureHeader)
+        }
+        guard self.keys.authenticates(code, { $0.update(bytes: request.body) }) else {
+            throw .badSignature(self.signatureHeader)
+        }
+        let event: String
+        if let eventHeader = self.eventHeader {
+            event = try headers.required(eventHeader)
+        } else if let eventPointer = self.eventPointer {
+            event = JSONScanner.value(at: eventPointer, in: request.body)?.text ?? "unknown"
+        } else {
+            event = "unknown"
+        }
+        let id = try self.idHeader.map { (name) throws(WebhookError) in try headers.required(name) } ?? DeliveryID.random()
+        let key = self.keyPointer.flatMap { JSONScanner.value(at: $0, in: request.body)?.text }
+        return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: key)
+    }
+
+    public static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook {
+        let secret = Array(try SigningKeys.require(message.secret, provider: self.provider).utf8)
+        let configuration = message.configuration
+        var headers = HTTPFields()
+        let signatureHeader = try self.header(configuration.signatureHeader ?? "X-Signature", "signature_header")!
+        headers[signatureHeader] = (configuration.signaturePrefix ?? "") + Hex.encode(HMACKeys<SHA256>.code(secret: secret) { $0.update(bytes: message.body) })
+        if let eventHeader = try self.header(configuration.eventTypeHeader, "event_type_header"), let event = message.event {
+            headers[eventHeader] = event
+        }
+        if let idHeader = try self.header(configuration.idHeader, "id_header") {
+            headers[idHeader] = message.id ?? DeliveryID.random()
+        }
+        headers[.contentType] = "application/json"
+        return SignedWebhook(headerFields: headers, url: message.url)
+    }
+}

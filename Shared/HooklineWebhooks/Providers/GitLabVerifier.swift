@@ -1,0 +1,111 @@
+import HTTPTypes
+
+/// GitLab: `X-Gitlab-Token` equal to a configured secret (compared in constant time), and/or, with
+/// signing tokens configured (GitLab 19+), a Standard Webhooks signature.
+///
+/// Event from `X-Gitlab-Event`, lowercased without ` Hook`, spaces as `_` (`Merge Request Hook` →
+/// `merge_request`), and checked against the body's `object_kind`. System hooks take the body's
+/// `event_name`. Id `Idempotency-Key`, else `X-Gitlab-Event-UUID`; key
+/// `project.path_with_namespace`.
+public struct GitLabVerifier: WebhookVerifier {
+    public static let provider = "gitlab"
+
+    static let tokenHeader = HTTPField.Name("X-Gitlab-Token")!
+    static let eventHeader = HTTPField.Name("X-Gitlab-Event")!
+    static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
+    static let uuidHeader = HTTPField.Name("X-Gitlab-Event-UUID")!
+    static let objectKind = JSONPointer(members: "object_kind")
+    static let eventName = JSONPointer(members: "event_name")
+    static let project = JSONPointer(members: "project", "path_with_namespace")
+
+    /// Events whose `object_kind` is not their own name.
+    static let objectKinds: [String: String] = [
+        "job": "build",
+        "confidential_issue": "issue",
+        "confidential_note": "note",
+        "resource_access_token": "access_token",
+    ]
+
+    let tokens: [SecretDigest]
+    let signing: StandardWebhooksScheme?
+
+    public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
+        guard !configuration.secrets.isEmpty || !configuration.signingTokens.isEmpty else {
+            throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets or signing_tokens.")
+        }
+        self.tokens = configuration.secrets.map(SecretDigest.init)
+        self.signing = configuration.signingTokens.isEmpty
+            ? nil
+            : try StandardWebhooksScheme(
+                secrets: configuration.signingTokens,
+                publicKeys: [],
+                tolerance: configuration.toleranceSeconds,
+                provider: Self.provider,
+                setting: "signing_tokens"
+            )
+    }
+
+    public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
+        let headers = request.headerFields
+        var signedID: String?
+        if let signing = self.signing {
+            signedID = try signing.verify(request)
+        }
+        if !self.tokens.isEmpty {
+            let token = try headers.signature(Self.tokenHeader)
+            guard self.tokens.contains(where: { $0.matches(token) }) else { throw .badSignature(Self.tokenHeader) }
+        }
+
+        var event = Self.normalise(try headers.required(Self.eventHeader))
+        guard JSONScanner.looksLikeObject(request.body) else { throw .malformedBody("a JSON object") }
+        let kind = JSONScanner.value(at: Self.objectKind, in: request.body)?.string
+        if event == "system" {
+            event = JSONScanner.value(at: Self.eventName, in: request.body)?.string ?? kind ?? event
+        } else if let kind, kind != event, kind != Self.objectKinds[event] {
+            throw .eventMismatch(Self.eventHeader, "object_kind")
+        }
+        let idempotencyKey = try headers.optional(Self.idempotencyHeader)
+        let eventUUID = try headers.optional(Self.uuidHeader)
+        let id = idempotencyKey ?? eventUUID ?? signedID ?? DeliveryID.random()
+        let key = JSONScanner.value(at: Self.project, in: request.body)?.string
+        return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: key)
+    }
+
+    /// `Merge Request Hook` → `merge_request`.
+    static func normalise(_ header: String) -> String {
+        var name = header.lowercased()
+        if name.hasSuffix(" hook") { name.removeLast(5) }
+        return String(name.map { $0 == " " ? "_" : $0 })
+    }
+
+    /// `merge_request` → `Merge Request Hook`.
+    static func headerValue(_ event: String) -> String {
+        event.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: " ") + " Hook"
+    }
+
+    public static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook {
+        guard message.secret != nil || message.signingToken != nil else {
+            throw WebhookConfigurationError(provider: self.provider, message: "Signing needs a secret token or a signing token.")
+        }
+        let id = message.id ?? DeliveryID.random()
+        var headers = HTTPFields()
+        if let signingToken = message.signingToken {
+            headers = try StandardWebhooksScheme.sign(
+                secret: signingToken,
+                privateKey: nil,
+                id: id,
+                timestamp: message.timestamp,
+                body: message.body,
+                provider: self.provider
+            )
+        }
+        headers[self.eventHeader] = self.headerValue(message.event ?? "push")
+        headers[self.idempotencyHeader] = id
+        headers[self.uuidHeader] = DeliveryID.random()
+        if let secret = message.secret {
+            headers[self.tokenHeader] = secret
+        }
+        headers[.contentType] = "application/json"
+        return SignedWebhook(headerFields: headers, url: message.url)
+    }
+}

@@ -1,0 +1,130 @@
+import Crypto
+import HTTPTypes
+
+/// Slack: `X-Slack-Signature: v0=<hex>`, HMAC-SHA256 over `v0:<X-Slack-Request-Timestamp>:<body>`,
+/// with timestamp tolerance.
+///
+/// JSON bodies (Events API): `url_verification` is answered with `{"challenge": …}` and not
+/// published; `event_callback` has event `event.type`, id `event_id`; key `team_id`.
+/// Form bodies: a slash command (`command=…`) has event `slash_command` and a `slack-command`
+/// header; an interactivity `payload=<json>` has the payload's `type`; id `trigger_id`; key the team
+/// id.
+public struct SlackVerifier: WebhookVerifier {
+    public static let provider = "slack"
+
+    static let signatureHeader = HTTPField.Name("X-Slack-Signature")!
+    static let timestampHeader = HTTPField.Name("X-Slack-Request-Timestamp")!
+    static let type = JSONPointer(members: "type")
+    static let eventType = JSONPointer(members: "event", "type")
+    static let eventID = JSONPointer(members: "event_id")
+    static let challenge = JSONPointer(members: "challenge")
+    static let teamID = JSONPointer(members: "team_id")
+    static let team = JSONPointer(members: "team", "id")
+    static let triggerID = JSONPointer(members: "trigger_id")
+
+    let keys: HMACKeys<SHA256>
+    let tolerance: Int64
+
+    public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
+        guard !configuration.secrets.isEmpty else {
+            throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets (the signing secret).")
+        }
+        self.keys = HMACKeys(secrets: configuration.secrets)
+        self.tolerance = configuration.toleranceSeconds
+    }
+
+    public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
+        let headers = request.headerFields
+        let signature = try headers.signature(Self.signatureHeader)
+        let timestampText = try headers.required(Self.timestampHeader)
+        guard let timestamp = Timestamp.parse(timestampText) else { throw .malformedHeader(Self.timestampHeader) }
+        try Timestamp.check(timestamp, now: request.now, tolerance: self.tolerance)
+        guard signature.hasPrefix("v0="), let code = Hex.decode(signature.dropFirst(3)) else {
+            throw .malformedSignature(Self.signatureHeader)
+        }
+        guard
+            self.keys.authenticates(code, { hmac in
+                hmac.update(utf8: "v0:")
+                hmac.update(utf8: timestampText)
+                hmac.update(utf8: ":")
+                hmac.update(bytes: request.body)
+            })
+        else {
+            throw .badSignature(Self.signatureHeader)
+        }
+        if FormBody.looksLikeForm(request.body) {
+            return try self.form(request.body)
+        }
+        return try self.json(request.body)
+    }
+
+    private func json(_ body: [UInt8]) throws(WebhookError) -> VerifiedWebhook {
+        guard let type = JSONScanner.value(at: Self.type, in: body)?.string else {
+            throw .malformedBody("a Slack payload with a type")
+        }
+        let team = JSONScanner.value(at: Self.teamID, in: body)?.string
+        switch type {
+        case "url_verification":
+            guard let challenge = JSONScanner.value(at: Self.challenge, in: body)?.string else {
+                throw .malformedBody("a url_verification with a challenge")
+            }
+            return VerifiedWebhook(
+                provider: Self.provider,
+                event: type,
+                id: DeliveryID.random(),
+                publish: false,
+                reply: .json("{\"challenge\":" + JSONText.quote(challenge) + "}")
+            )
+        case "event_callback":
+            guard let event = JSONScanner.value(at: Self.eventType, in: body)?.string else {
+                throw .malformedBody("an event_callback with an event type")
+            }
+            let id = JSONScanner.value(at: Self.eventID, in: body)?.string ?? DeliveryID.random()
+            return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: team)
+        default:
+            let id = JSONScanner.value(at: Self.eventID, in: body)?.string ?? DeliveryID.random()
+            return VerifiedWebhook(provider: Self.provider, event: type, id: id, key: team)
+        }
+    }
+
+    private func form(_ body: [UInt8]) throws(WebhookError) -> VerifiedWebhook {
+        let pairs = FormBody.parse(body)
+        if let payload = pairs.first("payload") {
+            let json = Array(payload.utf8)
+            guard let type = JSONScanner.value(at: Self.type, in: json)?.string else {
+                throw .malformedBody("an interactivity payload with a type")
+            }
+            let id = JSONScanner.value(at: Self.triggerID, in: json)?.string ?? DeliveryID.random()
+            let team = JSONScanner.value(at: Self.team, in: json)?.string ?? JSONScanner.value(at: Self.teamID, in: json)?.string
+            return VerifiedWebhook(provider: Self.provider, event: type, id: id, key: team)
+        }
+        let id = pairs.first("trigger_id").flatMap { $0.isEmpty ? nil : $0 } ?? DeliveryID.random()
+        let team = pairs.first("team_id")
+        if let command = pairs.first("command") {
+            return VerifiedWebhook(
+                provider: Self.provider,
+                event: "slash_command",
+                id: id,
+                key: team,
+                headers: [.init(name: "slack-command", value: command)]
+            )
+        }
+        return VerifiedWebhook(provider: Self.provider, event: "unknown", id: id, key: team)
+    }
+
+    public static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook {
+        let secret = Array(try SigningKeys.require(message.secret, provider: self.provider).utf8)
+        let timestamp = String(message.timestamp)
+        let code = HMACKeys<SHA256>.code(secret: secret) { hmac in
+            hmac.update(utf8: "v0:")
+            hmac.update(utf8: timestamp)
+            hmac.update(utf8: ":")
+            hmac.update(bytes: message.body)
+        }
+        var headers = HTTPFields()
+        headers[self.timestampHeader] = timestamp
+        headers[self.signatureHeader] = "v0=" + Hex.encode(code)
+        headers[.contentType] = FormBody.looksLikeForm(message.body) ? "application/x-www-form-urlencoded" : "application/json"
+        return SignedWebhook(headerFields: headers, url: message.url)
+    }
+}

@@ -1,0 +1,53 @@
+import HTTPTypes
+
+/// Standard Webhooks (<https://www.standardwebhooks.com>): `webhook-id`, `webhook-timestamp`,
+/// `webhook-signature` with `v1` (HMAC-SHA256, `whsec_` secrets) and `v1a` (Ed25519, `whpk_` public
+/// keys) entries; timestamp tolerance both ways. Event body `type` (`unknown` when absent), id
+/// `webhook-id`, key from ``ProviderConfiguration/keyJSONPointer``.
+public struct StandardWebhooksVerifier: WebhookVerifier {
+    public static let provider = "standard-webhooks"
+
+    static let type = JSONPointer(members: "type")
+
+    let scheme: StandardWebhooksScheme
+    let keyPointer: JSONPointer?
+
+    public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
+        guard !configuration.secrets.isEmpty || !configuration.publicKeys.isEmpty else {
+            throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one whsec_ secret or whpk_ public key.")
+        }
+        self.scheme = try StandardWebhooksScheme(
+            secrets: configuration.secrets,
+            publicKeys: configuration.publicKeys,
+            tolerance: configuration.toleranceSeconds,
+            provider: Self.provider,
+            setting: "secrets"
+        )
+        self.keyPointer = try configuration.keyJSONPointer.map { (text) throws(WebhookConfigurationError) in
+            guard let pointer = JSONPointer(text) else {
+                throw WebhookConfigurationError(provider: Self.provider, message: "key_json_pointer '\(text)' is not a JSON pointer.")
+            }
+            return pointer
+        }
+    }
+
+    public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
+        let id = try self.scheme.verify(request)
+        let event = JSONScanner.value(at: Self.type, in: request.body)?.string ?? "unknown"
+        let key = self.keyPointer.flatMap { JSONScanner.value(at: $0, in: request.body)?.text }
+        return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: key)
+    }
+
+    public static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook {
+        var headers = try StandardWebhooksScheme.sign(
+            secret: message.secret,
+            privateKey: message.privateKey,
+            id: message.id ?? "msg_" + DeliveryID.random(),
+            timestamp: message.timestamp,
+            body: message.body,
+            provider: self.provider
+        )
+        headers[.contentType] = "application/json"
+        return SignedWebhook(headerFields: headers, url: message.url)
+    }
+}

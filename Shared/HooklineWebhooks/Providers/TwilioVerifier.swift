@@ -1,0 +1,162 @@
+import Crypto
+import FoundationEssentials
+import HTTPTypes
+
+/// Twilio: `X-Twilio-Signature`, base64 HMAC-SHA1 keyed by the auth token over the public URL
+/// followed, for form bodies, by every POST parameter sorted by name, name then value. JSON bodies
+/// are signed through the URL alone, whose `bodySHA256` query parameter must be the hex SHA-256 of
+/// the body. When `X-Twilio-Webhooks-Signature-Settings` names SHA-256 (Webhook Settings with a
+/// shared key) the HMAC is HMAC-SHA256. Like Twilio's SDKs, the URL is also tried with its default
+/// port added or removed.
+///
+/// Event `message.<MessageStatus|SmsStatus>` or `call.<CallStatus>`, lowercased; id
+/// `I-Twilio-Idempotency-Token`, else `<sid>.<status>` (a message's successive status callbacks
+/// share its sid); key the Message/Sms/Call sid. Answered with an empty TwiML `<Response/>`.
+public struct TwilioVerifier: WebhookVerifier {
+    public static let provider = "twilio"
+
+    static let signatureHeader = HTTPField.Name("X-Twilio-Signature")!
+    static let settingsHeader = HTTPField.Name("X-Twilio-Webhooks-Signature-Settings")!
+    static let idempotencyHeader = HTTPField.Name("I-Twilio-Idempotency-Token")!
+
+    let sha1: HMACKeys<Insecure.SHA1>
+    let sha256: HMACKeys<SHA256>
+    let publicURL: String?
+
+    public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
+        guard !configuration.secrets.isEmpty else {
+            throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets (auth tokens or shared keys).")
+        }
+        self.sha1 = HMACKeys(secrets: configuration.secrets)
+        self.sha256 = HMACKeys(secrets: configuration.secrets)
+        self.publicURL = configuration.publicURL
+    }
+
+    public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
+        let headers = request.headerFields
+        let signature = try headers.signature(Self.signatureHeader)
+        guard let code = Base64.decode(signature) else { throw .malformedSignature(Self.signatureHeader) }
+        guard let url = request.url ?? self.publicURL else { throw .unknownURL }
+        let settings = try headers.optional(Self.settingsHeader)
+        let useSHA256 = settings?.lowercased().contains("sha256") ?? false
+
+        let parameters: [FormBody.Pair]
+        if let bodyHash = Self.queryValue("bodySHA256", in: url) {
+            // A JSON (or other non-form) body, bound to the signature through the URL.
+            guard bodyHash.lowercased() == Hex.encode(SHA256.hash(data: request.body)) else {
+                throw .badSignature(Self.signatureHeader)
+            }
+            parameters = []
+        } else {
+            parameters = Self.sorted(FormBody.parse(request.body))
+        }
+        var valid = false
+        for candidate in [url, Self.portVariant(of: url)] {
+            guard let candidate else { continue }
+            let feed = { (hmac: inout HMAC<SHA256>) in Self.feed(url: candidate, parameters, into: &hmac) }
+            let feed1 = { (hmac: inout HMAC<Insecure.SHA1>) in Self.feed(url: candidate, parameters, into: &hmac) }
+            valid = useSHA256 ? self.sha256.authenticates(code, feed) : self.sha1.authenticates(code, feed1)
+            if valid { break }
+        }
+        guard valid else { throw .badSignature(Self.signatureHeader) }
+
+        var fields = parameters
+        if fields.isEmpty, !FormBody.looksLikeForm(request.body) {
+            fields = Self.jsonFields(request.body)
+        }
+        let messageStatus = fields.first("MessageStatus") ?? fields.first("SmsStatus")
+        let callStatus = fields.first("CallStatus")
+        let sid = fields.first("MessageSid") ?? fields.first("SmsSid") ?? fields.first("CallSid")
+        let event: String
+        let status: String?
+        if let messageStatus {
+            event = "message." + messageStatus.lowercased()
+            status = messageStatus.lowercased()
+        } else if let callStatus {
+            event = "call." + callStatus.lowercased()
+            status = callStatus.lowercased()
+        } else {
+            event = "unknown"
+            status = nil
+        }
+        let token = try headers.optional(Self.idempotencyHeader)
+        let id = token
+            ?? sid.map { sid in status.map { sid + "." + $0 } ?? sid }
+            ?? DeliveryID.random()
+        return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: sid, reply: .emptyTwiML)
+    }
+
+    static func feed<H: HashFunction>(url: String, _ parameters: [FormBody.Pair], into hmac: inout HMAC<H>) {
+        hmac.update(utf8: url)
+        for parameter in parameters {
+            hmac.update(utf8: parameter.name)
+            hmac.update(utf8: parameter.value)
+        }
+    }
+
+    static func sorted(_ pairs: [FormBody.Pair]) -> [FormBody.Pair] {
+        pairs.sorted { lhs, rhs in
+            if lhs.name != rhs.name { return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8) }
+            return lhs.value.utf8.lexicographicallyPrecedes(rhs.value.utf8)
+        }
+    }
+
+    /// The top-level fields the event and id come from, when a JSON body carries them.
+    static func jsonFields(_ body: [UInt8]) -> [FormBody.Pair] {
+        ["MessageStatus", "SmsStatus", "CallStatus", "MessageSid", "SmsSid", "CallSid"].compactMap { name in
+            JSONScanner.value(at: JSONPointer(members: name), in: body)?.string.map { FormBody.Pair(name: name, value: $0) }
+        }
+    }
+
+    /// The raw value of query parameter `name` in `url`.
+    static func queryValue(_ name: String, in url: String) -> String? {
+        guard let question = url.firstIndex(of: "?") else { return nil }
+        var query = url[url.index(after: question)...]
+        if let hash = query.firstIndex(of: "#") { query = query[..<hash] }
+        for item in query.split(separator: "&") where item.hasPrefix(name + "=") {
+            return String(item.dropFirst(name.count + 1))
+        }
+        return nil
+    }
+
+    /// `url` with its port removed if it has one, else with the scheme's default port added.
+    static func portVariant(of url: String) -> String? {
+        guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { return nil }
+        let scheme = url[..<colon].lowercased()
+        let authorityStart = url.index(colon, offsetBy: 3)
+        let authorityEnd = url[authorityStart...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? url.endIndex
+        let authority = url[authorityStart..<authorityEnd]
+        let hostEnd = authority.lastIndex(of: "]") ?? authority.startIndex
+        if let portColon = authority[hostEnd...].lastIndex(of: ":") {
+            return String(url[..<portColon]) + String(url[authorityEnd...])
+        }
+        let port: String
+        switch scheme {
+        case "https": port = ":443"
+        case "http": port = ":80"
+        default: return nil
+        }
+        return String(url[..<authorityEnd]) + port + String(url[authorityEnd...])
+    }
+
+    public static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook {
+        let secret = Array(try SigningKeys.require(message.secret, provider: self.provider, "auth token").utf8)
+        guard var url = message.url ?? message.configuration.publicURL else {
+            throw WebhookConfigurationError(provider: self.provider, message: "Signing needs the public URL.")
+        }
+        var headers = HTTPFields()
+        let parameters: [FormBody.Pair]
+        if FormBody.looksLikeForm(message.body) {
+            parameters = self.sorted(FormBody.parse(message.body))
+            headers[.contentType] = "application/x-www-form-urlencoded"
+        } else {
+            url += (url.contains("?") ? "&" : "?") + "bodySHA256=" + Hex.encode(SHA256.hash(data: message.body))
+            parameters = []
+            headers[.contentType] = "application/json"
+        }
+        let code = HMACKeys<Insecure.SHA1>.code(secret: secret) { self.feed(url: url, parameters, into: &$0) }
+        headers[self.signatureHeader] = Base64.encode(code)
+        headers[self.idempotencyHeader] = message.id ?? DeliveryID.random()
+        return SignedWebhook(headerFields: headers, url: url)
+    }
+}

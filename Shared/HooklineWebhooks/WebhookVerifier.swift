@@ -1,0 +1,85 @@
+import HTTPTypes
+
+/// One provider's signature scheme: a verifier created once from configuration (keys decoded
+/// there), and a signer producing what the provider itself would send.
+///
+/// To add a provider, write one conforming type in `Providers/` and list it in
+/// ``WebhookProviders/all``.
+public protocol WebhookVerifier: Sendable {
+    /// The provider's name as written in configuration, such as `github` or `standard-webhooks`.
+    static var provider: String { get }
+
+    /// Validates and precomputes keys. Throws when the configuration cannot work.
+    init(configuration: ProviderConfiguration) throws(WebhookConfigurationError)
+
+    /// Authenticates `request` over its exact bytes and extracts its routing facts.
+    func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook
+
+    /// The headers (and, for Twilio JSON deliveries, the URL) the provider would send for a
+    /// delivery of `message.body`.
+    static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook
+}
+
+/// What a signer needs to produce a provider's delivery.
+public struct WebhookSigningInput: Sendable {
+    /// The shared secret (HMAC key, GitLab token, Twilio auth token, Standard Webhooks `whsec_…`).
+    public var secret: String?
+    /// An Ed25519 private key: Discord as hex (32-byte seed or 64-byte seed + public key), Standard
+    /// Webhooks as `whsk_` + base64 of the same bytes.
+    public var privateKey: String?
+    /// GitLab 19+ signing token (`whsec_…`), added beside `X-Gitlab-Token`.
+    public var signingToken: String?
+    /// The exact body to send.
+    public var body: [UInt8]
+    /// The event as ``VerifiedWebhook/event`` reports it; providers that send it in a header
+    /// convert it back (`orders.create` → `orders/create`, `merge_request` → `Merge Request Hook`).
+    /// Ignored by providers that carry the event in the body.
+    public var event: String?
+    /// The delivery id for providers that send it in a header. Default: a random UUID.
+    public var id: String?
+    /// The entity key for providers that send it in a header (Shopify's shop domain).
+    public var key: String?
+    /// The signing time in Unix seconds.
+    public var timestamp: Int64
+    /// The public URL the delivery is sent to (Twilio, Square).
+    public var url: String?
+    /// The source's configuration, for the generic provider's header names and prefix.
+    public var configuration: ProviderConfiguration
+
+    public init(
+        secret: String? = nil,
+        privateKey: String? = nil,
+        signingToken: String? = nil,
+        body: [UInt8],
+        event: String? = nil,
+        id: String? = nil,
+        key: String? = nil,
+        timestamp: Int64,
+        url: String? = nil,
+        configuration: ProviderConfiguration = ProviderConfiguration()
+    ) {
+        self.secret = secret
+        self.privateKey = privateKey
+        self.signingToken = signingToken
+        self.body = body
+        self.event = event
+        self.id = id
+        self.key = key
+        self.timestamp = timestamp
+        self.url = url
+        self.configuration = configuration
+    }
+}
+
+/// A signed delivery: the headers to send with the body, and the URL to send it to.
+public struct SignedWebhook: Sendable, Hashable {
+    public var headerFields: HTTPFields
+    /// The URL to post to: the input URL, extended where the scheme requires (Twilio's
+    /// `bodySHA256` for JSON bodies). `nil` when the input had none.
+    public var url: String?
+
+    public init(headerFields: HTTPFields, url: String?) {
+        self.headerFields = headerFields
+        self.url = url
+    }
+}

@@ -1,0 +1,403 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Testing
+
+@testable import HooklineWebhooks
+
+private func sign(_ provider: String, _ input: WebhookSigningInput) throws -> WebhookRequest {
+    let signed = try WebhookProviders.sign(provider: provider, input)
+    return WebhookRequest(headerFields: signed.headerFields, body: input.body, url: signed.url, now: now)
+}
+
+private func verifier(_ provider: String, _ configuration: ProviderConfiguration) throws -> any WebhookVerifier {
+    try WebhookProviders.makeVerifier(provider: provider, configuration: configuration)
+}
+
+@Suite("GitLab")
+struct GitLabTests {
+    let configuration = ProviderConfiguration(secrets: ["token"])
+
+    @Test(arguments: [
+        ("Push Hook", "push", "push"),
+        ("Tag Push Hook", "tag_push", "tag_push"),
+        ("Merge Request Hook", "merge_request", "merge_request"),
+        ("Pipeline Hook", "pipeline", "pipeline"),
+        ("Note Hook", "note", "note"),
+        ("Issue Hook", "issue", "issue"),
+        ("Confidential Issue Hook", "issue", "confidential_issue"),
+        ("Job Hook", "build", "job"),
+        ("Wiki Page Hook", "wiki_page", "wiki_page"),
+    ])
+    func eventHeaderIsNormalisedAndMatchesObjectKind(header: String, kind: String, event: String) throws {
+        let body = bytes(#"{"object_kind":""# + kind + #"","project":{"path_with_namespace":"g/p"}}"#)
+        let request = WebhookRequest(
+            headerFields: fields([("X-Gitlab-Token", "token"), ("X-Gitlab-Event", header), ("X-Gitlab-Event-UUID", "uuid-1")]),
+            body: body,
+            now: now
+        )
+        let verified = try verifier("gitlab", self.configuration).verify(request)
+        #expect(verified.event == event)
+        #expect(verified.id == "uuid-1")
+        #expect(verified.ceType == "gitlab." + event)
+        #expect(GitLabVerifier.normalise(GitLabVerifier.headerValue(event)) == event)
+    }
+
+    @Test func eventContradictingTheBodyIsABadRequest() throws {
+        let request = WebhookRequest(
+            headerFields: fields([("X-Gitlab-Token", "token"), ("X-Gitlab-Event", "Push Hook")]),
+            body: bytes(#"{"object_kind":"merge_request"}"#),
+            now: now
+        )
+        let verifier = try verifier("gitlab", self.configuration)
+        expectRefusal(.eventMismatch, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+
+    @Test func idempotencyKeyWinsOverEventUUID() throws {
+        let request = WebhookRequest(
+            headerFields: fields([
+                ("X-Gitlab-Token", "token"), ("X-Gitlab-Event", "Push Hook"),
+                ("X-Gitlab-Event-UUID", "uuid-1"), ("Idempotency-Key", "idem-1"),
+            ]),
+            body: bytes(#"{"object_kind":"push"}"#),
+            now: now
+        )
+        let verified = try verifier("gitlab", self.configuration).verify(request)
+        #expect(verified.id == "idem-1")
+        #expect(verified.key == nil)
+    }
+
+    @Test func systemHookTakesTheBodysEventName() throws {
+        let request = WebhookRequest(
+            headerFields: fields([("X-Gitlab-Token", "token"), ("X-Gitlab-Event", "System Hook")]),
+            body: bytes(#"{"event_name":"project_create","name":"p"}"#),
+            now: now
+        )
+        #expect(try verifier("gitlab", self.configuration).verify(request).event == "project_create")
+    }
+
+    @Test func nonJSONBodyIsMalformed() throws {
+        let request = WebhookRequest(
+            headerFields: fields([("X-Gitlab-Token", "token"), ("X-Gitlab-Event", "Push Hook")]),
+            body: bytes("object_kind=push"),
+            now: now
+        )
+        let verifier = try verifier("gitlab", self.configuration)
+        expectRefusal(.malformedBody, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+
+    @Test func bothTokenAndSigningTokenAreRequiredWhenBothConfigured() throws {
+        let configuration = ProviderConfiguration(secrets: ["token"], signingTokens: [TestKeys.whsec[0]])
+        let body = bytes(#"{"object_kind":"push"}"#)
+        let both = try sign("gitlab", WebhookSigningInput(secret: "token", signingToken: TestKeys.whsec[0], body: body, event: "push", id: "i", timestamp: now))
+        #expect(try verifier("gitlab", configuration).verify(both).event == "push")
+        #expect(both.headerFields[HTTPField.Name("Idempotency-Key")!] == both.headerFields[HTTPField.Name("webhook-id")!])
+
+        var tokenOnly = both
+        tokenOnly.headerFields[HTTPField.Name("webhook-signature")!] = nil
+        let verifier = try verifier("gitlab", configuration)
+        expectRefusal(.missingSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(tokenOnly) }
+        var wrongToken = both
+        wrongToken.headerFields[HTTPField.Name("X-Gitlab-Token")!] = "token2"
+        expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(wrongToken) }
+    }
+}
+
+@Suite("Slack")
+struct SlackTests {
+    let configuration = ProviderConfiguration(secrets: ["slack-secret"])
+
+    @Test func urlVerificationIsAnsweredWithTheChallengeAndNotPublished() throws {
+        let body = bytes(#"{"token":"t","challenge":"3eZbrw1aB \"q\"","type":"url_verification"}"#)
+        let request = try sign("slack", WebhookSigningInput(secret: "slack-secret", body: body, timestamp: now))
+        let verified = try verifier("slack", self.configuration).verify(request)
+        #expect(!verified.publish)
+        #expect(verified.event == "url_verification")
+        let reply = try #require(verified.reply)
+        #expect(reply.status == .ok)
+        #expect(reply.contentType == "application/json")
+        #expect(String(decoding: reply.body, as: UTF8.self) == #"{"challenge":"3eZbrw1aB \"q\""}"#)
+    }
+
+    @Test func interactivityPayloadGivesItsType() throws {
+        let payload = #"{"type":"block_actions","trigger_id":"13345224609.738474920.8088930838d88f008e0","team":{"id":"T9TK3CUKW"}}"#
+        let body = bytes(formEncode([("payload", payload)]))
+        let request = try sign("slack", WebhookSigningInput(secret: "slack-secret", body: body, timestamp: now))
+        #expect(request.headerFields[.contentType] == "application/x-www-form-urlencoded")
+        let verified = try verifier("slack", self.configuration).verify(request)
+        #expect(verified.event == "block_actions")
+        #expect(verified.id == "13345224609.738474920.8088930838d88f008e0")
+        #expect(verified.key == "T9TK3CUKW")
+    }
+
+    @Test func signatureWithoutVersionPrefixIsRefused() throws {
+        var request = try sign("slack", WebhookSigningInput(secret: "slack-secret", body: bytes(#"{"type":"event_callback","event":{"type":"x"}}"#), timestamp: now))
+        let name = HTTPField.Name("X-Slack-Signature")!
+        request.headerFields[name] = String(request.headerFields[name]!.dropFirst(3))
+        let verifier = try verifier("slack", self.configuration)
+        expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+
+    @Test func malformedTimestampIsABadRequest() throws {
+        var request = try sign("slack", WebhookSigningInput(secret: "slack-secret", body: bytes("{}"), timestamp: now))
+        request.headerFields[HTTPField.Name("X-Slack-Request-Timestamp")!] = "-17"
+        let verifier = try verifier("slack", self.configuration)
+        expectRefusal(.malformedHeader, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+
+    @Test func eventCallbackWithoutEventTypeIsMalformed() throws {
+        let request = try sign("slack", WebhookSigningInput(secret: "slack-secret", body: bytes(#"{"type":"event_callback"}"#), timestamp: now))
+        let verifier = try verifier("slack", self.configuration)
+        expectRefusal(.malformedBody, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+}
+
+@Suite("Discord")
+struct DiscordTests {
+    let configuration = ProviderConfiguration(publicKeys: [TestKeys.publicHex[0]])
+
+    func request(_ body: String) throws -> WebhookRequest {
+        try sign("discord", WebhookSigningInput(privateKey: TestKeys.seedHex[0], body: bytes(body), timestamp: now))
+    }
+
+    @Test func pingIsAnsweredAndNotPublished() throws {
+        let verified = try verifier("discord", self.configuration).verify(self.request(#"{"type":1,"id":"p1","application_id":"a"}"#))
+        #expect(!verified.publish)
+        #expect(verified.reply == .json(#"{"type":1}"#))
+        #expect(verified.reply?.status == .ok)
+    }
+
+    @Test(arguments: [(3, "message_component"), (4, "application_command_autocomplete"), (5, "modal_submit"), (9, "interaction_9")])
+    func interactionTypesAreNamed(type: Int, event: String) throws {
+        let verified = try verifier("discord", self.configuration).verify(self.request(#"{"type":"# + String(type) + #","id":"x"}"#))
+        #expect(verified.event == event)
+        #expect(verified.id == "x")
+        #expect(verified.publish)
+    }
+
+    @Test func webhookEventUsesTheEventType() throws {
+        let body = #"{"version":1,"application_id":"1","type":1,"event":{"type":"APPLICATION_AUTHORIZED","timestamp":"2024-10-18T14:42:53.064834","data":{}}}"#
+        let verified = try verifier("discord", self.configuration).verify(self.request(body))
+        #expect(verified.event == "application_authorized")
+        #expect(verified.publish)
+    }
+
+    @Test func webhookEventPingIsAnswered204() throws {
+        let verified = try verifier("discord", self.configuration).verify(self.request(#"{"version":1,"application_id":"1","type":0}"#))
+        #expect(!verified.publish)
+        #expect(verified.reply == .noContent)
+    }
+
+    @Test func bodyWithoutNumericTypeIsMalformed() throws {
+        let verifier = try verifier("discord", self.configuration)
+        let request = try self.request(#"{"type":"2"}"#)
+        expectRefusal(.malformedBody, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+
+    @Test func signedTimestampIsPartOfTheMessage() throws {
+        var request = try self.request(#"{"type":2,"id":"x"}"#)
+        request.headerFields[HTTPField.Name("X-Signature-Timestamp")!] = String(now + 1)
+        let verifier = try verifier("discord", self.configuration)
+        expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+}
+
+@Suite("Twilio")
+struct TwilioTests {
+    let configuration = ProviderConfiguration(secrets: ["auth-token"], publicURL: "https://hooks.example.com/twilio")
+
+    @Test func messageStatusCallbackRepliesWithEmptyTwiML() throws {
+        let body = bytes(formEncode([("MessageSid", "SM1"), ("MessageStatus", "Delivered"), ("Body", "a b&c=d")]))
+        var request = try sign("twilio", WebhookSigningInput(secret: "auth-token", body: body, timestamp: now, configuration: self.configuration))
+        request.headerFields[HTTPField.Name("I-Twilio-Idempotency-Token")!] = nil
+        let verified = try verifier("twilio", self.configuration).verify(request)
+        #expect(verified.event == "message.delivered")
+        #expect(verified.id == "SM1.delivered")
+        #expect(verified.key == "SM1")
+        #expect(verified.publish)
+        #expect(verified.reply?.contentType == "text/xml")
+        #expect(String(decoding: verified.reply!.body, as: UTF8.self) == "<Response/>")
+    }
+
+    @Test func jsonBodyIsBoundThroughBodySHA256() throws {
+        let body = bytes(#"{"CallSid":"CA9","CallStatus":"completed"}"#)
+        let request = try sign("twilio", WebhookSigningInput(secret: "auth-token", body: body, id: "tok", timestamp: now, configuration: self.configuration))
+        #expect(request.url?.hasPrefix("https://hooks.example.com/twilio?bodySHA256=") == true)
+        let verified = try verifier("twilio", self.configuration).verify(request)
+        #expect(verified.event == "call.completed")
+        #expect(verified.id == "tok")
+
+        var tampered = request
+        tampered.body = bytes(#"{"CallSid":"CA9","CallStatus":"failed"}"#)
+        let verifier = try verifier("twilio", self.configuration)
+        expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(tampered) }
+    }
+
+    @Test func urlMatchesWithOrWithoutDefaultPort() throws {
+        let body = bytes(formEncode([("CallSid", "CA1"), ("CallStatus", "ringing")]))
+        let signed = try sign("twilio", WebhookSigningInput(secret: "auth-token", body: body, timestamp: now, url: "https://hooks.example.com:443/twilio"))
+        var request = signed
+        request.url = "https://hooks.example.com/twilio"
+        #expect(try verifier("twilio", self.configuration).verify(request).event == "call.ringing")
+        #expect(TwilioVerifier.portVariant(of: "https://a.example/x?y=1") == "https://a.example:443/x?y=1")
+        #expect(TwilioVerifier.portVariant(of: "http://a.example:8080") == "http://a.example")
+    }
+
+    @Test func sha256WhenTheSettingsHeaderSaysSo() throws {
+        let url = "https://hooks.example.com/twilio"
+        let body = bytes(formEncode([("To", "+1"), ("From", "+2"), ("SmsStatus", "received"), ("SmsSid", "SM7")]))
+        let data = url + "From+2SmsSidSM7SmsStatusreceivedTo+1"
+        let code = HMACKeys<SHA256>.code(secret: bytes("auth-token")) { $0.update(utf8: data) }
+        let request = WebhookRequest(
+            headerFields: fields([("X-Twilio-Signature", Base64.encode(code)), ("X-Twilio-Webhooks-Signature-Settings", "algorithm=HMAC-SHA256")]),
+            body: body,
+            now: now
+        )
+        let verified = try verifier("twilio", self.configuration).verify(request)
+        #expect(verified.event == "message.received")
+        var sha1 = request
+        sha1.headerFields[HTTPField.Name("X-Twilio-Webhooks-Signature-Settings")!] = nil
+        let verifier = try verifier("twilio", self.configuration)
+        expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(sha1) }
+    }
+
+    @Test func unknownURLIsAServerError() throws {
+        let verifier = try verifier("twilio", ProviderConfiguration(secrets: ["auth-token"]))
+        let request = WebhookRequest(headerFields: fields([("X-Twilio-Signature", "AAAA")]), body: [], now: now)
+        expectRefusal(.unknownURL, .internalServerError) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+}
+
+@Suite("Shopify")
+struct ShopifyTests {
+    let configuration = ProviderConfiguration(secrets: ["shpss"])
+
+    @Test func headersWithoutXPrefixAreAccepted() throws {
+        let signed = try sign("shopify", WebhookSigningInput(secret: "shpss", body: bytes("{}"), event: "products.update", id: "ev", key: "s.myshopify.com", timestamp: now))
+        var request = signed
+        request.headerFields = HTTPFields(signed.headerFields.map { field in
+            let name = field.name.rawName.hasPrefix("X-") ? String(field.name.rawName.dropFirst(2)) : field.name.rawName
+            return HTTPField(name: HTTPField.Name(name)!, value: field.value)
+        })
+        #expect(request.headerFields[HTTPField.Name("X-Shopify-Topic")!] == nil)
+        let verified = try verifier("shopify", self.configuration).verify(request)
+        #expect(verified.event == "products.update")
+        #expect(verified.id == "ev")
+        #expect(verified.key == "s.myshopify.com")
+        #expect(verified.headers.map(\.name) == ["shopify-event-id", "shopify-webhook-id"])
+    }
+
+    @Test func webhookIDWhenNoEventID() throws {
+        var request = try sign("shopify", WebhookSigningInput(secret: "shpss", body: bytes("{}"), event: "orders.paid", timestamp: now))
+        #expect(request.headerFields[HTTPField.Name("X-Shopify-Topic")!] == "orders/paid")
+        request.headerFields[HTTPField.Name("X-Shopify-Event-Id")!] = nil
+        let webhookID = request.headerFields[HTTPField.Name("X-Shopify-Webhook-Id")!]
+        let verified = try verifier("shopify", self.configuration).verify(request)
+        #expect(verified.id == webhookID)
+        #expect(verified.headers == [.init(name: "shopify-webhook-id", value: webhookID!)])
+    }
+
+    @Test func bothSpellingsOfTheSignatureWithDifferentValuesAreABadRequest() throws {
+        var request = try sign("shopify", WebhookSigningInput(secret: "shpss", body: bytes("{}"), event: "orders.paid", timestamp: now))
+        request.headerFields.append(HTTPField(name: HTTPField.Name("Shopify-Hmac-Sha256")!, value: "AAAA"))
+        let verifier = try verifier("shopify", self.configuration)
+        expectRefusal(.duplicateSignatureHeader, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+}
+
+@Suite("Stripe, Paddle, Linear, generic")
+struct OtherProviderTests {
+    @Test func stripeAcceptsAnyV1AndIgnoresV0() throws {
+        let body = bytes(#"{"id":"evt_2","type":"charge.refunded","data":{"object":{"id":"ch_1"}}}"#)
+        let good = try sign("stripe", WebhookSigningInput(secret: "whsec_b", body: body, timestamp: now))
+        let header = good.headerFields[HTTPField.Name("Stripe-Signature")!]!
+        let goodV1 = header.split(separator: ",")[1]
+        var request = good
+        request.headerFields[HTTPField.Name("Stripe-Signature")!] = "t=\(now),v1=\(String(repeating: "ab", count: 32)),\(goodV1),v0=00"
+        #expect(try verifier("stripe", ProviderConfiguration(secrets: ["whsec_a", "whsec_b"])).verify(request).key == "ch_1")
+    }
+
+    @Test func stripeBodyWithoutTypeIsMalformed() throws {
+        let request = try sign("stripe", WebhookSigningInput(secret: "whsec_a", body: bytes(#"{"id":"evt"}"#), timestamp: now))
+        let verifier = try verifier("stripe", ProviderConfiguration(secrets: ["whsec_a"]))
+        expectRefusal(.malformedBody, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+
+    @Test func paddleAcceptsSeveralH1() throws {
+        let body = bytes(#"{"event_id":"evt_9","event_type":"transaction.completed","data":{"id":"txn_1"}}"#)
+        let signed = try sign("paddle", WebhookSigningInput(secret: "pdl_new", body: body, timestamp: now))
+        var request = signed
+        let header = signed.headerFields[HTTPField.Name("Paddle-Signature")!]!
+        request.headerFields[HTTPField.Name("Paddle-Signature")!] = header.replacingOccurrences(of: ";h1=", with: ";h1=\(String(repeating: "0", count: 64));h1=")
+        let verified = try verifier("paddle", ProviderConfiguration(secrets: ["pdl_new"])).verify(request)
+        #expect(verified.event == "transaction.completed")
+        #expect(verified.id == "evt_9")
+    }
+
+    @Test func linearEventHeaderMustMatchBodyType() throws {
+        let body = bytes(#"{"action":"update","type":"Comment","data":{"id":"c"},"webhookTimestamp":\#(now * 1000)}"#)
+        var request = try sign("linear", WebhookSigningInput(secret: "lin", body: body, timestamp: now))
+        #expect(request.headerFields[HTTPField.Name("Linear-Event")!] == "Comment")
+        let verifier = try verifier("linear", ProviderConfiguration(secrets: ["lin"]))
+        #expect(try verifier.verify(request).event == "comment.update")
+        request.headerFields[HTTPField.Name("Linear-Event")!] = "Issue"
+        expectRefusal(.eventMismatch, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+
+    @Test func linearWithoutTimestampIsMalformed() throws {
+        let request = try sign("linear", WebhookSigningInput(secret: "lin", body: bytes(#"{"type":"Issue"}"#), timestamp: now))
+        let verifier = try verifier("linear", ProviderConfiguration(secrets: ["lin"]))
+        expectRefusal(.malformedBody, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+
+    @Test func genericEventFromJSONPointerAndRandomID() throws {
+        let configuration = ProviderConfiguration(secrets: ["s"], eventTypeJSONPointer: "/meta/event~1type")
+        let body = bytes(#"{"meta":{"event/type":"Order Created"}}"#)
+        let request = try sign("hmac-sha256", WebhookSigningInput(secret: "s", body: body, timestamp: now, configuration: configuration))
+        #expect(request.headerFields[HTTPField.Name("X-Signature")!]?.count == 64)
+        let first = try verifier("hmac-sha256", configuration).verify(request)
+        let second = try verifier("hmac-sha256", configuration).verify(request)
+        #expect(first.event == "Order Created")
+        #expect(first.id.count == 36)
+        #expect(first.id != second.id)
+        #expect(WebhookTopic.name(prefix: "webhooks", source: "shop", event: first.event) == "webhooks.shop.order_created")
+    }
+
+    @Test func genericPrefixIsRequiredWhenConfigured() throws {
+        let configuration = ProviderConfiguration(secrets: ["s"], signaturePrefix: "sha256=")
+        var request = try sign("hmac-sha256", WebhookSigningInput(secret: "s", body: bytes("{}"), timestamp: now, configuration: configuration))
+        let name = HTTPField.Name("X-Signature")!
+        request.headerFields[name] = String(request.headerFields[name]!.dropFirst(7))
+        let verifier = try verifier("hmac-sha256", configuration)
+        expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+}
+
+@Suite("Configuration errors")
+struct ConfigurationErrorTests {
+    @Test(arguments: [
+        ("github", ProviderConfiguration()),
+        ("gitlab", ProviderConfiguration()),
+        ("standard-webhooks", ProviderConfiguration(secrets: ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])),
+        ("standard-webhooks", ProviderConfiguration(secrets: ["whsec_not base64!"])),
+        ("standard-webhooks", ProviderConfiguration(publicKeys: ["whpk_AAAA"])),
+        ("gitlab", ProviderConfiguration(signingTokens: ["plain-token"])),
+        ("discord", ProviderConfiguration(publicKeys: ["abcd"])),
+        ("discord", ProviderConfiguration(publicKeys: [String(repeating: "zz", count: 32)])),
+        ("discord", ProviderConfiguration(secrets: ["s"])),
+        ("hmac-sha256", ProviderConfiguration(secrets: ["s"], signatureHeader: "bad header")),
+        ("hmac-sha256", ProviderConfiguration(secrets: ["s"], eventTypeJSONPointer: "event_type")),
+        ("no-such-provider", ProviderConfiguration(secrets: ["s"])),
+    ])
+    func invalidConfigurationIsRefusedAtStartUp(provider: String, configuration: ProviderConfiguration) {
+        do {
+            _ = try WebhookProviders.makeVerifier(provider: provider, configuration: configuration)
+            Issue.record("\(provider) accepted an invalid configuration")
+        } catch {
+            #expect(error.provider == provider)
+            for secret in configuration.secrets where secret.count > 4 {
+                #expect(!error.message.contains(secret))
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import HTTPTypes
+import Testing
+
+@testable import HooklineWebhooks
+
+/// Every vector in `shared/provider-vectors.json` verifies, and fails once its body is altered.
+@Suite("Published vectors")
+struct PublishedVectorTests {
+    struct Vector {
+        let provider: String
+        let configuration: ProviderConfiguration
+        let request: WebhookRequest
+    }
+
+    static func vectors() throws -> [Vector] {
+        try PublishedVectors.load().map { raw in
+            let provider = raw["provider"] as! String
+            var configuration = ProviderConfiguration()
+            if let secret = raw["secret"] as? String { configuration.secrets = [secret] }
+            if let key = raw["public_key"] as? String { configuration.publicKeys = [key] }
+            var headers = (raw["headers"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            if provider == "github" {
+                // The vector covers the signature only; GitHub always sends these routing headers.
+                headers += [("X-GitHub-Event", "ping"), ("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")]
+            }
+            var body = raw["body"] as? String
+            if let form = raw["form"] as? [String: String] {
+                body = formEncode(form.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            }
+            let request = WebhookRequest(
+                headerFields: fields(headers),
+                body: bytes(body ?? ""),
+                url: raw["url"] as? String,
+                now: (raw["now"] as? NSNumber)?.int64Value ?? now
+            )
+            return Vector(provider: provider, configuration: configuration, request: request)
+        }
+    }
+
+    @Test func everyPublishedVectorVerifies() throws {
+        let vectors = try Self.vectors()
+        #expect(vectors.count == 7)
+        for vector in vectors {
+            let verifier = try WebhookProviders.makeVerifier(provider: vector.provider, configuration: vector.configuration)
+            do {
+                let verified = try verifier.verify(vector.request)
+                #expect(verified.ceType.hasPrefix(vector.provider + "."))
+            } catch {
+                Issue.record("\(vector.provider) vector refused: \(error)")
+            }
+        }
+    }
+
+    @Test func everyPublishedVectorFailsWithAnAlteredBody() throws {
+        for vector in try Self.vectors() {
+            let verifier = try WebhookProviders.makeVerifier(provider: vector.provider, configuration: vector.configuration)
+            var request = vector.request
+            request.body[request.body.count / 2] ^= 0x01
+            expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(request) }
+        }
+    }
+
+    @Test func twilioFormVectorFacts() throws {
+        let vector = try #require(Self.vectors().first { $0.provider == "twilio" && $0.request.body.first != UInt8(ascii: "{") })
+        let verified = try WebhookProviders.makeVerifier(provider: "twilio", configuration: vector.configuration).verify(vector.request)
+        #expect(verified.key == "CA1234567890ABCDE")
+        #expect(verified.reply == .emptyTwiML)
+    }
+
+    @Test func slackVectorIsASlashCommand() throws {
+        let vector = try #require(Self.vectors().first { $0.provider == "slack" })
+        let verified = try WebhookProviders.makeVerifier(provider: "slack", configuration: vector.configuration).verify(vector.request)
+        #expect(verified.event == "slash_command")
+        #expect(verified.id == "398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+        #expect(verified.key == "T1DC2JH3J")
+        #expect(verified.headers == [.init(name: "slack-command", value: "/webhook-collect")])
+    }
+
+    @Test func slackVectorOutsideToleranceIsRefused() throws {
+        let vector = try #require(Self.vectors().first { $0.provider == "slack" })
+        var request = vector.request
+        request.now += 301
+        let verifier = try WebhookProviders.makeVerifier(provider: "slack", configuration: vector.configuration)
+        expectRefusal(.timestampOutOfTolerance, .unauthorized) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+
+    @Test func squareVectorNeedsTheExactURL() throws {
+        let vector = try #require(Self.vectors().first { $0.provider == "square" })
+        var request = vector.request
+        request.url = "https://example.com/webhook2"
+        let verifier = try WebhookProviders.makeVerifier(provider: "square", configuration: vector.configuration)
+        expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+}
+
