@@ -98,9 +98,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HooklineWebhooksTests",
-            dependencies: ["HooklineWebhooks"],
+            dependencies: [
+                "HooklineWebhooks",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Tests/HooklineWebhooksTests",
-            resources: [],
             swiftSettings: swiftSettings
         ),
     ]

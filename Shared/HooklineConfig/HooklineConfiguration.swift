@@ -1,0 +1,197 @@
+import Foundation
+import Yams
+
+/// The one configuration file every Hookline process reads (`hookline.yaml`).
+///
+/// Each process takes its own section: the gateway `kafka`, `gateway` and `sources`; a consumer
+/// service `kafka` and `services.<name>`; the monitor `kafka` and `monitor`. Unknown keys are
+/// errors, so a typo never silently falls back to a default.
+public struct HooklineConfiguration: Sendable {
+    public var kafka: KafkaSection
+    public var gateway: GatewaySection
+    /// Webhook sources by name; each is served at `POST /webhooks/<name>`.
+    public var sources: [String: SourceSection]
+    /// Consumer services by name (`orders`, `payments`, `ci`, …).
+    public var services: [String: ServiceSection]
+    public var monitor: MonitorSection
+
+    public init(
+        kafka: KafkaSection = .init(),
+        gateway: GatewaySection = .init(),
+        sources: [String: SourceSection] = [:],
+        services: [String: ServiceSection] = [:],
+        monitor: MonitorSection = .init()
+    ) {
+        self.kafka = kafka
+        self.gateway = gateway
+        self.sources = sources
+        self.services = services
+        self.monitor = monitor
+    }
+
+    /// Reads and checks a configuration file. Secrets are resolved later, by whoever needs them
+    /// (see ``SecretResolver``), so that loading a file never reads another process's secrets.
+    public static func load(path: String) throws(ConfigurationError) -> HooklineConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError("cannot read the configuration file \(path): \(error.localizedDescription)")
+        }
+        return try self.parse(text, origin: path)
+    }
+
+    /// Parses configuration text. `origin` names it in errors.
+    public static func parse(_ text: String, origin: String = "configuration") throws(ConfigurationError) -> HooklineConfiguration {
+        do {
+            let configuration = try YAMLDecoder().decode(HooklineConfiguration.self, from: text)
+            try configuration.validate()
+            return configuration
+        } catch let error as ConfigurationError {
+            throw ConfigurationError("\(origin): \(error.message)")
+        } catch let error as DecodingError {
+            throw ConfigurationError("\(origin): \(error.readableDescription)")
+        } catch {
+            throw ConfigurationError("\(origin): \(error)")
+        }
+    }
+
+    private func validate() throws(ConfigurationError) {
+        for (name, _) in self.sources where !Self.isValidName(name) {
+            throw ConfigurationError("sources.\(name): a source name may use only a-z, 0-9, '_' and '-' (it becomes part of a URL and a topic name)")
+        }
+        if self.kafka.partitions < 1 { throw ConfigurationError("kafka.partitions must be at least 1") }
+        if self.kafka.replicationFactor < 1 { throw ConfigurationError("kafka.replication_factor must be at least 1") }
+        if self.gateway.maxBodyBytes < 1 { throw ConfigurationError("gateway.max_body_bytes must be positive") }
+        if self.gateway.ackTimeoutMs < 1 { throw ConfigurationError("gateway.ack_timeout_ms must be positive") }
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
+    }
+}
+
+/// `kafka:` — the cluster every process talks to.
+public struct KafkaSection: Sendable, Hashable {
+    /// `bootstrap.servers`. Default: `127.0.0.1:9092`
+    public var brokers: String = "127.0.0.1:9092"
+    /// First part of every topic name: `<prefix>.<source>.<event>`. Default: `webhooks`
+    public var topicPrefix: String = "webhooks"
+    /// Partitions of the topics Hookline creates. Default: `6`
+    public var partitions: Int32 = 6
+    /// Replication factor of the topics Hookline creates. Default: `1`
+    public var replicationFactor: Int32 = 1
+    /// Consumer `session.timeout.ms`. Default: `45000` (use 6000 with the embedded broker)
+    public var sessionTimeoutMs: Int = 45_000
+    /// Any librdkafka property, passed through unchanged. Default: empty
+    public var properties: [String: String] = [:]
+
+    public init() {}
+}
+
+/// `gateway:` — the HTTP side of every gateway replica.
+public struct GatewaySection: Sendable, Hashable {
+    /// `HOST:PORT` to listen on; `--listen` overrides it per replica. Default: `0.0.0.0:8080`
+    public var listen: String = "0.0.0.0:8080"
+    /// Largest body accepted; larger requests get 413 while being read. Default: `1048576`
+    public var maxBodyBytes: Int = 1_048_576
+    /// How long to wait for the broker's acknowledgement before answering 503. Default: `5000`
+    public var ackTimeoutMs: Int = 5000
+    /// How long a client may take to send its request before it is cut off. Default: `10000`
+    public var requestTimeoutMs: Int = 10_000
+    /// This replica's name in the `hookline-gateway` header. Default: the host name and port
+    public var replicaID: String?
+    /// How long SIGTERM waits for in-flight acknowledgements before exiting. Default: `10000`
+    public var shutdownGraceMs: Int = 10_000
+
+    public init() {}
+}
+
+/// `sources.<name>:` — one webhook endpoint.
+public struct SourceSection: Sendable, Hashable {
+    /// Which scheme verifies it: `github`, `stripe`, `shopify`, `slack`, `twilio`,
+    /// `standard-webhooks`, `discord`, `gitlab`, `hmac-sha256`, `square`, `paddle`, `linear`,
+    /// `intercom`. Required.
+    public var provider: String
+    /// Shared secrets; several mean rotation. `${NAME}` reads the environment and `file:PATH` a
+    /// file, at start. Default: empty
+    public var secrets: [String] = []
+    /// Public keys (Discord hex, Standard Webhooks `whpk_…`). Same `${…}`/`file:` forms. Default: empty
+    public var publicKeys: [String] = []
+    /// GitLab 19+ signing tokens (`whsec_…`). Same forms. Default: empty
+    public var signingTokens: [String] = []
+    /// Allowed clock skew of signed timestamps, both directions. Default: `300`
+    public var toleranceSeconds: Int64 = 300
+    /// The public URL the provider calls (Twilio, Square sign it). Default: none
+    public var publicURL: String?
+    /// Generic provider: the signature header. Default: `X-Signature`
+    public var signatureHeader: String?
+    /// Generic provider: the signature's prefix, such as `sha256=`. Default: none
+    public var signaturePrefix: String?
+    /// Generic provider: the header naming the event. Default: none
+    public var eventTypeHeader: String?
+    /// Generic provider: a JSON pointer to the event in the body, such as `/event_type`. Default: none
+    public var eventTypeJSONPointer: String?
+    /// Generic provider: the header carrying the delivery id. Default: none (a UUID per delivery)
+    public var idHeader: String?
+    /// A JSON pointer to the entity key in the body, where the provider has no built-in one. Default: none
+    public var keyJSONPointer: String?
+    /// Overrides `gateway.ack_timeout_ms` for this source (Slack retries after 3 s). Default: none
+    public var ackTimeoutMs: Int?
+    /// Requests per second this source may send before getting 429. Default: none (unlimited)
+    public var rateLimitPerSecond: Int?
+
+    public init(provider: String) {
+        self.provider = provider
+    }
+}
+
+/// `services.<name>:` — one consumer service.
+public struct ServiceSection: Sendable, Hashable {
+    /// The Kafka consumer group. Default: `hookline-<name>`
+    public var group: String?
+    /// Path of the service's SQLite database. Default: `./data/<name>.sqlite`
+    public var database: String?
+    /// `HOST:PORT` of its HTTP API, health and metrics. Default: `127.0.0.1:8090`
+    public var listen: String?
+    /// Regular expressions over topic names to follow; replaces the service's own defaults. Default: none
+    public var topics: [String]?
+    /// Attempts for a failing event before it goes to the dead-letter topic. Default: `5`
+    public var maxAttempts: Int?
+    /// How long processed event ids are kept for deduplication, in hours. Default: `168` (7 days)
+    public var dedupRetentionHours: Int?
+    /// Most events applied in one database transaction. Default: `500`
+    public var batchSize: Int?
+    /// CI service: where new build jobs are POSTed. Default: none (jobs are only recorded)
+    public var triggerURL: String?
+
+    public init() {}
+}
+
+/// `monitor:` — the lag monitor.
+public struct MonitorSection: Sendable, Hashable {
+    /// `HOST:PORT` of its page and metrics. Default: `127.0.0.1:8099`
+    public var listen: String = "127.0.0.1:8099"
+    /// Seconds between two looks at the cluster. Default: `5`
+    public var intervalSeconds: Int = 5
+    /// Seconds of history a group's status is judged over. Default: `120`
+    public var windowSeconds: Int = 120
+    /// Gateways whose `/metrics` the monitor reads for traffic figures. Default: none
+    public var gateways: [String] = []
+
+    public init() {}
+}
+
+/// A configuration that cannot work, said so that its reader knows what to fix.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { self.message }
+}
