@@ -1,0 +1,162 @@
+# Shared pieces of the HTTP gateway benchmarks; source it from bash:
+#
+#   source scripts/lib/bench.sh
+#   trap stop_all EXIT
+#   bench_prepare                          # wrk, the peer venv (its Python has confluent-kafka)
+#   start_broker                           # sets BROKERS (127.0.0.1:PORT) and BROKER_PORT
+#   port=$(free_port)
+#   start_bg gateway some-gateway --listen 127.0.0.1:$port --brokers "$BROKERS" ...
+#   wait_port "$port" gateway
+#   run_wrk "http://127.0.0.1:$port/webhooks/github" 2s >/dev/null   # warm-up
+#   before=$(topic_messages webhooks.github.push)
+#   line=$(run_wrk "http://127.0.0.1:$port/webhooks/github")         # the RESULT line
+#   check_published "$line" "$before" webhooks.github.push
+#
+# Everything listens on and targets 127.0.0.1 only; every load is bounded by wrk's -d.
+# Knobs (environment): WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION (15s),
+# BENCH_SECRET (bench-secret), BENCH_BODY (bench/github-push.json), BENCH_EVENT (push).
+
+BENCH_ROOT=${BENCH_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BENCH_TMP=${BENCH_TMP:-$(mktemp -d -t hookline-bench.XXXXXX)}
+BENCH_PY="$BENCH_ROOT/.deps/peer-venv/bin/python"
+BENCH_SECRET=${BENCH_SECRET:-bench-secret}
+BENCH_BODY=${BENCH_BODY:-$BENCH_ROOT/bench/github-push.json}
+BENCH_EVENT=${BENCH_EVENT:-push}
+WRK_THREADS=${WRK_THREADS:-2}
+WRK_CONNECTIONS=${WRK_CONNECTIONS:-32}
+WRK_DURATION=${WRK_DURATION:-15s}
+BENCH_PIDS=()
+BROKERS= BROKER_PORT=
+
+bench_say() { printf '\033[1mbench:\033[0m %s\n' "$*" >&2; }
+bench_die() { bench_say "$*"; exit 1; }
+
+# wrk from apt when missing, the peer venv, and the embedded broker's binary.
+bench_prepare() {
+  if ! command -v wrk >/dev/null; then
+    bench_say "installing wrk"
+    local sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null
+  fi
+  "$BENCH_ROOT/bench/peers/setup.sh"
+  [ -x "$BENCH_ROOT/.deps/bin/tansu" ] || "$BENCH_ROOT/scripts/setup.sh"
+}
+
+free_port() {
+  "$BENCH_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_bg NAME CMD...: runs CMD in the background, output in $BENCH_TMP/NAME.log; stop_all ends it.
+start_bg() {
+  local name=$1; shift
+  "$@" >"$BENCH_TMP/$name.log" 2>&1 &
+  BENCH_PIDS+=("$!")
+  eval "PID_${name//[^A-Za-z0-9_]/_}=$!"
+}
+
+# wait_port PORT NAME [SECONDS]: until something accepts on 127.0.0.1:PORT.
+wait_port() {
+  local port=$1 name=$2 tries=$((${3:-20} * 10)) pid_var="PID_${2//[^A-Za-z0-9_]/_}"
+  for _ in $(seq "$tries"); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    if [ -n "${!pid_var:-}" ] && ! kill -0 "${!pid_var}" 2>/dev/null; then
+      tail -20 "$BENCH_TMP/$name.log" >&2; bench_die "$name exited at start"
+    fi
+    sleep 0.1
+  done
+  tail -20 "$BENCH_TMP/$name.log" >&2; bench_die "$name did not listen on 127.0.0.1:$port"
+}
+
+# A fresh Tansu broker with memory storage on a free loopback port; ready once it answers a
+# metadata request. Sets BROKERS and BROKER_PORT.
+start_broker() {
+  BROKER_PORT=$(free_port)
+  BROKERS="127.0.0.1:$BROKER_PORT"
+  local url="tcp://$BROKERS"
+  RUST_LOG=${RUST_LOG:-warn} start_bg broker "$BENCH_ROOT/.deps/bin/tansu" broker --listener-url "$url" \
+    --advertised-listener-url "$url" --storage-engine memory://tansu/ --cluster-id "bench-$BROKER_PORT"
+  wait_port "$BROKER_PORT" broker
+  "$BENCH_PY" - "$BROKERS" <<'EOF' || bench_die "the broker on $BROKERS does not answer metadata requests"
+import sys, time
+from confluent_kafka.admin import AdminClient
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+deadline = time.monotonic() + 20
+while True:
+    try:
+        admin.list_topics(timeout=1); break
+    except Exception:
+        if time.monotonic() > deadline: raise
+        time.sleep(0.1)
+EOF
+  bench_say "broker on $BROKERS (log $BENCH_TMP/broker.log)"
+}
+
+# sign_github [FILE] [SECRET]: the X-Hub-Signature-256 value for the file's bytes.
+sign_github() {
+  "$BENCH_PY" -c 'import hmac,sys; print("sha256=" + hmac.new(sys.argv[2].encode(), open(sys.argv[1],"rb").read(), "sha256").hexdigest())' \
+    "${1:-$BENCH_BODY}" "${2:-$BENCH_SECRET}"
+}
+
+# run_wrk URL [DURATION]: POSTs the signed payload; wrk's full output goes to
+# $BENCH_TMP/wrk.log, the RESULT line to stdout.
+run_wrk() {
+  local url=$1 duration=${2:-$WRK_DURATION} out
+  out=$(WRK_BODY="$BENCH_BODY" WRK_SIGNATURE=$(sign_github) WRK_EVENT="$BENCH_EVENT" \
+    wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$duration" -s "$BENCH_ROOT/bench/wrk/signed-post.lua" "$url")
+  printf '%s\n' "$out" >>"$BENCH_TMP/wrk.log"
+  printf '%s\n' "$out" | grep '^RESULT ' || bench_die "wrk printed no RESULT line (see $BENCH_TMP/wrk.log)"
+}
+
+# result_field LINE NAME: a value from a RESULT line, e.g. result_field "$line" ok.
+result_field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+# topic_partitions TOPIC / topic_messages TOPIC: the topic's partition count / the sum over its
+# partitions of (high watermark - low watermark); 0 for a topic that does not exist.
+topic_partitions() {
+  "$BENCH_PY" -c '
+import sys
+from confluent_kafka.admin import AdminClient
+t = AdminClient({"bootstrap.servers": sys.argv[1]}).list_topics(sys.argv[2], timeout=10).topics[sys.argv[2]]
+print(0 if t.error else len(t.partitions))' "$BROKERS" "$1"
+}
+topic_messages() {
+  "$BENCH_PY" -c '
+import sys
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "bench-count", "enable.auto.commit": False})
+t = c.list_topics(sys.argv[2], timeout=10).topics[sys.argv[2]]
+total = 0
+if not t.error:
+    for p in t.partitions:
+        low, high = c.get_watermark_offsets(TopicPartition(sys.argv[2], p), timeout=10)
+        total += high - low
+c.close()
+print(total)' "$BROKERS" "$1"
+}
+
+# check_published RESULT_LINE MESSAGES_BEFORE TOPIC: fails unless the topic gained at least as
+# many messages as wrk counted 2xx responses (a 202 is only sent after the broker's ack).
+check_published() {
+  local ok after
+  ok=$(result_field "$1" ok)
+  after=$(topic_messages "$3")
+  local gained=$((after - $2))
+  if [ "$gained" -lt "$ok" ]; then
+    bench_die "FAIL: $3 gained $gained messages but wrk counted $ok accepted requests"
+  fi
+  bench_say "check: $3 gained $gained messages >= $ok accepted requests ($(topic_partitions "$3") partitions)"
+}
+
+# Ends everything start_bg started, newest first, and removes the temp directory.
+stop_all() {
+  local i pid
+  for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
+    pid=${BENCH_PIDS[$i]}
+    kill "$pid" 2>/dev/null || continue
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  BENCH_PIDS=()
+  [ -n "${BENCH_KEEP_LOGS:-}" ] || rm -rf "$BENCH_TMP"
+}
