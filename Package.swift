@@ -20,6 +20,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // MARK: - librdkafka
@@ -53,6 +58,33 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: - Configuration
+
+        .target(
+            name: "HooklineConfig",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Shared/HooklineConfig",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Gateway
+
+        .target(
+            name: "HooklineGateway",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineKafka",
+                "HooklineWebhooks",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/HooklineGateway",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Test and benchmark support
 
         .target(
@@ -67,6 +99,17 @@ let package = Package(
 
         // MARK: - Executables
 
+        .executableTarget(
+            name: "hookline-gateway",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Gateway",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "hookline-demo",
             dependencies: [
@@ -94,6 +137,27 @@ let package = Package(
             name: "HooklineKafkaTests",
             dependencies: ["HooklineKafka", "HooklineTestSupport"],
             path: "Tests/HooklineKafkaTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HooklineGatewayTests",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineGateway",
+                "HooklineKafka",
+                "HooklineTestSupport",
+                "HooklineWebhooks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/HooklineGatewayTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HooklineConfigTests",
+            dependencies: ["HooklineConfig"],
+            path: "Tests/HooklineConfigTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

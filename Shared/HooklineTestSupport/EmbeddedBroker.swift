@@ -120,6 +120,11 @@ public final class EmbeddedBroker: Sendable {
 
 public struct EmbeddedBrokerError: Error, CustomStringConvertible {
     public var message: String
+
+    public init(message: String) {
+        self.message = message
+    }
+
     public var description: String { self.message }
 }
 

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import HooklineConfig
+import HooklineGateway
+import Logging
+
+@main
+struct HooklineGatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hookline-gateway",
+        abstract: "Verify webhooks and publish them to Kafka, acknowledging only what the broker stored."
+    )
+
+    @Option(name: .long, help: "Configuration file (default: $HOOKLINE_CONFIG, else ./hookline.yaml).")
+    var config: String?
+
+    @Option(name: .long, help: "HOST:PORT to listen on, overriding gateway.listen.")
+    var listen: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let path = self.config ?? ProcessInfo.processInfo.environment["HOOKLINE_CONFIG"] ?? "hookline.yaml"
+        var logger = Logger(label: "hookline.gateway")
+        logger.logLevel = self.logLevel
+        do {
+            let configuration = try HooklineConfiguration.load(path: path)
+            try await GatewayApplication.run(configuration: configuration, listen: self.listen, logger: logger)
+        } catch let error as ConfigurationError {
+            logger.critical("cannot start: \(error.message)")
+            throw ExitCode(78)  // EX_CONFIG
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

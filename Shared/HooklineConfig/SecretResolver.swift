@@ -1,0 +1,46 @@
+import Foundation
+
+/// Turns configured secret references into secret values, once, at start-up.
+///
+/// - `${NAME}`: the environment variable `NAME`.
+/// - `file:PATH`: the contents of the file at `PATH`, trailing newlines removed (as Docker and
+///   Kubernetes secrets mount them).
+/// - anything else: the value itself.
+///
+/// A missing variable or unreadable file is an error naming the reference, never the value.
+public struct SecretResolver: Sendable {
+    public var environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    public func resolve(_ reference: String, for field: String) throws(ConfigurationError) -> String {
+        if reference.hasPrefix("${"), reference.hasSuffix("}") {
+            let name = String(reference.dropFirst(2).dropLast())
+            guard let value = self.environment[name], !value.isEmpty else {
+                throw ConfigurationError("\(field): the environment variable \(name) is not set")
+            }
+            return value
+        }
+        if reference.hasPrefix("file:") {
+            let path = String(reference.dropFirst("file:".count))
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigurationError("\(field): cannot read the secret file \(path)")
+            }
+            var value = String(decoding: data, as: UTF8.self)
+            while value.hasSuffix("\n") || value.hasSuffix("\r") { value.removeLast() }
+            guard !value.isEmpty else { throw ConfigurationError("\(field): the secret file \(path) is empty") }
+            return value
+        }
+        return reference
+    }
+
+    public func resolve(_ references: [String], for field: String) throws(ConfigurationError) -> [String] {
+        var values: [String] = []
+        for (index, reference) in references.enumerated() {
+            values.append(try self.resolve(reference, for: "\(field)[\(index)]"))
+        }
+        return values
+    }
+}

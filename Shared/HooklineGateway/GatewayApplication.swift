@@ -1,0 +1,154 @@
+import Foundation
+import HooklineConfig
+import HooklineKafka
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// Builds and runs `hookline-gateway`.
+public enum GatewayApplication {
+    /// Builds the gateway from configuration: resolves every source's secrets, creates the
+    /// producers, and returns the application, ready to run as a `Service`.
+    ///
+    /// - Parameters:
+    ///   - listen: `HOST:PORT`, overriding `gateway.listen` (several replicas share one file).
+    ///   - onServerRunning: called with the bound port once the server listens (tests bind port 0).
+    public static func build(
+        configuration: HooklineConfiguration,
+        listen: String? = nil,
+        secrets: SecretResolver = SecretResolver(),
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let address = try ListenAddress(listen ?? configuration.gateway.listen)
+        let sources = try GatewaySource.makeAll(configuration, secrets: secrets)
+        let kafka = KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "hookline-gateway", properties: configuration.kafka.properties)
+        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
+        let readinessAdmin = try KafkaAdmin(configuration: kafka, requestTimeout: .seconds(2), logger: logger)
+        let replicaID = configuration.gateway.replicaID ?? "\(ProcessInfo.processInfo.hostName):\(address.port)"
+        let publisher = try WebhookPublisher(
+            configuration: configuration,
+            ackTimeouts: Set(sources.values.map(\.ackTimeoutMs)),
+            replicaID: replicaID,
+            admin: admin,
+            logger: logger
+        )
+        let gateway = Gateway(
+            sources: sources,
+            publisher: publisher,
+            metrics: GatewayMetrics(),
+            readiness: Readiness(admin: readinessAdmin),
+            maxBodyBytes: configuration.gateway.maxBodyBytes,
+            logger: logger
+        )
+        logger.info(
+            "gateway configured",
+            metadata: [
+                "hookline.sources": "\(sources.keys.sorted().map { "\($0)=\(sources[$0]!.provider)" }.joined(separator: ","))",
+                "kafka.bootstrap": "\(configuration.kafka.brokers)",
+                "hookline.replica": "\(replicaID)",
+            ]
+        )
+        return Application(
+            router: self.router(gateway),
+            server: self.server(requestTimeoutMs: configuration.gateway.requestTimeoutMs),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            services: [PublisherService(publisher: publisher, flushTimeout: .milliseconds(configuration.gateway.shutdownGraceMs))],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
+            logger: logger
+        )
+    }
+
+    /// Runs the gateway until SIGTERM or SIGINT, then stops accepting, lets in-flight requests
+    /// get their acknowledgements (within `gateway.shutdown_grace_ms`), flushes and returns.
+    public static func run(configuration: HooklineConfiguration, listen: String?, logger: Logger) async throws {
+        let application = try self.build(configuration: configuration, listen: listen, logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [application],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(configuration.gateway.shutdownGraceMs + 2000)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        try await group.run()
+    }
+
+    /// The HTTP server every gateway process uses, also used by the HTTP-only ceiling benchmark.
+    public static func server(requestTimeoutMs: Int) -> HTTPServerBuilder {
+        .http1(configuration: .init(idleTimeout: .milliseconds(Int64(requestTimeoutMs))))
+    }
+
+    static func router(_ gateway: Gateway) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
+        router.post("/webhooks/:source") { request, context in
+            await gateway.receive(request, context: context)
+        }
+        for method in [HTTPRequest.Method.get, .put, .patch, .delete] {
+            router.on("/webhooks/:source", method: method) { _, _ in
+                var response = Response.jsonError(.methodNotAllowed, code: "method_not_allowed", message: "Webhooks are delivered with POST.")
+                response.headers[.allow] = "POST"
+                return response
+            }
+        }
+        router.get("/healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        }
+        router.get("/readyz") { _, _ in
+            await gateway.readiness.check()
+                ? Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ready"}"#)))
+                : Response.jsonError(.serviceUnavailable, code: "broker_unreachable", message: "The Kafka cluster does not answer.")
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: gateway.metrics.render()))
+            )
+        }
+        return router
+    }
+}
+
+/// Flushes the producers once the HTTP server has stopped (services stop in reverse order).
+struct PublisherService: Service {
+    let publisher: WebhookPublisher
+    let flushTimeout: Duration
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await self.publisher.shutdown(timeout: self.flushTimeout)
+    }
+}
+
+/// Every error that escapes a route, and every unmatched path, answered in the gateway's JSON shape.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            let code = error.status == .notFound ? "not_found" : "http_\(error.status.code)"
+            return .jsonError(error.status, code: code, message: error.status.reasonPhrase)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(error)"])
+            return .jsonError(.internalServerError, code: "internal_error", message: "The gateway failed to handle this request.")
+        }
+    }
+}
+
+/// `HOST:PORT`.
+public struct ListenAddress: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+
+    public init(_ text: String) throws(ConfigurationError) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ConfigurationError("listen address \"\(text)\" is not HOST:PORT")
+        }
+        self.host = String(text[..<colon])
+        self.port = port
+    }
+}

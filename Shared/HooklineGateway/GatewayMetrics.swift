@@ -1,0 +1,105 @@
+import Prometheus
+import Synchronization
+
+/// The gateway's Prometheus metrics. A handle is made once per label set and cached, so the
+/// request path only looks one up.
+final class GatewayMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let requests: MetricFamily<RequestKey, Counter>
+    private let failures: MetricFamily<ReasonKey, Counter>
+    private let published: MetricFamily<String, Counter>
+    private let latencies: MetricFamily<String, DurationHistogram>
+
+    private struct RequestKey: Hashable {
+        var source: String
+        var status: Int
+    }
+
+    private struct ReasonKey: Hashable {
+        var source: String
+        var reason: String
+    }
+
+    /// Ack latency buckets: sub-millisecond up to the longest ack timeout anyone should configure.
+    private static let latencyBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+    ]
+
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        self.requests = MetricFamily { key in
+            registry.makeCounter(
+                descriptor: Self.name("requests", unit: "total", help: "Webhook requests by source and HTTP status."),
+                labels: [("source", key.source), ("status", String(key.status))]
+            )
+        }
+        self.failures = MetricFamily { key in
+            registry.makeCounter(
+                descriptor: Self.name("verification_failures", unit: "total", help: "Requests refused by signature verification, by reason."),
+                labels: [("source", key.source), ("reason", key.reason)]
+            )
+        }
+        self.published = MetricFamily { topic in
+            registry.makeCounter(
+                descriptor: Self.name("messages_published", unit: "total", help: "Records the broker acknowledged, by topic."),
+                labels: [("topic", topic)]
+            )
+        }
+        self.latencies = MetricFamily { source in
+            registry.makeDurationHistogram(
+                descriptor: Self.name("ack_latency", unit: "seconds", help: "Time from publishing a webhook to the broker's acknowledgement."),
+                labels: [("source", source)],
+                buckets: Self.latencyBuckets
+            )
+        }
+    }
+
+    private static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "hookline", subsystem: "gateway", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    /// `hookline_gateway_requests_total{source,status}`; `source` is `-` for unknown sources.
+    func request(source: String, status: Int) {
+        self.requests[RequestKey(source: source, status: status)].increment()
+    }
+
+    /// `hookline_gateway_verification_failures_total{source,reason}`.
+    func verificationFailure(source: String, reason: String) {
+        self.failures[ReasonKey(source: source, reason: reason)].increment()
+    }
+
+    /// `hookline_gateway_messages_published_total{topic}`.
+    func published(topic: String) {
+        self.published[topic].increment()
+    }
+
+    /// `hookline_gateway_ack_latency_seconds{source}`.
+    func ackLatency(source: String, _ duration: Duration) {
+        self.latencies[source].record(duration)
+    }
+
+    /// The metrics in Prometheus' text format.
+    func render() -> [UInt8] {
+        self.registry.emitToBuffer()
+    }
+}
+
+/// Metric handles by label set, made on first use.
+final class MetricFamily<Key: Hashable & Sendable, Metric: Sendable>: Sendable {
+    private let metrics = Mutex<[Key: Metric]>([:])
+    private let make: @Sendable (Key) -> Metric
+
+    init(make: @escaping @Sendable (Key) -> Metric) {
+        self.make = make
+    }
+
+    subscript(key: Key) -> Metric {
+        self.metrics.withLock { metrics in
+            if let metric = metrics[key] { return metric }
+            let metric = self.make(key)
+            metrics[key] = metric
+            return metric
+        }
+    }
+}

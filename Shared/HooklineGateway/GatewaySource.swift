@@ -1,0 +1,56 @@
+import HooklineConfig
+import HooklineWebhooks
+
+/// One configured webhook endpoint, ready to serve: its verifier holds decoded keys.
+struct GatewaySource: Sendable {
+    let name: String
+    let provider: String
+    let verifier: any WebhookVerifier
+    /// The public URL for schemes that sign the URL (Twilio, Square).
+    let publicURL: String?
+    /// Which producer acknowledges this source's writes (one per distinct ack timeout).
+    let ackTimeoutMs: Int
+    let rateLimiter: RateLimiter?
+    /// `/webhooks/<name>`, the CloudEvents source.
+    let ceSource: String
+
+    /// Builds every source of the configuration, resolving its secrets.
+    static func makeAll(
+        _ configuration: HooklineConfiguration,
+        secrets: SecretResolver
+    ) throws(ConfigurationError) -> [String: GatewaySource] {
+        var sources: [String: GatewaySource] = [:]
+        for (name, section) in configuration.sources.sorted(by: { $0.key < $1.key }) {
+            let field = "sources.\(name)"
+            let providerConfiguration = ProviderConfiguration(
+                secrets: try secrets.resolve(section.secrets, for: "\(field).secrets"),
+                publicKeys: try secrets.resolve(section.publicKeys, for: "\(field).public_keys"),
+                signingTokens: try secrets.resolve(section.signingTokens, for: "\(field).signing_tokens"),
+                toleranceSeconds: section.toleranceSeconds,
+                publicURL: section.publicURL,
+                signatureHeader: section.signatureHeader,
+                signaturePrefix: section.signaturePrefix,
+                eventTypeHeader: section.eventTypeHeader,
+                eventTypeJSONPointer: section.eventTypeJSONPointer,
+                idHeader: section.idHeader,
+                keyJSONPointer: section.keyJSONPointer
+            )
+            let verifier: any WebhookVerifier
+            do {
+                verifier = try WebhookProviders.makeVerifier(provider: section.provider, configuration: providerConfiguration)
+            } catch {
+                throw ConfigurationError("\(field): \(error.message)")
+            }
+            sources[name] = GatewaySource(
+                name: name,
+                provider: section.provider,
+                verifier: verifier,
+                publicURL: section.publicURL,
+                ackTimeoutMs: section.ackTimeoutMs ?? configuration.gateway.ackTimeoutMs,
+                rateLimiter: section.rateLimitPerSecond.map { RateLimiter(perSecond: $0) },
+                ceSource: "/webhooks/\(name)"
+            )
+        }
+        return sources
+    }
+}

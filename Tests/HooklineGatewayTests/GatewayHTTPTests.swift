@@ -1,0 +1,199 @@
+import Foundation
+import HTTPTypes
+import HooklineConfig
+import HooklineKafka
+import HooklineTestSupport
+import HooklineWebhooks
+import NIOHTTP1
+import Testing
+
+let githubPush = Array(#"{"ref":"refs/heads/main","after":"9f1c2a7","repository":{"id":1,"full_name":"octo/hello-world"},"pusher":{"name":"octo"}}"#.utf8)
+
+@Suite("Gateway over HTTP with a real broker", .timeLimit(.minutes(3)))
+struct GatewayHTTPTests {
+    @Test("a signed GitHub push is acknowledged with where it was written, and lands there intact")
+    func githubPushLandsInItsTopic() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+
+        let response = try await post(
+            gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push", id: "delivery-1"
+        ) { headers, _ in
+            headers[HTTPField.Name("traceparent")!] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            headers[.contentType] = "application/json"
+        }
+        #expect(response.status == 202)
+        let topic = "\(configuration.kafka.topicPrefix).github.push"
+        let json = try #require(response.json)
+        #expect(json["id"] as? String == "delivery-1")
+        #expect(json["topic"] as? String == topic)
+        let partition = try #require(json["partition"] as? Int)
+        let offset = try #require(json["offset"] as? Int)
+
+        let messages = try await records(in: topic, broker: broker, expect: 1)
+        let message = try #require(messages.first)
+        #expect(messages.count == 1)
+        #expect(message.value == githubPush)
+        #expect(message.key == Array("octo/hello-world".utf8))
+        #expect(Int(message.partition) == partition)
+        #expect(Int(message.offset) == offset)
+        #expect(message.headers.string("ce_specversion") == "1.0")
+        #expect(message.headers.string("ce_id") == "delivery-1")
+        #expect(message.headers.string("ce_source") == "/webhooks/github")
+        #expect(message.headers.string("ce_type") == "github.push")
+        #expect(message.headers.string("content-type") == "application/json")
+        #expect(message.headers.string("traceparent") == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        #expect(message.headers.string("hookline-gateway")?.hasSuffix(":0") == true)
+        let ceTime = try #require(message.headers.string("ce_time"))
+        #expect(ISO8601DateFormatter().date(from: ceTime).map { abs($0.timeIntervalSinceNow) < 60 } == true)
+        let receivedAt = try #require(message.headers.string("hookline-received-at").flatMap(Int64.init))
+        #expect(abs(Double(receivedAt) / 1000 - Date().timeIntervalSince1970) < 60)
+    }
+
+    @Test("tampered body, wrong secret and stale timestamp are 401 and publish nothing")
+    func badSignaturesPublishNothing() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = gatewayConfiguration(
+            broker: broker,
+            sources: [
+                "github": source("github", secrets: ["s3cret"]),
+                "stripe": source("stripe", secrets: ["whsec_test"]),
+            ]
+        )
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+
+        let tampered = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push") { _, body in
+            body[body.count - 3] ^= 0x01
+        }
+        #expect(tampered.status == 401)
+        #expect(tampered.json?["error"] as? String == "bad_signature")
+        #expect(tampered.headers[.contentType] == "application/json")
+
+        let wrongSecret = try await post(gateway, source: "github", provider: "github", secret: "not-it", body: githubPush, event: "push")
+        #expect(wrongSecret.status == 401)
+
+        let stripeBody = Array(#"{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1"}}}"#.utf8)
+        let stale = try await post(
+            gateway, source: "stripe", provider: "stripe", secret: "whsec_test", body: stripeBody,
+            timestamp: Int64(Date().timeIntervalSince1970) - 3600
+        )
+        #expect(stale.status == 401)
+        #expect(stale.json?["error"] as? String == "timestamp_out_of_tolerance")
+        let future = try await post(
+            gateway, source: "stripe", provider: "stripe", secret: "whsec_test", body: stripeBody,
+            timestamp: Int64(Date().timeIntervalSince1970) + 3600
+        )
+        #expect(future.status == 401)
+
+        let missing = try await httpRequest(.POST, "\(gateway.baseURL)/webhooks/github", headers: [.contentType: "application/json"], body: githubPush)
+        #expect(missing.status == 401 || missing.status == 400)
+
+        // No secret or payload in any error body.
+        for response in [tampered, wrongSecret, stale, future, missing] {
+            #expect(!response.text.contains("s3cret"))
+            #expect(!response.text.contains("hello-world"))
+        }
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 0)
+
+        // The process keeps serving: a good request still goes through.
+        let good = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push")
+        #expect(good.status == 202)
+        let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
+        #expect(metrics.text.contains(#"hookline_gateway_verification_failures_total{source="github",reason="bad_signature"} 2"#))
+        #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="github",status="202"} 1"#))
+        #expect(metrics.text.contains("hookline_gateway_ack_latency_seconds_bucket"))
+        #expect(metrics.text.contains(#"hookline_gateway_messages_published_total{topic="\#(configuration.kafka.topicPrefix).github.push"} 1"#))
+    }
+
+    @Test("every configured secret is accepted: rotation")
+    func rotatedSecretAccepted() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["${NEW_SECRET}", "old-secret"])])
+        let gateway = try await RunningGateway.start(configuration, secrets: SecretResolver(environment: ["NEW_SECRET": "new-secret"]))
+        defer { Task { await gateway.stop() } }
+        for secret in ["new-secret", "old-secret"] {
+            let response = try await post(gateway, source: "github", provider: "github", secret: secret, body: githubPush, event: "push")
+            #expect(response.status == 202, "signed with \(secret)")
+        }
+        #expect(try await post(gateway, source: "github", provider: "github", secret: "${NEW_SECRET}", body: githubPush, event: "push").status == 401)
+    }
+
+    @Test("GitHub's published vector is accepted through the gateway")
+    func publishedVector() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["It's a Secret to Everybody"])])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        let response = try await httpRequest(
+            .POST,
+            "\(gateway.baseURL)/webhooks/github",
+            headers: [
+                HTTPField.Name("X-Hub-Signature-256")!: "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+                HTTPField.Name("X-GitHub-Event")!: "ping",
+                HTTPField.Name("X-GitHub-Delivery")!: "vector-1",
+            ],
+            body: Array("Hello, World!".utf8)
+        )
+        #expect(response.status == 202)
+        #expect(response.json?["topic"] as? String == "\(configuration.kafka.topicPrefix).github.ping")
+    }
+
+    @Test("unknown source is 404, wrong method 405, oversize 413 (announced or streamed), all JSON")
+    func badRequests() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+
+        let unknown = try await httpRequest(.POST, "\(gateway.baseURL)/webhooks/nope", body: githubPush)
+        #expect(unknown.status == 404)
+        #expect(unknown.json?["error"] as? String == "unknown_source")
+
+        let get = try await httpRequest(.GET, "\(gateway.baseURL)/webhooks/github")
+        #expect(get.status == 405)
+        #expect(get.headers[.allow] == "POST")
+        #expect(get.json?["error"] as? String == "method_not_allowed")
+
+        let nowhere = try await httpRequest(.GET, "\(gateway.baseURL)/nowhere")
+        #expect(nowhere.status == 404)
+        #expect(nowhere.json?["error"] as? String == "not_found")
+
+        let big = [UInt8](repeating: UInt8(ascii: "a"), count: 64 * 1024 + 1)
+        let tooLarge = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: big, event: "push")
+        #expect(tooLarge.status == 413)
+        #expect(tooLarge.json?["error"] as? String == "body_too_large")
+
+        // A body streamed without Content-Length is cut off once it passes the limit.
+        let streamed = try await sendStreamed("\(gateway.baseURL)/webhooks/github", chunks: 200, chunkSize: 1024)
+        #expect(streamed == 413)
+
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 0)
+        #expect(try await httpRequest(.GET, "\(gateway.baseURL)/healthz").status == 200)
+        #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 200)
+    }
+
+    @Test("with the broker stopped, a webhook gets 503 with Retry-After within the ack timeout")
+    func brokerDownIs503() async throws {
+        let broker = try await EmbeddedBroker.start()
+        defer { broker.stop() }
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])], ackTimeoutMs: 1500)
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        #expect(try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push").status == 202)
+
+        broker.stop()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let response = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push")
+        let elapsed = clock.now - start
+        #expect(response.status == 503)
+        #expect(response.headers[.retryAfter] != nil)
+        #expect(response.json?["error"] as? String == "broker_unavailable")
+        #expect(elapsed < .milliseconds(1500 + 1000))
+        #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 503)
+        #expect(try await httpRequest(.GET, "\(gateway.baseURL)/healthz").status == 200)
+    }
+}
