@@ -5,12 +5,13 @@ export PKG_CONFIG_PATH := /usr/local/lib/pkgconfig:$(PKG_CONFIG_PATH)
 
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: help setup build test test-asan run bench-kafka
+.PHONY: help setup build test test-asan run bench-kafka bench-gateway
 
 help:
 	@echo "make run          set up, build and start Hookline on this machine (embedded broker)"
 	@echo "make test         set up and run every test"
 	@echo "make bench-kafka  Swift producer vs librdkafka's rdkafka_performance, same broker"
+	@echo "make bench-gateway  the gateway under wrk vs its HTTP-only and produce-only ceilings and a Python peer"
 
 setup:
 	@scripts/setup.sh
@@ -36,3 +37,9 @@ bench-kafka:
 	@scripts/setup.sh --bench
 	swift build -c release --product hookline-bench
 	scripts/bench-kafka.sh
+
+bench-gateway:
+	@scripts/setup.sh --bench
+	swift build -c release --product hookline-gateway
+	swift build -c release --product hookline-bench
+	scripts/bench-gateway.sh

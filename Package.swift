@@ -123,7 +123,9 @@ let package = Package(
         .executableTarget(
             name: "hookline-bench",
             dependencies: [
+                "HooklineGateway",
                 "HooklineKafka",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

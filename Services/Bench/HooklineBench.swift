@@ -10,7 +10,7 @@ struct HooklineBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hookline-bench",
         abstract: "Hookline's benchmarks (see `make bench-kafka`).",
-        subcommands: [Produce.self]
+        subcommands: [Produce.self, HTTPCeiling.self]
     )
 }
 
@@ -25,9 +25,12 @@ struct Produce: AsyncParsableCommand {
     @Option(help: "`send`: one async send per record (what the gateway does); `enqueue`: delivery callbacks, no task per record.")
     var mode: Mode = .send
     @Option(help: "librdkafka properties, key=value.") var property: [String] = []
+    @Option(help: "`concurrent` mode: senders, each waiting for its acknowledgement before the next (like HTTP connections).")
+    var concurrency = 32
+    @Option(help: "`concurrent` mode: seconds to run.") var seconds = 15
 
     enum Mode: String, ExpressibleByArgument {
-        case send, enqueue
+        case send, enqueue, concurrent
     }
 
     func run() async throws {
@@ -47,12 +50,18 @@ struct Produce: AsyncParsableCommand {
         // Warm up: connect, fetch metadata, get a producer id.
         _ = try await producer.send(topic: self.topic, value: payload)
 
+        if self.mode == .concurrent {
+            try await self.runConcurrent(producer, payload: payload)
+            await producer.shutdown()
+            return
+        }
         let clock = ContinuousClock()
         let start = clock.now
         let failures: Int
         switch self.mode {
         case .send: failures = try await self.runSends(producer, payload: payload)
         case .enqueue: failures = try await self.runEnqueues(producer, payload: payload)
+        case .concurrent: fatalError("handled above")
         }
         let elapsed = clock.now - start
         await producer.shutdown()
@@ -60,6 +69,35 @@ struct Produce: AsyncParsableCommand {
         let rate = Double(self.count) / seconds
         // One machine-readable line, read by scripts/bench-kafka.sh.
         print("messages=\(self.count) failures=\(failures) seconds=\(seconds) msgs_per_s=\(Int(rate)) mb_per_s=\(rate * Double(self.size) / 1e6)")
+    }
+
+    /// The produce-only ceiling of the gateway: `concurrency` senders, each sending its next record
+    /// once the previous one is acknowledged, for `seconds`. Prints throughput and latency percentiles.
+    private func runConcurrent(_ producer: KafkaProducer, payload: [UInt8]) async throws {
+        let topic = self.topic
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(self.seconds)
+        let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
+            for sender in 0..<self.concurrency {
+                group.addTask {
+                    var latencies: [Duration] = []
+                    let key = Array("sender-\(sender)".utf8)
+                    while clock.now < end {
+                        let start = clock.now
+                        _ = try await producer.send(topic: topic, key: key, value: payload)
+                        latencies.append(start.duration(to: clock.now))
+                    }
+                    return latencies
+                }
+            }
+            return try await group.reduce(into: [Duration]()) { $0 += $1 }
+        }.sorted()
+        func percentile(_ p: Double) -> Double {
+            let duration = latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+            return Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000
+        }
+        let rate = Double(latencies.count) / Double(self.seconds)
+        print("RESULT rps=\(Int(rate)) p50_ms=\(percentile(0.5)) p99_ms=\(percentile(0.99)) requests=\(latencies.count)")
     }
 
     /// One task per record, at most `window` in flight.

@@ -158,6 +158,9 @@ extension DecodingError {
             let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
             return path.isEmpty ? "(top level)" : path
         }
+        if case .dataCorrupted(let context) = self, let underlying = context.underlyingError as? ConfigurationError {
+            return underlying.message
+        }
         switch self {
         case .typeMismatch(let type, let context): return "\(path(context)): expected \(type) — \(context.debugDescription)"
         case .valueNotFound(let type, let context): return "\(path(context)): missing \(type) value"

@@ -50,6 +50,9 @@ public struct HooklineConfiguration: Sendable {
         } catch let error as ConfigurationError {
             throw ConfigurationError("\(origin): \(error.message)")
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, let underlying = context.underlyingError as? ConfigurationError {
+                throw ConfigurationError("\(origin): \(underlying.message)")
+            }
             throw ConfigurationError("\(origin): \(error.readableDescription)")
         } catch {
             throw ConfigurationError("\(origin): \(error)")

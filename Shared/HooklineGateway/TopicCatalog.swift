@@ -54,6 +54,13 @@ final class TopicCatalog: Sendable {
         }
     }
 
+    /// Makes the next ``ensure(_:)`` of `topic` ask the broker again.
+    func forget(_ topic: String) {
+        self.entries.withLock { entries in
+            if case .ready = entries[topic] { entries[topic] = nil }
+        }
+    }
+
     func isKnown(_ topic: String) -> Bool {
         self.entries.withLock { if case .ready = $0[topic] { true } else { false } }
     }

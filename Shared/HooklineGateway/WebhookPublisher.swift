@@ -4,30 +4,26 @@ import HooklineConfig
 import HooklineKafka
 import HooklineWebhooks
 import Logging
+import Synchronization
 
-/// Publishes verified webhooks: one producer per distinct acknowledgement timeout (librdkafka's
-/// `message.timeout.ms` is per producer), so a send that is not acknowledged in time fails by
-/// itself, with no timer per request.
+/// Publishes verified webhooks through one producer; each send carries its source's ack timeout.
 final class WebhookPublisher: Sendable {
-    private let producers: [Int: KafkaProducer]
+    private let producer: ReplaceableProducer
     let topics: TopicCatalog
     let topicPrefix: String
     let replicaID: String
 
     init(configuration: HooklineConfiguration, ackTimeouts: Set<Int>, replicaID: String, admin: KafkaAdmin, logger: Logger) throws(KafkaError) {
-        var producers: [Int: KafkaProducer] = [:]
-        for timeout in ackTimeouts.union([configuration.gateway.ackTimeoutMs]) {
-            var properties = ["linger.ms": "1"]  // acknowledgements wait on batches: keep them short
-            properties.merge(configuration.kafka.properties) { _, user in user }
-            producers[timeout] = try KafkaProducer(
-                configuration: KafkaProducerConfiguration(
-                    kafka: KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "hookline-gateway", properties: properties),
-                    messageTimeout: .milliseconds(timeout)
-                ),
-                logger: logger
-            )
-        }
-        self.producers = producers
+        var properties = ["linger.ms": "1"]  // acknowledgements wait on batches: keep them short
+        properties.merge(configuration.kafka.properties) { _, user in user }
+        self.producer = try ReplaceableProducer(
+            configuration: KafkaProducerConfiguration(
+                kafka: KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "hookline-gateway", properties: properties),
+                // librdkafka gives up after the longest ack timeout; each send holds its own.
+                messageTimeout: .milliseconds(ackTimeouts.union([configuration.gateway.ackTimeoutMs]).max()!)
+            ),
+            logger: logger
+        )
         self.topicPrefix = configuration.kafka.topicPrefix
         self.replicaID = replicaID
         self.topics = TopicCatalog(
@@ -64,15 +60,73 @@ final class WebhookPublisher: Sendable {
         for extra in webhook.headers {
             headers.append(KafkaHeader(key: extra.name, value: extra.value))
         }
-        let producer = self.producers[source.ackTimeoutMs]!
-        return try await producer.send(topic: topic, key: Array((webhook.key ?? webhook.id).utf8), value: body, headers: headers)
+        do {
+            return try await self.producer.send(
+                topic: topic,
+                key: Array((webhook.key ?? webhook.id).utf8),
+                value: body,
+                headers: headers,
+                timeout: .milliseconds(source.ackTimeoutMs)
+            )
+        } catch {
+            // The broker may have lost the topic (an embedded broker restarts empty): check it again next time.
+            self.topics.forget(topic)
+            throw error
+        }
     }
 
-    /// Flushes every producer (up to `timeout`) and releases them.
+    /// Flushes the producer (up to `timeout`) and releases it.
     func shutdown(timeout: Duration) async {
-        for producer in self.producers.values {
-            await producer.shutdown(timeout: timeout)
+        await self.producer.shutdown(timeout: timeout)
+    }
+}
+
+/// A producer that is replaced by a fresh one when it cannot recover by itself, so one bad moment
+/// of the broker does not make every later request fail:
+/// - librdkafka declared it fatally broken (an idempotent producer fenced), or
+/// - an idempotent producer's write timed out: after a broker restart its producer id is unknown
+///   there and it retries forever (seen with the embedded broker). A new producer gets a new id.
+///   At most one replacement every two seconds.
+final class ReplaceableProducer: Sendable {
+    private let current: Mutex<(producer: KafkaProducer, since: ContinuousClock.Instant)>
+    private let configuration: KafkaProducerConfiguration
+    private let logger: Logger
+
+    init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+        self.configuration = configuration
+        self.logger = logger
+        self.current = Mutex((try KafkaProducer(configuration: configuration, logger: logger), .now))
+    }
+
+    func send(topic: String, key: [UInt8], value: [UInt8], headers: [KafkaHeader], timeout: Duration) async throws(KafkaError) -> KafkaDeliveryReport {
+        let producer = self.current.withLock { $0.producer }
+        do {
+            return try await producer.send(topic: topic, key: key, value: value, headers: headers, timeout: timeout)
+        } catch {
+            if let fatal = producer.fatalError {
+                self.replace(producer, because: fatal)
+            } else if error.code == .messageTimedOut, self.configuration.idempotent {
+                self.replace(producer, because: error)
+            }
+            throw error
         }
+    }
+
+    private func replace(_ broken: KafkaProducer, because reason: KafkaError) {
+        let replaced = self.current.withLock { current -> Bool in
+            guard current.producer === broken, current.since.duration(to: .now) > .seconds(2) || reason.isFatal,
+                let fresh = try? KafkaProducer(configuration: self.configuration, logger: self.logger)
+            else { return false }
+            current = (fresh, .now)
+            return true
+        }
+        guard replaced else { return }
+        self.logger.warning("replaced the Kafka producer", metadata: ["kafka.error": "\(reason)"])
+        Task { await broken.shutdown(timeout: .seconds(1)) }
+    }
+
+    func shutdown(timeout: Duration) async {
+        await self.current.withLock { $0.producer }.shutdown(timeout: timeout)
     }
 }
 

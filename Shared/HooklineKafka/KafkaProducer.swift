@@ -20,6 +20,7 @@ public final class KafkaProducer: Sendable {
     /// `rd_kafka_topic_t` handles by name, made on first use: producing through a handle
     /// spares librdkafka a locked lookup of the topic per record.
     private let topicHandles = Mutex<[String: OpaquePointer]>([:])
+    private let deadlines = DeliveryDeadlines()
     public let configuration: KafkaProducerConfiguration
 
     private enum State {
@@ -32,8 +33,10 @@ public final class KafkaProducer: Sendable {
             rd_kafka_conf_set_dr_msg_cb($0, deliveryReport)
         }
         self.client = client
+        let deadlines = self.deadlines
         self.poller = PollThread(name: "hookline-producer-poll") {
-            rd_kafka_poll(client.handle, 100)
+            rd_kafka_poll(client.handle, 50)
+            deadlines.expire(now: .now)
         }
     }
 
@@ -68,17 +71,24 @@ public final class KafkaProducer: Sendable {
     /// - Throws: ``KafkaError`` when the record could not be queued or the broker did not take
     ///   it within the message timeout. A thrown send was not acknowledged; it may still have been
     ///   written (a timeout is not a proof of absence), so consumers deduplicate.
+    ///   - timeout: how long to wait for the acknowledgement, when shorter than the producer's
+    ///     message timeout. The send then fails with `_MSG_TIMED_OUT` on time (librdkafka checks
+    ///     its own timeout only about once a second); the record may still be written later.
     public func send(
         topic: String,
-        key: some Collection<UInt8> & Sendable = [UInt8](),
-        value: some Collection<UInt8> & Sendable,
-        headers: [KafkaHeader] = []
+        key: some Collection<UInt8> = [UInt8](),
+        value: some Collection<UInt8>,
+        headers: [KafkaHeader] = [],
+        timeout: Duration? = nil
     ) async throws(KafkaError) -> KafkaDeliveryReport {
-        // Unsafe (unchecked) continuation: the delivery report resumes it exactly once, and a
-        // record that never got queued resumes it here instead; this is the hot path.
+        // Unsafe (unchecked) continuation: `Delivery` resumes it exactly once, whichever of the
+        // delivery report and the deadline comes first; this is the hot path.
         let result: Result<KafkaDeliveryReport, KafkaError> = await withUnsafeContinuation { continuation in
-            if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, completion: .continuation(continuation)) {
-                continuation.resume(returning: .failure(error))
+            let delivery = Delivery(topic: topic, completion: .continuation(continuation))
+            if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, delivery: delivery) {
+                delivery.complete(.failure(error))
+            } else {
+                self.deadlines.track(delivery, timeout: timeout ?? self.configuration.messageTimeout)
             }
         }
         return try result.get()
@@ -96,7 +106,7 @@ public final class KafkaProducer: Sendable {
         headers: [KafkaHeader] = [],
         completion: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
     ) -> KafkaError? {
-        self.enqueue(topic: topic, key: key, value: value, headers: headers, completion: .callback(completion))
+        self.enqueue(topic: topic, key: key, value: value, headers: headers, delivery: Delivery(topic: topic, completion: .callback(completion)))
     }
 
     private func enqueue(
@@ -104,12 +114,12 @@ public final class KafkaProducer: Sendable {
         key: some Collection<UInt8>,
         value: some Collection<UInt8>,
         headers: [KafkaHeader],
-        completion: Delivery.Completion
+        delivery: Delivery
     ) -> KafkaError? {
         guard self.state.withLock({ $0 == .running }) else {
             return .closed("producing to \(topic)")
         }
-        let delivery = Unmanaged.passRetained(Delivery(topic: topic, completion: completion))
+        let delivery = Unmanaged.passRetained(delivery)
         let err = withContiguousBytes(of: value) { value in
             withContiguousBytes(of: key) { key in
                 self.produce(topic: topic, key: key, value: value, headers: headers, opaque: delivery.toOpaque())
@@ -221,6 +231,20 @@ public final class KafkaProducer: Sendable {
         self.state.withLock { $0 = .shutDown }
     }
 
+    /// The fatal error that made this producer unusable, if one happened (an idempotent producer
+    /// that was fenced, for example). Every later send fails; make a new producer.
+    public var fatalError: KafkaError? {
+        var buffer = [CChar](repeating: 0, count: 512)
+        let err = rd_kafka_fatal_error(self.client.handle, &buffer, buffer.count)
+        guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return KafkaError(
+            code: .init(err),
+            message: String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+            operation: "producing",
+            isFatal: true
+        )
+    }
+
     /// How many records are queued or in flight.
     public var outstandingCount: Int {
         Int(rd_kafka_outq_len(self.client.handle))
@@ -229,22 +253,27 @@ public final class KafkaProducer: Sendable {
 
 // MARK: - Delivery reports
 
-/// The per-record opaque: who to tell when the delivery report arrives.
-private final class Delivery {
-    enum Completion {
+/// The per-record opaque: who to tell when the delivery report arrives. Completes once: the
+/// first of the delivery report and the send's deadline wins.
+final class Delivery: Sendable {
+    enum Completion: Sendable {
         case continuation(UnsafeContinuation<Result<KafkaDeliveryReport, KafkaError>, Never>)
         case callback(@Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void)
     }
 
     let topic: String
     let completion: Completion
+    private let completed = Atomic<Bool>(false)
 
     init(topic: String, completion: Completion) {
         self.topic = topic
         self.completion = completion
     }
 
+    var isCompleted: Bool { self.completed.load(ordering: .acquiring) }
+
     func complete(_ result: Result<KafkaDeliveryReport, KafkaError>) {
+        guard self.completed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         switch self.completion {
         case .continuation(let continuation): continuation.resume(returning: result)
         case .callback(let callback): callback(result)

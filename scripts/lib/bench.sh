@@ -149,6 +149,12 @@ check_published() {
 
 # Ends everything start_bg started, newest first, and removes the temp directory.
 stop_all() {
+  stop_processes
+  [ -n "${BENCH_KEEP_LOGS:-}" ] || rm -rf "$BENCH_TMP"
+}
+
+# Ends everything start_bg started, newest first (between two measurements).
+stop_processes() {
   local i pid
   for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
     pid=${BENCH_PIDS[$i]}
@@ -158,5 +164,4 @@ stop_all() {
     wait "$pid" 2>/dev/null || true
   done
   BENCH_PIDS=()
-  [ -n "${BENCH_KEEP_LOGS:-}" ] || rm -rf "$BENCH_TMP"
 }

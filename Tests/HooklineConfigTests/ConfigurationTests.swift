@@ -1,0 +1,99 @@
+import Foundation
+import HooklineConfig
+import Testing
+
+@Suite("Configuration file")
+struct ConfigurationTests {
+    static let example = """
+        kafka:
+          brokers: "127.0.0.1:9092"
+          topic_prefix: "webhooks"
+          partitions: 6
+          replication_factor: 1
+          properties: { "linger.ms": "2" }
+        gateway:
+          listen: "0.0.0.0:8080"
+          max_body_bytes: 1048576
+          ack_timeout_ms: 5000
+        sources:
+          github:  { provider: github, secrets: ["${GITHUB_WEBHOOK_SECRET}", "file:/run/secrets/gh_previous"] }
+          stripe:  { provider: stripe, secrets: ["whsec_abc"], tolerance_seconds: 300 }
+          slack:   { provider: slack, secrets: ["x"], tolerance_seconds: 300, ack_timeout_ms: 2500 }
+          twilio:  { provider: twilio, secrets: ["<auth token>"], public_url: "https://hooks.example.com/webhooks/twilio" }
+          legacy:  { provider: hmac-sha256, secrets: ["..."], signature_header: "X-Signature", signature_prefix: "sha256=",
+                     event_type_json_pointer: "/event_type" }
+        services:
+          orders:   { group: "hookline-orders",   database: "./data/orders.sqlite",   listen: "127.0.0.1:8091" }
+          ci:       { group: "hookline-ci", database: "./data/ci.sqlite", listen: "127.0.0.1:8093",
+                      trigger_url: "https://ci.example.com/api/builds" }
+        """
+
+    @Test("the documented example parses into its sections, with defaults for what it leaves out")
+    func parsesTheExample() throws {
+        let configuration = try HooklineConfiguration.parse(Self.example)
+        #expect(configuration.kafka.brokers == "127.0.0.1:9092")
+        #expect(configuration.kafka.partitions == 6)
+        #expect(configuration.kafka.properties == ["linger.ms": "2"])
+        #expect(configuration.kafka.sessionTimeoutMs == 45_000)
+        #expect(configuration.gateway.ackTimeoutMs == 5000)
+        #expect(configuration.gateway.requestTimeoutMs == 10_000)
+        #expect(configuration.sources.keys.sorted() == ["github", "legacy", "slack", "stripe", "twilio"])
+        #expect(configuration.sources["github"]?.secrets == ["${GITHUB_WEBHOOK_SECRET}", "file:/run/secrets/gh_previous"])
+        #expect(configuration.sources["slack"]?.ackTimeoutMs == 2500)
+        #expect(configuration.sources["twilio"]?.publicURL == "https://hooks.example.com/webhooks/twilio")
+        #expect(configuration.sources["legacy"]?.eventTypeJSONPointer == "/event_type")
+        #expect(configuration.sources["legacy"]?.signaturePrefix == "sha256=")
+        #expect(configuration.services["orders"]?.database == "./data/orders.sqlite")
+        #expect(configuration.services["ci"]?.triggerURL == "https://ci.example.com/api/builds")
+        #expect(configuration.monitor.listen == "127.0.0.1:8099")
+    }
+
+    @Test("an empty file is all defaults")
+    func emptyIsDefaults() throws {
+        let configuration = try HooklineConfiguration.parse("{}")
+        #expect(configuration.kafka.topicPrefix == "webhooks")
+        #expect(configuration.gateway.listen == "0.0.0.0:8080")
+        #expect(configuration.gateway.maxBodyBytes == 1_048_576)
+        #expect(configuration.sources.isEmpty)
+    }
+
+    @Test(
+        "mistakes are refused with a message naming where",
+        arguments: [
+            ("gateway: { ack_timeout: 5 }", "unknown key gateway.ack_timeout"),
+            ("sources: { gh: { secrets: [a] } }", "missing required key provider"),
+            ("kafka: { partitions: many }", "kafka.partitions"),
+            ("sources: { \"Bad Name\": { provider: github } }", "a source name may use only"),
+            ("kafka: { partitions: 0 }", "kafka.partitions must be at least 1"),
+            ("sources: { gh: { provider: github, secret: [a] } }", "unknown key sources.gh.secret"),
+        ]
+    )
+    func refusesMistakes(yaml: String, expected: String) {
+        #expect {
+            try HooklineConfiguration.parse(yaml, origin: "test.yaml")
+        } throws: { error in
+            let message = (error as? ConfigurationError)?.message ?? ""
+            return message.contains(expected) && message.hasPrefix("test.yaml: ")
+        }
+    }
+
+    @Test("secrets come from the environment, files, or the value itself; a missing one names the reference only")
+    func resolvesSecrets() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("hookline-secret-\(UUID().uuidString)")
+        try "from-a-file\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let resolver = SecretResolver(environment: ["GH_SECRET": "from-env"])
+        #expect(try resolver.resolve(["${GH_SECRET}", "file:\(file.path)", "literal"], for: "sources.github.secrets") == ["from-env", "from-a-file", "literal"])
+
+        #expect {
+            try resolver.resolve("${NOT_SET}", for: "sources.github.secrets[0]")
+        } throws: { error in
+            (error as? ConfigurationError)?.message == "sources.github.secrets[0]: the environment variable NOT_SET is not set"
+        }
+        #expect {
+            try resolver.resolve("file:/nonexistent/secret", for: "x")
+        } throws: { error in
+            (error as? ConfigurationError)?.message == "x: cannot read the secret file /nonexistent/secret"
+        }
+    }
+}
