@@ -14,7 +14,9 @@ final class WebhookPublisher: Sendable {
     let replicaID: String
 
     init(configuration: HooklineConfiguration, ackTimeouts: Set<Int>, replicaID: String, admin: KafkaAdmin, logger: Logger) throws(KafkaError) {
-        var properties = ["linger.ms": "1"]  // acknowledgements wait on batches: keep them short
+        // Every request waits for its record's acknowledgement, so records must not wait for a
+        // batch to fill: linger 0 (librdkafka still batches what arrives while a request is in flight).
+        var properties = ["linger.ms": "0"]
         properties.merge(configuration.kafka.properties) { _, user in user }
         self.producer = try ReplaceableProducer(
             configuration: KafkaProducerConfiguration(

@@ -76,8 +76,8 @@ public final class KafkaProducer: Sendable {
     ///     its own timeout only about once a second); the record may still be written later.
     public func send(
         topic: String,
-        key: some Collection<UInt8> = [UInt8](),
-        value: some Collection<UInt8>,
+        key: [UInt8] = [],
+        value: [UInt8],
         headers: [KafkaHeader] = [],
         timeout: Duration? = nil
     ) async throws(KafkaError) -> KafkaDeliveryReport {
@@ -101,8 +101,8 @@ public final class KafkaProducer: Sendable {
     ///   (then `completion` is not called).
     public func enqueue(
         topic: String,
-        key: some Collection<UInt8> = [UInt8](),
-        value: some Collection<UInt8>,
+        key: [UInt8] = [],
+        value: [UInt8],
         headers: [KafkaHeader] = [],
         completion: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
     ) -> KafkaError? {
@@ -111,8 +111,8 @@ public final class KafkaProducer: Sendable {
 
     private func enqueue(
         topic: String,
-        key: some Collection<UInt8>,
-        value: some Collection<UInt8>,
+        key: [UInt8],
+        value: [UInt8],
         headers: [KafkaHeader],
         delivery: Delivery
     ) -> KafkaError? {
@@ -120,8 +120,8 @@ public final class KafkaProducer: Sendable {
             return .closed("producing to \(topic)")
         }
         let delivery = Unmanaged.passRetained(delivery)
-        let err = withContiguousBytes(of: value) { value in
-            withContiguousBytes(of: key) { key in
+        let err = value.withUnsafeBytes { value in
+            key.withUnsafeBytes { key in
                 self.produce(topic: topic, key: key, value: value, headers: headers, opaque: delivery.toOpaque())
             }
         }
@@ -293,14 +293,4 @@ private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kaf
     } else {
         delivery.complete(.failure(KafkaError(err, operation: "producing to \(delivery.topic)")))
     }
-}
-
-// MARK: - Bytes
-
-/// Calls `body` with the collection's bytes, copying only when it has no contiguous storage.
-func withContiguousBytes<R>(of bytes: some Collection<UInt8>, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-    if let result = bytes.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
-        return result
-    }
-    return Array(bytes).withUnsafeBytes(body)
 }

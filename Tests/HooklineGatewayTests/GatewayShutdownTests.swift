@@ -1,0 +1,152 @@
+import Foundation
+import HTTPTypes
+import HooklineKafka
+import HooklineTestSupport
+import HooklineWebhooks
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+
+/// The real `hookline-gateway` executable, started as its own process.
+struct GatewayProcess {
+    let process: Process
+    let port: Int
+    let log: URL
+
+    static func binary() throws -> String {
+        let path = ProcessInfo.processInfo.environment["HOOKLINE_GATEWAY_BINARY"]
+            ?? EmbeddedBroker.packageRoot().appendingPathComponent(".build/debug/hookline-gateway").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw EmbeddedBrokerError(message: "no gateway binary at \(path): run `swift build --build-tests` first (make test does)")
+        }
+        return path
+    }
+
+    static func start(yaml: String, port: Int) async throws -> GatewayProcess {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("gateway"))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("hookline.yaml")
+        try yaml.write(to: config, atomically: true, encoding: .utf8)
+        let log = directory.appendingPathComponent("gateway.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try self.binary())
+        process.arguments = ["--config", config.path, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let gateway = GatewayProcess(process: process, port: port, log: log)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if (try? await httpRequest(.GET, "http://127.0.0.1:\(port)/healthz", timeout: .seconds(1)))?.status == 200 { return gateway }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw EmbeddedBrokerError(message: "the gateway did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+    }
+}
+
+@Suite("Gateway process shutdown", .timeLimit(.minutes(2)))
+struct GatewayShutdownTests {
+    @Test("SIGTERM under load: it stops accepting, every acknowledged request is in Kafka, and it exits 0")
+    func sigtermLosesNoAcknowledgedRequest() async throws {
+        let broker = try await TestKafka.broker()
+        let prefix = TestKafka.uniqueName("term")
+        let port = try freeLoopbackPort()
+        let gateway = try await GatewayProcess.start(
+            yaml: """
+                kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(prefix)", partitions: 3 }
+                gateway: { shutdown_grace_ms: 5000 }
+                sources:
+                  github: { provider: github, secrets: ["term-secret"] }
+                """,
+            port: port
+        )
+        defer { if gateway.process.isRunning { gateway.process.terminate() } }
+
+        let outcome = LoadOutcome()
+        let url = "http://127.0.0.1:\(port)/webhooks/github"
+        let load = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for client in 0..<16 {
+                    group.addTask {
+                        var sequence = 0
+                        while !outcome.stopped, sequence < 5000 {
+                            sequence += 1
+                            let id = "term-\(client)-\(sequence)"
+                            do {
+                                let signed = try WebhookProviders.sign(
+                                    provider: "github",
+                                    WebhookSigningInput(secret: "term-secret", body: githubPush, event: "push", id: id, timestamp: 0)
+                                )
+                                let response = try await httpRequest(.POST, url, headers: signed.headerFields, body: githubPush, timeout: .seconds(10))
+                                outcome.record(response.status == 202 ? .acknowledged(id) : .refused)
+                            } catch {
+                                outcome.record(.failed)
+                                try? await Task.sleep(for: .milliseconds(20))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        try await Task.sleep(for: .seconds(2))
+        let acknowledgedBeforeSignal = outcome.counts.acknowledged.count
+        kill(gateway.process.processIdentifier, SIGTERM)
+        let signalled = ContinuousClock.now
+        while gateway.process.isRunning, ContinuousClock.now - signalled < .seconds(15) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let exitTime = ContinuousClock.now - signalled
+        try await Task.sleep(for: .milliseconds(500))
+        outcome.stop()
+        await load.value
+
+        #expect(!gateway.process.isRunning)
+        #expect(gateway.process.terminationStatus == 0)
+        #expect(exitTime < .seconds(8))
+        let result = outcome.counts
+        #expect(acknowledgedBeforeSignal > 50, "the load did not get going")
+        // After the signal, requests fail to connect: the process stopped accepting.
+        #expect(result.failed > 0)
+
+        let messages = try await records(in: "\(prefix).github.push", broker: broker, expect: result.acknowledged.count)
+        let stored = Set(messages.compactMap { $0.headers.string("ce_id") })
+        let missing = result.acknowledged.filter { !stored.contains($0) }
+        #expect(missing.isEmpty, "\(missing.count) acknowledged requests are not in Kafka, e.g. \(missing.prefix(3))")
+        #expect(result.acknowledged.count > acknowledgedBeforeSignal - 1)
+    }
+}
+
+/// What a load generator saw, shared by its clients.
+final class LoadOutcome: Sendable {
+    struct Counts: Sendable {
+        var acknowledged: [String] = []
+        var refused = 0
+        var failed = 0
+    }
+
+    enum Result {
+        case acknowledged(String), refused, failed
+    }
+
+    private let state = Mutex((counts: Counts(), stopped: false))
+
+    var counts: Counts { self.state.withLock { $0.counts } }
+    var stopped: Bool { self.state.withLock { $0.stopped } }
+    func stop() { self.state.withLock { $0.stopped = true } }
+
+    func record(_ result: Result) {
+        self.state.withLock {
+            switch result {
+            case .acknowledged(let id): $0.counts.acknowledged.append(id)
+            case .refused: $0.counts.refused += 1
+            case .failed: $0.counts.failed += 1
+            }
+        }
+    }
+}
