@@ -5,7 +5,7 @@ export PKG_CONFIG_PATH := /usr/local/lib/pkgconfig:$(PKG_CONFIG_PATH)
 
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: help setup build test test-asan run bench-kafka bench-gateway
+.PHONY: help setup build test test-asan run demo clean-state bench-kafka bench-gateway
 
 help:
 	@echo "make run          set up, build and start Hookline on this machine (embedded broker)"
@@ -30,8 +30,16 @@ test-asan: setup
 	ASAN_OPTIONS=detect_leaks=1 swift test --skip-build --sanitize=address --scratch-path .build-asan --filter HooklineKafkaTests
 
 run: setup
+	swift build -c release --product hookline-gateway
+	scripts/run-local.sh
+
+# A short produce/consume walk-through of the Kafka module against the embedded broker.
+demo: setup
 	swift build -c release --product hookline-demo
 	.build/release/hookline-demo
+
+clean-state:
+	rm -rf .state
 
 bench-kafka:
 	@scripts/setup.sh --bench

@@ -27,7 +27,7 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Build tools and the libraries librdkafka's codecs and security need (zstd, lz4,
 # SASL, TLS), SQLite for the consumer services, and the tools the benches and
 # the local stack use.
-packages=(build-essential pkg-config dpkg-dev ca-certificates curl
+packages=(build-essential pkg-config dpkg-dev ca-certificates curl openssl
           zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libssl-dev libcurl4-openssl-dev
           libsqlite3-dev python3 python3-venv)
 [ "$want_bench" = 1 ] && packages+=(wrk)

@@ -31,14 +31,21 @@ public struct HooklineConfiguration: Sendable {
 
     /// Reads and checks a configuration file. Secrets are resolved later, by whoever needs them
     /// (see ``SecretResolver``), so that loading a file never reads another process's secrets.
-    public static func load(path: String) throws(ConfigurationError) -> HooklineConfiguration {
+    /// `kafka.brokers` may be `${NAME}`, read from `environment` here, so one file serves the
+    /// local runner and containers.
+    public static func load(
+        path: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigurationError) -> HooklineConfiguration {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw ConfigurationError("cannot read the configuration file \(path): \(error.localizedDescription)")
         }
-        return try self.parse(text, origin: path)
+        var configuration = try self.parse(text, origin: path)
+        configuration.kafka.brokers = try SecretResolver(environment: environment).resolve(configuration.kafka.brokers, for: "\(path): kafka.brokers")
+        return configuration
     }
 
     /// Parses configuration text. `origin` names it in errors.

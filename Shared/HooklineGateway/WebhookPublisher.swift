@@ -14,9 +14,9 @@ final class WebhookPublisher: Sendable {
     let replicaID: String
 
     init(configuration: HooklineConfiguration, ackTimeouts: Set<Int>, replicaID: String, admin: KafkaAdmin, logger: Logger) throws(KafkaError) {
-        // Every request waits for its record's acknowledgement, so records must not wait for a
-        // batch to fill: linger 0 (librdkafka still batches what arrives while a request is in flight).
-        var properties = ["linger.ms": "0"]
+        // Every request waits for its record's acknowledgement, so records must not wait long for
+        // a batch to fill: 1 ms, not librdkafka's 5 (`kafka.properties` can override it).
+        var properties = ["linger.ms": "1"]
         properties.merge(configuration.kafka.properties) { _, user in user }
         self.producer = try ReplaceableProducer(
             configuration: KafkaProducerConfiguration(
