@@ -19,8 +19,10 @@ export LEGACY_WEBHOOK_SECRET=${LEGACY_WEBHOOK_SECRET:-dev-legacy-secret}
 export KAFKA_BROKERS="127.0.0.1:$broker_port"
 
 pids=()
+stopping=0
 stop() {
-  trap - INT TERM EXIT
+  [ "$stopping" = 1 ] && return
+  stopping=1
   echo; echo "stopping…"
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; wait "${pids[$i]}" 2>/dev/null || true; done
 }

@@ -193,7 +193,8 @@ struct GatewayHTTPTests {
         #expect(response.headers[.retryAfter] != nil)
         #expect(response.json?["error"] as? String == "broker_unavailable")
         #expect(elapsed >= .milliseconds(1500))
-        #expect(elapsed < .milliseconds(1500 + 500))
+        // On time: the per-send deadline, plus slack for a loaded 2-core CI machine.
+        #expect(elapsed < .milliseconds(1500 + 1000))
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 503)
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/healthz").status == 200)
 

@@ -1,0 +1,120 @@
+import Foundation
+import HooklineKafka
+import HooklineTestSupport
+import Testing
+
+@testable import HooklineConsumerKit
+
+@Suite("Consumer runner: exactly-once effects", .serialized, .timeLimit(.minutes(3)))
+struct ConsumerRunnerTests {
+    @Test("a second delivery of the same ce_id is skipped and counted, not applied")
+    func duplicateDeliveryAppliesOnce() async throws {
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory)
+        let unique = ids("order", 0..<10)
+        // Every event twice, the second copies after all the first ones, and one twice in a row.
+        try await fixture.publish(ids: unique + unique + ["order-3"])
+
+        let running = RunningConsumer(try fixture.runner())
+        try await waitUntil("21 records settled") {
+            metric(running.runner, "events_applied_total") + metric(running.runner, "duplicates_skipped_total") >= 21
+        }
+        try await running.stop()
+
+        #expect(try fixture.effects() == Dictionary(uniqueKeysWithValues: unique.map { ($0, 1) }))
+        #expect(metric(running.runner, "events_applied_total") == 10)
+        #expect(metric(running.runner, "duplicates_skipped_total") == 11)
+        #expect(try fixture.storedOffsets() == [0: 21])
+    }
+
+    @Test("a runner stopped mid-stream and restarted resumes at the database's offsets")
+    func gracefulStopResumesExactly() async throws {
+        let directory = try TemporaryDirectory()
+        var fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory, partitions: 3)
+        fixture.service.handlers = ["test.recorded": RecordingHandler(delay: .milliseconds(5))]
+        let first = try await fixture.publish(ids: ids("a", 0..<300))
+
+        let running = RunningConsumer(try fixture.runner(batchSize: 20))
+        try await waitUntil("some events applied") { metric(running.runner, "events_applied_total") >= 60 }
+        try await running.stop()
+        let appliedBeforeStop = try fixture.effects().count
+        #expect(appliedBeforeStop < 300, "the stop should land mid-stream")
+        // The group's committed offsets follow the database's, after each batch.
+        let committed = try await TestKafka.admin(fixture.broker).committedOffsets(group: fixture.group)
+        #expect(committed.reduce(into: [Int32: Int64]()) { $0[$1.key.partition] = $1.value } == (try fixture.storedOffsets()))
+
+        let second = try await fixture.publish(ids: ids("b", 0..<100))
+        let restarted = RunningConsumer(try fixture.runner(batchSize: 20))
+        try await waitUntil("every event applied") { try fixture.effects().count == 400 }
+        try await Task.sleep(for: .milliseconds(500))
+        try await restarted.stop()
+
+        let effects = try fixture.effects()
+        #expect(Set(effects.keys) == Set(first + second))
+        #expect(effects.values.allSatisfy { $0 == 1 })
+        // Resumed exactly: nothing was even delivered twice to the handler path.
+        #expect(metric(restarted.runner, "duplicates_skipped_total") == 0)
+        #expect(Int(metric(restarted.runner, "events_applied_total")) == 400 - appliedBeforeStop)
+    }
+
+    @Test("a crash between the database commit and Kafka's: the database's offsets win on restart")
+    func crashBeforeKafkaCommit() async throws {
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory, partitions: 2)
+        let first = try await fixture.publish(ids: ids("c", 0..<120))
+
+        // This runner never commits to Kafka, as if it died right after each database commit.
+        let crashing = RunningConsumer(try fixture.runner(commitsToKafka: false))
+        try await waitUntil("the first events applied") { try fixture.effects().count == 120 }
+        try await crashing.stop()
+        let admin = try TestKafka.admin(fixture.broker)
+        #expect(try await admin.committedOffsets(group: fixture.group).isEmpty, "the group must know nothing, or this proves nothing")
+        #expect(try fixture.storedOffsets().values.reduce(0, +) == 120)
+
+        let second = try await fixture.publish(ids: ids("d", 0..<30))
+        let restarted = RunningConsumer(try fixture.runner())
+        try await waitUntil("the new events applied") { try fixture.effects().count == 150 }
+        try await Task.sleep(for: .milliseconds(500))
+        try await restarted.stop()
+
+        let effects = try fixture.effects()
+        #expect(Set(effects.keys) == Set(first + second))
+        #expect(effects.values.allSatisfy { $0 == 1 })
+        // Started at the stored offsets: the old records were not even read again.
+        #expect(metric(restarted.runner, "duplicates_skipped_total") == 0)
+        #expect(metric(restarted.runner, "events_applied_total") == 30)
+        #expect(try await admin.committedOffsets(group: fixture.group).values.reduce(0, +) == 150)
+    }
+
+    @Test("two runners in one group split the partitions; one leaves mid-stream; every effect once")
+    func twoRunnersShareAndOneLeaves() async throws {
+        let directory = try TemporaryDirectory()
+        var fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory, partitions: 4)
+        fixture.service.handlers = ["test.recorded": RecordingHandler(delay: .milliseconds(3))]
+
+        let one = RunningConsumer(try fixture.runner(batchSize: 20))
+        let two = RunningConsumer(try fixture.runner(batchSize: 20))
+        try await waitUntil("the partitions are split between both") {
+            one.runner.assignedPartitions.count == 2 && two.runner.assignedPartitions.count == 2
+        }
+        #expect(Set(one.runner.assignedPartitions).isDisjoint(with: two.runner.assignedPartitions))
+
+        let first = try await fixture.publish(ids: ids("e", 0..<400))
+        try await waitUntil("both applied some") {
+            metric(one.runner, "events_applied_total") >= 40 && metric(two.runner, "events_applied_total") >= 40
+        }
+        try await two.stop()
+        #expect(try fixture.effects().count < 400, "the second runner should leave mid-stream")
+
+        let second = try await fixture.publish(ids: ids("f", 0..<100))
+        try await waitUntil("every event applied") { try fixture.effects().count == 500 }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(one.runner.assignedPartitions.count == 4)
+        try await one.stop()
+
+        let effects = try fixture.effects()
+        #expect(Set(effects.keys) == Set(first + second))
+        #expect(effects.values.allSatisfy { $0 == 1 })
+        #expect(try fixture.storedOffsets().values.reduce(0, +) == 500)
+    }
+}
