@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // MARK: - librdkafka
@@ -82,6 +83,22 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             path: "Shared/HooklineGateway",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Consumer services
+
+        .target(
+            name: "HooklineConsumerKit",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineKafka",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/HooklineConsumerKit",
             swiftSettings: swiftSettings
         ),
 
@@ -154,6 +171,19 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/HooklineGatewayTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HooklineConsumerKitTests",
+            dependencies: [
+                "HooklineConsumerKit",
+                "HooklineKafka",
+                "HooklineTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/HooklineConsumerKitTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

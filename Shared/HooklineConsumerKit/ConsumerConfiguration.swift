@@ -1,0 +1,92 @@
+import HooklineKafka
+
+/// How a ``ConsumerRunner`` consumes: where the broker and the database are, and its limits.
+public struct ConsumerConfiguration: Sendable {
+    /// The cluster. Required.
+    public var kafka: KafkaConfiguration
+    /// `group.id`. Every instance of one service uses the same group. Required.
+    public var groupID: String
+    /// Path of the service's SQLite database. Instances of one service share this file: the
+    /// offsets in it are the service's position. Required.
+    public var databasePath: String
+    /// `session.timeout.ms`. Default: 45 seconds (6 seconds suits the embedded broker)
+    public var sessionTimeout: Duration
+    /// First part of the dead-letter topic `<prefix>.dlq.<service>`. Default: `webhooks`
+    public var topicPrefix: String
+    /// Partitions of the dead-letter topic when the kit creates it. Default: `1`
+    public var deadLetterPartitions: Int32
+    /// Most events applied in one transaction (one fsync). Default: `500`
+    public var batchSize: Int
+    /// Attempts for a failing event before it is dead-lettered. Default: `5`
+    public var maxAttempts: Int
+    /// Wait before the first retry; doubled per attempt up to ``maxRetryBackoff``. Default: 100 ms
+    public var retryBackoff: Duration
+    /// Longest wait between two attempts. Default: 5 seconds
+    public var maxRetryBackoff: Duration
+    /// How long processed event ids are kept for deduplication. Default: 7 days
+    public var dedupRetention: Duration
+    /// How often ids older than ``dedupRetention`` are pruned. Default: 1 hour
+    public var pruneInterval: Duration
+    /// How often per-partition lag is refreshed from the broker. Default: 5 seconds
+    public var lagRefreshInterval: Duration
+    /// How long to wait for records before checking for shutdown and housekeeping. Default: 250 ms
+    public var pollTimeout: Duration
+
+    public init(
+        kafka: KafkaConfiguration,
+        groupID: String,
+        databasePath: String,
+        sessionTimeout: Duration = .seconds(45),
+        topicPrefix: String = "webhooks",
+        deadLetterPartitions: Int32 = 1,
+        batchSize: Int = 500,
+        maxAttempts: Int = 5,
+        retryBackoff: Duration = .milliseconds(100),
+        maxRetryBackoff: Duration = .seconds(5),
+        dedupRetention: Duration = .seconds(7 * 24 * 3600),
+        pruneInterval: Duration = .seconds(3600),
+        lagRefreshInterval: Duration = .seconds(5),
+        pollTimeout: Duration = .milliseconds(250)
+    ) {
+        self.kafka = kafka
+        self.groupID = groupID
+        self.databasePath = databasePath
+        self.sessionTimeout = sessionTimeout
+        self.topicPrefix = topicPrefix
+        self.deadLetterPartitions = deadLetterPartitions
+        self.batchSize = batchSize
+        self.maxAttempts = maxAttempts
+        self.retryBackoff = retryBackoff
+        self.maxRetryBackoff = maxRetryBackoff
+        self.dedupRetention = dedupRetention
+        self.pruneInterval = pruneInterval
+        self.lagRefreshInterval = lagRefreshInterval
+        self.pollTimeout = pollTimeout
+    }
+
+    /// `<prefix>.dlq.<service>`.
+    public func deadLetterTopic(service: String) -> String {
+        "\(self.topicPrefix).dlq.\(service)"
+    }
+
+    /// The wait before attempt `attempt + 1`, `attempt` counting from 1.
+    func backoff(afterAttempt attempt: Int) -> Duration {
+        var delay = self.retryBackoff
+        for _ in 1..<max(attempt, 1) where delay < self.maxRetryBackoff {
+            delay *= 2
+        }
+        return min(delay, self.maxRetryBackoff)
+    }
+
+    var consumerConfiguration: KafkaConsumerConfiguration {
+        KafkaConsumerConfiguration(
+            kafka: self.kafka,
+            groupID: self.groupID,
+            sessionTimeout: self.sessionTimeout,
+            autoOffsetReset: .earliest,
+            // Read what the gateway wrote as soon as it is acknowledged; it does not use transactions.
+            isolationLevel: .readUncommitted,
+            bufferCapacity: max(self.batchSize * 4, 1000)
+        )
+    }
+}

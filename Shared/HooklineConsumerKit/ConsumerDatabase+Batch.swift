@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import HooklineKafka
+
+extension ConsumerDatabase {
+    /// What one batch transaction did.
+    struct BatchResult: Sendable {
+        /// How many records, from the front of the batch, are settled: applied, skipped as
+        /// duplicates or ignored, and now behind the stored offsets.
+        var settled = 0
+        /// The next offsets stored by this transaction, per partition it moved.
+        var offsets: [TopicPartition: Int64] = [:]
+        var applied = 0
+        var duplicates = 0
+        var ignored = 0
+        /// Records below the stored offset: another instance (or an earlier run) applied them.
+        var alreadyApplied = 0
+        /// Why record `settled` failed; nothing after it was tried. Nil when all settled.
+        var failure: ConsumerError?
+    }
+
+    /// What to do with each record of a batch.
+    struct BatchPlan: Sendable {
+        var handlers: [String: any EventHandler]
+        /// The identity of the logs the offsets are taken from (see ``PartitionTracker``).
+        var topicIdentity: String
+        /// Topics whose records are settled without a handler (the service's own dead letters).
+        var ignoredTopics: Set<String>
+        /// The first record was dead-lettered: settle it without applying.
+        var firstIsDeadLettered = false
+    }
+
+    /// Applies records in one write transaction (one fsync): each in a savepoint of its own, with
+    /// its `ce_id` recorded in `processed_events`, and the new next offsets in `kafka_offsets`.
+    ///
+    /// Stops at the first record that fails: the records before it are committed, it and the
+    /// rest are not. Records below a partition's stored offset were applied already (by another
+    /// instance that held the partition, or before a redelivery) and are skipped: the stored
+    /// offset, not Kafka's, is the truth.
+    func apply(_ records: [KafkaConsumerMessage], plan: BatchPlan) async throws -> BatchResult {
+        guard !records.isEmpty else { return BatchResult() }
+        return try await self.pool.write { db in
+            var result = BatchResult()
+            let stored = try Self.storedNextOffsets(db, partitions: Set(records.map(\.topicPartition)))
+            let now = Date().timeIntervalSince1970
+            let markProcessed = try db.cachedStatement(sql: "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)")
+
+            for (index, record) in records.enumerated() {
+                let partition = record.topicPartition
+                if let next = stored[partition], record.offset < next {
+                    result.alreadyApplied += 1
+                } else if index == 0 && plan.firstIsDeadLettered || plan.ignoredTopics.contains(record.topic) {
+                    result.ignored += 1
+                } else {
+                    do {
+                        let event = try ConsumerEvent(record)
+                        if let handler = plan.handlers[event.type] {
+                            var duplicate = false
+                            try db.inSavepoint {
+                                try markProcessed.execute(arguments: [event.id, now])
+                                if db.changesCount == 0 {
+                                    duplicate = true
+                                } else {
+                                    try handler.apply(event, in: db)
+                                }
+                                return .commit
+                            }
+                            if duplicate { result.duplicates += 1 } else { result.applied += 1 }
+                        } else {
+                            result.ignored += 1
+                        }
+                    } catch {
+                        result.failure = ConsumerError.classify(error)
+                        break
+                    }
+                }
+                result.settled = index + 1
+                result.offsets[partition] = max(result.offsets[partition] ?? 0, record.offset + 1, stored[partition] ?? 0)
+            }
+
+            let storeOffset = try db.cachedStatement(
+                sql: """
+                    INSERT INTO kafka_offsets (topic, partition, next_offset, topic_identity, updated_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (topic, partition) DO UPDATE SET
+                        next_offset = excluded.next_offset, topic_identity = excluded.topic_identity, updated_at = excluded.updated_at
+                    """
+            )
+            for (partition, next) in result.offsets {
+                try storeOffset.execute(arguments: [partition.topic, partition.partition, next, plan.topicIdentity, now])
+            }
+            return result
+        }
+    }
+
+    private static func storedNextOffsets(_ db: Database, partitions: Set<TopicPartition>) throws -> [TopicPartition: Int64] {
+        let select = try db.cachedStatement(sql: "SELECT next_offset FROM kafka_offsets WHERE topic = ? AND partition = ?")
+        var offsets: [TopicPartition: Int64] = [:]
+        for partition in partitions {
+            if let next = try Int64.fetchOne(select, arguments: [partition.topic, partition.partition]) {
+                offsets[partition] = next
+            }
+        }
+        return offsets
+    }
+}

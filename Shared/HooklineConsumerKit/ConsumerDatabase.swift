@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import HooklineKafka
+
+/// The service's SQLite database (WAL): the service's own tables plus the kit's two,
+///
+/// - `kafka_offsets(topic, partition, next_offset, topic_identity)`: per partition, the next
+///   offset to process, written in the same transaction as the effects of the records before it;
+/// - `processed_events(event_id, processed_at)`: the `ce_id`s already applied, for deduplication.
+final class ConsumerDatabase: Sendable {
+    let pool: DatabasePool
+
+    /// Opens (creating when missing) the file and runs the kit's migrations, then the service's.
+    init(path: String, service: ConsumerService) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        // Instances of one service share the file; a writer waits for the other's transaction.
+        configuration.busyMode = .timeout(30)
+        configuration.label = "hookline.\(service.name)"
+        configuration.prepareDatabase { db in
+            // Full durability: every committed batch survives a power loss (one WAL fsync per batch).
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        Self.registerKitMigrations(&migrator)
+        service.migrations(&migrator)
+        try migrator.migrate(self.pool)
+    }
+
+    private static func registerKitMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("hookline.consumer-kit.v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE kafka_offsets (
+                        topic TEXT NOT NULL,
+                        partition INTEGER NOT NULL,
+                        next_offset INTEGER NOT NULL,
+                        topic_identity TEXT NOT NULL,
+                        updated_at REAL NOT NULL,
+                        PRIMARY KEY (topic, partition)
+                    );
+                    CREATE TABLE processed_events (
+                        event_id TEXT PRIMARY KEY NOT NULL,
+                        processed_at REAL NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX processed_events_processed_at ON processed_events(processed_at);
+                    """
+            )
+        }
+    }
+
+    /// A stored position: the next offset to process, and the identity of the log it belongs to.
+    struct StoredOffset: Sendable, Hashable {
+        var nextOffset: Int64
+        var topicIdentity: String
+    }
+
+    /// The stored positions of these partitions (absent where none is stored).
+    func offsets(_ partitions: [TopicPartition]) async throws -> [TopicPartition: StoredOffset] {
+        let topics = Array(Set(partitions.map(\.topic)))
+        let wanted = Set(partitions)
+        return try await self.pool.read { db in
+            var result: [TopicPartition: StoredOffset] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT topic, partition, next_offset, topic_identity FROM kafka_offsets WHERE topic IN (SELECT value FROM json_each(?))",
+                arguments: [Self.jsonArray(topics)]
+            )
+            for row in rows {
+                let partition = TopicPartition(topic: row["topic"], partition: row["partition"])
+                guard wanted.contains(partition) else { continue }
+                result[partition] = StoredOffset(nextOffset: row["next_offset"], topicIdentity: row["topic_identity"])
+            }
+            return result
+        }
+    }
+
+    /// Forgets every stored position of these topics: their logs are not the ones the offsets
+    /// were taken from.
+    func discardOffsets(topics: Set<String>) async throws {
+        guard !topics.isEmpty else { return }
+        try await self.pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM kafka_offsets WHERE topic IN (SELECT value FROM json_each(?))",
+                arguments: [Self.jsonArray(Array(topics))]
+            )
+        }
+    }
+
+    /// Deletes processed-event ids older than `retention`; returns how many.
+    func pruneProcessedEvents(olderThan retention: Duration, now: Date = Date()) async throws -> Int {
+        let cutoff = now.timeIntervalSince1970 - Double(retention.components.seconds)
+        return try await self.pool.write { db in
+            try db.execute(sql: "DELETE FROM processed_events WHERE processed_at < ?", arguments: [cutoff])
+            return db.changesCount
+        }
+    }
+
+    private static func jsonArray(_ strings: [String]) -> String {
+        let data = try! JSONSerialization.data(withJSONObject: strings)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

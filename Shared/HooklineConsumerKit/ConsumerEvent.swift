@@ -1,0 +1,80 @@
+import Foundation
+import HooklineKafka
+
+/// One webhook event as a handler sees it: the CloudEvents attributes the gateway put in the
+/// record's headers, the provider's raw JSON body, and where the record sits in Kafka.
+public struct ConsumerEvent: Sendable {
+    /// `ce_id`: the provider's event id, the deduplication key.
+    public var id: String
+    /// `ce_type`: `<provider>.<event>`, such as `shopify.orders.create`; selects the handler.
+    public var type: String
+    /// `ce_source`, when present.
+    public var source: String?
+    /// `ce_time` as the gateway wrote it (RFC 3339), when present.
+    public var time: String?
+    /// The provider's payload, byte for byte.
+    public var body: [UInt8]
+    /// Every header of the record, CloudEvents ones included.
+    public var headers: [KafkaHeader]
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(
+        id: String,
+        type: String,
+        source: String? = nil,
+        time: String? = nil,
+        body: [UInt8],
+        headers: [KafkaHeader] = [],
+        topic: String,
+        partition: Int32,
+        offset: Int64
+    ) {
+        self.id = id
+        self.type = type
+        self.source = source
+        self.time = time
+        self.body = body
+        self.headers = headers
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
+
+    /// Reads the CloudEvents headers of a consumed record.
+    /// - Throws: a permanent ``ConsumerError`` when `ce_id` or `ce_type` is missing or empty.
+    public init(_ message: KafkaConsumerMessage) throws(ConsumerError) {
+        guard let id = message.headers.first("ce_id")?.stringValue, !id.isEmpty else {
+            throw .permanent("the record has no ce_id header")
+        }
+        guard let type = message.headers.first("ce_type")?.stringValue, !type.isEmpty else {
+            throw .permanent("the record has no ce_type header")
+        }
+        self.init(
+            id: id,
+            type: type,
+            source: message.headers.first("ce_source")?.stringValue,
+            time: message.headers.first("ce_time")?.stringValue,
+            body: message.value,
+            headers: message.headers,
+            topic: message.topic,
+            partition: message.partition,
+            offset: message.offset
+        )
+    }
+
+    public var topicPartition: TopicPartition {
+        TopicPartition(topic: self.topic, partition: self.partition)
+    }
+
+    /// Decodes the body as JSON.
+    /// - Throws: a permanent ``ConsumerError`` (the payload will not decode on a retry either).
+    public func json<T: Decodable>(_ type: T.Type = T.self, decoder: JSONDecoder = JSONDecoder()) throws(ConsumerError) -> T {
+        do {
+            return try decoder.decode(T.self, from: Data(self.body))
+        } catch {
+            throw .permanent("the \(self.type) payload does not decode as \(T.self)", cause: error)
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import HooklineKafka
+import Logging
+import Prometheus
+
+/// The runner's processing loop: batches in, effects and offsets out.
+struct ConsumerLoop: Sendable {
+    let service: ConsumerService
+    let configuration: ConsumerConfiguration
+    let metrics: ConsumerMetrics
+    let database: ConsumerDatabase
+    let consumer: KafkaConsumer
+    let tracker: PartitionTracker
+    let gate: BatchGate
+    let admin: KafkaAdmin
+    let deadLetters: DeadLetterWriter
+    let commitsToKafka: Bool
+    let logger: Logger
+
+    /// Processes batches until `stopping` says so (checked between batches) or the task is cancelled.
+    func run(until stopping: @Sendable () -> Bool) async {
+        let clock = ContinuousClock()
+        var nextPrune = clock.now
+        var nextLag = clock.now
+        while !stopping(), !Task.isCancelled {
+            if clock.now >= nextPrune {
+                nextPrune = clock.now + self.configuration.pruneInterval
+                await self.prune()
+            }
+            if clock.now >= nextLag {
+                nextLag = clock.now + self.configuration.lagRefreshInterval
+                await self.refreshLag()
+            }
+            let batch = await self.consumer.nextBatch(maxCount: self.configuration.batchSize, timeout: self.configuration.pollTimeout)
+            guard !batch.isEmpty else { continue }
+            self.gate.enter()
+            await self.process(batch, stopping: stopping)
+            self.gate.leave()
+        }
+    }
+
+    /// Applies one batch: in as few transactions as its failures allow (one when none fails).
+    func process(_ batch: [KafkaConsumerMessage], stopping: @Sendable () -> Bool) async {
+        let started = ContinuousClock.now
+        defer { self.metrics.batchDuration.record(started.duration(to: .now)) }
+        var pending = batch[...]
+        /// Failed attempts of `pending.first`, and whether it is already dead-lettered.
+        var attempts = 0
+        var deadLettered = false
+        var databaseFailures = 0
+
+        while !pending.isEmpty {
+            // A revoke is waiting: leave its partitions' records to their next owner, who starts at
+            // the stored offset.
+            if pending.contains(where: { self.gate.isRevoked($0.topicPartition) }) {
+                pending = pending.filter { !self.gate.isRevoked($0.topicPartition) }[...]
+                attempts = 0
+                deadLettered = false
+                continue
+            }
+            let plan = ConsumerDatabase.BatchPlan(
+                handlers: self.service.handlers,
+                topicIdentity: self.tracker.identity,
+                ignoredTopics: [self.deadLetters.topic],
+                firstIsDeadLettered: deadLettered
+            )
+            let result: ConsumerDatabase.BatchResult
+            do {
+                result = try await self.database.apply(Array(pending), plan: plan)
+                databaseFailures = 0
+            } catch {
+                databaseFailures += 1
+                self.logger.error("batch transaction failed; retrying", metadata: ["error": "\(error)", "hookline.attempt": "\(databaseFailures)"])
+                guard await self.pause(self.configuration.backoff(afterAttempt: databaseFailures), stopping: stopping) else { return }
+                continue
+            }
+            self.record(result)
+            await self.storeInKafka(result.offsets)
+            pending = pending.dropFirst(result.settled)
+            if result.settled > 0 {
+                attempts = 0
+                deadLettered = false
+            }
+            guard let failure = result.failure, let record = pending.first else { continue }
+
+            attempts += 1
+            let metadata: Logger.Metadata = [
+                "kafka.partition": "\(record.topicPartition)", "kafka.offset": "\(record.offset)",
+                "hookline.attempt": "\(attempts)", "error": "\(failure)",
+            ]
+            if failure.code == .permanent || attempts >= self.configuration.maxAttempts {
+                do {
+                    try await self.deadLetters.write(record, reason: failure, attempts: attempts)
+                    self.metrics.deadLettered.increment()
+                    self.logger.error("event dead-lettered", metadata: metadata.merging(["kafka.dlq_topic": "\(self.deadLetters.topic)"]) { $1 })
+                    deadLettered = true
+                } catch {
+                    self.logger.error("dead-letter write failed; retrying", metadata: metadata.merging(["kafka.error": "\(error)"]) { $1 })
+                    guard await self.pause(self.configuration.backoff(afterAttempt: attempts), stopping: stopping) else { return }
+                }
+            } else {
+                self.metrics.retries.increment()
+                self.logger.warning("event failed; retrying", metadata: metadata)
+                guard await self.pause(self.configuration.backoff(afterAttempt: attempts), stopping: stopping) else { return }
+            }
+        }
+    }
+
+    private func record(_ result: ConsumerDatabase.BatchResult) {
+        self.metrics.applied.increment(by: Int64(result.applied))
+        self.metrics.duplicates.increment(by: Int64(result.duplicates))
+        self.metrics.ignored.increment(by: Int64(result.ignored))
+        if result.duplicates > 0 {
+            self.logger.info("duplicate deliveries skipped", metadata: ["hookline.duplicates": "\(result.duplicates)"])
+        }
+        if result.alreadyApplied > 0 {
+            self.logger.info("records below the stored offset skipped", metadata: ["hookline.already_applied": "\(result.alreadyApplied)"])
+        }
+    }
+
+    /// Commits the offsets the database just stored to the group as well.
+    private func storeInKafka(_ offsets: [TopicPartition: Int64]) async {
+        guard !offsets.isEmpty else { return }
+        self.tracker.advance(offsets)
+        guard self.commitsToKafka else { return }
+        do {
+            try await self.consumer.commit(offsets)
+        } catch {
+            self.logger.warning("committing offsets to Kafka failed; the database keeps them", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+
+    /// Waits before a retry. False when the batch should be given up: shutting down or cancelled
+    /// (its records stay after the stored offsets and are read again on the next start).
+    private func pause(_ delay: Duration, stopping: @Sendable () -> Bool) async -> Bool {
+        guard !stopping() else {
+            self.logger.warning("shutting down; the rest of the batch is left for the next start")
+            return false
+        }
+        do {
+            try await Task.sleep(for: delay)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    private func prune() async {
+        do {
+            let removed = try await self.database.pruneProcessedEvents(olderThan: self.configuration.dedupRetention)
+            if removed > 0 {
+                self.logger.info("pruned processed event ids", metadata: ["hookline.pruned": "\(removed)"])
+            }
+        } catch {
+            self.logger.warning("pruning processed event ids failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func refreshLag() async {
+        do {
+            self.metrics.setLag(try await self.tracker.lag())
+        } catch {
+            self.logger.debug("refreshing lag failed", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+}

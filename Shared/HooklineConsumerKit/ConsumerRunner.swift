@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+import HooklineKafka
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Runs one consumer service: consumes its topics and applies each event exactly once in effect.
+///
+/// The loop takes a batch of up to ``ConsumerConfiguration/batchSize`` records and applies it in
+/// one database transaction together with the processed event ids and the new next offsets;
+/// only after that commit are the offsets committed to Kafka too (for lag monitors; a failure
+/// there is only logged, since the database is the truth). A handler failing transiently is
+/// retried with backoff while the consumer keeps polling; a permanent failure, or one that
+/// outlasts ``ConsumerConfiguration/maxAttempts``, is written to the dead-letter topic before
+/// its offset is stored.
+///
+/// A `Service`: on graceful shutdown it finishes the batch in hand, leaves the group and
+/// returns. The database is opened and migrated by `init`, before anything runs.
+public final class ConsumerRunner: Service, Sendable {
+    public let service: ConsumerService
+    public let configuration: ConsumerConfiguration
+    public let metrics: ConsumerMetrics
+    private let database: ConsumerDatabase
+    private let logger: Logger
+    private let status = Mutex(Status())
+    /// Off only in tests that simulate a crash between the database commit and Kafka's.
+    let commitsToKafka: Bool
+
+    private struct Status {
+        var tracker: PartitionTracker?
+        var running = false
+    }
+
+    /// Opens the service's database and runs its migrations.
+    public convenience init(
+        service: ConsumerService,
+        configuration: ConsumerConfiguration,
+        metrics: ConsumerMetrics? = nil,
+        logger: Logger
+    ) throws {
+        try self.init(service: service, configuration: configuration, metrics: metrics, logger: logger, commitsToKafka: true)
+    }
+
+    init(service: ConsumerService, configuration: ConsumerConfiguration, metrics: ConsumerMetrics?, logger: Logger, commitsToKafka: Bool) throws {
+        self.service = service
+        self.configuration = configuration
+        self.metrics = metrics ?? ConsumerMetrics(service: service.name)
+        var logger = logger
+        logger[metadataKey: "hookline.service"] = "\(service.name)"
+        self.logger = logger
+        self.commitsToKafka = commitsToKafka
+        self.database = try ConsumerDatabase(path: configuration.databasePath, service: service)
+    }
+
+    /// The service's database, for its read endpoints.
+    public var reader: any DatabaseReader { self.database.pool }
+
+    /// True while running and a member of its group with partitions assigned at least once.
+    public var isReady: Bool {
+        self.status.withLock { $0.running && ($0.tracker?.assignments ?? 0) > 0 }
+    }
+
+    /// The partitions this instance holds now, sorted.
+    public var assignedPartitions: [TopicPartition] {
+        let positions = self.status.withLock { $0.tracker?.positions ?? [:] }
+        return positions.keys.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
+
+    public func run() async throws {
+        let admin = try KafkaAdmin(configuration: self.configuration.kafka, logger: self.logger)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: self.configuration.kafka), logger: self.logger)
+        let deadLetters = DeadLetterWriter(producer: producer, topic: self.configuration.deadLetterTopic(service: self.service.name))
+        try await admin.createTopics([.init(name: deadLetters.topic, partitions: self.configuration.deadLetterPartitions)])
+
+        let gate = BatchGate()
+        let tracker = PartitionTracker(
+            database: self.database,
+            admin: admin,
+            gate: gate,
+            groupID: self.configuration.groupID,
+            identity: await admin.clusterID() ?? "unknown",
+            logger: self.logger
+        )
+        let consumer = try KafkaConsumer(configuration: self.configuration.consumerConfiguration, rebalanceListener: tracker, logger: self.logger)
+        try consumer.subscribe(topics: self.service.subscription)
+        self.status.withLock { $0 = Status(tracker: tracker, running: true) }
+        self.logger.info("consumer started", metadata: ["kafka.topics": "\(self.service.subscription)", "kafka.group": "\(self.configuration.groupID)"])
+
+        let loop = ConsumerLoop(
+            service: self.service,
+            configuration: self.configuration,
+            metrics: self.metrics,
+            database: self.database,
+            consumer: consumer,
+            tracker: tracker,
+            gate: gate,
+            admin: admin,
+            deadLetters: deadLetters,
+            commitsToKafka: self.commitsToKafka,
+            logger: self.logger
+        )
+        let stopping = Atomic(false)
+        await withGracefulShutdownHandler {
+            await loop.run(until: { stopping.load(ordering: .relaxed) })
+        } onGracefulShutdown: {
+            stopping.store(true, ordering: .relaxed)
+        }
+
+        self.status.withLock { $0.running = false }
+        // Revokes the partitions through the tracker (no batch is in hand now) and leaves the group.
+        await consumer.close()
+        await producer.shutdown()
+        self.logger.info("consumer stopped")
+    }
+}

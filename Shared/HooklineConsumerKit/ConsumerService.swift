@@ -1,0 +1,33 @@
+import GRDB
+
+/// What makes one consumer service: the topics it follows, a handler per event type, and the
+/// tables its handlers write. The kit supplies everything else (offsets, deduplication,
+/// retries, dead letters, rebalances, metrics).
+public struct ConsumerService: Sendable {
+    /// The service's name: `orders`, `payments`, `ci`. Names the dead-letter topic and metrics.
+    public var name: String
+    /// Regular expressions over topic names (librdkafka's syntax), such as `^webhooks\.shopify\..*`.
+    /// A leading `^` is added when missing, so every entry is a pattern.
+    public var topicPatterns: [String]
+    /// Handlers by `ce_type`. Events of other types are skipped (and counted).
+    public var handlers: [String: any EventHandler]
+    /// Adds the service's own migrations; they run after the kit's, before consuming starts.
+    public var migrations: @Sendable (inout DatabaseMigrator) -> Void
+
+    public init(
+        name: String,
+        topicPatterns: [String],
+        handlers: [String: any EventHandler],
+        migrations: @escaping @Sendable (inout DatabaseMigrator) -> Void = { _ in }
+    ) {
+        self.name = name
+        self.topicPatterns = topicPatterns
+        self.handlers = handlers
+        self.migrations = migrations
+    }
+
+    /// The patterns as subscribed: each starts with `^`.
+    var subscription: [String] {
+        self.topicPatterns.map { $0.hasPrefix("^") ? $0 : "^" + $0 }
+    }
+}

@@ -1,0 +1,158 @@
+import HooklineKafka
+import Logging
+import Synchronization
+
+/// The runner's rebalance listener: decides where each assigned partition starts, makes a
+/// revoke wait for the batch in hand, and knows each partition's position for the lag metric.
+///
+/// ## Where a partition starts
+/// 1. At the database's `next_offset`, when one is stored and still belongs to the current log.
+/// 2. Else at the group's committed offset, else at the earliest offset (`auto.offset.reset`).
+///
+/// ## When stored offsets are discarded
+/// Topic ids are not available from every broker (the embedded one has none), so a stored
+/// offset is tied to its log by the cluster id (`topic_identity`) and checked against the log's
+/// current bounds on every assignment. The stored offsets of a whole topic are discarded, and its
+/// partitions read from their beginning, when for any of its assigned partitions
+/// - the cluster id differs from the one stored (another cluster), or
+/// - the stored next offset is beyond the partition's end offset: the log is shorter than what
+///   was already processed, so it is a new log (the broker restarted empty, or the topic was
+///   deleted and recreated).
+///
+/// A stored offset below the earliest offset (records removed by retention) starts that
+/// partition at its earliest record. A recreated log that has already grown past the stored
+/// offset cannot be told apart from the old one this way; a broker with topic ids would.
+final class PartitionTracker: KafkaRebalanceListener {
+    private let database: ConsumerDatabase
+    private let admin: KafkaAdmin
+    private let gate: BatchGate
+    private let groupID: String
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    private struct State {
+        var identity: String
+        /// The next offset this consumer will process, per assigned partition.
+        var positions: [TopicPartition: Int64] = [:]
+        var assignments = 0
+    }
+
+    init(database: ConsumerDatabase, admin: KafkaAdmin, gate: BatchGate, groupID: String, identity: String, logger: Logger) {
+        self.database = database
+        self.admin = admin
+        self.gate = gate
+        self.groupID = groupID
+        self.logger = logger
+        self.state = Mutex(State(identity: identity))
+    }
+
+    /// The identity written with every stored offset: the cluster id.
+    var identity: String { self.state.withLock { $0.identity } }
+
+    /// How many assignments this consumer received (more than 0 once it joined its group).
+    var assignments: Int { self.state.withLock { $0.assignments } }
+
+    /// The positions of the partitions currently assigned.
+    var positions: [TopicPartition: Int64] { self.state.withLock { $0.positions } }
+
+    /// Records what a committed batch moved.
+    func advance(_ offsets: [TopicPartition: Int64]) {
+        self.state.withLock { state in
+            for (partition, next) in offsets where state.positions[partition] != nil {
+                state.positions[partition] = max(state.positions[partition]!, next)
+            }
+        }
+    }
+
+    // MARK: - KafkaRebalanceListener
+
+    func partitionsAssigned(_ partitions: [TopicPartition]) async -> [TopicPartition: KafkaStartOffset] {
+        do {
+            let (starts, positions) = try await self.startOffsets(partitions)
+            self.state.withLock { state in
+                state.positions.merge(positions) { _, new in new }
+                state.assignments += 1
+            }
+            return starts
+        } catch {
+            // Without the log's bounds nothing can be checked: fall back to the group's offsets,
+            // which never run ahead of the database's (they are committed after it).
+            self.logger.error("cannot check stored offsets; starting from the group's committed offsets", metadata: ["error": "\(error)"])
+            self.state.withLock { $0.assignments += 1 }
+            return [:]
+        }
+    }
+
+    func partitionsRevoked(_ partitions: [TopicPartition]) async {
+        await self.gate.revoke(partitions)
+        self.state.withLock { state in
+            for partition in partitions { state.positions[partition] = nil }
+        }
+    }
+
+    private func startOffsets(
+        _ partitions: [TopicPartition]
+    ) async throws -> (starts: [TopicPartition: KafkaStartOffset], positions: [TopicPartition: Int64]) {
+        let identity = await self.admin.clusterID() ?? self.identity
+        self.state.withLock { $0.identity = identity }
+        let stored = try await self.database.offsets(partitions)
+        let earliest = try await self.admin.listOffsets(partitions, .earliest, isolationLevel: .readUncommitted)
+        let latest = try await self.admin.listOffsets(partitions, .latest, isolationLevel: .readUncommitted)
+
+        var newLogs: Set<String> = []
+        for (partition, offset) in stored {
+            if offset.topicIdentity != identity {
+                self.logger.warning(
+                    "stored offsets belong to another cluster; reading the topic from its beginning",
+                    metadata: ["kafka.topic": "\(partition.topic)", "kafka.cluster": "\(identity)", "kafka.stored_cluster": "\(offset.topicIdentity)"]
+                )
+                newLogs.insert(partition.topic)
+            } else if let end = latest[partition], offset.nextOffset > end {
+                self.logger.warning(
+                    "stored offset is beyond the end of the log, which was recreated; reading the topic from its beginning",
+                    metadata: ["kafka.partition": "\(partition)", "kafka.stored_offset": "\(offset.nextOffset)", "kafka.end_offset": "\(end)"]
+                )
+                newLogs.insert(partition.topic)
+            }
+        }
+        try await self.database.discardOffsets(topics: newLogs)
+
+        let committed = stored.count == partitions.count ? [:] : try await self.admin.committedOffsets(group: self.groupID)
+        var starts: [TopicPartition: KafkaStartOffset] = [:]
+        var positions: [TopicPartition: Int64] = [:]
+        for partition in partitions {
+            let first = earliest[partition] ?? 0
+            if newLogs.contains(partition.topic) {
+                starts[partition] = .beginning
+                positions[partition] = first
+            } else if let offset = stored[partition] {
+                if offset.nextOffset < first {
+                    self.logger.warning(
+                        "records after the stored offset were removed by retention; starting at the earliest record",
+                        metadata: ["kafka.partition": "\(partition)", "kafka.stored_offset": "\(offset.nextOffset)", "kafka.earliest_offset": "\(first)"]
+                    )
+                }
+                let start = max(offset.nextOffset, first)
+                starts[partition] = .offset(start)
+                positions[partition] = start
+            } else {
+                starts[partition] = .committed
+                positions[partition] = min(max(committed[partition] ?? first, first), latest[partition] ?? .max)
+            }
+        }
+        self.logger.info("partitions start", metadata: ["kafka.starts": "\(starts)"])
+        return (starts, positions)
+    }
+
+    /// End offset − next offset per assigned partition.
+    func lag() async throws -> [TopicPartition: Int64] {
+        let positions = self.positions
+        guard !positions.isEmpty else { return [:] }
+        let latest = try await self.admin.listOffsets(Array(positions.keys), .latest, isolationLevel: .readUncommitted)
+        var lag: [TopicPartition: Int64] = [:]
+        for (partition, next) in positions {
+            if let end = latest[partition] { lag[partition] = end - next }
+        }
+        return lag
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import HooklineKafka
+import HooklineTestSupport
+import Synchronization
+import Testing
+
+@testable import HooklineConsumerKit
+
+/// Decodes `{"n": Int}` (a payload that is not JSON fails permanently) and records it.
+struct DecodingHandler: EventHandler {
+    struct Payload: Decodable { var n: Int }
+
+    func apply(_ event: ConsumerEvent, in db: Database) throws {
+        _ = try event.json(Payload.self)
+        try RecordingHandler().apply(event, in: db)
+    }
+}
+
+/// Fails transiently the first `failures` times it sees each event, then records it. Also
+/// writes before failing, to prove the failed attempt's writes are rolled back.
+final class FlakyHandler: EventHandler {
+    let failures: Int
+    private let attempts = Mutex<[String: Int]>([:])
+
+    init(failures: Int) {
+        self.failures = failures
+    }
+
+    func attempts(_ id: String) -> Int { self.attempts.withLock { $0[id] ?? 0 } }
+
+    func apply(_ event: ConsumerEvent, in db: Database) throws {
+        let attempt = self.attempts.withLock { attempts in
+            attempts[event.id, default: 0] += 1
+            return attempts[event.id]!
+        }
+        try RecordingHandler().apply(event, in: db)
+        if attempt <= self.failures {
+            throw ConsumerError.transient("the downstream is unavailable (attempt \(attempt))")
+        }
+    }
+}
+
+@Suite("Consumer runner: failures and dead letters", .serialized, .timeLimit(.minutes(3)))
+struct ConsumerFailureTests {
+    @Test("a poison message goes to the dead-letter topic with its reason and source; the stream continues; a transient failure applies once")
+    func poisonAndTransientFailures() async throws {
+        let directory = try TemporaryDirectory()
+        let flaky = FlakyHandler(failures: 2)
+        let broken = FlakyHandler(failures: .max)
+        let fixture = try await ConsumerFixture(
+            broker: try await TestKafka.broker(),
+            directory: directory,
+            handlers: ["test.json": DecodingHandler(), "test.flaky": flaky, "test.broken": broken]
+        )
+        // Offsets 0…5 of one partition, in this order.
+        try await fixture.publish(ids: ["ok-1"], type: "test.json")
+        try await fixture.publish(ids: ["poison"], type: "test.json", body: "{not json")
+        try await fixture.publish(ids: ["flaky"], type: "test.flaky")
+        try await fixture.publish(ids: ["broken"], type: "test.broken")
+        try await fixture.publish(ids: ["ok-2"], type: "test.json")
+        try await fixture.publish(ids: ["no-handler"], type: "test.unknown")
+
+        let running = RunningConsumer(try fixture.runner(maxAttempts: 3))
+        try await waitUntil("the stream passed every record") { try fixture.storedOffsets() == [0: 6] }
+        try await running.stop()
+
+        #expect(try fixture.effects() == ["ok-1": 1, "flaky": 1, "ok-2": 1])
+        #expect(flaky.attempts("flaky") == 3)
+        #expect(broken.attempts("broken") == 3)
+        #expect(metric(running.runner, "events_applied_total") == 3)
+        #expect(metric(running.runner, "retries_total") == 4)  // two for flaky, two for broken
+        #expect(metric(running.runner, "dead_lettered_total") == 2)
+        #expect(metric(running.runner, "events_ignored_total") == 3)  // the two dead letters, no-handler
+
+        let deadLetters = try await readAll(fixture, topic: fixture.configuration().deadLetterTopic(service: "test"), count: 2)
+        #expect(deadLetters.count == 2)
+        let poison = try #require(deadLetters.first { $0.headers.first("ce_id")?.stringValue == "poison" })
+        #expect(poison.headers.first("hookline-dlq-reason")?.stringValue?.hasPrefix("permanent") == true)
+        #expect(poison.headers.first("hookline-dlq-source-topic")?.stringValue == fixture.topic)
+        #expect(poison.headers.first("hookline-dlq-source-partition")?.stringValue == "0")
+        #expect(poison.headers.first("hookline-dlq-source-offset")?.stringValue == "1")
+        #expect(poison.headers.first("hookline-dlq-attempts")?.stringValue == "1")
+        #expect(poison.headers.first("ce_type")?.stringValue == "test.json")
+        #expect(poison.value == Array("{not json".utf8))
+        let gaveUp = try #require(deadLetters.first { $0.headers.first("ce_id")?.stringValue == "broken" })
+        #expect(gaveUp.headers.first("hookline-dlq-reason")?.stringValue?.hasPrefix("transient") == true)
+        #expect(gaveUp.headers.first("hookline-dlq-source-offset")?.stringValue == "3")
+        #expect(gaveUp.headers.first("hookline-dlq-attempts")?.stringValue == "3")
+    }
+}
+
+/// Reads a topic from its beginning with a group of its own until `count` records arrived.
+func readAll(_ fixture: ConsumerFixture, topic: String, count: Int, timeout: Duration = .seconds(30)) async throws -> [KafkaConsumerMessage] {
+    let consumer = try KafkaConsumer(
+        configuration: TestKafka.consumerConfiguration(fixture.broker, group: TestKafka.uniqueName("kit-reader")),
+        logger: TestKafka.logger
+    )
+    try consumer.subscribe(topics: [topic])
+    var messages: [KafkaConsumerMessage] = []
+    let deadline = ContinuousClock.now + timeout
+    while messages.count < count, ContinuousClock.now < deadline {
+        messages += await consumer.nextBatch(maxCount: count - messages.count, timeout: .milliseconds(500))
+    }
+    await consumer.close()
+    return messages
+}

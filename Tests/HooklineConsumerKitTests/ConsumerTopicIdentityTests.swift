@@ -1,0 +1,57 @@
+import Foundation
+import GRDB
+import HooklineKafka
+import HooklineTestSupport
+import Testing
+
+@testable import HooklineConsumerKit
+
+@Suite("Consumer runner: stored offsets and the log they belong to", .serialized, .timeLimit(.minutes(3)))
+struct ConsumerTopicIdentityTests {
+    @Test("a broker restarted empty: the stored offsets are discarded and the new log is read from its beginning")
+    func brokerRestartedEmpty() async throws {
+        let broker = try await EmbeddedBroker.start()
+        defer { broker.stop() }
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: broker, directory: directory)
+        let old = try await fixture.publish(ids: ids("old", 0..<10))
+
+        let before = RunningConsumer(try fixture.runner())
+        try await waitUntil("the old log applied") { try fixture.storedOffsets() == [0: 10] }
+        try await before.stop()
+
+        try await broker.restart()
+        try await fixture.createTopic()
+        // Fewer records than the stored offset: without the rule they would all be skipped.
+        let new = try await fixture.publish(ids: ids("new", 0..<3))
+
+        let after = RunningConsumer(try fixture.runner())
+        try await waitUntil("the new log applied") { try fixture.effects().count == 13 }
+        try await Task.sleep(for: .milliseconds(300))
+        try await after.stop()
+
+        #expect(try fixture.effects() == Dictionary(uniqueKeysWithValues: (old + new).map { ($0, 1) }))
+        #expect(try fixture.storedOffsets() == [0: 3])
+    }
+
+    @Test("stored offsets of another cluster are discarded")
+    func anotherCluster() async throws {
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory)
+        let events = try await fixture.publish(ids: ids("x", 0..<5))
+        // An offset taken from some other cluster, ahead of this log.
+        let database = try ConsumerDatabase(path: fixture.databasePath, service: fixture.service)
+        try await database.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO kafka_offsets (topic, partition, next_offset, topic_identity, updated_at) VALUES (?, 0, 3, 'elsewhere', 0)",
+                arguments: [fixture.topic]
+            )
+        }
+
+        let running = RunningConsumer(try fixture.runner())
+        try await waitUntil("every event applied") { try fixture.effects().count == 5 }
+        try await running.stop()
+        #expect(Set(try fixture.effects().keys) == Set(events))
+        #expect(try fixture.storedOffsets() == [0: 5])
+    }
+}
