@@ -102,12 +102,40 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: - Consumer services
+
+        .target(
+            name: "HooklineServices",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineConsumerKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/HooklineServices",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Test and benchmark support
 
         .target(
             name: "HooklineTestSupport",
             dependencies: [
+                "HooklineConfig",
+                "HooklineGateway",
                 "HooklineKafka",
+                "HooklineWebhooks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Shared/HooklineTestSupport",
@@ -128,6 +156,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "hookline-orders",
+            dependencies: ["HooklineServices"],
+            path: "Services/Orders",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hookline-payments",
+            dependencies: ["HooklineServices"],
+            path: "Services/Payments",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hookline-ci",
+            dependencies: ["HooklineServices"],
+            path: "Services/CI",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "hookline-demo",
             dependencies: [
                 "HooklineKafka",
@@ -140,6 +186,7 @@ let package = Package(
         .executableTarget(
             name: "hookline-bench",
             dependencies: [
+                "HooklineConfig",
                 "HooklineGateway",
                 "HooklineKafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -184,6 +231,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/HooklineConsumerKitTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HooklineServicesTests",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineConsumerKit",
+                "HooklineKafka",
+                "HooklineServices",
+                "HooklineTestSupport",
+                "HooklineWebhooks",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/HooklineServicesTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

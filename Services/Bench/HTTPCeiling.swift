@@ -1,4 +1,5 @@
 import ArgumentParser
+import HooklineConfig
 import HooklineGateway
 import Hummingbird
 import Logging

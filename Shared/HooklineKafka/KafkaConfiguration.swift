@@ -96,6 +96,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// (it keeps polling, so the group is never left while the application works).
     /// Default: 10,000
     public var bufferCapacity: Int
+    /// `topic.metadata.refresh.interval.ms`: how soon a regular-expression subscription sees a
+    /// topic created after it subscribed (webhook topics appear with their first event).
+    /// Default: 2 seconds (librdkafka's is 5 minutes)
+    public var metadataRefreshInterval: Duration
 
     public enum AutoOffsetReset: String, Sendable {
         case earliest, latest, error
@@ -107,7 +111,8 @@ public struct KafkaConsumerConfiguration: Sendable {
         sessionTimeout: Duration = .seconds(45),
         autoOffsetReset: AutoOffsetReset = .earliest,
         isolationLevel: KafkaIsolationLevel = .readCommitted,
-        bufferCapacity: Int = 10_000
+        bufferCapacity: Int = 10_000,
+        metadataRefreshInterval: Duration = .seconds(2)
     ) {
         self.kafka = kafka
         self.groupID = groupID
@@ -115,6 +120,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         self.autoOffsetReset = autoOffsetReset
         self.isolationLevel = isolationLevel
         self.bufferCapacity = bufferCapacity
+        self.metadataRefreshInterval = metadataRefreshInterval
     }
 
     var librdkafkaProperties: [String: String] {
@@ -129,6 +135,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         properties["enable.auto.commit"] = "false"
         properties["enable.auto.offset.store"] = "false"
         properties["enable.partition.eof"] = "false"
+        properties["topic.metadata.refresh.interval.ms"] = String(self.metadataRefreshInterval.milliseconds)
         properties.merge(self.kafka.properties) { _, user in user }
         return properties
     }

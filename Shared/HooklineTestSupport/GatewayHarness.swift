@@ -4,7 +4,6 @@ import HTTPTypes
 import HooklineConfig
 import HooklineGateway
 import HooklineKafka
-import HooklineTestSupport
 import HooklineWebhooks
 import Logging
 import NIOCore
@@ -13,13 +12,13 @@ import ServiceLifecycle
 import Synchronization
 
 /// A gateway running in this process on a free loopback port, in its own service group.
-final class RunningGateway: Sendable {
-    let port: Int
-    let configuration: HooklineConfiguration
+public final class RunningGateway: Sendable {
+    public let port: Int
+    public let configuration: HooklineConfiguration
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    var baseURL: String { "http://127.0.0.1:\(self.port)" }
+    public var baseURL: String { "http://127.0.0.1:\(self.port)" }
 
     private init(port: Int, configuration: HooklineConfiguration, group: ServiceGroup, task: Task<Void, any Error>) {
         self.port = port
@@ -28,7 +27,7 @@ final class RunningGateway: Sendable {
         self.task = task
     }
 
-    static func start(_ configuration: HooklineConfiguration, secrets: SecretResolver = SecretResolver(environment: [:])) async throws -> RunningGateway {
+    public static func start(_ configuration: HooklineConfiguration, secrets: SecretResolver = SecretResolver(environment: [:])) async throws -> RunningGateway {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let application = try GatewayApplication.build(
             configuration: configuration,
@@ -44,14 +43,14 @@ final class RunningGateway: Sendable {
         return RunningGateway(port: port, configuration: configuration, group: group, task: task)
     }
 
-    func stop() async {
+    public func stop() async {
         await self.group.triggerGracefulShutdown()
         _ = try? await self.task.value
     }
 }
 
 /// A minimal configuration: the test's broker, a unique topic prefix, and the given sources.
-func gatewayConfiguration(broker: EmbeddedBroker, sources: [String: SourceSection], ackTimeoutMs: Int = 5000) -> HooklineConfiguration {
+public func gatewayConfiguration(broker: EmbeddedBroker, sources: [String: SourceSection], ackTimeoutMs: Int = 5000) -> HooklineConfiguration {
     var configuration = HooklineConfiguration()
     configuration.kafka.brokers = broker.bootstrapServers
     configuration.kafka.topicPrefix = TestKafka.uniqueName("wh")
@@ -63,7 +62,7 @@ func gatewayConfiguration(broker: EmbeddedBroker, sources: [String: SourceSectio
     return configuration
 }
 
-func source(_ provider: String, secrets: [String] = [], configure: (inout SourceSection) -> Void = { _ in }) -> SourceSection {
+public func source(_ provider: String, secrets: [String] = [], configure: (inout SourceSection) -> Void = { _ in }) -> SourceSection {
     var section = SourceSection(provider: provider)
     section.secrets = secrets
     configure(&section)
@@ -71,17 +70,17 @@ func source(_ provider: String, secrets: [String] = [], configure: (inout Source
 }
 
 /// A response with its body read.
-struct TestResponse: Sendable {
-    var status: Int
-    var headers: HTTPFields
-    var body: [UInt8]
+public struct TestResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPFields
+    public var body: [UInt8]
 
-    var text: String { String(decoding: self.body, as: UTF8.self) }
-    var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(self.body))) as? [String: Any] }
+    public var text: String { String(decoding: self.body, as: UTF8.self) }
+    public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(self.body))) as? [String: Any] }
 }
 
 /// Sends one request over real HTTP.
-func httpRequest(
+public func httpRequest(
     _ method: HTTPMethod = .POST,
     _ url: String,
     headers: HTTPFields = [:],
@@ -104,7 +103,7 @@ func httpRequest(
 }
 
 /// Signs `body` as `provider` would and posts it to the gateway's source.
-func post(
+public func post(
     _ gateway: RunningGateway,
     source: String,
     provider: String,
@@ -151,7 +150,7 @@ func post(
 }
 
 /// Every record of a topic, read from the beginning by a fresh group (empty when the topic does not exist).
-func records(in topic: String, broker: EmbeddedBroker, expect count: Int, timeout: Duration = .seconds(20)) async throws -> [KafkaConsumerMessage] {
+public func records(in topic: String, broker: EmbeddedBroker, expect count: Int, timeout: Duration = .seconds(20)) async throws -> [KafkaConsumerMessage] {
     let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(broker, group: TestKafka.uniqueName("check")), logger: TestKafka.logger)
     try consumer.subscribe(topics: [topic])
     var messages: [KafkaConsumerMessage] = []
@@ -164,7 +163,7 @@ func records(in topic: String, broker: EmbeddedBroker, expect count: Int, timeou
 }
 
 /// How many records the topics with this prefix hold in all (0 when none exist).
-func recordCount(prefix: String, broker: EmbeddedBroker) async throws -> Int64 {
+public func recordCount(prefix: String, broker: EmbeddedBroker) async throws -> Int64 {
     let admin = try TestKafka.admin(broker)
     let topics = try await admin.listTopics().filter { $0.name.hasPrefix(prefix + ".") }
     let marks = try await admin.watermarks(topics: topics, isolationLevel: .readUncommitted)
@@ -172,11 +171,11 @@ func recordCount(prefix: String, broker: EmbeddedBroker) async throws -> Int64 {
 }
 
 extension [KafkaHeader] {
-    func string(_ key: String) -> String? { self.first(key)?.stringValue }
+    public func string(_ key: String) -> String? { self.first(key)?.stringValue }
 }
 
 /// Posts `chunks` × `chunkSize` bytes with no Content-Length (chunked) and returns the status.
-func sendStreamed(_ url: String, chunks: Int, chunkSize: Int) async throws -> Int {
+public func sendStreamed(_ url: String, chunks: Int, chunkSize: Int) async throws -> Int {
     var request = HTTPClientRequest(url: url)
     request.method = .POST
     let stream = AsyncStream<ByteBuffer> { continuation in

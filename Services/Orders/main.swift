@@ -1,0 +1,3 @@
+import HooklineServices
+
+await ConsumerServiceOptions.main(service: "orders")

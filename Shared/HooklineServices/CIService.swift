@@ -1,0 +1,195 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import HooklineConsumerKit
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+
+/// **ci**: build jobs from pushes and pull requests, one per (repository, commit, trigger) however
+/// often the provider delivers. With a `trigger_url`, each new job is POSTed there by
+/// ``CITrigger`` from an outbox table, so the HTTP call never runs inside a batch transaction.
+public enum CIService {
+    public static func make(prefix: String, triggers: Bool) -> ConsumerService {
+        ConsumerService(
+            name: "ci",
+            topicPatterns: topicPatterns(prefix, #"[^.]+\.push$"#, #"[^.]+\.pull_request$"#),
+            handlers: [
+                "github.push": EventHandlerFunction { event, db in try githubPush(event, db, triggers: triggers) },
+                "github.pull_request": EventHandlerFunction { event, db in try githubPullRequest(event, db, triggers: triggers) },
+                "gitlab.push": EventHandlerFunction { event, db in try gitlabPush(event, db, triggers: triggers) },
+            ],
+            migrations: { migrator in
+                migrator.registerMigration("ci-v1") { db in
+                    try db.create(table: "builds") { t in
+                        t.autoIncrementedPrimaryKey("id")
+                        t.column("repository", .text).notNull()
+                        t.column("ref", .text).notNull()
+                        t.column("sha", .text).notNull()
+                        t.column("trigger", .text).notNull()
+                        t.column("status", .text).notNull()
+                        t.column("attempts", .integer).notNull().defaults(to: 0)
+                        t.column("created_at", .text).notNull()
+                        t.uniqueKey(["repository", "sha", "trigger"])
+                    }
+                }
+            }
+        )
+    }
+
+    public enum Status: String, Codable, Sendable {
+        /// Recorded only (no trigger URL configured).
+        case recorded
+        /// Waiting to be POSTed to the trigger URL.
+        case pending
+        case triggered
+        /// The trigger URL refused it or stayed unreachable through every attempt.
+        case triggerFailed = "trigger_failed"
+    }
+
+    public struct Build: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+        public static let databaseTableName = "builds"
+        public var id: Int64?
+        public var repository: String
+        public var ref: String
+        public var sha: String
+        public var trigger: String
+        public var status: Status
+        public var attempts: Int
+        public var createdAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, repository, ref, sha, trigger, status, attempts
+            case createdAt = "created_at"
+        }
+
+        public mutating func didInsert(_ inserted: InsertionSuccess) {
+            self.id = inserted.rowID
+        }
+    }
+
+    /// Records the job unless the same (repository, sha, trigger) already has one.
+    static func record(repository: String, ref: String, sha: String, trigger: String, triggers: Bool, _ db: Database) throws {
+        var build = Build(
+            repository: repository, ref: ref, sha: sha, trigger: trigger, status: triggers ? .pending : .recorded,
+            attempts: 0, createdAt: iso8601(seconds: Int64(Date().timeIntervalSince1970))
+        )
+        try build.insert(db, onConflict: .ignore)
+    }
+
+    private struct GitHubPush: Decodable {
+        var ref: String
+        var after: String
+        var deleted: Bool?
+        var repository: Repository
+        struct Repository: Decodable { var full_name: String }
+    }
+
+    private static func githubPush(_ event: ConsumerEvent, _ db: Database, triggers: Bool) throws {
+        let push = try event.json(GitHubPush.self)
+        // A deleted branch has nothing to build.
+        guard push.deleted != true, push.after != String(repeating: "0", count: 40) else { return }
+        try record(repository: push.repository.full_name, ref: push.ref, sha: push.after, trigger: "push", triggers: triggers, db)
+    }
+
+    private struct GitHubPullRequest: Decodable {
+        var action: String
+        var pull_request: PullRequest
+        var repository: GitHubPush.Repository
+        struct PullRequest: Decodable {
+            var head: Head
+            struct Head: Decodable { var ref: String; var sha: String }
+        }
+    }
+
+    private static func githubPullRequest(_ event: ConsumerEvent, _ db: Database, triggers: Bool) throws {
+        let pr = try event.json(GitHubPullRequest.self)
+        guard ["opened", "synchronize", "reopened"].contains(pr.action) else { return }
+        try record(
+            repository: pr.repository.full_name, ref: pr.pull_request.head.ref, sha: pr.pull_request.head.sha,
+            trigger: "pull_request", triggers: triggers, db
+        )
+    }
+
+    private struct GitLabPush: Decodable {
+        var ref: String
+        var checkout_sha: String?
+        var after: String?
+        var project: Project
+        struct Project: Decodable { var path_with_namespace: String }
+    }
+
+    private static func gitlabPush(_ event: ConsumerEvent, _ db: Database, triggers: Bool) throws {
+        let push = try event.json(GitLabPush.self)
+        guard let sha = push.checkout_sha ?? push.after, sha != String(repeating: "0", count: 40) else { return }
+        try record(repository: push.project.path_with_namespace, ref: push.ref, sha: sha, trigger: "push", triggers: triggers, db)
+    }
+
+    /// `GET /builds?limit=&offset=` → `{"total", "items"}`, newest first.
+    public static func routes(_ router: Router<BasicRequestContext>, reader: any DatabaseReader) {
+        router.get("/builds") { request, _ -> Response in
+            let page = Page(request)
+            let (total, items) = try await reader.read { db in
+                (try Build.fetchCount(db), try Build.order(Column("id").desc).limit(page.limit, offset: page.offset).fetchAll(db))
+            }
+            return .json(Listing(total: total, items: items))
+        }
+    }
+}
+
+/// POSTs pending build jobs to the trigger URL, with retries: `{"id","repository","ref","sha","trigger"}`
+/// and an `Idempotency-Key` of the job id, so a retry the CI server already saw is harmless.
+public struct CITrigger: Service {
+    let url: String
+    let writer: any DatabaseWriter
+    let logger: Logger
+    let maxAttempts = 5
+
+    public init(url: String, writer: any DatabaseWriter, logger: Logger) {
+        self.url = url
+        self.writer = writer
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let pending = try await self.writer.read { db in
+                try CIService.Build.filter(Column("status") == CIService.Status.pending.rawValue).order(Column("id")).limit(20).fetchAll(db)
+            }
+            for build in pending { await self.trigger(build) }
+            try? await Task.sleep(for: pending.isEmpty ? .milliseconds(500) : .zero)
+        }
+    }
+
+    private func trigger(_ build: CIService.Build) async {
+        var build = build
+        var request = HTTPClientRequest(url: self.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Idempotency-Key", value: "hookline-ci-\(build.id ?? 0)")
+        let payload: [String: String] = [
+            "id": String(build.id ?? 0), "repository": build.repository, "ref": build.ref, "sha": build.sha, "trigger": build.trigger,
+        ]
+        request.body = .bytes(ByteBuffer(bytes: (try? JSONEncoder().encode(payload)) ?? Data()))
+        build.attempts += 1
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            if (200..<300).contains(response.status.code) {
+                build.status = .triggered
+            } else if response.status.code < 500 && response.status.code != 429 {
+                build.status = .triggerFailed  // the CI server refuses it: retrying will not help
+            }
+        } catch {
+            self.logger.warning("build trigger failed", metadata: ["hookline.build": "\(build.id ?? 0)", "error": "\(error)"])
+        }
+        if build.status == .pending, build.attempts >= self.maxAttempts { build.status = .triggerFailed }
+        let updated = build
+        _ = try? await self.writer.write { db in try updated.update(db) }
+        if build.status == .pending {
+            try? await Task.sleep(for: .milliseconds(200 << min(build.attempts, 5)))
+        }
+    }
+}

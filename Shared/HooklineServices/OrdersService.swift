@@ -1,0 +1,196 @@
+import Foundation
+import GRDB
+import HooklineConsumerKit
+import Hummingbird
+
+/// **orders**: one row per order, whatever the provider, in its right final state whatever order
+/// the events arrive in. The status only moves forward (open → paid → cancelled), and the
+/// order's details come from the most recent event by the provider's own timestamp.
+public enum OrdersService {
+    public static func make(prefix: String) -> ConsumerService {
+        ConsumerService(
+            name: "orders",
+            topicPatterns: topicPatterns(prefix, #"[^.]+\.orders\..*"#, #"[^.]+\.checkout\.session\.completed$"#, #"[^.]+\.new_order$"#),
+            handlers: [
+                "shopify.orders.create": EventHandlerFunction { event, db in try shopify(event, db, status: .open) },
+                "shopify.orders.updated": EventHandlerFunction { event, db in try shopify(event, db, status: nil) },
+                "shopify.orders.paid": EventHandlerFunction { event, db in try shopify(event, db, status: .paid) },
+                "shopify.orders.cancelled": EventHandlerFunction { event, db in try shopify(event, db, status: .cancelled) },
+                "stripe.checkout.session.completed": EventHandlerFunction(stripeCheckout),
+                "hmac-sha256.new_order": EventHandlerFunction(genericNewOrder),
+            ],
+            migrations: { migrator in
+                migrator.registerMigration("orders-v1") { db in
+                    try db.create(table: "orders") { t in
+                        t.primaryKey("id", .text)
+                        t.column("source", .text).notNull()
+                        t.column("status", .text).notNull()
+                        t.column("total", .text)
+                        t.column("currency", .text)
+                        t.column("customer", .text)
+                        t.column("created_at", .text)
+                        t.column("updated_at", .text)  // the provider's time of the event the details come from
+                        t.column("events", .integer).notNull().defaults(to: 0)
+                    }
+                }
+            }
+        )
+    }
+
+    /// Where an order stands; later statuses win over earlier ones whatever order events arrive in.
+    public enum Status: String, Codable, Sendable, Comparable {
+        case open, paid, cancelled
+
+        var rank: Int {
+            switch self {
+            case .open: 0
+            case .paid: 1
+            case .cancelled: 2
+            }
+        }
+
+        public static func < (lhs: Status, rhs: Status) -> Bool { lhs.rank < rhs.rank }
+    }
+
+    public struct Order: Codable, Sendable, FetchableRecord, PersistableRecord {
+        public static let databaseTableName = "orders"
+        public var id: String
+        public var source: String
+        public var status: Status
+        public var total: String?
+        public var currency: String?
+        public var customer: String?
+        public var createdAt: String?
+        public var updatedAt: String?
+        public var events: Int
+
+        enum CodingKeys: String, CodingKey {
+            case id, source, status, total, currency, customer, events
+            case createdAt = "created_at", updatedAt = "updated_at"
+        }
+    }
+
+    /// What one event says about an order.
+    struct Observation {
+        var id: String
+        var source: String
+        var status: Status?
+        var total: String?
+        var currency: String?
+        var customer: String?
+        var createdAt: String?
+        var updatedAt: String?
+    }
+
+    /// Merges an observation into the order: status by rank, details by recency.
+    static func apply(_ observation: Observation, _ db: Database) throws {
+        var order = try Order.fetchOne(db, key: observation.id)
+            ?? Order(id: observation.id, source: observation.source, status: .open, events: 0)
+        if let status = observation.status, status > order.status { order.status = status }
+        let newer = order.updatedAt.map { current in (observation.updatedAt ?? "") >= current } ?? true
+        if newer {
+            order.total = observation.total ?? order.total
+            order.currency = observation.currency ?? order.currency
+            order.customer = observation.customer ?? order.customer
+            order.updatedAt = observation.updatedAt ?? order.updatedAt
+        }
+        order.createdAt = order.createdAt ?? observation.createdAt
+        order.events += 1
+        try order.save(db)
+    }
+
+    // MARK: Providers
+
+    private struct ShopifyOrder: Decodable {
+        var id: Int64
+        var total_price: String?
+        var currency: String?
+        var email: String?
+        var created_at: String?
+        var updated_at: String?
+        var cancelled_at: String?
+    }
+
+    private static func shopify(_ event: ConsumerEvent, _ db: Database, status: Status?) throws {
+        let order = try event.json(ShopifyOrder.self)
+        try apply(
+            Observation(
+                id: String(order.id), source: "shopify",
+                status: order.cancelled_at != nil ? .cancelled : status,
+                total: order.total_price, currency: order.currency, customer: order.email,
+                createdAt: order.created_at, updatedAt: order.updated_at
+            ),
+            db
+        )
+    }
+
+    private struct StripeEvent<Object: Decodable>: Decodable {
+        struct Data: Decodable { var object: Object }
+        var created: Int64
+        var data: Data
+    }
+
+    private struct CheckoutSession: Decodable {
+        var id: String
+        var amount_total: Int64?
+        var currency: String?
+        var metadata: [String: String]?
+        var customer_details: Customer?
+        struct Customer: Decodable { var email: String? }
+    }
+
+    private static func stripeCheckout(_ event: ConsumerEvent, _ db: Database) throws {
+        let stripe = try event.json(StripeEvent<CheckoutSession>.self)
+        let session = stripe.data.object
+        try apply(
+            Observation(
+                id: session.metadata?["order_id"] ?? session.id, source: "stripe", status: .paid,
+                total: session.amount_total.map(formatMinorUnits), currency: session.currency?.uppercased(),
+                customer: session.customer_details?.email,
+                updatedAt: iso8601(seconds: stripe.created)
+            ),
+            db
+        )
+    }
+
+    private struct GenericOrder: Decodable {
+        var order_id: String
+        var created_at: String?
+        var total: String?
+        var currency: String?
+        var customer: Customer?
+        struct Customer: Decodable { var email: String? }
+    }
+
+    private static func genericNewOrder(_ event: ConsumerEvent, _ db: Database) throws {
+        let order = try event.json(GenericOrder.self)
+        try apply(
+            Observation(
+                id: order.order_id, source: event.source ?? "hmac-sha256", status: .open,
+                total: order.total, currency: order.currency, customer: order.customer?.email,
+                createdAt: order.created_at, updatedAt: order.created_at
+            ),
+            db
+        )
+    }
+
+    // MARK: HTTP
+
+    /// `GET /orders/{id}` (404 when unknown) and `GET /orders?limit=&offset=`.
+    public static func routes(_ router: Router<BasicRequestContext>, reader: any DatabaseReader) {
+        router.get("/orders/:id") { _, context -> Response in
+            let id = context.parameters.get("id") ?? ""
+            guard let order = try await reader.read({ try Order.fetchOne($0, key: id) }) else {
+                return .json(status: .notFound, ["error": "not_found", "message": "No order \(id)."])
+            }
+            return .json(order)
+        }
+        router.get("/orders") { request, _ -> Response in
+            let page = Page(request)
+            let (total, items) = try await reader.read { db in
+                (try Order.fetchCount(db), try Order.order(Column("updated_at").desc, Column("id")).limit(page.limit, offset: page.offset).fetchAll(db))
+            }
+            return .json(Listing(total: total, items: items))
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import HooklineConsumerKit
+import Hummingbird
+
+/// **payments**: an append-only ledger, one row per provider event, linked to an order where the
+/// event names one. Refunds are negative entries, so an order's payments net out by summing.
+public enum PaymentsService {
+    public static func make(prefix: String) -> ConsumerService {
+        ConsumerService(
+            name: "payments",
+            topicPatterns: topicPatterns(prefix, #"[^.]+\.payment_intent\..*"#, #"[^.]+\.charge\.refunded$"#, #"[^.]+\.payment_success$"#),
+            handlers: [
+                "stripe.payment_intent.succeeded": EventHandlerFunction { event, db in try stripeIntent(event, db, kind: .payment) },
+                "stripe.payment_intent.payment_failed": EventHandlerFunction { event, db in try stripeIntent(event, db, kind: .failure) },
+                "stripe.charge.refunded": EventHandlerFunction(stripeRefund),
+                "hmac-sha256.payment_success": EventHandlerFunction(genericPayment),
+            ],
+            migrations: { migrator in
+                migrator.registerMigration("payments-v1") { db in
+                    try db.create(table: "payments") { t in
+                        t.primaryKey("event_id", .text)
+                        t.column("order_id", .text).indexed()
+                        t.column("kind", .text).notNull()
+                        t.column("amount_minor", .integer).notNull()  // signed: refunds are negative
+                        t.column("currency", .text)
+                        t.column("reference", .text)
+                        t.column("occurred_at", .text)
+                        t.column("source", .text).notNull()
+                    }
+                }
+            }
+        )
+    }
+
+    public enum Kind: String, Codable, Sendable {
+        /// Money received; counts towards the order's net.
+        case payment
+        /// A failed attempt; recorded with amount 0 (nothing moved).
+        case failure
+        /// Money returned; a negative amount.
+        case refund
+    }
+
+    public struct Entry: Codable, Sendable, FetchableRecord, PersistableRecord {
+        public static let databaseTableName = "payments"
+        public var eventID: String
+        public var orderID: String?
+        public var kind: Kind
+        public var amountMinor: Int64
+        public var currency: String?
+        public var reference: String?
+        public var occurredAt: String?
+        public var source: String
+
+        enum CodingKeys: String, CodingKey {
+            case kind, currency, reference, source
+            case eventID = "event_id", orderID = "order_id", amountMinor = "amount_minor", occurredAt = "occurred_at"
+        }
+    }
+
+    private struct StripeEvent<Object: Decodable>: Decodable {
+        struct Data: Decodable { var object: Object }
+        var created: Int64
+        var data: Data
+    }
+
+    private struct PaymentIntent: Decodable {
+        var id: String
+        var amount: Int64
+        var amount_received: Int64?
+        var currency: String
+        var metadata: [String: String]?
+    }
+
+    private static func stripeIntent(_ event: ConsumerEvent, _ db: Database, kind: Kind) throws {
+        let stripe = try event.json(StripeEvent<PaymentIntent>.self)
+        let intent = stripe.data.object
+        try Entry(
+            eventID: event.id, orderID: intent.metadata?["order_id"], kind: kind,
+            amountMinor: kind == .payment ? (intent.amount_received ?? intent.amount) : 0,
+            currency: intent.currency.uppercased(), reference: intent.id, occurredAt: iso8601(seconds: stripe.created), source: "stripe"
+        ).insert(db)
+    }
+
+    private struct Charge: Decodable {
+        var id: String
+        var amount_refunded: Int64
+        var currency: String
+        var payment_intent: String?
+        var metadata: [String: String]?
+    }
+
+    private static func stripeRefund(_ event: ConsumerEvent, _ db: Database) throws {
+        let stripe = try event.json(StripeEvent<Charge>.self)
+        let charge = stripe.data.object
+        try Entry(
+            eventID: event.id, orderID: charge.metadata?["order_id"], kind: .refund, amountMinor: -charge.amount_refunded,
+            currency: charge.currency.uppercased(), reference: charge.payment_intent ?? charge.id,
+            occurredAt: iso8601(seconds: stripe.created), source: "stripe"
+        ).insert(db)
+    }
+
+    private struct GenericPayment: Decodable {
+        var payment_id: String
+        var order_id: String?
+        var amount: String
+        var currency: String?
+        var created_at: String?
+    }
+
+    private static func genericPayment(_ event: ConsumerEvent, _ db: Database) throws {
+        let payment = try event.json(GenericPayment.self)
+        guard let amount = parseMinorUnits(payment.amount) else {
+            throw ConsumerError.permanent("payment_success amount \"\(payment.amount)\" is not a decimal amount")
+        }
+        try Entry(
+            eventID: event.id, orderID: payment.order_id, kind: .payment, amountMinor: amount, currency: payment.currency,
+            reference: payment.payment_id, occurredAt: payment.created_at, source: event.source ?? "hmac-sha256"
+        ).insert(db)
+    }
+
+    // MARK: HTTP
+
+    private struct PaymentListing: Encodable, Sendable {
+        var total: Int
+        var items: [Entry]
+        /// Sum of the amounts listed, in minor units: payments minus refunds.
+        var net_minor: Int64
+    }
+
+    /// `GET /payments?order_id=&limit=&offset=` → `{"total", "items", "net_minor"}`.
+    public static func routes(_ router: Router<BasicRequestContext>, reader: any DatabaseReader) {
+        router.get("/payments") { request, _ -> Response in
+            let page = Page(request)
+            let orderID = request.uri.queryParameters.get("order_id")
+            let listing = try await reader.read { db in
+                var query = Entry.all()
+                if let orderID { query = query.filter(Column("order_id") == orderID) }
+                let net = try Int64.fetchOne(db, query.select(sum(Column("amount_minor")))) ?? 0
+                return PaymentListing(
+                    total: try query.fetchCount(db),
+                    items: try query.order(Column("occurred_at"), Column("event_id")).limit(page.limit, offset: page.offset).fetchAll(db),
+                    net_minor: net
+                )
+            }
+            return .json(listing)
+        }
+    }
+}

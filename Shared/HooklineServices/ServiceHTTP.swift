@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// `{"total": N, "items": [...]}`: every list endpoint's shape.
+public struct Listing<Item: Encodable & Sendable>: Encodable, Sendable {
+    public var total: Int
+    public var items: [Item]
+}
+
+/// `?limit=&offset=`, with limit 1…500 (default 50).
+struct Page {
+    var limit: Int
+    var offset: Int
+
+    init(_ request: Request) {
+        self.limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 500)
+        self.offset = max(request.uri.queryParameters.get("offset", as: Int.self) ?? 0, 0)
+    }
+}
+
+extension Response {
+    static func json(status: HTTPResponse.Status = .ok, _ value: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(value)) ?? Data(#"{"error":"encoding_failed"}"#.utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// `49.90` from 4990 minor units (two decimals, as every currency the samples use).
+func formatMinorUnits(_ amount: Int64) -> String {
+    let sign = amount < 0 ? "-" : ""
+    let absolute = abs(amount)
+    let cents = absolute % 100
+    return "\(sign)\(absolute / 100).\(cents < 10 ? "0" : "")\(cents)"
+}
+
+/// 4990 from `49.90`; nil when the text is not a decimal amount.
+func parseMinorUnits(_ text: String) -> Int64? {
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count <= 2, let whole = Int64(parts[0]) else { return nil }
+    guard parts.count == 2 else { return whole * 100 }
+    let fraction = String(parts[1].prefix(2)).padding(toLength: 2, withPad: "0", startingAt: 0)
+    guard let minor = Int64(fraction) else { return nil }
+    return whole * 100 + (text.hasPrefix("-") ? -minor : minor)
+}
+
+/// RFC 3339 text of Unix seconds (UTC).
+func iso8601(seconds: Int64) -> String {
+    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+}
+
+/// Topic regular expressions `^<prefix>\.<suffix>`, the prefix taken literally.
+func topicPatterns(_ prefix: String, _ suffixes: String...) -> [String] {
+    suffixes.map { "^" + literalPattern(prefix) + "\\." + $0 }
+}
+
+/// `text` as a literal inside a regular expression.
+func literalPattern(_ text: String) -> String {
+    var escaped = ""
+    for character in text {
+        if ".^$*+?()[]{}|\\-".contains(character) { escaped.append("\\") }
+        escaped.append(character)
+    }
+    return escaped
+}

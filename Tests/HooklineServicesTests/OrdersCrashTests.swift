@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+import HooklineConfig
+import HooklineTestSupport
+import HooklineWebhooks
+import NIOHTTP1
+import Testing
+
+@Suite("orders survives SIGKILL", .timeLimit(.minutes(4)))
+struct OrdersCrashTests {
+    @Test("killed with SIGKILL at five moments of a 2,000-event stream and restarted: exactly 2,000 orders, none applied twice")
+    func sigkillFiveTimes() async throws {
+        let broker = try await TestKafka.broker()
+        let directory = try temporaryDirectory()
+        var configuration = systemConfiguration(broker: broker, directory: directory)
+        configuration.services["orders"]?.batchSize = 25  // many small batches: kills land mid-stream
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+
+        // 2,000 distinct orders through the gateway, 16 at a time.
+        let sample = try #require(WebhookSamples.sample(provider: "hmac-sha256", event: "new_order"))
+        let template = String(decoding: sample.body, as: UTF8.self)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<16 {
+                group.addTask {
+                    for index in stride(from: lane, to: 2000, by: 16) {
+                        let body = template.replacingOccurrences(of: "ord_1001", with: "ord_crash_\(index)")
+                        let status = try await deliver(sample, to: gateway, body: Array(body.utf8), id: "crash-\(index)")
+                        #expect(status == 202)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+
+        let yaml = """
+            kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(configuration.kafka.topicPrefix)", session_timeout_ms: 6000 }
+            services:
+              orders: { group: "\(configuration.services["orders"]!.group!)", database: "\(configuration.services["orders"]!.database!)", batch_size: 25 }
+            """
+        let configPath = directory.appendingPathComponent("orders.yaml")
+        try yaml.write(to: configPath, atomically: true, encoding: .utf8)
+        let path = configuration.services["orders"]!.database!
+        /// Reads the service's database from outside (it may not exist yet).
+        func query(_ sql: String) -> Int {
+            var readOnly = Configuration()
+            readOnly.readonly = true
+            guard let database = try? DatabaseQueue(path: path, configuration: readOnly) else { return 0 }
+            return (try? database.read { db in try Int.fetchOne(db, sql: sql) ?? 0 }) ?? 0
+        }
+        func appliedCount() throws -> Int { query("SELECT COUNT(*) FROM orders") }
+
+        var killedAt: [Int] = []
+        for round in 0...5 {
+            let process = try startOrders(config: configPath.path, log: directory.appendingPathComponent("orders-\(round).log"))
+            if round == 5 {
+                // The last run goes to the end.
+                let deadline = ContinuousClock.now + .seconds(90)
+                while try appliedCount() < 2000, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+                try await Task.sleep(for: .seconds(1))
+                kill(process.processIdentifier, SIGTERM)
+                process.waitUntilExit()
+                #expect(process.terminationStatus == 0)
+                break
+            }
+            // Kill once this run has applied some more, before it could finish.
+            let target = min(killedAt.last ?? 0, 1900) + 150 + round * 50
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try appliedCount() < target, ContinuousClock.now < deadline, process.isRunning {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            killedAt.append(try appliedCount())
+        }
+
+        #expect(killedAt.count == 5)
+        #expect(killedAt.allSatisfy { $0 < 2000 }, "a kill came after the stream ended: \(killedAt)")
+        let orders = query("SELECT COUNT(*) FROM orders")
+        let events = query("SELECT SUM(events) FROM orders")
+        let distinctEvents = query("SELECT COUNT(*) FROM orders WHERE events = 1")
+        #expect(orders == 2000)
+        #expect(events == 2000, "an effect was applied more than once")
+        #expect(distinctEvents == 2000)
+    }
+
+    private func startOrders(config: String, log: URL) throws -> Process {
+        let binary = ProcessInfo.processInfo.environment["HOOKLINE_ORDERS_BINARY"]
+            ?? EmbeddedBroker.packageRoot().appendingPathComponent(".build/debug/hookline-orders").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw EmbeddedBrokerError(message: "no orders binary at \(binary): run `swift build --build-tests` first (make test does)")
+        }
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["--config", config, "--listen", "127.0.0.1:0", "--log-level", "warning"]
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import HooklineConfig
+import HooklineTestSupport
+import HooklineWebhooks
+import NIOHTTP1
+import Testing
+
+@Suite("Consumer services behind the real gateway", .timeLimit(.minutes(3)))
+struct ServicesTests {
+    @Test("orders: out-of-order events reach the right final state; a duplicate delivery applies once")
+    func ordersFinalStateAndDuplicates() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = systemConfiguration(broker: broker, directory: try temporaryDirectory())
+        let gateway = try await RunningGateway.start(configuration)
+        let orders = try await RunningService.start("orders", configuration: configuration)
+        defer { Task { await orders.stop(); await gateway.stop() } }
+
+        // Shopify's events for one order, newest first: cancel before payment before creation.
+        for event in ["orders.cancelled", "orders.paid", "orders.updated", "orders.create"] {
+            #expect(try await deliver(WebhookSamples.sample(provider: "shopify", event: event)!, to: gateway) == 202)
+        }
+        // The provider delivers the creation again (same event id).
+        #expect(try await deliver(WebhookSamples.sample(provider: "shopify", event: "orders.create")!, to: gateway) == 202)
+        // The shop backend's order and Stripe's checkout for order ord_1001, payment first.
+        #expect(try await deliver(WebhookSamples.sample(provider: "stripe", event: "checkout.session.completed")!, to: gateway) == 202)
+        #expect(try await deliver(WebhookSamples.sample(provider: "hmac-sha256", event: "new_order")!, to: gateway) == 202)
+
+        let shopify = try await orders.waitFor("/orders/820982911946154508") { ($0["events"] as? Int) == 4 }
+        #expect(shopify["status"] as? String == "cancelled")
+        #expect(shopify["total"] as? String == "49.90")
+        #expect(shopify["currency"] as? String == "EUR")
+        #expect(shopify["customer"] as? String == "jon@example.com")
+        #expect(shopify["source"] as? String == "shopify")
+
+        let generic = try await orders.waitFor("/orders/ord_1001") { ($0["events"] as? Int) == 2 }
+        #expect(generic["status"] as? String == "paid")
+        #expect(generic["total"] as? String == "49.90")
+
+        let metrics = try await orders.waitFor("/orders?limit=10") { ($0["total"] as? Int) == 2 }
+        #expect((metrics["items"] as? [[String: Any]])?.count == 2)
+        var duplicates = ""
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            duplicates = try await httpRequest(.GET, orders.baseURL + "/metrics").text
+            if duplicates.contains(#"hookline_consumer_duplicates_skipped_total{service="orders"} 1"#) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(duplicates.contains(#"hookline_consumer_duplicates_skipped_total{service="orders"} 1"#))
+        #expect(try await httpRequest(.GET, orders.baseURL + "/orders/nope").status == 404)
+        #expect(try await httpRequest(.GET, orders.baseURL + "/readyz").status == 200)
+    }
+
+    @Test("payments: a ledger per event, refunds net out; ci: one build per repository, commit and trigger")
+    func paymentsAndBuilds() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = systemConfiguration(broker: broker, directory: try temporaryDirectory())
+        let gateway = try await RunningGateway.start(configuration)
+        let payments = try await RunningService.start("payments", configuration: configuration)
+        let ci = try await RunningService.start("ci", configuration: configuration)
+        defer { Task { await payments.stop(); await ci.stop(); await gateway.stop() } }
+
+        for (provider, event) in [
+            ("stripe", "payment_intent.payment_failed"), ("stripe", "payment_intent.succeeded"), ("stripe", "charge.refunded"),
+            ("hmac-sha256", "payment_success"), ("github", "push"), ("github", "pull_request"), ("gitlab", "push"),
+        ] {
+            #expect(try await deliver(WebhookSamples.sample(provider: provider, event: event)!, to: gateway) == 202, "\(provider) \(event)")
+        }
+        // GitHub redelivers the push under a new delivery id: a new event, but the same build.
+        #expect(try await deliver(WebhookSamples.sample(provider: "github", event: "push")!, to: gateway, id: "redelivery-1") == 202)
+
+        let ledger = try await payments.waitFor("/payments?order_id=ord_1001") { ($0["total"] as? Int) == 4 }
+        // 49.90 paid by card, refunded, 49.90 paid again through the shop backend; the failure moved nothing.
+        #expect(ledger["net_minor"] as? Int == 4990)
+        let kinds = (ledger["items"] as? [[String: Any]])?.compactMap { $0["kind"] as? String }.sorted()
+        #expect(kinds == ["failure", "payment", "payment", "refund"])
+
+        let builds = try await ci.waitFor("/builds") { ($0["total"] as? Int) == 3 }
+        let items = try #require(builds["items"] as? [[String: Any]])
+        #expect(Set(items.compactMap { $0["trigger"] as? String }) == ["push", "pull_request"])
+        #expect(items.allSatisfy { $0["status"] as? String == "recorded" })
+        // Give the redelivered push time to arrive; still three builds.
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await httpRequest(.GET, ci.baseURL + "/builds").json?["total"] as? Int == 3)
+    }
+}
