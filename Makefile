@@ -5,7 +5,7 @@ export PKG_CONFIG_PATH := /usr/local/lib/pkgconfig:$(PKG_CONFIG_PATH)
 
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: help setup build test test-asan run demo clean-state bench-kafka bench-gateway
+.PHONY: help setup build test test-asan run demo clean-state bench-kafka bench-gateway bench-consumers
 
 help:
 	@echo "make run          set up, build and start Hookline on this machine (embedded broker)"
@@ -51,3 +51,8 @@ bench-gateway:
 	swift build -c release --product hookline-gateway
 	swift build -c release --product hookline-bench
 	scripts/bench-gateway.sh
+
+bench-consumers:
+	@scripts/setup.sh --bench
+	swift build -c release --product hookline-bench
+	scripts/bench-consumers.sh

@@ -187,6 +187,10 @@ let package = Package(
             name: "hookline-bench",
             dependencies: [
                 "HooklineConfig",
+                "HooklineConsumerKit",
+                "HooklineServices",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "HooklineGateway",
                 "HooklineKafka",
                 .product(name: "Hummingbird", package: "hummingbird"),

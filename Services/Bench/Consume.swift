@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import HooklineConsumerKit
+import HooklineKafka
+import HooklineServices
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// `make bench-consumers`: preloads `count` order events, then measures, on the same broker,
+/// (1) the raw consume rate of the Swift consumer with a no-op handler and (2) the orders service
+/// applying them with durable effects (offsets and effects in one SQLite transaction per batch).
+struct Consume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Raw consume rate vs. the orders service with durable effects.")
+
+    @Option(help: "bootstrap.servers") var brokers: String
+    @Option(help: "Events to preload.") var count = 200_000
+    @Option(help: "Partitions of the topic.") var partitions: Int32 = 6
+    @Option(help: "Events applied per database transaction.") var batchSize = 500
+    @Option(help: "Directory for the service's SQLite database.") var directory = "/tmp"
+
+    func run() async throws {
+        var logger = Logger(label: "hookline.bench.consume")
+        logger.logLevel = .warning
+        let prefix = "bench\(Int.random(in: 1000...9999))"
+        let topic = "\(prefix).shop.new_order"
+        let kafka = KafkaConfiguration(bootstrapServers: self.brokers, clientID: "hookline-bench")
+        try await KafkaAdmin(configuration: kafka, logger: logger).createTopics([.init(name: topic, partitions: self.partitions)])
+
+        // Preload: the gateway's record shape, one distinct order per event.
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: logger)
+        let preload = ContinuousClock.now
+        let failures = PreloadFailures()
+        for index in 0..<self.count {
+            let body = Array(#"{"event_type":"new_order","order_id":"ord_\#(index)","total":"49.90","currency":"EUR","customer":{"email":"jon@example.com"},"created_at":"2024-05-14T09:26:35Z"}"#.utf8)
+            let headers = [
+                KafkaHeader(key: "ce_specversion", value: "1.0"), KafkaHeader(key: "ce_id", value: "bench-\(index)"),
+                KafkaHeader(key: "ce_type", value: "hmac-sha256.new_order"), KafkaHeader(key: "ce_source", value: "/webhooks/shop"),
+            ]
+            while producer.outstandingCount > 50_000 { try await Task.sleep(for: .milliseconds(1)) }
+            if let error = producer.enqueue(topic: topic, key: Array("ord_\(index)".utf8), value: body, headers: headers, completion: { result in
+                if case .failure = result { failures.add() }
+            }) {
+                throw error
+            }
+        }
+        await producer.shutdown(timeout: .seconds(60))
+        guard failures.count == 0 else { throw ValidationError("\(failures.count) preload records failed") }
+        print("preloaded \(self.count) events in \(seconds(preload.duration(to: .now))) s")
+
+        // 1. Raw consume rate: the Swift consumer, no-op handler.
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(kafka: kafka, groupID: "\(prefix)-raw", sessionTimeout: .seconds(6)),
+            logger: logger
+        )
+        try consumer.subscribe(topics: [topic])
+        var seen = 0
+        var rawStart: ContinuousClock.Instant?
+        while seen < self.count {
+            let batch = await consumer.nextBatch(maxCount: 5000, timeout: .seconds(30))
+            guard !batch.isEmpty else { throw ValidationError("the raw consumer stalled at \(seen)") }
+            rawStart = rawStart ?? .now  // from the first record: the group join is not consuming
+            seen += batch.count
+        }
+        let raw = Double(self.count) / seconds(rawStart!.duration(to: .now))
+        await consumer.close()
+
+        // 2. The orders service, effects durable (WAL, one transaction per batch).
+        let database = URL(fileURLWithPath: self.directory).appendingPathComponent("\(prefix)-orders.sqlite").path
+        var configuration = ConsumerConfiguration(
+            kafka: kafka, groupID: "\(prefix)-orders", databasePath: database, sessionTimeout: .seconds(6), topicPrefix: prefix
+        )
+        configuration.batchSize = self.batchSize
+        let runner = try ConsumerRunner(service: OrdersService.make(prefix: prefix), configuration: configuration, logger: logger)
+        let group = ServiceGroup(services: [runner], logger: logger)
+        let task = Task { try await group.run() }
+        let reader = runner.reader
+        func applied() async -> Int { (try? await reader.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM orders") ?? 0 }) ?? 0 }
+        let deadline = ContinuousClock.now + .seconds(600)
+        var serviceStart: ContinuousClock.Instant?
+        var done = 0
+        while done < self.count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            done = await applied()
+            if done > 0, serviceStart == nil { serviceStart = .now }
+        }
+        let service = Double(done) / seconds(serviceStart!.duration(to: .now))
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        try? FileManager.default.removeItem(atPath: database)
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        guard done == self.count else { throw ValidationError("the service applied \(done) of \(self.count)") }
+
+        print("RESULT raw_eps=\(Int(raw)) service_eps=\(Int(service)) ratio=\(String(Int(service / raw * 100)))% events=\(self.count) batch=\(self.batchSize)")
+    }
+}
+
+private func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+private final class PreloadFailures: Sendable {
+    private let value = Mutex(0)
+    func add() { self.value.withLock { $0 += 1 } }
+    var count: Int { self.value.withLock { $0 } }
+}
