@@ -41,7 +41,7 @@ extension ConsumerDatabase {
         guard !records.isEmpty else { return BatchResult() }
         return try await self.pool.write { db in
             var result = BatchResult()
-            let stored = try Self.storedNextOffsets(db, partitions: Set(records.map(\.topicPartition)))
+            var stored = try Self.storedNextOffsets(db, partitions: Set(records.map(\.topicPartition)))
             let now = Date().timeIntervalSince1970
             let markProcessed = try db.cachedStatement(sql: "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)")
 
@@ -75,7 +75,9 @@ extension ConsumerDatabase {
                     }
                 }
                 result.settled = index + 1
-                result.offsets[partition] = max(result.offsets[partition] ?? 0, record.offset + 1, stored[partition] ?? 0)
+                // Moves the fence too: a record read twice within one batch is not applied twice.
+                stored[partition] = max(record.offset + 1, stored[partition] ?? 0)
+                result.offsets[partition] = stored[partition]
             }
 
             let storeOffset = try db.cachedStatement(

@@ -110,6 +110,7 @@ struct ConsumerLoop: Sendable {
         self.metrics.applied.increment(by: Int64(result.applied))
         self.metrics.duplicates.increment(by: Int64(result.duplicates))
         self.metrics.ignored.increment(by: Int64(result.ignored))
+        self.metrics.alreadyApplied.increment(by: Int64(result.alreadyApplied))
         if result.duplicates > 0 {
             self.logger.info("duplicate deliveries skipped", metadata: ["hookline.duplicates": "\(result.duplicates)"])
         }

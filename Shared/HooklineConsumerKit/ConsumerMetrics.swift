@@ -5,7 +5,8 @@ import Synchronization
 /// The consumer's Prometheus metrics, all labelled with the service name.
 ///
 /// `hookline_consumer_events_applied_total`, `…_duplicates_skipped_total`,
-/// `…_events_ignored_total`, `…_retries_total`, `…_dead_lettered_total`,
+/// `…_events_ignored_total`, `…_already_applied_total` (records below the stored offset, read
+/// again after a rebalance or a lost Kafka commit), `…_retries_total`, `…_dead_lettered_total`,
 /// `…_batch_duration_seconds` (histogram) and `…_lag{topic,partition}` (end offset − next offset
 /// of each assigned partition, as this consumer sees it).
 public final class ConsumerMetrics: Sendable {
@@ -13,6 +14,7 @@ public final class ConsumerMetrics: Sendable {
     let applied: Counter
     let duplicates: Counter
     let ignored: Counter
+    let alreadyApplied: Counter
     let retries: Counter
     let deadLettered: Counter
     let batchDuration: DurationHistogram
@@ -34,6 +36,7 @@ public final class ConsumerMetrics: Sendable {
         self.applied = counter("events_applied", "Events whose handler ran and committed.")
         self.duplicates = counter("duplicates_skipped", "Deliveries of an event id already applied, skipped.")
         self.ignored = counter("events_ignored", "Records with no handler for their type, skipped.")
+        self.alreadyApplied = counter("already_applied", "Records below the stored offset (applied before), skipped.")
         self.retries = counter("retries", "Handler attempts retried after a transient failure.")
         self.deadLettered = counter("dead_lettered", "Events written to the dead-letter topic.")
         self.batchDuration = registry.makeDurationHistogram(

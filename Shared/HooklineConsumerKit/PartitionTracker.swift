@@ -17,7 +17,11 @@ import Synchronization
 /// - the cluster id differs from the one stored (another cluster), or
 /// - the stored next offset is beyond the partition's end offset: the log is shorter than what
 ///   was already processed, so it is a new log (the broker restarted empty, or the topic was
-///   deleted and recreated).
+///   deleted and recreated). Because a broker may report a stale end offset for a moment (the
+///   embedded one does, right after writes), the end is read a second time after a short pause,
+///   and the group's committed offset must agree: a group that committed beyond the end shows the
+///   broker knows that progress, so the end is stale and the stored offset stands. (A restarted
+///   empty broker and a deleted topic have lost the group's offsets too.)
 ///
 /// A stored offset below the earliest offset (records removed by retention) starts that
 /// partition at its earliest record. A recreated log that has already grown past the stored
@@ -99,6 +103,17 @@ final class PartitionTracker: KafkaRebalanceListener {
         let earliest = try await self.admin.listOffsets(partitions, .earliest, isolationLevel: .readUncommitted)
         let latest = try await self.admin.listOffsets(partitions, .latest, isolationLevel: .readUncommitted)
 
+        var committed: [TopicPartition: Int64] = [:]
+        var beyondEnd = stored.filter { partition, offset in offset.topicIdentity == identity && offset.nextOffset > latest[partition] ?? .max }
+        if !beyondEnd.isEmpty {
+            committed = try await self.admin.committedOffsets(group: self.groupID)
+            try? await Task.sleep(for: .milliseconds(500))
+            let again = try await self.admin.listOffsets(Array(beyondEnd.keys), .latest, isolationLevel: .readUncommitted)
+            beyondEnd = beyondEnd.filter { partition, offset in
+                let end = max(latest[partition] ?? .max, again[partition] ?? .max)
+                return offset.nextOffset > end && (committed[partition] ?? 0) <= end
+            }
+        }
         var newLogs: Set<String> = []
         for (partition, offset) in stored {
             if offset.topicIdentity != identity {
@@ -107,17 +122,19 @@ final class PartitionTracker: KafkaRebalanceListener {
                     metadata: ["kafka.topic": "\(partition.topic)", "kafka.cluster": "\(identity)", "kafka.stored_cluster": "\(offset.topicIdentity)"]
                 )
                 newLogs.insert(partition.topic)
-            } else if let end = latest[partition], offset.nextOffset > end {
+            } else if beyondEnd[partition] != nil {
                 self.logger.warning(
                     "stored offset is beyond the end of the log, which was recreated; reading the topic from its beginning",
-                    metadata: ["kafka.partition": "\(partition)", "kafka.stored_offset": "\(offset.nextOffset)", "kafka.end_offset": "\(end)"]
+                    metadata: ["kafka.partition": "\(partition)", "kafka.stored_offset": "\(offset.nextOffset)", "kafka.end_offset": "\(latest[partition] ?? -1)"]
                 )
                 newLogs.insert(partition.topic)
             }
         }
         try await self.database.discardOffsets(topics: newLogs)
 
-        let committed = stored.count == partitions.count ? [:] : try await self.admin.committedOffsets(group: self.groupID)
+        if committed.isEmpty, stored.count < partitions.count {
+            committed = try await self.admin.committedOffsets(group: self.groupID)
+        }
         var starts: [TopicPartition: KafkaStartOffset] = [:]
         var positions: [TopicPartition: Int64] = [:]
         for partition in partitions {

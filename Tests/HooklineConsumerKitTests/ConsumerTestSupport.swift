@@ -103,12 +103,14 @@ struct ConsumerFixture {
     }
 
     /// Publishes events as the gateway does (CloudEvents headers, JSON body); returns their ids.
+    /// In order, one acknowledgement at a time, unless `concurrently` (much faster, any order).
     @discardableResult
-    func publish(ids: [String], type: String = "test.recorded", body: String = #"{"n": 1}"#) async throws -> [String] {
+    func publish(ids: [String], type: String = "test.recorded", body: String = #"{"n": 1}"#, concurrently: Bool = false) async throws -> [String] {
         let producer = try TestKafka.producer(self.broker)
-        for id in ids {
+        let topic = self.topic
+        @Sendable func send(_ id: String) async throws {
             _ = try await producer.send(
-                topic: self.topic,
+                topic: topic,
                 key: Array(id.utf8),
                 value: Array(body.utf8),
                 headers: [
@@ -118,6 +120,14 @@ struct ConsumerFixture {
                     KafkaHeader(key: "content-type", value: "application/json"),
                 ]
             )
+        }
+        if concurrently {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for id in ids { group.addTask { try await send(id) } }
+                try await group.waitForAll()
+            }
+        } else {
+            for id in ids { try await send(id) }
         }
         await producer.shutdown()
         return ids
