@@ -94,7 +94,11 @@ struct GatewayShutdownTests {
             }
         }
 
-        try await Task.sleep(for: .seconds(2))
+        // Signal once the load is well under way (on a loaded machine that takes longer).
+        let warm = ContinuousClock.now + .seconds(20)
+        while outcome.counts.acknowledged.count < 200, ContinuousClock.now < warm {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         let acknowledgedBeforeSignal = outcome.counts.acknowledged.count
         kill(gateway.process.processIdentifier, SIGTERM)
         let signalled = ContinuousClock.now
