@@ -86,13 +86,20 @@ struct Consume: AsyncParsableCommand {
             if done > 0, serviceStart == nil { serviceStart = .now }
         }
         let service = Double(done) / seconds(serviceStart!.duration(to: .now))
+        // Batches (transactions, fsyncs) it took, from its own metrics.
+        let rendered = runner.metrics.render().split(separator: "\n")
+        func metric(_ name: String) -> Double {
+            rendered.first { $0.hasPrefix(name) }?.split(separator: " ").last.flatMap { Double($0) } ?? 0
+        }
+        let batches = Int(metric("hookline_consumer_batch_duration_seconds_count"))
+        let inBatches = metric("hookline_consumer_batch_duration_seconds_sum")
         await group.triggerGracefulShutdown()
         _ = try? await task.value
         try? FileManager.default.removeItem(atPath: database)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         guard done == self.count else { throw ValidationError("the service applied \(done) of \(self.count)") }
 
-        print("RESULT raw_eps=\(Int(raw)) service_eps=\(Int(service)) ratio=\(String(Int(service / raw * 100)))% events=\(self.count) batch=\(self.batchSize)")
+        print("RESULT raw_eps=\(Int(raw)) service_eps=\(Int(service)) ratio=\(String(Int(service / raw * 100)))% events=\(self.count) batch_size=\(self.batchSize) transactions=\(batches) seconds_in_transactions=\(inBatches) seconds_total=\(seconds(serviceStart!.duration(to: .now)))")
     }
 }
 

@@ -86,7 +86,7 @@ public struct ConsumerConfiguration: Sendable {
             autoOffsetReset: .earliest,
             // Read what the gateway wrote as soon as it is acknowledged; it does not use transactions.
             isolationLevel: .readUncommitted,
-            bufferCapacity: max(self.batchSize * 4, 1000)
+            bufferCapacity: max(self.batchSize * 4, 2000)
         )
     }
 }

@@ -124,11 +124,10 @@ struct ConsumerLoop: Sendable {
         guard !offsets.isEmpty else { return }
         self.tracker.advance(offsets)
         guard self.commitsToKafka else { return }
-        do {
-            try await self.consumer.commit(offsets)
-        } catch {
-            self.logger.warning("committing offsets to Kafka failed; the database keeps them", metadata: ["kafka.error": "\(error)"])
-        }
+        // Kafka's copy is for lag monitors only (the database's is the truth), so the loop does not
+        // wait for the broker: that round trip per batch would cap the service's rate. The
+        // runner commits once more, and waits, when it stops.
+        self.consumer.commitWithoutWaiting(offsets)
     }
 
     /// Waits before a retry. False when the batch should be given up: shutting down or cancelled

@@ -108,6 +108,15 @@ public final class ConsumerRunner: Service, Sendable {
         }
 
         self.status.withLock { $0.running = false }
+        if self.commitsToKafka {
+            // The loop's commits did not wait for the broker: leave Kafka's copy equal to the database's.
+            do {
+                let stored = try await self.database.offsets(Array(tracker.positions.keys))
+                try await consumer.commit(stored.mapValues(\.nextOffset))
+            } catch {
+                self.logger.warning("last offset commit to Kafka failed; the database keeps them", metadata: ["kafka.error": "\(error)"])
+            }
+        }
         // Revokes the partitions through the tracker (no batch is in hand now) and leaves the group.
         await consumer.close()
         await producer.shutdown()

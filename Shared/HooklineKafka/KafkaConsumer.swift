@@ -1,5 +1,6 @@
 import CRdKafka
 import Dispatch
+import Foundation
 import Logging
 import Synchronization
 
@@ -21,10 +22,11 @@ public protocol KafkaRebalanceListener: Sendable {
 /// A group member with manual offset control.
 ///
 /// Messages arrive through ``nextBatch(maxCount:)`` or ``messages``; offsets move only when the
-/// application calls ``commit(_:)``. A dedicated thread keeps polling librdkafka while the
-/// application works, pausing fetches when ``KafkaConsumerConfiguration/bufferCapacity``
-/// records are waiting, so a slow application never makes the consumer leave its group
-/// through `max.poll.interval.ms`.
+/// application calls ``commit(_:)``. A dedicated thread polls librdkafka while the application
+/// works. When ``KafkaConsumerConfiguration/bufferCapacity`` records are waiting it stops taking
+/// more (librdkafka keeps prefetching into its own bounded queue); should the application stay
+/// stuck for half of `max.poll.interval.ms`, it pauses fetching and polls on, so a slow
+/// application never makes the consumer leave its group.
 public final class KafkaConsumer: Sendable {
     public let configuration: KafkaConsumerConfiguration
     private let client: RDKafkaClient
@@ -44,6 +46,7 @@ public final class KafkaConsumer: Sendable {
         self.buffer = MessageBuffer(capacity: configuration.bufferCapacity)
         self.client = try RDKafkaClient(kind: .consumer, properties: configuration.librdkafkaProperties, logger: logger) {
             rd_kafka_conf_set_rebalance_cb($0, rebalanceCallback)
+            rd_kafka_conf_set_offset_commit_cb($0, offsetCommitCallback)
         }
         // Serve everything (logs, errors, rebalances) from the consumer queue polled below.
         rd_kafka_poll_set_consumer(self.client.handle)
@@ -79,10 +82,18 @@ public final class KafkaConsumer: Sendable {
             let client = self.client
             let buffer = self.buffer
             let logger = self.logger
+            // Half of librdkafka's max.poll.interval.ms default (300 s), unless configured.
+            let maxWait = Duration.milliseconds(
+                Int64(self.configuration.kafka.properties["max.poll.interval.ms"].flatMap(Int64.init) ?? 300_000) / 2
+            )
             thread = PollThread(name: "hookline-consumer-poll") {
-                // Keep polling while full, with fetching paused, so the group sees us alive.
-                if let pause = buffer.fetchTransition() {
-                    setPaused(pause, handle: client.handle)
+                switch buffer.nextPollStep(now: .now, maxWait: maxWait) {
+                case .poll: break
+                case .wait:
+                    usleep(2_000)
+                    return
+                case .pauseAndPoll: setPaused(true, handle: client.handle)
+                case .resumeAndPoll: setPaused(false, handle: client.handle)
                 }
                 guard let message = rd_kafka_consumer_poll(client.handle, 100) else { return }
                 defer { rd_kafka_message_destroy(message) }
@@ -154,6 +165,18 @@ extension KafkaConsumer {
         }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(err, operation: "committing offsets for group \(self.configuration.groupID)")
+        }
+    }
+
+    /// Stores these offsets as the group's committed position without waiting for the broker:
+    /// for progress reports (lag) where a lost commit costs nothing. Failures are logged.
+    public func commitWithoutWaiting(_ offsets: [TopicPartition: Int64]) {
+        guard !offsets.isEmpty else { return }
+        let list = RDKafkaClient.makePartitionList(offsets.map { ($0.key, $0.value) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_commit(self.client.handle, list, 1)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            self.logger.warning("offset commit not sent", metadata: ["kafka.error": "\(KafkaError(err, operation: "committing offsets"))"])
         }
     }
 
@@ -277,6 +300,15 @@ private func waitFor<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> 
     done.wait()
     return result.withLock { $0! }
 }
+
+/// Reports failed commits made with ``KafkaConsumer/commitWithoutWaiting(_:)`` (served by the poll thread).
+private let offsetCommitCallback:
+    @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = {
+        handle, err, _, opaque in
+        guard err != RD_KAFKA_RESP_ERR_NO_ERROR, err != RD_KAFKA_RESP_ERR__NO_OFFSET, let opaque else { return }
+        let callbacks = Unmanaged<RDKafkaClient.Callbacks>.fromOpaque(opaque).takeUnretainedValue()
+        callbacks.logger.warning("offset commit failed", metadata: ["kafka.error": "\(KafkaError(err, operation: "committing offsets"))"])
+    }
 
 private let rebalanceCallback:
     @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = {

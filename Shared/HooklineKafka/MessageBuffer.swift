@@ -8,6 +8,7 @@ final class MessageBuffer: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
         var closed = false
         var fetchPaused = false
+        var fullSince: ContinuousClock.Instant?
 
         var count: Int { self.messages.count - self.head }
     }
@@ -19,19 +20,34 @@ final class MessageBuffer: Sendable {
         self.capacity = capacity
     }
 
-    /// Whether fetching should now pause (true) or resume (false); nil when nothing changes.
-    /// Pauses at capacity and resumes at half, so it does not flap.
-    func fetchTransition() -> Bool? {
+    /// What the poll thread does next.
+    enum PollStep: Equatable {
+        /// Poll librdkafka for the next record.
+        case poll
+        /// The buffer is full: wait a moment without polling. librdkafka keeps prefetching into its
+        /// own bounded queue, so nothing is fetched twice and throughput does not drop.
+        case wait
+        /// Full for long (the application is stuck): pause fetching and poll anyway, so the group
+        /// does not drop this member for missing `max.poll.interval.ms`.
+        case pauseAndPoll
+        /// Room again after a pause: resume fetching and poll.
+        case resumeAndPoll
+    }
+
+    func nextPollStep(now: ContinuousClock.Instant, maxWait: Duration) -> PollStep {
         self.state.withLock { state in
-            if !state.fetchPaused, state.count >= self.capacity {
-                state.fetchPaused = true
-                return true
-            }
-            if state.fetchPaused, state.count <= self.capacity / 2 {
+            guard state.count >= self.capacity else {
+                state.fullSince = nil
+                guard state.fetchPaused else { return .poll }
                 state.fetchPaused = false
-                return false
+                return .resumeAndPoll
             }
-            return nil
+            let since = state.fullSince ?? now
+            state.fullSince = since
+            if state.fetchPaused { return .poll }
+            guard since.duration(to: now) >= maxWait else { return .wait }
+            state.fetchPaused = true
+            return .pauseAndPoll
         }
     }
 

@@ -25,6 +25,7 @@ public enum OrdersService {
                         t.primaryKey("id", .text)
                         t.column("source", .text).notNull()
                         t.column("status", .text).notNull()
+                        t.column("status_rank", .integer).notNull()
                         t.column("total", .text)
                         t.column("currency", .text)
                         t.column("customer", .text)
@@ -82,22 +83,30 @@ public enum OrdersService {
         var updatedAt: String?
     }
 
-    /// Merges an observation into the order: status by rank, details by recency.
+    /// Merges an observation into the order in one statement: the status by rank (never back),
+    /// the details from the most recent event by the provider's time, the first creation time.
     static func apply(_ observation: Observation, _ db: Database) throws {
-        var order = try Order.fetchOne(db, key: observation.id)
-            ?? Order(id: observation.id, source: observation.source, status: .open, events: 0)
-        if let status = observation.status, status > order.status { order.status = status }
-        let newer = order.updatedAt.map { current in (observation.updatedAt ?? "") >= current } ?? true
-        if newer {
-            order.total = observation.total ?? order.total
-            order.currency = observation.currency ?? order.currency
-            order.customer = observation.customer ?? order.customer
-            order.updatedAt = observation.updatedAt ?? order.updatedAt
-        }
-        order.createdAt = order.createdAt ?? observation.createdAt
-        order.events += 1
-        try order.save(db)
+        let status = observation.status ?? .open  // rank 0: an update without a status never wins
+        try db.cachedStatement(sql: """
+            INSERT INTO orders (id, source, status, status_rank, total, currency, customer, created_at, updated_at, events)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+            ON CONFLICT (id) DO UPDATE SET
+                status = CASE WHEN excluded.status_rank > orders.status_rank THEN excluded.status ELSE orders.status END,
+                status_rank = MAX(orders.status_rank, excluded.status_rank),
+                total = CASE WHEN \(Self.newer) THEN COALESCE(excluded.total, orders.total) ELSE orders.total END,
+                currency = CASE WHEN \(Self.newer) THEN COALESCE(excluded.currency, orders.currency) ELSE orders.currency END,
+                customer = CASE WHEN \(Self.newer) THEN COALESCE(excluded.customer, orders.customer) ELSE orders.customer END,
+                updated_at = CASE WHEN \(Self.newer) THEN COALESCE(excluded.updated_at, orders.updated_at) ELSE orders.updated_at END,
+                created_at = COALESCE(orders.created_at, excluded.created_at),
+                events = orders.events + 1
+            """).execute(arguments: [
+                observation.id, observation.source, status.rawValue, status.rank, observation.total, observation.currency,
+                observation.customer, observation.createdAt, observation.updatedAt,
+            ])
     }
+
+    /// Whether the incoming event is at least as recent as what the row holds.
+    private static let newer = "(orders.updated_at IS NULL OR COALESCE(excluded.updated_at, '') >= orders.updated_at)"
 
     // MARK: Providers
 

@@ -39,7 +39,7 @@ struct ConsumerRunnerTests {
         try await running.stop()
         let appliedBeforeStop = try fixture.effects().count
         #expect(appliedBeforeStop < 300, "the stop should land mid-stream")
-        // The group's committed offsets follow the database's, after each batch.
+        // After the stop the group's committed offsets equal the database's.
         let committed = try await TestKafka.admin(fixture.broker).committedOffsets(group: fixture.group)
         #expect(committed.reduce(into: [Int32: Int64]()) { $0[$1.key.partition] = $1.value } == (try fixture.storedOffsets()))
 
