@@ -7,7 +7,9 @@ import HTTPTypes
 public struct PaddleVerifier: WebhookVerifier {
     public static let provider = "paddle"
 
-    static let signatureHeader = HTTPField.Name("Paddle-Signature")!
+    static let scheme = TimestampedHMACScheme(
+        header: HTTPField.Name("Paddle-Signature")!, separator: ";", timestampPrefix: "ts=", signaturePrefix: "h1=", joiner: ":"
+    )
     static let eventType = JSONPointer(members: "event_type")
     static let eventID = JSONPointer(members: "event_id")
     static let object = JSONPointer(members: "data", "id")
@@ -24,30 +26,7 @@ public struct PaddleVerifier: WebhookVerifier {
     }
 
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
-        let header = try request.headerFields.signature(Self.signatureHeader)
-        var timestampText: Substring?
-        var candidates: [[UInt8]] = []
-        for item in header.split(separator: ";") {
-            if item.hasPrefix("ts=") {
-                if timestampText == nil { timestampText = item.dropFirst(3) }
-            } else if item.hasPrefix("h1=") {
-                if let code = Hex.decode(item.dropFirst(3)) { candidates.append(code) }
-            }
-        }
-        guard let timestampText, let timestamp = Timestamp.parse(timestampText), !candidates.isEmpty else {
-            throw .malformedSignature(Self.signatureHeader)
-        }
-        try Timestamp.check(timestamp, now: request.now, tolerance: self.tolerance)
-        let signedTimestamp = String(timestampText)
-        guard
-            self.keys.authenticates(candidates, { hmac in
-                hmac.update(utf8: signedTimestamp)
-                hmac.update(utf8: ":")
-                hmac.update(bytes: request.body)
-            })
-        else {
-            throw .badSignature(Self.signatureHeader)
-        }
+        try Self.scheme.verify(request, keys: self.keys, tolerance: self.tolerance)
         guard let event = JSONScanner.value(at: Self.eventType, in: request.body)?.string,
             let id = JSONScanner.value(at: Self.eventID, in: request.body)?.string
         else {
@@ -58,15 +37,8 @@ public struct PaddleVerifier: WebhookVerifier {
     }
 
     public static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook {
-        let secret = Array(try SigningKeys.require(message.secret, provider: self.provider).utf8)
-        let timestamp = String(message.timestamp)
-        let code = HMACKeys<SHA256>.code(secret: secret) { hmac in
-            hmac.update(utf8: timestamp)
-            hmac.update(utf8: ":")
-            hmac.update(bytes: message.body)
-        }
         var headers = HTTPFields()
-        headers[self.signatureHeader] = "ts=" + timestamp + ";h1=" + Hex.encode(code)
+        headers.append(try self.scheme.sign(message, provider: self.provider))
         headers[.contentType] = "application/json"
         return SignedWebhook(headerFields: headers, url: message.url)
     }

@@ -7,7 +7,9 @@ import HTTPTypes
 public struct StripeVerifier: WebhookVerifier {
     public static let provider = "stripe"
 
-    static let signatureHeader = HTTPField.Name("Stripe-Signature")!
+    static let scheme = TimestampedHMACScheme(
+        header: HTTPField.Name("Stripe-Signature")!, separator: ",", timestampPrefix: "t=", signaturePrefix: "v1=", joiner: "."
+    )
     static let type = JSONPointer(members: "type")
     static let id = JSONPointer(members: "id")
     static let object = JSONPointer(members: "data", "object", "id")
@@ -24,30 +26,7 @@ public struct StripeVerifier: WebhookVerifier {
     }
 
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
-        let header = try request.headerFields.signature(Self.signatureHeader)
-        var timestampText: Substring?
-        var candidates: [[UInt8]] = []
-        for item in header.split(separator: ",") {
-            if item.hasPrefix("t=") {
-                if timestampText == nil { timestampText = item.dropFirst(2) }
-            } else if item.hasPrefix("v1=") {
-                if let code = Hex.decode(item.dropFirst(3)) { candidates.append(code) }
-            }
-        }
-        guard let timestampText, let timestamp = Timestamp.parse(timestampText), !candidates.isEmpty else {
-            throw .malformedSignature(Self.signatureHeader)
-        }
-        try Timestamp.check(timestamp, now: request.now, tolerance: self.tolerance)
-        let signedTimestamp = String(timestampText)
-        guard
-            self.keys.authenticates(candidates, { hmac in
-                hmac.update(utf8: signedTimestamp)
-                hmac.update(utf8: ".")
-                hmac.update(bytes: request.body)
-            })
-        else {
-            throw .badSignature(Self.signatureHeader)
-        }
+        try Self.scheme.verify(request, keys: self.keys, tolerance: self.tolerance)
         guard let event = JSONScanner.value(at: Self.type, in: request.body)?.string,
             let id = JSONScanner.value(at: Self.id, in: request.body)?.string
         else {
@@ -58,15 +37,8 @@ public struct StripeVerifier: WebhookVerifier {
     }
 
     public static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook {
-        let secret = Array(try SigningKeys.require(message.secret, provider: self.provider).utf8)
-        let timestamp = String(message.timestamp)
-        let code = HMACKeys<SHA256>.code(secret: secret) { hmac in
-            hmac.update(utf8: timestamp)
-            hmac.update(utf8: ".")
-            hmac.update(bytes: message.body)
-        }
         var headers = HTTPFields()
-        headers[self.signatureHeader] = "t=" + timestamp + ",v1=" + Hex.encode(code)
+        headers.append(try self.scheme.sign(message, provider: self.provider))
         headers[.contentType] = "application/json; charset=utf-8"
         return SignedWebhook(headerFields: headers, url: message.url)
     }
