@@ -64,7 +64,8 @@ struct OrdersCrashTests {
                 break
             }
             // Kill once this run has applied some more, before it could finish.
-            let target = min(killedAt.last ?? 0, 1900) + 150 + round * 50
+            // Each kill a little further on, the last well before the 2,000th event.
+            let target = min((killedAt.last ?? 0) + 200, 1700 + round * 50)
             let deadline = ContinuousClock.now + .seconds(60)
             while try appliedCount() < target, ContinuousClock.now < deadline, process.isRunning {
                 try await Task.sleep(for: .milliseconds(5))
