@@ -6,4 +6,5 @@ status=0
 swift test --skip-build "$@" || status=$?
 # Brokers are killed at process exit; a crashed test process can leave one behind.
 pkill -f 'tansu broker .*--cluster-id hookline-embedded-' 2>/dev/null || true
+pkill -f "$PWD/.build/debug/hookline-" 2>/dev/null || true
 exit $status

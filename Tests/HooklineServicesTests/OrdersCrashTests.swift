@@ -51,8 +51,11 @@ struct OrdersCrashTests {
         func appliedCount() throws -> Int { query("SELECT COUNT(*) FROM orders") }
 
         var killedAt: [Int] = []
+        var current: Process?
+        defer { if let current, current.isRunning { kill(current.processIdentifier, SIGKILL) } }  // a failed run leaves no process
         for round in 0...5 {
             let process = try startOrders(config: configPath.path, log: directory.appendingPathComponent("orders-\(round).log"))
+            current = process
             if round == 5 {
                 // The last run goes to the end.
                 let deadline = ContinuousClock.now + .seconds(90)
