@@ -105,10 +105,11 @@ final class ReplaceableProducer: Sendable {
         do {
             return try await producer.send(topic: topic, key: key, value: value, headers: headers, timeout: timeout)
         } catch {
+            // Replacing makes a new librdkafka handle: do it beside the request, not in its way.
             if let fatal = producer.fatalError {
-                self.replace(producer, because: fatal)
+                Task { self.replace(producer, because: fatal) }
             } else if error.code == .messageTimedOut, self.configuration.idempotent {
-                self.replace(producer, because: error)
+                Task { self.replace(producer, because: error) }
             }
             throw error
         }

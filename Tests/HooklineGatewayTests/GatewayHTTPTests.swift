@@ -193,8 +193,9 @@ struct GatewayHTTPTests {
         #expect(response.headers[.retryAfter] != nil)
         #expect(response.json?["error"] as? String == "broker_unavailable")
         #expect(elapsed >= .milliseconds(1500))
-        // On time: the per-send deadline, plus slack for a loaded 2-core CI machine.
-        #expect(elapsed < .milliseconds(1500 + 1000))
+        // On time: the per-send deadline, plus slack for signing and HTTP on a loaded 2-core CI
+        // machine running every suite at once (librdkafka alone would answer up to a second later).
+        #expect(elapsed < .milliseconds(1500 + 1500))
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 503)
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/healthz").status == 200)
 
