@@ -15,15 +15,13 @@ final class Gateway: Sendable {
     let metrics: GatewayMetrics
     let readiness: Readiness
     let maxBodyBytes: Int
-    let logger: Logger
 
-    init(sources: [String: GatewaySource], publisher: WebhookPublisher, metrics: GatewayMetrics, readiness: Readiness, maxBodyBytes: Int, logger: Logger) {
+    init(sources: [String: GatewaySource], publisher: WebhookPublisher, metrics: GatewayMetrics, readiness: Readiness, maxBodyBytes: Int) {
         self.sources = sources
         self.publisher = publisher
         self.metrics = metrics
         self.readiness = readiness
         self.maxBodyBytes = maxBodyBytes
-        self.logger = logger
     }
 
     /// `POST /webhooks/{source}`.

@@ -41,8 +41,7 @@ public enum GatewayApplication {
             publisher: publisher,
             metrics: GatewayMetrics(),
             readiness: Readiness(admin: readinessAdmin),
-            maxBodyBytes: configuration.gateway.maxBodyBytes,
-            logger: logger
+            maxBodyBytes: configuration.gateway.maxBodyBytes
         )
         logger.info(
             "gateway configured",

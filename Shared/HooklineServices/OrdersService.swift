@@ -133,12 +133,6 @@ public enum OrdersService {
         )
     }
 
-    private struct StripeEvent<Object: Decodable>: Decodable {
-        struct Data: Decodable { var object: Object }
-        var created: Int64
-        var data: Data
-    }
-
     private struct CheckoutSession: Decodable {
         var id: String
         var amount_total: Int64?

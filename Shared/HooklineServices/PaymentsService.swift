@@ -59,12 +59,6 @@ public enum PaymentsService {
         }
     }
 
-    private struct StripeEvent<Object: Decodable>: Decodable {
-        struct Data: Decodable { var object: Object }
-        var created: Int64
-        var data: Data
-    }
-
     private struct PaymentIntent: Decodable {
         var id: String
         var amount: Int64

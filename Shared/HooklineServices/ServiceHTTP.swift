@@ -46,9 +46,16 @@ func parseMinorUnits(_ text: String) -> Int64? {
     return whole * 100 + (text.hasPrefix("-") ? -minor : minor)
 }
 
-/// RFC 3339 text of Unix seconds (UTC).
+/// RFC 3339 text of Unix seconds (UTC). A format style, not a formatter object per event.
 func iso8601(seconds: Int64) -> String {
-    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(.iso8601)
+}
+
+/// A Stripe event's envelope: when it happened and the object it is about.
+struct StripeEvent<Object: Decodable>: Decodable {
+    struct Data: Decodable { var object: Object }
+    var created: Int64
+    var data: Data
 }
 
 /// Topic regular expressions `^<prefix>\.<suffix>`, the prefix taken literally.
