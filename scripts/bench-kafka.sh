@@ -5,6 +5,7 @@
 # and runs the three producers in a rotated order; the medians of the rounds are compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/broker.sh
 count=${COUNT:-200000}
 size=${SIZE:-1600}
 rounds=${ROUNDS:-3}
@@ -14,12 +15,10 @@ log=$(mktemp)
 trap '[ -n "$broker" ] && kill $broker 2>/dev/null; rm -f "$log"' EXIT
 
 start_broker() {
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  .deps/bin/tansu broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
-    --storage-engine memory://tansu/ --cluster-id "hookline-bench-$port" >"$log" 2>&1 &
+  port=$(free_loopback_port)
+  (tansu_run "127.0.0.1:$port" "hookline-bench-$port") >"$log" 2>&1 &
   broker=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return; sleep 0.1; done
-  echo "broker did not start" >&2; exit 1
+  wait_for_port "$port"
 }
 stop_broker() { kill "$broker"; wait "$broker" 2>/dev/null || true; broker=; }
 

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 state=.state
 mkdir -p "$state/logs"
 
-free_port() { python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); print(s.getsockname()[1])' "$1" 2>/dev/null; }
-broker_port=$(free_port 9092 || free_port 0)
+source scripts/lib/broker.sh
+broker_port=$(free_loopback_port 9092)
 
 # Demo secrets, unless the environment already has them.
 export GITHUB_WEBHOOK_SECRET=${GITHUB_WEBHOOK_SECRET:-dev-github-secret}
@@ -28,10 +28,9 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-.deps/bin/tansu broker --listener-url "tcp://$KAFKA_BROKERS" --advertised-listener-url "tcp://$KAFKA_BROKERS" \
-  --storage-engine memory://tansu/ --cluster-id hookline-local >"$state/logs/broker.log" 2>&1 &
+(tansu_run "$KAFKA_BROKERS" hookline-local) >"$state/logs/broker.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$broker_port") 2>/dev/null && break; sleep 0.1; done
+wait_for_port "$broker_port"
 
 .build/release/hookline-gateway --config deploy/hookline.local.yaml >"$state/logs/gateway.log" 2>&1 &
 pids+=($!)

@@ -17,6 +17,7 @@
 # BENCH_SECRET (bench-secret), BENCH_BODY (bench/github-push.json), BENCH_EVENT (push).
 
 BENCH_ROOT=${BENCH_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+source "$BENCH_ROOT/scripts/lib/broker.sh"
 BENCH_TMP=${BENCH_TMP:-$(mktemp -d -t hookline-bench.XXXXXX)}
 BENCH_PY="$BENCH_ROOT/.deps/peer-venv/bin/python"
 BENCH_SECRET=${BENCH_SECRET:-bench-secret}
@@ -42,9 +43,7 @@ bench_prepare() {
   [ -x "$BENCH_ROOT/.deps/bin/tansu" ] || "$BENCH_ROOT/scripts/setup.sh"
 }
 
-free_port() {
-  "$BENCH_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+free_port() { free_loopback_port; }
 
 # start_bg NAME CMD...: runs CMD in the background, output in $BENCH_TMP/NAME.log; stop_all ends it.
 start_bg() {
@@ -72,9 +71,7 @@ wait_port() {
 start_broker() {
   BROKER_PORT=$(free_port)
   BROKERS="127.0.0.1:$BROKER_PORT"
-  local url="tcp://$BROKERS"
-  RUST_LOG=${RUST_LOG:-warn} start_bg broker "$BENCH_ROOT/.deps/bin/tansu" broker --listener-url "$url" \
-    --advertised-listener-url "$url" --storage-engine memory://tansu/ --cluster-id "bench-$BROKER_PORT"
+  start_bg broker tansu_run "$BROKERS" "bench-$BROKER_PORT"
   wait_port "$BROKER_PORT" broker
   "$BENCH_PY" - "$BROKERS" <<'EOF' || bench_die "the broker on $BROKERS does not answer metadata requests"
 import sys, time
