@@ -69,6 +69,19 @@ public func source(_ provider: String, secrets: [String] = [], configure: (inout
     return section
 }
 
+/// A source for `provider` carrying a sample's non-secret settings (URL, header names, pointers).
+public func source(_ provider: String, settings: ProviderConfiguration) -> SourceSection {
+    var section = SourceSection(provider: provider)
+    section.publicURL = settings.publicURL
+    section.signatureHeader = settings.signatureHeader
+    section.signaturePrefix = settings.signaturePrefix
+    section.eventTypeHeader = settings.eventTypeHeader
+    section.eventTypeJSONPointer = settings.eventTypeJSONPointer
+    section.idHeader = settings.idHeader
+    section.keyJSONPointer = settings.keyJSONPointer
+    return section
+}
+
 /// A response with its body read.
 public struct TestResponse: Sendable {
     public var status: Int

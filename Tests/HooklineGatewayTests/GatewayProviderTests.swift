@@ -15,15 +15,7 @@ struct ProviderCredentials {
     static let standardWebhooksSecret = "whsec_" + Data("hookline-gateway-test-secret-32b".utf8).base64EncodedString()
 
     static func section(for sample: WebhookSample) -> SourceSection {
-        var section = SourceSection(provider: sample.provider)
-        let settings = sample.configuration
-        section.publicURL = settings.publicURL
-        section.signatureHeader = settings.signatureHeader
-        section.signaturePrefix = settings.signaturePrefix
-        section.eventTypeHeader = settings.eventTypeHeader
-        section.eventTypeJSONPointer = settings.eventTypeJSONPointer
-        section.idHeader = settings.idHeader
-        section.keyJSONPointer = settings.keyJSONPointer
+        var section = source(sample.provider, settings: sample.configuration)
         switch sample.provider {
         case "discord": section.publicKeys = [hex(Array(self.ed25519.publicKey.rawRepresentation))]
         case "standard-webhooks": section.secrets = [self.standardWebhooksSecret]

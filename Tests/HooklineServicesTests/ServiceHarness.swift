@@ -65,15 +65,8 @@ final class RunningService: Sendable {
 func systemConfiguration(broker: EmbeddedBroker, directory: URL) -> HooklineConfiguration {
     var configuration = gatewayConfiguration(broker: broker, sources: [:])
     for provider in ["shopify", "stripe", "hmac-sha256", "github", "gitlab"] {
-        let settings = WebhookSamples.samples(provider: provider).first!.configuration
-        var section = SourceSection(provider: provider)
+        var section = source(provider, settings: WebhookSamples.samples(provider: provider).first!.configuration)
         section.secrets = ["secret-\(provider)"]
-        section.eventTypeJSONPointer = settings.eventTypeJSONPointer
-        section.eventTypeHeader = settings.eventTypeHeader
-        section.idHeader = settings.idHeader
-        section.keyJSONPointer = settings.keyJSONPointer
-        section.signatureHeader = settings.signatureHeader
-        section.signaturePrefix = settings.signaturePrefix
         configuration.sources[provider] = section
     }
     for name in ["orders", "payments", "ci"] {
