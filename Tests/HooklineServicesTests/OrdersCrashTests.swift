@@ -17,22 +17,6 @@ struct OrdersCrashTests {
         let gateway = try await RunningGateway.start(configuration)
         defer { Task { await gateway.stop() } }
 
-        // 2,000 distinct orders through the gateway, 16 at a time.
-        let sample = try #require(WebhookSamples.sample(provider: "hmac-sha256", event: "new_order"))
-        let template = String(decoding: sample.body, as: UTF8.self)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for lane in 0..<16 {
-                group.addTask {
-                    for index in stride(from: lane, to: 2000, by: 16) {
-                        let body = template.replacingOccurrences(of: "ord_1001", with: "ord_crash_\(index)")
-                        let status = try await deliver(sample, to: gateway, body: Array(body.utf8), id: "crash-\(index)")
-                        #expect(status == 202)
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-
         let yaml = """
             kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(configuration.kafka.topicPrefix)", session_timeout_ms: 6000 }
             services:
@@ -50,6 +34,35 @@ struct OrdersCrashTests {
         }
         func appliedCount() throws -> Int { query("SELECT COUNT(*) FROM orders") }
 
+        // 2,000 distinct orders through the gateway while the service is killed and restarted:
+        // paced (8 lanes, ~100/s) so kills land mid-stream, and the last 200 held back until
+        // every kill has happened, so no kill can come after the stream ended however fast
+        // this machine applies events.
+        let sample = try #require(WebhookSamples.sample(provider: "hmac-sha256", event: "new_order"))
+        let template = String(decoding: sample.body, as: UTF8.self)
+        let (tail, releaseTail) = AsyncStream<Void>.makeStream()
+        func send(_ indices: Range<Int>) async throws {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for lane in 0..<8 {
+                    group.addTask {
+                        for index in indices where index % 8 == lane {
+                            let body = template.replacingOccurrences(of: "ord_1001", with: "ord_crash_\(index)")
+                            let status = try await deliver(sample, to: gateway, body: Array(body.utf8), id: "crash-\(index)")
+                            #expect(status == 202)
+                            try await Task.sleep(for: .milliseconds(80))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let sender = Task {
+            try await send(0..<1800)
+            for await _ in tail { break }
+            try await send(1800..<2000)
+        }
+        defer { sender.cancel() }
+
         var killedAt: [Int] = []
         var current: Process?
         defer { if let current, current.isRunning { kill(current.processIdentifier, SIGKILL) } }  // a failed run leaves no process
@@ -57,7 +70,9 @@ struct OrdersCrashTests {
             let process = try startOrders(config: configPath.path, log: directory.appendingPathComponent("orders-\(round).log"))
             current = process
             if round == 5 {
-                // The last run goes to the end.
+                // The last run goes to the end, with the held-back tail of the stream.
+                releaseTail.yield()
+                try await sender.value
                 let deadline = ContinuousClock.now + .seconds(90)
                 while try appliedCount() < 2000, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
                 try await Task.sleep(for: .seconds(1))
@@ -67,8 +82,8 @@ struct OrdersCrashTests {
                 break
             }
             // Kill once this run has applied some more, before it could finish.
-            // Each kill a little further on, the last well before the 2,000th event.
-            let target = min((killedAt.last ?? 0) + 200, 1700 + round * 50)
+            // Each kill a little further on, all before the held-back tail.
+            let target = min((killedAt.last ?? 0) + 150, 1700 + round * 20)
             let deadline = ContinuousClock.now + .seconds(60)
             while try appliedCount() < target, ContinuousClock.now < deadline, process.isRunning {
                 try await Task.sleep(for: .milliseconds(5))
