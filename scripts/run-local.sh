@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: Hookline on this machine — the embedded broker and a gateway on 127.0.0.1:8080,
-# with deploy/hookline.local.yaml. Prints how to send a first webhook; Ctrl-C stops everything.
+# with deploy/hookline.yaml. Prints how to send a first webhook; Ctrl-C stops everything.
 # State (logs) lives in .state/; `make clean-state` wipes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ trap stop INT TERM EXIT
 pids+=($!)
 wait_for_port "$broker_port"
 
-.build/release/hookline-gateway --config deploy/hookline.local.yaml >"$state/logs/gateway.log" 2>&1 &
+.build/release/hookline-gateway --config deploy/hookline.yaml >"$state/logs/gateway.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/healthz >/dev/null 2>&1 && break; sleep 0.1; done
 curl -sf http://127.0.0.1:8080/healthz >/dev/null || { tail -20 "$state/logs/gateway.log"; exit 1; }
@@ -45,7 +45,7 @@ Hookline is running (Ctrl-C stops it):
   embedded broker   $KAFKA_BROKERS            logs: $state/logs/broker.log
   gateway           http://127.0.0.1:8080     logs: $state/logs/gateway.log
                     /healthz /readyz /metrics, POST /webhooks/{github,stripe,shop,gitlab,legacy}
-  configuration     deploy/hookline.local.yaml (demo secrets from the environment, e.g. GITHUB_WEBHOOK_SECRET=$GITHUB_WEBHOOK_SECRET)
+  configuration     deploy/hookline.yaml (demo secrets from the environment, e.g. GITHUB_WEBHOOK_SECRET=$GITHUB_WEBHOOK_SECRET)
 
 Send a signed GitHub webhook:
   curl -s -X POST http://127.0.0.1:8080/webhooks/github -H 'Content-Type: application/json' -H 'X-GitHub-Event: ping' -H "X-GitHub-Delivery: \$(date +%s%N)" -H 'X-Hub-Signature-256: sha256=$signature' -d '$body'

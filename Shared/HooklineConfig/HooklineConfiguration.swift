@@ -31,8 +31,9 @@ public struct HooklineConfiguration: Sendable {
 
     /// Reads and checks a configuration file. Secrets are resolved later, by whoever needs them
     /// (see ``SecretResolver``), so that loading a file never reads another process's secrets.
-    /// `kafka.brokers` may be `${NAME}`, read from `environment` here, so one file serves the
-    /// local runner and containers.
+    /// `kafka.brokers` may be `${NAME}`, read from `environment` here, and any value may be
+    /// `${NAME:-default}` (the variable when set and not empty, else the default), so one file
+    /// serves the local runner and containers.
     public static func load(
         path: String,
         environment: [String: String] = ProcessInfo.processInfo.environment
@@ -43,9 +44,31 @@ public struct HooklineConfiguration: Sendable {
         } catch {
             throw ConfigurationError("cannot read the configuration file \(path): \(error.localizedDescription)")
         }
-        var configuration = try self.parse(text, origin: path)
+        var configuration = try self.parse(self.substitutingDefaults(in: text, environment: environment), origin: path)
         configuration.kafka.brokers = try SecretResolver(environment: environment).resolve(configuration.kafka.brokers, for: "\(path): kafka.brokers")
         return configuration
+    }
+
+    /// Replaces every `${NAME:-default}` with the variable's value, or the default when it is
+    /// unset or empty. Plain `${NAME}` is left for whoever resolves that field.
+    static func substitutingDefaults(in text: String, environment: [String: String]) -> String {
+        var result = ""
+        var rest = text[...]
+        while let open = rest.range(of: "${") {
+            guard let close = rest[open.upperBound...].firstIndex(of: "}"),
+                let separator = rest[open.upperBound..<close].range(of: ":-")
+            else {
+                result += rest[..<open.upperBound]
+                rest = rest[open.upperBound...]
+                continue
+            }
+            let name = String(rest[open.upperBound..<separator.lowerBound])
+            let fallback = rest[separator.upperBound..<close]
+            result += rest[..<open.lowerBound]
+            if let value = environment[name], !value.isEmpty { result += value } else { result += fallback }
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
     }
 
     /// Parses configuration text. `origin` names it in errors.

@@ -1,5 +1,5 @@
 import Foundation
-import HooklineConfig
+@testable import HooklineConfig
 import Testing
 
 @Suite("Configuration file")
@@ -95,5 +95,20 @@ struct ConfigurationTests {
         } throws: { error in
             (error as? ConfigurationError)?.message == "x: cannot read the secret file /nonexistent/secret"
         }
+    }
+
+    @Test("the shipped deploy/hookline.yaml loads; ${NAME:-default} takes the environment, else the default")
+    func shippedConfigurationLoads() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("deploy/hookline.yaml").path
+        let local = try HooklineConfiguration.load(path: path, environment: ["KAFKA_BROKERS": "127.0.0.1:9092"])
+        #expect(local.kafka.brokers == "127.0.0.1:9092")
+        #expect(local.kafka.replicationFactor == 1)
+        #expect(Set(local.services.keys) == ["orders", "payments", "ci"])
+        let cluster = try HooklineConfiguration.load(path: path, environment: ["KAFKA_BROKERS": "kafka-1:9092", "KAFKA_REPLICATION_FACTOR": "3"])
+        #expect(cluster.kafka.replicationFactor == 3)
+
+        let text = "a: ${SET:-x} b: ${EMPTY:-fallback} c: ${PLAIN} d: ${UNSET:-}"
+        #expect(HooklineConfiguration.substitutingDefaults(in: text, environment: ["SET": "v", "EMPTY": ""]) == "a: v b: fallback c: ${PLAIN} d: ")
     }
 }
