@@ -174,6 +174,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "hookline",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/CLI",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "hookline-demo",
             dependencies: [
                 "HooklineKafka",
