@@ -4,12 +4,19 @@ SHELL := /bin/bash
 export PKG_CONFIG_PATH := /usr/local/lib/pkgconfig:$(PKG_CONFIG_PATH)
 
 SWIFT_TEST_FLAGS ?=
+# Release builds everywhere (make run, benches, container images) use the same flags, so one
+# build serves them all.
+RELEASE := swift build -c release --static-swift-stdlib
+GATEWAYS ?= 3
 
-.PHONY: help setup build test test-asan run demo clean-state bench-kafka bench-gateway bench-consumers
+.PHONY: help setup build test test-asan run chaos demo clean-state bench-kafka bench-gateway bench-consumers
 
 help:
-	@echo "make run          set up, build and start Hookline on this machine (embedded broker)"
+	@echo "make run          set up, build and start Hookline on this machine: broker, GATEWAYS=3 gateways"
+	@echo "                  behind HAProxy on 127.0.0.1:8080, orders, payments, ci, monitor"
+	@echo "make clean-state  wipe what make run keeps in .state/ (databases, logs)"
 	@echo "make test         set up and run every test"
+	@echo "make chaos        SIGKILL one of three gateways under load; check nothing acknowledged is lost"
 	@echo "make bench-kafka  Swift producer vs librdkafka's rdkafka_performance, same broker"
 	@echo "make bench-gateway  the gateway under wrk vs its HTTP-only and produce-only ceilings and a Python peer"
 
@@ -29,30 +36,41 @@ test-asan: setup
 	swift build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=1 swift test --skip-build --sanitize=address --scratch-path .build-asan --filter HooklineKafkaTests
 
-run: setup
-	swift build -c release --product hookline-gateway
-	scripts/run-local.sh
+# The whole topology on this machine: embedded broker, GATEWAYS gateways behind HAProxy on
+# 127.0.0.1:8080, the orders, payments and CI services, the monitor. State in .state/.
+run:
+	@scripts/setup.sh --run
+	$(RELEASE)
+	GATEWAYS=$(GATEWAYS) scripts/run-local.sh
 
 # A short produce/consume walk-through of the Kafka module against the embedded broker.
 demo: setup
-	swift build -c release --product hookline-demo
+	$(RELEASE) --product hookline-demo
 	.build/release/hookline-demo
 
+# The run topology under load while one of three gateways is SIGKILLed: every acknowledged
+# webhook must be in Kafka and applied by the orders service. Stop `make run` first.
+chaos:
+	@scripts/setup.sh --run
+	$(RELEASE)
+	scripts/chaos.sh
+
+# Wipes what `make run` keeps between runs: the services' databases, logs, generated config.
 clean-state:
 	rm -rf .state
 
 bench-kafka:
 	@scripts/setup.sh --bench
-	swift build -c release --product hookline-bench
+	$(RELEASE) --product hookline-bench
 	scripts/bench-kafka.sh
 
 bench-gateway:
 	@scripts/setup.sh --bench
-	swift build -c release --product hookline-gateway
-	swift build -c release --product hookline-bench
+	$(RELEASE) --product hookline-gateway
+	$(RELEASE) --product hookline-bench
 	scripts/bench-gateway.sh
 
 bench-consumers:
 	@scripts/setup.sh --bench
-	swift build -c release --product hookline-bench
+	$(RELEASE) --product hookline-bench
 	scripts/bench-consumers.sh

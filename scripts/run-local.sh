@@ -1,53 +1,184 @@
 #!/usr/bin/env bash
-# `make run`: Hookline on this machine — the embedded broker and a gateway on 127.0.0.1:8080,
-# with deploy/hookline.yaml. Prints how to send a first webhook; Ctrl-C stops everything.
-# State (logs) lives in .state/; `make clean-state` wipes it.
+# `make run`: the whole Hookline topology on this machine, from release binaries:
+#   the embedded broker, GATEWAYS gateway replicas behind HAProxy on 127.0.0.1:8080,
+#   the orders, payments and CI services, and the lag monitor.
+# Every Hookline process reads deploy/hookline.yaml, the same file deploy/compose.yaml mounts.
+# State (service databases, logs, generated HAProxy config) lives in $HOOKLINE_STATE (.state/);
+# a second run picks up where the first stopped. `make clean-state` wipes it.
+# Ctrl-C or SIGTERM stops everything, in reverse order of start.
+#
+# Environment: GATEWAYS (3), HOOKLINE_PORT (8080, the load balancer), HOOKLINE_STATE (.state),
+# HOOKLINE_BIN (.build/release), and the sources' secrets (demo values otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-state=.state
-mkdir -p "$state/logs"
-
+root=$PWD
+gateways=${GATEWAYS:-3}
+lb_port=${HOOKLINE_PORT:-8080}
+bin=${HOOKLINE_BIN:-$root/.build/release}
+state=$(mkdir -p "${HOOKLINE_STATE:-.state}" && cd "${HOOKLINE_STATE:-.state}" && pwd)
+config=$root/deploy/hookline.yaml
+mkdir -p "$state/logs" "$state/data"
 source scripts/lib/broker.sh
-broker_port=$(free_loopback_port 9092)
 
-# Demo secrets, unless the environment already has them.
+[[ $gateways =~ ^[1-9][0-9]?$ ]] || { echo "run: GATEWAYS must be 1..99, got $gateways" >&2; exit 2; }
+command -v haproxy >/dev/null || { echo "run: haproxy is missing (scripts/setup.sh --run installs it)" >&2; exit 1; }
+for role in gateway orders payments ci; do
+  [ -x "$bin/hookline-$role" ] || { echo "run: $bin/hookline-$role is missing (make run builds it)" >&2; exit 1; }
+done
+
+# Ports: the load balancer, the gateways behind it, and what the configuration gives the
+# services and the monitor. Refuse to start over a port something else holds.
+gateway_port() { echo $((8100 + $1)); }
+service_ports=(8091 8092 8093 8099)
+for port in "$lb_port" $(for i in $(seq "$gateways"); do gateway_port "$i"; done) "${service_ports[@]}"; do
+  if [ "$(free_loopback_port "$port")" != "$port" ]; then
+    echo "run: 127.0.0.1:$port is taken (is another \`make run\` up?)" >&2
+    exit 1
+  fi
+done
+
+# Demo secrets, unless the environment already has them; written down for `hookline send`.
 export GITHUB_WEBHOOK_SECRET=${GITHUB_WEBHOOK_SECRET:-dev-github-secret}
 export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_dev-stripe-secret}
 export SHOPIFY_WEBHOOK_SECRET=${SHOPIFY_WEBHOOK_SECRET:-dev-shopify-secret}
 export GITLAB_WEBHOOK_TOKEN=${GITLAB_WEBHOOK_TOKEN:-dev-gitlab-token}
 export LEGACY_WEBHOOK_SECRET=${LEGACY_WEBHOOK_SECRET:-dev-legacy-secret}
+broker_port=$(free_loopback_port 9092)
 export KAFKA_BROKERS="127.0.0.1:$broker_port"
+export HOOKLINE_CONFIG=$config
+cat >"$state/env" <<ENV
+export HOOKLINE_CONFIG=$config
+export KAFKA_BROKERS=$KAFKA_BROKERS
+export GITHUB_WEBHOOK_SECRET=$GITHUB_WEBHOOK_SECRET
+export STRIPE_WEBHOOK_SECRET=$STRIPE_WEBHOOK_SECRET
+export SHOPIFY_WEBHOOK_SECRET=$SHOPIFY_WEBHOOK_SECRET
+export GITLAB_WEBHOOK_TOKEN=$GITLAB_WEBHOOK_TOKEN
+export LEGACY_WEBHOOK_SECRET=$LEGACY_WEBHOOK_SECRET
+ENV
+chmod 600 "$state/env"
 
 pids=()
+: >"$state/pids"
 stopping=0
 stop() {
   [ "$stopping" = 1 ] && return
   stopping=1
   echo; echo "stopping…"
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; wait "${pids[$i]}" 2>/dev/null || true; done
+  rm -f "$state/pids"
 }
-trap stop INT TERM EXIT
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-(tansu_run "$KAFKA_BROKERS" hookline-local) >"$state/logs/broker.log" 2>&1 &
-pids+=($!)
+# start NAME COMMAND...: runs it from the state folder (so data/*.sqlite lands there), logs to logs/NAME.log.
+start() {
+  local name=$1; shift
+  (cd "$state" && exec "$@") >"$state/logs/$name.log" 2>&1 &
+  pids+=($!)
+  echo "$name $!" >>"$state/pids"
+}
+# wait_healthy NAME URL: until it answers 200 (30 s at most), else show its log and fail.
+wait_healthy() {
+  for _ in $(seq 300); do curl -sf -o /dev/null "$2" && return 0; kill -0 "${pids[-1]}" 2>/dev/null || break; sleep 0.1; done
+  echo "run: $1 did not become healthy at $2; the end of $state/logs/$1.log:" >&2
+  tail -20 "$state/logs/$1.log" >&2
+  exit 1
+}
+
+start broker bash -c "source '$root/scripts/lib/broker.sh'; tansu_run '$KAFKA_BROKERS' hookline-local"
 wait_for_port "$broker_port"
 
-.build/release/hookline-gateway --config deploy/hookline.yaml >"$state/logs/gateway.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/healthz >/dev/null 2>&1 && break; sleep 0.1; done
-curl -sf http://127.0.0.1:8080/healthz >/dev/null || { tail -20 "$state/logs/gateway.log"; exit 1; }
+monitor_gateways=()
+backends=""
+for i in $(seq "$gateways"); do
+  port=$(gateway_port "$i")
+  start "gateway-$i" "$bin/hookline-gateway" --config "$config" --listen "127.0.0.1:$port"
+  wait_healthy "gateway-$i" "http://127.0.0.1:$port/healthz"
+  monitor_gateways+=(--gateway "http://127.0.0.1:$port")
+  backends+="    server gateway-$i 127.0.0.1:$port check"$'\n'
+done
 
-body='{"zen":"Keep it logically awesome.","hook_id":1,"repository":{"full_name":"octo/hello-world"}}'
-signature=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$GITHUB_WEBHOOK_SECRET" | sed 's/^.* //')
+# HAProxy: round robin over the replicas, each checked on /readyz every second and taken out
+# after two failures. A request whose replica died before answering is sent to another one
+# (it was never acknowledged, so the provider would send it again anyway; event ids absorb it).
+cat >"$state/haproxy.cfg" <<CFG
+global
+    log stderr format short local0 warning
+    maxconn 4096
+defaults
+    mode http
+    log global
+    option httplog
+    option redispatch
+    retries 3
+    retry-on conn-failure empty-response response-timeout
+    option http-buffer-request
+    timeout connect 1s
+    timeout client 30s
+    timeout server 10s
+    timeout check 1s
+frontend webhooks
+    bind 127.0.0.1:$lb_port
+    default_backend gateways
+backend gateways
+    balance roundrobin
+    option httpchk GET /readyz
+    default-server inter 1s fall 2 rise 2
+$backends
+CFG
+start haproxy haproxy -db -f "$state/haproxy.cfg"
+wait_healthy haproxy "http://127.0.0.1:$lb_port/healthz"
+
+for service in orders payments ci; do
+  start "$service" "$bin/hookline-$service" --config "$config"
+done
+wait_healthy orders http://127.0.0.1:8091/healthz
+wait_healthy payments http://127.0.0.1:8092/healthz
+wait_healthy ci http://127.0.0.1:8093/healthz
+monitor_line="  monitor           (not built: $bin/hookline-monitor is missing)"
+if [ -x "$bin/hookline-monitor" ]; then
+  start monitor "$bin/hookline-monitor" --config "$config" "${monitor_gateways[@]}"
+  wait_healthy monitor http://127.0.0.1:8099/healthz
+  monitor_line="  monitor           http://127.0.0.1:8099     lag per group, topic and partition; /metrics"
+fi
+
 cat <<MSG
 
-Hookline is running (Ctrl-C stops it):
-  embedded broker   $KAFKA_BROKERS            logs: $state/logs/broker.log
-  gateway           http://127.0.0.1:8080     logs: $state/logs/gateway.log
-                    /healthz /readyz /metrics, POST /webhooks/{github,stripe,shop,gitlab,legacy}
-  configuration     deploy/hookline.yaml (demo secrets from the environment, e.g. GITHUB_WEBHOOK_SECRET=$GITHUB_WEBHOOK_SECRET)
+Hookline is running (Ctrl-C stops it). State: $state (make clean-state wipes it)
+  load balancer     http://127.0.0.1:$lb_port     HAProxy over $gateways gateway(s): 127.0.0.1:$(gateway_port 1)..$(gateway_port "$gateways")
+                    POST /webhooks/{github,stripe,shop,gitlab,legacy}; /healthz /readyz /metrics
+  orders            http://127.0.0.1:8091/orders
+  payments          http://127.0.0.1:8092/payments
+  ci                http://127.0.0.1:8093/builds
+$monitor_line
+  embedded broker   $KAFKA_BROKERS (memory only: empty at each start)
+  logs              $state/logs/
+  configuration     $config
+$(sed -n '/^sources:/,/^services:/p' "$config" | sed '$d' | sed 's/^/                    /')
+  demo secrets      $state/env
 
-Send a signed GitHub webhook:
-  curl -s -X POST http://127.0.0.1:8080/webhooks/github -H 'Content-Type: application/json' -H 'X-GitHub-Event: ping' -H "X-GitHub-Delivery: \$(date +%s%N)" -H 'X-Hub-Signature-256: sha256=$signature' -d '$body'
+Send a signed test webhook:
 MSG
-wait -n "${pids[@]}"
+if "$bin/hookline" --help 2>/dev/null | grep -q "^ *send "; then
+  echo "  source $state/env && $bin/hookline send github push"
+else
+  body='{"zen":"Keep it logically awesome.","hook_id":1,"repository":{"full_name":"octo/hello-world"}}'
+  signature=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$GITHUB_WEBHOOK_SECRET" | sed 's/^.* //')
+  echo "  curl -s -X POST http://127.0.0.1:$lb_port/webhooks/github -H 'Content-Type: application/json' -H 'X-GitHub-Event: ping' -H \"X-GitHub-Delivery: \$(date +%s%N)\" -H 'X-Hub-Signature-256: sha256=$signature' -d '$body'"
+fi
+echo "ready" >"$state/ready"
+trap 'rm -f "$state/ready"; stop' EXIT
+# A replica that dies is reported and left out by HAProxy; the rest keep serving. Only the
+# broker's exit ends the run, since nothing works without it.
+running=("${pids[@]}")
+while [ "${#running[@]}" -gt 0 ]; do
+  exited=
+  wait -n -p exited "${running[@]}" && code=0 || code=$?
+  [ -n "$exited" ] || continue
+  name=$(awk -v pid="$exited" '$2 == pid {print $1}' "$state/pids")
+  echo "run: $name (pid $exited) exited with status $code; see $state/logs/$name.log" >&2
+  [ "$name" = broker ] && exit 1
+  running=("${running[@]/$exited}")
+  running=(${running[@]})
+done

@@ -2,7 +2,7 @@
 # Sets up everything Hookline needs on a Debian/Ubuntu machine, idempotently:
 #   apt packages, librdkafka >= 2.3 (built from Debian trixie's source when the
 #   system's is older), the embedded Kafka-compatible broker (Tansu), Swift packages.
-# Usage: scripts/setup.sh [--bench] [--browser] [--containers]
+# Usage: scripts/setup.sh [--run] [--bench] [--browser] [--containers]
 # A second run finds everything in place and returns in about a second.
 set -euo pipefail
 
@@ -10,9 +10,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 deps="$root/.deps"
 mkdir -p "$deps"
 
-want_bench=0 want_browser=0 want_containers=0
+want_run=0 want_bench=0 want_browser=0 want_containers=0
 for arg in "$@"; do
   case "$arg" in
+    --run) want_run=1 ;;
     --bench) want_bench=1 ;;
     --browser) want_browser=1 ;;
     --containers) want_containers=1 ;;
@@ -30,6 +31,7 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 packages=(build-essential pkg-config dpkg-dev ca-certificates curl openssl
           zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libssl-dev libcurl4-openssl-dev
           libsqlite3-dev python3 python3-venv)
+[ "$want_run" = 1 ] && packages+=(haproxy)
 [ "$want_bench" = 1 ] && packages+=(wrk)
 [ "$want_browser" = 1 ] && packages+=(chromium)
 [ "$want_containers" = 1 ] && packages+=(podman podman-compose runc debootstrap haproxy)

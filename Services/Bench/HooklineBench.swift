@@ -10,7 +10,7 @@ struct HooklineBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hookline-bench",
         abstract: "Hookline's benchmarks (see `make bench-kafka`).",
-        subcommands: [Produce.self, HTTPCeiling.self, Consume.self]
+        subcommands: [Produce.self, HTTPCeiling.self, Consume.self, Chaos.self]
     )
 }
 

@@ -11,7 +11,8 @@ free_loopback_port() {
 import socket, sys
 for port in (int(sys.argv[1]), 0):
     try:
-        s = socket.socket(); s.bind(("127.0.0.1", port)); print(s.getsockname()[1]); break
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port)); print(s.getsockname()[1]); break
     except OSError:
         continue
 PY
