@@ -86,7 +86,9 @@ wait_healthy() {
   exit 1
 }
 
-start broker bash -c "source '$root/scripts/lib/broker.sh'; tansu_run '$KAFKA_BROKERS' hookline-local"
+# A new cluster id at every start: the memory-only broker comes back empty, and the services
+# recognise their stored offsets as another cluster's and read the new log from its beginning.
+start broker bash -c "source '$root/scripts/lib/broker.sh'; tansu_run '$KAFKA_BROKERS' hookline-local-$(date +%s)"
 wait_for_port "$broker_port"
 
 monitor_gateways=()
