@@ -123,6 +123,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: - Lag monitoring
+
+        .target(
+            name: "HooklineLag",
+            dependencies: ["HooklineKafka"],
+            path: "Shared/HooklineLag",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Test and benchmark support
 
         .target(
@@ -261,6 +270,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/HooklineServicesTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HooklineLagTests",
+            dependencies: ["HooklineLag"],
+            path: "Tests/HooklineLagTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
