@@ -131,6 +131,24 @@ let package = Package(
             path: "Shared/HooklineLag",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "HooklineMonitor",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineKafka",
+                "HooklineLag",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/HooklineMonitor",
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: - Test and benchmark support
 
@@ -191,6 +209,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/CLI",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hookline-monitor",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineMonitor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Monitor",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
