@@ -205,6 +205,7 @@ let package = Package(
             dependencies: [
                 "HooklineConfig",
                 "HooklineKafka",
+                "HooklineLag",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
