@@ -309,6 +309,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HooklineMonitorTests",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineKafka",
+                "HooklineLag",
+                "HooklineMonitor",
+                "HooklineTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/HooklineMonitorTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HooklineConfigTests",
             dependencies: ["HooklineConfig"],
             path: "Tests/HooklineConfigTests",
