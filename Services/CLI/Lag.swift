@@ -56,20 +56,20 @@ struct Lag: AsyncParsableCommand {
             report.topics = []
             for index in report.groups.indices { report.groups[index].history = [] }
             let data = (try? LagReport.encoder().encode(report)) ?? Data()
-            Swift.print(String(decoding: data, as: UTF8.self))
+            Self.emit(String(decoding: data, as: UTF8.self))
             return
         }
-        if self.watch { Swift.print("— \(report.takenAt.formatted(date: .omitted, time: .standard))") }
-        if report.groups.isEmpty { Swift.print("no consumer groups") }
+        if self.watch { Self.emit("— \(report.takenAt.formatted(date: .omitted, time: .standard))") }
+        guard !report.groups.isEmpty else { return Self.emit("no consumer groups") }
         var rows: [[String]] = [["GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "TIME LAG", "STATUS"]]
         for group in report.groups {
             let header = "\(group.group) (\(group.state), \(group.members) member\(group.members == 1 ? "" : "s"))"
             if group.partitions.isEmpty {
                 rows.append([header, "-", "-", "no commit", "-", "-", "-", group.status.name])
             }
-            for partition in group.partitions {
+            for (index, partition) in group.partitions.enumerated() {
                 rows.append([
-                    header, partition.topic, String(partition.partition),
+                    index == 0 ? header : "", partition.topic, String(partition.partition),
                     partition.committed.map(String.init) ?? "no commit",
                     String(partition.end),
                     partition.lag.map(String.init) ?? "-",
@@ -78,7 +78,12 @@ struct Lag: AsyncParsableCommand {
                 ])
             }
         }
-        Swift.print(LagTable.render(rows, rightAligned: [2, 3, 4, 5, 6]))
+        Self.emit(LagTable.render(rows, rightAligned: [2, 3, 4, 5, 6]))
+    }
+
+    /// Writes a line unbuffered, so each look of --watch reaches a pipe as it is made.
+    private static func emit(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     static func timeLag(_ partition: LagReport.Partition) -> String {

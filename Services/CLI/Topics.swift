@@ -46,7 +46,7 @@ struct Topics: AsyncParsableCommand {
             Swift.print(String(decoding: data, as: UTF8.self))
             return
         }
-        if topics.isEmpty { Swift.print("no topics") }
+        guard !topics.isEmpty else { return Swift.print("no topics") }
         var rows: [[String]] = [["TOPIC", "PARTITIONS", "END OFFSETS", "MSG/S", "PER PARTITION (END @ MSG/S)"]]
         for topic in topics {
             let perPartition = topic.partitions.map { "\($0.partition):\($0.end)@\(Self.rate($0.messagesPerSecond))" }
