@@ -27,6 +27,16 @@ struct MonitorIntegrationTests {
         let stopped = try #require(cli.groups.first { $0.group == scenario.stopped })
         #expect(Dictionary(uniqueKeysWithValues: stopped.partitions.map { ($0.partition, $0.lag) }) == lagging.mapValues { Optional($0) })
         #expect(stopped.partitions.allSatisfy { $0.lag == $0.end - $0.committed! })
+        // --watch: one JSON object per look, each flushed as it is made; the time lag fills in.
+        let watched = try await run(
+            try builtBinary("hookline"),
+            ["lag", "--brokers", broker.bootstrapServers, "--group", scenario.stopped, "--json", "--watch", "--interval", "0.5"],
+            timeout: .seconds(3)
+        )
+        let looks = try watched.stdout.split(separator: "\n").map { try LagReport.decoder().decode(LagReport.self, from: Data($0.utf8)) }
+        #expect(looks.count >= 2)
+        #expect(looks.allSatisfy { $0.groups.first?.lag == 20 })
+        #expect(looks.last!.groups[0].partitions.allSatisfy { $0.lagSecondsIsLowerBound && $0.lagSeconds! > 0 })
 
         // A group that never committed (named: the embedded broker lists only groups with
         // commits): "no commit" everywhere, a status but no lag series.
@@ -65,6 +75,36 @@ struct MonitorIntegrationTests {
         await gateway.stop()
     }
 
+    @Test("time lag: the monitor's estimate is how long ago the first unconsumed record was written")
+    func timeLag() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let topic = TestKafka.uniqueName("timelag")
+        let group = TestKafka.uniqueName("timelag")
+        let partition = TopicPartition(topic: topic, partition: 0)
+        try await admin.createTopics([.init(name: topic, partitions: 1)])
+        let producer = try TestKafka.producer(broker)
+        for _ in 0..<5 { _ = try await producer.send(topic: topic, value: [0]) }
+        try await admin.alterCommittedOffsets(group: group, offsets: [partition: 5])
+        let monitor = try await MonitorProcess(broker: broker, window: 30)
+
+        // Caught up and watched for a while; then five records arrive and nobody reads them.
+        #expect(try await eventually { try await self.partition(monitor, group)?.lag == 0 })
+        try await Task.sleep(for: .seconds(2))
+        let written = Date()
+        for _ in 0..<5 { _ = try await producer.send(topic: topic, value: [0]) }
+        await producer.shutdown()
+        try await Task.sleep(for: .seconds(3))
+
+        let row = try #require(try await self.partition(monitor, group))
+        let elapsed = Date().timeIntervalSince(written)
+        #expect(row.lag == 5)
+        #expect(!row.lagSecondsIsLowerBound)
+        // Within one interval (0.5 s) and the snapshot's own delay of the truth.
+        #expect(abs(try #require(row.lagSeconds) - elapsed) < 1.5, "estimated \(row.lagSeconds ?? -1) s, written \(elapsed) s ago")
+        #expect(await monitor.terminate() == 0)
+    }
+
     @Test("hookline topics lists partitions, end offsets and a rate measured over two looks")
     func topics() async throws {
         let broker = try await TestKafka.broker()
@@ -92,6 +132,13 @@ struct MonitorIntegrationTests {
     }
 
     // MARK: Helpers
+
+    /// The group's first partition as `/api/status` reports it.
+    private func partition(_ monitor: MonitorProcess, _ group: String) async throws -> LagReport.Partition? {
+        struct Status: Decodable { var lag: LagReport? }
+        let status = try LagReport.decoder().decode(Status.self, from: Data(try await get("\(monitor.baseURL)/api/status").body.utf8))
+        return status.lag?.groups.first { $0.group == group }?.partitions.first
+    }
 
     /// `hookline_consumergroup_status{group}`, nil while the group has no series.
     private func status(_ monitor: MonitorProcess, _ group: String) async throws -> Double? {
