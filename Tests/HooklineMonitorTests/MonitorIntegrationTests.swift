@@ -7,7 +7,7 @@ import Testing
 /// `hookline lag`, the monitor's `/metrics` and the admin API, against the real embedded broker.
 @Suite("Lag: CLI and monitor against the broker", .serialized, .timeLimit(.minutes(3)))
 struct MonitorIntegrationTests {
-    @Test("hookline lag and /metrics agree with end − committed while a group is stopped and after it catches up; a group without commits shows no commit")
+    @Test("hookline lag and /metrics agree with end − committed while a group is stopped and after it catches up; a group without commits shows no commit; an idle group's series expire")
     func lagAgrees() async throws {
         let broker = try await TestKafka.broker()
         let scenario = try await LagScenario(broker: broker)
@@ -70,8 +70,15 @@ struct MonitorIntegrationTests {
         #expect(after.partitions.map(\.lag) == [0, 0, 0])
         #expect(after.status == .ok)
 
-        #expect(await monitor.terminate() == 0)
+        // Everyone leaves: caught up, no members, nothing moving; after the window (3 s) the
+        // group expires and its series disappear.
         await scenario.close()
+        #expect(try await eventually { try await self.status(monitor, scenario.stopped) == nil })
+        let expired = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+        #expect(!expired.contains { $0.labels["group"] == scenario.stopped || $0.labels["group"] == scenario.neverCommitted })
+        #expect(expired.contains { $0.name == "hookline_topic_end_offset" && $0.labels["topic"] == scenario.topic })
+
+        #expect(await monitor.terminate() == 0)
         await gateway.stop()
     }
 
