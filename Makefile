@@ -26,7 +26,9 @@ setup:
 build: setup
 	swift build
 
-test: setup
+# --browser: the monitor page's tests drive a headless Chromium.
+test:
+	@scripts/setup.sh --browser
 	swift build --build-tests
 	scripts/run-tests.sh $(SWIFT_TEST_FLAGS)
 

@@ -123,6 +123,33 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: - Lag monitoring
+
+        .target(
+            name: "HooklineLag",
+            dependencies: ["HooklineKafka"],
+            path: "Shared/HooklineLag",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HooklineMonitor",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineKafka",
+                "HooklineLag",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/HooklineMonitor",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Test and benchmark support
 
         .target(
@@ -178,10 +205,22 @@ let package = Package(
             dependencies: [
                 "HooklineConfig",
                 "HooklineKafka",
+                "HooklineLag",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Services/CLI",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hookline-monitor",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineMonitor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/Monitor",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -265,6 +304,27 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/HooklineServicesTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HooklineLagTests",
+            dependencies: ["HooklineLag"],
+            path: "Tests/HooklineLagTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HooklineMonitorTests",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineKafka",
+                "HooklineLag",
+                "HooklineMonitor",
+                "HooklineTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/HooklineMonitorTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

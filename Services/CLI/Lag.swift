@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import HooklineConfig
+import HooklineLag
+
+/// `hookline lag`: per group, topic and partition the committed offset, the end offset, the lag
+/// and the time lag; once, or again every `--interval` with `--watch`.
+struct Lag: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show consumer-group lag: committed and end offsets, lag and time lag per partition.",
+        discussion: """
+            Lag is the end offset (read_committed) minus the committed offset, never below zero; a
+            partition the group never committed shows "no commit". Time lag is estimated from the
+            end offsets seen while watching, so a single look knows only "0 s" (caught up); with
+            --watch it fills in, and "≥" marks a lower bound. With --json, --watch prints one JSON
+            object per line.
+            """
+    )
+
+    @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(name: .long, help: "Only this consumer group.")
+    var group: String?
+
+    @Flag(name: .long, help: "Look again every --interval seconds until interrupted.")
+    var watch = false
+
+    @Option(name: .long, help: "Seconds between two looks with --watch.")
+    var interval: Double = 2
+
+    func validate() throws {
+        if self.interval <= 0 { throw ValidationError("--interval must be positive") }
+    }
+
+    func run() async throws {
+        try await self.output.reporting {
+            let configuration = try self.cluster.load()
+            let reader = LagReader(admin: try self.cluster.admin(configuration))
+            var tracker = LagTracker(evaluator: StatusEvaluator(window: TimeInterval(configuration.monitor.windowSeconds)))
+            while true {
+                let snapshot = try await reader.snapshot(group: self.group, knownGroups: configuration.serviceGroups)
+                if let group = self.group, snapshot.groups.isEmpty {
+                    throw CLIError.failed("no consumer group named \(group)")
+                }
+                self.print(tracker.record(snapshot))
+                guard self.watch else { return }
+                try await Task.sleep(for: .milliseconds(Int64(self.interval * 1000)))
+            }
+        }
+    }
+
+    private func print(_ report: LagReport) {
+        if self.output.json {
+            var report = report
+            report.topics = []
+            for index in report.groups.indices { report.groups[index].history = [] }
+            let data = (try? LagReport.encoder().encode(report)) ?? Data()
+            Self.emit(String(decoding: data, as: UTF8.self))
+            return
+        }
+        if self.watch { Self.emit("— \(report.takenAt.formatted(date: .omitted, time: .standard))") }
+        guard !report.groups.isEmpty else { return Self.emit("no consumer groups") }
+        var rows: [[String]] = [["GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "TIME LAG", "STATUS"]]
+        for group in report.groups {
+            let header = "\(group.group) (\(group.state), \(group.members) member\(group.members == 1 ? "" : "s"))"
+            if group.partitions.isEmpty {
+                rows.append([header, "-", "-", "no commit", "-", "-", "-", group.status.name])
+            }
+            for (index, partition) in group.partitions.enumerated() {
+                rows.append([
+                    index == 0 ? header : "", partition.topic, String(partition.partition),
+                    partition.committed.map(String.init) ?? "no commit",
+                    String(partition.end),
+                    partition.lag.map(String.init) ?? "-",
+                    Self.timeLag(partition),
+                    partition.status.name,
+                ])
+            }
+        }
+        Self.emit(LagTable.render(rows, rightAligned: [2, 3, 4, 5, 6]))
+    }
+
+    /// Writes a line unbuffered, so each look of --watch reaches a pipe as it is made.
+    private static func emit(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    static func timeLag(_ partition: LagReport.Partition) -> String {
+        guard let seconds = partition.lagSeconds else { return "-" }
+        let text = seconds < 90 ? "\(Int(seconds.rounded())) s" : seconds < 5400 ? "\(Int((seconds / 60).rounded())) min" : String(format: "%.1f h", seconds / 3600)
+        if partition.lagSecondsIsLowerBound { return seconds < 1 ? "?" : "≥ \(text)" }
+        return text
+    }
+}

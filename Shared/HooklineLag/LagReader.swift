@@ -1,0 +1,93 @@
+import Foundation
+import HooklineKafka
+
+/// Takes ``LagSnapshot``s of a cluster through its admin API.
+///
+/// End offsets are read at `read_committed`, the level Hookline's consumers read at (see
+/// `KafkaConsumerConfiguration.isolationLevel`): the end a consumer can actually reach is the last
+/// stable offset, so an open transaction never shows as lag the consumer could not remove.
+/// Without transactional producers (Hookline's are idempotent, not transactional) it equals the
+/// high watermark.
+public struct LagReader: Sendable {
+    /// The isolation level end offsets are read at.
+    public static let isolationLevel: KafkaIsolationLevel = .readCommitted
+
+    public let admin: KafkaAdmin
+
+    public init(admin: KafkaAdmin) {
+        self.admin = admin
+    }
+
+    /// Reads every group the cluster lists, plus `knownGroups`, or only `group`; and every topic.
+    ///
+    /// Some brokers (the embedded one) list only groups that have committed; a group named in
+    /// `knownGroups` or `group` is described even when unlisted, and kept when it has members.
+    public func snapshot(group onlyGroup: String? = nil, knownGroups: [String] = []) async throws(KafkaError) -> LagSnapshot {
+        let topics = try await self.topics()
+        let takenAt = Date()
+        var ends: [TopicPartition: Int64] = [:]
+        for topic in topics {
+            for (partition, end) in topic.ends { ends[TopicPartition(topic: topic.topic, partition: partition)] = end }
+        }
+        let partitionsByTopic = Dictionary(uniqueKeysWithValues: topics.map { ($0.topic, Array($0.ends.keys)) })
+
+        let listed = try await self.admin.listConsumerGroups().map(\.groupID)
+        let wanted = onlyGroup.map { [$0] } ?? listed
+        let listedWanted = wanted.filter(listed.contains)
+        var described = Dictionary(
+            try await self.admin.describeConsumerGroups(listedWanted).map { ($0.groupID, $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        var unlisted = Set(wanted).union(onlyGroup == nil ? knownGroups : []).subtracting(listed)
+        for group in unlisted {
+            // An unknown group may be an error on some brokers: then it is simply not there.
+            if let description = try? await self.admin.describeConsumerGroups([group]).first, !description.members.isEmpty {
+                described[group] = description
+            } else {
+                unlisted.remove(group)
+            }
+        }
+
+        var groups: [GroupOffsets] = []
+        for groupID in (listedWanted + unlisted).sorted() {
+            let committed = try await self.admin.committedOffsets(group: groupID)
+            let description = described[groupID]
+            // Every partition of each topic the group committed to (a partition it never
+            // committed shows as "no commit"), and whatever its members are assigned.
+            var partitions = Set(committed.keys.map(\.topic)).flatMap { topic in
+                (partitionsByTopic[topic] ?? []).map { TopicPartition(topic: topic, partition: $0) }
+            }
+            partitions += description?.members.flatMap(\.assignment) ?? []
+            let rows = Set(partitions).compactMap { partition -> PartitionOffsets? in
+                // A topic deleted since the commit has no end: nothing to measure against.
+                guard let end = ends[partition] else { return nil }
+                return PartitionOffsets(topic: partition.topic, partition: partition.partition, committed: committed[partition], end: end)
+            }
+            groups.append(
+                GroupOffsets(
+                    groupID: groupID,
+                    state: description?.state ?? "Unknown",
+                    members: description?.members.count ?? 0,
+                    partitions: rows.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+                )
+            )
+        }
+
+        return LagSnapshot(takenAt: takenAt, groups: groups, topics: topics)
+    }
+
+    /// Every topic with the end offset of each partition.
+    public func topics() async throws(KafkaError) -> [TopicOffsets] {
+        let topics = try await self.admin.listTopics()
+        let partitions = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic: topic.name, partition: $0) } }
+        let ends = try await self.admin.listOffsets(partitions, .latest, isolationLevel: Self.isolationLevel)
+        return topics.map { topic in
+            TopicOffsets(
+                topic: topic.name,
+                ends: Dictionary(uniqueKeysWithValues: topic.partitions.compactMap { partition in
+                    ends[TopicPartition(topic: topic.name, partition: partition)].map { (partition, $0) }
+                })
+            )
+        }
+    }
+}

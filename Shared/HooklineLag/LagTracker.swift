@@ -1,0 +1,160 @@
+import Foundation
+import HooklineKafka
+
+/// Keeps the history of successive ``LagSnapshot``s and turns each into a ``LagReport``: lag,
+/// time lag, status per partition and group, rates, chart points. Groups that were deleted
+/// disappear at once; groups gone idle (no members, no lag, nothing moving) expire after
+/// ``StatusEvaluator/expireAfter`` and come back when something moves.
+///
+/// A value type without I/O: the monitor records a snapshot every interval, `hookline lag`
+/// one or a few, and tests feed it synthetic snapshots.
+public struct LagTracker: Sendable {
+    public var evaluator: StatusEvaluator
+    /// How far back the charts go. Default: 600 seconds
+    public var chartSpan: TimeInterval
+    /// End-offset samples kept per partition for time lag (runs of an unchanged end offset keep
+    /// only their first and last sample). Default: `2000`
+    public var maxEndSamples: Int
+
+    private var ends: [TopicPartition: [EndOffsetSample]] = [:]
+    private var groups: [String: GroupTrack] = [:]
+    private var topicCharts: [String: [LagReport.Point]] = [:]
+    private var previous: (at: Date, ends: [TopicPartition: Int64])?
+
+    private struct GroupTrack: Sendable {
+        var samples: [TopicPartition: [OffsetSample]] = [:]
+        var lastActivity: Date
+        var chart: [LagReport.Point] = []
+    }
+
+    public init(evaluator: StatusEvaluator = StatusEvaluator(), chartSpan: TimeInterval = 600, maxEndSamples: Int = 2000) {
+        self.evaluator = evaluator
+        self.chartSpan = chartSpan
+        self.maxEndSamples = maxEndSamples
+    }
+
+    /// Adds a snapshot to the history and judges it.
+    public mutating func record(_ snapshot: LagSnapshot) -> LagReport {
+        let now = snapshot.takenAt
+        var current: [TopicPartition: Int64] = [:]
+        for topic in snapshot.topics {
+            for (partition, end) in topic.ends { current[TopicPartition(topic: topic.topic, partition: partition)] = end }
+        }
+        for group in snapshot.groups {
+            for row in group.partitions { current[TopicPartition(topic: row.topic, partition: row.partition)] = row.end }
+        }
+        for (partition, end) in current { self.appendEnd(end, at: now, to: partition) }
+        self.ends = self.ends.filter { current[$0.key] != nil }
+
+        let groups = snapshot.groups.compactMap { self.judge($0, at: now) }
+        let live = Set(snapshot.groups.map(\.groupID))
+        self.groups = self.groups.filter { live.contains($0.key) }
+
+        let topics = snapshot.topics.map { self.topicReport($0, at: now) }
+        self.topicCharts = self.topicCharts.filter { name, _ in snapshot.topics.contains { $0.topic == name } }
+        self.previous = (now, current)
+        return LagReport(
+            takenAt: now,
+            windowSeconds: self.evaluator.window,
+            isolationLevel: "read_committed",
+            groups: groups.sorted { $0.group < $1.group },
+            topics: topics.sorted { $0.topic < $1.topic }
+        )
+    }
+
+    /// Records a group's sample and reports it, or nil while it is expired.
+    private mutating func judge(_ group: GroupOffsets, at now: Date) -> LagReport.Group? {
+        var track = self.groups[group.groupID] ?? GroupTrack(lastActivity: now)
+        var active = group.members > 0
+        var samples: [TopicPartition: [OffsetSample]] = [:]
+        var partitions: [LagReport.Partition] = []
+        for row in group.partitions {
+            let key = TopicPartition(topic: row.topic, partition: row.partition)
+            var history = track.samples[key] ?? []
+            if let last = history.last, last.committed != row.committed { active = true }
+            if (row.lag ?? 0) > 0 { active = true }
+            history.append(OffsetSample(at: now, committed: row.committed, end: row.end))
+            // Keep the window and the last sample before it.
+            let windowStart = now.addingTimeInterval(-self.evaluator.window)
+            if let first = history.firstIndex(where: { $0.at >= windowStart }), first > 1 { history.removeFirst(first - 1) }
+            samples[key] = history
+            let timeLag = row.committed.flatMap { TimeLag.estimate(committed: $0, history: self.ends[key] ?? [], now: now) }
+            partitions.append(
+                LagReport.Partition(
+                    topic: row.topic,
+                    partition: row.partition,
+                    committed: row.committed,
+                    end: row.end,
+                    lag: row.lag,
+                    lagSeconds: timeLag?.seconds,
+                    lagSecondsIsLowerBound: timeLag?.isLowerBound ?? false,
+                    status: self.evaluator.status(of: history, hasMembers: group.members > 0, now: now)
+                )
+            )
+        }
+        track.samples = samples
+        if active { track.lastActivity = now }
+        let lags = partitions.compactMap(\.lag)
+        let total: Int64? = lags.isEmpty ? nil : lags.reduce(0, +)
+        track.chart = Self.appending(LagReport.Point(t: now.timeIntervalSince1970, v: total ?? 0), to: track.chart, span: self.chartSpan)
+        self.groups[group.groupID] = track
+        guard !self.evaluator.isExpired(lastActivity: track.lastActivity, now: now) else { return nil }
+        let status = partitions.map(\.status).max() ?? .ok
+        return LagReport.Group(
+            group: group.groupID,
+            state: group.state,
+            members: group.members,
+            status: status,
+            statusCode: status.rawValue,
+            lag: total,
+            lagSeconds: partitions.compactMap(\.lagSeconds).max(),
+            partitions: partitions,
+            history: track.chart
+        )
+    }
+
+    private mutating func topicReport(_ topic: TopicOffsets, at now: Date) -> LagReport.Topic {
+        var rows: [LagReport.TopicPartitionEnd] = []
+        for (partition, end) in topic.ends.sorted(by: { $0.key < $1.key }) {
+            var rate: Double?
+            if let previous = self.previous, let before = previous.ends[TopicPartition(topic: topic.topic, partition: partition)],
+                end >= before, now > previous.at
+            {
+                rate = Double(end - before) / now.timeIntervalSince(previous.at)
+            }
+            rows.append(LagReport.TopicPartitionEnd(partition: partition, end: end, messagesPerSecond: rate))
+        }
+        let chart = Self.appending(
+            LagReport.Point(t: now.timeIntervalSince1970, v: topic.totalEnd),
+            to: self.topicCharts[topic.topic] ?? [],
+            span: self.chartSpan
+        )
+        self.topicCharts[topic.topic] = chart
+        let rates = rows.compactMap(\.messagesPerSecond)
+        return LagReport.Topic(
+            topic: topic.topic,
+            partitions: rows,
+            messagesPerSecond: rates.count == rows.count && !rows.isEmpty ? rates.reduce(0, +) : nil,
+            history: chart
+        )
+    }
+
+    private mutating func appendEnd(_ end: Int64, at now: Date, to partition: TopicPartition) {
+        var history = self.ends[partition] ?? []
+        if let last = history.last, end < last.end {
+            history = []  // the log was recreated: its old history says nothing about it
+        }
+        let count = history.count
+        if count >= 2, history[count - 1].end == end, history[count - 2].end == end {
+            history[count - 1].at = now  // a run keeps its first and last sample
+        } else {
+            history.append(EndOffsetSample(at: now, end: end))
+        }
+        if history.count > self.maxEndSamples { history.removeFirst(history.count - self.maxEndSamples) }
+        self.ends[partition] = history
+    }
+
+    private static func appending(_ point: LagReport.Point, to chart: [LagReport.Point], span: TimeInterval) -> [LagReport.Point] {
+        (chart + [point]).filter { point.t - $0.t <= span }
+    }
+}

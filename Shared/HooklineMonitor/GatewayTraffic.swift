@@ -1,0 +1,50 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One gateway's traffic as its `/metrics` tells it: requests by status class
+/// (`hookline_gateway_requests_total{source,status}` summed into `2xx`, `4xx`, `5xx`, …) and
+/// records published (`hookline_gateway_messages_published_total`).
+public struct GatewayTraffic: Sendable, Hashable, Codable {
+    public var url: String
+    /// Whether its `/metrics` answered at the last look.
+    public var up: Bool
+    /// Requests by status class since the gateway started.
+    public var requests: [String: Int64]
+    public var published: Int64
+
+    /// Reads Prometheus text exposition; unknown lines are ignored.
+    public static func parse(_ text: String, url: String) -> GatewayTraffic {
+        var traffic = GatewayTraffic(url: url, up: true, requests: [:], published: 0)
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            let series = line[..<space]
+            if series.hasPrefix("hookline_gateway_requests_total{"), let status = Self.label("status", in: series), let code = Int(status) {
+                traffic.requests["\(code / 100)xx", default: 0] += Int64(value)
+            } else if series.hasPrefix("hookline_gateway_messages_published_total") {
+                traffic.published += Int64(value)
+            }
+        }
+        return traffic
+    }
+
+    private static func label(_ name: String, in series: Substring) -> Substring? {
+        guard let start = series.range(of: "\(name)=\"") else { return nil }
+        let rest = series[start.upperBound...]
+        return rest.firstIndex(of: "\"").map { rest[..<$0] }
+    }
+
+    /// Fetches and parses one gateway's metrics; a gateway that does not answer is `up: false`.
+    static func fetch(_ url: String, timeout: Duration, client: HTTPClient = .shared) async -> GatewayTraffic {
+        let metricsURL = url.hasSuffix("/metrics") ? url : url.hasSuffix("/") ? url + "metrics" : url + "/metrics"
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: metricsURL), timeout: .nanoseconds(Int64(timeout.inSeconds * 1e9)))
+            guard response.status == .ok else { return GatewayTraffic(url: url, up: false, requests: [:], published: 0) }
+            let body = try await response.body.collect(upTo: 4 * 1024 * 1024)
+            return self.parse(String(buffer: body), url: url)
+        } catch {
+            return GatewayTraffic(url: url, up: false, requests: [:], published: 0)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import HooklineConfig
+import HooklineKafka
+import HooklineLag
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// Builds and runs `hookline-monitor`: a poller judging consumer lag every interval, and an HTTP
+/// server with the page (`/`), its data (`/api/status`), `/metrics`, `/healthz` and `/readyz`.
+public enum MonitorApplication {
+    /// - Parameter onServerRunning: called with the bound port once the server listens (tests bind port 0).
+    public static func build(
+        kafka: KafkaSection,
+        configuration: MonitorConfiguration,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let address = try ListenAddress(configuration.listen)
+        let admin = try KafkaAdmin(
+            configuration: KafkaConfiguration(bootstrapServers: kafka.brokers, clientID: "hookline-monitor", properties: kafka.properties),
+            requestTimeout: min(.seconds(10), max(configuration.interval, .seconds(2))),
+            logger: logger
+        )
+        let state = MonitorState(interval: configuration.interval)
+        let poller = MonitorPoller(reader: LagReader(admin: admin), configuration: configuration, state: state, logger: logger)
+        logger.info(
+            "monitor configured",
+            metadata: [
+                "kafka.bootstrap": "\(kafka.brokers)",
+                "hookline.interval_seconds": "\(configuration.interval.inSeconds)",
+                "hookline.window_seconds": "\(configuration.window.inSeconds)",
+                "hookline.gateways": "\(configuration.gateways.count)",
+            ]
+        )
+        return Application(
+            router: self.router(state),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            services: [poller],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
+            logger: logger
+        )
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops polling and serving and returns (exit 0).
+    public static func run(kafka: KafkaSection, configuration: MonitorConfiguration, logger: Logger) async throws {
+        let application = try self.build(kafka: kafka, configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+
+    static func router(_ state: MonitorState) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: MonitorPage.html)))
+        }
+        router.get("/api/status") { _, _ in
+            let data = (try? LagReport.encoder().encode(state.status)) ?? Data(#"{"error":"encoding_failed"}"#.utf8)
+            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: state.metrics)))
+        }
+        router.get("/healthz") { _, _ in
+            Self.json(.ok, #"{"status":"ok"}"#)
+        }
+        router.get("/readyz") { _, _ in
+            state.isReady
+                ? Self.json(.ok, #"{"status":"ready"}"#)
+                : Self.json(.serviceUnavailable, #"{"error":"not_ready","message":"No snapshot of the cluster has succeeded yet."}"#)
+        }
+        return router
+    }
+
+    private static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

@@ -1,0 +1,12 @@
+import HooklineLag
+
+/// `GET /api/status`: everything the page shows.
+public struct MonitorStatus: Sendable, Hashable, Codable {
+    /// A snapshot has succeeded at least once.
+    public var ready: Bool
+    /// Why the last snapshot failed, if it did (the report is then the last good one).
+    public var error: String?
+    public var intervalSeconds: Double
+    public var lag: LagReport?
+    public var gateways: [GatewayTraffic]
+}

@@ -1,0 +1,172 @@
+import Foundation
+import HooklineKafka
+import HooklineLag
+import HooklineTestSupport
+import Testing
+
+/// `hookline lag`, the monitor's `/metrics` and the admin API, against the real embedded broker.
+@Suite("Lag: CLI and monitor against the broker", .serialized, .timeLimit(.minutes(3)))
+struct MonitorIntegrationTests {
+    @Test("hookline lag and /metrics agree with end − committed while a group is stopped and after it catches up; a group without commits shows no commit; an idle group's series expire")
+    func lagAgrees() async throws {
+        let broker = try await TestKafka.broker()
+        let scenario = try await LagScenario(broker: broker)
+        let gateway = try await RunningGateway.start(gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])]))
+        let accepted = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: Array(#"{"zen":"hi"}"#.utf8), event: "ping")
+        let refused = try await post(gateway, source: "github", provider: "github", secret: "wrong", body: Array(#"{"zen":"hi"}"#.utf8), event: "ping")
+        #expect(accepted.status / 100 == 2)
+        #expect(refused.status == 401)
+        let monitor = try await MonitorProcess(broker: broker, gateways: [gateway.baseURL], services: ["idle": scenario.neverCommitted])
+
+        // Stopped with lag and no members: STOPPED once the window (3 s) has passed.
+        #expect(try await eventually { try await self.status(monitor, scenario.stopped) == Double(LagStatus.stopped.rawValue) })
+        let lagging = try await scenario.expectedLag()
+        #expect(lagging.values.reduce(0, +) == 20)
+        #expect(try await self.metricLags(monitor, scenario) == lagging)
+        let cli = try await self.cliLag(broker)
+        let stopped = try #require(cli.groups.first { $0.group == scenario.stopped })
+        #expect(Dictionary(uniqueKeysWithValues: stopped.partitions.map { ($0.partition, $0.lag) }) == lagging.mapValues { Optional($0) })
+        #expect(stopped.partitions.allSatisfy { $0.lag == $0.end - $0.committed! })
+        // --watch: one JSON object per look, each flushed as it is made; the time lag fills in.
+        let watched = try await run(
+            try builtBinary("hookline"),
+            ["lag", "--brokers", broker.bootstrapServers, "--group", scenario.stopped, "--json", "--watch", "--interval", "0.5"],
+            timeout: .seconds(3)
+        )
+        let looks = try watched.stdout.split(separator: "\n").map { try LagReport.decoder().decode(LagReport.self, from: Data($0.utf8)) }
+        #expect(looks.count >= 2)
+        #expect(looks.allSatisfy { $0.groups.first?.lag == 20 })
+        #expect(looks.last!.groups[0].partitions.allSatisfy { $0.lagSecondsIsLowerBound && $0.lagSeconds! > 0 })
+
+        // A group that never committed (named: the embedded broker lists only groups with
+        // commits): "no commit" everywhere, a status but no lag series.
+        let never = try #require(try await self.cliLag(broker, group: scenario.neverCommitted).groups.first)
+        #expect(never.group == scenario.neverCommitted)
+        #expect(never.members == 1)
+        #expect(never.lag == nil)
+        #expect(never.partitions.allSatisfy { $0.committed == nil && $0.lag == nil })
+        let text = try await run(try builtBinary("hookline"), ["lag", "--brokers", broker.bootstrapServers, "--group", scenario.neverCommitted])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains(scenario.neverCommitted) && text.stdout.contains("no commit"))
+        let metrics = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+        #expect(metrics.contains { $0.name == "hookline_consumergroup_status" && $0.labels["group"] == scenario.neverCommitted && $0.value == 0 })
+        #expect(!metrics.contains { $0.name == "hookline_consumergroup_lag" && $0.labels["group"] == scenario.neverCommitted })
+
+        // Gateway traffic, summed from the gateway's own /metrics.
+        let requests = Dictionary(
+            metrics.filter { $0.name == "hookline_monitor_gateway_requests_total" }.map { ($0.labels["class"]!, $0.value) },
+            uniquingKeysWith: +
+        )
+        #expect(requests == ["2xx": 1, "4xx": 1])
+        #expect(metrics.contains { $0.name == "hookline_monitor_gateway_up" && $0.labels["gateway"] == gateway.baseURL && $0.value == 1 })
+
+        // Caught up: lag 0 everywhere, status back to OK.
+        try await scenario.catchUp()
+        #expect(try await eventually { try await self.status(monitor, scenario.stopped) == 0 })
+        let caughtUp = try await scenario.expectedLag()
+        #expect(caughtUp.values.allSatisfy { $0 == 0 })
+        #expect(try await self.metricLags(monitor, scenario) == caughtUp)
+        let after = try #require(try await self.cliLag(broker).groups.first { $0.group == scenario.stopped })
+        #expect(after.partitions.map(\.lag) == [0, 0, 0])
+        #expect(after.status == .ok)
+
+        // Everyone leaves: caught up, no members, nothing moving; after the window (3 s) the
+        // group expires and its series disappear.
+        await scenario.close()
+        #expect(try await eventually { try await self.status(monitor, scenario.stopped) == nil })
+        let expired = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+        #expect(!expired.contains { $0.labels["group"] == scenario.stopped || $0.labels["group"] == scenario.neverCommitted })
+        #expect(expired.contains { $0.name == "hookline_topic_end_offset" && $0.labels["topic"] == scenario.topic })
+
+        #expect(await monitor.terminate() == 0)
+        await gateway.stop()
+    }
+
+    @Test("time lag: the monitor's estimate is how long ago the first unconsumed record was written")
+    func timeLag() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let topic = TestKafka.uniqueName("timelag")
+        let group = TestKafka.uniqueName("timelag")
+        let partition = TopicPartition(topic: topic, partition: 0)
+        try await admin.createTopics([.init(name: topic, partitions: 1)])
+        let producer = try TestKafka.producer(broker)
+        for _ in 0..<5 { _ = try await producer.send(topic: topic, value: [0]) }
+        try await admin.alterCommittedOffsets(group: group, offsets: [partition: 5])
+        let monitor = try await MonitorProcess(broker: broker, window: 30)
+
+        // Caught up and watched for a while; then five records arrive and nobody reads them.
+        #expect(try await eventually { try await self.partition(monitor, group)?.lag == 0 })
+        try await Task.sleep(for: .seconds(2))
+        let written = Date()
+        for _ in 0..<5 { _ = try await producer.send(topic: topic, value: [0]) }
+        await producer.shutdown()
+        try await Task.sleep(for: .seconds(3))
+
+        let row = try #require(try await self.partition(monitor, group))
+        let elapsed = Date().timeIntervalSince(written)
+        #expect(row.lag == 5)
+        #expect(!row.lagSecondsIsLowerBound)
+        // Within one interval (0.5 s) and the snapshot's own delay of the truth.
+        #expect(abs(try #require(row.lagSeconds) - elapsed) < 1.5, "estimated \(row.lagSeconds ?? -1) s, written \(elapsed) s ago")
+        #expect(await monitor.terminate() == 0)
+    }
+
+    @Test("hookline topics lists partitions, end offsets and a rate measured over two looks")
+    func topics() async throws {
+        let broker = try await TestKafka.broker()
+        let topic = TestKafka.uniqueName("topics")
+        let admin = try TestKafka.admin(broker)
+        try await admin.createTopics([.init(name: topic, partitions: 2)])
+        let producer = try TestKafka.producer(broker)
+        for index in 0..<10 { _ = try await producer.send(topic: topic, key: Array("k\(index)".utf8), value: [0]) }
+        // Keep writing while the command looks twice, so the rate cannot be zero.
+        let writer = Task {
+            for index in 0..<40 {
+                _ = try await producer.send(topic: topic, key: Array("w\(index)".utf8), value: [0])
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        let output = try await run(try builtBinary("hookline"), ["topics", "--brokers", broker.bootstrapServers, "--json", "--interval", "1"])
+        try await writer.value
+        await producer.shutdown()
+        #expect(output.status == 0)
+        struct Output: Decodable { var topics: [LagReport.Topic] }
+        let listed = try #require(try LagReport.decoder().decode(Output.self, from: Data(output.stdout.utf8)).topics.first { $0.topic == topic })
+        #expect(listed.partitions.map(\.partition) == [0, 1])
+        #expect(listed.partitions.map(\.end).reduce(0, +) >= 10)
+        #expect(try #require(listed.messagesPerSecond) > 0)
+    }
+
+    // MARK: Helpers
+
+    /// The group's first partition as `/api/status` reports it.
+    private func partition(_ monitor: MonitorProcess, _ group: String) async throws -> LagReport.Partition? {
+        struct Status: Decodable { var lag: LagReport? }
+        let status = try LagReport.decoder().decode(Status.self, from: Data(try await get("\(monitor.baseURL)/api/status").body.utf8))
+        return status.lag?.groups.first { $0.group == group }?.partitions.first
+    }
+
+    /// `hookline_consumergroup_status{group}`, nil while the group has no series.
+    private func status(_ monitor: MonitorProcess, _ group: String) async throws -> Double? {
+        parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+            .first { $0.name == "hookline_consumergroup_status" && $0.labels["group"] == group }?.value
+    }
+
+    /// `hookline_consumergroup_lag` of the scenario's stopped group, by partition.
+    private func metricLags(_ monitor: MonitorProcess, _ scenario: LagScenario) async throws -> [Int32: Int64] {
+        // The lag series and the status come from one snapshot; wait one interval so the
+        // snapshot postdates the expected values just read.
+        try await Task.sleep(for: .seconds(1.2))
+        let samples = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+            .filter { $0.name == "hookline_consumergroup_lag" && $0.labels["group"] == scenario.stopped && $0.labels["topic"] == scenario.topic }
+        return Dictionary(uniqueKeysWithValues: samples.map { (Int32($0.labels["partition"]!)!, Int64($0.value)) })
+    }
+
+    /// `hookline lag --json [--group G]`, run as the built binary.
+    private func cliLag(_ broker: EmbeddedBroker, group: String? = nil) async throws -> LagReport {
+        let output = try await run(try builtBinary("hookline"), ["lag", "--brokers", broker.bootstrapServers, "--json"] + (group.map { ["--group", $0] } ?? []))
+        try #require(output.status == 0, "hookline lag failed: \(output.stderr)")
+        return try LagReport.decoder().decode(LagReport.self, from: Data(output.stdout.utf8))
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import HooklineLag
+import HooklineTestSupport
+import Testing
+
+/// The monitor's page in a real headless Chromium. `HOOKLINE_SCREENSHOTS=DIR` (relative to the
+/// package root) also saves `monitor-lagging.png` and `monitor-caught-up.png` there.
+@Suite("Monitor page in headless Chromium", .serialized, .timeLimit(.minutes(3)))
+struct MonitorPageTests {
+    @Test("the page lists the groups, with lag and a non-OK status while a group is stopped, and lag 0 and OK after it catches up")
+    func page() async throws {
+        let broker = try await TestKafka.broker()
+        let scenario = try await LagScenario(broker: broker)
+        let monitor = try await MonitorProcess(broker: broker, services: ["idle": scenario.neverCommitted])
+
+        #expect(try await eventually { try await self.apiStatus(monitor, scenario.stopped) == .stopped })
+        let lagging = try await self.render(monitor)
+        let stoppedRow = try #require(self.groupRow(lagging, scenario.stopped))
+        #expect(stoppedRow.status != "OK")
+        #expect(stoppedRow.lag == "20")
+        let neverRow = try #require(self.groupRow(lagging, scenario.neverCommitted))
+        #expect(neverRow.lag == "")
+        #expect(lagging.contains("no commit"))
+        #expect(lagging.contains(#"data-topic="\#(scenario.topic)""#))
+        try await self.screenshot(monitor, "monitor-lagging.png")
+
+        try await scenario.catchUp()
+        #expect(try await eventually { try await self.apiStatus(monitor, scenario.stopped) == .ok })
+        let caughtUp = try await self.render(monitor)
+        let row = try #require(self.groupRow(caughtUp, scenario.stopped))
+        #expect(row.status == "OK")
+        #expect(row.lag == "0")
+        try await self.screenshot(monitor, "monitor-caught-up.png")
+
+        #expect(await monitor.terminate() == 0)
+        await scenario.close()
+    }
+
+    // MARK: Helpers
+
+    /// The group's status as `/api/status` gives it.
+    private func apiStatus(_ monitor: MonitorProcess, _ group: String) async throws -> LagStatus? {
+        let body = try await get("\(monitor.baseURL)/api/status").body
+        let status = try LagReport.decoder().decode(MonitorStatusShape.self, from: Data(body.utf8))
+        return status.lag?.groups.first { $0.group == group }?.status
+    }
+
+    private struct MonitorStatusShape: Decodable {
+        var lag: LagReport?
+    }
+
+    /// The page's DOM after its script has run, as Chromium serializes it.
+    private func render(_ monitor: MonitorProcess) async throws -> String {
+        let output = try await run(try Self.chromium(), Self.chromiumArguments + ["--dump-dom", "\(monitor.baseURL)/"])
+        try #require(output.status == 0, "chromium failed: \(output.stderr.suffix(2000))")
+        try #require(output.stdout.contains(#"data-loaded="true""#), "the page did not load its data")
+        return output.stdout
+    }
+
+    private func screenshot(_ monitor: MonitorProcess, _ name: String) async throws {
+        guard let directory = ProcessInfo.processInfo.environment["HOOKLINE_SCREENSHOTS"] else { return }
+        let path = EmbeddedBroker.packageRoot().appendingPathComponent(directory).appendingPathComponent(name).path
+        let output = try await run(try Self.chromium(), Self.chromiumArguments + ["--window-size=1280,760", "--screenshot=\(path)", "\(monitor.baseURL)/"])
+        #expect(output.status == 0)
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    /// `<tr class="group" data-group="…" data-status="…" data-lag="…">`
+    private func groupRow(_ dom: String, _ group: String) -> (status: String, lag: String)? {
+        let pattern = #"<tr class="group" data-group="\#(group)" data-status="([A-Z]+)" data-lag="([0-9]*)">"#
+        guard let match = dom.range(of: pattern, options: .regularExpression) else { return nil }
+        let row = String(dom[match])
+        let status = row.components(separatedBy: #"data-status=""#)[1].prefix { $0 != "\"" }
+        let lag = row.components(separatedBy: #"data-lag=""#)[1].prefix { $0 != "\"" }
+        return (String(status), String(lag))
+    }
+
+    private static var chromiumArguments: [String] {
+        [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+            "--user-data-dir=\(FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("chromium")).path)",
+            "--virtual-time-budget=4000",
+        ]
+    }
+
+    private static func chromium() throws -> URL {
+        for path in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] where FileManager.default.isExecutableFile(atPath: path) {
+            return URL(fileURLWithPath: path)
+        }
+        throw EmbeddedBrokerError(message: "no chromium; run `scripts/setup.sh --browser` (make test does)")
+    }
+}

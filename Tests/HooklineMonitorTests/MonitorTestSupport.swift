@@ -1,0 +1,177 @@
+import AsyncHTTPClient
+import Foundation
+import HooklineKafka
+import HooklineTestSupport
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// A built executable of this package, as `swift build` leaves it.
+func builtBinary(_ name: String) throws -> URL {
+    let url = EmbeddedBroker.packageRoot().appendingPathComponent(".build/debug/\(name)")
+    guard FileManager.default.isExecutableFile(atPath: url.path) else {
+        throw EmbeddedBrokerError(message: "\(url.path) is missing; run `swift build --build-tests` first")
+    }
+    return url
+}
+
+struct ProcessOutput {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a program to its end (killed after `timeout`), in a scratch directory so it finds no
+/// configuration file by accident.
+func run(_ executable: URL, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> ProcessOutput {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.currentDirectoryURL = FileManager.default.temporaryDirectory
+    var environment = ProcessInfo.processInfo.environment
+    environment.removeValue(forKey: "HOOKLINE_CONFIG")
+    process.environment = environment
+    let stdout = Pipe()
+    let stderr = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("stderr"))
+    _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: stderr) }
+    process.standardOutput = stdout
+    process.standardError = try FileHandle(forWritingTo: stderr)
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let killer = Task {
+        try await Task.sleep(for: timeout)
+        process.terminate()
+    }
+    defer { killer.cancel() }
+    let (status, out) = await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            let out = stdout.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            continuation.resume(returning: (process.terminationStatus, out))
+        }
+    }
+    let errors = (try? Data(contentsOf: stderr)) ?? Data()
+    return ProcessOutput(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: errors, as: UTF8.self))
+}
+
+/// `hookline-monitor` running as its own process on a free loopback port.
+final class MonitorProcess {
+    let port: Int
+    private let process: Process
+    private let directory: URL
+
+    var baseURL: String { "http://127.0.0.1:\(self.port)" }
+
+    /// Starts the monitor against `broker` and waits until `/readyz` answers 200.
+    /// `services` become the configuration's `services:` (name → group), whose groups the monitor
+    /// watches even when the broker does not list them.
+    init(broker: EmbeddedBroker, interval: Double = 0.5, window: Double = 3, gateways: [String] = [], services: [String: String] = [:]) async throws {
+        self.port = try freeLoopbackPort()
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("monitor"))
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        let config = self.directory.appendingPathComponent("hookline.yaml")
+        try """
+        kafka:
+          brokers: "\(broker.bootstrapServers)"
+        monitor:
+          listen: "127.0.0.1:0"
+          interval_seconds: 5
+          window_seconds: 120
+        services:
+        \(services.map { "  \($0.key): { group: \"\($0.value)\" }" }.joined(separator: "\n"))
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = try builtBinary("hookline-monitor")
+        process.arguments =
+            ["--config", config.path, "--listen", "127.0.0.1:\(self.port)", "--interval", "\(interval)", "--window", "\(window)", "--log-level", "warning"]
+            + gateways.flatMap { ["--gateway", $0] }
+        process.currentDirectoryURL = self.directory
+        let log = self.directory.appendingPathComponent("monitor.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = process.standardOutput
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { throw EmbeddedBrokerError(message: "hookline-monitor exited at start; see \(log.path)") }
+            if let response = try? await get("\(self.baseURL)/readyz"), response.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw EmbeddedBrokerError(message: "hookline-monitor was not ready within 30 s; see \(log.path)")
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    func terminate() async -> Int32 {
+        let process = self.process
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                process.terminate()
+                process.waitUntilExit()
+                continuation.resume(returning: process.terminationStatus)
+            }
+        }
+    }
+
+    deinit {
+        if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+    }
+}
+
+struct HTTPAnswer {
+    var status: Int
+    var body: String
+}
+
+func get(_ url: String) async throws -> HTTPAnswer {
+    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+    let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
+    return HTTPAnswer(status: Int(response.status.code), body: String(buffer: body))
+}
+
+/// One sample of Prometheus text: its name, labels and value.
+struct MetricSample: Hashable {
+    var name: String
+    var labels: [String: String]
+    var value: Double
+}
+
+/// Reads Prometheus text exposition (what the monitor writes: no escapes inside label values here).
+func parseMetrics(_ text: String) -> [MetricSample] {
+    text.split(separator: "\n").compactMap { line -> MetricSample? in
+        guard !line.hasPrefix("#"), let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
+        let series = line[..<space]
+        guard let open = series.firstIndex(of: "{") else { return MetricSample(name: String(series), labels: [:], value: value) }
+        var labels: [String: String] = [:]
+        for pair in series[series.index(after: open)..<series.index(before: series.endIndex)].split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            labels[String(parts[0])] = String(parts[1].dropFirst().dropLast())
+        }
+        return MetricSample(name: String(series[..<open]), labels: labels, value: value)
+    }
+}
+
+/// Waits until `condition` holds, checking every 250 ms; false when `timeout` passed first.
+func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(250))
+    }
+    return try await condition()
+}
+
+/// Reads until `count` records arrived or `timeout` passed.
+func read(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(30)) async -> [KafkaConsumerMessage] {
+    var messages: [KafkaConsumerMessage] = []
+    let deadline = ContinuousClock.now + timeout
+    while messages.count < count, ContinuousClock.now < deadline {
+        messages += await consumer.nextBatch(maxCount: count - messages.count, timeout: deadline - ContinuousClock.now)
+    }
+    return messages
+}
