@@ -177,9 +177,15 @@ let package = Package(
             name: "hookline",
             dependencies: [
                 "HooklineConfig",
+                "HooklineConsumerKit",
                 "HooklineKafka",
+                "HooklineWebhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Services/CLI",
             swiftSettings: swiftSettings
@@ -261,6 +267,19 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/HooklineServicesTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HooklineCLITests",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineConsumerKit",
+                "HooklineKafka",
+                "HooklineTestSupport",
+                "HooklineWebhooks",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/HooklineCLITests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
