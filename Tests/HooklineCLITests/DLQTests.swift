@@ -103,4 +103,65 @@ struct DLQTests {
         let after = try await hookline(["list", service, "--json"])
         #expect((after.json?["records"] as? [[String: Any]])?.allSatisfy { $0["redriven"] as? Bool == true } == true, "\(after)")
     }
+
+    @Test("a dead-letter topic of several partitions: --limit takes the latest across them, show --partition, redrive --all covers every partition once")
+    func severalPartitions() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let prefix = TestKafka.uniqueName("dlqparts")
+        let service = "payments"
+        let original = "\(prefix).stripe.charge.refunded"
+        let deadLetters = "\(prefix).dlq.\(service)"
+        try await admin.createTopics([.init(name: original, partitions: 1), .init(name: deadLetters, partitions: 3)])
+        let configuration = try cliConfiguration(broker: broker, prefix: prefix)
+
+        let producer = try TestKafka.producer(broker)
+        for index in 0..<6 {
+            _ = try await producer.send(topic: original, key: Array("ch_\(index)".utf8), value: Array("refund-\(index)".utf8), headers: [KafkaHeader(key: "ce_id", value: "evt-\(index)")])
+        }
+        let originals = try await records(in: original, broker: broker, expect: 6).sorted { $0.offset < $1.offset }
+        try #require(originals.count == 6)
+        let writer = DeadLetterWriter(producer: producer, topic: deadLetters)
+        for record in originals {
+            try await writer.write(record, reason: .transient("the ledger is down"), attempts: 5)
+            try await Task.sleep(for: .milliseconds(20))  // distinct dead-letter times, for --limit
+        }
+        await producer.shutdown()
+        let partitions = (0..<3).map { TopicPartition(topic: deadLetters, partition: Int32($0)) }
+        let end = try await admin.listOffsets(partitions, .latest, isolationLevel: .readUncommitted)
+        try #require(end.values.filter { $0 > 0 }.count >= 2, "the keys should spread over partitions: \(end)")
+
+        func hookline(_ arguments: [String]) async throws -> HooklineBinary.Result {
+            try await HooklineBinary.run(["dlq"] + arguments + ["--config", configuration])
+        }
+
+        let latest = try await hookline(["list", service, "--limit", "2", "--json"])
+        let latestIDs = (latest.json?["records"] as? [[String: Any]])?.compactMap { $0["eventID"] as? String }
+        #expect(latestIDs == ["evt-4", "evt-5"], "\(latest)")
+
+        let all = try await hookline(["list", service, "--json"])
+        let listed = all.json?["records"] as? [[String: Any]] ?? []
+        #expect(listed.compactMap { $0["eventID"] as? String } == (0..<6).map { "evt-\($0)" }, "\(all)")
+        let elsewhere = try #require(listed.first { ($0["partition"] as? Int ?? 0) != 0 }, "\(all)")
+        let partition = try #require(elsewhere["partition"] as? Int)
+        let offset = try #require(elsewhere["offset"] as? Int64)
+        let show = try await hookline(["show", service, String(offset), "--partition", String(partition), "--json"])
+        #expect(show.status == 0, "\(show)")
+        #expect(show.json?["eventID"] as? String == elsewhere["eventID"] as? String, "\(show)")
+        #expect(show.json?["payload"] as? String == "refund-\((elsewhere["eventID"] as? String ?? "").dropFirst(4))", "\(show)")
+
+        let redrive = try await hookline(["redrive", service, "--all", "--json"])
+        #expect(redrive.status == 0, "\(redrive)")
+        let sent = (redrive.json?["sent"] as? [[String: Any]])?.compactMap { $0["eventID"] as? String } ?? []
+        #expect(Set(sent) == Set((0..<6).map { "evt-\($0)" }) && sent.count == 6, "\(redrive)")
+        #expect(try await admin.committedOffsets(group: "hookline-dlq-redrive-\(service)") == end.filter { $0.value > 0 })
+        let again = try await hookline(["redrive", service, "--all", "--json"])
+        #expect((again.json?["sent"] as? [[String: Any]])?.isEmpty == true, "\(again)")
+
+        let republished = try await records(in: original, broker: broker, expect: 12, timeout: .seconds(30))
+        #expect(republished.count == 12)
+        for record in originals {
+            #expect(republished.filter { $0.value == record.value && $0.key == record.key && $0.headers == record.headers }.count == 2)
+        }
+    }
 }
