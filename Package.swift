@@ -204,10 +204,16 @@ let package = Package(
             name: "hookline",
             dependencies: [
                 "HooklineConfig",
+                "HooklineConsumerKit",
                 "HooklineKafka",
                 "HooklineLag",
+                "HooklineWebhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Services/CLI",
             swiftSettings: swiftSettings
@@ -325,6 +331,19 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/HooklineMonitorTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HooklineCLITests",
+            dependencies: [
+                "HooklineConfig",
+                "HooklineConsumerKit",
+                "HooklineKafka",
+                "HooklineTestSupport",
+                "HooklineWebhooks",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/HooklineCLITests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

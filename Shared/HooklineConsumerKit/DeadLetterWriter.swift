@@ -2,18 +2,25 @@ import HooklineKafka
 
 /// Writes events that cannot be applied to `<prefix>.dlq.<service>`, with the original key, value
 /// and headers, plus headers saying why, from where and after how many attempts.
-struct DeadLetterWriter: Sendable {
+///
+/// `package` so that `hookline dlq` reads the same header names it writes.
+package struct DeadLetterWriter: Sendable {
     let producer: KafkaProducer
     let topic: String
 
-    static let reasonHeader = "hookline-dlq-reason"
-    static let sourceTopicHeader = "hookline-dlq-source-topic"
-    static let sourcePartitionHeader = "hookline-dlq-source-partition"
-    static let sourceOffsetHeader = "hookline-dlq-source-offset"
-    static let attemptsHeader = "hookline-dlq-attempts"
+    package init(producer: KafkaProducer, topic: String) {
+        self.producer = producer
+        self.topic = topic
+    }
+
+    package static let reasonHeader = "hookline-dlq-reason"
+    package static let sourceTopicHeader = "hookline-dlq-source-topic"
+    package static let sourcePartitionHeader = "hookline-dlq-source-partition"
+    package static let sourceOffsetHeader = "hookline-dlq-source-offset"
+    package static let attemptsHeader = "hookline-dlq-attempts"
 
     /// Returns once the broker acknowledged the dead letter.
-    func write(_ record: KafkaConsumerMessage, reason: ConsumerError, attempts: Int) async throws(KafkaError) {
+    package func write(_ record: KafkaConsumerMessage, reason: ConsumerError, attempts: Int) async throws(KafkaError) {
         var headers = record.headers
         headers.append(KafkaHeader(key: Self.reasonHeader, value: reason.description))
         headers.append(KafkaHeader(key: Self.sourceTopicHeader, value: record.topic))

@@ -154,17 +154,23 @@ public final class KafkaAdmin: Sendable {
         /// The end of the log: the offset the next record will get (the high watermark,
         /// or the last stable offset under read_committed).
         case latest
+        /// The first offset whose record's timestamp is at or after this time, in Unix
+        /// milliseconds (≥ 0). A partition with no such record answers `-1`.
+        case timestamp(Int64)
 
-        var rawValue: rd_kafka_OffsetSpec_t {
+        /// What librdkafka's list takes as the offset: a negative `rd_kafka_OffsetSpec_t`, or
+        /// the timestamp itself.
+        var value: Int64 {
             switch self {
-            case .earliest: RD_KAFKA_OFFSET_SPEC_EARLIEST
-            case .latest: RD_KAFKA_OFFSET_SPEC_LATEST
+            case .earliest: Int64(RD_KAFKA_OFFSET_SPEC_EARLIEST.rawValue)
+            case .latest: Int64(RD_KAFKA_OFFSET_SPEC_LATEST.rawValue)
+            case .timestamp(let milliseconds): max(milliseconds, 0)
             }
         }
     }
 
-    /// Earliest or end offsets of these partitions, read at the isolation level given
-    /// (stated explicitly: there is no hidden default).
+    /// Earliest, end or by-timestamp offsets of these partitions, read at the isolation level
+    /// given (stated explicitly: there is no hidden default).
     public func listOffsets(
         _ partitions: [TopicPartition],
         _ spec: OffsetSpec,
@@ -176,7 +182,7 @@ public final class KafkaAdmin: Sendable {
             if let error = rd_kafka_AdminOptions_set_isolation_level(options, level) {
                 return .failure(KafkaError(consuming: error, operation: "setting the isolation level"))
             }
-            let list = RDKafkaClient.makePartitionList(partitions.map { ($0, Int64(spec.rawValue.rawValue)) })
+            let list = RDKafkaClient.makePartitionList(partitions.map { ($0, spec.value) })
             defer { rd_kafka_topic_partition_list_destroy(list) }
             rd_kafka_ListOffsets(handle, list, options, queue)
             return .success(())
@@ -190,7 +196,14 @@ public final class KafkaAdmin: Sendable {
                 guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
                     return .failure(KafkaError(element.err, operation: "listing offsets of \(partition)"))
                 }
-                offsets[partition] = element.offset
+                if case .timestamp(let milliseconds) = spec {
+                    // A hit is a record at or after the time. Kafka answers -1 when there is none;
+                    // the embedded broker answers offset 0 instead, with an earlier timestamp.
+                    let found = rd_kafka_ListOffsetsResultInfo_timestamp(infos![index])
+                    offsets[partition] = element.offset >= 0 && found >= max(milliseconds, 0) ? element.offset : -1
+                } else {
+                    offsets[partition] = element.offset
+                }
             }
             return .success(offsets)
         }

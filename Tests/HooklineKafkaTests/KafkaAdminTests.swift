@@ -1,3 +1,4 @@
+import Foundation
 import HooklineKafka
 import HooklineTestSupport
 import Testing
@@ -60,6 +61,33 @@ struct KafkaAdminTests {
         // With the group stopped, its offsets can be moved (what `hookline replay` does).
         try await admin.alterCommittedOffsets(group: group, offsets: [TopicPartition(topic: topic, partition: 0): 0])
         #expect(try await admin.committedOffsets(group: group)[TopicPartition(topic: topic, partition: 0)] == 0)
+    }
+
+    @Test("offsets by timestamp: the first record at or after the time, -1 past the last record")
+    func offsetsByTimestamp() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let topic = TestKafka.uniqueName("by-time")
+        try await admin.createTopics([.init(name: topic, partitions: 1)])
+        let producer = try TestKafka.producer(broker)
+        for index in 0..<3 {
+            _ = try await producer.send(topic: topic, value: Array("early-\(index)".utf8))
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let between = Int64(Date().timeIntervalSince1970 * 1000)
+        try await Task.sleep(for: .milliseconds(50))
+        for index in 0..<2 {
+            _ = try await producer.send(topic: topic, value: Array("late-\(index)".utf8))
+        }
+        await producer.shutdown()
+
+        let partition = TopicPartition(topic: topic, partition: 0)
+        let atStart = try await admin.listOffsets([partition], .timestamp(0), isolationLevel: .readUncommitted)
+        let atBetween = try await admin.listOffsets([partition], .timestamp(between), isolationLevel: .readUncommitted)
+        let afterAll = try await admin.listOffsets([partition], .timestamp(between + 3_600_000), isolationLevel: .readUncommitted)
+        #expect(atStart[partition] == 0)
+        #expect(atBetween[partition] == 3)
+        #expect(afterAll[partition] == -1)
     }
 
     @Test("a producer pointed at a closed port fails within its message timeout with a clear error")

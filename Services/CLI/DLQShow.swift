@@ -1,0 +1,68 @@
+import ArgumentParser
+import HooklineConfig
+import HooklineKafka
+
+/// `hookline dlq show <service> <offset>`: one dead letter's headers and payload.
+struct DLQShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show one dead letter: its key, every header, and the payload."
+    )
+
+    @Argument(help: "The consumer service (services.<name>), such as orders.")
+    var service: String
+
+    @Argument(help: "The dead letter's offset (see `hookline dlq list`).")
+    var offset: Int64
+
+    @Option(name: .long, help: "The dead-letter topic's partition.")
+    var partition: Int32 = 0
+
+    @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await self.output.reporting {
+            let configuration = try self.cluster.load()
+            let admin = try self.cluster.admin(configuration)
+            guard let topic = try await DeadLetterTopic.load(service: self.service, configuration: configuration, admin: admin) else {
+                throw CLIError.failed("\(configuration.kafka.topicPrefix).dlq.\(self.service) does not exist: \(self.service) has no dead letters")
+            }
+            try topic.check(partition: self.partition, offset: self.offset)
+            let reader = TopicRangeReader(kafka: self.cluster.kafka(configuration), sessionTimeoutMs: configuration.kafka.sessionTimeoutMs)
+            guard let record = try await reader.read(topic: topic.name, ranges: [self.partition: self.offset..<(self.offset + 1)]).first else {
+                throw CLIError.failed("\(topic.name)[\(self.partition)] has no record at offset \(self.offset)")
+            }
+            let letter = DeadLetter(record: record)
+            let redriven = letter.offset < topic.redriveMark[letter.partition]!
+            let payload = DeadLetter.printable(record.value)
+            let key = record.key.map(DeadLetter.printable)
+
+            if self.output.json {
+                var object = letter.summary(redriven: redriven)
+                object["topic"] = topic.name
+                object["key"] = JSONOutput.orNull(key?.text)
+                object["keyEncoding"] = JSONOutput.orNull(key?.encoding)
+                object["headers"] = record.headers.map { header -> [String: Any] in
+                    let value = header.value.map(DeadLetter.printable)
+                    return ["key": header.key, "value": JSONOutput.orNull(value?.text), "encoding": JSONOutput.orNull(value?.encoding)]
+                }
+                object["payload"] = payload.text
+                object["payloadEncoding"] = payload.encoding
+                JSONOutput.print(object)
+                return
+            }
+            print("\(topic.name)[\(letter.partition)]@\(letter.offset)\(redriven ? " (redriven)" : "")")
+            print("time: \(letter.timestamp.map { JSONOutput.iso8601(milliseconds: $0) } ?? "-")")
+            print("original: \(letter.origin)")
+            print("key: \(key.map { $0.encoding == "utf8" ? $0.text : "base64:" + $0.text } ?? "(none)")")
+            print("headers:")
+            for header in record.headers {
+                let value = header.value.map(DeadLetter.printable)
+                print("  \(header.key): \(value.map { $0.encoding == "utf8" ? $0.text : "base64:" + $0.text } ?? "(null)")")
+            }
+            print("payload (\(record.value.count) bytes\(payload.encoding == "base64" ? ", base64" : "")):")
+            print(payload.text)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import HooklineConsumerKit
+import HooklineKafka
+
+/// One record of a dead-letter topic `<prefix>.dlq.<service>`, read with the headers
+/// ``DeadLetterWriter`` adds to the original record.
+struct DeadLetter {
+    let record: KafkaConsumerMessage
+
+    /// The headers ``DeadLetterWriter`` adds; everything else came with the original record.
+    static let addedHeaders: Set<String> = [
+        DeadLetterWriter.reasonHeader,
+        DeadLetterWriter.sourceTopicHeader,
+        DeadLetterWriter.sourcePartitionHeader,
+        DeadLetterWriter.sourceOffsetHeader,
+        DeadLetterWriter.attemptsHeader,
+    ]
+
+    var partition: Int32 { self.record.partition }
+    var offset: Int64 { self.record.offset }
+    var reason: String? { self.record.headers.first(DeadLetterWriter.reasonHeader)?.stringValue }
+    var originalTopic: String? { self.record.headers.first(DeadLetterWriter.sourceTopicHeader)?.stringValue }
+    var originalPartition: Int32? { self.record.headers.first(DeadLetterWriter.sourcePartitionHeader)?.stringValue.flatMap { Int32($0) } }
+    var originalOffset: Int64? { self.record.headers.first(DeadLetterWriter.sourceOffsetHeader)?.stringValue.flatMap { Int64($0) } }
+    var attempts: Int? { self.record.headers.first(DeadLetterWriter.attemptsHeader)?.stringValue.flatMap { Int($0) } }
+    /// The CloudEvents id the gateway gave the event.
+    var eventID: String? { self.record.headers.first("ce_id")?.stringValue }
+    var eventType: String? { self.record.headers.first("ce_type")?.stringValue }
+    /// When it was dead-lettered, Unix milliseconds.
+    var timestamp: Int64? { self.record.timestamp }
+
+    /// The original record's headers, in their order.
+    var originalHeaders: [KafkaHeader] {
+        self.record.headers.filter { !Self.addedHeaders.contains($0.key) }
+    }
+
+    /// "topic[partition]@offset" of the original record.
+    var origin: String {
+        guard let topic = self.originalTopic else { return "?" }
+        return "\(topic)[\(self.originalPartition.map(String.init) ?? "?")]@\(self.originalOffset.map(String.init) ?? "?")"
+    }
+
+    /// The summary `dlq list --json` prints.
+    func summary(redriven: Bool) -> [String: Any] {
+        [
+            "partition": Int(self.partition),
+            "offset": self.offset,
+            "time": JSONOutput.orNull(self.timestamp.map { JSONOutput.iso8601(milliseconds: $0) }),
+            "originalTopic": JSONOutput.orNull(self.originalTopic),
+            "originalPartition": JSONOutput.orNull(self.originalPartition.map { Int($0) }),
+            "originalOffset": JSONOutput.orNull(self.originalOffset),
+            "reason": JSONOutput.orNull(self.reason),
+            "attempts": JSONOutput.orNull(self.attempts),
+            "eventID": JSONOutput.orNull(self.eventID),
+            "eventType": JSONOutput.orNull(self.eventType),
+            "redriven": redriven,
+        ]
+    }
+
+    /// `bytes` as text when they are UTF-8, else base64, with the encoding's name.
+    static func printable(_ bytes: [UInt8]) -> (text: String, encoding: String) {
+        if let text = String(validating: bytes, as: UTF8.self) { return (text, "utf8") }
+        return (Data(bytes).base64EncodedString(), "base64")
+    }
+}

@@ -1,0 +1,55 @@
+import HooklineConfig
+import HooklineConsumerKit
+import HooklineKafka
+
+/// A service's dead-letter topic as the cluster has it now: partitions, bounds and how far
+/// redrives have got.
+struct DeadLetterTopic {
+    let service: String
+    let name: String
+    /// `hookline-dlq-redrive-<service>`: its committed offset per partition marks the dead letters
+    /// already redriven (every offset below it).
+    let redriveGroup: String
+    /// Partition → first offset still in the log.
+    let earliest: [Int32: Int64]
+    /// Partition → offset the next dead letter will get.
+    let end: [Int32: Int64]
+    /// Partition → first offset not yet redriven (at least ``earliest``).
+    let redriveMark: [Int32: Int64]
+
+    var partitions: [Int32] { self.end.keys.sorted() }
+
+    /// Looks the topic up; `nil` when it does not exist (the service never dead-lettered anything).
+    static func load(service: String, configuration: HooklineConfiguration, admin: KafkaAdmin) async throws -> DeadLetterTopic? {
+        let consumer = ConsumerConfiguration(service: service, kafka: configuration.kafka, section: configuration.services[service] ?? ServiceSection())
+        let name = consumer.deadLetterTopic(service: service)
+        guard let metadata = try await admin.listTopics().first(where: { $0.name == name }) else { return nil }
+        let partitions = metadata.partitions.map { TopicPartition(topic: name, partition: $0) }
+        let earliest = try await admin.listOffsets(partitions, .earliest, isolationLevel: .readUncommitted)
+        let end = try await admin.listOffsets(partitions, .latest, isolationLevel: .readUncommitted)
+        let group = "hookline-dlq-redrive-\(service)"
+        let committed = try await admin.committedOffsets(group: group)
+        var marks: [Int32: Int64] = [:]
+        for partition in partitions {
+            marks[partition.partition] = max(committed[partition] ?? 0, earliest[partition] ?? 0)
+        }
+        return DeadLetterTopic(
+            service: service,
+            name: name,
+            redriveGroup: group,
+            earliest: Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, earliest[$0] ?? 0) }),
+            end: Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, end[$0] ?? 0) }),
+            redriveMark: marks
+        )
+    }
+
+    /// Fails unless `partition` is one of the topic's and `offset` holds a record now.
+    func check(partition: Int32, offset: Int64) throws(CLIError) {
+        guard let end = self.end[partition], let earliest = self.earliest[partition] else {
+            throw .failed("\(self.name) has no partition \(partition) (partitions: \(self.partitions.map(String.init).joined(separator: ", ")))")
+        }
+        guard offset >= earliest, offset < end else {
+            throw .failed("\(self.name)[\(partition)] has no record at offset \(offset) (records: \(earliest)..<\(end))")
+        }
+    }
+}

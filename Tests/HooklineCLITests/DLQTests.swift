@@ -1,0 +1,167 @@
+import Foundation
+import HooklineConsumerKit
+import HooklineKafka
+import HooklineTestSupport
+import Testing
+
+@Suite("hookline dlq", .serialized, .timeLimit(.minutes(5)))
+struct DLQTests {
+    @Test("list and show what the real DeadLetterWriter wrote; redrive republishes with the original key and headers, once")
+    func listShowRedrive() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let prefix = TestKafka.uniqueName("dlqcli")
+        let service = "orders"
+        let original = "\(prefix).shop.orders.create"
+        let deadLetters = "\(prefix).dlq.\(service)"
+        try await admin.createTopics([.init(name: original, partitions: 2), .init(name: deadLetters, partitions: 1)])
+        let configuration = try cliConfiguration(broker: broker, prefix: prefix)
+
+        // Three events the service could not apply, dead-lettered by the kit's own writer.
+        let producer = try TestKafka.producer(broker)
+        for index in 0..<3 {
+            _ = try await producer.send(
+                topic: original,
+                key: Array("ord_\(index)".utf8),
+                value: Array(#"{"order":"ord_\#(index)","total":"49.90"}"#.utf8),
+                headers: [KafkaHeader(key: "ce_id", value: "evt-\(index)"), KafkaHeader(key: "ce_type", value: "shop.orders.create")]
+            )
+        }
+        let originals = try await records(in: original, broker: broker, expect: 3).sorted { $0.headers.string("ce_id")! < $1.headers.string("ce_id")! }
+        try #require(originals.count == 3)
+        let writer = DeadLetterWriter(producer: producer, topic: deadLetters)
+        for record in originals {
+            try await writer.write(record, reason: .permanent("cannot decode the order"), attempts: 3)
+        }
+        await producer.shutdown()
+
+        func hookline(_ arguments: [String]) async throws -> HooklineBinary.Result {
+            try await HooklineBinary.run(["dlq"] + arguments + ["--config", configuration])
+        }
+
+        let list = try await hookline(["list", service, "--json"])
+        #expect(list.status == 0, "\(list)")
+        #expect(list.json?["topic"] as? String == deadLetters)
+        let listed = list.json?["records"] as? [[String: Any]] ?? []
+        #expect(listed.count == 3, "\(list)")
+        for (index, entry) in listed.enumerated() {
+            #expect(entry["offset"] as? Int64 == Int64(index))
+            #expect(entry["originalTopic"] as? String == original)
+            #expect(entry["originalPartition"] as? Int == Int(originals[index].partition))
+            #expect(entry["originalOffset"] as? Int64 == originals[index].offset)
+            #expect((entry["reason"] as? String)?.hasPrefix("permanent") == true, "\(entry)")
+            #expect(entry["attempts"] as? Int == 3)
+            #expect(entry["eventID"] as? String == "evt-\(index)")
+            #expect(entry["redriven"] as? Bool == false)
+            #expect(entry["time"] is String)
+        }
+        let limited = try await hookline(["list", service, "--limit", "1", "--json"])
+        #expect((limited.json?["records"] as? [[String: Any]])?.map { $0["eventID"] as? String } == ["evt-2"], "\(limited)")
+        let table = try await hookline(["list", service])
+        #expect(table.status == 0 && table.stdout.contains("evt-1") && table.stdout.contains("cannot decode the order"), "\(table)")
+
+        let show = try await hookline(["show", service, "1", "--json"])
+        #expect(show.status == 0, "\(show)")
+        #expect(show.json?["payload"] as? String == #"{"order":"ord_1","total":"49.90"}"#, "\(show)")
+        #expect(show.json?["key"] as? String == "ord_1")
+        let headerKeys = (show.json?["headers"] as? [[String: Any]])?.compactMap { $0["key"] as? String } ?? []
+        #expect(headerKeys.contains("ce_id") && headerKeys.contains("hookline-dlq-reason"), "\(show)")
+        let showText = try await hookline(["show", service, "1"])
+        #expect(showText.stdout.contains(#"{"order":"ord_1","total":"49.90"}"#) && showText.stdout.contains("hookline-dlq-source-topic: \(original)"), "\(showText)")
+        let missing = try await hookline(["show", service, "7"])
+        #expect(missing.status == 1 && missing.stderr.contains("no record at offset 7"), "\(missing)")
+
+        // Redrive one, then the rest, then nothing is left.
+        let dry = try await hookline(["redrive", service, "--all", "--dry-run", "--json"])
+        #expect((dry.json?["sent"] as? [[String: Any]])?.count == 3, "\(dry)")
+        let first = try await hookline(["redrive", service, "--offset", "0", "--json"])
+        #expect(first.status == 0, "\(first)")
+        #expect((first.json?["sent"] as? [[String: Any]])?.map { $0["eventID"] as? String } == ["evt-0"], "\(first)")
+        let rest = try await hookline(["redrive", service, "--all"])
+        #expect(rest.status == 0, "\(rest)")
+        #expect(rest.stdout.contains("evt-1") && rest.stdout.contains("evt-2") && !rest.stdout.contains("evt-0"), "\(rest)")
+        let again = try await hookline(["redrive", service, "--all", "--json"])
+        #expect(again.status == 0, "\(again)")
+        #expect((again.json?["sent"] as? [[String: Any]])?.isEmpty == true, "\(again)")
+        let repeated = try await hookline(["redrive", service, "--offset", "0", "--json"])
+        #expect((repeated.json?["sent"] as? [[String: Any]])?.isEmpty == true, "\(repeated)")
+        #expect((repeated.json?["skipped"] as? [[String: Any]])?.first?["reason"] as? String == "already redriven", "\(repeated)")
+        #expect(try await admin.committedOffsets(group: "hookline-dlq-redrive-\(service)") == [TopicPartition(topic: deadLetters, partition: 0): 3])
+
+        // Each original is in its topic twice now: as first written and as redriven, same key, value and headers.
+        let all = try await records(in: original, broker: broker, expect: 6, timeout: .seconds(30))
+        #expect(all.count == 6)
+        for record in originals {
+            let copies = all.filter { $0.headers.string("ce_id") == record.headers.string("ce_id") }
+            #expect(copies.count == 2, "\(record.headers.string("ce_id") ?? "")")
+            for copy in copies {
+                #expect(copy.key == record.key)
+                #expect(copy.value == record.value)
+                #expect(copy.headers == record.headers)
+            }
+        }
+        let after = try await hookline(["list", service, "--json"])
+        #expect((after.json?["records"] as? [[String: Any]])?.allSatisfy { $0["redriven"] as? Bool == true } == true, "\(after)")
+    }
+
+    @Test("a dead-letter topic of several partitions: --limit takes the latest across them, show --partition, redrive --all covers every partition once")
+    func severalPartitions() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let prefix = TestKafka.uniqueName("dlqparts")
+        let service = "payments"
+        let original = "\(prefix).stripe.charge.refunded"
+        let deadLetters = "\(prefix).dlq.\(service)"
+        try await admin.createTopics([.init(name: original, partitions: 1), .init(name: deadLetters, partitions: 3)])
+        let configuration = try cliConfiguration(broker: broker, prefix: prefix)
+
+        let producer = try TestKafka.producer(broker)
+        for index in 0..<6 {
+            _ = try await producer.send(topic: original, key: Array("ch_\(index)".utf8), value: Array("refund-\(index)".utf8), headers: [KafkaHeader(key: "ce_id", value: "evt-\(index)")])
+        }
+        let originals = try await records(in: original, broker: broker, expect: 6).sorted { $0.offset < $1.offset }
+        try #require(originals.count == 6)
+        let writer = DeadLetterWriter(producer: producer, topic: deadLetters)
+        for record in originals {
+            try await writer.write(record, reason: .transient("the ledger is down"), attempts: 5)
+            try await Task.sleep(for: .milliseconds(20))  // distinct dead-letter times, for --limit
+        }
+        await producer.shutdown()
+        let partitions = (0..<3).map { TopicPartition(topic: deadLetters, partition: Int32($0)) }
+        let end = try await admin.listOffsets(partitions, .latest, isolationLevel: .readUncommitted)
+        try #require(end.values.filter { $0 > 0 }.count >= 2, "the keys should spread over partitions: \(end)")
+
+        func hookline(_ arguments: [String]) async throws -> HooklineBinary.Result {
+            try await HooklineBinary.run(["dlq"] + arguments + ["--config", configuration])
+        }
+
+        let latest = try await hookline(["list", service, "--limit", "2", "--json"])
+        let latestIDs = (latest.json?["records"] as? [[String: Any]])?.compactMap { $0["eventID"] as? String }
+        #expect(latestIDs == ["evt-4", "evt-5"], "\(latest)")
+
+        let all = try await hookline(["list", service, "--json"])
+        let listed = all.json?["records"] as? [[String: Any]] ?? []
+        #expect(listed.compactMap { $0["eventID"] as? String } == (0..<6).map { "evt-\($0)" }, "\(all)")
+        let elsewhere = try #require(listed.first { ($0["partition"] as? Int ?? 0) != 0 }, "\(all)")
+        let partition = try #require(elsewhere["partition"] as? Int)
+        let offset = try #require(elsewhere["offset"] as? Int64)
+        let show = try await hookline(["show", service, String(offset), "--partition", String(partition), "--json"])
+        #expect(show.status == 0, "\(show)")
+        #expect(show.json?["eventID"] as? String == elsewhere["eventID"] as? String, "\(show)")
+        #expect(show.json?["payload"] as? String == "refund-\((elsewhere["eventID"] as? String ?? "").dropFirst(4))", "\(show)")
+
+        let redrive = try await hookline(["redrive", service, "--all", "--json"])
+        #expect(redrive.status == 0, "\(redrive)")
+        let sent = (redrive.json?["sent"] as? [[String: Any]])?.compactMap { $0["eventID"] as? String } ?? []
+        #expect(Set(sent) == Set((0..<6).map { "evt-\($0)" }) && sent.count == 6, "\(redrive)")
+        #expect(try await admin.committedOffsets(group: "hookline-dlq-redrive-\(service)") == end.filter { $0.value > 0 })
+        let again = try await hookline(["redrive", service, "--all", "--json"])
+        #expect((again.json?["sent"] as? [[String: Any]])?.isEmpty == true, "\(again)")
+
+        let republished = try await records(in: original, broker: broker, expect: 12, timeout: .seconds(30))
+        #expect(republished.count == 12)
+        for record in originals {
+            #expect(republished.filter { $0.value == record.value && $0.key == record.key && $0.headers == record.headers }.count == 2)
+        }
+    }
+}
