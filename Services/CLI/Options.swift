@@ -10,7 +10,7 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "Configuration file (default: $HOOKLINE_CONFIG, else deploy/hookline.yaml if present).")
     var config: String?
 
-    @Option(name: .long, help: "Kafka bootstrap servers, overriding the configuration's kafka.brokers (default: $KAFKA_BROKERS).")
+    @Option(name: .long, help: "Kafka bootstrap servers, overriding the configuration's kafka.brokers (default: $KAFKA_BROKERS, else 127.0.0.1:9092).")
     var brokers: String?
 
     /// The configuration file in use, if any.
@@ -24,6 +24,10 @@ struct ClusterOptions: ParsableArguments {
     func load() throws -> HooklineConfiguration {
         var environment = ProcessInfo.processInfo.environment
         if let brokers { environment["KAFKA_BROKERS"] = brokers }
+        // A file that takes its brokers from the environment (as deploy/hookline.yaml does)
+        // still loads without it: commands that need no broker, like `send`, should not fail,
+        // and the others try the usual local address.
+        if environment["KAFKA_BROKERS", default: ""].isEmpty { environment["KAFKA_BROKERS"] = "127.0.0.1:9092" }
         var configuration: HooklineConfiguration
         do {
             if let path = self.configurationPath {
