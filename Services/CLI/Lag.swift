@@ -78,7 +78,7 @@ struct Lag: AsyncParsableCommand {
                 ])
             }
         }
-        Self.emit(LagTable.render(rows, rightAligned: [2, 3, 4, 5, 6]))
+        Self.emit(Table.render(rows, rightAligned: [2, 3, 4, 5, 6]))
     }
 
     /// Writes a line unbuffered, so each look of --watch reaches a pipe as it is made.

@@ -1,19 +1,26 @@
-import Foundation
-
-/// Plain-text tables for `hookline` output: columns padded to their widest cell, the last left ragged.
+/// Plain-text tables for `hookline` output: columns padded to their widest cell, numbers
+/// right-aligned where asked.
 enum Table {
-    static func print(_ rows: [[String]]) {
-        guard let columns = rows.map(\.count).max(), columns > 0 else { return }
-        var widths = [Int](repeating: 0, count: columns)
-        for row in rows {
-            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
-        }
-        for row in rows {
-            var line = ""
-            for (index, cell) in row.enumerated() {
-                line += index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
-            }
-            Swift.print(line)
-        }
+    static func print(_ rows: [[String]], rightAligned: Set<Int> = []) {
+        Swift.print(self.render(rows, rightAligned: rightAligned))
+    }
+
+    static func render(_ rows: [[String]], rightAligned: Set<Int> = []) -> String {
+        let columns = rows.map(\.count).max() ?? 0
+        let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                return rightAligned.contains(column) ? padding + cell : cell + padding
+            }.joined(separator: "  ").trimmingTrailingSpaces()
+        }.joined(separator: "\n")
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingSpaces() -> String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
     }
 }

@@ -55,7 +55,7 @@ struct Topics: AsyncParsableCommand {
                 Self.rate(topic.messagesPerSecond), perPartition.joined(separator: " "),
             ])
         }
-        Swift.print(LagTable.render(rows, rightAligned: [1, 2, 3]))
+        Swift.print(Table.render(rows, rightAligned: [1, 2, 3]))
     }
 
     private static func rate(_ value: Double?) -> String {
