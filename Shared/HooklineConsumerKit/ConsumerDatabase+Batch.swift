@@ -44,6 +44,11 @@ extension ConsumerDatabase {
             var stored = try Self.storedNextOffsets(db, partitions: Set(records.map(\.topicPartition)))
             let now = Date().timeIntervalSince1970
             let markProcessed = try db.cachedStatement(sql: "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)")
+            // One savepoint per event, so a failing handler undoes only its own writes; prepared
+            // once, since GRDB's `inSavepoint` prepares its statements on every call.
+            let savepoint = try db.cachedStatement(sql: "SAVEPOINT hookline_event")
+            let release = try db.cachedStatement(sql: "RELEASE SAVEPOINT hookline_event")
+            let rollbackToSavepoint = try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT hookline_event")
 
             for (index, record) in records.enumerated() {
                 let partition = record.topicPartition
@@ -56,14 +61,19 @@ extension ConsumerDatabase {
                         let event = try ConsumerEvent(record)
                         if let handler = plan.handlers[event.type] {
                             var duplicate = false
-                            try db.inSavepoint {
+                            try savepoint.execute()
+                            do {
                                 try markProcessed.execute(arguments: [event.id, now])
                                 if db.changesCount == 0 {
                                     duplicate = true
                                 } else {
                                     try handler.apply(event, in: db)
                                 }
-                                return .commit
+                                try release.execute()
+                            } catch {
+                                try rollbackToSavepoint.execute()
+                                try release.execute()
+                                throw error
                             }
                             if duplicate { result.duplicates += 1 } else { result.applied += 1 }
                         } else {

@@ -68,9 +68,12 @@ public struct ConsumerEvent: Sendable {
         TopicPartition(topic: self.topic, partition: self.partition)
     }
 
+    /// The default decoder: one for every event, not one per event.
+    public static let decoder = JSONDecoder()
+
     /// Decodes the body as JSON.
     /// - Throws: a permanent ``ConsumerError`` (the payload will not decode on a retry either).
-    public func json<T: Decodable>(_ type: T.Type = T.self, decoder: JSONDecoder = JSONDecoder()) throws(ConsumerError) -> T {
+    public func json<T: Decodable>(_ type: T.Type = T.self, decoder: JSONDecoder = ConsumerEvent.decoder) throws(ConsumerError) -> T {
         do {
             return try decoder.decode(T.self, from: Data(self.body))
         } catch {
