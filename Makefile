@@ -4,12 +4,18 @@ SHELL := /bin/bash
 export PKG_CONFIG_PATH := /usr/local/lib/pkgconfig:$(PKG_CONFIG_PATH)
 
 SWIFT_TEST_FLAGS ?=
+# Release builds everywhere (make run, benches, container images) use the same flags, so one
+# build serves them all.
+RELEASE := swift build -c release --static-swift-stdlib
 
-.PHONY: help setup build test test-asan run demo clean-state bench-kafka bench-gateway bench-consumers
+.PHONY: help setup build test test-asan run demo clean-state bench-kafka bench-gateway bench-consumers \
+        compose-up compose-down test-compose
 
 help:
 	@echo "make run          set up, build and start Hookline on this machine (embedded broker)"
 	@echo "make test         set up and run every test"
+	@echo "make compose-up   the compose deployment on this machine's podman (compose-down stops it)"
+	@echo "make test-compose bring the compose deployment up, send webhooks, kill a gateway, tear down"
 	@echo "make bench-kafka  Swift producer vs librdkafka's rdkafka_performance, same broker"
 	@echo "make bench-gateway  the gateway under wrk vs its HTTP-only and produce-only ceilings and a Python peer"
 
@@ -20,6 +26,7 @@ build: setup
 	swift build
 
 test: setup
+	scripts/check-deploy.sh
 	swift build --build-tests
 	scripts/run-tests.sh $(SWIFT_TEST_FLAGS)
 
@@ -37,6 +44,22 @@ run: setup
 demo: setup
 	swift build -c release --product hookline-demo
 	.build/release/hookline-demo
+
+# The compose deployment (deploy/compose.yaml + deploy/compose.local.yaml) on podman, with images
+# built here from the release executables (docs/deploy.md).
+
+compose-up:
+	@scripts/setup.sh --containers
+	$(RELEASE)
+	scripts/compose.sh up
+
+compose-down:
+	scripts/compose.sh down
+
+test-compose:
+	@scripts/setup.sh --containers
+	$(RELEASE)
+	scripts/test-compose.sh
 
 clean-state:
 	rm -rf .state
