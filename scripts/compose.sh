@@ -10,7 +10,8 @@
 # podman runs rootful with runc, cgroupfs and no default ulimits, set in a generated
 # containers.conf under $HOOKLINE_STATE/podman (CONTAINERS_CONF). The sources' secrets come from
 # the environment, with the same demo values as `make run` when unset.
-# Environment: HOOKLINE_STATE (.state), HOOKLINE_COMPOSE_PROJECT (hookline), HOOKLINE_PORT (8080).
+# Environment: HOOKLINE_STATE (.state), HOOKLINE_COMPOSE_PROJECT (hookline), HOOKLINE_PORT (8080),
+# GATEWAYS (3, the gateway replicas), HOOKLINE_HEALTH_TIMEOUT (120 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
