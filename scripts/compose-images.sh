@@ -83,7 +83,6 @@ done
 rdkafka=$(ldd "$bin/hookline-gateway" | awk '$1 == "librdkafka.so.1" {print $3}')
 [ -n "$rdkafka" ] && [ -f "$rdkafka" ] || fail "cannot find the librdkafka.so.1 hookline-gateway loads"
 hookline_key=$(key "${executables[@]}" "$rdkafka")
-hookline_rebuilt=0
 if ! up_to_date localhost/hookline:local "$hookline_key"; then
   for file in "${executables[@]}"; do
     if ldd "$file" | grep -q 'libswiftCore\.so'; then
@@ -107,7 +106,15 @@ CMD ["hookline-gateway", "--config", "/etc/hookline/hookline.yaml", "--listen", 
 EOF
   build_image localhost/hookline:local "$hookline_key" "$context"
   rm -rf "$context"
-  hookline_rebuilt=1
+  # Every executable must find the libraries it loads; an image where one does not is removed.
+  for file in "${executables[@]}"; do
+    name=$(basename "$file")
+    if ! out=$(podman run --rm --network none localhost/hookline:local "$name" --help 2>&1); then
+      podman rmi -f localhost/hookline:local >/dev/null 2>&1 || true
+      echo "$out" | tail -5 >&2
+      fail "$name does not start in localhost/hookline:local"
+    fi
+  done
 fi
 
 # --- the broker image ---------------------------------------------------------------------------------
@@ -129,10 +136,4 @@ EOF
   rm -rf "$context"
 fi
 
-# A new image: check that every executable finds the libraries it loads.
-[ "$hookline_rebuilt" = 1 ] && for file in "${executables[@]}"; do
-  name=$(basename "$file")
-  podman run --rm --network none localhost/hookline:local "$name" --help >/dev/null 2>&1 \
-    || { podman run --rm --network none localhost/hookline:local "$name" --help 2>&1 | tail -5 >&2; fail "$name does not start in localhost/hookline:local"; }
-done
 say "ready: localhost/hookline:local ($(printf '%s ' "${executables[@]##*/}")), localhost/hookline-broker:local"

@@ -192,12 +192,12 @@ def main():
 
     # Secrets are required, never defaulted: leaving one unset stops compose.
     for name in SECRETS_ENV:
-        missing = {key: value for key, value in env.items() if key != name}
         try:
-            interpolate(raw_prod, missing)
-            check(False, f"compose.yaml starts without {name}: use ${{{name}:?…}}")
+            interpolate(raw_prod, {key: value for key, value in env.items() if key != name})
+            required = False
         except KeyError:
-            check(True, "")
+            required = True
+        check(required, f"compose.yaml starts without {name}: use ${{{name}:?…}}")
 
     # Lists in the override that podman-compose would append to the base's instead of replacing.
     for name, service in local["services"].items():
