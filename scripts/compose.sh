@@ -10,8 +10,10 @@
 # podman runs rootful with runc, cgroupfs and no default ulimits, set in a generated
 # containers.conf under $HOOKLINE_STATE/podman (CONTAINERS_CONF). The sources' secrets come from
 # the environment, with the same demo values as `make run` when unset.
-# Environment: HOOKLINE_STATE (.state), HOOKLINE_COMPOSE_PROJECT (hookline), HOOKLINE_PORT (8080),
-# GATEWAYS (3, the gateway replicas), HOOKLINE_HEALTH_TIMEOUT (120 s).
+# Environment: HOOKLINE_STATE (.state), HOOKLINE_COMPOSE_PROJECT (hookline), GATEWAYS (3, the
+# gateway replicas), HOOKLINE_HEALTH_TIMEOUT (120 s), the host ports HOOKLINE_PORT (8080),
+# HOOKLINE_ORDERS_PORT (8091), HOOKLINE_PAYMENTS_PORT (8092), HOOKLINE_CI_PORT (8093),
+# HOOKLINE_MONITOR_PORT (8099).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -40,6 +42,9 @@ export LEGACY_WEBHOOK_SECRET=${LEGACY_WEBHOOK_SECRET:-dev-legacy-secret}
 # The load balancer is published on loopback only here.
 export HOOKLINE_PUBLISH_ADDRESS=${HOOKLINE_PUBLISH_ADDRESS:-127.0.0.1}
 export HOOKLINE_PORT=${HOOKLINE_PORT:-8080}
+export HOOKLINE_ORDERS_PORT=${HOOKLINE_ORDERS_PORT:-8091} HOOKLINE_PAYMENTS_PORT=${HOOKLINE_PAYMENTS_PORT:-8092}
+export HOOKLINE_CI_PORT=${HOOKLINE_CI_PORT:-8093} HOOKLINE_MONITOR_PORT=${HOOKLINE_MONITOR_PORT:-8099}
+source scripts/lib/broker.sh   # free_loopback_port
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo --preserve-env "$@"; fi; }
 podman_bin=$(command -v podman) || { echo "compose: podman is missing (scripts/setup.sh --containers)" >&2; exit 1; }
@@ -86,7 +91,20 @@ wait_healthy() {
   done
 }
 
+# The host ports the project publishes must be free: podman-compose would leave a container whose
+# port is taken created but not running.
+check_ports() {
+  local taken=() variable
+  for variable in HOOKLINE_PORT HOOKLINE_ORDERS_PORT HOOKLINE_PAYMENTS_PORT HOOKLINE_CI_PORT HOOKLINE_MONITOR_PORT; do
+    [ "$(free_loopback_port "${!variable}")" = "${!variable}" ] || taken+=("$variable=${!variable}")
+  done
+  [ "${#taken[@]}" -eq 0 ] && return 0
+  echo "compose: ports in use on 127.0.0.1: ${taken[*]} (is \`make run\` up? set other ports in these variables)" >&2
+  return 1
+}
+
 up() {
+  check_ports
   scripts/compose-images.sh
   export HOOKLINE_BROKER_CLUSTER_ID=hookline-compose-$(date +%s)
   : >"$state/podman/compose.log"
@@ -97,10 +115,10 @@ up() {
   cat <<MSG
 compose: containers created in $((created - started)) s, all healthy $((SECONDS - created)) s later (project $project)
   load balancer   http://127.0.0.1:$HOOKLINE_PORT   HAProxy over $(containers | grep -c _gateway_) gateway container(s)
-  orders          http://127.0.0.1:8091/orders
-  payments        http://127.0.0.1:8092/payments
-  ci              http://127.0.0.1:8093/builds
-  monitor         $([ -x "$bin/hookline-monitor" ] && echo "http://127.0.0.1:8099" || echo "(not built yet: no $bin/hookline-monitor)")
+  orders          http://127.0.0.1:$HOOKLINE_ORDERS_PORT/orders
+  payments        http://127.0.0.1:$HOOKLINE_PAYMENTS_PORT/payments
+  ci              http://127.0.0.1:$HOOKLINE_CI_PORT/builds
+  monitor         $([ -x "$bin/hookline-monitor" ] && echo "http://127.0.0.1:$HOOKLINE_MONITOR_PORT" || echo "(not built yet: no $bin/hookline-monitor)")
   broker          one Tansu broker (memory only) as kafka-1; replication factor 1
 MSG
 }

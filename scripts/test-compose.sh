@@ -6,7 +6,8 @@
 #   3. COUNT signed Shopify orders at RATE per second; after a third of them one gateway container
 #      is killed (podman kill); every order acknowledged with 2xx must end up in the orders service;
 #   4. everything is torn down, volumes included, whatever happened.
-# Environment: COUNT (600), RATE (100 per second), HOOKLINE_PORT (8080).
+# Environment: COUNT (600), RATE (100 per second), GATEWAYS (3); the host ports as in
+# scripts/compose.sh, each replaced by a free one when taken.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HOOKLINE_COMPOSE_PROJECT=${HOOKLINE_COMPOSE_PROJECT:-hookline-test}
@@ -14,7 +15,6 @@ export GITHUB_WEBHOOK_SECRET=${GITHUB_WEBHOOK_SECRET:-dev-github-secret}
 export SHOPIFY_WEBHOOK_SECRET=${SHOPIFY_WEBHOOK_SECRET:-dev-shopify-secret}
 count=${COUNT:-600}
 rate=${RATE:-100}
-lb=http://127.0.0.1:${HOOKLINE_PORT:-8080}
 started=$SECONDS
 say() { printf '\033[1mtest-compose:\033[0m %s\n' "$*"; }
 
@@ -38,6 +38,15 @@ trap finish EXIT
 # A leftover from an interrupted run would hold the ports.
 scripts/compose.sh down -v >/dev/null 2>&1 || true
 
+# The usual host ports when free, others when not (a `make run` may hold them on a shared machine).
+source scripts/lib/broker.sh   # free_loopback_port
+export HOOKLINE_PORT=$(free_loopback_port "${HOOKLINE_PORT:-8080}")
+export HOOKLINE_ORDERS_PORT=$(free_loopback_port "${HOOKLINE_ORDERS_PORT:-8091}")
+export HOOKLINE_PAYMENTS_PORT=$(free_loopback_port "${HOOKLINE_PAYMENTS_PORT:-8092}")
+export HOOKLINE_CI_PORT=$(free_loopback_port "${HOOKLINE_CI_PORT:-8093}")
+export HOOKLINE_MONITOR_PORT=$(free_loopback_port "${HOOKLINE_MONITOR_PORT:-8099}")
+lb=http://127.0.0.1:$HOOKLINE_PORT
+
 up_started=$SECONDS
 scripts/compose.sh up
 say "stack up and healthy in $((SECONDS - up_started)) s"
@@ -54,8 +63,8 @@ bad=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$lb/webhooks/github" -H 'C
   -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" \
   -H "X-Hub-Signature-256: sha256=$signature" -d "${body/main/evil}")
 [ "$bad" = 401 ] || { say "a push with a wrong signature got HTTP $bad, not 401"; exit 1; }
-for _ in $(seq 60); do curl -sf "http://127.0.0.1:8093/builds?limit=500" | grep -q "$sha" && break; sleep 0.5; done
-curl -sf "http://127.0.0.1:8093/builds?limit=500" | grep -q "$sha" || { say "the push never became a build in the CI service"; exit 1; }
+for _ in $(seq 60); do curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$sha" && break; sleep 0.5; done
+curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$sha" || { say "the push never became a build in the CI service"; exit 1; }
 say "signed GitHub push → $status → build $sha in the CI service; a forged one → 401"
 
 # --- orders under load while a gateway dies ------------------------------------------------------
@@ -64,6 +73,6 @@ victim=$(scripts/compose.sh names | grep -E "^${HOOKLINE_COMPOSE_PROJECT}_gatewa
 say "sending $count Shopify orders at $rate/s; killing $victim after $((count / 3))"
 load_started=$SECONDS
 python3 scripts/lib/compose_load.py --url "$lb/webhooks/shop" --secret "$SHOPIFY_WEBHOOK_SECRET" \
-  --orders-url http://127.0.0.1:8091 --count "$count" --rate "$rate" --kill-at $((count / 3)) \
+  --orders-url "http://127.0.0.1:$HOOKLINE_ORDERS_PORT" --count "$count" --rate "$rate" --kill-at $((count / 3)) \
   --kill-cmd "scripts/compose.sh kill $victim"
 say "load and accounting in $((SECONDS - load_started)) s: every acknowledged order is in the orders service"
