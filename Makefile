@@ -9,7 +9,8 @@ SWIFT_TEST_FLAGS ?=
 RELEASE := swift build -c release --static-swift-stdlib
 GATEWAYS ?= 3
 
-.PHONY: help setup build test test-asan run chaos demo clean-state bench-kafka bench-gateway bench-consumers
+.PHONY: help setup build test test-asan run chaos demo clean-state bench-kafka bench-gateway bench-consumers \
+        compose-up compose-down test-compose
 
 help:
 	@echo "make run          set up, build and start Hookline on this machine: broker, GATEWAYS=3 gateways"
@@ -17,6 +18,8 @@ help:
 	@echo "make clean-state  wipe what make run keeps in .state/ (databases, logs)"
 	@echo "make test         set up and run every test"
 	@echo "make chaos        SIGKILL one of three gateways under load; check nothing acknowledged is lost"
+	@echo "make compose-up   the compose deployment on this machine's podman (compose-down stops it)"
+	@echo "make test-compose bring the compose deployment up, send webhooks, kill a gateway, tear down"
 	@echo "make bench-kafka  Swift producer vs librdkafka's rdkafka_performance, same broker"
 	@echo "make bench-gateway  the gateway under wrk vs its HTTP-only and produce-only ceilings and a Python peer"
 
@@ -26,9 +29,11 @@ setup:
 build: setup
 	swift build
 
-# --browser: the monitor page's tests drive a headless Chromium.
+# --browser: the monitor page's tests drive a headless Chromium. check-deploy validates the
+# compose files (schema, parity with make run, alert rules, Dockerfile).
 test:
 	@scripts/setup.sh --browser
+	scripts/check-deploy.sh
 	swift build --build-tests
 	scripts/run-tests.sh $(SWIFT_TEST_FLAGS)
 
@@ -56,6 +61,22 @@ chaos:
 	@scripts/setup.sh --run
 	$(RELEASE)
 	scripts/chaos.sh
+
+# The compose deployment (deploy/compose.yaml + deploy/compose.local.yaml) on podman, with images
+# built here from the release executables (docs/deploy.md).
+
+compose-up:
+	@scripts/setup.sh --containers
+	$(RELEASE)
+	scripts/compose.sh up
+
+compose-down:
+	scripts/compose.sh down
+
+test-compose:
+	@scripts/setup.sh --containers
+	$(RELEASE)
+	scripts/test-compose.sh
 
 # Wipes what `make run` keeps between runs: the services' databases, logs, generated config.
 clean-state:

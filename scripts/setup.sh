@@ -35,6 +35,8 @@ packages=(build-essential pkg-config dpkg-dev ca-certificates curl openssl
 [ "$want_bench" = 1 ] && packages+=(wrk)
 [ "$want_browser" = 1 ] && packages+=(chromium)
 [ "$want_containers" = 1 ] && packages+=(podman podman-compose runc debootstrap haproxy)
+# podman's CNI networks resolve container and service names only with the dnsname plugin.
+[ "$want_containers" = 1 ] && packages+=(golang-github-containernetworking-plugin-dnsname)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# make test-compose: the compose deployment end to end, on this machine's podman.
+#   1. scripts/compose.sh up: local images, kafka-1 (Tansu), three gateways behind HAProxy,
+#      orders, payments, ci (and the monitor once it exists), every healthcheck passing;
+#   2. a signed GitHub push through the load balancer (127.0.0.1) becomes a build in the CI service;
+#   3. COUNT signed Shopify orders at RATE per second; after a third of them one gateway container
+#      is killed (podman kill); every order acknowledged with 2xx must end up in the orders service;
+#   4. everything is torn down, volumes included, whatever happened.
+# Environment: COUNT (600), RATE (100 per second), GATEWAYS (3); the host ports as in
+# scripts/compose.sh, each replaced by a free one when taken.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HOOKLINE_COMPOSE_PROJECT=${HOOKLINE_COMPOSE_PROJECT:-hookline-test}
+export GITHUB_WEBHOOK_SECRET=${GITHUB_WEBHOOK_SECRET:-dev-github-secret}
+export SHOPIFY_WEBHOOK_SECRET=${SHOPIFY_WEBHOOK_SECRET:-dev-shopify-secret}
+count=${COUNT:-600}
+rate=${RATE:-100}
+started=$SECONDS
+say() { printf '\033[1mtest-compose:\033[0m %s\n' "$*"; }
+
+finish() {
+  local code=$?
+  trap - EXIT
+  if [ "$code" != 0 ]; then
+    say "FAILED; container states and the last lines of each log:"
+    scripts/compose.sh ps || true
+    for name in $(scripts/compose.sh names 2>/dev/null); do
+      echo "--- $name"; scripts/compose.sh logs --tail 10 "$name" 2>&1 || true
+    done
+  fi
+  local down_started=$SECONDS
+  scripts/compose.sh down -v || true
+  say "torn down in $((SECONDS - down_started)) s; total $((SECONDS - started)) s"
+  exit "$code"
+}
+trap finish EXIT
+
+# A leftover from an interrupted run would hold the ports.
+scripts/compose.sh down -v >/dev/null 2>&1 || true
+
+# The usual host ports when free, others when not (a `make run` may hold them on a shared machine).
+source scripts/lib/broker.sh   # free_loopback_port
+export HOOKLINE_PORT=$(free_loopback_port "${HOOKLINE_PORT:-8080}")
+export HOOKLINE_ORDERS_PORT=$(free_loopback_port "${HOOKLINE_ORDERS_PORT:-8091}")
+export HOOKLINE_PAYMENTS_PORT=$(free_loopback_port "${HOOKLINE_PAYMENTS_PORT:-8092}")
+export HOOKLINE_CI_PORT=$(free_loopback_port "${HOOKLINE_CI_PORT:-8093}")
+export HOOKLINE_MONITOR_PORT=$(free_loopback_port "${HOOKLINE_MONITOR_PORT:-8099}")
+lb=http://127.0.0.1:$HOOKLINE_PORT
+
+up_started=$SECONDS
+scripts/compose.sh up
+say "stack up and healthy in $((SECONDS - up_started)) s"
+
+# --- a GitHub push becomes a CI build ------------------------------------------------------------
+sha=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
+body="{\"ref\":\"refs/heads/main\",\"after\":\"$sha\",\"repository\":{\"full_name\":\"octo/hookline-compose\"}}"
+signature=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$GITHUB_WEBHOOK_SECRET" | sed 's/^.* //')
+status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$lb/webhooks/github" -H 'Content-Type: application/json' \
+  -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" \
+  -H "X-Hub-Signature-256: sha256=$signature" -d "$body")
+[[ $status == 2?? ]] || { say "the signed GitHub push got HTTP $status"; exit 1; }
+bad=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$lb/webhooks/github" -H 'Content-Type: application/json' \
+  -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" \
+  -H "X-Hub-Signature-256: sha256=$signature" -d "${body/main/evil}")
+[ "$bad" = 401 ] || { say "a push with a wrong signature got HTTP $bad, not 401"; exit 1; }
+for _ in $(seq 60); do curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$sha" && break; sleep 0.5; done
+curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$sha" || { say "the push never became a build in the CI service"; exit 1; }
+say "signed GitHub push → $status → build $sha in the CI service; a forged one → 401"
+
+# --- orders under load while a gateway dies ------------------------------------------------------
+victim=$(scripts/compose.sh names | grep -E "^${HOOKLINE_COMPOSE_PROJECT}_gateway_[0-9]+$" | sed -n 2p)
+[ -n "$victim" ] || { say "found no second gateway container to kill"; exit 1; }
+say "sending $count Shopify orders at $rate/s; killing $victim after $((count / 3))"
+load_started=$SECONDS
+python3 scripts/lib/compose_load.py --url "$lb/webhooks/shop" --secret "$SHOPIFY_WEBHOOK_SECRET" \
+  --orders-url "http://127.0.0.1:$HOOKLINE_ORDERS_PORT" --count "$count" --rate "$rate" --kill-at $((count / 3)) \
+  --kill-cmd "scripts/compose.sh kill $victim"
+say "load and accounting in $((SECONDS - load_started)) s: every acknowledged order is in the orders service"
