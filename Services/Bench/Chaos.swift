@@ -65,10 +65,14 @@ struct Chaos: AsyncParsableCommand {
         print("in Kafka: \(inKafka.ids.intersection(result.acknowledged).count) of \(result.acknowledged.count) acknowledged "
             + "(\(inKafka.ids.count) distinct, \(inKafka.records) records; by replica: \(inKafka.byReplica.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))")
 
-        let applied = try await self.appliedOrders(run: run, expected: result.acknowledged)
+        let (applied, appliedTwice) = try await self.appliedOrders(run: run, expected: result.acknowledged)
         let missingApplied = result.acknowledged.subtracting(applied)
-        print("applied by orders: \(applied.intersection(result.acknowledged).count) of \(result.acknowledged.count) acknowledged")
+        print("applied by orders: \(applied.intersection(result.acknowledged).count) of \(result.acknowledged.count) acknowledged, \(appliedTwice) applied more than once")
 
+        if appliedTwice > 0 {
+            print("DUPLICATED: \(appliedTwice) orders applied more than once")
+            throw ExitCode.failure
+        }
         if !missingInKafka.isEmpty || !missingApplied.isEmpty {
             print("LOST: \(missingInKafka.count) acknowledged but not in Kafka, \(missingApplied.count) acknowledged but not applied, e.g. \(missingInKafka.union(missingApplied).prefix(5).sorted())")
             throw ExitCode.failure
@@ -108,6 +112,9 @@ struct Chaos: AsyncParsableCommand {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "X-Signature", value: "sha256=" + HMAC<SHA256>.authenticationCode(for: body, using: key).hex)
+        // The event id: a request HAProxy retries on another replica after its first one died
+        // mid-request may be in Kafka twice; the orders service absorbs the copy by this id.
+        request.headers.add(name: "X-Webhook-Id", value: orderID)
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
@@ -154,22 +161,31 @@ struct Chaos: AsyncParsableCommand {
         return "chaos-\(run)-" + String(decoding: value[start..<end], as: UTF8.self)
     }
 
-    /// This run's orders in the orders service's database, once all expected are there or the wait is over.
-    private func appliedOrders(run: String, expected: Set<String>) async throws -> Set<String> {
+    /// This run's orders in the orders service's database, once all expected are there or the
+    /// wait is over, and how many of them more than one event was applied to.
+    private func appliedOrders(run: String, expected: Set<String>) async throws -> (ids: Set<String>, appliedTwice: Int) {
         var configuration = Configuration()
         configuration.readonly = true
         let deadline = ContinuousClock.now + .seconds(self.settle)
         var applied: Set<String> = []
+        var appliedTwice = 0
+        let pattern = "chaos-\(run)-%"
         while ContinuousClock.now < deadline {
             if let database = try? DatabaseQueue(path: self.ordersDatabase, configuration: configuration),
-                let ids = try? await database.read({ db in try String.fetchAll(db, sql: "SELECT id FROM orders WHERE id LIKE ?", arguments: ["chaos-\(run)-%"]) })
+                let (ids, twice) = try? await database.read({ db in
+                    (
+                        try String.fetchAll(db, sql: "SELECT id FROM orders WHERE id LIKE ?", arguments: [pattern]),
+                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders WHERE id LIKE ? AND events > 1", arguments: [pattern]) ?? 0
+                    )
+                })
             {
                 applied = Set(ids)
+                appliedTwice = twice
                 if expected.isSubset(of: applied) { break }
             }
             try await Task.sleep(for: .milliseconds(500))
         }
-        return applied
+        return (applied, appliedTwice)
     }
 }
 
