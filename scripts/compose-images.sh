@@ -3,8 +3,8 @@
 #   localhost/hookline-base:<hash>  a Debian bookworm minbase root filesystem (debootstrap) with
 #                                   the libraries the executables load, curl and haproxy, and a
 #                                   non-root user hookline (uid 10001); cached in .state/images
-#   localhost/hookline:local        + the release executables (hookline and hookline-*, whichever
-#                                   exist, the demo and benchmarks left out) and librdkafka.so.1
+#   localhost/hookline:local        + the release executables (hookline and every hookline-*, the
+#                                   demo and benchmarks left out) and librdkafka.so.1
 #   localhost/hookline-broker:local + Tansu, the embedded Kafka-compatible broker
 # Idempotent: an image is rebuilt only when what goes into it changed (a label records it), so a
 # second run takes a few seconds. Needs root (debootstrap, rootful podman), the release build

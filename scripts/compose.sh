@@ -49,22 +49,19 @@ source scripts/lib/broker.sh   # free_loopback_port
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo --preserve-env "$@"; fi; }
 podman_bin=$(command -v podman) || { echo "compose: podman is missing (scripts/setup.sh --containers)" >&2; exit 1; }
 podman() { sudo_if_needed "$podman_bin" "$@"; }
+# podman-compose echoes every podman command it runs, environment included (`-e NAME=value`):
+# the sources' secrets are masked before anything reaches the log.
 compose() {
   local log=$state/podman/compose.log
-  sudo_if_needed podman-compose -p "$project" -f deploy/compose.yaml -f deploy/compose.local.yaml "$@" >>"$log" 2>&1 \
+  sudo_if_needed podman-compose -p "$project" -f deploy/compose.yaml -f deploy/compose.local.yaml "$@" 2>&1 \
+    | sed -E 's/([A-Z_]*(SECRET|TOKEN|PASSWORD)[A-Z_]*=)[^ ]*/\1***/g' >>"$log" \
     || { echo "compose: podman-compose $* failed; the end of $log:" >&2; tail -20 "$log" >&2; return 1; }
 }
 containers() { podman ps -a --filter "label=io.podman.compose.project=$project" --format '{{.Names}}' | sort; }
 
-# The services to start: all of them (podman-compose skips those with zero replicas), minus the
-# monitor while its executable does not exist yet.
-services() {
-  local all=(kafka-1 gateway haproxy orders payments ci monitor)
-  for service in "${all[@]}"; do
-    [ "$service" = monitor ] && [ ! -x "$bin/hookline-monitor" ] && continue
-    echo "$service"
-  done
-}
+# The services to start (compose.local.yaml scales the second and third Kafka broker and
+# Prometheus to zero).
+services() { echo kafka-1 gateway haproxy orders payments ci monitor; }
 
 # wait_healthy SECONDS: runs the healthcheck of every container of the project (podman has no
 # systemd timers here to run them) until all pass.
@@ -118,7 +115,7 @@ compose: containers created in $((created - started)) s, all healthy $((SECONDS 
   orders          http://127.0.0.1:$HOOKLINE_ORDERS_PORT/orders
   payments        http://127.0.0.1:$HOOKLINE_PAYMENTS_PORT/payments
   ci              http://127.0.0.1:$HOOKLINE_CI_PORT/builds
-  monitor         $([ -x "$bin/hookline-monitor" ] && echo "http://127.0.0.1:$HOOKLINE_MONITOR_PORT" || echo "(not built yet: no $bin/hookline-monitor)")
+  monitor         http://127.0.0.1:$HOOKLINE_MONITOR_PORT
   broker          one Tansu broker (memory only) as kafka-1; replication factor 1
 MSG
 }

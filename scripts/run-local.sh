@@ -22,8 +22,9 @@ source scripts/lib/broker.sh
 
 [[ $gateways =~ ^[1-9][0-9]?$ ]] || { echo "run: GATEWAYS must be 1..99, got $gateways" >&2; exit 2; }
 command -v haproxy >/dev/null || { echo "run: haproxy is missing (scripts/setup.sh --run installs it)" >&2; exit 1; }
-for role in gateway orders payments ci; do
-  [ -x "$bin/hookline-$role" ] || { echo "run: $bin/hookline-$role is missing (make run builds it)" >&2; exit 1; }
+for role in gateway orders payments ci monitor ""; do
+  executable=$bin/hookline${role:+-$role}
+  [ -x "$executable" ] || { echo "run: $executable is missing (make run builds it)" >&2; exit 1; }
 done
 
 # Ports: the load balancer, the gateways behind it, and what the configuration gives the
@@ -80,7 +81,8 @@ start() {
 }
 # wait_healthy NAME URL: until it answers 200 (30 s at most), else show its log and fail.
 wait_healthy() {
-  for _ in $(seq 300); do curl -sf -o /dev/null "$2" && return 0; kill -0 "${pids[-1]}" 2>/dev/null || break; sleep 0.1; done
+  local pid; pid=$(awk -v name="$1" '$1 == name {print $2}' "$state/pids")
+  for _ in $(seq 300); do curl -sf -o /dev/null "$2" && return 0; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   echo "run: $1 did not become healthy at $2; the end of $state/logs/$1.log:" >&2
   tail -20 "$state/logs/$1.log" >&2
   exit 1
@@ -138,12 +140,8 @@ done
 wait_healthy orders http://127.0.0.1:8091/healthz
 wait_healthy payments http://127.0.0.1:8092/healthz
 wait_healthy ci http://127.0.0.1:8093/healthz
-monitor_line="  monitor           (not built: $bin/hookline-monitor is missing)"
-if [ -x "$bin/hookline-monitor" ]; then
-  start monitor "$bin/hookline-monitor" --config "$config" "${monitor_gateways[@]}"
-  wait_healthy monitor http://127.0.0.1:8099/healthz
-  monitor_line="  monitor           http://127.0.0.1:8099     lag per group, topic and partition; /metrics"
-fi
+start monitor "$bin/hookline-monitor" --config "$config" "${monitor_gateways[@]}"
+wait_healthy monitor http://127.0.0.1:8099/healthz
 
 cat <<MSG
 
@@ -153,7 +151,7 @@ Hookline is running (Ctrl-C stops it). State: $state (make clean-state wipes it)
   orders            http://127.0.0.1:8091/orders
   payments          http://127.0.0.1:8092/payments
   ci                http://127.0.0.1:8093/builds
-$monitor_line
+  monitor           http://127.0.0.1:8099     lag per group, topic and partition; /metrics
   embedded broker   $KAFKA_BROKERS (memory only: empty at each start)
   logs              $state/logs/
   configuration     $config
@@ -162,13 +160,7 @@ $(sed -n '/^sources:/,/^services:/p' "$config" | sed '$d' | sed 's/^/           
 
 Send a signed test webhook:
 MSG
-if "$bin/hookline" --help 2>/dev/null | grep -q "^ *send "; then
-  echo "  source $state/env && $bin/hookline send github push"
-else
-  body='{"zen":"Keep it logically awesome.","hook_id":1,"repository":{"full_name":"octo/hello-world"}}'
-  signature=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$GITHUB_WEBHOOK_SECRET" | sed 's/^.* //')
-  echo "  curl -s -X POST http://127.0.0.1:$lb_port/webhooks/github -H 'Content-Type: application/json' -H 'X-GitHub-Event: ping' -H \"X-GitHub-Delivery: \$(date +%s%N)\" -H 'X-Hub-Signature-256: sha256=$signature' -d '$body'"
-fi
+echo "  source $state/env && $bin/hookline send github push --url http://127.0.0.1:$lb_port"
 echo "ready" >"$state/ready"
 trap 'rm -f "$state/ready"; stop' EXIT
 # A replica that dies is reported and left out by HAProxy; the rest keep serving. Only the
@@ -181,6 +173,7 @@ while [ "${#running[@]}" -gt 0 ]; do
   name=$(awk -v pid="$exited" '$2 == pid {print $1}' "$state/pids")
   echo "run: $name (pid $exited) exited with status $code; see $state/logs/$name.log" >&2
   [ "$name" = broker ] && exit 1
-  running=("${running[@]/$exited}")
-  running=(${running[@]})
+  remaining=()
+  for pid in "${running[@]}"; do [ "$pid" = "$exited" ] || remaining+=("$pid"); done
+  running=("${remaining[@]}")
 done

@@ -1,9 +1,10 @@
 import ArgumentParser
 import AsyncHTTPClient
-import Crypto
 import Foundation
 import GRDB
 import HooklineKafka
+import HooklineWebhooks
+import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -28,11 +29,19 @@ struct Chaos: AsyncParsableCommand {
     @Option(help: "SIGKILL after this many requests were sent.") var killAfter = 1000
     @Option(help: "Seconds to wait for Kafka and the orders service to show every acknowledged order.") var settle = 60
 
+    func validate() throws {
+        guard self.killAfter < self.count else { throw ValidationError("--kill-after must be below --count, or nothing is killed") }
+    }
+
+    /// How the `legacy` source of deploy/hookline.yaml reads a delivery.
+    static let legacySource = ProviderConfiguration(
+        signatureHeader: "X-Signature", signaturePrefix: "sha256=", eventTypeJSONPointer: "/event_type", idHeader: "X-Webhook-Id"
+    )
+
     func run() async throws {
         var logger = Logger(label: "hookline.chaos")
         logger.logLevel = .warning
         let run = String(UInt32.random(in: .min ... .max), radix: 16)
-        let key = SymmetricKey(data: Data(self.secret.utf8))
         let state = LoadState()
         let start = ContinuousClock.now
 
@@ -43,11 +52,13 @@ struct Chaos: AsyncParsableCommand {
                         let index = state.next.add(1, ordering: .relaxed).oldValue
                         guard index < self.count else { return }
                         if index == self.killAfter {
-                            Foundation.kill(self.kill, SIGKILL)
+                            guard Foundation.kill(self.kill, SIGKILL) == 0 else {
+                                throw ValidationError("could not SIGKILL pid \(self.kill): errno \(errno)")
+                            }
                             state.outcome.withLock { $0.killedAt = index }
                         }
                         let id = "chaos-\(run)-\(index)"
-                        let status = await self.post(orderID: id, key: key)
+                        let status = try await self.post(orderID: id)
                         state.outcome.withLock { $0.record(id: id, status: status, afterKill: $0.killedAt != nil) }
                     }
                 }
@@ -105,16 +116,21 @@ struct Chaos: AsyncParsableCommand {
         }
     }
 
-    /// Posts one signed order; its status, or 0 when no response came.
-    private func post(orderID: String, key: SymmetricKey) async -> Int {
+    /// Posts one order, signed as the legacy source expects; its status, or 0 when no response came.
+    private func post(orderID: String) async throws -> Int {
         let body = Array(#"{"event_type":"new_order","order_id":"\#(orderID)","status":"pending","total":"49.90","currency":"EUR","customer":{"email":"chaos@example.com"}}"#.utf8)
+        // The order id is the event id too: a request HAProxy retries on another replica after
+        // its first one died mid-request may be in Kafka twice; the orders service skips the copy.
+        let signed = try WebhookProviders.sign(
+            provider: "hmac-sha256",
+            WebhookSigningInput(
+                secret: self.secret, body: body, id: orderID, timestamp: Int64(Date().timeIntervalSince1970), configuration: Self.legacySource
+            )
+        )
         var request = HTTPClientRequest(url: self.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "X-Signature", value: "sha256=" + HMAC<SHA256>.authenticationCode(for: body, using: key).hex)
-        // The event id: a request HAProxy retries on another replica after its first one died
-        // mid-request may be in Kafka twice; the orders service absorbs the copy by this id.
-        request.headers.add(name: "X-Webhook-Id", value: orderID)
+        for field in signed.headerFields { request.headers.add(name: field.name.rawName, value: field.value) }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
@@ -186,18 +202,5 @@ struct Chaos: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(500))
         }
         return (applied, appliedTwice)
-    }
-}
-
-extension Sequence<UInt8> {
-    /// Lowercase hex, without a formatter.
-    fileprivate var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        for byte in self {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

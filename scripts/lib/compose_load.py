@@ -40,6 +40,7 @@ class Sender:
         self.acked: list[str] = []
         self.refused = collections.Counter()  # status (or error) -> count
         self.kill_done = threading.Event()
+        self.kill_failed = False
         self.acked_after_kill = 0
         self.base_id = int(time.time()) * 100000
 
@@ -62,6 +63,7 @@ class Sender:
         print(f"load: after {self.args.kill_at} sent, ran `{self.args.kill_cmd}` (exit {result.returncode})", flush=True)
         if result.returncode != 0:
             print(result.stderr, file=sys.stderr)
+            self.kill_failed = True
         self.kill_done.set()
 
     def connection(self):
@@ -172,7 +174,10 @@ def main():
     if not acked:
         print("load: nothing was acknowledged", file=sys.stderr)
         return 1
-    if args.kill_cmd and (not sender.kill_done.is_set() or sender.acked_after_kill == 0):
+    if args.kill_cmd and (not sender.kill_done.is_set() or sender.kill_failed):
+        print("load: the gateway was not killed, so the run proves nothing about losing one", file=sys.stderr)
+        return 1
+    if args.kill_cmd and sender.acked_after_kill == 0:
         print("load: no webhook was acknowledged after the kill", file=sys.stderr)
         return 1
     return 0
