@@ -49,12 +49,13 @@ source scripts/lib/broker.sh   # free_loopback_port
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo --preserve-env "$@"; fi; }
 podman_bin=$(command -v podman) || { echo "compose: podman is missing (scripts/setup.sh --containers)" >&2; exit 1; }
 podman() { sudo_if_needed "$podman_bin" "$@"; }
-# podman-compose echoes every podman command it runs, environment included (`-e NAME=value`):
-# the sources' secrets are masked before anything reaches the log.
+# podman-compose echoes every podman command it runs and the configuration it read, environment
+# included (`-e NAME=value`, `"NAME": "value"`): secrets are masked before anything reaches the log.
 compose() {
   local log=$state/podman/compose.log
   sudo_if_needed podman-compose -p "$project" -f deploy/compose.yaml -f deploy/compose.local.yaml "$@" 2>&1 \
-    | sed -E 's/([A-Z_]*(SECRET|TOKEN|PASSWORD)[A-Z_]*=)[^ ]*/\1***/g' >>"$log" \
+    | sed -E -e 's/([A-Z_]*(SECRET|TOKEN|PASSWORD)[A-Z_]*=)[^ ]*/\1***/g' \
+        -e 's/("[A-Z_]*(SECRET|TOKEN|PASSWORD)[A-Z_]*": ")[^"]*/\1***/g' >>"$log" \
     || { echo "compose: podman-compose $* failed; the end of $log:" >&2; tail -20 "$log" >&2; return 1; }
 }
 containers() { podman ps -a --filter "label=io.podman.compose.project=$project" --format '{{.Names}}' | sort; }
