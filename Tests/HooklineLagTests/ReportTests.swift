@@ -2,8 +2,17 @@ import Foundation
 import HooklineLag
 import Testing
 
-@Suite("Report shape")
+@Suite("Report shape and the groups left out")
 struct ReportTests {
+    @Test("the CLI's own groups (dlq redrive marks, throwaway readers) are left out of a full snapshot; services' groups are not")
+    func toolingGroups() {
+        #expect(LagReader.isToolingGroup("hookline-dlq-redrive-orders"))
+        #expect(LagReader.isToolingGroup("hookline-cli-read-1a2b3c4d"))
+        #expect(!LagReader.isToolingGroup("hookline-orders"))
+        #expect(!LagReader.isToolingGroup("hookline-dlq"))
+        #expect(!LagReader.isToolingGroup("my-hookline-dlq-redrive-x"))
+    }
+
     @Test("statusCode follows status and is still in the JSON; the isolation level is the reader's")
     func statusCodeInJSON() throws {
         var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
