@@ -15,9 +15,7 @@ struct ClusterOptions: ParsableArguments {
 
     /// The configuration file in use, if any.
     var configurationPath: String? {
-        if let config { return config }
-        if let path = ProcessInfo.processInfo.environment["HOOKLINE_CONFIG"] { return path }
-        return FileManager.default.fileExists(atPath: "deploy/hookline.yaml") ? "deploy/hookline.yaml" : nil
+        self.config ?? HooklineConfiguration.defaultPath()
     }
 
     /// The configuration, or defaults when there is no file; `--brokers` wins over the file.

@@ -11,7 +11,7 @@ struct HooklineGatewayCommand: AsyncParsableCommand {
         abstract: "Verify webhooks and publish them to Kafka, acknowledging only what the broker stored."
     )
 
-    @Option(name: .long, help: "Configuration file (default: $HOOKLINE_CONFIG, else ./hookline.yaml).")
+    @Option(name: .long, help: "Configuration file (default: $HOOKLINE_CONFIG, else deploy/hookline.yaml if present).")
     var config: String?
 
     @Option(name: .long, help: "HOST:PORT to listen on, overriding gateway.listen.")
@@ -21,9 +21,12 @@ struct HooklineGatewayCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
-        let path = self.config ?? ProcessInfo.processInfo.environment["HOOKLINE_CONFIG"] ?? "hookline.yaml"
         var logger = Logger(label: "hookline.gateway")
         logger.logLevel = self.logLevel
+        guard let path = self.config ?? HooklineConfiguration.defaultPath() else {
+            logger.critical("cannot start: no configuration file: give --config, set HOOKLINE_CONFIG, or run where deploy/hookline.yaml is")
+            throw ExitCode(78)  // EX_CONFIG
+        }
         do {
             let configuration = try HooklineConfiguration.load(path: path)
             try await GatewayApplication.run(configuration: configuration, listen: self.listen, logger: logger)

@@ -11,7 +11,7 @@ struct HooklineMonitorCommand: AsyncParsableCommand {
         abstract: "Watch consumer-group lag and gateway traffic: a page, a JSON API and Prometheus metrics."
     )
 
-    @Option(name: .long, help: "Configuration file (default: $HOOKLINE_CONFIG, else ./hookline.yaml).")
+    @Option(name: .long, help: "Configuration file (default: $HOOKLINE_CONFIG, else deploy/hookline.yaml if present).")
     var config: String?
 
     @Option(name: .long, help: "HOST:PORT to listen on, overriding monitor.listen.")
@@ -35,9 +35,12 @@ struct HooklineMonitorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = self.config ?? ProcessInfo.processInfo.environment["HOOKLINE_CONFIG"] ?? "hookline.yaml"
         var logger = Logger(label: "hookline.monitor")
         logger.logLevel = self.logLevel
+        guard let path = self.config ?? HooklineConfiguration.defaultPath() else {
+            logger.critical("cannot start: no configuration file: give --config, set HOOKLINE_CONFIG, or run where deploy/hookline.yaml is")
+            throw ExitCode(78)  // EX_CONFIG
+        }
         do {
             let file = try HooklineConfiguration.load(path: path)
             var configuration = MonitorConfiguration(file)

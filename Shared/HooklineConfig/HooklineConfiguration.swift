@@ -29,6 +29,20 @@ public struct HooklineConfiguration: Sendable {
         self.monitor = monitor
     }
 
+    /// The repository's configuration, relative to the working directory.
+    public static let repositoryPath = "deploy/hookline.yaml"
+
+    /// The configuration file a process reads when not given `--config`: `$HOOKLINE_CONFIG`, else
+    /// `deploy/hookline.yaml` when it exists (a checkout's root), else none. The `hookline` CLI
+    /// then runs on defaults; the gateway and the monitor refuse to start.
+    public static func defaultPath(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        fileExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
+    ) -> String? {
+        if let path = environment["HOOKLINE_CONFIG"], !path.isEmpty { return path }
+        return fileExists(self.repositoryPath) ? self.repositoryPath : nil
+    }
+
     /// Reads and checks a configuration file. Secrets are resolved later, by whoever needs them
     /// (see ``SecretResolver``), so that loading a file never reads another process's secrets.
     /// `kafka.brokers` may be `${NAME}`, read from `environment` here, and any value may be

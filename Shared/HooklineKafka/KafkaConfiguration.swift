@@ -146,7 +146,8 @@ public enum KafkaIsolationLevel: Sendable {
     case readUncommitted
     case readCommitted
 
-    var librdkafkaValue: String {
+    /// The `isolation.level` value: `read_uncommitted` or `read_committed`.
+    public var librdkafkaValue: String {
         switch self {
         case .readUncommitted: "read_uncommitted"
         case .readCommitted: "read_committed"

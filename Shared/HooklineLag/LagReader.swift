@@ -12,13 +12,26 @@ public struct LagReader: Sendable {
     /// The isolation level end offsets are read at.
     public static let isolationLevel: KafkaIsolationLevel = .readCommitted
 
+    /// Prefixes of the groups the `hookline` CLI uses for itself, left out of a full snapshot:
+    /// `hookline-dlq-redrive-<service>` records how far `hookline dlq redrive` got and has no
+    /// members between redrives, so it would read STOPPED as soon as new dead letters arrive (they
+    /// show as the end offsets of the `<prefix>.dlq.<service>` topics instead);
+    /// `hookline-cli-*` are throwaway groups of one command.
+    public static let toolingGroupPrefixes = ["hookline-dlq-redrive-", "hookline-cli-"]
+
+    /// Whether a group is one of the CLI's own (``toolingGroupPrefixes``): not judged unless asked for by name.
+    public static func isToolingGroup(_ group: String) -> Bool {
+        self.toolingGroupPrefixes.contains { group.hasPrefix($0) }
+    }
+
     public let admin: KafkaAdmin
 
     public init(admin: KafkaAdmin) {
         self.admin = admin
     }
 
-    /// Reads every group the cluster lists, plus `knownGroups`, or only `group`; and every topic.
+    /// Reads every group the cluster lists (but the CLI's own, see ``isToolingGroup(_:)``), plus
+    /// `knownGroups`, or only `group` (whatever its name); and every topic.
     ///
     /// Some brokers (the embedded one) list only groups that have committed; a group named in
     /// `knownGroups` or `group` is described even when unlisted, and kept when it has members.
@@ -32,7 +45,7 @@ public struct LagReader: Sendable {
         let partitionsByTopic = Dictionary(uniqueKeysWithValues: topics.map { ($0.topic, Array($0.ends.keys)) })
 
         let listed = try await self.admin.listConsumerGroups().map(\.groupID)
-        let wanted = onlyGroup.map { [$0] } ?? listed
+        let wanted = onlyGroup.map { [$0] } ?? listed.filter { !Self.isToolingGroup($0) }
         let listedWanted = wanted.filter(listed.contains)
         var described = Dictionary(
             try await self.admin.describeConsumerGroups(listedWanted).map { ($0.groupID, $0) },

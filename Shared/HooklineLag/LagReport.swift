@@ -5,7 +5,7 @@ import Foundation
 public struct LagReport: Sendable, Hashable, Codable {
     public var takenAt: Date
     public var windowSeconds: Double
-    /// `read_committed`: see ``LagReader``.
+    /// ``LagReader/isolationLevel`` (`read_committed`).
     public var isolationLevel: String
     public var groups: [Group]
     public var topics: [Topic]
@@ -15,8 +15,6 @@ public struct LagReport: Sendable, Hashable, Codable {
         public var state: String
         public var members: Int
         public var status: LagStatus
-        /// The status as `hookline_consumergroup_status` encodes it.
-        public var statusCode: Int
         /// The sum over partitions with a commit; nil when the group has no commit at all.
         public var lag: Int64?
         /// The largest partition time lag.
@@ -24,6 +22,55 @@ public struct LagReport: Sendable, Hashable, Codable {
         public var partitions: [Partition]
         /// Total lag over the last minutes, for charts.
         public var history: [Point]
+
+        /// The status as `hookline_consumergroup_status` encodes it (also in the JSON).
+        public var statusCode: Int { self.status.rawValue }
+
+        private enum CodingKeys: String, CodingKey {
+            case group, state, members, status, statusCode, lag, lagSeconds, partitions, history
+        }
+
+        public init(
+            group: String, state: String, members: Int, status: LagStatus, lag: Int64?, lagSeconds: Double?,
+            partitions: [Partition], history: [Point]
+        ) {
+            self.group = group
+            self.state = state
+            self.members = members
+            self.status = status
+            self.lag = lag
+            self.lagSeconds = lagSeconds
+            self.partitions = partitions
+            self.history = history
+        }
+
+        /// `statusCode` in the JSON is ignored: it follows from `status`.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                group: try container.decode(String.self, forKey: .group),
+                state: try container.decode(String.self, forKey: .state),
+                members: try container.decode(Int.self, forKey: .members),
+                status: try container.decode(LagStatus.self, forKey: .status),
+                lag: try container.decodeIfPresent(Int64.self, forKey: .lag),
+                lagSeconds: try container.decodeIfPresent(Double.self, forKey: .lagSeconds),
+                partitions: try container.decode([Partition].self, forKey: .partitions),
+                history: try container.decode([Point].self, forKey: .history)
+            )
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.group, forKey: .group)
+            try container.encode(self.state, forKey: .state)
+            try container.encode(self.members, forKey: .members)
+            try container.encode(self.status, forKey: .status)
+            try container.encode(self.statusCode, forKey: .statusCode)
+            try container.encodeIfPresent(self.lag, forKey: .lag)
+            try container.encodeIfPresent(self.lagSeconds, forKey: .lagSeconds)
+            try container.encode(self.partitions, forKey: .partitions)
+            try container.encode(self.history, forKey: .history)
+        }
     }
 
     public struct Partition: Sendable, Hashable, Codable {

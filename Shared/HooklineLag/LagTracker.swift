@@ -56,7 +56,7 @@ public struct LagTracker: Sendable {
         return LagReport(
             takenAt: now,
             windowSeconds: self.evaluator.window,
-            isolationLevel: "read_committed",
+            isolationLevel: LagReader.isolationLevel.librdkafkaValue,
             groups: groups.sorted { $0.group < $1.group },
             topics: topics.sorted { $0.topic < $1.topic }
         )
@@ -105,7 +105,6 @@ public struct LagTracker: Sendable {
             state: group.state,
             members: group.members,
             status: status,
-            statusCode: status.rawValue,
             lag: total,
             lagSeconds: partitions.compactMap(\.lagSeconds).max(),
             partitions: partitions,

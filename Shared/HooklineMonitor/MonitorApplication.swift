@@ -9,7 +9,8 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Builds and runs `hookline-monitor`: a poller judging consumer lag every interval, and an HTTP
-/// server with the page (`/`), its data (`/api/status`), `/metrics`, `/healthz` and `/readyz`.
+/// server with the page (`/`), its data (`/api/status`), `/metrics`, `/healthz` and `/readyz`
+/// (503 until a snapshot succeeds, and again while none has for three intervals).
 public enum MonitorApplication {
     /// - Parameter onServerRunning: called with the bound port once the server listens (tests bind port 0).
     public static func build(
@@ -69,9 +70,9 @@ public enum MonitorApplication {
             Self.json(.ok, #"{"status":"ok"}"#)
         }
         router.get("/readyz") { _, _ in
-            state.isReady
-                ? Self.json(.ok, #"{"status":"ready"}"#)
-                : Self.json(.serviceUnavailable, #"{"error":"not_ready","message":"No snapshot of the cluster has succeeded yet."}"#)
+            guard let reason = state.notReadyReason() else { return Self.json(.ok, #"{"status":"ready"}"#) }
+            let body = (try? JSONSerialization.data(withJSONObject: ["error": "not_ready", "message": reason], options: [.sortedKeys])) ?? Data()
+            return Self.json(.serviceUnavailable, String(decoding: body, as: UTF8.self))
         }
         return router
     }

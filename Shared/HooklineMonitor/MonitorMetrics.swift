@@ -1,3 +1,4 @@
+import Foundation
 import HooklineLag
 import Prometheus
 
@@ -30,22 +31,37 @@ enum MonitorMetrics {
                 registry.makeGauge(descriptor: end, labels: [("topic", topic.topic), ("partition", String(partition.partition))]).set(partition.end)
             }
         }
-        guard !gateways.isEmpty else { return registry.emitToBuffer() }
-
+        // One series per gateway (labelled with its URL), and none for a gateway that did not
+        // answer: a sum over whichever answered would drop when one dies, which Prometheus reads
+        // as a counter reset.
         let up = self.name("monitor", "gateway_up", help: "1 when the gateway's /metrics answered at the last look.")
-        var classes: [String: Int64] = [:]
+        let requests = self.name("monitor", "gateway_requests", unit: "total", help: "Webhook requests the gateway answered, by status class (its hookline_gateway_requests_total).")
+        let errors = self.name("monitor", "gateway_5xx", unit: "total", help: "Webhook requests the gateway answered 5xx.")
+        let published = self.name("monitor", "gateway_published", unit: "total", help: "Records the broker acknowledged to the gateway.")
         for gateway in gateways {
-            registry.makeGauge(descriptor: up, labels: [("gateway", gateway.url)]).set(Int64(gateway.up ? 1 : 0))
-            classes.merge(gateway.requests, uniquingKeysWith: +)
+            let labels = [("gateway", gateway.url)]
+            registry.makeGauge(descriptor: up, labels: labels).set(Int64(gateway.up ? 1 : 0))
+            guard gateway.up else { continue }
+            for (statusClass, count) in gateway.requests.sorted(by: { $0.key < $1.key }) {
+                registry.makeCounter(descriptor: requests, labels: labels + [("class", statusClass)]).increment(by: count)
+            }
+            registry.makeCounter(descriptor: errors, labels: labels).increment(by: gateway.requests["5xx"] ?? 0)
+            registry.makeCounter(descriptor: published, labels: labels).increment(by: gateway.published)
         }
-        let requests = self.name("monitor", "gateway_requests", unit: "total", help: "Webhook requests over the gateways that answered, by status class.")
-        for (statusClass, count) in classes {
-            registry.makeCounter(descriptor: requests, labels: [("class", statusClass)]).increment(by: count)
-        }
-        registry.makeCounter(descriptor: self.name("monitor", "gateway_5xx", unit: "total", help: "Webhook requests answered 5xx over the gateways that answered."))
-            .increment(by: classes["5xx"] ?? 0)
-        registry.makeCounter(descriptor: self.name("monitor", "gateway_published", unit: "total", help: "Records the broker acknowledged to the gateways that answered."))
-            .increment(by: gateways.map(\.published).reduce(0, +))
+        return registry.emitToBuffer()
+    }
+
+    /// The monitor's own series, rendered at every scrape so they move while snapshots fail.
+    static func renderHealth(lastSuccess: Date, failures: Int) -> [UInt8] {
+        let registry = PrometheusCollectorRegistry()
+        registry.makeGauge(
+            descriptor: self.name(
+                "monitor", "last_success_timestamp", unit: "seconds",
+                help: "Unix time of the last successful snapshot of the cluster (the monitor's start before the first)."
+            )
+        ).set(lastSuccess.timeIntervalSince1970)
+        registry.makeCounter(descriptor: self.name("monitor", "snapshot_failures", unit: "total", help: "Snapshots of the cluster that failed."))
+            .increment(by: Int64(failures))
         return registry.emitToBuffer()
     }
 

@@ -33,10 +33,22 @@ struct MonitorPoller: Service {
             return
         }
         let report = tracker.record(snapshot)
-        var gateways: [GatewayTraffic] = []
-        for url in self.configuration.gateways {
-            gateways.append(await GatewayTraffic.fetch(url, timeout: self.configuration.gatewayTimeout))
-        }
+        let gateways = await self.fetchGateways()
         self.state.publish(report, gateways: gateways)
+    }
+
+    /// Every gateway's traffic, asked concurrently (each may take up to the gateway timeout), in
+    /// configuration order.
+    private func fetchGateways() async -> [GatewayTraffic] {
+        let urls = self.configuration.gateways
+        let timeout = self.configuration.gatewayTimeout
+        return await withTaskGroup(of: (Int, GatewayTraffic).self) { group in
+            for (index, url) in urls.enumerated() {
+                group.addTask { (index, await GatewayTraffic.fetch(url, timeout: timeout)) }
+            }
+            var traffic = [GatewayTraffic?](repeating: nil, count: urls.count)
+            for await (index, answer) in group { traffic[index] = answer }
+            return traffic.compactMap { $0 }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HooklineLag
 import Synchronization
 
@@ -5,33 +6,65 @@ import Synchronization
 final class MonitorState: Sendable {
     private struct Current {
         var status: MonitorStatus
-        var metrics: [UInt8] = []
+        /// The report's and the gateways' series, rendered at the last success.
+        var reportMetrics: [UInt8] = []
+        /// The last successful snapshot; the monitor's start before the first.
+        var lastSuccess: Date
+        var failures: Int = 0
     }
 
     private let current: Mutex<Current>
+    /// How old the last success may be before `/readyz` answers 503: three intervals.
+    let staleAfter: TimeInterval
 
-    init(interval: Duration) {
-        self.current = Mutex(Current(status: MonitorStatus(ready: false, error: nil, intervalSeconds: interval.inSeconds, lag: nil, gateways: [])))
+    init(interval: Duration, startedAt: Date = Date()) {
+        self.staleAfter = 3 * interval.inSeconds
+        self.current = Mutex(
+            Current(
+                status: MonitorStatus(ready: false, error: nil, intervalSeconds: interval.inSeconds, lastSuccessAt: nil, lag: nil, gateways: []),
+                lastSuccess: startedAt
+            )
+        )
     }
 
     var status: MonitorStatus { self.current.withLock { $0.status } }
-    var metrics: [UInt8] { self.current.withLock { $0.metrics } }
-    var isReady: Bool { self.current.withLock { $0.status.ready } }
+
+    /// `/metrics`: the last good report's series, and the monitor's own, always current.
+    var metrics: [UInt8] {
+        let (report, lastSuccess, failures) = self.current.withLock { ($0.reportMetrics, $0.lastSuccess, $0.failures) }
+        return report + MonitorMetrics.renderHealth(lastSuccess: lastSuccess, failures: failures)
+    }
+
+    /// Nil when ready: a snapshot succeeded within ``staleAfter``; else why not.
+    func notReadyReason(now: Date = Date()) -> String? {
+        self.current.withLock { current in
+            guard current.status.ready else { return "No snapshot of the cluster has succeeded yet." }
+            let age = now.timeIntervalSince(current.lastSuccess)
+            guard age > self.staleAfter else { return nil }
+            return "No snapshot of the cluster has succeeded for \(Int(age)) s (\(current.status.error ?? "no error recorded"))."
+        }
+    }
 
     /// A successful snapshot: becomes what every route serves.
-    func publish(_ report: LagReport, gateways: [GatewayTraffic]) {
+    func publish(_ report: LagReport, gateways: [GatewayTraffic], at now: Date = Date()) {
         let metrics = MonitorMetrics.render(report, gateways: gateways)
         self.current.withLock { current in
             current.status.ready = true
             current.status.error = nil
+            current.status.lastSuccessAt = now
             current.status.lag = report
             current.status.gateways = gateways
-            current.metrics = metrics
+            current.reportMetrics = metrics
+            current.lastSuccess = now
         }
     }
 
-    /// A failed snapshot: the last good report stays, with the reason beside it.
+    /// A failed snapshot: the last good report stays, with the reason beside it; the failure is
+    /// counted and the last success ages (see ``notReadyReason(now:)``).
     func fail(_ message: String) {
-        self.current.withLock { $0.status.error = message }
+        self.current.withLock { current in
+            current.status.error = message
+            current.failures += 1
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HooklineLag
 
 /// `GET /api/status`: everything the page shows.
@@ -7,6 +8,8 @@ public struct MonitorStatus: Sendable, Hashable, Codable {
     /// Why the last snapshot failed, if it did (the report is then the last good one).
     public var error: String?
     public var intervalSeconds: Double
+    /// When the last snapshot succeeded; nil before the first.
+    public var lastSuccessAt: Date?
     public var lag: LagReport?
     public var gateways: [GatewayTraffic]
 }

@@ -111,4 +111,11 @@ struct ConfigurationTests {
         let text = "a: ${SET:-x} b: ${EMPTY:-fallback} c: ${PLAIN} d: ${UNSET:-}"
         #expect(HooklineConfiguration.substitutingDefaults(in: text, environment: ["SET": "v", "EMPTY": ""]) == "a: v b: fallback c: ${PLAIN} d: ")
     }
+
+    @Test("the default path: $HOOKLINE_CONFIG, else deploy/hookline.yaml when it exists, else none")
+    func defaultPath() {
+        #expect(HooklineConfiguration.defaultPath(environment: ["HOOKLINE_CONFIG": "/etc/h.yaml"], fileExists: { _ in true }) == "/etc/h.yaml")
+        #expect(HooklineConfiguration.defaultPath(environment: [:], fileExists: { $0 == "deploy/hookline.yaml" }) == "deploy/hookline.yaml")
+        #expect(HooklineConfiguration.defaultPath(environment: ["HOOKLINE_CONFIG": ""], fileExists: { _ in false }) == nil)
+    }
 }

@@ -16,6 +16,9 @@ struct MonitorIntegrationTests {
         let refused = try await post(gateway, source: "github", provider: "github", secret: "wrong", body: Array(#"{"zen":"hi"}"#.utf8), event: "ping")
         #expect(accepted.status / 100 == 2)
         #expect(refused.status == 401)
+        // A dead-letter redrive mark: a group with lag and never any member, which the monitor leaves out.
+        let redrive = TestKafka.uniqueName("hookline-dlq-redrive")
+        try await scenario.admin.alterCommittedOffsets(group: redrive, offsets: [TopicPartition(topic: scenario.topic, partition: 0): 0])
         let monitor = try await MonitorProcess(broker: broker, gateways: [gateway.baseURL], services: ["idle": scenario.neverCommitted])
 
         // Stopped with lag and no members: STOPPED once the window (3 s) has passed.
@@ -51,14 +54,19 @@ struct MonitorIntegrationTests {
         let metrics = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
         #expect(metrics.contains { $0.name == "hookline_consumergroup_status" && $0.labels["group"] == scenario.neverCommitted && $0.value == 0 })
         #expect(!metrics.contains { $0.name == "hookline_consumergroup_lag" && $0.labels["group"] == scenario.neverCommitted })
+        #expect(!metrics.contains { $0.labels["group"] == redrive })
 
-        // Gateway traffic, summed from the gateway's own /metrics.
+        // Gateway traffic from the gateway's own /metrics, one series per gateway.
         let requests = Dictionary(
-            metrics.filter { $0.name == "hookline_monitor_gateway_requests_total" }.map { ($0.labels["class"]!, $0.value) },
+            metrics.filter { $0.name == "hookline_monitor_gateway_requests_total" && $0.labels["gateway"] == gateway.baseURL }
+                .map { ($0.labels["class"]!, $0.value) },
             uniquingKeysWith: +
         )
         #expect(requests == ["2xx": 1, "4xx": 1])
+        #expect(metrics.contains { $0.name == "hookline_monitor_gateway_published_total" && $0.labels == ["gateway": gateway.baseURL] && $0.value == 1 })
         #expect(metrics.contains { $0.name == "hookline_monitor_gateway_up" && $0.labels["gateway"] == gateway.baseURL && $0.value == 1 })
+        #expect(metrics.contains { $0.name == "hookline_monitor_snapshot_failures_total" && $0.value == 0 })
+        #expect(metrics.contains { $0.name == "hookline_monitor_last_success_timestamp_seconds" && abs($0.value - Date().timeIntervalSince1970) < 30 })
 
         // Caught up: lag 0 everywhere, status back to OK.
         try await scenario.catchUp()

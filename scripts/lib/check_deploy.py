@@ -336,8 +336,15 @@ def check_prometheus(prod):
     jobs = {job["job_name"]: job for job in config.get("scrape_configs", [])}
     check(any(sd.get("names") == ["gateway"] for sd in jobs.get("hookline-gateway", {}).get("dns_sd_configs", [])), "prometheus.yml: gateways found by DNS")
     expressions = " ".join(rule.get("expr", "") for group in rules["groups"] for rule in group["rules"])
-    for metric in ("hookline_consumergroup_lag", "hookline_consumergroup_status", "hookline_gateway_requests_total"):
+    for metric in ("hookline_consumergroup_lag", "hookline_consumergroup_status", "hookline_gateway_requests_total",
+                   "hookline_monitor_last_success_timestamp_seconds"):
         check(metric in expressions, f"alerts.yml: no rule on {metric}")
+    # Statuses 2 (STALLED) and 3 (STOPPED) page; 4 (REWIND, a replay) must not, so no ">= 2".
+    for rule in (rule for group in rules["groups"] for rule in group["rules"]):
+        expr = rule.get("expr", "")
+        if "hookline_consumergroup_status" in expr:
+            check(not re.search(r"hookline_consumergroup_status\)?\s*(>=?|!=)", expr),
+                  f"alerts.yml: {rule.get('alert')} should select STALLED (2) and STOPPED (3) only, not REWIND (4): {expr}")
     # Gateway metric names as GatewayMetrics.swift builds them (namespace_subsystem_name_unit).
     source = read("Shared/HooklineGateway/GatewayMetrics.swift")
     known = {f"hookline_gateway_{name}_{unit}" for name, unit in re.findall(r'Self\.name\("([a-z_]+)", unit: "([a-z_]+)"', source)}
@@ -398,7 +405,8 @@ def check_dockerfile():
         wanted = product not in ("hookline-demo", "hookline-bench")
         selected = any(fnmatch.fnmatch(product, p) for p in included) and product not in excluded
         check(selected == wanted, f"Dockerfile: product {product} is {'not ' if wanted else ''}copied into the image")
-    check(any(fnmatch.fnmatch("hookline-monitor", p) for p in included), "Dockerfile: hookline-monitor would not be copied once it exists")
+    # The monitor is among them (compose runs it from the image), so the loop above checked it is copied.
+    check("hookline-monitor" in products, "Package.swift: no hookline-monitor executable product, which compose runs")
     workdirs = [rest.strip() for instruction, rest in runtime["lines"] if instruction == "WORKDIR"]
     check(workdirs and re.search(rf"chown\b.*{re.escape(workdirs[-1])}", runtime_runs), "Dockerfile: the working directory (data/) belongs to the runtime user")
     ignore = read(".dockerignore").split()

@@ -1,0 +1,37 @@
+import Foundation
+import HooklineLag
+import Testing
+
+@Suite("Report shape and the groups left out")
+struct ReportTests {
+    @Test("the CLI's own groups (dlq redrive marks, throwaway readers) are left out of a full snapshot; services' groups are not")
+    func toolingGroups() {
+        #expect(LagReader.isToolingGroup("hookline-dlq-redrive-orders"))
+        #expect(LagReader.isToolingGroup("hookline-cli-read-1a2b3c4d"))
+        #expect(!LagReader.isToolingGroup("hookline-orders"))
+        #expect(!LagReader.isToolingGroup("hookline-dlq"))
+        #expect(!LagReader.isToolingGroup("my-hookline-dlq-redrive-x"))
+    }
+
+    @Test("statusCode follows status and is still in the JSON; the isolation level is the reader's")
+    func statusCodeInJSON() throws {
+        var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
+        var report: LagReport!
+        for second in stride(from: 0.0, through: 40, by: 10) {
+            report = tracker.record(snapshot(at: second, groups: [group("g", members: 0, [("t", 0, 10, 20)])]))
+        }
+        #expect(report.isolationLevel == "read_committed")
+        var g = try #require(report.groups.first)
+        #expect(g.status == .stopped && g.statusCode == 3)
+        g.status = .warn
+        #expect(g.statusCode == 1)
+
+        let data = try LagReport.encoder().encode(report)
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let group = try #require((json["groups"] as? [[String: Any]])?.first)
+        #expect(group["statusCode"] as? Int == 3)
+        #expect(group["status"] as? String == "STOPPED")
+        #expect(Set(group.keys) == ["group", "state", "members", "status", "statusCode", "lag", "lagSeconds", "partitions", "history"])
+        #expect(try LagReport.decoder().decode(LagReport.self, from: data) == report)
+    }
+}

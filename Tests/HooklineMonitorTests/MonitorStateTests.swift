@@ -1,0 +1,61 @@
+import Foundation
+@testable import HooklineLag
+@testable import HooklineMonitor
+import Testing
+
+/// The monitor's state and metrics without a broker.
+@Suite("Monitor state: staleness and per-gateway series")
+struct MonitorStateTests {
+    private let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    private func report(at date: Date) -> LagReport {
+        LagReport(takenAt: date, windowSeconds: 120, isolationLevel: "read_committed", groups: [], topics: [])
+    }
+
+    private func metrics(_ state: MonitorState) -> [MetricSample] {
+        parseMetrics(String(decoding: state.metrics, as: UTF8.self))
+    }
+
+    private func value(_ name: String, in metrics: [MetricSample]) -> Double? {
+        metrics.first { $0.name == name }?.value
+    }
+
+    @Test("failed snapshots are counted, the last success ages, and /readyz turns 503 after three intervals")
+    func staleness() {
+        let state = MonitorState(interval: .seconds(5), startedAt: self.start)
+        #expect(state.notReadyReason(now: self.start) != nil)
+        #expect(self.value("hookline_monitor_last_success_timestamp_seconds", in: self.metrics(state)) == self.start.timeIntervalSince1970)
+        #expect(self.value("hookline_monitor_snapshot_failures_total", in: self.metrics(state)) == 0)
+
+        let success = self.start.addingTimeInterval(5)
+        state.publish(self.report(at: success), gateways: [], at: success)
+        #expect(state.notReadyReason(now: success.addingTimeInterval(1)) == nil)
+        #expect(self.value("hookline_monitor_last_success_timestamp_seconds", in: self.metrics(state)) == success.timeIntervalSince1970)
+
+        state.fail("broker down")
+        state.fail("broker down")
+        #expect(self.value("hookline_monitor_snapshot_failures_total", in: self.metrics(state)) == 2)
+        #expect(self.value("hookline_monitor_last_success_timestamp_seconds", in: self.metrics(state)) == success.timeIntervalSince1970)
+        #expect(state.notReadyReason(now: success.addingTimeInterval(14)) == nil)
+        let reason = state.notReadyReason(now: success.addingTimeInterval(16))
+        #expect(reason?.contains("broker down") == true)
+
+        let later = success.addingTimeInterval(20)
+        state.publish(self.report(at: later), gateways: [], at: later)
+        #expect(state.notReadyReason(now: later) == nil)
+        #expect(state.status.error == nil && state.status.lastSuccessAt == later)
+    }
+
+    @Test("gateway traffic is one series per gateway, and none for a gateway that did not answer")
+    func perGateway() {
+        let a = GatewayTraffic(url: "http://a:8080", up: true, requests: ["2xx": 5, "5xx": 2], published: 5)
+        let b = GatewayTraffic(url: "http://b:8080", up: false, requests: [:], published: 0)
+        let metrics = parseMetrics(String(decoding: MonitorMetrics.render(self.report(at: self.start), gateways: [a, b]), as: UTF8.self))
+        let requests = metrics.filter { $0.name == "hookline_monitor_gateway_requests_total" }
+        #expect(Set(requests.map { "\($0.labels["gateway"]!) \($0.labels["class"]!) \($0.value)" }) == ["http://a:8080 2xx 5.0", "http://a:8080 5xx 2.0"])
+        #expect(metrics.contains { $0.name == "hookline_monitor_gateway_5xx_total" && $0.labels == ["gateway": "http://a:8080"] && $0.value == 2 })
+        #expect(metrics.contains { $0.name == "hookline_monitor_gateway_published_total" && $0.labels == ["gateway": "http://a:8080"] && $0.value == 5 })
+        #expect(!metrics.contains { $0.labels["gateway"] == "http://b:8080" && $0.name != "hookline_monitor_gateway_up" })
+        #expect(metrics.contains { $0.name == "hookline_monitor_gateway_up" && $0.labels["gateway"] == "http://b:8080" && $0.value == 0 })
+    }
+}
