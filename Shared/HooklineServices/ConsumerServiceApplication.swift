@@ -82,7 +82,7 @@ public enum ConsumerServiceApplication {
 
 /// `hookline-<service> --config PATH [--listen HOST:PORT]`, shared by the service executables.
 public struct ConsumerServiceOptions: ParsableArguments {
-    @Option(help: "Configuration file (default: $HOOKLINE_CONFIG, else ./hookline.yaml).") var config: String?
+    @Option(help: "Configuration file (default: $HOOKLINE_CONFIG, else deploy/hookline.yaml if present).") var config: String?
     @Option(help: "HOST:PORT for the HTTP API, overriding services.<name>.listen.") var listen: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
@@ -94,7 +94,10 @@ public struct ConsumerServiceOptions: ParsableArguments {
             let options = try self.parse()
             var logger = Logger(label: "hookline.\(name)")
             logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
-            let path = options.config ?? ProcessInfo.processInfo.environment["HOOKLINE_CONFIG"] ?? "hookline.yaml"
+            guard let path = options.config ?? HooklineConfiguration.defaultPath() else {
+                logger.critical("cannot start: no configuration file: give --config, set HOOKLINE_CONFIG, or run where deploy/hookline.yaml is")
+                Foundation.exit(78)
+            }
             do {
                 let configuration = try HooklineConfiguration.load(path: path)
                 try await ConsumerServiceApplication.run(name: name, configuration: configuration, listen: options.listen, logger: logger)
