@@ -12,9 +12,11 @@ struct DLQRedrive: AsyncParsableCommand {
         discussion: """
             Each record goes to the topic in its hookline-dlq-source-topic header with its key, \
             value and original headers (the hookline-dlq-* headers removed), and counts as sent \
-            once the broker acknowledged it. Progress is the committed offset of the consumer group \
-            hookline-dlq-redrive-<service> per dead-letter partition: every dead letter below it \
-            has been redriven, so running the command again sends nothing twice.
+            once the broker acknowledged it. The dead letters are read as a member of the consumer \
+            group hookline-dlq-redrive-<service>, from its committed offsets, and progress is \
+            committed by that member after each batch read: every dead letter below the committed \
+            offset of its partition has been redriven, so running the command again sends nothing \
+            twice. While a redrive runs (the group has a member), another refuses with exit code 3.
 
             --all sends everything past that mark. --offset sends the given dead letters of one \
             partition (those below the mark are skipped as already redriven); the mark moves over \
@@ -63,9 +65,7 @@ struct DLQRedrive: AsyncParsableCommand {
             self.report(topic: "\(configuration.kafka.topicPrefix).dlq.\(self.service)", group: "hookline-dlq-redrive-\(self.service)", sent: [], skipped: [], failure: nil)
             return
         }
-        if let group = try? await admin.describeConsumerGroups([topic.redriveGroup]).first, !group.members.isEmpty {
-            throw CLIError.refused("\(topic.redriveGroup) has \(group.members.count) active member(s): another redrive is running")
-        }
+        try await Self.refuseIfRunning(admin: admin, group: topic.redriveGroup, own: 0)
 
         // What to send, per partition, in offset order.
         var ranges: [Int32: Range<Int64>] = [:]
@@ -88,65 +88,156 @@ struct DLQRedrive: AsyncParsableCommand {
                 ranges[self.partition] = first..<(last + 1)
             }
         }
-        let reader = TopicRangeReader(kafka: self.cluster.kafka(configuration), sessionTimeoutMs: configuration.kafka.sessionTimeoutMs)
-        let letters = try await reader.read(topic: topic.name, ranges: ranges)
-            .filter { self.all || wanted.contains($0.offset) }
-            .map(DeadLetter.init)
+        ranges = ranges.filter { !$0.value.isEmpty }
 
         var sent: [[String: Any]] = []
         var failure: String?
-        let producer: KafkaProducer? = self.dryRun ? nil : try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: self.cluster.kafka(configuration)), logger: .cli)
-        var marks = topic.redriveMark
-        var done: [Int32: Set<Int64>] = [:]
-        for letter in letters {
-            guard let original = letter.originalTopic else {
-                skipped.append(["partition": Int(letter.partition), "offset": letter.offset, "reason": "no hookline-dlq-source-topic header"])
-                done[letter.partition, default: []].insert(letter.offset)
-                continue
+        if !ranges.isEmpty {
+            // The dead letters are read as a member of the redrive group, from its committed
+            // offsets, and progress is committed by that member: while it runs, another redrive
+            // sees the member and refuses.
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    kafka: self.cluster.kafka(configuration),
+                    groupID: topic.redriveGroup,
+                    sessionTimeout: .milliseconds(configuration.kafka.sessionTimeoutMs),
+                    autoOffsetReset: .earliest,
+                    isolationLevel: .readUncommitted
+                ),
+                logger: .cli
+            )
+            let producer: KafkaProducer? = self.dryRun ? nil : try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: self.cluster.kafka(configuration)), logger: .cli)
+            do {
+                try consumer.subscribe(topics: [topic.name])
+                failure = try await self.send(
+                    topic: topic,
+                    ranges: ranges,
+                    wanted: wanted,
+                    consumer: consumer,
+                    producer: producer,
+                    admin: admin,
+                    timeout: .milliseconds(configuration.kafka.sessionTimeoutMs) + .seconds(30),
+                    sent: &sent,
+                    skipped: &skipped
+                )
+            } catch {
+                await consumer.close()
+                await producer?.shutdown()
+                throw error
             }
-            var entry: [String: Any] = [
-                "partition": Int(letter.partition),
-                "offset": letter.offset,
-                "topic": original,
-                "eventID": JSONOutput.orNull(letter.eventID),
-            ]
-            if let producer {
-                do {
-                    let report = try await producer.send(topic: original, key: letter.record.key ?? [], value: letter.record.value, headers: letter.originalHeaders)
-                    entry["toPartition"] = Int(report.partition)
-                    entry["toOffset"] = report.offset
-                } catch {
-                    failure = "sending \(topic.name)[\(letter.partition)]@\(letter.offset) to \(original): \(error)"
-                    break
-                }
-                done[letter.partition, default: []].insert(letter.offset)
-                // Move the mark over every dead letter handled without a gap, and record it.
-                var mark = marks[letter.partition]!
-                if self.all {
-                    // --all reads each partition in order: everything before this one is handled.
-                    mark = max(mark, letter.offset + 1)
-                }
-                while done[letter.partition]!.contains(mark) { mark += 1 }
-                if mark != marks[letter.partition]! {
-                    marks[letter.partition] = mark
-                    try await admin.alterCommittedOffsets(group: topic.redriveGroup, offsets: [TopicPartition(topic: topic.name, partition: letter.partition): mark])
-                }
-            }
-            sent.append(entry)
-        }
-        if let producer {
-            // Marks over trailing dead letters that were only skipped.
-            for (partition, offsets) in done {
-                var mark = marks[partition]!
-                while offsets.contains(mark) { mark += 1 }
-                if mark != marks[partition]! {
-                    try await admin.alterCommittedOffsets(group: topic.redriveGroup, offsets: [TopicPartition(topic: topic.name, partition: partition): mark])
-                }
-            }
-            await producer.shutdown()
+            await consumer.close()
+            await producer?.shutdown()
         }
         self.report(topic: topic.name, group: topic.redriveGroup, sent: sent, skipped: skipped, failure: failure)
         if failure != nil { throw ExitCode(1) }
+    }
+
+    /// Refuses when the redrive group has members besides this run's `own` (0 before joining, 1 after).
+    private static func refuseIfRunning(admin: KafkaAdmin, group: String, own: Int) async throws {
+        if let description = try await admin.describeConsumerGroups([group]).first, description.members.count > own {
+            let others = description.members.count - own
+            throw CLIError.refused("\(group) has \(others) \(own == 0 ? "" : "other ")active member(s): another redrive is running")
+        }
+    }
+
+    /// Joins the group, then reads `ranges` and sends each dead letter wanted (all in range with
+    /// --all, else those in `wanted`), committing the moved marks after each batch read. Returns
+    /// what stopped it early, if anything.
+    private func send(
+        topic: DeadLetterTopic,
+        ranges: [Int32: Range<Int64>],
+        wanted: Set<Int64>,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer?,
+        admin: KafkaAdmin,
+        timeout: Duration,
+        sent: inout [[String: Any]],
+        skipped: inout [[String: Any]]
+    ) async throws -> String? {
+        let deadline = ContinuousClock.now + timeout
+        // Wait for the partitions; a redrive that joined at the same time is refused here.
+        var checks = 0
+        while consumer.assignment.isEmpty {
+            guard ContinuousClock.now < deadline else { return "timed out joining \(topic.redriveGroup)" }
+            checks += 1
+            if checks % 5 == 0 { try await Self.refuseIfRunning(admin: admin, group: topic.redriveGroup, own: 1) }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try await Self.refuseIfRunning(admin: admin, group: topic.redriveGroup, own: 1)
+
+        var marks = topic.redriveMark
+        var committed = topic.redriveMark
+        var done: [Int32: Set<Int64>] = [:]
+        var remaining = Set(ranges.keys)
+        var failure: String?
+        // Marks a dead letter handled and moves its partition's mark over every one handled without a gap.
+        func handled(_ letter: DeadLetter) {
+            guard producer != nil else { return }
+            done[letter.partition, default: []].insert(letter.offset)
+            var mark = marks[letter.partition]!
+            if self.all {
+                // --all reads each partition in order: everything before this one is handled.
+                mark = max(mark, letter.offset + 1)
+            }
+            while done[letter.partition]!.contains(mark) { mark += 1 }
+            marks[letter.partition] = mark
+        }
+        reading: while !remaining.isEmpty, ContinuousClock.now < deadline {
+            let batch = await consumer.nextBatch(timeout: min(deadline - ContinuousClock.now, .seconds(1)))
+            for record in batch {
+                guard let range = ranges[record.partition] else { continue }
+                if record.offset >= range.upperBound - 1 { remaining.remove(record.partition) }
+                guard range.contains(record.offset), self.all || wanted.contains(record.offset) else { continue }
+                let letter = DeadLetter(record: record)
+                guard let original = letter.originalTopic else {
+                    skipped.append(["partition": Int(letter.partition), "offset": letter.offset, "reason": "no hookline-dlq-source-topic header"])
+                    handled(letter)
+                    continue
+                }
+                var entry: [String: Any] = [
+                    "partition": Int(letter.partition),
+                    "offset": letter.offset,
+                    "topic": original,
+                    "eventID": JSONOutput.orNull(letter.eventID),
+                ]
+                if let producer {
+                    do {
+                        let report = try await producer.send(topic: original, key: letter.record.key ?? [], value: letter.record.value, headers: letter.originalHeaders)
+                        entry["toPartition"] = Int(report.partition)
+                        entry["toOffset"] = report.offset
+                    } catch {
+                        failure = "sending \(topic.name)[\(letter.partition)]@\(letter.offset) to \(original): \(error)"
+                        break reading
+                    }
+                }
+                handled(letter)
+                sent.append(entry)
+            }
+            if let error = await Self.commit(marks, over: &committed, topic: topic.name, consumer: consumer) {
+                return error
+            }
+        }
+        // Record what was sent before a failure too.
+        if let error = await Self.commit(marks, over: &committed, topic: topic.name, consumer: consumer) {
+            return failure.map { "\($0); \(error)" } ?? error
+        }
+        if failure == nil, !remaining.isEmpty {
+            failure = "timed out reading \(topic.name) partitions \(remaining.sorted().map(String.init).joined(separator: ", "))"
+        }
+        return failure
+    }
+
+    /// Commits the marks that moved since `committed` through the group member; the error, if any.
+    private static func commit(_ marks: [Int32: Int64], over committed: inout [Int32: Int64], topic: String, consumer: KafkaConsumer) async -> String? {
+        let moved = marks.filter { committed[$0.key] != $0.value }
+        guard !moved.isEmpty else { return nil }
+        do {
+            try await consumer.commit(Dictionary(uniqueKeysWithValues: moved.map { (TopicPartition(topic: topic, partition: $0.key), $0.value) }))
+        } catch {
+            return "recording the redrive marks \(moved.sorted { $0.key < $1.key }.map { "[\($0.key)]@\($0.value)" }.joined(separator: ", ")): \(error)"
+        }
+        committed.merge(moved) { $1 }
+        return nil
     }
 
     private func report(topic: String, group: String, sent: [[String: Any]], skipped: [[String: Any]], failure: String?) {

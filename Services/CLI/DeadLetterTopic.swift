@@ -25,20 +25,19 @@ struct DeadLetterTopic {
         let name = consumer.deadLetterTopic(service: service)
         guard let metadata = try await admin.listTopics().first(where: { $0.name == name }) else { return nil }
         let partitions = metadata.partitions.map { TopicPartition(topic: name, partition: $0) }
-        let earliest = try await admin.listOffsets(partitions, .earliest, isolationLevel: .readUncommitted)
-        let end = try await admin.listOffsets(partitions, .latest, isolationLevel: .readUncommitted)
+        let bounds = try await admin.watermarks(topics: [metadata], isolationLevel: .readUncommitted)
         let group = "hookline-dlq-redrive-\(service)"
         let committed = try await admin.committedOffsets(group: group)
         var marks: [Int32: Int64] = [:]
         for partition in partitions {
-            marks[partition.partition] = max(committed[partition] ?? 0, earliest[partition] ?? 0)
+            marks[partition.partition] = max(committed[partition] ?? 0, bounds[partition]?.earliest ?? 0)
         }
         return DeadLetterTopic(
             service: service,
             name: name,
             redriveGroup: group,
-            earliest: Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, earliest[$0] ?? 0) }),
-            end: Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, end[$0] ?? 0) }),
+            earliest: Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, bounds[$0]?.earliest ?? 0) }),
+            end: Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, bounds[$0]?.end ?? 0) }),
             redriveMark: marks
         )
     }

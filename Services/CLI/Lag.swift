@@ -13,7 +13,8 @@ struct Lag: AsyncParsableCommand {
             partition the group never committed shows "no commit". Time lag is estimated from the
             end offsets seen while watching, so a single look knows only "0 s" (caught up); with
             --watch it fills in, and "≥" marks a lower bound. With --json, --watch prints one JSON
-            object per line.
+            object per line. A look that fails while watching is reported (on standard error, or
+            with --json as a line {"error": …, "takenAt": …}) and the watch goes on.
             """
     )
 
@@ -39,7 +40,16 @@ struct Lag: AsyncParsableCommand {
             let reader = LagReader(admin: try self.cluster.admin(configuration))
             var tracker = LagTracker(evaluator: StatusEvaluator(window: TimeInterval(configuration.monitor.windowSeconds)))
             while true {
-                let snapshot = try await reader.snapshot(group: self.group, knownGroups: configuration.serviceGroups)
+                let snapshot: LagSnapshot
+                do {
+                    snapshot = try await reader.snapshot(group: self.group, knownGroups: configuration.serviceGroups)
+                } catch {
+                    // One failed look (a broker restarting, a timeout) does not end a watch.
+                    guard self.watch else { throw error }
+                    self.reportLookFailed(error)
+                    try await Task.sleep(for: .milliseconds(Int64(self.interval * 1000)))
+                    continue
+                }
                 if let group = self.group, snapshot.groups.isEmpty {
                     throw CLIError.failed("no consumer group named \(group)")
                 }
@@ -79,6 +89,19 @@ struct Lag: AsyncParsableCommand {
             }
         }
         Self.emit(Table.render(rows, rightAligned: [2, 3, 4, 5, 6]))
+    }
+
+    /// A look of --watch that failed: a JSON line `{"error", "takenAt"}` with --json, else a line
+    /// on standard error.
+    private func reportLookFailed(_ error: any Error) {
+        let message = "\(error) (still watching)"
+        if self.output.json {
+            let line: [String: Any] = ["error": message, "takenAt": Date().formatted(.iso8601)]
+            let data = (try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])) ?? Data()
+            Self.emit(String(decoding: data, as: UTF8.self))
+        } else {
+            FileHandle.standardError.write(Data("hookline: \(message)\n".utf8))
+        }
     }
 
     /// Writes a line unbuffered, so each look of --watch reaches a pipe as it is made.

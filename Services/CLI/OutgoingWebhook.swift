@@ -10,8 +10,9 @@ struct OutgoingWebhook {
     var url: String
     var headerFields: HTTPFields
     var body: [UInt8]
-    /// The delivery id, when `hookline send` chose it: a fresh header id, or the fresh id put in
-    /// a sample's body. `nil` for a `--file` body that carries its own id.
+    /// The delivery id as sent: the header id (fresh, `--id` or the sample's), or the id put in
+    /// a sample's body. `nil` when no header carries one and the body is a `--file` body,
+    /// whose id (Stripe, Slack, …) is the user's.
     var id: String?
     /// The signing time, Unix seconds.
     var timestamp: Int64
@@ -91,6 +92,11 @@ struct OutgoingWebhook {
         } catch {
             let hint = signer.provider == "discord" ? " Pass --private-key with the application's Ed25519 seed (hex)." : " Pass --secret, or --config with this source in sources:."
             throw .configuration("cannot sign as \(signer.provider): \(error.message)" + (signer.secret == nil && signer.privateKey == nil ? hint : ""))
+        }
+        if let headerID, deliveryID == headerID, !signed.headerFields.contains(where: { $0.value == headerID }) {
+            // The provider sends no id header (its id is inside the body, as with a --file body
+            // for Stripe): no delivery carries this id, so there is none to report.
+            deliveryID = nil
         }
         var url = postURL
         if let signedURL = signed.url, let query = signedURL.firstIndex(of: "?"), !postURL.contains("?") {

@@ -96,24 +96,23 @@ struct Replay: AsyncParsableCommand {
                 throw CLIError.failed("topic \(self.topic) has no partition \(missing) (partitions: \(metadata.partitions.map(String.init).joined(separator: ", ")))")
             }
             let partitions = selected.map { TopicPartition(topic: self.topic, partition: $0) }
-            let earliest = try await admin.listOffsets(partitions, .earliest, isolationLevel: .readUncommitted)
-            let end = try await admin.listOffsets(partitions, .latest, isolationLevel: .readUncommitted)
+            let bounds = try await admin.watermarks(topics: [metadata], isolationLevel: .readUncommitted)
             let old = try await admin.committedOffsets(group: self.group)
 
             var new: [TopicPartition: Int64] = [:]
             if let toOffset = self.toOffset {
                 for partition in partitions {
-                    new[partition] = min(max(toOffset, earliest[partition] ?? 0), end[partition] ?? 0)
+                    new[partition] = min(max(toOffset, bounds[partition]?.earliest ?? 0), bounds[partition]?.end ?? 0)
                 }
             } else if let toTime = self.toTime {
                 let byTime = try await admin.listOffsets(partitions, .timestamp(try Self.milliseconds(toTime)), isolationLevel: .readUncommitted)
                 for partition in partitions {
                     // No record at or after the time: the end, so only newer records are read.
                     let offset = byTime[partition] ?? -1
-                    new[partition] = offset < 0 ? end[partition] ?? 0 : offset
+                    new[partition] = offset < 0 ? bounds[partition]?.end ?? 0 : offset
                 }
             } else {
-                for partition in partitions { new[partition] = earliest[partition] ?? 0 }
+                for partition in partitions { new[partition] = bounds[partition]?.earliest ?? 0 }
             }
 
             if !self.dryRun {

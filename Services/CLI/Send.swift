@@ -17,7 +17,8 @@ struct Send: AsyncParsableCommand {
             With a configuration file (--config, $HOOKLINE_CONFIG or deploy/hookline.yaml) that \
             has <source> in `sources:`, its provider, first secret (resolved like the gateway \
             resolves it: ${ENV} or file:PATH), first GitLab signing token, public_url and generic \
-            header settings sign the delivery; --secret / --private-key override its keys. \
+            header settings sign the delivery; --secret / --private-key replace its keys (the \
+            configured secret and signing token are then not read). \
             Otherwise <source> is the provider name unless --provider names it, and the keys come \
             from --secret / --private-key.
 
@@ -187,9 +188,12 @@ struct Send: AsyncParsableCommand {
                 if let provider = self.provider, provider != section.provider {
                     throw CLIError.configuration("sources.\(source) is a \(section.provider) source, not \(provider)")
                 }
+                // Keys given on the command line replace the configured ones, which are then not
+                // resolved at all: their ${ENV} or file need not exist where `send` runs.
                 let field = "sources.\(source)"
-                let configuredSecret = try section.secrets.first.map { reference throws(CLIError) in try self.resolve(reference, "\(field).secrets[0]", resolver) }
-                let signingToken = try section.signingTokens.first.map { reference throws(CLIError) in try self.resolve(reference, "\(field).signing_tokens[0]", resolver) }
+                let commandLineKeys = secret != nil || privateKey != nil
+                let configuredSecret = commandLineKeys ? nil : try self.resolve(section.secrets.first, "\(field).secrets[0]", resolver)
+                let signingToken = commandLineKeys ? nil : try self.resolve(section.signingTokens.first, "\(field).signing_tokens[0]", resolver)
                 return OutgoingWebhook.Signer(
                     provider: section.provider,
                     configuration: ProviderConfiguration(
@@ -202,9 +206,9 @@ struct Send: AsyncParsableCommand {
                         idHeader: section.idHeader,
                         keyJSONPointer: section.keyJSONPointer
                     ),
-                    secret: secret ?? configuredSecret ?? nil,
+                    secret: secret ?? configuredSecret,
                     privateKey: privateKey,
-                    signingToken: signingToken ?? nil
+                    signingToken: signingToken
                 )
             }
             if self.cluster.config != nil, secret == nil, privateKey == nil {

@@ -71,6 +71,20 @@ struct DLQTests {
         let missing = try await hookline(["show", service, "7"])
         #expect(missing.status == 1 && missing.stderr.contains("no record at offset 7"), "\(missing)")
 
+        // While the redrive group has a member (another redrive running), redrive refuses and sends nothing.
+        let group = "hookline-dlq-redrive-\(service)"
+        let member = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(broker, group: group), logger: TestKafka.logger)
+        try member.subscribe(topics: [deadLetters])
+        let joinedBy = ContinuousClock.now + .seconds(30)
+        while member.assignment.isEmpty, ContinuousClock.now < joinedBy { try await Task.sleep(for: .milliseconds(100)) }
+        try #require(!member.assignment.isEmpty, "the test member did not join \(group)")
+        let refused = try await hookline(["redrive", service, "--all"])
+        #expect(refused.status == 3, "\(refused)")
+        #expect(refused.stderr.contains("1 active member"), "\(refused)")
+        await member.close()
+        try await waitForEmpty(admin, group: group)
+        #expect(try await admin.committedOffsets(group: group).isEmpty, "a refused redrive recorded progress")
+
         // Redrive one, then the rest, then nothing is left.
         let dry = try await hookline(["redrive", service, "--all", "--dry-run", "--json"])
         #expect((dry.json?["sent"] as? [[String: Any]])?.count == 3, "\(dry)")

@@ -39,35 +39,23 @@ enum HooklineBinary {
     }()
 
     /// Runs `hookline arguments…` with `environment` added to a clean one (no HOOKLINE_CONFIG or
-    /// KAFKA_BROKERS from the caller), and waits for it to exit.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: self.path)
-        process.arguments = arguments
-        process.currentDirectoryURL = self.workingDirectory
+    /// KAFKA_BROKERS from the caller), and waits for it to exit; after `timeout` it is killed and
+    /// the run fails.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) async throws -> Result {
         var base = ProcessInfo.processInfo.environment
         base["HOOKLINE_CONFIG"] = nil
         base["KAFKA_BROKERS"] = nil
-        process.environment = base.merging(environment) { $1 }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        // Blocking reads and the wait run on threads of their own: on the cooperative pool they
-        // would starve the in-process gateway and consumers the child is talking to.
-        let running = UncheckedBox(process)
-        let outHandle = UncheckedBox(stdout.fileHandleForReading)
-        let errHandle = UncheckedBox(stderr.fileHandleForReading)
-        async let out = onThread { outHandle.value.readDataToEndOfFile() }
-        async let err = onThread { errHandle.value.readDataToEndOfFile() }
-        let (outData, errData) = await (out, err)
-        await onThread { running.value.waitUntilExit() }
-        return Result(
-            status: process.terminationStatus,
-            stdout: String(decoding: outData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
-            stderr: String(decoding: errData, as: UTF8.self)
+        let output = try await runBinary(
+            self.path,
+            arguments: arguments,
+            environment: base.merging(environment) { $1 },
+            directory: self.workingDirectory,
+            timeout: timeout
         )
+        guard !output.timedOut else {
+            throw EmbeddedBrokerError(message: "hookline \(arguments.joined(separator: " ")) did not exit within \(timeout): \(output)")
+        }
+        return Result(status: output.status, stdout: output.stdout.trimmingCharacters(in: .whitespacesAndNewlines), stderr: output.stderr)
     }
 
     /// Writes `text` to a fresh file in the working directory and returns its path.
@@ -95,17 +83,4 @@ func cliConfiguration(broker: EmbeddedBroker, prefix: String, extra: String = ""
         \(extra)
         """
     )
-}
-
-/// Runs blocking `body` on a new thread, off Swift's cooperative pool.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(returning: body()) }
-    }
-}
-
-/// Hands a non-Sendable Foundation object to one other thread that alone uses it next.
-final class UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

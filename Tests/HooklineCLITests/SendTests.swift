@@ -68,6 +68,20 @@ struct SendFixture {
         return try await HooklineBinary.run(arguments + extra, environment: self.environment)
     }
 
+    /// Runs `body` against a gateway started for it, then stops the gateway and waits for it to
+    /// stop, whether `body` returned or threw.
+    func withGateway<T>(_ body: (RunningGateway) async throws -> T) async throws -> T {
+        let gateway = try await self.startGateway()
+        do {
+            let result = try await body(gateway)
+            await gateway.stop()
+            return result
+        } catch {
+            await gateway.stop()
+            throw error
+        }
+    }
+
     static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }, as: UTF8.self)
@@ -80,99 +94,123 @@ struct SendTests {
     func everySampleOfEveryProviderLands() async throws {
         #expect(Set(WebhookSamples.providers) == Set(WebhookProviders.names))
         let fixture = try await SendFixture(providers: WebhookProviders.names)
-        let gateway = try await fixture.startGateway()
-        defer { Task { await gateway.stop() } }
-        let prefix = fixture.configuration.kafka.topicPrefix
+        try await fixture.withGateway { gateway in
+            let prefix = fixture.configuration.kafka.topicPrefix
 
-        var expected: [(sample: WebhookSample, topic: String, id: String, body: [UInt8])] = []
-        for sample in WebhookSamples.all {
-            let result = try await fixture.send(sample.provider, sample.event, gateway: gateway)
-            let what = "\(sample.provider) \(sample.event)"
-            #expect(result.status == 0, "\(what): \(result)")
-            let json = try #require(result.json, "\(what): \(result)")
-            let source = SendFixture.sourceName(sample.provider)
-            let topic = WebhookTopic.name(prefix: prefix, source: source, event: sample.event)
-            let status = try #require(json["status"] as? Int, "\(what): \(result)")
-            #expect((200...299).contains(status), "\(what): \(result)")
-            if status == 202 {
-                #expect((json["response"] as? [String: Any])?["topic"] as? String == topic, "\(what): \(result)")
+            var expected: [(sample: WebhookSample, topic: String, id: String, body: [UInt8])] = []
+            for sample in WebhookSamples.all {
+                let result = try await fixture.send(sample.provider, sample.event, gateway: gateway)
+                let what = "\(sample.provider) \(sample.event)"
+                #expect(result.status == 0, "\(what): \(result)")
+                let json = try #require(result.json, "\(what): \(result)")
+                let source = SendFixture.sourceName(sample.provider)
+                let topic = WebhookTopic.name(prefix: prefix, source: source, event: sample.event)
+                let status = try #require(json["status"] as? Int, "\(what): \(result)")
+                #expect((200...299).contains(status), "\(what): \(result)")
+                if status == 202 {
+                    #expect((json["response"] as? [String: Any])?["topic"] as? String == topic, "\(what): \(result)")
+                }
+                let id = try #require(json["id"] as? String, "\(what): \(result)")
+                let timestamp = try #require(json["timestamp"] as? Int64, "\(what): \(result)")
+                // Fresh ids: a header id is a new UUID, a body id a new value written into the sample.
+                #expect(id != sample.expectedID, "\(what): the sample's own id was sent")
+                var body = sample.body(at: timestamp)
+                if sample.id == nil {
+                    #expect(id.count == sample.expectedID.count, "\(what): \(id) is not shaped like \(sample.expectedID)")
+                    body = Array(String(decoding: body, as: UTF8.self).replacingOccurrences(of: sample.expectedID, with: id).utf8)
+                }
+                expected.append((sample, topic, id, body))
             }
-            let id = try #require(json["id"] as? String, "\(what): \(result)")
-            let timestamp = try #require(json["timestamp"] as? Int64, "\(what): \(result)")
-            // Fresh ids: a header id is a new UUID, a body id a new value written into the sample.
-            #expect(id != sample.expectedID, "\(what): the sample's own id was sent")
-            var body = sample.body(at: timestamp)
-            if sample.id == nil {
-                #expect(id.count == sample.expectedID.count, "\(what): \(id) is not shaped like \(sample.expectedID)")
-                body = Array(String(decoding: body, as: UTF8.self).replacingOccurrences(of: sample.expectedID, with: id).utf8)
-            }
-            expected.append((sample, topic, id, body))
-        }
 
-        let pattern = "^" + NSRegularExpression.escapedPattern(for: prefix) + "\\..*"
-        let all = try await records(in: pattern, broker: fixture.broker, expect: expected.count)
-        #expect(all.count == expected.count)
-        for delivery in expected {
-            let what = "\(delivery.sample.provider) \(delivery.sample.event)"
-            let record = all.first { $0.headers.string("ce_id") == delivery.id }
-            #expect(record?.topic == delivery.topic, "\(what)")
-            #expect(record?.value == delivery.body, "\(what): bytes differ")
-            #expect(record?.headers.string("ce_type") == "\(delivery.sample.provider).\(delivery.sample.event)", "\(what)")
+            let pattern = "^" + NSRegularExpression.escapedPattern(for: prefix) + "\\..*"
+            let all = try await records(in: pattern, broker: fixture.broker, expect: expected.count)
+            #expect(all.count == expected.count)
+            for delivery in expected {
+                let what = "\(delivery.sample.provider) \(delivery.sample.event)"
+                let record = all.first { $0.headers.string("ce_id") == delivery.id }
+                #expect(record?.topic == delivery.topic, "\(what)")
+                #expect(record?.value == delivery.body, "\(what): bytes differ")
+                #expect(record?.headers.string("ce_type") == "\(delivery.sample.provider).\(delivery.sample.event)", "\(what)")
+            }
         }
     }
 
     @Test("a wrong secret is refused: the gateway's 401 is shown and the exit code is 1; the right one is accepted")
     func wrongSecretFails() async throws {
         let fixture = try await SendFixture(providers: ["github", "stripe"])
-        let gateway = try await fixture.startGateway()
-        defer { Task { await gateway.stop() } }
+        try await fixture.withGateway { gateway in
 
-        // Without a configuration: <source> is the provider, or --provider names it.
-        let wrong = try await HooklineBinary.run(["send", "github", "push", "--secret", "not-the-secret", "--url", "\(gateway.baseURL)/webhooks/in-github"])
-        #expect(wrong.status == 1, "\(wrong)")
-        #expect(wrong.stdout.hasPrefix("401 Unauthorized"), "\(wrong)")
+            // Without a configuration: <source> is the provider, or --provider names it.
+            let wrong = try await HooklineBinary.run(["send", "github", "push", "--secret", "not-the-secret", "--url", "\(gateway.baseURL)/webhooks/in-github"])
+            #expect(wrong.status == 1, "\(wrong)")
+            #expect(wrong.stdout.hasPrefix("401 Unauthorized"), "\(wrong)")
 
-        let wrongJSON = try await HooklineBinary.run(["send", "in-stripe", "payment_intent.succeeded", "--provider", "stripe", "--secret", "nope", "--url", gateway.baseURL, "--json"])
-        #expect(wrongJSON.status == 1, "\(wrongJSON)")
-        #expect(wrongJSON.json?["status"] as? Int == 401, "\(wrongJSON)")
+            let wrongJSON = try await HooklineBinary.run(["send", "in-stripe", "payment_intent.succeeded", "--provider", "stripe", "--secret", "nope", "--url", gateway.baseURL, "--json"])
+            #expect(wrongJSON.status == 1, "\(wrongJSON)")
+            #expect(wrongJSON.json?["status"] as? Int == 401, "\(wrongJSON)")
 
-        // A configured source whose secret is overridden on the command line.
-        let overridden = try await fixture.send("github", "push", gateway: gateway, extra: ["--secret", "wrong-again"])
-        #expect(overridden.status == 1, "\(overridden)")
-        #expect(overridden.json?["status"] as? Int == 401, "\(overridden)")
+            // A configured source whose secret is overridden on the command line.
+            let overridden = try await fixture.send("github", "push", gateway: gateway, extra: ["--secret", "wrong-again"])
+            #expect(overridden.status == 1, "\(overridden)")
+            #expect(overridden.json?["status"] as? Int == 401, "\(overridden)")
 
-        let right = try await HooklineBinary.run(["send", "in-stripe", "payment_intent.succeeded", "--provider", "stripe", "--secret", SendFixture.secret("stripe"), "--url", gateway.baseURL])
-        #expect(right.status == 0, "\(right)")
-        #expect(right.stdout.hasPrefix("202 Accepted"), "\(right)")
-        #expect(try await recordCount(prefix: fixture.configuration.kafka.topicPrefix, broker: fixture.broker) == 1)
+            let right = try await HooklineBinary.run(["send", "in-stripe", "payment_intent.succeeded", "--provider", "stripe", "--secret", SendFixture.secret("stripe"), "--url", gateway.baseURL])
+            #expect(right.status == 0, "\(right)")
+            #expect(right.stdout.hasPrefix("202 Accepted"), "\(right)")
+            #expect(try await recordCount(prefix: fixture.configuration.kafka.topicPrefix, broker: fixture.broker) == 1)
+        }
+    }
+
+    @Test("--secret replaces a configured source's secret, which is then not resolved: an unset ${ENV} there does not stop the send")
+    func secretOptionSkipsConfiguredSecret() async throws {
+        let fixture = try await SendFixture(providers: ["github"])
+        let variable = SendFixture.environmentName("github")
+        try #require(ProcessInfo.processInfo.environment[variable] == nil, "\(variable) is set in the test environment")
+        try await fixture.withGateway { gateway in
+            // The child's environment lacks the variable sources.in-github.secrets[0] names.
+            let base = ["send", SendFixture.sourceName("github"), "push", "--config", fixture.configurationPath, "--url", gateway.baseURL, "--json"]
+            let sent = try await HooklineBinary.run(base + ["--secret", SendFixture.secret("github")])
+            #expect(sent.status == 0, "\(sent)")
+            #expect(sent.json?["status"] as? Int == 202, "\(sent)")
+            let unresolved = try await HooklineBinary.run(base)
+            #expect(unresolved.status == 78, "\(unresolved)")
+            #expect((unresolved.json?["error"] as? String)?.contains(variable) == true, "\(unresolved)")
+        }
     }
 
     @Test("--file sends its exact bytes, re-signed with a fresh delivery id each time; repeated sample sends are distinct events")
     func fileAndRepeatedSends() async throws {
         let fixture = try await SendFixture(providers: ["github", "stripe"])
-        let gateway = try await fixture.startGateway()
-        defer { Task { await gateway.stop() } }
-        let prefix = fixture.configuration.kafka.topicPrefix
+        try await fixture.withGateway { gateway in
+            let prefix = fixture.configuration.kafka.topicPrefix
 
-        let payload = #"{"action":"published","release":{"tag_name":"v1.2.3"},"repository":{"full_name":"hookline/cli"}}"#
-        let file = try HooklineBinary.writeFile("release.json", payload)
-        let first = try await fixture.send("github", "release", gateway: gateway, extra: ["--file", file])
-        let second = try await fixture.send("github", "release", gateway: gateway, extra: ["--file", file])
-        #expect(first.status == 0 && second.status == 0, "\(first)\n\(second)")
-        let firstID = try #require(first.json?["id"] as? String)
-        let secondID = try #require(second.json?["id"] as? String)
-        #expect(firstID != secondID)
+            let payload = #"{"action":"published","release":{"tag_name":"v1.2.3"},"repository":{"full_name":"hookline/cli"}}"#
+            let file = try HooklineBinary.writeFile("release.json", payload)
+            let first = try await fixture.send("github", "release", gateway: gateway, extra: ["--file", file])
+            let second = try await fixture.send("github", "release", gateway: gateway, extra: ["--file", file])
+            #expect(first.status == 0 && second.status == 0, "\(first)\n\(second)")
+            let firstID = try #require(first.json?["id"] as? String)
+            let secondID = try #require(second.json?["id"] as? String)
+            #expect(firstID != secondID)
 
-        let stripeA = try await fixture.send("stripe", "charge.refunded", gateway: gateway)
-        let stripeB = try await fixture.send("stripe", "charge.refunded", gateway: gateway)
-        let stripeIDs = [stripeA.json?["id"] as? String, stripeB.json?["id"] as? String]
-        #expect(stripeIDs[0] != nil && stripeIDs[0] != stripeIDs[1], "\(stripeA)\n\(stripeB)")
-        #expect(stripeIDs.allSatisfy { $0?.hasPrefix("evt_") == true })
+            // Stripe's id is inside the body: with --file nothing carries an id `send` chose, so none is reported.
+            let stripeSample = try #require(WebhookSamples.sample(provider: "stripe", event: "charge.refunded"))
+            let stripeFile = try HooklineBinary.writeFile("refund.json", String(decoding: stripeSample.body(at: Int64(Date().timeIntervalSince1970)), as: UTF8.self))
+            let stripeFileSend = try await fixture.send("stripe", "charge.refunded", gateway: gateway, extra: ["--file", stripeFile])
+            #expect(stripeFileSend.status == 0, "\(stripeFileSend)")
+            #expect(stripeFileSend.json?["id"] is NSNull, "\(stripeFileSend)")
 
-        let releases = try await records(in: WebhookTopic.name(prefix: prefix, source: "in-github", event: "release"), broker: fixture.broker, expect: 2)
-        #expect(releases.count == 2)
-        #expect(releases.allSatisfy { $0.value == Array(payload.utf8) })
-        #expect(Set(releases.compactMap { $0.headers.string("ce_id") }) == [firstID, secondID])
+            let stripeA = try await fixture.send("stripe", "charge.refunded", gateway: gateway)
+            let stripeB = try await fixture.send("stripe", "charge.refunded", gateway: gateway)
+            let stripeIDs = [stripeA.json?["id"] as? String, stripeB.json?["id"] as? String]
+            #expect(stripeIDs[0] != nil && stripeIDs[0] != stripeIDs[1], "\(stripeA)\n\(stripeB)")
+            #expect(stripeIDs.allSatisfy { $0?.hasPrefix("evt_") == true })
+
+            let releases = try await records(in: WebhookTopic.name(prefix: prefix, source: "in-github", event: "release"), broker: fixture.broker, expect: 2)
+            #expect(releases.count == 2)
+            #expect(releases.allSatisfy { $0.value == Array(payload.utf8) })
+            #expect(Set(releases.compactMap { $0.headers.string("ce_id") }) == [firstID, secondID])
+        }
     }
 
     @Test("--list shows every provider's sample events, or one source's")

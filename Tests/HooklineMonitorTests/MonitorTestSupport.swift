@@ -15,44 +15,12 @@ func builtBinary(_ name: String) throws -> URL {
     return url
 }
 
-struct ProcessOutput {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program to its end (killed after `timeout`), in a scratch directory so it finds no
-/// configuration file by accident.
-func run(_ executable: URL, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> ProcessOutput {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.currentDirectoryURL = FileManager.default.temporaryDirectory
+/// Runs a program to its end (stopped after `timeout`: `--watch` runs end that way), in a scratch
+/// directory so it finds no configuration file by accident.
+func run(_ executable: URL, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> BinaryOutput {
     var environment = ProcessInfo.processInfo.environment
     environment.removeValue(forKey: "HOOKLINE_CONFIG")
-    process.environment = environment
-    let stdout = Pipe()
-    let stderr = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("stderr"))
-    _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: stderr) }
-    process.standardOutput = stdout
-    process.standardError = try FileHandle(forWritingTo: stderr)
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let killer = Task {
-        try await Task.sleep(for: timeout)
-        process.terminate()
-    }
-    defer { killer.cancel() }
-    let (status, out) = await withCheckedContinuation { continuation in
-        DispatchQueue.global().async {
-            let out = stdout.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            continuation.resume(returning: (process.terminationStatus, out))
-        }
-    }
-    let errors = (try? Data(contentsOf: stderr)) ?? Data()
-    return ProcessOutput(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: errors, as: UTF8.self))
+    return try await runBinary(executable.path, arguments: arguments, environment: environment, timeout: timeout)
 }
 
 /// `hookline-monitor` running as its own process on a free loopback port.

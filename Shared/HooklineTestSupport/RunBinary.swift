@@ -1,0 +1,87 @@
+import Foundation
+import Synchronization
+
+/// What one run of a program printed and how it ended.
+public struct BinaryOutput: Sendable, CustomStringConvertible {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    /// Whether the run was stopped because it outlived its timeout.
+    public var timedOut: Bool
+
+    public var description: String {
+        "exit \(self.status)\(self.timedOut ? " (killed after its timeout)" : "")\nstdout: \(self.stdout)\nstderr: \(self.stderr)"
+    }
+}
+
+/// Runs `path arguments…` to its end with `environment` (the whole environment) in `directory`,
+/// standard input empty. After `timeout` it gets SIGTERM, and SIGKILL 5 s later if still running;
+/// the output then says `timedOut`.
+///
+/// The blocking reads and the wait run on threads of their own: on Swift's cooperative pool they
+/// would starve in-process servers (a gateway, consumers) the child is talking to.
+public func runBinary(
+    _ path: String,
+    arguments: [String],
+    environment: [String: String],
+    directory: URL = FileManager.default.temporaryDirectory,
+    timeout: Duration = .seconds(60)
+) async throws -> BinaryOutput {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    process.environment = environment
+    process.currentDirectoryURL = directory
+    let stdout = Pipe()
+    let stderr = Pipe()
+    process.standardOutput = stdout
+    process.standardError = stderr
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let pid = process.processIdentifier
+    let state = RunState()
+    let killer = Task {
+        try await Task.sleep(for: timeout)
+        guard !state.exited.load(ordering: .acquiring) else { return }
+        state.timedOut.store(true, ordering: .releasing)
+        kill(pid, SIGTERM)
+        try await Task.sleep(for: .seconds(5))
+        if !state.exited.load(ordering: .acquiring) { kill(pid, SIGKILL) }
+    }
+    let running = Unchecked(process)
+    let outHandle = Unchecked(stdout.fileHandleForReading)
+    let errHandle = Unchecked(stderr.fileHandleForReading)
+    async let out = onOwnThread { outHandle.value.readDataToEndOfFile() }
+    async let err = onOwnThread { errHandle.value.readDataToEndOfFile() }
+    let (outData, errData) = await (out, err)
+    let status = await onOwnThread {
+        running.value.waitUntilExit()
+        return running.value.terminationStatus
+    }
+    state.exited.store(true, ordering: .releasing)
+    killer.cancel()
+    return BinaryOutput(
+        status: status,
+        stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self),
+        timedOut: state.timedOut.load(ordering: .acquiring)
+    )
+}
+
+private final class RunState: Sendable {
+    let exited = Atomic<Bool>(false)
+    let timedOut = Atomic<Bool>(false)
+}
+
+/// Runs blocking `body` on a new thread, off Swift's cooperative pool.
+private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: body()) }
+    }
+}
+
+/// Hands a non-Sendable Foundation object to the one other thread that alone uses it next.
+private final class Unchecked<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
