@@ -93,6 +93,7 @@ let package = Package(
             dependencies: [
                 "HooklineConfig",
                 "HooklineKafka",
+                "HooklineWebhooks",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -109,6 +110,7 @@ let package = Package(
             dependencies: [
                 "HooklineConfig",
                 "HooklineConsumerKit",
+                "HooklineWebhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,5 +1,6 @@
 import Foundation
 import HooklineKafka
+import HooklineWebhooks
 
 /// One webhook event as a handler sees it: the CloudEvents attributes the gateway put in the
 /// record's headers, the provider's raw JSON body, and where the record sits in Kafka.
@@ -79,5 +80,26 @@ public struct ConsumerEvent: Sendable {
         } catch {
             throw .permanent("the \(self.type) payload does not decode as \(T.self)", cause: error)
         }
+    }
+
+    /// One value of the JSON body, found by `pointer` without decoding the rest: strings as
+    /// they are, numbers as written; `nil` when absent, `null`, an object or an array.
+    /// Cheaper than ``json(_:decoder:)`` when a handler needs a few fields of a large payload.
+    public func text(at pointer: JSONPointer) -> String? {
+        JSONScanner.value(at: pointer, in: self.body)?.text
+    }
+
+    /// Like ``text(at:)``, for a field the event cannot do without.
+    /// - Throws: a permanent ``ConsumerError`` when it is missing (a retry will not bring it).
+    public func requiredText(at pointer: JSONPointer) throws(ConsumerError) -> String {
+        guard let value = self.text(at: pointer), !value.isEmpty else {
+            throw .permanent("the \(self.type) payload has no \(pointer)")
+        }
+        return value
+    }
+
+    /// An integral number of the JSON body, found by `pointer`; `nil` when absent or not one.
+    public func integer(at pointer: JSONPointer) -> Int64? {
+        JSONScanner.value(at: pointer, in: self.body)?.integer
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HooklineConsumerKit
+import HooklineWebhooks
 import Hummingbird
 
 /// **orders**: one row per order, whatever the provider, in its right final state whatever order
@@ -87,91 +88,83 @@ public enum OrdersService {
     /// the details from the most recent event by the provider's time, the first creation time.
     static func apply(_ observation: Observation, _ db: Database) throws {
         let status = observation.status ?? .open  // rank 0: an update without a status never wins
-        try db.cachedStatement(sql: """
-            INSERT INTO orders (id, source, status, status_rank, total, currency, customer, created_at, updated_at, events)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-            ON CONFLICT (id) DO UPDATE SET
-                status = CASE WHEN excluded.status_rank > orders.status_rank THEN excluded.status ELSE orders.status END,
-                status_rank = MAX(orders.status_rank, excluded.status_rank),
-                total = CASE WHEN \(Self.newer) THEN COALESCE(excluded.total, orders.total) ELSE orders.total END,
-                currency = CASE WHEN \(Self.newer) THEN COALESCE(excluded.currency, orders.currency) ELSE orders.currency END,
-                customer = CASE WHEN \(Self.newer) THEN COALESCE(excluded.customer, orders.customer) ELSE orders.customer END,
-                updated_at = CASE WHEN \(Self.newer) THEN COALESCE(excluded.updated_at, orders.updated_at) ELSE orders.updated_at END,
-                created_at = COALESCE(orders.created_at, excluded.created_at),
-                events = orders.events + 1
-            """).execute(arguments: [
-                observation.id, observation.source, status.rawValue, status.rank, observation.total, observation.currency,
-                observation.customer, observation.createdAt, observation.updatedAt,
-            ])
+        try db.cachedStatement(sql: Self.upsert).execute(arguments: [
+            observation.id, observation.source, status.rawValue, status.rank, observation.total, observation.currency,
+            observation.customer, observation.createdAt, observation.updatedAt,
+        ])
     }
 
     /// Whether the incoming event is at least as recent as what the row holds.
     private static let newer = "(orders.updated_at IS NULL OR COALESCE(excluded.updated_at, '') >= orders.updated_at)"
 
-    // MARK: Providers
+    /// The merge, built once: the statement cache is keyed by this text, hashed on every event.
+    private static let upsert = """
+        INSERT INTO orders (id, source, status, status_rank, total, currency, customer, created_at, updated_at, events)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+        ON CONFLICT (id) DO UPDATE SET
+            status = CASE WHEN excluded.status_rank > orders.status_rank THEN excluded.status ELSE orders.status END,
+            status_rank = MAX(orders.status_rank, excluded.status_rank),
+            total = CASE WHEN \(Self.newer) THEN COALESCE(excluded.total, orders.total) ELSE orders.total END,
+            currency = CASE WHEN \(Self.newer) THEN COALESCE(excluded.currency, orders.currency) ELSE orders.currency END,
+            customer = CASE WHEN \(Self.newer) THEN COALESCE(excluded.customer, orders.customer) ELSE orders.customer END,
+            updated_at = CASE WHEN \(Self.newer) THEN COALESCE(excluded.updated_at, orders.updated_at) ELSE orders.updated_at END,
+            created_at = COALESCE(orders.created_at, excluded.created_at),
+            events = orders.events + 1
+        """
 
-    private struct ShopifyOrder: Decodable {
-        var id: Int64
-        var total_price: String?
-        var currency: String?
-        var email: String?
-        var created_at: String?
-        var updated_at: String?
-        var cancelled_at: String?
+    // MARK: Providers
+    //
+    // Each handler reads the few fields it needs by JSON pointer, without decoding the rest of
+    // the payload (Shopify's orders run to several kilobytes).
+
+    private enum Shopify {
+        static let id = JSONPointer("/id")!, totalPrice = JSONPointer("/total_price")!, currency = JSONPointer("/currency")!
+        static let email = JSONPointer("/email")!, createdAt = JSONPointer("/created_at")!
+        static let updatedAt = JSONPointer("/updated_at")!, cancelledAt = JSONPointer("/cancelled_at")!
     }
 
     private static func shopify(_ event: ConsumerEvent, _ db: Database, status: Status?) throws {
-        let order = try event.json(ShopifyOrder.self)
         try apply(
             Observation(
-                id: String(order.id), source: "shopify",
-                status: order.cancelled_at != nil ? .cancelled : status,
-                total: order.total_price, currency: order.currency, customer: order.email,
-                createdAt: order.created_at, updatedAt: order.updated_at
+                id: try event.requiredText(at: Shopify.id), source: "shopify",
+                status: event.text(at: Shopify.cancelledAt) != nil ? .cancelled : status,
+                total: event.text(at: Shopify.totalPrice), currency: event.text(at: Shopify.currency), customer: event.text(at: Shopify.email),
+                createdAt: event.text(at: Shopify.createdAt), updatedAt: event.text(at: Shopify.updatedAt)
             ),
             db
         )
     }
 
-    private struct CheckoutSession: Decodable {
-        var id: String
-        var amount_total: Int64?
-        var currency: String?
-        var metadata: [String: String]?
-        var customer_details: Customer?
-        struct Customer: Decodable { var email: String? }
+    private enum CheckoutSession {
+        static let id = JSONPointer("/data/object/id")!, orderID = JSONPointer("/data/object/metadata/order_id")!
+        static let amountTotal = JSONPointer("/data/object/amount_total")!, currency = JSONPointer("/data/object/currency")!
+        static let email = JSONPointer("/data/object/customer_details/email")!, created = JSONPointer("/created")!
     }
 
     private static func stripeCheckout(_ event: ConsumerEvent, _ db: Database) throws {
-        let stripe = try event.json(StripeEvent<CheckoutSession>.self)
-        let session = stripe.data.object
         try apply(
             Observation(
-                id: session.metadata?["order_id"] ?? session.id, source: "stripe", status: .paid,
-                total: session.amount_total.map(formatMinorUnits), currency: session.currency?.uppercased(),
-                customer: session.customer_details?.email,
-                updatedAt: iso8601(seconds: stripe.created)
+                id: try event.text(at: CheckoutSession.orderID) ?? event.requiredText(at: CheckoutSession.id), source: "stripe", status: .paid,
+                total: event.integer(at: CheckoutSession.amountTotal).map(formatMinorUnits),
+                currency: event.text(at: CheckoutSession.currency)?.uppercased(), customer: event.text(at: CheckoutSession.email),
+                updatedAt: event.integer(at: CheckoutSession.created).map(iso8601(seconds:))
             ),
             db
         )
     }
 
-    private struct GenericOrder: Decodable {
-        var order_id: String
-        var created_at: String?
-        var total: String?
-        var currency: String?
-        var customer: Customer?
-        struct Customer: Decodable { var email: String? }
+    private enum GenericOrder {
+        static let orderID = JSONPointer("/order_id")!, total = JSONPointer("/total")!, currency = JSONPointer("/currency")!
+        static let email = JSONPointer("/customer/email")!, createdAt = JSONPointer("/created_at")!
     }
 
     private static func genericNewOrder(_ event: ConsumerEvent, _ db: Database) throws {
-        let order = try event.json(GenericOrder.self)
+        let createdAt = event.text(at: GenericOrder.createdAt)
         try apply(
             Observation(
-                id: order.order_id, source: event.source ?? "hmac-sha256", status: .open,
-                total: order.total, currency: order.currency, customer: order.customer?.email,
-                createdAt: order.created_at, updatedAt: order.created_at
+                id: try event.requiredText(at: GenericOrder.orderID), source: event.source ?? "hmac-sha256", status: .open,
+                total: event.text(at: GenericOrder.total), currency: event.text(at: GenericOrder.currency),
+                customer: event.text(at: GenericOrder.email), createdAt: createdAt, updatedAt: createdAt
             ),
             db
         )

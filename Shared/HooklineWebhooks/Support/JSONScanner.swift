@@ -1,5 +1,5 @@
 /// A value found in a JSON document by ``JSONScanner``.
-enum JSONScalar: Sendable, Hashable {
+package enum JSONScalar: Sendable, Hashable {
     case string(String)
     /// A number, as its source text (validated against the JSON grammar).
     case number(String)
@@ -10,7 +10,7 @@ enum JSONScalar: Sendable, Hashable {
 
     /// The value as routing text: strings as they are, numbers as written, booleans as
     /// `true`/`false`; `nil` for null, objects and arrays.
-    var text: String? {
+    package var text: String? {
         switch self {
         case .string(let value), .number(let value): value
         case .bool(let value): value ? "true" : "false"
@@ -19,13 +19,13 @@ enum JSONScalar: Sendable, Hashable {
     }
 
     /// The value when it is a string.
-    var string: String? {
+    package var string: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
     /// The value when it is an integral number that fits in 64 bits.
-    var integer: Int64? {
+    package var integer: Int64? {
         if case .number(let value) = self { return Int64(value) }
         return nil
     }
@@ -39,12 +39,12 @@ enum JSONScalar: Sendable, Hashable {
 /// Escapes (including `\u` surrogate pairs; a lone surrogate decodes as U+FFFD) are decoded in
 /// member names and string values. Nesting deeper than ``maximumDepth`` is refused. Never traps on
 /// any input.
-enum JSONScanner {
+package enum JSONScanner {
     static let maximumDepth = 128
 
     /// The value `pointer` designates in `document`, or `nil` when there is none or the path to it
     /// is malformed.
-    static func value(at pointer: JSONPointer, in document: [UInt8]) -> JSONScalar? {
+    package static func value(at pointer: JSONPointer, in document: [UInt8]) -> JSONScalar? {
         document.withUnsafeBufferPointer { buffer in
             var cursor = Cursor(base: buffer)
             return cursor.find(pointer.tokens[...], depth: 0)
