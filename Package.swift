@@ -293,6 +293,7 @@ let package = Package(
                 "HooklineConsumerKit",
                 "HooklineKafka",
                 "HooklineTestSupport",
+                "HooklineWebhooks",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
