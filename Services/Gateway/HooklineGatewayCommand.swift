@@ -23,12 +23,8 @@ struct HooklineGatewayCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "hookline.gateway")
         logger.logLevel = self.logLevel
-        guard let path = self.config ?? HooklineConfiguration.defaultPath() else {
-            logger.critical("cannot start: no configuration file: give --config, set HOOKLINE_CONFIG, or run where deploy/hookline.yaml is")
-            throw ExitCode(78)  // EX_CONFIG
-        }
         do {
-            let configuration = try HooklineConfiguration.load(path: path)
+            let configuration = try HooklineConfiguration.load(commandLinePath: self.config)
             try await GatewayApplication.run(configuration: configuration, listen: self.listen, logger: logger)
         } catch let error as ConfigurationError {
             logger.critical("cannot start: \(error.message)")

@@ -37,12 +37,8 @@ struct HooklineMonitorCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "hookline.monitor")
         logger.logLevel = self.logLevel
-        guard let path = self.config ?? HooklineConfiguration.defaultPath() else {
-            logger.critical("cannot start: no configuration file: give --config, set HOOKLINE_CONFIG, or run where deploy/hookline.yaml is")
-            throw ExitCode(78)  // EX_CONFIG
-        }
         do {
-            let file = try HooklineConfiguration.load(path: path)
+            let file = try HooklineConfiguration.load(commandLinePath: self.config)
             var configuration = MonitorConfiguration(file)
             if let listen = self.listen { configuration.listen = listen }
             if let interval = self.interval { configuration.interval = .milliseconds(Int64(interval * 1000)) }

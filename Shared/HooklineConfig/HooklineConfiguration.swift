@@ -43,6 +43,15 @@ public struct HooklineConfiguration: Sendable {
         return fileExists(self.repositoryPath) ? self.repositoryPath : nil
     }
 
+    /// Loads the file an executable was pointed at: `--config` when given, else ``defaultPath(environment:fileExists:)``.
+    /// - Throws: a ``ConfigurationError`` saying how to give one when there is none.
+    public static func load(commandLinePath path: String?) throws(ConfigurationError) -> HooklineConfiguration {
+        guard let path = path ?? self.defaultPath() else {
+            throw ConfigurationError("no configuration file: give --config, set HOOKLINE_CONFIG, or run where deploy/hookline.yaml is")
+        }
+        return try self.load(path: path)
+    }
+
     /// Reads and checks a configuration file. Secrets are resolved later, by whoever needs them
     /// (see ``SecretResolver``), so that loading a file never reads another process's secrets.
     /// `kafka.brokers` may be `${NAME}`, read from `environment` here, and any value may be

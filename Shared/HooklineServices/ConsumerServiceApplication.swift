@@ -94,12 +94,8 @@ public struct ConsumerServiceOptions: ParsableArguments {
             let options = try self.parse()
             var logger = Logger(label: "hookline.\(name)")
             logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
-            guard let path = options.config ?? HooklineConfiguration.defaultPath() else {
-                logger.critical("cannot start: no configuration file: give --config, set HOOKLINE_CONFIG, or run where deploy/hookline.yaml is")
-                Foundation.exit(78)
-            }
             do {
-                let configuration = try HooklineConfiguration.load(path: path)
+                let configuration = try HooklineConfiguration.load(commandLinePath: options.config)
                 try await ConsumerServiceApplication.run(name: name, configuration: configuration, listen: options.listen, logger: logger)
             } catch let error as ConfigurationError {
                 logger.critical("cannot start: \(error.message)")
