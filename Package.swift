@@ -63,7 +63,7 @@ let package = Package(
 
         .target(
             name: "HooklineConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["HooklineWebhooks", .product(name: "Yams", package: "Yams")],
             path: "Shared/HooklineConfig",
             swiftSettings: swiftSettings
         ),

@@ -196,16 +196,7 @@ struct Send: AsyncParsableCommand {
                 let signingToken = commandLineKeys ? nil : try self.resolve(section.signingTokens.first, "\(field).signing_tokens[0]", resolver)
                 return OutgoingWebhook.Signer(
                     provider: section.provider,
-                    configuration: ProviderConfiguration(
-                        toleranceSeconds: section.toleranceSeconds,
-                        publicURL: section.publicURL,
-                        signatureHeader: section.signatureHeader,
-                        signaturePrefix: section.signaturePrefix,
-                        eventTypeHeader: section.eventTypeHeader,
-                        eventTypeJSONPointer: section.eventTypeJSONPointer,
-                        idHeader: section.idHeader,
-                        keyJSONPointer: section.keyJSONPointer
-                    ),
+                    configuration: section.providerConfiguration(),
                     secret: secret ?? configuredSecret,
                     privateKey: privateKey,
                     signingToken: signingToken

@@ -22,18 +22,10 @@ struct GatewaySource: Sendable {
         var sources: [String: GatewaySource] = [:]
         for (name, section) in configuration.sources.sorted(by: { $0.key < $1.key }) {
             let field = "sources.\(name)"
-            let providerConfiguration = ProviderConfiguration(
+            let providerConfiguration = section.providerConfiguration(
                 secrets: try secrets.resolve(section.secrets, for: "\(field).secrets"),
                 publicKeys: try secrets.resolve(section.publicKeys, for: "\(field).public_keys"),
-                signingTokens: try secrets.resolve(section.signingTokens, for: "\(field).signing_tokens"),
-                toleranceSeconds: section.toleranceSeconds,
-                publicURL: section.publicURL,
-                signatureHeader: section.signatureHeader,
-                signaturePrefix: section.signaturePrefix,
-                eventTypeHeader: section.eventTypeHeader,
-                eventTypeJSONPointer: section.eventTypeJSONPointer,
-                idHeader: section.idHeader,
-                keyJSONPointer: section.keyJSONPointer
+                signingTokens: try secrets.resolve(section.signingTokens, for: "\(field).signing_tokens")
             )
             let verifier: any WebhookVerifier
             do {
