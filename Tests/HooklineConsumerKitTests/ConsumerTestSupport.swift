@@ -145,6 +145,14 @@ struct ConsumerFixture {
         }
     }
 
+    /// Every effect row: which event, applied from which partition.
+    func effectRows() throws -> [(id: String, partition: Int32)] {
+        let queue = try DatabaseQueue(path: self.databasePath)
+        return try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT event_id, partition FROM effects").map { (id: $0["event_id"], partition: $0["partition"]) }
+        }
+    }
+
     /// The stored next offsets of the topic, by partition.
     func storedOffsets() throws -> [Int32: Int64] {
         let queue = try DatabaseQueue(path: self.databasePath)
