@@ -130,7 +130,9 @@ extension KafkaConsumer {
 
     /// Like ``nextBatch(maxCount:)``, but returns an empty array when nothing arrived within `timeout`.
     public func nextBatch(maxCount: Int = 1000, timeout: Duration) async -> [KafkaConsumerMessage] {
-        await withTaskGroup(of: [KafkaConsumerMessage]?.self) { group in
+        // Records waiting already (the common case under load): no child tasks, no timer.
+        if let batch = self.buffer.take(maxCount: maxCount) { return batch }
+        return await withTaskGroup(of: [KafkaConsumerMessage]?.self) { group in
             group.addTask { await self.buffer.next(maxCount: maxCount) }
             group.addTask {
                 try? await Task.sleep(for: timeout)

@@ -108,7 +108,7 @@ final class MessageBuffer: Sendable {
     }
 
     /// Up to `maxCount` records; empty when closed; nil when there is nothing yet.
-    private func take(maxCount: Int) -> [KafkaConsumerMessage]? {
+    func take(maxCount: Int) -> [KafkaConsumerMessage]? {
         self.state.withLock { state in
             guard state.count > 0 else { return state.closed ? [] : nil }
             let end = min(state.messages.count, state.head + maxCount)
