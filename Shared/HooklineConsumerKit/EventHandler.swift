@@ -2,10 +2,11 @@ import GRDB
 
 /// Applies one kind of event (one `ce_type`) to the service's database.
 ///
-/// ``apply(_:in:)`` runs inside the batch's write transaction, within a savepoint of its own:
-/// when it throws, its writes are rolled back and the rest of the batch is untouched. It must
-/// only write through `db` (anything else it does is not undone, and may run again on retry)
-/// and must not log the payload.
+/// ``apply(_:in:)`` runs inside the batch's write transaction. When it throws, the transaction
+/// is rolled back, its writes with it, and the events before it in the batch are applied again
+/// in a new transaction: a handler may run more than once for an event, and only what it
+/// wrote through `db` in the committed run counts. So it must only write through `db`
+/// (anything else it does is not undone) and must not log the payload.
 public protocol EventHandler: Sendable {
     /// Throw ``ConsumerError/permanent(_:cause:)`` for an event that can never apply, anything
     /// else to have it retried.
