@@ -15,7 +15,8 @@ public struct ConsumerConfiguration: Sendable {
     public var topicPrefix: String
     /// Partitions of the dead-letter topic when the kit creates it. Default: `1`
     public var deadLetterPartitions: Int32
-    /// Most events applied in one transaction (one fsync). Default: `500`
+    /// Most events applied in one transaction (one fsync). Only a backlog fills a batch: under
+    /// light load each batch holds what has arrived. Default: `1000`
     public var batchSize: Int
     /// Attempts for a failing event before it is dead-lettered. Default: `5`
     public var maxAttempts: Int
@@ -31,6 +32,9 @@ public struct ConsumerConfiguration: Sendable {
     public var lagRefreshInterval: Duration
     /// How long to wait for records before checking for shutdown and housekeeping. Default: 250 ms
     public var pollTimeout: Duration
+    /// How often the database's WAL is checkpointed, beside the batches rather than inside
+    /// their commits. Default: 200 ms
+    public var checkpointInterval: Duration
 
     public init(
         kafka: KafkaConfiguration,
@@ -39,14 +43,15 @@ public struct ConsumerConfiguration: Sendable {
         sessionTimeout: Duration = .seconds(45),
         topicPrefix: String = "webhooks",
         deadLetterPartitions: Int32 = 1,
-        batchSize: Int = 500,
+        batchSize: Int = 1000,
         maxAttempts: Int = 5,
         retryBackoff: Duration = .milliseconds(100),
         maxRetryBackoff: Duration = .seconds(5),
         dedupRetention: Duration = .seconds(7 * 24 * 3600),
         pruneInterval: Duration = .seconds(3600),
         lagRefreshInterval: Duration = .seconds(5),
-        pollTimeout: Duration = .milliseconds(250)
+        pollTimeout: Duration = .milliseconds(250),
+        checkpointInterval: Duration = .milliseconds(200)
     ) {
         self.kafka = kafka
         self.groupID = groupID
@@ -62,6 +67,7 @@ public struct ConsumerConfiguration: Sendable {
         self.pruneInterval = pruneInterval
         self.lagRefreshInterval = lagRefreshInterval
         self.pollTimeout = pollTimeout
+        self.checkpointInterval = checkpointInterval
     }
 
     /// `<prefix>.dlq.<service>`.

@@ -9,6 +9,13 @@ import HooklineKafka
 /// - `processed_events(event_id, processed_at)`: the `ce_id`s already applied, for deduplication.
 final class ConsumerDatabase: Sendable {
     let pool: DatabasePool
+    /// A connection of its own for WAL checkpoints (``checkpoint()``), so they run beside the
+    /// writer instead of inside its commits.
+    private let checkpointer: DatabaseQueue
+
+    /// WAL pages after which the writer checkpoints in its own commit, as SQLite does by default
+    /// every 1,000: only a backstop here, for when ``checkpoint()`` does not keep up.
+    static let writerCheckpointPages = 10_000
 
     /// Opens (creating when missing) the file and runs the kit's migrations, then the service's.
     init(path: String, service: ConsumerService) throws {
@@ -21,12 +28,30 @@ final class ConsumerDatabase: Sendable {
         configuration.prepareDatabase { db in
             // Full durability: every committed batch survives a power loss (one WAL fsync per batch).
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.writerCheckpointPages)")
         }
         self.pool = try DatabasePool(path: path, configuration: configuration)
         var migrator = DatabaseMigrator()
         Self.registerKitMigrations(&migrator)
         service.migrations(&migrator)
         try migrator.migrate(self.pool)
+
+        var checkpointing = Configuration()
+        checkpointing.label = "hookline.\(service.name).checkpoint"
+        self.checkpointer = try DatabaseQueue(path: path, configuration: checkpointing)
+    }
+
+    /// Copies what the WAL holds into the database file (a passive checkpoint: it never waits
+    /// for, nor blocks, the writer or readers). Returns the pages copied.
+    ///
+    /// SQLite's default is a checkpoint inside the commit that takes the WAL over 1,000 pages:
+    /// the writer then copies pages and fsyncs the database file while the batch waits. Run
+    /// from a task of its own, the same work overlaps the next batches.
+    @discardableResult
+    func checkpoint() async throws -> Int {
+        try await self.checkpointer.writeWithoutTransaction { db in
+            try db.checkpoint(.passive).checkpointedFrameCount
+        }
     }
 
     private static func registerKitMigrations(_ migrator: inout DatabaseMigrator) {

@@ -100,12 +100,15 @@ public final class ConsumerRunner: Service, Sendable {
             commitsToKafka: self.commitsToKafka,
             logger: self.logger
         )
+        let checkpoints = Task { await self.checkpointContinuously() }
         let stopping = Atomic(false)
         await withGracefulShutdownHandler {
             await loop.run(until: { stopping.load(ordering: .relaxed) })
         } onGracefulShutdown: {
             stopping.store(true, ordering: .relaxed)
         }
+        checkpoints.cancel()
+        await checkpoints.value
 
         self.status.withLock { $0.running = false }
         if self.commitsToKafka {
@@ -121,5 +124,19 @@ public final class ConsumerRunner: Service, Sendable {
         await consumer.close()
         await producer.shutdown()
         self.logger.info("consumer stopped")
+    }
+
+    /// Checkpoints the WAL every ``ConsumerConfiguration/checkpointInterval`` until cancelled.
+    private func checkpointContinuously() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: self.configuration.checkpointInterval)
+                try await self.database.checkpoint()
+            } catch is CancellationError {
+                return
+            } catch {
+                self.logger.warning("WAL checkpoint failed; the writer checkpoints itself past its backstop", metadata: ["error": "\(error)"])
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HooklineKafka
 import HooklineTestSupport
 import Testing
@@ -56,6 +57,29 @@ struct ConsumerRunnerTests {
         #expect(metric(restarted.runner, "duplicates_skipped_total") == 0)
         #expect(metric(restarted.runner, "already_applied_total") == 0)
         #expect(Int(metric(restarted.runner, "events_applied_total")) == 400 - appliedBeforeStop)
+    }
+
+    @Test("the WAL is checkpointed beside the batches: the database file alone holds the effects")
+    func walCheckpointedInTheBackground() async throws {
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory)
+        let published = try await fixture.publish(ids: ids("w", 0..<200), concurrently: true)
+        let running = RunningConsumer(try fixture.runner())
+        try await waitUntil("every event applied") { try fixture.effects().count == 200 }
+
+        // A few hundred pages at most: far below the writer's own checkpoint threshold, so only
+        // the background checkpoint can have copied them into the database file. A copy of the
+        // file without its WAL shows what it holds.
+        let copy = directory.path("main-file-only.sqlite")
+        try await waitUntil("the effects are in the database file", timeout: .seconds(10)) {
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: fixture.databasePath, toPath: copy)
+            let queue = try DatabaseQueue(path: copy)
+            defer { try? queue.close() }
+            // Before any checkpoint the file may not even hold the table yet.
+            return (try? queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM effects") }) == published.count
+        }
+        try await running.stop()
     }
 
     @Test("a crash between the database commit and Kafka's: the database's offsets win on restart")
