@@ -38,9 +38,10 @@ extension ConsumerDatabase {
     /// instance that held the partition, or before a redelivery) and are skipped: the stored
     /// offset, not Kafka's, is the truth.
     ///
-    /// Handlers run without a savepoint each (two statements an event, a fifth of the cost of
-    /// a small handler): when one throws, the whole transaction is rolled back and the records
-    /// before it are applied again in a new one. Failures are rare; the common path pays nothing.
+    /// Handlers run without a savepoint each (they were two of the three statements a small
+    /// handler's event cost): when one throws, the whole transaction is rolled back and the
+    /// records before it are applied again in a new one. Failures are rare; the common path
+    /// pays nothing for them.
     func apply(_ records: [KafkaConsumerMessage], plan: BatchPlan) async throws -> BatchResult {
         var records = records[...]
         var failure: ConsumerError?
