@@ -13,7 +13,8 @@ import Synchronization
 /// there is only logged, since the database is the truth). A handler failing transiently is
 /// retried with backoff while the consumer keeps polling; a permanent failure, or one that
 /// outlasts ``ConsumerConfiguration/maxAttempts``, is written to the dead-letter topic before
-/// its offset is stored.
+/// its offset is stored. Beside the loop, a task checkpoints the database's WAL every
+/// ``ConsumerConfiguration/checkpointInterval``, so commits do not do it.
 ///
 /// A `Service`: on graceful shutdown it finishes the batch in hand, leaves the group and
 /// returns. The database is opened and migrated by `init`, before anything runs.
