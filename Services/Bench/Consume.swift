@@ -81,15 +81,16 @@ struct Consume: AsyncParsableCommand {
             runner.metrics.render().split(separator: "\n").first { $0.hasPrefix(name) }?.split(separator: " ").last.flatMap { Double($0) } ?? 0
         }
         let deadline = ContinuousClock.now + .seconds(600)
-        var serviceStart: ContinuousClock.Instant?
+        // From the first commit seen: the events counted then are left out of the rate.
+        var serviceStart: (at: ContinuousClock.Instant, committed: Int)?
         var committed = 0
         while committed < self.count, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
             committed = Int(metric("hookline_consumer_events_applied_total"))
-            if committed > 0, serviceStart == nil { serviceStart = .now }
+            if committed > 0, serviceStart == nil { serviceStart = (.now, committed) }
         }
-        let serviceSeconds = seconds(serviceStart!.duration(to: .now))
-        let service = Double(committed) / serviceSeconds
+        let serviceSeconds = seconds(serviceStart!.at.duration(to: .now))
+        let service = Double(committed - serviceStart!.committed) / serviceSeconds
         // Batches (transactions, fsyncs) it took, from its own metrics.
         let batches = Int(metric("hookline_consumer_batch_duration_seconds_count"))
         let inBatches = metric("hookline_consumer_batch_duration_seconds_sum")
