@@ -4,18 +4,42 @@ import HooklineKafka
 import HooklineTestSupport
 import Testing
 
+/// A topic of events and the dead-letter topic of the service that failed them, on the test
+/// broker, with a CLI configuration whose prefix points at both.
+struct DLQFixture {
+    let broker: EmbeddedBroker
+    let admin: KafkaAdmin
+    let service: String
+    /// `<prefix>.<original>`.
+    let original: String
+    /// `<prefix>.dlq.<service>`.
+    let deadLetters: String
+    /// The configuration file's path.
+    let configuration: String
+
+    init(service: String, original: String, partitions: Int32, deadLetterPartitions: Int32) async throws {
+        self.broker = try await TestKafka.broker()
+        self.admin = try TestKafka.admin(self.broker)
+        let prefix = TestKafka.uniqueName("dlqcli")
+        self.service = service
+        self.original = "\(prefix).\(original)"
+        self.deadLetters = "\(prefix).dlq.\(service)"
+        try await self.admin.createTopics([.init(name: self.original, partitions: partitions), .init(name: self.deadLetters, partitions: deadLetterPartitions)])
+        self.configuration = try cliConfiguration(broker: self.broker, prefix: prefix)
+    }
+
+    /// `hookline dlq <arguments> --config <this fixture's configuration>`.
+    func dlq(_ arguments: [String]) async throws -> HooklineBinary.Result {
+        try await HooklineBinary.run(["dlq"] + arguments + ["--config", self.configuration])
+    }
+}
+
 @Suite("hookline dlq", .serialized, .timeLimit(.minutes(5)))
 struct DLQTests {
     @Test("list and show what the real DeadLetterWriter wrote; redrive republishes with the original key and headers, once")
     func listShowRedrive() async throws {
-        let broker = try await TestKafka.broker()
-        let admin = try TestKafka.admin(broker)
-        let prefix = TestKafka.uniqueName("dlqcli")
-        let service = "orders"
-        let original = "\(prefix).shop.orders.create"
-        let deadLetters = "\(prefix).dlq.\(service)"
-        try await admin.createTopics([.init(name: original, partitions: 2), .init(name: deadLetters, partitions: 1)])
-        let configuration = try cliConfiguration(broker: broker, prefix: prefix)
+        let fixture = try await DLQFixture(service: "orders", original: "shop.orders.create", partitions: 2, deadLetterPartitions: 1)
+        let (broker, admin, service, original, deadLetters) = (fixture.broker, fixture.admin, fixture.service, fixture.original, fixture.deadLetters)
 
         // Three events the service could not apply, dead-lettered by the kit's own writer.
         let producer = try TestKafka.producer(broker)
@@ -35,9 +59,7 @@ struct DLQTests {
         }
         await producer.shutdown()
 
-        func hookline(_ arguments: [String]) async throws -> HooklineBinary.Result {
-            try await HooklineBinary.run(["dlq"] + arguments + ["--config", configuration])
-        }
+        let hookline = fixture.dlq
 
         let list = try await hookline(["list", service, "--json"])
         #expect(list.status == 0, "\(list)")
@@ -120,14 +142,8 @@ struct DLQTests {
 
     @Test("a dead-letter topic of several partitions: --limit takes the latest across them, show --partition, redrive --all covers every partition once")
     func severalPartitions() async throws {
-        let broker = try await TestKafka.broker()
-        let admin = try TestKafka.admin(broker)
-        let prefix = TestKafka.uniqueName("dlqparts")
-        let service = "payments"
-        let original = "\(prefix).stripe.charge.refunded"
-        let deadLetters = "\(prefix).dlq.\(service)"
-        try await admin.createTopics([.init(name: original, partitions: 1), .init(name: deadLetters, partitions: 3)])
-        let configuration = try cliConfiguration(broker: broker, prefix: prefix)
+        let fixture = try await DLQFixture(service: "payments", original: "stripe.charge.refunded", partitions: 1, deadLetterPartitions: 3)
+        let (broker, admin, service, original, deadLetters) = (fixture.broker, fixture.admin, fixture.service, fixture.original, fixture.deadLetters)
 
         let producer = try TestKafka.producer(broker)
         for index in 0..<6 {
@@ -145,9 +161,7 @@ struct DLQTests {
         let end = try await admin.listOffsets(partitions, .latest, isolationLevel: .readUncommitted)
         try #require(end.values.filter { $0 > 0 }.count >= 2, "the keys should spread over partitions: \(end)")
 
-        func hookline(_ arguments: [String]) async throws -> HooklineBinary.Result {
-            try await HooklineBinary.run(["dlq"] + arguments + ["--config", configuration])
-        }
+        let hookline = fixture.dlq
 
         let latest = try await hookline(["list", service, "--limit", "2", "--json"])
         let latestIDs = (latest.json?["records"] as? [[String: Any]])?.compactMap { $0["eventID"] as? String }
