@@ -135,6 +135,10 @@ public final class ConsumerRunner: Service, Sendable {
                 try await self.database.checkpoint()
             } catch is CancellationError {
                 return
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                // Another connection to the file (a second instance of the service) is
+                // checkpointing right now: the WAL is being taken care of.
+                continue
             } catch {
                 self.logger.warning("WAL checkpoint failed; the writer checkpoints itself past its backstop", metadata: ["error": "\(error)"])
             }

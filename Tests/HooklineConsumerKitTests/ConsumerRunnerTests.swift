@@ -126,9 +126,9 @@ struct ConsumerRunnerTests {
         #expect(Set(one.runner.assignedPartitions).isDisjoint(with: two.runner.assignedPartitions))
 
         let first = try await fixture.publish(ids: ids("e", 0..<600), concurrently: true)
-        try await waitUntil("both applied some") {
-            metric(one.runner, "events_applied_total") >= 40 && metric(two.runner, "events_applied_total") >= 40
-        }
+        // Both write to one file, so their batches take turns at its write lock, and not
+        // fairly: the second may be well ahead of the first. Stop it as soon as it is running.
+        try await waitUntil("the second applied some") { metric(two.runner, "events_applied_total") >= 40 }
         let twosPartitions = Set(two.runner.assignedPartitions.map(\.partition))
         try await two.stop()
 
