@@ -21,7 +21,7 @@ help:
 	@echo "make compose-up   the compose deployment on this machine's podman (compose-down stops it)"
 	@echo "make test-compose bring the compose deployment up, send webhooks, kill a gateway, tear down"
 	@echo "make bench-kafka  Swift producer vs librdkafka's rdkafka_performance, same broker"
-	@echo "make bench-gateway  the gateway under wrk vs its HTTP-only and produce-only ceilings and a Python peer"
+	@echo "make bench-gateway  the gateway under wrk vs its HTTP, produce and librdkafka ceilings and a Python peer"
 
 setup:
 	@scripts/setup.sh

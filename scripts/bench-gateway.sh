@@ -4,8 +4,12 @@
 #   1. the HTTP-only ceiling: the gateway's HTTP stack answering 202 at once (no verify, no publish)
 #   2. hookline-gateway: verify, publish to webhooks.github.push, 202 after the broker's ack
 #   3. the produce-only ceiling: the Swift producer alone, 32 senders each awaiting its ack
-#   4. the peer: Python aiohttp + confluent-kafka doing the gateway's work (bench/peers/)
-# and prints requests/s, p50/p99 and the ratios. Knobs: WRK_DURATION (15s), WRK_CONNECTIONS (32).
+#      (`send`, a task each, as the gateway), on a topic of the gateway's 6 partitions
+#   4. librdkafka's own ceiling there: 32 records in flight, each next one produced from the
+#      delivery callback of the last (no Swift task, continuation or thread hop)
+#   5. the peer: Python aiohttp + confluent-kafka doing the gateway's work (bench/peers/)
+# and prints requests/s, p50/p99, the CPU time per request of the server and of the broker,
+# and the ratios. Knobs: WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh
@@ -13,18 +17,16 @@ trap stop_all EXIT
 bench_prepare
 topic=webhooks.github.push
 seconds=${WRK_DURATION%s}
-
-measure_http() {  # NAME URL: warm up, run wrk, print the RESULT line
-  run_wrk "$2" "${WARMUP:-2s}" >/dev/null
-  run_wrk "$2"
-}
+partitions=${PARTITIONS:-6}
+linger=${LINGER_MS:-1}
 
 # 1. HTTP-only ceiling
 start_broker
 port=$(free_port)
 start_bg ceiling .build/release/hookline-bench http-ceiling --listen "127.0.0.1:$port"
 wait_port "$port" ceiling
-ceiling=$(measure_http ceiling "http://127.0.0.1:$port/webhooks/github")
+run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
+ceiling=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" ceiling)
 bench_say "http-only ceiling: $ceiling"
 stop_processes
 
@@ -32,7 +34,7 @@ stop_processes
 start_broker
 port=$(free_port)
 cat >"$BENCH_TMP/hookline.yaml" <<YAML
-kafka: { brokers: "$BROKERS", partitions: 6 }
+kafka: { brokers: "$BROKERS", partitions: $partitions, properties: { "linger.ms": "$linger" } }
 gateway: { listen: "127.0.0.1:$port", ack_timeout_ms: 5000 }
 sources:
   github: { provider: github, secrets: ["\${BENCH_SECRET}"] }
@@ -41,43 +43,55 @@ BENCH_SECRET=$BENCH_SECRET start_bg gateway .build/release/hookline-gateway --co
 wait_port "$port" gateway
 run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
 before=$(topic_messages "$topic")
-gateway=$(run_wrk "http://127.0.0.1:$port/webhooks/github")
+gateway=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" gateway broker)
 check_published "$gateway" "$before" "$topic"
 bench_say "hookline-gateway: $gateway"
 stop_processes
 
-# 3. produce-only ceiling
-start_broker
-produce=$(.build/release/hookline-bench produce --brokers "$BROKERS" --topic "$topic" --size "$(stat -c %s "$BENCH_BODY")" \
-  --mode concurrent --concurrency "$WRK_CONNECTIONS" --seconds "$seconds" --property linger.ms=1 | grep '^RESULT')
+# 3. and 4. produce-only ceilings
+produce() {  # MODE: the RESULT line of hookline-bench produce on a fresh broker
+  start_broker
+  .build/release/hookline-bench produce --brokers "$BROKERS" --topic "$topic" --partitions "$partitions" \
+    --size "$(stat -c %s "$BENCH_BODY")" --mode "$1" --concurrency "$WRK_CONNECTIONS" --seconds "$seconds" \
+    --property linger.ms="$linger" | grep '^RESULT'
+  stop_processes
+}
+produce=$(produce concurrent)
 bench_say "produce-only ceiling: $produce"
-stop_processes
+callbacks=$(produce callbacks)
+bench_say "librdkafka ceiling: $callbacks"
 
 # 4. the peer
 start_broker
 port=$(free_port)
 start_bg peer "$BENCH_PY" bench/peers/github_gateway.py --listen "127.0.0.1:$port" --brokers "$BROKERS" \
-  --secret "$BENCH_SECRET" --partitions 6 --linger-ms 1
+  --secret "$BENCH_SECRET" --partitions "$partitions" --linger-ms "$linger"
 wait_port "$port" peer
 run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
 before=$(topic_messages "$topic")
-peer=$(run_wrk "http://127.0.0.1:$port/webhooks/github")
+peer=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" peer broker)
 check_published "$peer" "$before" "$topic"
 bench_say "peer: $peer"
 stop_processes
 
-row() {  # NAME RESULT
-  printf '  %-46s %8s req/s   p50 %6s ms   p99 %6s ms\n' "$1" "$(result_field "$2" rps)" \
-    "$(printf '%.2f' "$(result_field "$2" p50_ms)")" "$(printf '%.2f' "$(result_field "$2" p99_ms)")"
+row() {  # NAME RESULT [SERVER]: requests/s, latency, and CPU per request when measured
+  local cpu=""
+  [ -n "${3:-}" ] && cpu=$(printf '   CPU/request: server %4s us' "$(result_field "$2" "cpu_us_$3")")
+  [ -n "$(result_field "$2" cpu_us_broker)" ] && cpu+=$(printf ', broker %4s us' "$(result_field "$2" cpu_us_broker)")
+  printf '  %-50s %8s req/s   p50 %6s ms   p99 %6s ms%s\n' "$1" "$(result_field "$2" rps)" \
+    "$(printf '%.2f' "$(result_field "$2" p50_ms)")" "$(printf '%.2f' "$(result_field "$2" p99_ms)")" "$cpu"
 }
 ratio() { echo "scale=2; $(result_field "$1" rps) / $(result_field "$2" rps)" | bc; }
 echo
-echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION, signed $(stat -c %s "$BENCH_BODY")-byte GitHub push, fresh broker each:"
-row "HTTP-only ceiling (same HTTP stack, 202 at once)" "$ceiling"
-row "hookline-gateway (verify + publish + ack)" "$gateway"
-row "produce-only ceiling (Swift producer, 32 senders)" "$produce"
-row "peer (Python aiohttp + confluent-kafka)" "$peer"
+echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION, signed $(stat -c %s "$BENCH_BODY")-byte GitHub push, fresh broker each,"
+echo "topic of $partitions partitions, linger.ms=$linger:"
+row "HTTP-only ceiling (same HTTP stack, 202 at once)" "$ceiling" ceiling
+row "hookline-gateway (verify + publish + ack)" "$gateway" gateway
+row "produce-only ceiling (Swift producer, $WRK_CONNECTIONS senders)" "$produce"
+row "librdkafka ceiling ($WRK_CONNECTIONS in flight, from callbacks)" "$callbacks"
+row "peer (Python aiohttp + confluent-kafka)" "$peer" peer
 echo "  gateway / peer:              $(ratio "$gateway" "$peer")x   (goal >= 3)"
 echo "  gateway / HTTP-only ceiling: $(ratio "$gateway" "$ceiling")    (goal >= 0.60)"
 echo "  gateway / produce-only:      $(ratio "$gateway" "$produce")"
+echo "  gateway / librdkafka:        $(ratio "$gateway" "$callbacks")"
 echo "  gateway p99: $(result_field "$gateway" p99_ms) ms (goal < 25 ms)"

@@ -18,19 +18,23 @@ struct Produce: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Produce fixed-size records as fast as acks allow; print messages/s.")
 
     @Option(help: "bootstrap.servers") var brokers: String
-    @Option(help: "Topic to write to (created by the broker on first use).") var topic: String
+    @Option(help: "Topic to write to.") var topic: String
+    @Option(help: "Partitions of the topic, created first when given (else the broker creates it on first use).")
+    var partitions: Int32?
     @Option(help: "Records to produce.") var count = 300_000
     @Option(help: "Bytes per record.") var size = 1600
     @Option(help: "Records in flight at most.") var window = 50_000
-    @Option(help: "`send`: one async send per record (what the gateway does); `enqueue`: delivery callbacks, no task per record.")
+    @Option(help: "`send`: one async send per record (what the gateway does); `enqueue`: delivery callbacks, no task per record; `concurrent`, `callbacks`: a fixed number in flight (see --concurrency).")
     var mode: Mode = .send
     @Option(help: "librdkafka properties, key=value.") var property: [String] = []
-    @Option(help: "`concurrent` mode: senders, each waiting for its acknowledgement before the next (like HTTP connections).")
+    @Option(help: "`concurrent` and `callbacks` modes: senders, each waiting for its acknowledgement before the next (like HTTP connections); `callbacks` sends the next record from the delivery callback, with no task.")
     var concurrency = 32
-    @Option(help: "`concurrent` mode: seconds to run.") var seconds = 15
+    @Option(help: "`concurrent` and `callbacks` modes: seconds to run.") var seconds = 15
+    @Option(help: "`concurrent` mode: producers (each its own broker connection) the senders take turns on.")
+    var producers = 1
 
     enum Mode: String, ExpressibleByArgument {
-        case send, enqueue, concurrent
+        case send, enqueue, concurrent, callbacks
     }
 
     func run() async throws {
@@ -46,13 +50,33 @@ struct Produce: AsyncParsableCommand {
             configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: self.brokers, properties: properties)),
             logger: logger
         )
+        if let partitions = self.partitions {
+            let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: self.brokers), logger: logger)
+            try await admin.createTopics([KafkaAdmin.NewTopic(name: self.topic, partitions: partitions)])
+        }
         let payload = [UInt8](repeating: UInt8(ascii: "x"), count: self.size)
         // Warm up: connect, fetch metadata, get a producer id.
         _ = try await producer.send(topic: self.topic, value: payload)
 
-        if self.mode == .concurrent {
-            try await self.runConcurrent(producer, payload: payload)
+        if self.mode == .callbacks {
+            let loop = CallbackLoop(producer: producer, topic: self.topic, payload: payload, end: .now + .seconds(self.seconds))
+            try await loop.run(senders: self.concurrency)
             await producer.shutdown()
+            Self.printResult(loop.latencies.sorted(), seconds: self.seconds)
+            return
+        }
+        if self.mode == .concurrent {
+            var producers = [producer]
+            for _ in 1..<max(1, self.producers) {
+                let another = try KafkaProducer(
+                    configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: self.brokers, properties: properties)),
+                    logger: logger
+                )
+                _ = try await another.send(topic: self.topic, value: payload)
+                producers.append(another)
+            }
+            try await self.runConcurrent(producers, payload: payload)
+            for producer in producers { await producer.shutdown() }
             return
         }
         let clock = ContinuousClock()
@@ -61,7 +85,7 @@ struct Produce: AsyncParsableCommand {
         switch self.mode {
         case .send: failures = try await self.runSends(producer, payload: payload)
         case .enqueue: failures = try await self.runEnqueues(producer, payload: payload)
-        case .concurrent: fatalError("handled above")
+        case .concurrent, .callbacks: fatalError("handled above")
         }
         let elapsed = clock.now - start
         await producer.shutdown()
@@ -73,17 +97,21 @@ struct Produce: AsyncParsableCommand {
 
     /// The produce-only ceiling of the gateway: `concurrency` senders, each sending its next record
     /// once the previous one is acknowledged, for `seconds`. Prints throughput and latency percentiles.
-    private func runConcurrent(_ producer: KafkaProducer, payload: [UInt8]) async throws {
+    private func runConcurrent(_ producers: [KafkaProducer], payload: [UInt8]) async throws {
         let topic = self.topic
         let clock = ContinuousClock()
         let end = clock.now + .seconds(self.seconds)
         let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
             for sender in 0..<self.concurrency {
+                let producer = producers[sender % producers.count]
                 group.addTask {
                     var latencies: [Duration] = []
-                    let key = Array("sender-\(sender)".utf8)
+                    // A new key per record, as the gateway's delivery ids: records spread over the partitions.
+                    var record = 0
                     while clock.now < end {
                         let start = clock.now
+                        record += 1
+                        let key = Array("sender-\(sender)-\(record)".utf8)
                         _ = try await producer.send(topic: topic, key: key, value: payload)
                         latencies.append(start.duration(to: clock.now))
                     }
@@ -92,11 +120,16 @@ struct Produce: AsyncParsableCommand {
             }
             return try await group.reduce(into: [Duration]()) { $0 += $1 }
         }.sorted()
+        Self.printResult(latencies, seconds: self.seconds)
+    }
+
+    /// Prints the RESULT line of the concurrent modes from the sorted latencies.
+    private static func printResult(_ latencies: [Duration], seconds: Int) {
         func percentile(_ p: Double) -> Double {
             let duration = latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
             return Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000
         }
-        let rate = Double(latencies.count) / Double(self.seconds)
+        let rate = Double(latencies.count) / Double(seconds)
         print("RESULT rps=\(Int(rate)) p50_ms=\(percentile(0.5)) p99_ms=\(percentile(0.99)) requests=\(latencies.count)")
     }
 
@@ -133,6 +166,63 @@ struct Produce: AsyncParsableCommand {
         }
         await progress.waitForAll()
         return progress.failures
+    }
+}
+
+/// `callbacks` mode: each sender's next record is produced from the delivery callback of its
+/// previous one, on librdkafka's delivery-report thread. What librdkafka and the broker do for
+/// that many records in flight, without a task, continuation or thread hop per record.
+private final class CallbackLoop: Sendable {
+    let producer: KafkaProducer
+    let topic: String
+    let payload: [UInt8]
+    let end: ContinuousClock.Instant
+    private let state = Mutex<(latencies: [Duration], running: Int, error: KafkaError?, done: CheckedContinuation<Void, Never>?)>(([], 0, nil, nil))
+
+    init(producer: KafkaProducer, topic: String, payload: [UInt8], end: ContinuousClock.Instant) {
+        self.producer = producer
+        self.topic = topic
+        self.payload = payload
+        self.end = end
+    }
+
+    var latencies: [Duration] { self.state.withLock { $0.latencies } }
+
+    func run(senders: Int) async throws {
+        await withCheckedContinuation { continuation in
+            self.state.withLock { $0.done = continuation; $0.running = senders }
+            for sender in 0..<senders { self.send(sender: sender, record: 0) }
+        }
+        if let error = self.state.withLock({ $0.error }) { throw error }
+    }
+
+    private func send(sender: Int, record: Int) {
+        let start = ContinuousClock.now
+        let error = self.producer.enqueue(topic: self.topic, key: Array("sender-\(sender)-\(record)".utf8), value: self.payload) { result in
+            let now = ContinuousClock.now
+            if case .failure(let error) = result {
+                self.finish(error)
+                return
+            }
+            self.state.withLock { $0.latencies.append(start.duration(to: now)) }
+            if now >= self.end {
+                self.finish(nil)
+            } else {
+                self.send(sender: sender, record: record + 1)
+            }
+        }
+        if let error { self.finish(error) }
+    }
+
+    private func finish(_ error: KafkaError?) {
+        let done = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let error, state.error == nil { state.error = error }
+            state.running -= 1
+            guard state.running == 0 else { return nil }
+            defer { state.done = nil }
+            return state.done
+        }
+        done?.resume()
     }
 }
 

@@ -167,7 +167,7 @@ def main():
     parser.add_argument("--secret", required=True, help="GitHub webhook secret")
     parser.add_argument("--ack-timeout-ms", type=int, default=5000)
     parser.add_argument("--partitions", type=int, default=6, help="for topics created on first use")
-    parser.add_argument("--linger-ms", type=int, default=1, help="librdkafka linger.ms (match the gateway's)")
+    parser.add_argument("--linger-ms", type=float, default=1, help="librdkafka linger.ms (match the gateway's)")
     args = parser.parse_args()
     host, _, port = args.listen.rpartition(":")
 

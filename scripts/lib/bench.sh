@@ -104,6 +104,26 @@ run_wrk() {
   printf '%s\n' "$out" | grep '^RESULT ' || bench_die "wrk printed no RESULT line (see $BENCH_TMP/wrk.log)"
 }
 
+# run_wrk_cpu URL NAME...: run_wrk, with the CPU time each named process (started with start_bg)
+# spent during the run appended to the RESULT line as cpu_us_NAME=… microseconds per request.
+run_wrk_cpu() {
+  local url=$1 name line requests; shift
+  local -A before
+  for name in "$@"; do before[$name]=$(cpu_ticks "$name"); done
+  line=$(run_wrk "$url")
+  requests=$(result_field "$line" requests)
+  for name in "$@"; do
+    line+=" cpu_us_$name=$(( ($(cpu_ticks "$name") - ${before[$name]}) * 1000000 / $(getconf CLK_TCK) / (requests > 0 ? requests : 1) ))"
+  done
+  printf '%s\n' "$line"
+}
+
+# cpu_ticks NAME: user + system CPU ticks so far of the process start_bg started as NAME.
+cpu_ticks() {
+  local pid_var="PID_${1//[^A-Za-z0-9_]/_}"
+  awk '{ print $14 + $15 }' "/proc/${!pid_var}/stat"
+}
+
 # result_field LINE NAME: a value from a RESULT line, e.g. result_field "$line" ok.
 result_field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
