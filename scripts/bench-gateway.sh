@@ -4,7 +4,8 @@
 #   1. the HTTP-only ceiling: the gateway's HTTP stack answering 202 at once (no verify, no publish)
 #   2. hookline-gateway: verify, publish to webhooks.github.push, 202 after the broker's ack
 #   3. the produce-only ceiling: the Swift producer alone, 32 senders each awaiting its ack
-#      (`send`, a task each, as the gateway), on a topic of the gateway's 6 partitions
+#      (`send`, a task each, as the gateway), on a topic of the gateway's 6 partitions, with the
+#      gateway's key (the push's repository.full_name: every record goes to one partition)
 #   4. librdkafka's own ceiling there: 32 records in flight, each next one produced from the
 #      delivery callback of the last (no Swift task, continuation or thread hop)
 #   5. the peer: Python aiohttp + confluent-kafka doing the gateway's work (bench/peers/)
@@ -18,6 +19,8 @@ bench_prepare
 topic=webhooks.github.push
 seconds=${WRK_DURATION%s}
 partitions=${PARTITIONS:-6}
+# The gateway keys a GitHub push by its repository, so one entity's events stay in order.
+key=$("$BENCH_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["repository"]["full_name"])' "$BENCH_BODY")
 linger=${LINGER_MS:-1}
 
 # 1. HTTP-only ceiling
@@ -51,7 +54,7 @@ stop_processes
 # 3. and 4. produce-only ceilings
 produce() {  # MODE: the RESULT line of hookline-bench produce on a fresh broker
   start_broker
-  .build/release/hookline-bench produce --brokers "$BROKERS" --topic "$topic" --partitions "$partitions" \
+  .build/release/hookline-bench produce --brokers "$BROKERS" --topic "$topic" --partitions "$partitions" --key "$key" \
     --size "$(stat -c %s "$BENCH_BODY")" --mode "$1" --concurrency "$WRK_CONNECTIONS" --seconds "$seconds" \
     --property linger.ms="$linger" | grep '^RESULT'
   stop_processes

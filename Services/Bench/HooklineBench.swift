@@ -21,6 +21,8 @@ struct Produce: AsyncParsableCommand {
     @Option(help: "Topic to write to.") var topic: String
     @Option(help: "Partitions of the topic, created first when given (else the broker creates it on first use).")
     var partitions: Int32?
+    @Option(help: "`concurrent` and `callbacks` modes: the key of every record (as the gateway keys a GitHub push by its repository); else a new key per record.")
+    var key: String?
     @Option(help: "Records to produce.") var count = 300_000
     @Option(help: "Bytes per record.") var size = 1600
     @Option(help: "Records in flight at most.") var window = 50_000
@@ -59,7 +61,7 @@ struct Produce: AsyncParsableCommand {
         _ = try await producer.send(topic: self.topic, value: payload)
 
         if self.mode == .callbacks {
-            let loop = CallbackLoop(producer: producer, topic: self.topic, payload: payload, end: .now + .seconds(self.seconds))
+            let loop = CallbackLoop(producer: producer, topic: self.topic, key: self.key, payload: payload, end: .now + .seconds(self.seconds))
             try await loop.run(senders: self.concurrency)
             await producer.shutdown()
             Self.printResult(loop.latencies.sorted(), seconds: self.seconds)
@@ -99,6 +101,7 @@ struct Produce: AsyncParsableCommand {
     /// once the previous one is acknowledged, for `seconds`. Prints throughput and latency percentiles.
     private func runConcurrent(_ producers: [KafkaProducer], payload: [UInt8]) async throws {
         let topic = self.topic
+        let fixedKey = self.key.map { Array($0.utf8) }
         let clock = ContinuousClock()
         let end = clock.now + .seconds(self.seconds)
         let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
@@ -106,12 +109,11 @@ struct Produce: AsyncParsableCommand {
                 let producer = producers[sender % producers.count]
                 group.addTask {
                     var latencies: [Duration] = []
-                    // A new key per record, as the gateway's delivery ids: records spread over the partitions.
                     var record = 0
                     while clock.now < end {
                         let start = clock.now
                         record += 1
-                        let key = Array("sender-\(sender)-\(record)".utf8)
+                        let key = fixedKey ?? Array("sender-\(sender)-\(record)".utf8)
                         _ = try await producer.send(topic: topic, key: key, value: payload)
                         latencies.append(start.duration(to: clock.now))
                     }
@@ -175,13 +177,15 @@ struct Produce: AsyncParsableCommand {
 private final class CallbackLoop: Sendable {
     let producer: KafkaProducer
     let topic: String
+    let key: [UInt8]?
     let payload: [UInt8]
     let end: ContinuousClock.Instant
     private let state = Mutex<(latencies: [Duration], running: Int, error: KafkaError?, done: CheckedContinuation<Void, Never>?)>(([], 0, nil, nil))
 
-    init(producer: KafkaProducer, topic: String, payload: [UInt8], end: ContinuousClock.Instant) {
+    init(producer: KafkaProducer, topic: String, key: String?, payload: [UInt8], end: ContinuousClock.Instant) {
         self.producer = producer
         self.topic = topic
+        self.key = key.map { Array($0.utf8) }
         self.payload = payload
         self.end = end
     }
@@ -198,7 +202,7 @@ private final class CallbackLoop: Sendable {
 
     private func send(sender: Int, record: Int) {
         let start = ContinuousClock.now
-        let error = self.producer.enqueue(topic: self.topic, key: Array("sender-\(sender)-\(record)".utf8), value: self.payload) { result in
+        let error = self.producer.enqueue(topic: self.topic, key: self.key ?? Array("sender-\(sender)-\(record)".utf8), value: self.payload) { result in
             let now = ContinuousClock.now
             if case .failure(let error) = result {
                 self.finish(error)
