@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench-gateway`: a signed 1.6 KB GitHub push under wrk (-t2 -c32, 15 s) against, each with a
 # fresh embedded broker on loopback:
-#   1. the HTTP-only ceiling: the gateway's HTTP stack answering 202 at once (no verify, no publish)
+#   1. the HTTP-only ceiling: the gateway's HTTP stack answering 202 at once (no verify, no publish),
+#      then with the gateway's verifier, then also waiting for another thread to resume the request
+#      (what waiting for a delivery report costs, without a broker)
 #   2. hookline-gateway: verify, publish to webhooks.github.push, 202 after the broker's ack
 #   3. the produce-only ceiling: the Swift producer alone, 32 senders each awaiting its ack
 #      (`send`, a task each, as the gateway), on a topic of the gateway's 6 partitions, with the
@@ -23,15 +25,23 @@ partitions=${PARTITIONS:-6}
 key=$("$BENCH_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["repository"]["full_name"])' "$BENCH_BODY")
 linger=${LINGER_MS:-1}
 
-# 1. HTTP-only ceiling
-start_broker
-port=$(free_port)
-start_bg ceiling .build/release/hookline-bench http-ceiling --listen "127.0.0.1:$port"
-wait_port "$port" ceiling
-run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
-ceiling=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" ceiling)
+# 1. HTTP-only ceiling, then the same with the gateway's verifier, then also suspending each
+#    request until another thread resumes it (the gateway's wait for its delivery report)
+ceiling_run() {  # ARGS...: the RESULT line of hookline-bench http-ceiling ARGS (no broker needed)
+  local port
+  port=$(free_port)
+  start_bg ceiling .build/release/hookline-bench http-ceiling --listen "127.0.0.1:$port" "$@"
+  wait_port "$port" ceiling
+  run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
+  run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" ceiling
+  stop_processes
+}
+ceiling=$(ceiling_run)
 bench_say "http-only ceiling: $ceiling"
-stop_processes
+verified=$(ceiling_run --verify-github "$BENCH_SECRET")
+bench_say "http + verify: $verified"
+resumed=$(ceiling_run --verify-github "$BENCH_SECRET" --resume-from-thread)
+bench_say "http + verify + resumed from a thread: $resumed"
 
 # 2. the gateway
 start_broker
@@ -89,6 +99,8 @@ echo
 echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION, signed $(stat -c %s "$BENCH_BODY")-byte GitHub push, fresh broker each,"
 echo "topic of $partitions partitions, linger.ms=$linger:"
 row "HTTP-only ceiling (same HTTP stack, 202 at once)" "$ceiling" ceiling
+row "  + the gateway's verifier" "$verified" ceiling
+row "  + resumed from another thread (no broker)" "$resumed" ceiling
 row "hookline-gateway (verify + publish + ack)" "$gateway" gateway
 row "produce-only ceiling (Swift producer, $WRK_CONNECTIONS senders)" "$produce"
 row "librdkafka ceiling ($WRK_CONNECTIONS in flight, from callbacks)" "$callbacks"

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Dispatch
 import HooklineConfig
 import HooklineGateway
+import HooklineWebhooks
 import Hummingbird
 import Logging
 
@@ -14,6 +16,10 @@ struct HTTPCeiling: AsyncParsableCommand {
 
     @Option(help: "HOST:PORT to listen on.") var listen = "127.0.0.1:8080"
     @Option(help: "Largest body collected, as the gateway's max_body_bytes.") var maxBodyBytes = 1_048_576
+    @Flag(help: "Suspend each request until another thread resumes it, as the gateway's wait for a delivery report does (with no broker behind it).")
+    var resumeFromThread = false
+    @Option(help: "Verify each request as a GitHub delivery signed with this secret (the gateway's verifier), answering 401 when it fails.")
+    var verifyGithub: String?
 
     func run() async throws {
         let address = try ListenAddress(self.listen)
@@ -21,8 +27,17 @@ struct HTTPCeiling: AsyncParsableCommand {
         logger.logLevel = .warning
         let router = Router()
         let limit = self.maxBodyBytes
+        let resumer = self.resumeFromThread ? DispatchQueue(label: "hookline.bench.resumer") : nil
+        let verifier = try self.verifyGithub.map { try WebhookProviders.makeVerifier(provider: "github", configuration: ProviderConfiguration(secrets: [$0])) }
         router.post("/webhooks/:source") { request, _ -> Response in
-            _ = try await request.body.collect(upTo: limit)
+            let body = try await request.body.collect(upTo: limit)
+            if let verifier {
+                let webhook = WebhookRequest(headerFields: request.headers, body: Array(body.readableBytesView), now: 0)
+                guard (try? verifier.verify(webhook)) != nil else { return Response(status: .unauthorized) }
+            }
+            if let resumer {
+                await withUnsafeContinuation { continuation in resumer.async { continuation.resume() } }
+            }
             return Response(status: .accepted)
         }
         let application = Application(
