@@ -48,10 +48,13 @@ struct Produce: AsyncParsableCommand {
         }
         var logger = Logger(label: "hookline.bench")
         logger.logLevel = .warning
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: self.brokers, properties: properties)),
-            logger: logger
-        )
+        let makeProducer = {
+            try KafkaProducer(
+                configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: self.brokers, properties: properties)),
+                logger: logger
+            )
+        }
+        let producer = try makeProducer()
         if let partitions = self.partitions {
             let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: self.brokers), logger: logger)
             try await admin.createTopics([KafkaAdmin.NewTopic(name: self.topic, partitions: partitions)])
@@ -70,10 +73,7 @@ struct Produce: AsyncParsableCommand {
         if self.mode == .concurrent {
             var producers = [producer]
             for _ in 1..<max(1, self.producers) {
-                let another = try KafkaProducer(
-                    configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: self.brokers, properties: properties)),
-                    logger: logger
-                )
+                let another = try makeProducer()
                 _ = try await another.send(topic: self.topic, value: payload)
                 producers.append(another)
             }
