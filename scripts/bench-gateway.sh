@@ -28,13 +28,16 @@ linger=${LINGER_MS:-1}
 # 1. HTTP-only ceiling, then the same with the gateway's verifier, then also suspending each
 #    request until another thread resumes it (the gateway's wait for its delivery report)
 ceiling_run() {  # ARGS...: the RESULT line of hookline-bench http-ceiling ARGS (no broker needed)
-  local port
+  local port line
   port=$(free_port)
   start_bg ceiling .build/release/hookline-bench http-ceiling --listen "127.0.0.1:$port" "$@"
   wait_port "$port" ceiling
   run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
-  run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" ceiling
+  line=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" ceiling)
   stop_processes
+  # With --verify-github a wrong signature would be a fast 401: those are not the figure.
+  [ "$(result_field "$line" non2xx)" = 0 ] || bench_die "FAIL: http-ceiling $* answered non-2xx: $line"
+  printf '%s\n' "$line"
 }
 ceiling=$(ceiling_run)
 bench_say "http-only ceiling: $ceiling"
