@@ -27,7 +27,9 @@ linger=${LINGER_MS:-1}
 
 # 1. HTTP-only ceiling, then the same with the gateway's verifier, then also suspending each
 #    request until another thread resumes it (the gateway's wait for its delivery report)
-ceiling_run() {  # ARGS...: the RESULT line of hookline-bench http-ceiling ARGS (no broker needed)
+# Each measurement runs in this shell (not in a $(...) subshell, whose processes the EXIT trap would
+# not stop on a failure) and leaves its RESULT line in $result.
+ceiling_run() {  # ARGS...: hookline-bench http-ceiling ARGS (no broker needed)
   local port line
   port=$(free_port)
   start_bg ceiling .build/release/hookline-bench http-ceiling --listen "127.0.0.1:$port" "$@"
@@ -37,14 +39,32 @@ ceiling_run() {  # ARGS...: the RESULT line of hookline-bench http-ceiling ARGS 
   stop_processes
   # With --verify-github a wrong signature would be a fast 401: those are not the figure.
   [ "$(result_field "$line" non2xx)" = 0 ] || bench_die "FAIL: http-ceiling $* answered non-2xx: $line"
-  printf '%s\n' "$line"
+  result=$line
 }
-ceiling=$(ceiling_run)
+ceiling_run
+ceiling=$result
 bench_say "http-only ceiling: $ceiling"
-verified=$(ceiling_run --verify-github "$BENCH_SECRET")
+ceiling_run --verify-github "$BENCH_SECRET"
+verified=$result
 bench_say "http + verify: $verified"
-resumed=$(ceiling_run --verify-github "$BENCH_SECRET" --resume-from-thread)
+ceiling_run --verify-github "$BENCH_SECRET" --resume-from-thread
+resumed=$result
 bench_say "http + verify + resumed from a thread: $resumed"
+
+# measure_server NAME PORT CMD...: starts CMD (a gateway listening on 127.0.0.1:PORT, on the
+# broker just started), warms it up, runs wrk with the CPU time of it and of the broker, checks
+# that every 2xx was published, stops everything.
+measure_server() {
+  local name=$1 port=$2 before line; shift 2
+  start_bg "$name" "$@"
+  wait_port "$port" "$name"
+  run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
+  before=$(topic_messages "$topic")
+  line=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" "$name" broker)
+  check_published "$line" "$before" "$topic"
+  stop_processes
+  result=$line
+}
 
 # 2. the gateway
 start_broker
@@ -55,40 +75,33 @@ gateway: { listen: "127.0.0.1:$port", ack_timeout_ms: 5000 }
 sources:
   github: { provider: github, secrets: ["\${BENCH_SECRET}"] }
 YAML
-BENCH_SECRET=$BENCH_SECRET start_bg gateway .build/release/hookline-gateway --config "$BENCH_TMP/hookline.yaml" --log-level warning
-wait_port "$port" gateway
-run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
-before=$(topic_messages "$topic")
-gateway=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" gateway broker)
-check_published "$gateway" "$before" "$topic"
+BENCH_SECRET=$BENCH_SECRET measure_server gateway "$port" \
+  .build/release/hookline-gateway --config "$BENCH_TMP/hookline.yaml" --log-level warning
+gateway=$result
 bench_say "hookline-gateway: $gateway"
-stop_processes
 
 # 3. and 4. produce-only ceilings
-produce() {  # MODE: the RESULT line of hookline-bench produce on a fresh broker
+produce() {  # MODE: hookline-bench produce on a fresh broker
   start_broker
-  .build/release/hookline-bench produce --brokers "$BROKERS" --topic "$topic" --partitions "$partitions" --key "$key" \
+  result=$(.build/release/hookline-bench produce --brokers "$BROKERS" --topic "$topic" --partitions "$partitions" --key "$key" \
     --size "$(stat -c %s "$BENCH_BODY")" --mode "$1" --concurrency "$WRK_CONNECTIONS" --seconds "$seconds" \
-    --property linger.ms="$linger" | grep '^RESULT'
+    --property linger.ms="$linger" | grep '^RESULT')
   stop_processes
 }
-produce=$(produce concurrent)
+produce concurrent
+produce=$result
 bench_say "produce-only ceiling: $produce"
-callbacks=$(produce callbacks)
+produce callbacks
+callbacks=$result
 bench_say "librdkafka ceiling: $callbacks"
 
-# 4. the peer
+# 5. the peer
 start_broker
 port=$(free_port)
-start_bg peer "$BENCH_PY" bench/peers/github_gateway.py --listen "127.0.0.1:$port" --brokers "$BROKERS" \
-  --secret "$BENCH_SECRET" --partitions "$partitions" --linger-ms "$linger"
-wait_port "$port" peer
-run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
-before=$(topic_messages "$topic")
-peer=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" peer broker)
-check_published "$peer" "$before" "$topic"
+measure_server peer "$port" "$BENCH_PY" bench/peers/github_gateway.py --listen "127.0.0.1:$port" \
+  --brokers "$BROKERS" --secret "$BENCH_SECRET" --partitions "$partitions" --linger-ms "$linger"
+peer=$result
 bench_say "peer: $peer"
-stop_processes
 
 row() {  # NAME RESULT [SERVER]: requests/s, latency, and CPU per request when measured
   local cpu=""

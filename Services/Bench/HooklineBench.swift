@@ -63,14 +63,12 @@ struct Produce: AsyncParsableCommand {
         // Warm up: connect, fetch metadata, get a producer id.
         _ = try await producer.send(topic: self.topic, value: payload)
 
-        if self.mode == .callbacks {
+        switch self.mode {
+        case .callbacks:
             let loop = CallbackLoop(producer: producer, topic: self.topic, key: self.key, payload: payload, end: .now + .seconds(self.seconds))
             try await loop.run(senders: self.concurrency)
-            await producer.shutdown()
             Self.printResult(loop.latencies.sorted(), seconds: self.seconds)
-            return
-        }
-        if self.mode == .concurrent {
+        case .concurrent:
             var producers = [producer]
             for _ in 1..<max(1, self.producers) {
                 let another = try makeProducer()
@@ -78,19 +76,19 @@ struct Produce: AsyncParsableCommand {
                 producers.append(another)
             }
             try await self.runConcurrent(producers, payload: payload)
-            for producer in producers { await producer.shutdown() }
-            return
+            for another in producers.dropFirst() { await another.shutdown() }
+        case .send, .enqueue:
+            try await self.runCount(producer, payload: payload)
         }
+        await producer.shutdown()
+    }
+
+    /// `send` and `enqueue` modes: `count` records, as fast as `window` allows. Prints messages/s.
+    private func runCount(_ producer: KafkaProducer, payload: [UInt8]) async throws {
         let clock = ContinuousClock()
         let start = clock.now
-        let failures: Int
-        switch self.mode {
-        case .send: failures = try await self.runSends(producer, payload: payload)
-        case .enqueue: failures = try await self.runEnqueues(producer, payload: payload)
-        case .concurrent, .callbacks: fatalError("handled above")
-        }
+        let failures = try await self.mode == .send ? self.runSends(producer, payload: payload) : self.runEnqueues(producer, payload: payload)
         let elapsed = clock.now - start
-        await producer.shutdown()
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = Double(self.count) / seconds
         // One machine-readable line, read by scripts/bench-kafka.sh.
