@@ -8,7 +8,8 @@
 # webhooks.github.push with 6 partitions through the admin API on first use), a 2 s warm-up,
 # wrk -t2 -c32 -d15s with a signed 1.6 KB push event, then a check that the topic gained at least
 # as many messages as wrk counted 2xx responses. Everything is torn down on exit.
-# Knobs: WRK_DURATION, WRK_CONNECTIONS, WRK_THREADS, WARMUP (2s), PEER_LINGER_MS (1), BENCH_KEEP_LOGS=1.
+# Knobs: WRK_DURATION, WRK_CONNECTIONS, WRK_THREADS, WARMUP (2s), LINGER_MS (1) and
+# BATCH_MESSAGES (16), the gateway's producer defaults, BENCH_KEEP_LOGS=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh
@@ -20,7 +21,8 @@ start_broker
 
 port=$(free_port)
 start_bg peer "$BENCH_PY" bench/peers/github_gateway.py --listen "127.0.0.1:$port" --brokers "$BROKERS" \
-  --secret "$BENCH_SECRET" --partitions 6 --linger-ms "${PEER_LINGER_MS:-1}"
+  --secret "$BENCH_SECRET" --partitions 6 \
+  --property linger.ms="${LINGER_MS:-1}" --property batch.num.messages="${BATCH_MESSAGES:-16}"
 wait_port "$port" peer
 url="http://127.0.0.1:$port/webhooks/github"
 

@@ -12,7 +12,9 @@
 #      delivery callback of the last (no Swift task, continuation or thread hop)
 #   5. the peer: Python aiohttp + confluent-kafka doing the gateway's work (bench/peers/)
 # and prints requests/s, p50/p99, the CPU time per request of the server and of the broker,
-# and the ratios. Knobs: WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1).
+# and the ratios. Every producer (gateway, Swift, librdkafka, peer) gets the same linger.ms and
+# batch.num.messages: the gateway's defaults unless set.
+# Knobs: WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1), BATCH_MESSAGES (16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh
@@ -24,6 +26,7 @@ partitions=${PARTITIONS:-6}
 # The gateway keys a GitHub push by its repository, so one entity's events stay in order.
 key=$("$BENCH_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["repository"]["full_name"])' "$BENCH_BODY")
 linger=${LINGER_MS:-1}
+batch=${BATCH_MESSAGES:-16}
 
 # 1. HTTP-only ceiling, then the same with the gateway's verifier, then also suspending each
 #    request until another thread resumes it (the gateway's wait for its delivery report)
@@ -70,7 +73,7 @@ measure_server() {
 start_broker
 port=$(free_port)
 cat >"$BENCH_TMP/hookline.yaml" <<YAML
-kafka: { brokers: "$BROKERS", partitions: $partitions, properties: { "linger.ms": "$linger" } }
+kafka: { brokers: "$BROKERS", partitions: $partitions, properties: { "linger.ms": "$linger", "batch.num.messages": "$batch" } }
 gateway: { listen: "127.0.0.1:$port", ack_timeout_ms: 5000 }
 sources:
   github: { provider: github, secrets: ["\${BENCH_SECRET}"] }
@@ -85,7 +88,7 @@ produce() {  # MODE: hookline-bench produce on a fresh broker
   start_broker
   result=$(.build/release/hookline-bench produce --brokers "$BROKERS" --topic "$topic" --partitions "$partitions" --key "$key" \
     --size "$(stat -c %s "$BENCH_BODY")" --mode "$1" --concurrency "$WRK_CONNECTIONS" --seconds "$seconds" \
-    --property linger.ms="$linger" | grep '^RESULT')
+    --property linger.ms="$linger" --property batch.num.messages="$batch" | grep '^RESULT')
   stop_processes
 }
 produce concurrent
@@ -99,7 +102,8 @@ bench_say "librdkafka ceiling: $callbacks"
 start_broker
 port=$(free_port)
 measure_server peer "$port" "$BENCH_PY" bench/peers/github_gateway.py --listen "127.0.0.1:$port" \
-  --brokers "$BROKERS" --secret "$BENCH_SECRET" --partitions "$partitions" --linger-ms "$linger"
+  --brokers "$BROKERS" --secret "$BENCH_SECRET" --partitions "$partitions" \
+  --property linger.ms="$linger" --property batch.num.messages="$batch"
 peer=$result
 bench_say "peer: $peer"
 
@@ -113,7 +117,7 @@ row() {  # NAME RESULT [SERVER]: requests/s, latency, and CPU per request when m
 ratio() { echo "scale=2; $(result_field "$1" rps) / $(result_field "$2" rps)" | bc; }
 echo
 echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION, signed $(stat -c %s "$BENCH_BODY")-byte GitHub push, fresh broker each,"
-echo "topic of $partitions partitions, linger.ms=$linger:"
+echo "topic of $partitions partitions, linger.ms=$linger, batch.num.messages=$batch:"
 row "HTTP-only ceiling (same HTTP stack, 202 at once)" "$ceiling" ceiling
 row "  + the gateway's verifier" "$verified" ceiling
 row "  + resumed from another thread (no broker)" "$resumed" ceiling

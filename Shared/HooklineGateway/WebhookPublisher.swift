@@ -14,9 +14,15 @@ final class WebhookPublisher: Sendable {
     let replicaID: String
 
     init(configuration: HooklineConfiguration, ackTimeouts: Set<Int>, replicaID: String, admin: KafkaAdmin, logger: Logger) throws(KafkaError) {
-        // Every request waits for its record's acknowledgement, so records must not wait long for
-        // a batch to fill: 1 ms, not librdkafka's 5 (`kafka.properties` can override it).
-        var properties = ["linger.ms": "1"]
+        // Every request waits for its record's acknowledgement, so a record should wait for a
+        // batch only while waiting pays:
+        // - linger.ms 1, not librdkafka's 5: under light load a request waits at most 1 ms;
+        // - batch.num.messages 16, not 10,000: under heavy load a batch leaves as soon as it
+        //   holds 16 records (about 30 KB of typical webhooks, enough to spread the broker's cost
+        //   of a produce request) instead of holding every record for the full linger. Measured:
+        //   +25-30% requests/s at 32 connections, lower p99 (docs/benchmarks.md).
+        // `kafka.properties` overrides both.
+        var properties = ["linger.ms": "1", "batch.num.messages": "16"]
         properties.merge(configuration.kafka.properties) { _, user in user }
         self.producer = try ReplaceableProducer(
             configuration: KafkaProducerConfiguration(

@@ -33,7 +33,7 @@ def json_error(status, message):
 
 
 class Gateway:
-    def __init__(self, brokers, secret, ack_timeout_ms, partitions, linger_ms):
+    def __init__(self, brokers, secret, ack_timeout_ms, partitions, properties):
         self.secret = secret.encode()
         self.ack_timeout = ack_timeout_ms / 1000
         self.partitions = partitions
@@ -42,12 +42,12 @@ class Gateway:
             "client.id": "peer-github-gateway",
             "acks": "all",
             "enable.idempotence": True,
-            # Each request waits for its batch: keep batches short (Hookline's gateway uses 1 too;
-            # with 32 clients in a closed loop, 5 ms caps throughput near 32 / 5 ms).
-            "linger.ms": linger_ms,
             # The --ack-timeout-ms: librdkafka reports every message by then (_MSG_TIMED_OUT at
             # worst), so a request waits at most that long with no timer of its own.
             "message.timeout.ms": ack_timeout_ms,
+            # --property: the bench passes the gateway's producer settings (linger.ms,
+            # batch.num.messages), so both batch alike.
+            **properties,
         })
         self.admin = AdminClient({"bootstrap.servers": brokers})
         self.topics = {}  # topic -> asyncio.Future that resolves once it exists
@@ -167,11 +167,13 @@ def main():
     parser.add_argument("--secret", required=True, help="GitHub webhook secret")
     parser.add_argument("--ack-timeout-ms", type=int, default=5000)
     parser.add_argument("--partitions", type=int, default=6, help="for topics created on first use")
-    parser.add_argument("--linger-ms", type=float, default=1, help="librdkafka linger.ms (match the gateway's)")
+    parser.add_argument("--property", action="append", default=[], metavar="KEY=VALUE",
+                        help="a librdkafka producer property (repeatable); pass the gateway's")
     args = parser.parse_args()
+    properties = dict(p.split("=", 1) for p in args.property)
     host, _, port = args.listen.rpartition(":")
 
-    gateway = Gateway(args.brokers, args.secret, args.ack_timeout_ms, args.partitions, args.linger_ms)
+    gateway = Gateway(args.brokers, args.secret, args.ack_timeout_ms, args.partitions, properties)
     app = web.Application()
     app.router.add_post("/webhooks/{source}", gateway.handle)
     app.on_startup.append(gateway.start)
