@@ -20,7 +20,7 @@ final class WebhookPublisher: Sendable {
         // - batch.num.messages 16, not 10,000: under heavy load a batch leaves as soon as it
         //   holds 16 records (about 30 KB of typical webhooks, enough to spread the broker's cost
         //   of a produce request) instead of holding every record for the full linger. Measured:
-        //   +25-30% requests/s at 32 connections, lower p99 (docs/benchmarks.md).
+        //   15-30% more requests/s at 32 connections, p99 no higher (docs/benchmarks.md).
         // `kafka.properties` overrides both.
         var properties = ["linger.ms": "1", "batch.num.messages": "16"]
         properties.merge(configuration.kafka.properties) { _, user in user }
