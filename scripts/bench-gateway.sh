@@ -13,7 +13,7 @@
 #   5. the peer: Python aiohttp + confluent-kafka doing the gateway's work (bench/peers/)
 # and prints requests/s, p50/p99, the CPU time per request of the server and of the broker,
 # and the ratios. Every producer (gateway, Swift, librdkafka, peer) gets the same linger.ms and
-# batch.num.messages: the gateway's defaults unless set.
+# batch.num.messages (scripts/lib/bench.sh: the gateway's defaults unless set).
 # Knobs: WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1), BATCH_MESSAGES (16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +25,6 @@ seconds=${WRK_DURATION%s}
 partitions=${PARTITIONS:-6}
 # The gateway keys a GitHub push by its repository, so one entity's events stay in order.
 key=$("$BENCH_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["repository"]["full_name"])' "$BENCH_BODY")
-linger=${LINGER_MS:-1}
-batch=${BATCH_MESSAGES:-16}
 
 # 1. HTTP-only ceiling, then the same with the gateway's verifier, then also suspending each
 #    request until another thread resumes it (the gateway's wait for its delivery report)
@@ -54,31 +52,16 @@ ceiling_run --verify-github "$BENCH_SECRET" --resume-from-thread
 resumed=$result
 bench_say "http + verify + resumed from a thread: $resumed"
 
-# measure_server NAME PORT CMD...: starts CMD (a gateway listening on 127.0.0.1:PORT, on the
-# broker just started), warms it up, runs wrk with the CPU time of it and of the broker, checks
-# that every 2xx was published, stops everything.
-measure_server() {
-  local name=$1 port=$2 before line; shift 2
-  start_bg "$name" "$@"
-  wait_port "$port" "$name"
-  run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
-  before=$(topic_messages "$topic")
-  line=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" "$name" broker)
-  check_published "$line" "$before" "$topic"
-  stop_processes
-  result=$line
-}
-
 # 2. the gateway
 start_broker
 port=$(free_port)
 cat >"$BENCH_TMP/hookline.yaml" <<YAML
-kafka: { brokers: "$BROKERS", partitions: $partitions, properties: { "linger.ms": "$linger", "batch.num.messages": "$batch" } }
+kafka: { brokers: "$BROKERS", partitions: $partitions, properties: { "linger.ms": "$BENCH_LINGER_MS", "batch.num.messages": "$BENCH_BATCH_MESSAGES" } }
 gateway: { listen: "127.0.0.1:$port", ack_timeout_ms: 5000 }
 sources:
   github: { provider: github, secrets: ["\${BENCH_SECRET}"] }
 YAML
-BENCH_SECRET=$BENCH_SECRET measure_server gateway "$port" \
+BENCH_SECRET=$BENCH_SECRET measure_server gateway "$port" "$topic" \
   .build/release/hookline-gateway --config "$BENCH_TMP/hookline.yaml" --log-level warning
 gateway=$result
 bench_say "hookline-gateway: $gateway"
@@ -88,7 +71,7 @@ produce() {  # MODE: hookline-bench produce on a fresh broker
   start_broker
   result=$(.build/release/hookline-bench produce --brokers "$BROKERS" --topic "$topic" --partitions "$partitions" --key "$key" \
     --size "$(stat -c %s "$BENCH_BODY")" --mode "$1" --concurrency "$WRK_CONNECTIONS" --seconds "$seconds" \
-    --property linger.ms="$linger" --property batch.num.messages="$batch" | grep '^RESULT')
+    --property linger.ms="$BENCH_LINGER_MS" --property batch.num.messages="$BENCH_BATCH_MESSAGES" | grep '^RESULT')
   stop_processes
 }
 produce concurrent
@@ -101,9 +84,7 @@ bench_say "librdkafka ceiling: $callbacks"
 # 5. the peer
 start_broker
 port=$(free_port)
-measure_server peer "$port" "$BENCH_PY" bench/peers/github_gateway.py --listen "127.0.0.1:$port" \
-  --brokers "$BROKERS" --secret "$BENCH_SECRET" --partitions "$partitions" \
-  --property linger.ms="$linger" --property batch.num.messages="$batch"
+measure_peer "$port" "$topic" "$partitions"
 peer=$result
 bench_say "peer: $peer"
 
@@ -117,7 +98,7 @@ row() {  # NAME RESULT [SERVER]: requests/s, latency, and CPU per request when m
 ratio() { echo "scale=2; $(result_field "$1" rps) / $(result_field "$2" rps)" | bc; }
 echo
 echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION, signed $(stat -c %s "$BENCH_BODY")-byte GitHub push, fresh broker each,"
-echo "topic of $partitions partitions, linger.ms=$linger, batch.num.messages=$batch:"
+echo "topic of $partitions partitions, linger.ms=$BENCH_LINGER_MS, batch.num.messages=$BENCH_BATCH_MESSAGES:"
 row "HTTP-only ceiling (same HTTP stack, 202 at once)" "$ceiling" ceiling
 row "  + the gateway's verifier" "$verified" ceiling
 row "  + resumed from another thread (no broker)" "$resumed" ceiling

@@ -48,20 +48,21 @@ struct Produce: AsyncParsableCommand {
         }
         var logger = Logger(label: "hookline.bench")
         logger.logLevel = .warning
-        let makeProducer = {
-            try KafkaProducer(
-                configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: self.brokers, properties: properties)),
-                logger: logger
-            )
-        }
-        let producer = try makeProducer()
         if let partitions = self.partitions {
             let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: self.brokers), logger: logger)
             try await admin.createTopics([KafkaAdmin.NewTopic(name: self.topic, partitions: partitions)])
         }
         let payload = [UInt8](repeating: UInt8(ascii: "x"), count: self.size)
-        // Warm up: connect, fetch metadata, get a producer id.
-        _ = try await producer.send(topic: self.topic, value: payload)
+        /// A producer that has sent one record: connected, with metadata and a producer id.
+        let makeWarmProducer = { [topic = self.topic] in
+            let producer = try KafkaProducer(
+                configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: self.brokers, properties: properties)),
+                logger: logger
+            )
+            _ = try await producer.send(topic: topic, value: payload)
+            return producer
+        }
+        let producer = try await makeWarmProducer()
 
         switch self.mode {
         case .callbacks:
@@ -70,11 +71,7 @@ struct Produce: AsyncParsableCommand {
             Self.printResult(loop.latencies.sorted(), seconds: self.seconds)
         case .concurrent:
             var producers = [producer]
-            for _ in 1..<max(1, self.producers) {
-                let another = try makeProducer()
-                _ = try await another.send(topic: self.topic, value: payload)
-                producers.append(another)
-            }
+            for _ in 1..<max(1, self.producers) { producers.append(try await makeWarmProducer()) }
             try await self.runConcurrent(producers, payload: payload)
             for another in producers.dropFirst() { await another.shutdown() }
         case .send, .enqueue:

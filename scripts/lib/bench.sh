@@ -13,8 +13,15 @@
 #   check_published "$line" "$before" webhooks.github.push
 #
 # Everything listens on and targets 127.0.0.1 only; every load is bounded by wrk's -d.
+#
+# or, for a whole gateway (start, warm-up, wrk with its CPU and the broker's, published check, stop):
+#   measure_server gateway "$port" webhooks.github.push some-gateway --listen 127.0.0.1:$port ...
+#   measure_peer "$port" webhooks.github.push 6                       # the Python peer, likewise
+#
 # Knobs (environment): WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION (15s),
-# BENCH_SECRET (bench-secret), BENCH_BODY (bench/github-push.json), BENCH_EVENT (push).
+# BENCH_SECRET (bench-secret), BENCH_BODY (bench/github-push.json), BENCH_EVENT (push),
+# LINGER_MS (1) and BATCH_MESSAGES (16): the producer settings every benchmarked producer gets,
+# by default the gateway's own (WebhookPublisher).
 
 BENCH_ROOT=${BENCH_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 source "$BENCH_ROOT/scripts/lib/broker.sh"
@@ -26,6 +33,8 @@ BENCH_EVENT=${BENCH_EVENT:-push}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-32}
 WRK_DURATION=${WRK_DURATION:-15s}
+BENCH_LINGER_MS=${LINGER_MS:-1}
+BENCH_BATCH_MESSAGES=${BATCH_MESSAGES:-16}
 BENCH_PIDS=()
 BROKERS= BROKER_PORT=
 
@@ -162,6 +171,30 @@ check_published() {
     bench_die "FAIL: $3 gained $gained messages but wrk counted $ok accepted requests"
   fi
   bench_say "check: $3 gained $gained messages >= $ok accepted requests ($(topic_partitions "$3") partitions)"
+}
+
+# measure_server NAME PORT TOPIC CMD...: starts CMD (a gateway listening on 127.0.0.1:PORT, on the
+# broker start_broker started), warms it up, runs wrk with the CPU time of it and of the broker,
+# checks that TOPIC gained every 2xx, stops everything. Leaves the RESULT line in $result (it runs
+# in the caller's shell, so the EXIT trap stops its processes if it fails).
+measure_server() {
+  local name=$1 port=$2 topic=$3 before line; shift 3
+  start_bg "$name" "$@"
+  wait_port "$port" "$name"
+  run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
+  before=$(topic_messages "$topic")
+  line=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" "$name" broker)
+  check_published "$line" "$before" "$topic"
+  stop_processes
+  result=$line
+}
+
+# measure_peer PORT TOPIC PARTITIONS: measure_server for the Python peer (bench/peers/), with the
+# benchmark's producer settings.
+measure_peer() {
+  measure_server peer "$1" "$2" "$BENCH_PY" "$BENCH_ROOT/bench/peers/github_gateway.py" --listen "127.0.0.1:$1" \
+    --brokers "$BROKERS" --secret "$BENCH_SECRET" --partitions "$3" \
+    --property linger.ms="$BENCH_LINGER_MS" --property batch.num.messages="$BENCH_BATCH_MESSAGES"
 }
 
 # Ends everything start_bg started, newest first, and removes the temp directory.
