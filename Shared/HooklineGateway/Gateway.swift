@@ -37,6 +37,8 @@ final class Gateway: Sendable {
     }
 
     private func receive(_ request: Request, source: GatewaySource, context: some RequestContext) async -> Response {
+        // The ack timeout counts from here: the provider's own timeout runs while the body arrives.
+        let arrival = ContinuousClock.now
         if let limiter = source.rateLimiter, !limiter.tryAcquire() {
             var response = Response.jsonError(.tooManyRequests, code: "rate_limited", message: "This source is over its rate limit; retry later.")
             response.headers[.retryAfter] = "1"
@@ -88,7 +90,8 @@ final class Gateway: Sendable {
                 body: webhookRequest.body,
                 source: source,
                 request: webhookRequest,
-                receivedAt: receivedAt
+                receivedAt: receivedAt,
+                arrival: arrival
             )
         } catch {
             context.logger.warning(

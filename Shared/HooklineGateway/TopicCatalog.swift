@@ -8,7 +8,7 @@ import Synchronization
 final class TopicCatalog: Sendable {
     private enum Entry {
         case ready
-        case creating(Task<Void, any Error>)
+        case creating(Task<Result<Void, KafkaError>, Never>)
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -25,36 +25,52 @@ final class TopicCatalog: Sendable {
     }
 
     /// Returns once `topic` exists. Fast (one lock) for a topic already known.
-    func ensure(_ topic: String) async throws(KafkaError) {
-        let pending: Task<Void, any Error>? = self.entries.withLock { entries in
+    ///
+    /// - Parameter deadline: when to stop waiting for a creation (a request's ack deadline). The
+    ///   creation itself goes on and is remembered when it succeeds; the next request finds it.
+    func ensure(_ topic: String, before deadline: ContinuousClock.Instant) async throws(KafkaError) {
+        let pending: Task<Result<Void, KafkaError>, Never>? = self.entries.withLock { entries in
             switch entries[topic] {
             case .ready:
                 return nil
             case .creating(let task):
                 return task
             case nil:
-                let task = Task { [admin, partitions, replicationFactor] in
-                    try await admin.createTopics([.init(name: topic, partitions: partitions, replicationFactor: replicationFactor)])
-                }
+                let task = self.create(topic)
                 entries[topic] = .creating(task)
                 return task
             }
         }
         guard let task = pending else { return }
-        do {
-            try await task.value
-            self.entries.withLock { $0[topic] = .ready }
-        } catch {
-            // Forget the failed attempt so the next request tries again.
-            self.entries.withLock { entries in
-                if case .creating = entries[topic] { entries[topic] = nil }
-            }
-            self.logger.warning("topic creation failed", metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"])
-            throw error as? KafkaError ?? KafkaError(code: .fatal, message: "\(error)", operation: "creating topic \(topic)")
+        guard try await firstOf(task, orDeadline: deadline) else {
+            throw KafkaError(
+                code: .timedOut,
+                message: "the broker did not create the topic before the ack deadline",
+                operation: "creating topic \(topic)",
+                isRetriable: true
+            )
         }
     }
 
-    /// Makes the next ``ensure(_:)`` of `topic` ask the broker again.
+    /// Creates `topic`, then records the outcome: remembered when created, forgotten when not,
+    /// so the next request tries again.
+    private func create(_ topic: String) -> Task<Result<Void, KafkaError>, Never> {
+        Task { [admin, partitions, replicationFactor] in
+            do throws(KafkaError) {
+                try await admin.createTopics([.init(name: topic, partitions: partitions, replicationFactor: replicationFactor)])
+                self.entries.withLock { $0[topic] = .ready }
+                return .success(())
+            } catch {
+                self.entries.withLock { entries in
+                    if case .creating = entries[topic] { entries[topic] = nil }
+                }
+                self.logger.warning("topic creation failed", metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"])
+                return .failure(error)
+            }
+        }
+    }
+
+    /// Makes the next ``ensure(_:before:)`` of `topic` ask the broker again.
     func forget(_ topic: String) {
         self.entries.withLock { entries in
             if case .ready = entries[topic] { entries[topic] = nil }
@@ -63,5 +79,36 @@ final class TopicCatalog: Sendable {
 
     func isKnown(_ topic: String) -> Bool {
         self.entries.withLock { if case .ready = $0[topic] { true } else { false } }
+    }
+}
+
+/// Waits for `task` until `deadline`: true when it finished first (or rethrows its error), false
+/// when the deadline came first. The task is not cancelled: other waiters may still want it.
+private func firstOf(_ task: Task<Result<Void, KafkaError>, Never>, orDeadline deadline: ContinuousClock.Instant) async throws(KafkaError) -> Bool {
+    let once = ResumeOnce()
+    let outcome = await withUnsafeContinuation { continuation in
+        once.set(continuation)
+        let timer = Task {
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            once.resume(.success(false))
+        }
+        Task {
+            once.resume(await task.value.map { true })
+            timer.cancel()
+        }
+    }
+    return try outcome.get()
+}
+
+/// A continuation that the first of several racers resumes.
+private final class ResumeOnce: Sendable {
+    private let continuation = Mutex<UnsafeContinuation<Result<Bool, KafkaError>, Never>?>(nil)
+
+    func set(_ continuation: UnsafeContinuation<Result<Bool, KafkaError>, Never>) {
+        self.continuation.withLock { $0 = continuation }
+    }
+
+    func resume(_ result: Result<Bool, KafkaError>) {
+        self.continuation.withLock { $0.take() }?.resume(returning: result)
     }
 }

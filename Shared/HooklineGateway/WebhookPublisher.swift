@@ -42,16 +42,24 @@ final class WebhookPublisher: Sendable {
         )
     }
 
-    /// Writes the delivery to its topic and returns once the broker acknowledged it.
+    /// Writes the delivery to its topic and returns once the broker acknowledged it, or throws
+    /// once the source's ack timeout, counted from `arrival`, has passed (creating the topic
+    /// included).
     func publish(
         _ webhook: VerifiedWebhook,
         topic: String,
         body: [UInt8],
         source: GatewaySource,
         request: WebhookRequest,
-        receivedAt: ReceivedAt
+        receivedAt: ReceivedAt,
+        arrival: ContinuousClock.Instant
     ) async throws(KafkaError) -> KafkaDeliveryReport {
-        try await self.topics.ensure(topic)
+        let timeout = Duration.milliseconds(source.ackTimeoutMs)
+        // A body that took the whole timeout to arrive is not published: the provider gave up.
+        guard arrival + timeout > .now else {
+            throw KafkaError(code: .timedOut, message: "the request used up its ack timeout before publishing", operation: "producing to \(topic)", isRetriable: true)
+        }
+        try await self.topics.ensure(topic, before: arrival + timeout)
         var headers: [KafkaHeader] = [
             KafkaHeader(key: "ce_specversion", value: "1.0"),
             KafkaHeader(key: "ce_id", value: webhook.id),
@@ -74,7 +82,8 @@ final class WebhookPublisher: Sendable {
                 key: Array((webhook.key ?? webhook.id).utf8),
                 value: body,
                 headers: headers,
-                timeout: .milliseconds(source.ackTimeoutMs)
+                timeout: timeout,
+                since: arrival
             )
         } catch {
             // The broker may have lost the topic (an embedded broker restarts empty): check it again next time.
@@ -106,10 +115,17 @@ final class ReplaceableProducer: Sendable {
         self.current = Mutex((try KafkaProducer(configuration: configuration, logger: logger), .now))
     }
 
-    func send(topic: String, key: [UInt8], value: [UInt8], headers: [KafkaHeader], timeout: Duration) async throws(KafkaError) -> KafkaDeliveryReport {
+    func send(
+        topic: String,
+        key: [UInt8],
+        value: [UInt8],
+        headers: [KafkaHeader],
+        timeout: Duration,
+        since start: ContinuousClock.Instant
+    ) async throws(KafkaError) -> KafkaDeliveryReport {
         let producer = self.current.withLock { $0.producer }
         do {
-            return try await producer.send(topic: topic, key: key, value: value, headers: headers, timeout: timeout)
+            return try await producer.send(topic: topic, key: key, value: value, headers: headers, timeout: timeout, since: start)
         } catch {
             // Replacing makes a new librdkafka handle: do it beside the request, not in its way.
             if let fatal = producer.fatalError {

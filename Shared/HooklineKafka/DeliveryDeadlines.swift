@@ -1,50 +1,35 @@
+import HeapModule
 import Synchronization
 
 /// Sends waiting for their acknowledgement, by deadline. The producer's poll thread fails the
 /// ones past their deadline with `_MSG_TIMED_OUT` (within one poll interval), so a send's timeout
 /// holds to the millisecond scale, which librdkafka's own once-a-second scan does not.
 final class DeliveryDeadlines: Sendable {
-    /// One FIFO per timeout value: within it, deadlines come in send order.
-    private struct Queue {
-        var entries: [(deadline: ContinuousClock.Instant, delivery: Delivery)] = []
-        var head = 0
+    private struct Entry: Comparable {
+        let deadline: ContinuousClock.Instant
+        let delivery: Delivery
 
-        /// Moves the expired entries at the front to `expired`, dropping completed ones on the way.
-        mutating func expire(now: ContinuousClock.Instant, into expired: inout [Delivery]) {
-            while self.head < self.entries.count {
-                let entry = self.entries[self.head]
-                if entry.delivery.isCompleted {
-                    self.head += 1
-                } else if entry.deadline <= now {
-                    expired.append(entry.delivery)
-                    self.head += 1
-                } else {
-                    break
-                }
-            }
-            if self.head == self.entries.count {
-                self.entries.removeAll(keepingCapacity: true)
-                self.head = 0
-            } else if self.head > 1024, self.head * 2 > self.entries.count {
-                self.entries.removeFirst(self.head)
-                self.head = 0
-            }
-        }
+        static func < (lhs: Entry, rhs: Entry) -> Bool { lhs.deadline < rhs.deadline }
+        static func == (lhs: Entry, rhs: Entry) -> Bool { lhs.deadline == rhs.deadline }
     }
 
-    private let queues = Mutex<[Duration: Queue]>([:])
+    /// One heap per timeout value. Within one, deadlines come nearly in send order (a send's
+    /// deadline may count from before it was sent), so an insertion rarely moves and the
+    /// deliveries that completed long before their deadline leave from the top soon after.
+    private let lanes = Mutex<[Duration: Heap<Entry>]>([:])
 
-    func track(_ delivery: Delivery, timeout: Duration) {
-        let deadline = ContinuousClock.now + timeout
-        self.queues.withLock { $0[timeout, default: Queue()].entries.append((deadline, delivery)) }
+    /// Fails `delivery` if it is not complete by `start + timeout`.
+    func track(_ delivery: Delivery, timeout: Duration, since start: ContinuousClock.Instant) {
+        let entry = Entry(deadline: start + timeout, delivery: delivery)
+        self.lanes.withLock { $0[timeout, default: Heap()].insert(entry) }
     }
 
     /// Fails what passed its deadline, and forgets what completed meanwhile.
     func expire(now: ContinuousClock.Instant) {
         var expired: [Delivery] = []
-        self.queues.withLock { queues in
-            for timeout in queues.keys {
-                queues[timeout]!.expire(now: now, into: &expired)
+        self.lanes.withLock { lanes in
+            for timeout in lanes.keys {
+                Self.expire(&lanes[timeout]!, now: now, into: &expired)
             }
         }
         for delivery in expired {
@@ -58,6 +43,19 @@ final class DeliveryDeadlines: Sendable {
                     )
                 )
             )
+        }
+    }
+
+    /// Removes the completed and the expired entries from the top of `lane`, collecting the expired.
+    private static func expire(_ lane: inout Heap<Entry>, now: ContinuousClock.Instant, into expired: inout [Delivery]) {
+        while let first = lane.min {
+            if first.delivery.isCompleted {
+                _ = lane.removeMin()
+            } else if first.deadline <= now {
+                expired.append(lane.removeMin().delivery)
+            } else {
+                break
+            }
         }
     }
 }

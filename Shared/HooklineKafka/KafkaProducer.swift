@@ -74,12 +74,14 @@ public final class KafkaProducer: Sendable {
     ///   - timeout: how long to wait for the acknowledgement, when shorter than the producer's
     ///     message timeout. The send then fails with `_MSG_TIMED_OUT` on time (librdkafka checks
     ///     its own timeout only about once a second); the record may still be written later.
+    ///   - start: when the timeout started counting, if before this call (a request's arrival).
     public func send(
         topic: String,
         key: [UInt8] = [],
         value: [UInt8],
         headers: [KafkaHeader] = [],
-        timeout: Duration? = nil
+        timeout: Duration? = nil,
+        since start: ContinuousClock.Instant? = nil
     ) async throws(KafkaError) -> KafkaDeliveryReport {
         // Unsafe (unchecked) continuation: `Delivery` resumes it exactly once, whichever of the
         // delivery report and the deadline comes first; this is the hot path.
@@ -88,7 +90,7 @@ public final class KafkaProducer: Sendable {
             if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, delivery: delivery) {
                 delivery.complete(.failure(error))
             } else {
-                self.deadlines.track(delivery, timeout: timeout ?? self.configuration.messageTimeout)
+                self.deadlines.track(delivery, timeout: timeout ?? self.configuration.messageTimeout, since: start ?? .now)
             }
         }
         return try result.get()

@@ -199,6 +199,15 @@ struct GatewayHTTPTests {
         // On the source's deadline, with slack for signing and HTTP on a loaded 2-core CI machine
         // running every suite (and a headless browser) at once; librdkafka alone would answer at 10 s.
         #expect(elapsed < .milliseconds(1500 + 4000))
+
+        // A new event type, whose topic the gateway has yet to create: creating it cannot succeed
+        // either (the admin request alone would wait 10 s), and the answer still keeps the deadline.
+        let freshStart = clock.now
+        let fresh = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "issues")
+        let freshElapsed = clock.now - freshStart
+        #expect(fresh.status == 503)
+        #expect(fresh.json?["error"] as? String == "broker_unavailable")
+        #expect(freshElapsed < .milliseconds(1500 + 4000))
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 503)
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/healthz").status == 200)
 

@@ -114,6 +114,41 @@ struct KafkaAdminTests {
         await producer.shutdown()
     }
 
+    @Test("each send fails at its own deadline, counted from its start, whatever order the sends came in")
+    func perSendDeadlines() async throws {
+        let port = try freeLoopbackPort()
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: "127.0.0.1:\(port)"), messageTimeout: .seconds(30)),
+            logger: TestKafka.logger
+        )
+        let clock = ContinuousClock()
+        let start = clock.now
+        @Sendable func failure(timeout: Duration, since: ContinuousClock.Instant) async -> (KafkaError.Code?, Duration) {
+            do {
+                _ = try await producer.send(topic: "nowhere", value: [1], timeout: timeout, since: since)
+                return (nil, clock.now - start)
+            } catch {
+                return (error.code, clock.now - start)
+            }
+        }
+        // First a send with 6 s to go; then one with the same timeout whose clock started 5 s
+        // ago (a request that took long to arrive), and one with a shorter timeout of its own.
+        async let late = failure(timeout: .seconds(6), since: start)
+        try await Task.sleep(for: .milliseconds(100))
+        async let started = failure(timeout: .seconds(6), since: start - .seconds(5))
+        async let short = failure(timeout: .seconds(2), since: clock.now)
+        let (startedResult, shortResult, lateResult) = await (started, short, late)
+
+        #expect(startedResult.0 == .messageTimedOut)
+        #expect(shortResult.0 == .messageTimedOut)
+        #expect(lateResult.0 == .messageTimedOut)
+        // Due at 1 s and 2.1 s; well before the first send's 6 s (slack for a loaded CI machine).
+        #expect(startedResult.1 >= .seconds(1) && startedResult.1 < .seconds(4))
+        #expect(shortResult.1 >= .seconds(2) && shortResult.1 < .seconds(5))
+        #expect(lateResult.1 >= .seconds(6) && lateResult.1 < .seconds(10))
+        await producer.shutdown(timeout: .seconds(1))
+    }
+
     @Test("a send after shutdown fails at once instead of hanging")
     func sendAfterShutdownFails() async throws {
         let broker = try await TestKafka.broker()
