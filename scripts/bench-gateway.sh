@@ -14,7 +14,11 @@
 # and prints requests/s, p50/p99, the CPU time per request of the server and of the broker,
 # and the ratios. Every producer (gateway, Swift, librdkafka, peer) gets the same linger.ms and
 # batch.num.messages (scripts/lib/bench.sh: the gateway's defaults unless set).
-# Knobs: WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1), BATCH_MESSAGES (16).
+# This shared 2-core machine drifts by a quarter within minutes, so the rows run in ROUNDS rounds,
+# each in a rotated order; the table shows each row's median run, and each ratio is the median of
+# the ratios within a round (the two runs it compares a few minutes apart at most).
+# Knobs: ROUNDS (3), WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1),
+# BATCH_MESSAGES (16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh
@@ -26,11 +30,13 @@ partitions=${PARTITIONS:-6}
 # The gateway keys a GitHub push by its repository, so one entity's events stay in order.
 key=$("$BENCH_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["repository"]["full_name"])' "$BENCH_BODY")
 
-# 1. HTTP-only ceiling, then the same with the gateway's verifier, then also suspending each
-#    request until another thread resumes it (the gateway's wait for its delivery report)
 # Each measurement runs in this shell (not in a $(...) subshell, whose processes the EXIT trap would
 # not stop on a failure) and leaves its RESULT line in $result.
-ceiling_run() {  # ARGS...: hookline-bench http-ceiling ARGS (no broker needed)
+
+# The HTTP-only ceiling (no broker needed); with --verify-github the gateway's verifier too, and
+# with --resume-from-thread each request also waits for another thread to resume it (the
+# gateway's wait for its delivery report).
+ceiling_run() {  # ARGS...: hookline-bench http-ceiling ARGS
   local port line
   port=$(free_port)
   start_bg ceiling .build/release/hookline-bench http-ceiling --listen "127.0.0.1:$port" "$@"
@@ -42,51 +48,74 @@ ceiling_run() {  # ARGS...: hookline-bench http-ceiling ARGS (no broker needed)
   [ "$(result_field "$line" non2xx)" = 0 ] || bench_die "FAIL: http-ceiling $* answered non-2xx: $line"
   result=$line
 }
-ceiling_run
-ceiling=$result
-bench_say "http-only ceiling: $ceiling"
-ceiling_run --verify-github "$BENCH_SECRET"
-verified=$result
-bench_say "http + verify: $verified"
-ceiling_run --verify-github "$BENCH_SECRET" --resume-from-thread
-resumed=$result
-bench_say "http + verify + resumed from a thread: $resumed"
 
-# 2. the gateway
-start_broker
-port=$(free_port)
-cat >"$BENCH_TMP/hookline.yaml" <<YAML
+gateway_run() {
+  local port
+  start_broker
+  port=$(free_port)
+  cat >"$BENCH_TMP/hookline.yaml" <<YAML
 kafka: { brokers: "$BROKERS", partitions: $partitions, properties: { "linger.ms": "$BENCH_LINGER_MS", "batch.num.messages": "$BENCH_BATCH_MESSAGES" } }
 gateway: { listen: "127.0.0.1:$port", ack_timeout_ms: 5000 }
 sources:
   github: { provider: github, secrets: ["\${BENCH_SECRET}"] }
 YAML
-BENCH_SECRET=$BENCH_SECRET measure_server gateway "$port" "$topic" \
-  .build/release/hookline-gateway --config "$BENCH_TMP/hookline.yaml" --log-level warning
-gateway=$result
-bench_say "hookline-gateway: $gateway"
+  BENCH_SECRET=$BENCH_SECRET measure_server gateway "$port" "$topic" \
+    .build/release/hookline-gateway --config "$BENCH_TMP/hookline.yaml" --log-level warning
+}
 
-# 3. and 4. produce-only ceilings
-produce() {  # MODE: hookline-bench produce on a fresh broker
+produce_run() {  # MODE: hookline-bench produce on a fresh broker
   start_broker
   result=$(.build/release/hookline-bench produce --brokers "$BROKERS" --topic "$topic" --partitions "$partitions" --key "$key" \
     --size "$(stat -c %s "$BENCH_BODY")" --mode "$1" --concurrency "$WRK_CONNECTIONS" --seconds "$seconds" \
     --property linger.ms="$BENCH_LINGER_MS" --property batch.num.messages="$BENCH_BATCH_MESSAGES" | grep '^RESULT')
   stop_processes
 }
-produce concurrent
-produce=$result
-bench_say "produce-only ceiling: $produce"
-produce callbacks
-callbacks=$result
-bench_say "librdkafka ceiling: $callbacks"
 
-# 5. the peer
-start_broker
-port=$(free_port)
-measure_peer "$port" "$topic" "$partitions"
-peer=$result
-bench_say "peer: $peer"
+peer_run() {
+  local port
+  start_broker
+  port=$(free_port)
+  measure_peer "$port" "$topic" "$partitions"
+}
+
+# measure ROW: one run of a row, its RESULT line kept as results[ROW.ROUND].
+measure() {
+  case $1 in
+    ceiling) ceiling_run ;;
+    verified) ceiling_run --verify-github "$BENCH_SECRET" ;;
+    resumed) ceiling_run --verify-github "$BENCH_SECRET" --resume-from-thread ;;
+    gateway) gateway_run ;;
+    produce) produce_run concurrent ;;
+    callbacks) produce_run callbacks ;;
+    peer) peer_run ;;
+  esac
+  results[$1.$round]=$result
+  bench_say "round $round, $1: $result"
+}
+
+rows=(ceiling verified resumed gateway produce callbacks peer)
+declare -A results
+for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
+  for ((i = 0; i < ${#rows[@]}; i++)); do
+    measure "${rows[$(( (i + round - 1) % ${#rows[@]} ))]}"
+  done
+done
+
+# median ROW: the RESULT line of the row's median run by requests/s (the lower middle one of an even count).
+median() {
+  local round
+  for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
+    printf '%s %s\n' "$(result_field "${results[$1.$round]}" rps)" "$round"
+  done | sort -n | awk '{ r[NR] = $2 } END { print r[int((NR + 1) / 2)] }' | { read -r round; printf '%s\n' "${results[$1.$round]}"; }
+}
+# ratio A B: the median over the rounds of A's requests/s over B's in the same round, and each round's.
+ratio() {
+  local round each=()
+  for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
+    each+=("$(echo "scale=2; $(result_field "${results[$1.$round]}" rps) / $(result_field "${results[$2.$round]}" rps)" | bc)")
+  done
+  printf '%s   (rounds: %s)' "$(printf '%s\n' "${each[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')" "${each[*]}"
+}
 
 row() {  # NAME RESULT [SERVER]: requests/s, latency, and CPU per request when measured
   local cpu=""
@@ -95,19 +124,18 @@ row() {  # NAME RESULT [SERVER]: requests/s, latency, and CPU per request when m
   printf '  %-50s %8s req/s   p50 %6s ms   p99 %6s ms%s\n' "$1" "$(result_field "$2" rps)" \
     "$(printf '%.2f' "$(result_field "$2" p50_ms)")" "$(printf '%.2f' "$(result_field "$2" p99_ms)")" "$cpu"
 }
-ratio() { echo "scale=2; $(result_field "$1" rps) / $(result_field "$2" rps)" | bc; }
 echo
 echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION, signed $(stat -c %s "$BENCH_BODY")-byte GitHub push, fresh broker each,"
-echo "topic of $partitions partitions, linger.ms=$BENCH_LINGER_MS, batch.num.messages=$BENCH_BATCH_MESSAGES:"
-row "HTTP-only ceiling (same HTTP stack, 202 at once)" "$ceiling" ceiling
-row "  + the gateway's verifier" "$verified" ceiling
-row "  + resumed from another thread (no broker)" "$resumed" ceiling
-row "hookline-gateway (verify + publish + ack)" "$gateway" gateway
-row "produce-only ceiling (Swift producer, $WRK_CONNECTIONS senders)" "$produce"
-row "librdkafka ceiling ($WRK_CONNECTIONS in flight, from callbacks)" "$callbacks"
-row "peer (Python aiohttp + confluent-kafka)" "$peer" peer
-echo "  gateway / peer:              $(ratio "$gateway" "$peer")x   (goal >= 3)"
-echo "  gateway / HTTP-only ceiling: $(ratio "$gateway" "$ceiling")    (goal >= 0.60)"
-echo "  gateway / produce-only:      $(ratio "$gateway" "$produce")"
-echo "  gateway / librdkafka:        $(ratio "$gateway" "$callbacks")"
-echo "  gateway p99: $(result_field "$gateway" p99_ms) ms (goal < 25 ms)"
+echo "topic of $partitions partitions, linger.ms=$BENCH_LINGER_MS, batch.num.messages=$BENCH_BATCH_MESSAGES; median of ${ROUNDS:-3} rounds:"
+row "HTTP-only ceiling (same HTTP stack, 202 at once)" "$(median ceiling)" ceiling
+row "  + the gateway's verifier" "$(median verified)" ceiling
+row "  + resumed from another thread (no broker)" "$(median resumed)" ceiling
+row "hookline-gateway (verify + publish + ack)" "$(median gateway)" gateway
+row "produce-only ceiling (Swift producer, $WRK_CONNECTIONS senders)" "$(median produce)"
+row "librdkafka ceiling ($WRK_CONNECTIONS in flight, from callbacks)" "$(median callbacks)"
+row "peer (Python aiohttp + confluent-kafka)" "$(median peer)" peer
+echo "  gateway / peer:              $(ratio gateway peer)   goal >= 3"
+echo "  gateway / HTTP-only ceiling: $(ratio gateway ceiling)   goal >= 0.60"
+echo "  gateway / produce-only:      $(ratio gateway produce)"
+echo "  gateway / librdkafka:        $(ratio gateway callbacks)"
+echo "  gateway p99: $(result_field "$(median gateway)" p99_ms) ms (goal < 25 ms)"
