@@ -89,7 +89,7 @@ else
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librdkafka-dev >/dev/null
   else
     fetch_rdkafka_source
-    say "building librdkafka $(cd "$rdkafka_src" && grep -m1 -o '[0-9]*\.[0-9]*\.[0-9]*' debian/changelog 2>/dev/null || echo from source) (about a minute)"
+    say "building librdkafka $(sed -n '1s/^# librdkafka v//p' "$rdkafka_src/CHANGELOG.md") (about a minute)"
     (cd "$rdkafka_src" && ./configure --prefix=/usr/local >/dev/null && make -j"$(nproc)" libs >/dev/null \
        && sudo_if_needed make -C src install >/dev/null)
     sudo_if_needed ldconfig
