@@ -17,8 +17,8 @@
 # This shared 2-core machine drifts by a quarter within minutes, so the rows run in ROUNDS rounds,
 # each in a rotated order; the table shows each row's median run, and each ratio is the median of
 # the ratios within a round (the two runs it compares a few minutes apart at most).
-# Knobs: ROUNDS (3), WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1),
-# BATCH_MESSAGES (16).
+# Knobs: ROWS (all of: ceiling verified resumed gateway produce callbacks peer), ROUNDS (3),
+# WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1), BATCH_MESSAGES (16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh
@@ -88,12 +88,13 @@ measure() {
     produce) produce_run concurrent ;;
     callbacks) produce_run callbacks ;;
     peer) peer_run ;;
+    *) bench_die "unknown row $1 in ROWS (ceiling verified resumed gateway produce callbacks peer)" ;;
   esac
   results[$1.$round]=$result
   bench_say "round $round, $1: $result"
 }
 
-rows=(ceiling verified resumed gateway produce callbacks peer)
+read -r -a rows <<<"${ROWS:-ceiling verified resumed gateway produce callbacks peer}"
 declare -A results
 for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
   for ((i = 0; i < ${#rows[@]}; i++)); do
@@ -112,7 +113,7 @@ median() {
 ratio() {
   local round each=()
   for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
-    each+=("$(echo "scale=2; $(result_field "${results[$1.$round]}" rps) / $(result_field "${results[$2.$round]}" rps)" | bc)")
+    each+=("$(printf '%.2f' "$(echo "scale=3; $(result_field "${results[$1.$round]}" rps) / $(result_field "${results[$2.$round]}" rps)" | bc)")")
   done
   printf '%s   (rounds: %s)' "$(printf '%s\n' "${each[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')" "${each[*]}"
 }
@@ -127,15 +128,24 @@ row() {  # NAME RESULT [SERVER]: requests/s, latency, and CPU per request when m
 echo
 echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION, signed $(stat -c %s "$BENCH_BODY")-byte GitHub push, fresh broker each,"
 echo "topic of $partitions partitions, linger.ms=$BENCH_LINGER_MS, batch.num.messages=$BENCH_BATCH_MESSAGES; median of ${ROUNDS:-3} rounds:"
-row "HTTP-only ceiling (same HTTP stack, 202 at once)" "$(median ceiling)" ceiling
-row "  + the gateway's verifier" "$(median verified)" ceiling
-row "  + resumed from another thread (no broker)" "$(median resumed)" ceiling
-row "hookline-gateway (verify + publish + ack)" "$(median gateway)" gateway
-row "produce-only ceiling (Swift producer, $WRK_CONNECTIONS senders)" "$(median produce)"
-row "librdkafka ceiling ($WRK_CONNECTIONS in flight, from callbacks)" "$(median callbacks)"
-row "peer (Python aiohttp + confluent-kafka)" "$(median peer)" peer
-echo "  gateway / peer:              $(ratio gateway peer)   goal >= 3"
-echo "  gateway / HTTP-only ceiling: $(ratio gateway ceiling)   goal >= 0.60"
-echo "  gateway / produce-only:      $(ratio gateway produce)"
-echo "  gateway / librdkafka:        $(ratio gateway callbacks)"
-echo "  gateway p99: $(result_field "$(median gateway)" p99_ms) ms (goal < 25 ms)"
+measured() { [ -n "${results[$1.1]:-}" ]; }
+show() {  # ROW NAME [SERVER]: the row's median run, if it was measured
+  measured "$1" && row "$2" "$(median "$1")" "${3:-}"
+  return 0
+}
+show_ratio() {  # A B LABEL [GOAL]: A over B, if both were measured
+  measured "$1" && measured "$2" && printf '  %-28s %s%s\n' "$3:" "$(ratio "$1" "$2")" "${4:+   goal $4}"
+  return 0
+}
+show ceiling "HTTP-only ceiling (same HTTP stack, 202 at once)" ceiling
+show verified "  + the gateway's verifier" ceiling
+show resumed "  + resumed from another thread (no broker)" ceiling
+show gateway "hookline-gateway (verify + publish + ack)" gateway
+show produce "produce-only ceiling (Swift producer, $WRK_CONNECTIONS senders)"
+show callbacks "librdkafka ceiling ($WRK_CONNECTIONS in flight, from callbacks)"
+show peer "peer (Python aiohttp + confluent-kafka)" peer
+show_ratio gateway peer "gateway / peer" ">= 3"
+show_ratio gateway ceiling "gateway / HTTP-only ceiling" ">= 0.60"
+show_ratio gateway produce "gateway / produce-only"
+show_ratio gateway callbacks "gateway / librdkafka"
+if measured gateway; then echo "  gateway p99: $(result_field "$(median gateway)" p99_ms) ms (goal < 25 ms)"; fi
