@@ -95,27 +95,30 @@ measure() {
 }
 
 read -r -a rows <<<"${ROWS:-ceiling verified resumed gateway produce callbacks peer}"
+rounds=${ROUNDS:-3}
 declare -A results
-for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
+for ((round = 1; round <= rounds; round++)); do
   for ((i = 0; i < ${#rows[@]}; i++)); do
     measure "${rows[$(( (i + round - 1) % ${#rows[@]} ))]}"
   done
 done
 
-# median ROW: the RESULT line of the row's median run by requests/s (the lower middle one of an even count).
+# middle: the lower middle one of the lines on stdin, in numeric order of their first field.
+middle() { sort -n | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'; }
+# median ROW: the RESULT line of the row's median run by requests/s.
 median() {
   local round
-  for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
+  for ((round = 1; round <= rounds; round++)); do
     printf '%s %s\n' "$(result_field "${results[$1.$round]}" rps)" "$round"
-  done | sort -n | awk '{ r[NR] = $2 } END { print r[int((NR + 1) / 2)] }' | { read -r round; printf '%s\n' "${results[$1.$round]}"; }
+  done | middle | { read -r _ round; printf '%s\n' "${results[$1.$round]}"; }
 }
 # ratio A B: the median over the rounds of A's requests/s over B's in the same round, and each round's.
 ratio() {
   local round each=()
-  for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
+  for ((round = 1; round <= rounds; round++)); do
     each+=("$(printf '%.2f' "$(echo "scale=3; $(result_field "${results[$1.$round]}" rps) / $(result_field "${results[$2.$round]}" rps)" | bc)")")
   done
-  printf '%s   (rounds: %s)' "$(printf '%s\n' "${each[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')" "${each[*]}"
+  printf '%s   (rounds: %s)' "$(printf '%s\n' "${each[@]}" | middle)" "${each[*]}"
 }
 
 row() {  # NAME RESULT [SERVER]: requests/s, latency, and CPU per request when measured
@@ -127,7 +130,7 @@ row() {  # NAME RESULT [SERVER]: requests/s, latency, and CPU per request when m
 }
 echo
 echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION, signed $(stat -c %s "$BENCH_BODY")-byte GitHub push, fresh broker each,"
-echo "topic of $partitions partitions, linger.ms=$BENCH_LINGER_MS, batch.num.messages=$BENCH_BATCH_MESSAGES; median of ${ROUNDS:-3} rounds:"
+echo "topic of $partitions partitions, linger.ms=$BENCH_LINGER_MS, batch.num.messages=$BENCH_BATCH_MESSAGES; median of $rounds rounds:"
 measured() { [ -n "${results[$1.1]:-}" ]; }
 show() {  # ROW NAME [SERVER]: the row's median run, if it was measured
   measured "$1" && row "$2" "$(median "$1")" "${3:-}"
