@@ -23,6 +23,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh
 trap stop_all EXIT
+all_rows="ceiling verified resumed gateway produce callbacks peer"
+read -r -a rows <<<"${ROWS:-$all_rows}"
+for name in "${rows[@]}"; do
+  [[ " $all_rows " == *" $name "* ]] || bench_die "unknown row $name in ROWS (rows: $all_rows)"
+done
+rounds=${ROUNDS:-3}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || bench_die "ROUNDS must be a positive count, not $rounds"
 bench_prepare
 topic=webhooks.github.push
 seconds=${WRK_DURATION%s}
@@ -88,14 +95,11 @@ measure() {
     produce) produce_run concurrent ;;
     callbacks) produce_run callbacks ;;
     peer) peer_run ;;
-    *) bench_die "unknown row $1 in ROWS (ceiling verified resumed gateway produce callbacks peer)" ;;
   esac
   results[$1.$round]=$result
   bench_say "round $round, $1: $result"
 }
 
-read -r -a rows <<<"${ROWS:-ceiling verified resumed gateway produce callbacks peer}"
-rounds=${ROUNDS:-3}
 declare -A results
 for ((round = 1; round <= rounds; round++)); do
   for ((i = 0; i < ${#rows[@]}; i++)); do
