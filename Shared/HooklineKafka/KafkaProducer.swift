@@ -97,8 +97,10 @@ public final class KafkaProducer: Sendable {
     }
 
     /// Writes one record and calls `completion` on the delivery-report thread when the broker
-    /// acknowledged it or it failed. For callers that keep very many records in flight and do
-    /// not want a task each; ``send(topic:key:value:headers:)`` is the usual entry point.
+    /// acknowledged it or it failed. For callers that answer from a callback (the gateway's
+    /// event-loop handler) or keep very many records in flight without a task each;
+    /// ``send(topic:key:value:headers:timeout:since:)`` is the usual entry point.
+    /// - Parameters: `timeout` and `start` as for ``send(topic:key:value:headers:timeout:since:)``.
     /// - Returns: nil when queued; the error when the record could not even be queued
     ///   (then `completion` is not called).
     public func enqueue(
@@ -106,9 +108,18 @@ public final class KafkaProducer: Sendable {
         key: [UInt8] = [],
         value: [UInt8],
         headers: [KafkaHeader] = [],
+        timeout: Duration? = nil,
+        since start: ContinuousClock.Instant? = nil,
         completion: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
     ) -> KafkaError? {
-        self.enqueue(topic: topic, key: key, value: value, headers: headers, delivery: Delivery(topic: topic, completion: .callback(completion)))
+        let delivery = Delivery(topic: topic, completion: .callback(completion))
+        if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, delivery: delivery) {
+            return error
+        }
+        if let timeout {
+            self.deadlines.track(delivery, timeout: timeout, since: start ?? .now)
+        }
+        return nil
     }
 
     private func enqueue(
