@@ -3,22 +3,25 @@ import FoundationEssentials
 
 /// The HMAC keys of one source, built once from its secrets. Several keys mean rotation.
 struct HMACKeys<H: HashFunction>: Sendable {
-    let keys: [SymmetricKey]
+    /// One HMAC per key, keyed once: each request starts from a copy, so it pays neither for
+    /// padding the key nor for hashing the two key blocks (measured: a third of verifying a
+    /// 1.6 KB GitHub delivery).
+    private let keyed: [HMAC<H>]
 
     init(secrets: [String]) {
-        self.keys = secrets.map { SymmetricKey(data: Array($0.utf8)) }
+        self.init(keys: secrets.map { SymmetricKey(data: Array($0.utf8)) })
     }
 
     init(keys: [SymmetricKey]) {
-        self.keys = keys
+        self.keyed = keys.map { HMAC<H>(key: $0) }
     }
 
     /// Whether any of `candidates` is the HMAC, under any key, of the message `feed` writes.
     /// Each key costs one HMAC whatever the number of candidates; comparisons are constant-time.
     @inline(__always)
     func authenticates(_ candidates: [[UInt8]], _ feed: (inout HMAC<H>) -> Void) -> Bool {
-        for key in self.keys {
-            var hmac = HMAC<H>(key: key)
+        for keyed in self.keyed {
+            var hmac = keyed
             feed(&hmac)
             let code = hmac.finalize()
             for candidate in candidates where code == candidate {
@@ -30,8 +33,8 @@ struct HMACKeys<H: HashFunction>: Sendable {
 
     @inline(__always)
     func authenticates(_ candidate: [UInt8], _ feed: (inout HMAC<H>) -> Void) -> Bool {
-        for key in self.keys {
-            var hmac = HMAC<H>(key: key)
+        for keyed in self.keyed {
+            var hmac = keyed
             feed(&hmac)
             if hmac.finalize() == candidate {
                 return true
