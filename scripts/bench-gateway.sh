@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make bench-gateway`: a signed 1.6 KB GitHub push under wrk (-t2 -c32, 15 s) against, each with a
 # fresh embedded broker on loopback:
-#   1. the HTTP-only ceiling: the gateway's HTTP stack answering 202 at once (no verify, no publish),
-#      then with the gateway's verifier, then also waiting for another thread to resume the request
-#      (what waiting for a delivery report costs, without a broker)
+#   1. the HTTP-only ceiling: the gateway's HTTP stack (Hummingbird's HTTP/1.1 server with the
+#      gateway's event-loop webhook handler) answering 202 at once (no verify, no publish), then
+#      with the gateway's verifier, then also answered from another thread (as the gateway answers
+#      from its delivery report, without a broker); and the same server answering through
+#      Hummingbird's router instead (a task per connection: how the gateway answered until 11-26)
 #   2. hookline-gateway: verify, publish to webhooks.github.push, 202 after the broker's ack
 #   3. the produce-only ceiling: the Swift producer alone, 32 senders each awaiting its ack
 #      (`send`, a task each, as the gateway), on a topic of the gateway's 6 partitions, with the
@@ -17,13 +19,13 @@
 # This shared 2-core machine drifts by a quarter within minutes, so the rows run in ROUNDS rounds,
 # each in a rotated order; the table shows each row's median run, and each ratio is the median of
 # the ratios within a round (the two runs it compares a few minutes apart at most).
-# Knobs: ROWS (all of: ceiling verified resumed gateway produce callbacks peer), ROUNDS (3),
+# Knobs: ROWS (all of: ceiling verified resumed router gateway produce callbacks peer), ROUNDS (3),
 # WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1), BATCH_MESSAGES (16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh
 trap stop_all EXIT
-all_rows="ceiling verified resumed gateway produce callbacks peer"
+all_rows="ceiling verified resumed router gateway produce callbacks peer"
 read -r -a rows <<<"${ROWS:-$all_rows}"
 for name in "${rows[@]}"; do
   [[ " $all_rows " == *" $name "* ]] || bench_die "unknown row $name in ROWS (rows: $all_rows)"
@@ -40,9 +42,9 @@ key=$("$BENCH_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["repos
 # Each measurement runs in this shell (not in a $(...) subshell, whose processes the EXIT trap would
 # not stop on a failure) and leaves its RESULT line in $result.
 
-# The HTTP-only ceiling (no broker needed); with --verify-github the gateway's verifier too, and
-# with --resume-from-thread each request also waits for another thread to resume it (the
-# gateway's wait for its delivery report).
+# The HTTP-only ceiling (no broker needed); with --verify-github the gateway's verifier too, with
+# --resume-from-thread each request is answered from another thread (as the gateway answers from
+# its delivery report), and with --router through Hummingbird's router instead.
 ceiling_run() {  # ARGS...: hookline-bench http-ceiling ARGS
   local port line
   port=$(free_port)
@@ -91,6 +93,7 @@ measure() {
     ceiling) ceiling_run ;;
     verified) ceiling_run --verify-github "$BENCH_SECRET" ;;
     resumed) ceiling_run --verify-github "$BENCH_SECRET" --resume-from-thread ;;
+    router) ceiling_run --router ;;
     gateway) gateway_run ;;
     produce) produce_run concurrent ;;
     callbacks) produce_run callbacks ;;
@@ -146,13 +149,15 @@ show_ratio() {  # A B LABEL [GOAL]: A over B, if both were measured
 }
 show ceiling "HTTP-only ceiling (same HTTP stack, 202 at once)" ceiling
 show verified "  + the gateway's verifier" ceiling
-show resumed "  + resumed from another thread (no broker)" ceiling
+show resumed "  + answered from another thread (no broker)" ceiling
+show router "HTTP-only ceiling through Hummingbird's router" ceiling
 show gateway "hookline-gateway (verify + publish + ack)" gateway
 show produce "produce-only ceiling (Swift producer, $WRK_CONNECTIONS senders)"
 show callbacks "librdkafka ceiling ($WRK_CONNECTIONS in flight, from callbacks)"
 show peer "peer (Python aiohttp + confluent-kafka)" peer
 show_ratio gateway peer "gateway / peer" ">= 3"
 show_ratio gateway ceiling "gateway / HTTP-only ceiling" ">= 0.60"
+show_ratio gateway router "gateway / router ceiling"
 show_ratio gateway produce "gateway / produce-only"
 show_ratio gateway callbacks "gateway / librdkafka"
 if measured gateway; then echo "  gateway p99: $(result_field "$(median gateway)" p99_ms) ms (goal < 25 ms)"; fi

@@ -6,8 +6,11 @@ import HooklineWebhooks
 import Hummingbird
 import Logging
 
-/// The gateway's own HTTP stack (same Hummingbird server, same router shape, body collected the
-/// same way) answering 202 at once: what the gateway could do if verifying and publishing were free.
+/// The gateway's own HTTP stack (same Hummingbird server, same event-loop webhook handler, body
+/// read the same way) answering 202 at once: what the gateway could do if verifying and
+/// publishing were free. With `--router`, the same through Hummingbird's router instead (the way
+/// the gateway answered webhooks before its event-loop handler, and still answers what that
+/// handler leaves to the router).
 struct HTTPCeiling: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http-ceiling",
@@ -20,6 +23,8 @@ struct HTTPCeiling: AsyncParsableCommand {
     var resumeFromThread = false
     @Option(help: "Verify each request as a GitHub delivery signed with this secret (the gateway's verifier), answering 401 when it fails.")
     var verifyGithub: String?
+    @Flag(help: "Answer through Hummingbird's router (a Swift task per connection) instead of the event-loop webhook handler.")
+    var router = false
 
     func run() async throws {
         let address = try ListenAddress(self.listen)
@@ -40,9 +45,20 @@ struct HTTPCeiling: AsyncParsableCommand {
             }
             return Response(status: .accepted)
         }
+        let endpoint = WebhookEndpoint(maxBodyBytes: limit, serves: { _ in true }) { _, incoming, reply in
+            if let verifier {
+                let webhook = WebhookRequest(headerFields: incoming.headerFields, body: Array(incoming.body.readableBytesView), now: 0)
+                guard (try? verifier.verify(webhook)) != nil else { return reply(GatewayReply(status: .unauthorized)) }
+            }
+            if let resumer {
+                resumer.async { reply(GatewayReply(status: .accepted)) }
+            } else {
+                reply(GatewayReply(status: .accepted))
+            }
+        }
         let application = Application(
             router: router,
-            server: GatewayApplication.server(requestTimeoutMs: 10_000),
+            server: GatewayApplication.server(requestTimeoutMs: 10_000, webhooks: self.router ? nil : endpoint),
             configuration: .init(address: .hostname(address.host, port: address.port)),
             logger: logger
         )

@@ -1,4 +1,3 @@
-import Foundation
 import HTTPTypes
 import HooklineConfig
 import HooklineKafka
@@ -9,167 +8,142 @@ import NIOCore
 
 /// The gateway's request handling: verify over the raw bytes, publish to the event's topic,
 /// answer only after the broker's acknowledgement.
+///
+/// A request reaches ``handle(_:source:logger:reply:)`` one of two ways, both ending there:
+/// - ``WebhookChannelHandler``, on the connection's event loop, for a `POST /webhooks/<source>`
+///   of a configured source (the usual case: no Swift task, the answer written from the
+///   delivery report);
+/// - the router's `POST /webhooks/:source` route (``receive(_:context:)``), for what the handler
+///   leaves to it: an unknown source, an announced oversize body, `Expect` or
+///   `Connection: close` requests, and requests pipelined behind another route's.
 final class Gateway: Sendable {
     let sources: [String: GatewaySource]
     let publisher: WebhookPublisher
     let metrics: GatewayMetrics
     let readiness: Readiness
     let maxBodyBytes: Int
+    let logger: Logger
 
-    init(sources: [String: GatewaySource], publisher: WebhookPublisher, metrics: GatewayMetrics, readiness: Readiness, maxBodyBytes: Int) {
+    init(sources: [String: GatewaySource], publisher: WebhookPublisher, metrics: GatewayMetrics, readiness: Readiness, maxBodyBytes: Int, logger: Logger) {
         self.sources = sources
         self.publisher = publisher
         self.metrics = metrics
         self.readiness = readiness
         self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
     }
 
-    /// `POST /webhooks/{source}`.
+    /// `POST /webhooks/{source}` through the router.
     func receive(_ request: Request, context: some RequestContext) async -> Response {
+        // The ack timeout counts from here: the provider's own timeout runs while the body arrives.
+        let arrival = ContinuousClock.now
         let name = context.parameters.get("source") ?? ""
         guard let source = self.sources[name] else {
             self.metrics.request(source: "-", status: 404)
             return .jsonError(.notFound, code: "unknown_source", message: "No webhook source is configured at this path.")
         }
-        let response = await self.receive(request, source: source, context: context)
-        self.metrics.request(source: name, status: response.status.code)
-        return response
-    }
-
-    private func receive(_ request: Request, source: GatewaySource, context: some RequestContext) async -> Response {
-        // The ack timeout counts from here: the provider's own timeout runs while the body arrives.
-        let arrival = ContinuousClock.now
-        if let limiter = source.rateLimiter, !limiter.tryAcquire() {
-            var response = Response.jsonError(.tooManyRequests, code: "rate_limited", message: "This source is over its rate limit; retry later.")
-            response.headers[.retryAfter] = "1"
-            return response
-        }
         // Refuse an announced oversize body before reading any of it; a body that grows past the
         // limit while streaming is refused as soon as it does.
         if let length = request.headers[.contentLength].flatMap(Int.init), length > self.maxBodyBytes {
-            return .payloadTooLarge(self.maxBodyBytes)
+            self.metrics.request(source: name, status: 413)
+            return Response(GatewayReply.payloadTooLarge(self.maxBodyBytes))
         }
-        let buffer: ByteBuffer
+        let body: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: self.maxBodyBytes)
+            body = try await request.body.collect(upTo: self.maxBodyBytes)
         } catch is NIOTooManyBytesError {
-            return .payloadTooLarge(self.maxBodyBytes)
+            self.metrics.request(source: name, status: 413)
+            return Response(GatewayReply.payloadTooLarge(self.maxBodyBytes))
         } catch {
+            self.metrics.request(source: name, status: 400)
             return .jsonError(.badRequest, code: "unreadable_body", message: "The request body could not be read.")
         }
+        let incoming = IncomingWebhook(headerFields: request.headers, query: request.uri.query, body: body, arrival: arrival)
+        let reply = await withUnsafeContinuation { continuation in
+            self.handle(incoming, source: source, logger: context.logger) { continuation.resume(returning: $0) }
+        }
+        return Response(reply)
+    }
+
+    /// Verifies, publishes and answers one request whose body has been read: `reply` is called
+    /// once, at once for a refusal or a provider's reply without an event, else from the
+    /// producer's delivery-report thread once the broker acknowledged the record or could not.
+    func handle(_ incoming: IncomingWebhook, source: GatewaySource, logger: Logger, reply: @escaping @Sendable (GatewayReply) -> Void) {
+        let metrics = self.metrics
+        let answer: @Sendable (GatewayReply) -> Void = { response in
+            metrics.request(source: source.name, status: response.status.code)
+            reply(response)
+        }
+        if let limiter = source.rateLimiter, !limiter.tryAcquire() {
+            return answer(.jsonError(.tooManyRequests, code: "rate_limited", message: "This source is over its rate limit; retry later.", retryAfter: "1"))
+        }
         let receivedAt = ReceivedAt.now()
-        let webhookRequest = WebhookRequest(
-            headerFields: request.headers,
-            body: Array(buffer.readableBytesView),
-            url: source.publicURL.map { url in request.uri.query.map { "\(url)?\($0)" } ?? url },
+        let request = WebhookRequest(
+            headerFields: incoming.headerFields,
+            body: Array(incoming.body.readableBytesView),
+            url: source.publicURL.map { url in incoming.query.map { "\(url)?\($0)" } ?? url },
             now: receivedAt.unixSeconds
         )
-
         let webhook: VerifiedWebhook
         do {
-            webhook = try source.verifier.verify(webhookRequest)
+            webhook = try source.verifier.verify(request)
         } catch {
-            self.metrics.verificationFailure(source: source.name, reason: error.reason.code)
-            context.logger.info(
-                "webhook refused",
-                metadata: ["hookline.source": "\(source.name)", "hookline.reason": "\(error.reason.code)"]
-            )
-            return .jsonError(error.status, code: error.reason.code, message: error.message)
+            metrics.verificationFailure(source: source.name, reason: error.reason.code)
+            logger.info("webhook refused", metadata: ["hookline.source": "\(source.name)", "hookline.reason": "\(error.reason.code)"])
+            return answer(.jsonError(error.status, code: error.reason.code, message: error.message))
         }
         guard webhook.publish else {
-            return Response(reply: webhook.reply ?? .noContent)
+            return answer(webhook.reply.map(GatewayReply.init) ?? GatewayReply(status: .noContent))
         }
 
         let topic = WebhookTopic.name(prefix: self.publisher.topicPrefix, source: source.name, event: webhook.event)
         let start = ContinuousClock.now
-        let report: KafkaDeliveryReport
-        do {
-            report = try await self.publisher.publish(
-                webhook,
-                topic: topic,
-                body: webhookRequest.body,
-                source: source,
-                request: webhookRequest,
-                receivedAt: receivedAt,
-                arrival: arrival
-            )
-        } catch {
-            context.logger.warning(
-                "webhook not acknowledged by the broker; answering 503",
-                metadata: ["hookline.source": "\(source.name)", "kafka.topic": "\(topic)", "kafka.error": "\(error)"]
-            )
-            var response = Response.jsonError(
-                .serviceUnavailable,
-                code: "broker_unavailable",
-                message: "The event could not be stored; nothing was acknowledged. Retry later."
-            )
-            response.headers[.retryAfter] = "5"
-            return response
+        self.publisher.publish(webhook, topic: topic, source: source, request: request, receivedAt: receivedAt, arrival: incoming.arrival) { result in
+            switch result {
+            case .success(let report):
+                metrics.ackLatency(source: source.name, start.duration(to: .now))
+                metrics.published(topic: topic)
+                answer(webhook.reply.map(GatewayReply.init) ?? .accepted(id: webhook.id, report: report))
+            case .failure(let error):
+                logger.warning(
+                    "webhook not acknowledged by the broker; answering 503",
+                    metadata: ["hookline.source": "\(source.name)", "kafka.topic": "\(topic)", "kafka.error": "\(error)"]
+                )
+                answer(
+                    .jsonError(
+                        .serviceUnavailable,
+                        code: "broker_unavailable",
+                        message: "The event could not be stored; nothing was acknowledged. Retry later.",
+                        retryAfter: "5"
+                    )
+                )
+            }
         }
-        self.metrics.ackLatency(source: source.name, start.duration(to: .now))
-        self.metrics.published(topic: topic)
-        if let reply = webhook.reply {
-            return Response(reply: reply)
-        }
-        return .accepted(id: webhook.id, report: report)
     }
 }
 
-// MARK: - Responses
-
-extension Response {
-    /// The one error shape every gateway error has: `{"error": code, "message": text}`.
-    static func jsonError(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
-        var body = #"{"error":"#
-        appendJSONString(code, to: &body)
-        body += #","message":"#
-        appendJSONString(message, to: &body)
-        body += "}"
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    static func payloadTooLarge(_ limit: Int) -> Response {
-        .jsonError(.contentTooLarge, code: "body_too_large", message: "The body is larger than the \(limit) bytes this gateway accepts.")
-    }
-
-    /// 202 `{"id","topic","partition","offset"}`.
-    static func accepted(id: String, report: KafkaDeliveryReport) -> Response {
-        var body = #"{"id":"#
-        body.reserveCapacity(64 + id.utf8.count + report.topic.utf8.count)
-        appendJSONString(id, to: &body)
-        body += #","topic":"#
-        appendJSONString(report.topic, to: &body)
-        body += #","partition":\#(report.partition),"offset":\#(report.offset)}"#
-        return Response(status: .accepted, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
-    init(reply: WebhookReply) {
-        var headers = HTTPFields()
-        if let contentType = reply.contentType { headers[.contentType] = contentType }
-        self.init(status: reply.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
+extension Gateway {
+    /// The configured sources, served on the event loop (``WebhookChannelHandler``).
+    var endpoint: WebhookEndpoint {
+        WebhookEndpoint(maxBodyBytes: self.maxBodyBytes, serves: { [sources] in sources[$0] != nil }) { name, incoming, reply in
+            self.handle(incoming, source: self.sources[name]!, logger: self.logger, reply: reply)
+        }
     }
 }
 
-/// Appends `value` as a JSON string literal.
-func appendJSONString(_ value: String, to output: inout String) {
-    output += "\""
-    defer { output += "\"" }
-    // Ids and topic names need no escaping: one append instead of one per character.
-    guard value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
-        output += value
-        return
-    }
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\"": output += "\\\""
-        case "\\": output += "\\\\"
-        case "\n": output += "\\n"
-        case "\r": output += "\\r"
-        case "\t": output += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: output.unicodeScalars.append(scalar)
-        }
+/// A webhook request read in full, as ``Gateway/handle(_:source:logger:reply:)`` takes it.
+public struct IncomingWebhook: Sendable {
+    public var headerFields: HTTPFields
+    /// The request target's query, without `?` (Twilio signs the URL with it).
+    public var query: String?
+    public var body: ByteBuffer
+    /// When the request's head arrived: the ack timeout counts from here.
+    public var arrival: ContinuousClock.Instant
+
+    public init(headerFields: HTTPFields, query: String?, body: ByteBuffer, arrival: ContinuousClock.Instant) {
+        self.headerFields = headerFields
+        self.query = query
+        self.body = body
+        self.arrival = arrival
     }
 }

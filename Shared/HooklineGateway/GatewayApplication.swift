@@ -41,7 +41,8 @@ public enum GatewayApplication {
             publisher: publisher,
             metrics: GatewayMetrics(),
             readiness: Readiness(admin: readinessAdmin),
-            maxBodyBytes: configuration.gateway.maxBodyBytes
+            maxBodyBytes: configuration.gateway.maxBodyBytes,
+            logger: logger
         )
         logger.info(
             "gateway configured",
@@ -53,7 +54,7 @@ public enum GatewayApplication {
         )
         return Application(
             router: self.router(gateway),
-            server: self.server(requestTimeoutMs: configuration.gateway.requestTimeoutMs),
+            server: self.server(requestTimeoutMs: configuration.gateway.requestTimeoutMs, webhooks: gateway.endpoint),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
             services: [PublisherService(publisher: publisher, flushTimeout: .milliseconds(configuration.gateway.shutdownGraceMs))],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
@@ -75,9 +76,15 @@ public enum GatewayApplication {
         try await group.run()
     }
 
-    /// The HTTP server every gateway process uses, also used by the HTTP-only ceiling benchmark.
-    public static func server(requestTimeoutMs: Int) -> HTTPServerBuilder {
-        .http1(configuration: .init(idleTimeout: .milliseconds(Int64(requestTimeoutMs))))
+    /// The HTTP server every gateway process uses, also used by the HTTP-only ceiling benchmark:
+    /// Hummingbird's HTTP/1.1 server, with `endpoint` serving webhooks on the event loop
+    /// (``WebhookChannelHandler``) when given.
+    public static func server(requestTimeoutMs: Int, webhooks endpoint: WebhookEndpoint?) -> HTTPServerBuilder {
+        let configuration = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(requestTimeoutMs)))
+        guard let endpoint else { return .http1(configuration: configuration) }
+        return HTTPServerBuilder { responder in
+            WebhookHTTP1Channel(http1: HTTP1Channel(responder: responder, configuration: configuration), endpoint: endpoint)
+        }
     }
 
     static func router(_ gateway: Gateway) -> Router<BasicRequestContext> {

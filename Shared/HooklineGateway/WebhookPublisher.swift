@@ -42,24 +42,26 @@ final class WebhookPublisher: Sendable {
         )
     }
 
-    /// Writes the delivery to its topic and returns once the broker acknowledged it, or throws
-    /// once the source's ack timeout, counted from `arrival`, has passed (creating the topic
-    /// included).
+    /// Writes the delivery to its topic and calls `completion` once the broker acknowledged it,
+    /// or once the source's ack timeout, counted from `arrival`, has passed (creating the topic
+    /// included). `completion` runs on the producer's delivery-report thread, or at once when
+    /// the record could not even be queued.
     func publish(
         _ webhook: VerifiedWebhook,
         topic: String,
-        body: [UInt8],
         source: GatewaySource,
         request: WebhookRequest,
         receivedAt: ReceivedAt,
-        arrival: ContinuousClock.Instant
-    ) async throws(KafkaError) -> KafkaDeliveryReport {
+        arrival: ContinuousClock.Instant,
+        completion: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
+    ) {
         let timeout = Duration.milliseconds(source.ackTimeoutMs)
         // A body that took the whole timeout to arrive is not published: the provider gave up.
         guard arrival + timeout > .now else {
-            throw KafkaError(code: .timedOut, message: "the request used up its ack timeout before publishing", operation: "producing to \(topic)", isRetriable: true)
+            return completion(
+                .failure(KafkaError(code: .timedOut, message: "the request used up its ack timeout before publishing", operation: "producing to \(topic)", isRetriable: true))
+            )
         }
-        try await self.topics.ensure(topic, before: arrival + timeout)
         var headers: [KafkaHeader] = [
             KafkaHeader(key: "ce_specversion", value: "1.0"),
             KafkaHeader(key: "ce_id", value: webhook.id),
@@ -76,20 +78,27 @@ final class WebhookPublisher: Sendable {
         for extra in webhook.headers {
             headers.append(KafkaHeader(key: extra.name, value: extra.value))
         }
-        do {
-            return try await self.producer.send(
-                topic: topic,
-                key: Array((webhook.key ?? webhook.id).utf8),
-                value: body,
-                headers: headers,
-                timeout: timeout,
-                since: arrival
-            )
-        } catch {
-            // The broker may have lost the topic (an embedded broker restarts empty): check it again next time.
-            self.topics.forget(topic)
-            throw error
+        let key = Array((webhook.key ?? webhook.id).utf8)
+        let send: @Sendable () -> Void = { [producer, topics, headers] in
+            producer.enqueue(topic: topic, key: key, value: request.body, headers: headers, timeout: timeout, since: arrival) { result in
+                // The broker may have lost the topic (an embedded broker restarts empty): check it again next time.
+                if case .failure = result { topics.forget(topic) }
+                completion(result)
+            }
         }
+        guard self.topics.isKnown(topic) else {
+            // A topic's first use: create it, waiting no longer than the ack deadline.
+            Task { [topics] in
+                do throws(KafkaError) {
+                    try await topics.ensure(topic, before: arrival + timeout)
+                    send()
+                } catch {
+                    completion(.failure(error))
+                }
+            }
+            return
+        }
+        send()
     }
 
     /// Flushes the producer (up to `timeout`) and releases it.
@@ -115,25 +124,31 @@ final class ReplaceableProducer: Sendable {
         self.current = Mutex((try KafkaProducer(configuration: configuration, logger: logger), .now))
     }
 
-    func send(
+    /// Queues one record; `completion` gets its delivery report (see ``KafkaProducer/enqueue``),
+    /// also when it could not be queued.
+    func enqueue(
         topic: String,
         key: [UInt8],
         value: [UInt8],
         headers: [KafkaHeader],
         timeout: Duration,
-        since start: ContinuousClock.Instant
-    ) async throws(KafkaError) -> KafkaDeliveryReport {
+        since start: ContinuousClock.Instant,
+        completion: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
+    ) {
         let producer = self.current.withLock { $0.producer }
-        do {
-            return try await producer.send(topic: topic, key: key, value: value, headers: headers, timeout: timeout, since: start)
-        } catch {
-            // Replacing makes a new librdkafka handle: do it beside the request, not in its way.
-            if let fatal = producer.fatalError {
-                Task { self.replace(producer, because: fatal) }
-            } else if error.code == .messageTimedOut, self.configuration.idempotent {
-                Task { self.replace(producer, because: error) }
+        let done: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void = { result in
+            if case .failure(let error) = result {
+                // Replacing makes a new librdkafka handle: do it beside the request, not in its way.
+                if let fatal = producer.fatalError {
+                    Task { self.replace(producer, because: fatal) }
+                } else if error.code == .messageTimedOut, self.configuration.idempotent {
+                    Task { self.replace(producer, because: error) }
+                }
             }
-            throw error
+            completion(result)
+        }
+        if let error = producer.enqueue(topic: topic, key: key, value: value, headers: headers, timeout: timeout, since: start, completion: done) {
+            done(.failure(error))
         }
     }
 

@@ -1,0 +1,219 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypes
+
+/// What ``WebhookChannelHandler`` serves: the gateway, or in the HTTP-only ceiling benchmark a
+/// stand-in that answers 202 at once.
+public struct WebhookEndpoint: Sendable {
+    /// The largest body read; a longer one is left to the router, which answers 413.
+    public var maxBodyBytes: Int
+    /// Whether `POST /webhooks/<name>` is served here; the router answers the rest (404 included).
+    public var serves: @Sendable (_ source: String) -> Bool
+    /// Answers one request by calling `reply` once, on any thread.
+    public var handle: @Sendable (_ source: String, IncomingWebhook, _ reply: @escaping @Sendable (GatewayReply) -> Void) -> Void
+
+    public init(
+        maxBodyBytes: Int,
+        serves: @escaping @Sendable (String) -> Bool,
+        handle: @escaping @Sendable (String, IncomingWebhook, @escaping @Sendable (GatewayReply) -> Void) -> Void
+    ) {
+        self.maxBodyBytes = maxBodyBytes
+        self.serves = serves
+        self.handle = handle
+    }
+}
+
+/// Serves `POST /webhooks/<source>` on the connection's event loop: reads the request, hands it
+/// to the endpoint, and writes the answer when the endpoint calls back (from the producer's
+/// delivery-report thread). A request so served costs no Swift task, no async body stream and no
+/// hop to the cooperative pool and back: measured, the router's way costs about 50 µs of CPU a
+/// request more (docs/benchmarks.md).
+///
+/// Everything else goes on to Hummingbird's router unchanged: other paths and methods, unknown
+/// sources, a body announced or found to be over the limit, `Expect` and `Connection: close`
+/// requests, and any request that arrives while the router still owes an answer on this
+/// connection (answers must leave in request order). While a webhook waits for its answer, what
+/// the client pipelines behind it is held, and no more is read, until the answer is written.
+///
+/// It sits after Hummingbird's `HTTPConnectionStateHandler`, which therefore sees every request
+/// and answer: idle timeouts and graceful shutdown (close once the answer in flight is written)
+/// work for these requests as for the router's.
+final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum State {
+        case idle
+        /// A webhook's body is arriving.
+        case reading(source: String, head: HTTPRequest, body: ByteBuffer, arrival: ContinuousClock.Instant)
+        /// The current request is the router's.
+        case routing
+        /// A webhook waits for its answer.
+        case answering
+    }
+
+    private let endpoint: WebhookEndpoint
+    private var state = State.idle
+    /// Requests passed to the router whose answer has not been written yet.
+    private var routerAnswersDue = 0
+    /// What arrived while answering, in order.
+    private var held = CircularBuffer<HTTPRequestPart>()
+    private var readDeferred = false
+
+    init(endpoint: WebhookEndpoint) {
+        self.endpoint = endpoint
+    }
+
+    private var isAnswering: Bool {
+        if case .answering = self.state { true } else { false }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = self.unwrapInboundIn(data)
+        if self.isAnswering {
+            self.held.append(part)
+        } else {
+            self.take(part, context: context)
+        }
+    }
+
+    private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        switch (self.state, part) {
+        case (.idle, .head(let head)):
+            if self.routerAnswersDue == 0, let source = self.source(of: head) {
+                self.state = .reading(source: source, head: head, body: ByteBuffer(), arrival: .now)
+            } else {
+                self.route(part, context: context)
+            }
+        case (.reading(let source, let head, var body, let arrival), .body(var chunk)):
+            self.state = .idle  // body stays uniquely referenced while it grows
+            guard body.readableBytes + chunk.readableBytes <= self.endpoint.maxBodyBytes else {
+                // Over the limit while streaming: the router refuses it, as every oversize body.
+                self.route(.head(head), context: context)
+                context.fireChannelRead(self.wrapInboundOut(.body(body)))
+                context.fireChannelRead(self.wrapInboundOut(.body(chunk)))
+                return
+            }
+            if body.readableBytes == 0 {
+                body = chunk
+            } else {
+                body.writeBuffer(&chunk)
+            }
+            self.state = .reading(source: source, head: head, body: body, arrival: arrival)
+        case (.reading(let source, let head, let body, let arrival), .end):
+            self.state = .answering
+            let incoming = IncomingWebhook(headerFields: head.headerFields, query: Self.query(of: head.path), body: body, arrival: arrival)
+            let eventLoop = context.eventLoop
+            let target = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
+            self.endpoint.handle(source, incoming) { reply in
+                if eventLoop.inEventLoop {
+                    target.value.handler.answer(reply, context: target.value.context)
+                } else {
+                    eventLoop.execute { target.value.handler.answer(reply, context: target.value.context) }
+                }
+            }
+        case (.routing, .end):
+            self.state = .idle
+            context.fireChannelRead(self.wrapInboundOut(part))
+        case (.reading, .head), (.answering, _):
+            // The HTTP decoder does not start a request inside another; channelRead holds parts while answering.
+            preconditionFailure("request part \(part) in state \(self.state)")
+        case (.idle, _), (.routing, _):
+            context.fireChannelRead(self.wrapInboundOut(part))
+        }
+    }
+
+    /// Passes a request's head to the router: the request is the router's to its end.
+    private func route(_ head: HTTPRequestPart, context: ChannelHandlerContext) {
+        self.state = .routing
+        self.routerAnswersDue += 1
+        context.fireChannelRead(self.wrapInboundOut(head))
+    }
+
+    /// The source a request is for, when it is one served here.
+    private func source(of head: HTTPRequest) -> String? {
+        guard head.method == .post, let path = head.path, path.utf8.starts(with: "/webhooks/".utf8) else { return nil }
+        let rest = path.utf8.dropFirst(10)
+        let name = Substring(rest.prefix { $0 != UInt8(ascii: "?") })
+        guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")), head.headerFields[.expect] == nil else { return nil }
+        if let length = head.headerFields[.contentLength], (Int(length) ?? .max) > self.endpoint.maxBodyBytes { return nil }
+        if let connection = head.headerFields[.connection], connection.lowercased().contains("close") { return nil }
+        let source = String(name)
+        return self.endpoint.serves(source) ? source : nil
+    }
+
+    private static func query(of path: String?) -> String? {
+        guard let path, let mark = path.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return String(path[path.index(after: mark)...])
+    }
+
+    private func answer(_ reply: GatewayReply, context: ChannelHandlerContext) {
+        var head = HTTPResponse(status: reply.status, headerFields: reply.headerFields)
+        head.headerFields[.contentLength] = String(reply.body.readableBytes)
+        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+        if reply.body.readableBytes > 0 {
+            context.write(self.wrapOutboundOut(.body(reply.body)), promise: nil)
+        }
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+        self.state = .idle
+        if !self.held.isEmpty {
+            while !self.isAnswering, let part = self.held.popFirst() {
+                self.take(part, context: context)
+            }
+            // Hummingbird's inbound stream delivers what it was given at the end of a read.
+            context.fireChannelReadComplete()
+        }
+        if self.readDeferred, !self.isAnswering {
+            self.readDeferred = false
+            context.read()
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = self.unwrapOutboundIn(data) {
+            // Never below 0: Hummingbird also answers a request it could not parse.
+            self.routerAnswersDue = max(0, self.routerAnswersDue - 1)
+        }
+        context.write(data, promise: promise)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if self.isAnswering {
+            self.readDeferred = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.held.removeAll()
+        context.fireChannelInactive()
+    }
+}
+
+/// Hummingbird's HTTP/1.1 channel with ``WebhookChannelHandler`` after its connection-state handler.
+struct WebhookHTTP1Channel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+
+    let http1: HTTP1Channel
+    let endpoint: WebhookEndpoint
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let endpoint = self.endpoint
+        return self.http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
+            try pipeline.addHandler(WebhookChannelHandler(endpoint: endpoint), position: .after(state))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await self.http1.handle(value: value, logger: logger)
+    }
+}

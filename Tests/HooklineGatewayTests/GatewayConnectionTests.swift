@@ -1,0 +1,160 @@
+import Foundation
+import HTTPTypes
+import HooklineConfig
+import HooklineKafka
+import HooklineTestSupport
+import HooklineWebhooks
+import Testing
+
+/// The connection-level behaviour of the gateway's event-loop webhook handler, over a raw socket:
+/// what HTTP/1.1 clients may do that a pooled HTTP client never does.
+@Suite("Gateway connections", .timeLimit(.minutes(2)))
+struct GatewayConnectionTests {
+    @Test("pipelined webhooks and other requests on one connection are answered in request order")
+    func pipelinedRequestsAnsweredInOrder() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+
+        // One write: a webhook for a topic not created yet, a router route, two more webhooks
+        // around an unknown source (the router's 404), and a webhook with a query.
+        var bytes: [UInt8] = []
+        bytes += try signedPush(id: "pipe-1")
+        bytes += Array("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n".utf8)
+        bytes += try signedPush(id: "pipe-2")
+        bytes += try signedPush(id: "pipe-x", path: "/webhooks/nope")
+        bytes += try signedPush(id: "pipe-3", path: "/webhooks/github?from=test")
+        let responses = try await RawHTTPConnection.exchange(port: gateway.port, send: bytes, expect: 5)
+
+        #expect(responses.map(\.status) == [202, 200, 202, 404, 202])
+        #expect(responses[0].json?["id"] as? String == "pipe-1")
+        #expect(responses[1].json?["status"] as? String == "ok")
+        #expect(responses[2].json?["id"] as? String == "pipe-2")
+        #expect(responses[3].json?["error"] as? String == "unknown_source")
+        #expect(responses[4].json?["id"] as? String == "pipe-3")
+        let topic = "\(configuration.kafka.topicPrefix).github.push"
+        let ids = try await records(in: topic, broker: broker, expect: 3).compactMap { $0.headers.string("ce_id") }
+        #expect(ids.sorted() == ["pipe-1", "pipe-2", "pipe-3"])
+    }
+
+    @Test("a webhook with Connection: close is answered, then the connection closes; a bad signature on the same path is a JSON 401")
+    func connectionCloseAndRefusal() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+
+        var bytes = try signedPush(id: "bad", secret: "wrong")
+        bytes += try signedPush(id: "closing", extraHeaders: "Connection: close\r\n")
+        let exchange = try await RawHTTPConnection.exchange(port: gateway.port, send: bytes, expect: 2, untilClosed: true)
+        #expect(exchange.map(\.status) == [401, 202])
+        #expect(exchange[0].json?["error"] as? String == "bad_signature")
+        #expect(exchange[1].json?["id"] as? String == "closing")
+        let ids = try await records(in: "\(configuration.kafka.topicPrefix).github.push", broker: broker, expect: 1).compactMap {
+            $0.headers.string("ce_id")
+        }
+        #expect(ids == ["closing"])
+    }
+}
+
+/// A signed GitHub push as raw HTTP/1.1 bytes.
+private func signedPush(id: String, secret: String = "s3cret", path: String = "/webhooks/github", extraHeaders: String = "") throws -> [UInt8] {
+    let signed = try WebhookProviders.sign(
+        provider: "github",
+        WebhookSigningInput(secret: secret, body: githubPush, event: "push", id: id, timestamp: Int64(Date().timeIntervalSince1970), configuration: ProviderConfiguration())
+    )
+    var head = "POST \(path) HTTP/1.1\r\nHost: test\r\nContent-Length: \(githubPush.count)\r\n\(extraHeaders)"
+    for field in signed.headerFields {
+        head += "\(field.name.rawName): \(field.value)\r\n"
+    }
+    return Array((head + "\r\n").utf8) + githubPush
+}
+
+/// One blocking TCP connection on loopback that writes bytes and reads HTTP/1.1 responses.
+enum RawHTTPConnection {
+    struct Response {
+        var status: Int
+        var body: [UInt8]
+        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(self.body))) as? [String: Any] }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Sends `bytes` in one write and reads `count` responses (each with a Content-Length).
+    /// With `untilClosed`, also requires the server to close the connection after them.
+    static func exchange(port: Int, send bytes: [UInt8], expect count: Int, untilClosed: Bool = false) async throws -> [Response] {
+        // Blocking calls, on a thread of their own: on the cooperative pool they would starve
+        // the gateway running in this process.
+        try await onOwnThread {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw Failure(description: "socket() failed: \(errno)") }
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw Failure(description: "connect() failed: \(errno)") }
+            guard bytes.withUnsafeBytes({ Foundation.send(fd, $0.baseAddress, $0.count, 0) }) == bytes.count else {
+                throw Failure(description: "short send")
+            }
+            var received: [UInt8] = []
+            var responses: [Response] = []
+            var closed = false
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while responses.count < count || (untilClosed && !closed) {
+                if let (response, used) = try parse(received) {
+                    responses.append(response)
+                    received.removeFirst(used)
+                    continue
+                }
+                let n = recv(fd, &chunk, chunk.count, 0)
+                guard n >= 0 else { throw Failure(description: "recv() failed after \(responses.count) responses: \(errno)") }
+                if n == 0 {
+                    closed = true
+                    guard responses.count >= count || !received.isEmpty else { break }
+                    if responses.count < count, try parse(received) == nil { break }
+                    continue
+                }
+                received += chunk[0..<n]
+            }
+            guard responses.count == count else {
+                throw Failure(description: "got \(responses.count) of \(count) responses; unparsed: \(String(decoding: received, as: UTF8.self))")
+            }
+            guard !untilClosed || (closed && received.isEmpty) else {
+                throw Failure(description: "the connection stayed open or sent more: \(String(decoding: received, as: UTF8.self))")
+            }
+            return responses
+        }
+    }
+
+    private static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    /// The first complete response in `bytes` and how many bytes it took, or nil when incomplete.
+    private static func parse(_ bytes: [UInt8]) throws -> (Response, Int)? {
+        let separator = Array("\r\n\r\n".utf8)
+        guard let end = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else { return nil }
+        let head = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+        let statusLine = head[0].split(separator: " ")
+        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw Failure(description: "bad status line \(head[0])") }
+        let length = head.dropFirst().compactMap { line -> Int? in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+            return Int(parts[1].trimmingCharacters(in: .whitespaces))
+        }.first ?? 0
+        let bodyStart = end + separator.count
+        guard bytes.count >= bodyStart + length else { return nil }
+        return (Response(status: status, body: Array(bytes[bodyStart..<bodyStart + length])), bodyStart + length)
+    }
+}
