@@ -28,6 +28,13 @@ struct GatewayConnectionTests {
         let responses = try await RawHTTPConnection.exchange(port: gateway.port, send: bytes, expect: 5)
 
         #expect(responses.map(\.status) == [202, 200, 202, 404, 202])
+        // Every answer, from the event loop or the router, has a Date (RFC 9110) and a JSON type.
+        let now = Date()
+        for response in responses {
+            let date = try #require(response.headers["date"].flatMap(httpDateFormatter.date(from:)), "Date: \(response.headers)")
+            #expect(abs(date.timeIntervalSince(now)) < 60)
+            #expect(response.headers["content-type"] == "application/json")
+        }
         #expect(responses[0].json?["id"] as? String == "pipe-1")
         #expect(responses[1].json?["status"] as? String == "ok")
         #expect(responses[2].json?["id"] as? String == "pipe-2")
@@ -58,6 +65,14 @@ struct GatewayConnectionTests {
     }
 }
 
+private let httpDateFormatter: DateFormatter = {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "GMT")
+    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+    return formatter
+}()
+
 /// A signed GitHub push as raw HTTP/1.1 bytes.
 private func signedPush(id: String, secret: String = "s3cret", path: String = "/webhooks/github", extraHeaders: String = "") throws -> [UInt8] {
     let signed = try WebhookProviders.sign(
@@ -75,6 +90,7 @@ private func signedPush(id: String, secret: String = "s3cret", path: String = "/
 enum RawHTTPConnection {
     struct Response {
         var status: Int
+        var headers: [String: String]
         var body: [UInt8]
         var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(self.body))) as? [String: Any] }
     }
@@ -148,13 +164,15 @@ enum RawHTTPConnection {
         let head = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
         let statusLine = head[0].split(separator: " ")
         guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw Failure(description: "bad status line \(head[0])") }
-        let length = head.dropFirst().compactMap { line -> Int? in
+        var headers: [String: String] = [:]
+        for line in head.dropFirst() {
             let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
-            return Int(parts[1].trimmingCharacters(in: .whitespaces))
-        }.first ?? 0
+            guard parts.count == 2 else { throw Failure(description: "bad header line \(line)") }
+            headers[parts[0].lowercased()] = parts[1].trimmingCharacters(in: .whitespaces)
+        }
+        let length = headers["content-length"].flatMap(Int.init) ?? 0
         let bodyStart = end + separator.count
         guard bytes.count >= bodyStart + length else { return nil }
-        return (Response(status: status, body: Array(bytes[bodyStart..<bodyStart + length])), bodyStart + length)
+        return (Response(status: status, headers: headers, body: Array(bytes[bodyStart..<bodyStart + length])), bodyStart + length)
     }
 }
