@@ -87,10 +87,9 @@ public final class KafkaProducer: Sendable {
         // delivery report and the deadline comes first; this is the hot path.
         let result: Result<KafkaDeliveryReport, KafkaError> = await withUnsafeContinuation { continuation in
             let delivery = Delivery(topic: topic, completion: .continuation(continuation))
-            if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, delivery: delivery) {
+            let deadline = (timeout ?? self.configuration.messageTimeout, start ?? .now)
+            if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, delivery: delivery, deadline: deadline) {
                 delivery.complete(.failure(error))
-            } else {
-                self.deadlines.track(delivery, timeout: timeout ?? self.configuration.messageTimeout, since: start ?? .now)
             }
         }
         return try result.get()
@@ -112,35 +111,41 @@ public final class KafkaProducer: Sendable {
         since start: ContinuousClock.Instant? = nil,
         completion: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
     ) -> KafkaError? {
-        let delivery = Delivery(topic: topic, completion: .callback(completion))
-        if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, delivery: delivery) {
-            return error
-        }
-        if let timeout {
-            self.deadlines.track(delivery, timeout: timeout, since: start ?? .now)
-        }
-        return nil
+        self.enqueue(
+            topic: topic,
+            key: key,
+            value: value,
+            headers: headers,
+            delivery: Delivery(topic: topic, completion: .callback(completion)),
+            deadline: timeout.map { ($0, start ?? .now) }
+        )
     }
 
+    /// Queues the record; once queued, `delivery` fails at `deadline` (a timeout and when it
+    /// started counting) unless its report came first.
     private func enqueue(
         topic: String,
         key: [UInt8],
         value: [UInt8],
         headers: [KafkaHeader],
-        delivery: Delivery
+        delivery: Delivery,
+        deadline: (timeout: Duration, since: ContinuousClock.Instant)?
     ) -> KafkaError? {
         guard self.state.withLock({ $0 == .running }) else {
             return .closed("producing to \(topic)")
         }
-        let delivery = Unmanaged.passRetained(delivery)
+        let opaque = Unmanaged.passRetained(delivery)
         let err = value.withUnsafeBytes { value in
             key.withUnsafeBytes { key in
-                self.produce(topic: topic, key: key, value: value, headers: headers, opaque: delivery.toOpaque())
+                self.produce(topic: topic, key: key, value: value, headers: headers, opaque: opaque.toOpaque())
             }
         }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            delivery.release()
+            opaque.release()
             return KafkaError(err, operation: "producing to \(topic)")
+        }
+        if let deadline {
+            self.deadlines.track(delivery, timeout: deadline.timeout, since: deadline.since)
         }
         return nil
     }
