@@ -12,10 +12,9 @@ import Testing
 struct GatewayConnectionTests {
     @Test("pipelined webhooks and other requests on one connection are answered in request order")
     func pipelinedRequestsAnsweredInOrder() async throws {
-        let broker = try await TestKafka.broker()
-        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
-        let gateway = try await RunningGateway.start(configuration)
+        let (broker, gateway) = try await startGitHubGateway()
         defer { Task { await gateway.stop() } }
+        let configuration = gateway.configuration
 
         // One write: a webhook for a topic not created yet, a router route, two more webhooks
         // around an unknown source (the router's 404), and a webhook with a query.
@@ -47,10 +46,9 @@ struct GatewayConnectionTests {
 
     @Test("a webhook with Connection: close is answered, then the connection closes; a bad signature on the same path is a JSON 401")
     func connectionCloseAndRefusal() async throws {
-        let broker = try await TestKafka.broker()
-        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
-        let gateway = try await RunningGateway.start(configuration)
+        let (broker, gateway) = try await startGitHubGateway()
         defer { Task { await gateway.stop() } }
+        let configuration = gateway.configuration
 
         var bytes = try signedPush(id: "bad", secret: "wrong")
         bytes += try signedPush(id: "closing", extraHeaders: "Connection: close\r\n")
@@ -72,6 +70,13 @@ private let httpDateFormatter: DateFormatter = {
     formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
     return formatter
 }()
+
+/// A fresh gateway with one `github` source (secret `s3cret`) on the test broker.
+private func startGitHubGateway() async throws -> (EmbeddedBroker, RunningGateway) {
+    let broker = try await TestKafka.broker()
+    let gateway = try await RunningGateway.start(gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])]))
+    return (broker, gateway)
+}
 
 /// A signed GitHub push as raw HTTP/1.1 bytes.
 private func signedPush(id: String, secret: String = "s3cret", path: String = "/webhooks/github", extraHeaders: String = "") throws -> [UInt8] {
