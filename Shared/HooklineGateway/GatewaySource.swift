@@ -1,8 +1,9 @@
 import HooklineConfig
 import HooklineWebhooks
 
-/// One configured webhook endpoint, ready to serve: its verifier holds decoded keys.
-struct GatewaySource: Sendable {
+/// One configured webhook endpoint, ready to serve: its verifier holds decoded keys. A class:
+/// every request's callbacks capture it, and a reference is one retain where the fields are seven.
+final class GatewaySource: Sendable {
     let name: String
     let provider: String
     let verifier: any WebhookVerifier
@@ -13,6 +14,16 @@ struct GatewaySource: Sendable {
     let rateLimiter: RateLimiter?
     /// `/webhooks/<name>`, the CloudEvents source.
     let ceSource: String
+
+    init(name: String, provider: String, verifier: any WebhookVerifier, publicURL: String?, ackTimeoutMs: Int, rateLimiter: RateLimiter?) {
+        self.name = name
+        self.provider = provider
+        self.verifier = verifier
+        self.publicURL = publicURL
+        self.ackTimeoutMs = ackTimeoutMs
+        self.rateLimiter = rateLimiter
+        self.ceSource = "/webhooks/\(name)"
+    }
 
     /// Builds every source of the configuration, resolving its secrets.
     static func makeAll(
@@ -39,8 +50,7 @@ struct GatewaySource: Sendable {
                 verifier: verifier,
                 publicURL: section.publicURL,
                 ackTimeoutMs: section.ackTimeoutMs ?? configuration.gateway.ackTimeoutMs,
-                rateLimiter: section.rateLimitPerSecond.map { RateLimiter(perSecond: $0) },
-                ceSource: "/webhooks/\(name)"
+                rateLimiter: section.rateLimitPerSecond.map { RateLimiter(perSecond: $0) }
             )
         }
         return sources

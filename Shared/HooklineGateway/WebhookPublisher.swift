@@ -68,11 +68,11 @@ final class WebhookPublisher: Sendable {
             KafkaHeader(key: "ce_source", value: source.ceSource),
             KafkaHeader(key: "ce_type", value: webhook.ceType),
             KafkaHeader(key: "ce_time", value: receivedAt.rfc3339),
-            KafkaHeader(key: "content-type", value: request.headerFields[.contentType] ?? "application/octet-stream"),
+            KafkaHeader(key: "content-type", value: request.headerFields.first(.contentType) ?? "application/octet-stream"),
             KafkaHeader(key: "hookline-received-at", value: receivedAt.milliseconds),
             KafkaHeader(key: "hookline-gateway", value: self.replicaID),
         ]
-        if let traceparent = request.headerFields[.traceparent] {
+        if let traceparent = request.headerFields.first(.traceparent) {
             headers.append(KafkaHeader(key: "traceparent", value: traceparent))
         }
         for extra in webhook.headers {
@@ -172,4 +172,15 @@ final class ReplaceableProducer: Sendable {
 
 extension HTTPField.Name {
     static let traceparent = HTTPField.Name("traceparent")!
+}
+
+extension HTTPFields {
+    /// The first value of `name`. On the request path instead of the subscript, which joins a
+    /// found field's values through unspecialised generic code (about 0.5 µs a lookup).
+    func first(_ name: HTTPField.Name) -> String? {
+        for field in self where field.name == name {
+            return field.value
+        }
+        return nil
+    }
 }
