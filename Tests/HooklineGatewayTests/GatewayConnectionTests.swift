@@ -61,6 +61,29 @@ struct GatewayConnectionTests {
         }
         #expect(ids == ["closing"])
     }
+
+    @Test("a client that sends Expect: 100-continue gets 100 Continue before it sends the body; over the limit, 413 without it")
+    func expectContinue() async throws {
+        let (broker, gateway) = try await startGitHubGateway()
+        defer { Task { await gateway.stop() } }
+        let configuration = gateway.configuration
+
+        // The client sends the body only after the 100: without it, this waits out the read timeout and fails.
+        let push = try signedPushParts(id: "continued", extraHeaders: "Expect: 100-continue\r\n")
+        let responses = try await RawHTTPConnection.conversation(port: gateway.port, steps: [(push.head, 1), (push.body, 1)])
+        #expect(responses.map(\.status) == [100, 202])
+        #expect(responses[1].json?["id"] as? String == "continued")
+        let ids = try await records(in: "\(configuration.kafka.topicPrefix).github.push", broker: broker, expect: 1).compactMap {
+            $0.headers.string("ce_id")
+        }
+        #expect(ids == ["continued"])
+
+        // Announced over max_body_bytes: refused before the body, so no 100.
+        let tooLarge = try signedPushParts(id: "too-large", contentLength: configuration.gateway.maxBodyBytes + 1, extraHeaders: "Expect: 100-continue\r\n")
+        let refused = try await RawHTTPConnection.conversation(port: gateway.port, steps: [(tooLarge.head, 1)])
+        #expect(refused.map(\.status) == [413])
+        #expect(refused[0].json?["error"] as? String == "body_too_large")
+    }
 }
 
 private let httpDateFormatter: DateFormatter = {
@@ -80,15 +103,27 @@ private func startGitHubGateway() async throws -> (EmbeddedBroker, RunningGatewa
 
 /// A signed GitHub push as raw HTTP/1.1 bytes.
 private func signedPush(id: String, secret: String = "s3cret", path: String = "/webhooks/github", extraHeaders: String = "") throws -> [UInt8] {
+    let push = try signedPushParts(id: id, secret: secret, path: path, extraHeaders: extraHeaders)
+    return push.head + push.body
+}
+
+/// A signed GitHub push's head and body as raw HTTP/1.1 bytes; `contentLength` may announce another length.
+private func signedPushParts(
+    id: String,
+    secret: String = "s3cret",
+    path: String = "/webhooks/github",
+    contentLength: Int? = nil,
+    extraHeaders: String = ""
+) throws -> (head: [UInt8], body: [UInt8]) {
     let signed = try WebhookProviders.sign(
         provider: "github",
         WebhookSigningInput(secret: secret, body: githubPush, event: "push", id: id, timestamp: Int64(Date().timeIntervalSince1970), configuration: ProviderConfiguration())
     )
-    var head = "POST \(path) HTTP/1.1\r\nHost: test\r\nContent-Length: \(githubPush.count)\r\n\(extraHeaders)"
+    var head = "POST \(path) HTTP/1.1\r\nHost: test\r\nContent-Length: \(contentLength ?? githubPush.count)\r\n\(extraHeaders)"
     for field in signed.headerFields {
         head += "\(field.name.rawName): \(field.value)\r\n"
     }
-    return Array((head + "\r\n").utf8) + githubPush
+    return (Array((head + "\r\n").utf8), githubPush)
 }
 
 /// One blocking TCP connection on loopback that writes bytes and reads HTTP/1.1 responses.
@@ -107,6 +142,12 @@ enum RawHTTPConnection {
     /// Sends `bytes` in one write and reads `count` responses (each with a Content-Length).
     /// With `untilClosed`, also requires the server to close the connection after them.
     static func exchange(port: Int, send bytes: [UInt8], expect count: Int, untilClosed: Bool = false) async throws -> [Response] {
+        try await self.conversation(port: port, steps: [(bytes, count)], untilClosed: untilClosed)
+    }
+
+    /// Like ``exchange(port:send:expect:untilClosed:)`` in steps: each step's bytes are written
+    /// only once the responses of the steps before it have arrived (a `100 Continue` is one).
+    static func conversation(port: Int, steps: [(send: [UInt8], expect: Int)], untilClosed: Bool = false) async throws -> [Response] {
         // Blocking calls, on a thread of their own: on the cooperative pool they would starve
         // the gateway running in this process.
         try await onOwnThread {
@@ -123,31 +164,36 @@ enum RawHTTPConnection {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard connected == 0 else { throw Failure(description: "connect() failed: \(errno)") }
-            guard bytes.withUnsafeBytes({ Foundation.send(fd, $0.baseAddress, $0.count, 0) }) == bytes.count else {
-                throw Failure(description: "short send")
-            }
             var received: [UInt8] = []
             var responses: [Response] = []
             var closed = false
             var chunk = [UInt8](repeating: 0, count: 65536)
-            while responses.count < count || (untilClosed && !closed) {
-                if let (response, used) = try parse(received) {
-                    responses.append(response)
-                    received.removeFirst(used)
-                    continue
+            var count = 0
+            for (index, step) in steps.enumerated() {
+                guard step.send.withUnsafeBytes({ Foundation.send(fd, $0.baseAddress, $0.count, 0) }) == step.send.count else {
+                    throw Failure(description: "short send")
                 }
-                let n = recv(fd, &chunk, chunk.count, 0)
-                guard n >= 0 else { throw Failure(description: "recv() failed after \(responses.count) responses: \(errno)") }
-                if n == 0 {
-                    closed = true
-                    guard responses.count >= count || !received.isEmpty else { break }
-                    if responses.count < count, try parse(received) == nil { break }
-                    continue
+                count += step.expect
+                let last = index == steps.count - 1
+                while responses.count < count || (last && untilClosed && !closed) {
+                    if let (response, used) = try parse(received) {
+                        responses.append(response)
+                        received.removeFirst(used)
+                        continue
+                    }
+                    let n = recv(fd, &chunk, chunk.count, 0)
+                    guard n >= 0 else { throw Failure(description: "recv() failed after \(responses.count) responses: \(errno)") }
+                    if n == 0 {
+                        closed = true
+                        guard responses.count >= count || !received.isEmpty else { break }
+                        if responses.count < count, try parse(received) == nil { break }
+                        continue
+                    }
+                    received += chunk[0..<n]
                 }
-                received += chunk[0..<n]
-            }
-            guard responses.count == count else {
-                throw Failure(description: "got \(responses.count) of \(count) responses; unparsed: \(String(decoding: received, as: UTF8.self))")
+                guard responses.count == count else {
+                    throw Failure(description: "got \(responses.count) of \(count) responses; unparsed: \(String(decoding: received, as: UTF8.self))")
+                }
             }
             guard !untilClosed || (closed && received.isEmpty) else {
                 throw Failure(description: "the connection stayed open or sent more: \(String(decoding: received, as: UTF8.self))")
