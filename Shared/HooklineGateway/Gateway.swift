@@ -125,7 +125,14 @@ final class Gateway: Sendable {
 extension Gateway {
     /// The configured sources, served on the event loop (``WebhookChannelHandler``).
     var endpoint: WebhookEndpoint {
-        WebhookEndpoint(maxBodyBytes: self.maxBodyBytes, serves: { [sources] in sources[$0] != nil }) { name, incoming, reply in
+        WebhookEndpoint(
+            maxBodyBytes: self.maxBodyBytes,
+            serves: { [sources] in sources[$0] != nil },
+            timedOut: { [metrics, logger] name in
+                metrics.request(source: name, status: 408)
+                logger.info("webhook request timed out before its body arrived", metadata: ["hookline.source": "\(name)"])
+            }
+        ) { name, incoming, reply in
             self.handle(incoming, source: self.sources[name]!, logger: self.logger, reply: reply)
         }
     }

@@ -83,7 +83,11 @@ public enum GatewayApplication {
         let configuration = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(requestTimeoutMs)))
         guard let endpoint else { return .http1(configuration: configuration) }
         return HTTPServerBuilder { responder in
-            WebhookHTTP1Channel(http1: HTTP1Channel(responder: responder, configuration: configuration), endpoint: endpoint)
+            WebhookHTTP1Channel(
+                http1: HTTP1Channel(responder: responder, configuration: configuration),
+                endpoint: endpoint,
+                requestTimeout: .milliseconds(Int64(requestTimeoutMs))
+            )
         }
     }
 

@@ -14,14 +14,19 @@ public struct WebhookEndpoint: Sendable {
     public var serves: @Sendable (_ source: String) -> Bool
     /// Answers one request by calling `reply` once, on any thread.
     public var handle: @Sendable (_ source: String, IncomingWebhook, _ reply: @escaping @Sendable (GatewayReply) -> Void) -> Void
+    /// Told, on the event loop, when a webhook for `source` did not arrive in full within the
+    /// request timeout (it is then answered 408 and its connection closed).
+    public var timedOut: @Sendable (_ source: String) -> Void
 
     public init(
         maxBodyBytes: Int,
         serves: @escaping @Sendable (String) -> Bool,
+        timedOut: @escaping @Sendable (String) -> Void = { _ in },
         handle: @escaping @Sendable (String, IncomingWebhook, @escaping @Sendable (GatewayReply) -> Void) -> Void
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.serves = serves
+        self.timedOut = timedOut
         self.handle = handle
     }
 }
@@ -33,6 +38,13 @@ public struct WebhookEndpoint: Sendable {
 /// request this way against 108 through the router (docs/benchmarks.md).
 ///
 /// A client that sends `Expect: 100-continue` gets `100 Continue` before it sends the body.
+///
+/// Every request, served here or by the router, must arrive in full within the request timeout
+/// of its head: Hummingbird's idle timeout cuts off a client that stalls, but not one that sends
+/// a byte now and then. A webhook that runs out of time is answered 408 and its connection is
+/// closed; a request of the router's just has its connection closed (an answer could overtake
+/// the router's). The timer is set only for a request still incomplete at the end of a read,
+/// so a request that arrives in one read costs none.
 ///
 /// Everything else goes on to Hummingbird's router unchanged: other paths and methods, unknown
 /// sources, a body announced or found to be over the limit, `Connection: close` requests, other
@@ -58,6 +70,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case routing
         /// A webhook waits for its answer.
         case answering
+        /// The request timed out; the connection is closing.
+        case closing
     }
 
     private let endpoint: WebhookEndpoint
@@ -69,9 +83,14 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// What arrived while answering, in order.
     private var held = CircularBuffer<HTTPRequestPart>()
     private var readDeferred = false
+    private let requestTimeout: TimeAmount
+    /// When the request being read must have arrived in full.
+    private var requestDeadline = NIODeadline.distantFuture
+    private var deadlineTimer: Scheduled<Void>?
 
-    init(endpoint: WebhookEndpoint) {
+    init(endpoint: WebhookEndpoint, requestTimeout: TimeAmount) {
         self.endpoint = endpoint
+        self.requestTimeout = requestTimeout
     }
 
     private var isAnswering: Bool {
@@ -90,6 +109,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         switch (self.state, part) {
         case (.idle, .head(let head)):
+            self.requestDeadline = .now() + self.requestTimeout
             if self.routerAnswersDue == 0, let (source, expectsContinue) = self.source(of: head) {
                 self.state = .reading(source: source, head: head, arrival: .now)
                 self.body = ByteBuffer()
@@ -116,6 +136,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 self.body.writeBuffer(&chunk)
             }
         case (.reading(let source, let head, let arrival), .end):
+            self.requestArrived()
             self.state = .answering
             let incoming = IncomingWebhook(headerFields: head.headerFields, query: Self.query(of: head.path), body: self.body, arrival: arrival)
             self.body = ByteBuffer()
@@ -129,8 +150,11 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 }
             }
         case (.routing, .end):
+            self.requestArrived()
             self.state = .idle
             context.fireChannelRead(self.wrapInboundOut(part))
+        case (.closing, _):
+            break
         case (.reading, .head), (.answering, _):
             // The HTTP decoder does not start a request inside another; channelRead holds parts while answering.
             preconditionFailure("request part \(part) in state \(self.state)")
@@ -189,6 +213,24 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func answer(_ reply: GatewayReply, context: ChannelHandlerContext) {
+        guard self.isAnswering else { return }  // the connection timed out and closed meanwhile
+        self.write(reply, context: context)
+        self.state = .idle
+        if !self.held.isEmpty {
+            while !self.isAnswering, let part = self.held.popFirst() {
+                self.take(part, context: context)
+            }
+            self.armRequestDeadline(context: context)
+            // Hummingbird's inbound stream delivers what it was given at the end of a read.
+            context.fireChannelReadComplete()
+        }
+        if self.readDeferred, !self.isAnswering {
+            self.readDeferred = false
+            context.read()
+        }
+    }
+
+    private func write(_ reply: GatewayReply, context: ChannelHandlerContext) {
         var head = HTTPResponse(status: reply.status, headerFields: reply.headerFields)
         // Appended, not set: a reply never carries these two (setting one goes through generic code).
         head.headerFields.append(HTTPField(name: .contentLength, value: String(reply.body.readableBytes)))
@@ -198,17 +240,54 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.write(self.wrapOutboundOut(.body(reply.body)), promise: nil)
         }
         context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
-        self.state = .idle
-        if !self.held.isEmpty {
-            while !self.isAnswering, let part = self.held.popFirst() {
-                self.take(part, context: context)
+    }
+
+    // MARK: The request timeout
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.armRequestDeadline(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    /// Starts the request timer when a read ended with a request still incomplete.
+    private func armRequestDeadline(context: ChannelHandlerContext) {
+        switch self.state {
+        case .reading, .routing:
+            guard self.deadlineTimer == nil else { return }
+            let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            self.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: self.requestDeadline) {
+                handler.value.0.requestTimedOut(context: handler.value.1)
             }
-            // Hummingbird's inbound stream delivers what it was given at the end of a read.
-            context.fireChannelReadComplete()
+        case .idle, .answering, .closing:
+            break
         }
-        if self.readDeferred, !self.isAnswering {
-            self.readDeferred = false
-            context.read()
+    }
+
+    private func requestArrived() {
+        self.deadlineTimer?.cancel()
+        self.deadlineTimer = nil
+    }
+
+    private func requestTimedOut(context: ChannelHandlerContext) {
+        self.deadlineTimer = nil
+        switch self.state {
+        case .reading(let source, _, _):
+            self.state = .closing
+            self.body = ByteBuffer()
+            self.endpoint.timedOut(source)
+            var reply = GatewayReply.jsonError(
+                .requestTimeout,
+                code: "request_timeout",
+                message: "The request did not arrive in full within \(self.requestTimeout.nanoseconds / 1_000_000) ms."
+            )
+            reply.headerFields[.connection] = "close"
+            self.write(reply, context: context)
+            context.close(promise: nil)
+        case .routing:
+            self.state = .closing
+            context.close(promise: nil)
+        case .idle, .answering, .closing:
+            break
         }
     }
 
@@ -232,6 +311,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.requestArrived()
         self.held.removeAll()
         context.fireChannelInactive()
     }
@@ -243,13 +323,15 @@ struct WebhookHTTP1Channel: ServerChildChannel {
 
     let http1: HTTP1Channel
     let endpoint: WebhookEndpoint
+    let requestTimeout: TimeAmount
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let endpoint = self.endpoint
+        let requestTimeout = self.requestTimeout
         return self.http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
-            try pipeline.addHandler(WebhookChannelHandler(endpoint: endpoint), position: .after(state))
+            try pipeline.addHandler(WebhookChannelHandler(endpoint: endpoint, requestTimeout: requestTimeout), position: .after(state))
             return value
         }
     }

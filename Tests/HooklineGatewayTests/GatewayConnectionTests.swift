@@ -4,6 +4,7 @@ import HooklineConfig
 import HooklineKafka
 import HooklineTestSupport
 import HooklineWebhooks
+import NIOHTTP1
 import Testing
 
 /// The connection-level behaviour of the gateway's event-loop webhook handler, over a raw socket:
@@ -84,6 +85,31 @@ struct GatewayConnectionTests {
         #expect(refused.map(\.status) == [413])
         #expect(refused[0].json?["error"] as? String == "body_too_large")
     }
+
+    @Test("a request whose body trickles in is cut off at the request timeout: a webhook gets 408 and nothing is published, a routed one is closed")
+    func tricklingRequestTimesOut() async throws {
+        // A byte every 200 ms keeps Hummingbird's idle timeout (the same 1 s) from ever firing.
+        let (broker, gateway) = try await startGitHubGateway(requestTimeoutMs: 1000)
+        defer { Task { await gateway.stop() } }
+        let configuration = gateway.configuration
+
+        let push = try signedPushParts(id: "trickled")
+        let webhook = try await RawHTTPConnection.trickle(port: gateway.port, head: push.head, body: push.body, every: .milliseconds(200), for: .seconds(8))
+        #expect(webhook.responses.map(\.status) == [408])
+        #expect(webhook.responses.first?.json?["error"] as? String == "request_timeout")
+        #expect(webhook.closed)
+        #expect(webhook.seconds > 0.9 && webhook.seconds < 4, "cut off after \(webhook.seconds) s")
+
+        // The router's request (Connection: close sends it there) is cut off too, without an answer.
+        let routed = try signedPushParts(id: "trickled-routed", extraHeaders: "Connection: close\r\n")
+        let router = try await RawHTTPConnection.trickle(port: gateway.port, head: routed.head, body: routed.body, every: .milliseconds(200), for: .seconds(8))
+        #expect(router.closed)
+        #expect(router.seconds > 0.9 && router.seconds < 4, "cut off after \(router.seconds) s")
+
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 0)
+        let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
+        #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="github",status="408"} 1"#))
+    }
 }
 
 private let httpDateFormatter: DateFormatter = {
@@ -95,9 +121,11 @@ private let httpDateFormatter: DateFormatter = {
 }()
 
 /// A fresh gateway with one `github` source (secret `s3cret`) on the test broker.
-private func startGitHubGateway() async throws -> (EmbeddedBroker, RunningGateway) {
+private func startGitHubGateway(requestTimeoutMs: Int? = nil) async throws -> (EmbeddedBroker, RunningGateway) {
     let broker = try await TestKafka.broker()
-    let gateway = try await RunningGateway.start(gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])]))
+    var configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
+    if let requestTimeoutMs { configuration.gateway.requestTimeoutMs = requestTimeoutMs }
+    let gateway = try await RunningGateway.start(configuration)
     return (broker, gateway)
 }
 
@@ -151,19 +179,8 @@ enum RawHTTPConnection {
         // Blocking calls, on a thread of their own: on the cooperative pool they would starve
         // the gateway running in this process.
         try await onOwnThread {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw Failure(description: "socket() failed: \(errno)") }
+            let fd = try connected(port: port, readTimeout: timeval(tv_sec: 20, tv_usec: 0))
             defer { close(fd) }
-            var timeout = timeval(tv_sec: 20, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw Failure(description: "connect() failed: \(errno)") }
             var received: [UInt8] = []
             var responses: [Response] = []
             var closed = false
@@ -200,6 +217,68 @@ enum RawHTTPConnection {
             }
             return responses
         }
+    }
+
+    /// Sends `head`, then `body` a byte at a time every `interval`, reading what the server sends,
+    /// until it closes the connection or `limit` has passed. Returns the responses, whether the
+    /// server closed, and the seconds from the head to the close (or to the end).
+    static func trickle(
+        port: Int,
+        head: [UInt8],
+        body: [UInt8],
+        every interval: Duration,
+        for limit: Duration
+    ) async throws -> (responses: [Response], closed: Bool, seconds: Double) {
+        try await onOwnThread {
+            let microseconds = Int(interval.components.seconds * 1_000_000 + interval.components.attoseconds / 1_000_000_000_000)
+            let fd = try connected(port: port, readTimeout: timeval(tv_sec: microseconds / 1_000_000, tv_usec: microseconds % 1_000_000))
+            defer { close(fd) }
+            let start = ContinuousClock.now
+            _ = head.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var received: [UInt8] = []
+            var responses: [Response] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            var next = 0
+            while ContinuousClock.now - start < limit {
+                if next < body.count {
+                    // The server may have closed already: MSG_NOSIGNAL turns SIGPIPE into an error, and the read below sees the close.
+                    _ = body[next...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }
+                    next += 1
+                }
+                let n = recv(fd, &chunk, chunk.count, 0)  // waits at most `interval`
+                if n == 0 || (n < 0 && errno == ECONNRESET) {
+                    return (responses, true, (ContinuousClock.now - start) / .seconds(1))
+                }
+                if n > 0 {
+                    received += chunk[0..<n]
+                    while let (response, used) = try parse(received) {
+                        responses.append(response)
+                        received.removeFirst(used)
+                    }
+                }
+            }
+            return (responses, false, (ContinuousClock.now - start) / .seconds(1))
+        }
+    }
+
+    /// A blocking TCP socket connected to 127.0.0.1:`port`, whose reads wait at most `readTimeout`.
+    private static func connected(port: Int, readTimeout: timeval) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket() failed: \(errno)") }
+        var timeout = readTimeout
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw Failure(description: "connect() failed: \(errno)")
+        }
+        return fd
     }
 
     private static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
