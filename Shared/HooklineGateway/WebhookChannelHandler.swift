@@ -51,7 +51,8 @@ public struct WebhookEndpoint: Sendable {
 /// expectations, and any request that arrives while the router still owes an answer on this
 /// connection (answers must leave in request order). While a webhook waits for its answer, what
 /// the client pipelines behind it is held until the answer is written, and once something is
-/// held no more is read: one read's worth at most.
+/// held no more is read: one read's worth at most. A client that half-closes the connection
+/// after its request (shuts down its sending side) still gets every answer.
 ///
 /// It sits after Hummingbird's `HTTPConnectionStateHandler`, which therefore sees every request
 /// and answer: idle timeouts and graceful shutdown (close once the answer in flight is written)
@@ -83,6 +84,9 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// What arrived while answering, in order.
     private var held = CircularBuffer<HTTPRequestPart>()
     private var readDeferred = false
+    /// The client closed its sending side while a webhook waited for its answer: passed on once
+    /// the answer is written, since Hummingbird closes the connection when its inbound stream ends.
+    private var inputClosedPending = false
     private let requestTimeout: TimeAmount
     /// When the request being read must have arrived in full.
     private var requestDeadline = NIODeadline.distantFuture
@@ -227,6 +231,18 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         if self.readDeferred, !self.isAnswering {
             self.readDeferred = false
             context.read()
+        }
+        if self.inputClosedPending, !self.isAnswering {
+            self.inputClosedPending = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed, self.isAnswering {
+            self.inputClosedPending = true
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 

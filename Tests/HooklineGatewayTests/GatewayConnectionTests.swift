@@ -63,6 +63,22 @@ struct GatewayConnectionTests {
         #expect(ids == ["closing"])
     }
 
+    @Test("a client that half-closes the connection after pipelining two webhooks gets both answers")
+    func halfClosedClientGetsItsAnswers() async throws {
+        let (broker, gateway) = try await startGitHubGateway()
+        defer { Task { await gateway.stop() } }
+        let configuration = gateway.configuration
+
+        let bytes = try signedPush(id: "half-1") + signedPush(id: "half-2")
+        let responses = try await RawHTTPConnection.conversation(port: gateway.port, steps: [(bytes, 2)], halfClose: true, untilClosed: true)
+        #expect(responses.map(\.status) == [202, 202])
+        #expect(responses.map { $0.json?["id"] as? String } == ["half-1", "half-2"])
+        let ids = try await records(in: "\(configuration.kafka.topicPrefix).github.push", broker: broker, expect: 2).compactMap {
+            $0.headers.string("ce_id")
+        }
+        #expect(ids.sorted() == ["half-1", "half-2"])
+    }
+
     @Test("a client that sends Expect: 100-continue gets 100 Continue before it sends the body; over the limit, 413 without it")
     func expectContinue() async throws {
         let (broker, gateway) = try await startGitHubGateway()
@@ -175,7 +191,13 @@ enum RawHTTPConnection {
 
     /// Like ``exchange(port:send:expect:untilClosed:)`` in steps: each step's bytes are written
     /// only once the responses of the steps before it have arrived (a `100 Continue` is one).
-    static func conversation(port: Int, steps: [(send: [UInt8], expect: Int)], untilClosed: Bool = false) async throws -> [Response] {
+    /// With `halfClose`, the client shuts down its sending side after the last step's bytes.
+    static func conversation(
+        port: Int,
+        steps: [(send: [UInt8], expect: Int)],
+        halfClose: Bool = false,
+        untilClosed: Bool = false
+    ) async throws -> [Response] {
         // Blocking calls, on a thread of their own: on the cooperative pool they would starve
         // the gateway running in this process.
         try await onOwnThread {
@@ -192,6 +214,9 @@ enum RawHTTPConnection {
                 }
                 count += step.expect
                 let last = index == steps.count - 1
+                if last, halfClose {
+                    shutdown(fd, Int32(SHUT_WR))
+                }
                 while responses.count < count || (last && untilClosed && !closed) {
                     if let (response, used) = try parse(received) {
                         responses.append(response)
