@@ -128,9 +128,9 @@ extension Gateway {
         WebhookEndpoint(
             maxBodyBytes: self.maxBodyBytes,
             serves: { [sources] in sources[$0] != nil },
-            timedOut: { [metrics, logger] name in
-                metrics.request(source: name, status: 408)
-                logger.info("webhook request timed out before its body arrived", metadata: ["hookline.source": "\(name)"])
+            refused: { [metrics, logger] name, status in
+                metrics.request(source: name ?? "-", status: status.code)
+                logger.info("request refused before it was read in full", metadata: ["hookline.source": "\(name ?? "-")", "http.status": "\(status.code)"])
             }
         ) { name, incoming, reply in
             self.handle(incoming, source: self.sources[name]!, logger: self.logger, reply: reply)

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// What ``WebhookChannelHandler`` serves: the gateway, or in the HTTP-only ceiling benchmark a
@@ -14,19 +15,21 @@ public struct WebhookEndpoint: Sendable {
     public var serves: @Sendable (_ source: String) -> Bool
     /// Answers one request by calling `reply` once, on any thread.
     public var handle: @Sendable (_ source: String, IncomingWebhook, _ reply: @escaping @Sendable (GatewayReply) -> Void) -> Void
-    /// Told, on the event loop, when a webhook for `source` did not arrive in full within the
-    /// request timeout (it is then answered 408 and its connection closed).
-    public var timedOut: @Sendable (_ source: String) -> Void
+    /// Told, on the event loop, when the handler itself refuses a request before the endpoint
+    /// saw it: a webhook for `source` that did not arrive in full within the request timeout
+    /// (408), or bytes that are not HTTP/1.1 (400, or 431 for an oversized header; `source` is
+    /// nil unless a webhook's head had been read). The connection is then closed.
+    public var refused: @Sendable (_ source: String?, _ status: HTTPResponse.Status) -> Void
 
     public init(
         maxBodyBytes: Int,
         serves: @escaping @Sendable (String) -> Bool,
-        timedOut: @escaping @Sendable (String) -> Void = { _ in },
+        refused: @escaping @Sendable (String?, HTTPResponse.Status) -> Void = { _, _ in },
         handle: @escaping @Sendable (String, IncomingWebhook, @escaping @Sendable (GatewayReply) -> Void) -> Void
     ) {
         self.maxBodyBytes = maxBodyBytes
         self.serves = serves
-        self.timedOut = timedOut
+        self.refused = refused
         self.handle = handle
     }
 }
@@ -53,6 +56,10 @@ public struct WebhookEndpoint: Sendable {
 /// the client pipelines behind it is held until the answer is written, and once something is
 /// held no more is read: one read's worth at most. A client that half-closes the connection
 /// after its request (shuts down its sending side) still gets every answer.
+///
+/// Bytes that are not HTTP/1.1 get a JSON 400 (431 for a header over the decoder's limit) and the
+/// connection is closed, after the answers owed before them; Hummingbird's own answer to them,
+/// which is left to it when the router owes an answer, has no body.
 ///
 /// It sits after Hummingbird's `HTTPConnectionStateHandler`, which therefore sees every request
 /// and answer: idle timeouts and graceful shutdown (close once the answer in flight is written)
@@ -87,6 +94,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The client closed its sending side while a webhook waited for its answer: passed on once
     /// the answer is written, since Hummingbird closes the connection when its inbound stream ends.
     private var inputClosedPending = false
+    /// Bytes that were not HTTP, read while a webhook waited for its answer: refused after it.
+    private var parseErrorPending: HTTPParserError?
     private let requestTimeout: TimeAmount
     /// When the request being read must have arrived in full.
     private var requestDeadline = NIODeadline.distantFuture
@@ -232,10 +241,50 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             self.readDeferred = false
             context.read()
         }
+        if let error = self.parseErrorPending, !self.isAnswering {
+            self.parseErrorPending = nil
+            self.errorCaught(context: context, error: error)
+        }
         if self.inputClosedPending, !self.isAnswering {
             self.inputClosedPending = false
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parseError = error as? HTTPParserError, self.routerAnswersDue == 0 else {
+            return context.fireErrorCaught(error)
+        }
+        switch self.state {
+        case .answering:
+            self.parseErrorPending = parseError
+        case .idle, .reading:
+            self.refuseUnparsable(parseError, context: context)
+        case .routing, .closing:
+            context.fireErrorCaught(error)
+        }
+    }
+
+    private func refuseUnparsable(_ error: HTTPParserError, context: ChannelHandlerContext) {
+        var source: String?
+        if case .reading(let name, _, _) = self.state { source = name }
+        self.requestArrived()
+        self.state = .closing
+        self.body = ByteBuffer()
+        let reply: GatewayReply =
+            error == .headerOverflow
+            ? .jsonError(.requestHeaderFieldsTooLarge, code: "headers_too_large", message: "The request's header is larger than this gateway accepts.")
+            : .jsonError(.badRequest, code: "malformed_http", message: "The request is not valid HTTP/1.1.")
+        self.endpoint.refused(source, reply.status)
+        self.close(answering: reply, context: context)
+    }
+
+    /// Writes `reply` with `Connection: close` and closes the connection.
+    private func close(answering reply: GatewayReply, context: ChannelHandlerContext) {
+        var reply = reply
+        reply.headerFields[.connection] = "close"
+        self.write(reply, context: context)
+        context.close(promise: nil)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -290,15 +339,9 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .reading(let source, _, _):
             self.state = .closing
             self.body = ByteBuffer()
-            self.endpoint.timedOut(source)
-            var reply = GatewayReply.jsonError(
-                .requestTimeout,
-                code: "request_timeout",
-                message: "The request did not arrive in full within \(self.requestTimeout.nanoseconds / 1_000_000) ms."
-            )
-            reply.headerFields[.connection] = "close"
-            self.write(reply, context: context)
-            context.close(promise: nil)
+            self.endpoint.refused(source, .requestTimeout)
+            let message = "The request did not arrive in full within \(self.requestTimeout.nanoseconds / 1_000_000) ms."
+            self.close(answering: .jsonError(.requestTimeout, code: "request_timeout", message: message), context: context)
         case .routing:
             self.state = .closing
             context.close(promise: nil)

@@ -79,6 +79,28 @@ struct GatewayConnectionTests {
         #expect(ids.sorted() == ["half-1", "half-2"])
     }
 
+    @Test("bytes that are not HTTP get a JSON 400 after the answers owed before them, a header over the limit a JSON 431; both close the connection")
+    func malformedHTTP() async throws {
+        let (_, gateway) = try await startGitHubGateway()
+        defer { Task { await gateway.stop() } }
+
+        let garbage = Array("POST /webhooks/github HTTP/1.1\r\nHost: test\r\nNot a header line\r\n\r\n".utf8)
+        let pipelined = try await RawHTTPConnection.exchange(port: gateway.port, send: signedPush(id: "before-garbage") + garbage, expect: 2, untilClosed: true)
+        #expect(pipelined.map(\.status) == [202, 400])
+        #expect(pipelined[0].json?["id"] as? String == "before-garbage")
+        #expect(pipelined[1].json?["error"] as? String == "malformed_http")
+        #expect(pipelined[1].headers["connection"] == "close")
+
+        let huge = try signedPushParts(id: "huge", extraHeaders: "X-Padding: \(String(repeating: "a", count: 100_000))\r\n")
+        let refused = try await RawHTTPConnection.exchange(port: gateway.port, send: huge.head + huge.body, expect: 1, untilClosed: true)
+        #expect(refused.map(\.status) == [431])
+        #expect(refused[0].json?["error"] as? String == "headers_too_large")
+
+        let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
+        #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="-",status="400"} 1"#))
+        #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="-",status="431"} 1"#))
+    }
+
     @Test("a client that sends Expect: 100-continue gets 100 Continue before it sends the body; over the limit, 413 without it")
     func expectContinue() async throws {
         let (broker, gateway) = try await startGitHubGateway()
