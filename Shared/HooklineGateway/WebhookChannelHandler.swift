@@ -78,7 +78,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case routing
         /// A webhook waits for its answer.
         case answering
-        /// The request timed out; the connection is closing.
+        /// The request timed out or was not HTTP; the connection is closing.
         case closing
     }
 
@@ -226,7 +226,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func answer(_ reply: GatewayReply, context: ChannelHandlerContext) {
-        guard self.isAnswering else { return }  // the connection timed out and closed meanwhile
+        guard self.isAnswering else { return }  // one answer per webhook
         self.write(reply, context: context)
         self.state = .idle
         if !self.held.isEmpty {
