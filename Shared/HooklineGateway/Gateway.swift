@@ -14,8 +14,8 @@ import NIOCore
 ///   of a configured source (the usual case: no Swift task, the answer written from the
 ///   delivery report);
 /// - the router's `POST /webhooks/:source` route (``receive(_:context:)``), for what the handler
-///   leaves to it: an unknown source, an announced oversize body, `Connection: close` requests,
-///   expectations other than `100-continue`, and requests pipelined behind another route's.
+///   leaves to it: an unknown source, an announced oversize body, expectations other than
+///   `100-continue`, and requests pipelined behind another route's.
 final class Gateway: Sendable {
     let sources: [String: GatewaySource]
     let publisher: WebhookPublisher

@@ -40,7 +40,8 @@ public struct WebhookEndpoint: Sendable {
 /// hop to the cooperative pool and back: measured under wrk, the gateway spent 73 µs of CPU a
 /// request this way against 108 through the router (docs/benchmarks.md).
 ///
-/// A client that sends `Expect: 100-continue` gets `100 Continue` before it sends the body.
+/// A client that sends `Expect: 100-continue` gets `100 Continue` before it sends the body; one
+/// that sends `Connection: close` has the connection closed after its answer.
 ///
 /// Every request, served here or by the router, must arrive in full within the request timeout
 /// of its head: Hummingbird's idle timeout cuts off a client that stalls, but not one that sends
@@ -50,8 +51,8 @@ public struct WebhookEndpoint: Sendable {
 /// so a request that arrives in one read costs none.
 ///
 /// Everything else goes on to Hummingbird's router unchanged: other paths and methods, unknown
-/// sources, a body announced or found to be over the limit, `Connection: close` requests, other
-/// expectations, and any request that arrives while the router still owes an answer on this
+/// sources, a body announced or found to be over the limit, expectations other than
+/// `100-continue`, and any request that arrives while the router still owes an answer on this
 /// connection (answers must leave in request order). While a webhook waits for its answer, what
 /// the client pipelines behind it is held until the answer is written, and once something is
 /// held no more is read: one read's worth at most. A client that half-closes the connection
@@ -91,6 +92,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// What arrived while answering, in order.
     private var held = CircularBuffer<HTTPRequestPart>()
     private var readDeferred = false
+    /// The webhook being read or answered asked for `Connection: close`.
+    private var closeAfterAnswer = false
     /// The client closed its sending side while a webhook waited for its answer: passed on once
     /// the answer is written, since Hummingbird closes the connection when its inbound stream ends.
     private var inputClosedPending = false
@@ -123,10 +126,11 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         switch (self.state, part) {
         case (.idle, .head(let head)):
             self.requestDeadline = .now() + self.requestTimeout
-            if self.routerAnswersDue == 0, let (source, expectsContinue) = self.source(of: head) {
+            if self.routerAnswersDue == 0, let (source, flags) = self.source(of: head) {
                 self.state = .reading(source: source, head: head, arrival: .now)
                 self.body = ByteBuffer()
-                if expectsContinue {
+                self.closeAfterAnswer = flags.closesConnection
+                if flags.expectsContinue {
                     // The client waits for this before sending the body (RFC 9110, 10.1.1); without
                     // it, curl waits a second and other clients longer.
                     context.writeAndFlush(self.wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
@@ -183,36 +187,42 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.fireChannelRead(self.wrapInboundOut(head))
     }
 
-    /// The source a request is for, when it is one served here, and whether the client waits
-    /// for `100 Continue` before sending the body.
-    private func source(of head: HTTPRequest) -> (source: String, expectsContinue: Bool)? {
+    /// What a webhook's header asks of the connection.
+    private struct HeadFlags {
+        /// `Expect: 100-continue`: the client waits for `100 Continue` before sending the body.
+        var expectsContinue = false
+        /// `Connection: close`.
+        var closesConnection = false
+    }
+
+    /// The source a request is for, when it is one served here, and what it asks of the connection.
+    private func source(of head: HTTPRequest) -> (source: String, flags: HeadFlags)? {
         guard head.method == .post, let path = head.path, path.utf8.starts(with: "/webhooks/".utf8) else { return nil }
         let rest = path.utf8.dropFirst(10)
         let name = Substring(rest.prefix { $0 != UInt8(ascii: "?") })
-        var expectsContinue = false
-        guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")), !self.asksForRouter(head.headerFields, expectsContinue: &expectsContinue)
-        else { return nil }
+        var flags = HeadFlags()
+        guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")), !self.asksForRouter(head.headerFields, flags: &flags) else { return nil }
         let source = String(name)
-        return self.endpoint.serves(source) ? (source, expectsContinue) : nil
+        return self.endpoint.serves(source) ? (source, flags) : nil
     }
 
     /// Whether a header field makes the request the router's: an `Expect` other than
     /// `100-continue`, a `Content-Length` over the limit (or repeated, or not a number; the router
-    /// answers 413 before the body is sent), `Connection: close`. One pass over the fields:
+    /// answers 413 before the body is sent). Notes the rest in `flags`. One pass over the fields:
     /// `HTTPFields`' subscript joins a found field's values through unspecialised generic code,
     /// which cost more than this whole pass.
-    private func asksForRouter(_ fields: HTTPFields, expectsContinue: inout Bool) -> Bool {
+    private func asksForRouter(_ fields: HTTPFields, flags: inout HeadFlags) -> Bool {
         var lengths = 0
         for field in fields {
             switch field.name {
             case .expect:
                 guard field.value.lowercased() == "100-continue" else { return true }
-                expectsContinue = true
+                flags.expectsContinue = true
             case .contentLength:
                 lengths += 1
                 if lengths > 1 || (Int(field.value) ?? .max) > self.endpoint.maxBodyBytes { return true }
             case .connection:
-                if field.value.lowercased().contains("close") { return true }
+                if field.value.lowercased().contains("close") { flags.closesConnection = true }
             default:
                 continue
             }
@@ -227,6 +237,12 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private func answer(_ reply: GatewayReply, context: ChannelHandlerContext) {
         guard self.isAnswering else { return }  // one answer per webhook
+        if self.closeAfterAnswer {
+            // Nothing pipelined behind it is served.
+            self.state = .closing
+            self.held.removeAll()
+            return self.close(answering: reply, context: context)
+        }
         self.write(reply, context: context)
         self.state = .idle
         if !self.held.isEmpty {
@@ -279,12 +295,16 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.close(answering: reply, context: context)
     }
 
-    /// Writes `reply` with `Connection: close` and closes the connection.
+    /// Writes `reply` with `Connection: close` and closes the connection once it is written (a
+    /// client that does not read it is cut off by the idle timeout).
     private func close(answering reply: GatewayReply, context: ChannelHandlerContext) {
         var reply = reply
         reply.headerFields[.connection] = "close"
-        self.write(reply, context: context)
-        context.close(promise: nil)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        self.write(reply, context: context, promise: written)
+        written.futureResult.assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -295,7 +315,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
-    private func write(_ reply: GatewayReply, context: ChannelHandlerContext) {
+    private func write(_ reply: GatewayReply, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
         var head = HTTPResponse(status: reply.status, headerFields: reply.headerFields)
         // Appended, not set: a reply never carries these two (setting one goes through generic code).
         head.headerFields.append(HTTPField(name: .contentLength, value: String(reply.body.readableBytes)))
@@ -304,7 +324,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         if reply.body.readableBytes > 0 {
             context.write(self.wrapOutboundOut(.body(reply.body)), promise: nil)
         }
-        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: promise)
     }
 
     // MARK: The request timeout
