@@ -86,7 +86,7 @@ public enum GatewayApplication {
             WebhookHTTP1Channel(
                 http1: HTTP1Channel(responder: responder, configuration: configuration),
                 endpoint: endpoint,
-                requestTimeout: .milliseconds(Int64(requestTimeoutMs))
+                requestTimeoutMs: requestTimeoutMs
             )
         }
     }

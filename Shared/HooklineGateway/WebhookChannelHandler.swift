@@ -74,7 +74,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private enum State {
         case idle
         /// A webhook's body is arriving (into `body`).
-        case reading(source: String, head: HTTPRequest, arrival: ContinuousClock.Instant)
+        case reading(source: String, head: HTTPRequest)
         /// The current request is the router's.
         case routing
         /// A webhook waits for its answer.
@@ -99,14 +99,15 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var inputClosedPending = false
     /// Bytes that were not HTTP, read while a webhook waited for its answer: refused after it.
     private var parseErrorPending: HTTPParserError?
-    private let requestTimeout: TimeAmount
-    /// When the request being read must have arrived in full.
-    private var requestDeadline = NIODeadline.distantFuture
+    private let requestTimeoutMs: Int
+    /// When the head of the request being read arrived: its ack timeout and its request timeout
+    /// count from here.
+    private var arrival = ContinuousClock.now
     private var deadlineTimer: Scheduled<Void>?
 
-    init(endpoint: WebhookEndpoint, requestTimeout: TimeAmount) {
+    init(endpoint: WebhookEndpoint, requestTimeoutMs: Int) {
         self.endpoint = endpoint
-        self.requestTimeout = requestTimeout
+        self.requestTimeoutMs = requestTimeoutMs
     }
 
     private var isAnswering: Bool {
@@ -125,9 +126,9 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         switch (self.state, part) {
         case (.idle, .head(let head)):
-            self.requestDeadline = .now() + self.requestTimeout
+            self.arrival = .now
             if self.routerAnswersDue == 0, let (source, flags) = self.source(of: head) {
-                self.state = .reading(source: source, head: head, arrival: .now)
+                self.state = .reading(source: source, head: head)
                 self.body = ByteBuffer()
                 self.closeAfterAnswer = flags.closesConnection
                 if flags.expectsContinue {
@@ -138,7 +139,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             } else {
                 self.route(part, context: context)
             }
-        case (.reading(_, let head, _), .body(var chunk)):
+        case (.reading(_, let head), .body(var chunk)):
             guard self.body.readableBytes + chunk.readableBytes <= self.endpoint.maxBodyBytes else {
                 // Over the limit while streaming: the router refuses it, as every oversize body.
                 self.route(.head(head), context: context)
@@ -152,10 +153,10 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             } else {
                 self.body.writeBuffer(&chunk)
             }
-        case (.reading(let source, let head, let arrival), .end):
+        case (.reading(let source, let head), .end):
             self.requestArrived()
             self.state = .answering
-            let incoming = IncomingWebhook(headerFields: head.headerFields, query: Self.query(of: head.path), body: self.body, arrival: arrival)
+            let incoming = IncomingWebhook(headerFields: head.headerFields, query: Self.query(of: head.path), body: self.body, arrival: self.arrival)
             self.body = ByteBuffer()
             let eventLoop = context.eventLoop
             let target = NIOLoopBound((handler: self, context: context), eventLoop: eventLoop)
@@ -200,34 +201,34 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         guard head.method == .post, let path = head.path, path.utf8.starts(with: "/webhooks/".utf8) else { return nil }
         let rest = path.utf8.dropFirst(10)
         let name = Substring(rest.prefix { $0 != UInt8(ascii: "?") })
-        var flags = HeadFlags()
-        guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")), !self.asksForRouter(head.headerFields, flags: &flags) else { return nil }
+        guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")), let flags = self.flags(of: head.headerFields) else { return nil }
         let source = String(name)
         return self.endpoint.serves(source) ? (source, flags) : nil
     }
 
-    /// Whether a header field makes the request the router's: an `Expect` other than
-    /// `100-continue`, a `Content-Length` over the limit (or repeated, or not a number; the router
-    /// answers 413 before the body is sent). Notes the rest in `flags`. One pass over the fields:
-    /// `HTTPFields`' subscript joins a found field's values through unspecialised generic code,
-    /// which cost more than this whole pass.
-    private func asksForRouter(_ fields: HTTPFields, flags: inout HeadFlags) -> Bool {
+    /// What a webhook's header asks of the connection; nil when a field makes the request the
+    /// router's: an `Expect` other than `100-continue`, a `Content-Length` over the limit (or
+    /// repeated, or not a number; the router answers 413 before the body is sent). One pass over
+    /// the fields: `HTTPFields`' subscript joins a found field's values through unspecialised
+    /// generic code, which cost more than this whole pass.
+    private func flags(of fields: HTTPFields) -> HeadFlags? {
+        var flags = HeadFlags()
         var lengths = 0
         for field in fields {
             switch field.name {
             case .expect:
-                guard field.value.lowercased() == "100-continue" else { return true }
+                guard field.value.lowercased() == "100-continue" else { return nil }
                 flags.expectsContinue = true
             case .contentLength:
                 lengths += 1
-                if lengths > 1 || (Int(field.value) ?? .max) > self.endpoint.maxBodyBytes { return true }
+                if lengths > 1 || (Int(field.value) ?? .max) > self.endpoint.maxBodyBytes { return nil }
             case .connection:
                 if field.value.lowercased().contains("close") { flags.closesConnection = true }
             default:
                 continue
             }
         }
-        return false
+        return flags
     }
 
     private static func query(of path: String?) -> String? {
@@ -283,7 +284,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private func refuseUnparsable(_ error: HTTPParserError, context: ChannelHandlerContext) {
         var source: String?
-        if case .reading(let name, _, _) = self.state { source = name }
+        if case .reading(let name, _) = self.state { source = name }
         self.requestArrived()
         self.state = .closing
         self.body = ByteBuffer()
@@ -340,7 +341,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .reading, .routing:
             guard self.deadlineTimer == nil else { return }
             let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            self.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: self.requestDeadline) {
+            let remaining = .milliseconds(self.requestTimeoutMs) - self.arrival.duration(to: .now)
+            self.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(remaining)) {
                 handler.value.0.requestTimedOut(context: handler.value.1)
             }
         case .idle, .answering, .closing:
@@ -356,11 +358,11 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func requestTimedOut(context: ChannelHandlerContext) {
         self.deadlineTimer = nil
         switch self.state {
-        case .reading(let source, _, _):
+        case .reading(let source, _):
             self.state = .closing
             self.body = ByteBuffer()
             self.endpoint.refused(source, .requestTimeout)
-            let message = "The request did not arrive in full within \(self.requestTimeout.nanoseconds / 1_000_000) ms."
+            let message = "The request did not arrive in full within \(self.requestTimeoutMs) ms."
             self.close(answering: .jsonError(.requestTimeout, code: "request_timeout", message: message), context: context)
         case .routing:
             self.state = .closing
@@ -402,15 +404,15 @@ struct WebhookHTTP1Channel: ServerChildChannel {
 
     let http1: HTTP1Channel
     let endpoint: WebhookEndpoint
-    let requestTimeout: TimeAmount
+    let requestTimeoutMs: Int
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let endpoint = self.endpoint
-        let requestTimeout = self.requestTimeout
+        let requestTimeoutMs = self.requestTimeoutMs
         return self.http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
-            try pipeline.addHandler(WebhookChannelHandler(endpoint: endpoint, requestTimeout: requestTimeout), position: .after(state))
+            try pipeline.addHandler(WebhookChannelHandler(endpoint: endpoint, requestTimeoutMs: requestTimeoutMs), position: .after(state))
             return value
         }
     }
