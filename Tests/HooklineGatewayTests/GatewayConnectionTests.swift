@@ -15,7 +15,6 @@ struct GatewayConnectionTests {
     func pipelinedRequestsAnsweredInOrder() async throws {
         let (broker, gateway) = try await startGitHubGateway()
         defer { Task { await gateway.stop() } }
-        let configuration = gateway.configuration
 
         // One write: a webhook for a topic not created yet, a router route, two more webhooks
         // around an unknown source (the router's 404), and a webhook with a query.
@@ -40,16 +39,13 @@ struct GatewayConnectionTests {
         #expect(responses[2].json?["id"] as? String == "pipe-2")
         #expect(responses[3].json?["error"] as? String == "unknown_source")
         #expect(responses[4].json?["id"] as? String == "pipe-3")
-        let topic = "\(configuration.kafka.topicPrefix).github.push"
-        let ids = try await records(in: topic, broker: broker, expect: 3).compactMap { $0.headers.string("ce_id") }
-        #expect(ids.sorted() == ["pipe-1", "pipe-2", "pipe-3"])
+        #expect(try await publishedIDs(gateway, broker: broker, expect: 3) == ["pipe-1", "pipe-2", "pipe-3"])
     }
 
     @Test("a webhook with Connection: close is answered, then the connection closes and what followed it is not served; a bad signature is a JSON 401")
     func connectionCloseAndRefusal() async throws {
         let (broker, gateway) = try await startGitHubGateway()
         defer { Task { await gateway.stop() } }
-        let configuration = gateway.configuration
 
         var bytes = try signedPush(id: "bad", secret: "wrong")
         bytes += try signedPush(id: "closing", extraHeaders: "Connection: close\r\n")
@@ -59,26 +55,19 @@ struct GatewayConnectionTests {
         #expect(exchange[0].json?["error"] as? String == "bad_signature")
         #expect(exchange[1].json?["id"] as? String == "closing")
         #expect(exchange[1].headers["connection"] == "close")
-        let ids = try await records(in: "\(configuration.kafka.topicPrefix).github.push", broker: broker, expect: 1).compactMap {
-            $0.headers.string("ce_id")
-        }
-        #expect(ids == ["closing"])
+        #expect(try await publishedIDs(gateway, broker: broker, expect: 1) == ["closing"])
     }
 
     @Test("a client that half-closes the connection after pipelining two webhooks gets both answers")
     func halfClosedClientGetsItsAnswers() async throws {
         let (broker, gateway) = try await startGitHubGateway()
         defer { Task { await gateway.stop() } }
-        let configuration = gateway.configuration
 
         let bytes = try signedPush(id: "half-1") + signedPush(id: "half-2")
         let responses = try await RawHTTPConnection.conversation(port: gateway.port, steps: [(bytes, 2)], halfClose: true, untilClosed: true)
         #expect(responses.map(\.status) == [202, 202])
         #expect(responses.map { $0.json?["id"] as? String } == ["half-1", "half-2"])
-        let ids = try await records(in: "\(configuration.kafka.topicPrefix).github.push", broker: broker, expect: 2).compactMap {
-            $0.headers.string("ce_id")
-        }
-        #expect(ids.sorted() == ["half-1", "half-2"])
+        #expect(try await publishedIDs(gateway, broker: broker, expect: 2) == ["half-1", "half-2"])
     }
 
     @Test("bytes that are not HTTP get a JSON 400 after the answers owed before them, a header over the limit a JSON 431; both close the connection")
@@ -114,10 +103,7 @@ struct GatewayConnectionTests {
         let responses = try await RawHTTPConnection.conversation(port: gateway.port, steps: [(push.head, 1), (push.body, 1)])
         #expect(responses.map(\.status) == [100, 202])
         #expect(responses[1].json?["id"] as? String == "continued")
-        let ids = try await records(in: "\(configuration.kafka.topicPrefix).github.push", broker: broker, expect: 1).compactMap {
-            $0.headers.string("ce_id")
-        }
-        #expect(ids == ["continued"])
+        #expect(try await publishedIDs(gateway, broker: broker, expect: 1) == ["continued"])
 
         // Announced over max_body_bytes: refused before the body, so no 100.
         let tooLarge = try signedPushParts(id: "too-large", contentLength: configuration.gateway.maxBodyBytes + 1, extraHeaders: "Expect: 100-continue\r\n")
@@ -168,6 +154,12 @@ private func startGitHubGateway(requestTimeoutMs: Int? = nil) async throws -> (E
     if let requestTimeoutMs { configuration.gateway.requestTimeoutMs = requestTimeoutMs }
     let gateway = try await RunningGateway.start(configuration)
     return (broker, gateway)
+}
+
+/// The delivery ids (`ce_id`) of the GitHub pushes the gateway published, sorted; waits for `count` of them.
+private func publishedIDs(_ gateway: RunningGateway, broker: EmbeddedBroker, expect count: Int) async throws -> [String] {
+    let topic = "\(gateway.configuration.kafka.topicPrefix).github.push"
+    return try await records(in: topic, broker: broker, expect: count).compactMap { $0.headers.string("ce_id") }.sorted()
 }
 
 /// A signed GitHub push as raw HTTP/1.1 bytes.
