@@ -13,9 +13,12 @@
 #   4. librdkafka's own ceiling there: 32 records in flight, each next one produced from the
 #      delivery callback of the last (no Swift task, continuation or thread hop)
 #   5. the peer: Python aiohttp + confluent-kafka doing the gateway's work (bench/peers/)
-# and prints requests/s, p50/p99, the CPU time per request of the server and of the broker,
-# and the ratios. Every producer (gateway, Swift, librdkafka, peer) gets the same linger.ms and
-# batch.num.messages (scripts/lib/bench.sh: the gateway's defaults unless set).
+# and prints requests/s, p50/p99, the CPU time per request of the server, of the broker and of the
+# whole machine (and how busy its cores were), and the ratios. From the two ceilings' machine CPU
+# it also prints the most any gateway on this HTTP stack and librdkafka could serve here (the cores'
+# time over the sum of the two), and that bound's ratios to the ceiling and the peer. Every
+# producer (gateway, Swift, librdkafka, peer) gets the same linger.ms and batch.num.messages
+# (scripts/lib/bench.sh: the gateway's defaults unless set).
 # This shared 2-core machine drifts by a quarter within minutes, so the rows run in ROUNDS rounds,
 # each in a rotated order; the table shows each row's median run, and each ratio is the median of
 # the ratios within a round (the two runs it compares a few minutes apart at most).
@@ -72,11 +75,15 @@ YAML
     .build/release/hookline-gateway --config "$BENCH_TMP/hookline.yaml" --log-level warning
 }
 
-produce_run() {  # MODE: hookline-bench produce on a fresh broker
+produce_run() {  # MODE: hookline-bench produce on a fresh broker, with the broker's CPU a record
+  local broker_before
   start_broker
+  broker_before=$(cpu_ticks broker)
   result=$(.build/release/hookline-bench produce --brokers "$BROKERS" --topic "$topic" --partitions "$partitions" --key "$key" \
     --size "$(stat -c %s "$BENCH_BODY")" --mode "$1" --concurrency "$WRK_CONNECTIONS" --seconds "$seconds" \
     --property linger.ms="$BENCH_LINGER_MS" --property batch.num.messages="$BENCH_BATCH_MESSAGES" | grep '^RESULT')
+  # Over the whole command (the topic's creation and the first record too): a little high.
+  result+=" cpu_us_broker=$(( ($(cpu_ticks broker) - broker_before) * 1000000 / $(getconf CLK_TCK) / $(result_field "$result" requests) ))"
   stop_processes
 }
 
@@ -110,6 +117,20 @@ for ((round = 1; round <= rounds; round++)); do
   done
 done
 
+# The most webhooks/s any gateway could serve here with this HTTP stack and librdkafka, round by
+# round, kept as a row of its own: the cores' time over the machine CPU that one request of the
+# HTTP-only ceiling (wrk and the server) and one record of the librdkafka ceiling (producer and
+# broker) cost. A gateway does both, and verifies and hands answers between threads on top, so it
+# can do no better unless it is cheaper than either part measured alone. Optimistic besides: at a
+# lower rate each request costs more (fewer events per wake-up).
+if [ -n "${results[ceiling.1]:-}" ] && [ -n "${results[callbacks.1]:-}" ]; then
+  for ((round = 1; round <= rounds; round++)); do
+    http=$(result_field "${results[ceiling.$round]}" cpu_us_machine)
+    produce=$(result_field "${results[callbacks.$round]}" cpu_us_machine)
+    results[bound.$round]="RESULT rps=$(( $(nproc) * 1000000 / (http + produce) )) cpu_us_http=$http cpu_us_produce=$produce"
+  done
+fi
+
 # middle: the lower middle one of the lines on stdin, in numeric order of their first field.
 middle() { sort -n | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'; }
 # median ROW: the RESULT line of the row's median run by requests/s.
@@ -132,6 +153,8 @@ row() {  # NAME RESULT [SERVER]: requests/s, latency, and CPU per request when m
   local cpu=""
   [ -n "${3:-}" ] && cpu=$(printf '   CPU/request: server %4s us' "$(result_field "$2" "cpu_us_$3")")
   [ -n "$(result_field "$2" cpu_us_broker)" ] && cpu+=$(printf ', broker %4s us' "$(result_field "$2" cpu_us_broker)")
+  [ -n "$(result_field "$2" cpu_us_machine)" ] && cpu+=$(printf '%s machine %4s us (%s%% busy)' "${cpu:+,}" \
+    "$(result_field "$2" cpu_us_machine)" "$(result_field "$2" busy_pct)")
   printf '  %-50s %8s req/s   p50 %6s ms   p99 %6s ms%s\n' "$1" "$(result_field "$2" rps)" \
     "$(printf '%.2f' "$(result_field "$2" p50_ms)")" "$(printf '%.2f' "$(result_field "$2" p99_ms)")" "$cpu"
 }
@@ -160,4 +183,9 @@ show_ratio gateway ceiling "gateway / HTTP-only ceiling" ">= 0.60"
 show_ratio gateway router "gateway / router ceiling"
 show_ratio gateway produce "gateway / produce-only"
 show_ratio gateway callbacks "gateway / librdkafka"
+if measured bound; then
+  echo "  at most, any gateway here:   $(result_field "$(median bound)" rps) req/s = $(nproc) cores / (HTTP-only ceiling's + librdkafka ceiling's machine CPU a request)"
+  show_ratio bound ceiling "  that / HTTP-only ceiling"
+  show_ratio bound peer "  that / peer"
+fi
 if measured gateway; then echo "  gateway p99: $(result_field "$(median gateway)" p99_ms) ms (goal < 25 ms)"; fi

@@ -67,8 +67,9 @@ struct Produce: AsyncParsableCommand {
         switch self.mode {
         case .callbacks:
             let loop = CallbackLoop(producer: producer, topic: self.topic, key: self.key, payload: payload, end: .now + .seconds(self.seconds))
+            let start = MachineCPU.now()
             try await loop.run(senders: self.concurrency)
-            Self.printResult(loop.latencies.sorted(), seconds: self.seconds)
+            Self.printResult(loop.latencies.sorted(), seconds: self.seconds, machineSince: start)
         case .concurrent:
             var producers = [producer]
             for _ in 1..<max(1, self.producers) { producers.append(try await makeWarmProducer()) }
@@ -99,6 +100,7 @@ struct Produce: AsyncParsableCommand {
         let fixedKey = self.key.map { Array($0.utf8) }
         let clock = ContinuousClock()
         let end = clock.now + .seconds(self.seconds)
+        let start = MachineCPU.now()
         let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
             for sender in 0..<self.concurrency {
                 let producer = producers[sender % producers.count]
@@ -117,17 +119,19 @@ struct Produce: AsyncParsableCommand {
             }
             return try await group.reduce(into: [Duration]()) { $0 += $1 }
         }.sorted()
-        Self.printResult(latencies, seconds: self.seconds)
+        Self.printResult(latencies, seconds: self.seconds, machineSince: start)
     }
 
-    /// Prints the RESULT line of the concurrent modes from the sorted latencies.
-    private static func printResult(_ latencies: [Duration], seconds: Int) {
+    /// Prints the RESULT line of the concurrent modes from the sorted latencies, with the machine's
+    /// CPU per record since `machineSince` (the start of the measured run).
+    private static func printResult(_ latencies: [Duration], seconds: Int, machineSince start: MachineCPU?) {
         func percentile(_ p: Double) -> Double {
             let duration = latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
             return Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000
         }
         let rate = Double(latencies.count) / Double(seconds)
-        print("RESULT rps=\(Int(rate)) p50_ms=\(percentile(0.5)) p99_ms=\(percentile(0.99)) requests=\(latencies.count)")
+        let machine = MachineCPU.now()?.resultFields(since: start, requests: latencies.count) ?? ""
+        print("RESULT rps=\(Int(rate)) p50_ms=\(percentile(0.5)) p99_ms=\(percentile(0.99)) requests=\(latencies.count)\(machine)")
     }
 
     /// One task per record, at most `window` in flight.
