@@ -76,6 +76,21 @@ public final class KafkaConsumer: Sendable {
         self.startPolling()
     }
 
+    /// Reads these partitions from these offsets without joining the group: no rebalance, no
+    /// wait for a group join, and the listener is never called. For tools that look at a log
+    /// (`hookline dlq`, `hookline lag`'s time lag), not for services, which share partitions
+    /// through ``subscribe(topics:)``. Replaces any earlier assignment.
+    public func assign(_ starts: [TopicPartition: KafkaStartOffset]) throws(KafkaError) {
+        let list = RDKafkaClient.makePartitionList(starts.map { ($0.key, $0.value.librdkafkaOffset) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_assign(self.client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(err, operation: "assigning \(starts.keys.map(\.description).sorted().joined(separator: ", "))")
+        }
+        self.buffer.assignmentChanged()
+        self.startPolling()
+    }
+
     private func startPolling() {
         self.pollThread.withLock { thread in
             guard thread == nil else { return }
