@@ -321,7 +321,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HooklineLagTests",
-            dependencies: ["HooklineLag"],
+            dependencies: ["HooklineKafka", "HooklineLag"],
             path: "Tests/HooklineLagTests",
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import HooklineKafka
 import HooklineLag
 import Testing
 
@@ -41,5 +42,27 @@ struct TimeLagTests {
         // Written between t=50 and t=60: at most 10 s behind, not 60.
         #expect(try #require(partition.lagSeconds) <= 10)
         #expect(try #require(partition.lagSeconds) > 0)
+    }
+
+    @Test("record timestamps: asked for only where the history cannot tell, and then exact; the group's time lag follows")
+    func recordTimes() throws {
+        var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
+        // p0 caught up; p1 lags with its first unconsumed record older than the history (a lower
+        // bound); p2 lags with the record written inside the history (estimated); p3 never committed.
+        _ = tracker.record(snapshot(at: 0, groups: [group("g", members: 1, [("t", 0, 5, 5), ("t", 1, 10, 20), ("t", 2, 30, 30), ("t", 3, nil, 7)])]))
+        var report = tracker.record(snapshot(at: 10, groups: [group("g", members: 1, [("t", 0, 5, 5), ("t", 1, 10, 20), ("t", 2, 30, 40), ("t", 3, nil, 7)])]))
+        let p1 = TopicPartition(topic: "t", partition: 1)
+        #expect(report.recordsToTime == [RecordPosition(p1, offset: 10)])
+
+        // Record 10 of p1 was written 95 s before the look; a timestamp for a record nobody waits at changes nothing.
+        let before = report
+        report.applyRecordTimes([RecordPosition(TopicPartition(topic: "t", partition: 0), offset: 4): 0])
+        #expect(report == before)
+        report.applyRecordTimes([RecordPosition(p1, offset: 10): Int64((at(10).timeIntervalSince1970 - 95) * 1000)])
+        let partitions = try #require(report.groups.first).partitions
+        #expect(partitions[1].lagSeconds == 95 && !partitions[1].lagSecondsIsLowerBound)
+        #expect(partitions[0] == before.groups[0].partitions[0] && partitions[2] == before.groups[0].partitions[2])
+        #expect(report.groups[0].lagSeconds == 95)
+        #expect(report.recordsToTime.isEmpty)
     }
 }

@@ -14,6 +14,8 @@ final class LagScenario {
     let neverCommitted = TestKafka.uniqueName("nocommit")
     private var consumers: [KafkaConsumer] = []
 
+    /// When the 20 records `stopped` has not consumed were written.
+    private(set) var unconsumedWritten = Date.distantPast...Date.distantPast
     var partitions: [TopicPartition] { (0..<3).map { TopicPartition(topic: self.topic, partition: $0) } }
 
     init(broker: EmbeddedBroker) async throws {
@@ -29,7 +31,9 @@ final class LagScenario {
         try await first.commit(after: consumed)
         await first.close()
         self.consumers.removeAll { $0 === first }
+        let before = Date()
         try await self.produce(20, from: 30)
+        self.unconsumedWritten = before...Date()
         _ = idle
     }
 

@@ -30,7 +30,9 @@ struct MonitorIntegrationTests {
         let stopped = try #require(cli.groups.first { $0.group == scenario.stopped })
         #expect(Dictionary(uniqueKeysWithValues: stopped.partitions.map { ($0.partition, $0.lag) }) == lagging.mapValues { Optional($0) })
         #expect(stopped.partitions.allSatisfy { $0.lag == $0.end - $0.committed! })
-        // --watch: one JSON object per look, each flushed as it is made; the time lag fills in.
+        // A single look tells the time lag too: from the first unconsumed record's timestamp.
+        try self.expectTimeLag(of: stopped, takenAt: cli.takenAt, writtenIn: scenario.unconsumedWritten)
+        // --watch: one JSON object per look, each flushed as it is made.
         let watched = try await run(
             try builtBinary("hookline"),
             ["lag", "--brokers", broker.bootstrapServers, "--group", scenario.stopped, "--json", "--watch", "--interval", "0.5"],
@@ -39,7 +41,7 @@ struct MonitorIntegrationTests {
         let looks = try watched.stdout.split(separator: "\n").map { try LagReport.decoder().decode(LagReport.self, from: Data($0.utf8)) }
         #expect(looks.count >= 2)
         #expect(looks.allSatisfy { $0.groups.first?.lag == 20 })
-        #expect(looks.last!.groups[0].partitions.allSatisfy { $0.lagSecondsIsLowerBound && $0.lagSeconds! > 0 })
+        for look in looks { try self.expectTimeLag(of: look.groups[0], takenAt: look.takenAt, writtenIn: scenario.unconsumedWritten) }
 
         // A group that never committed (named: the embedded broker lists only groups with
         // commits): "no commit" everywhere, a status but no lag series.
@@ -172,6 +174,22 @@ struct MonitorIntegrationTests {
     }
 
     /// `hookline lag --json [--group G]`, run as the built binary.
+    /// Every lagging partition of `group` has an exact time lag (not a lower bound) that dates
+    /// its first unconsumed record within `writtenIn` (give or take a second of timestamp rounding).
+    private func expectTimeLag(of group: LagReport.Group, takenAt: Date, writtenIn: ClosedRange<Date>) throws {
+        let lagging = group.partitions.filter { ($0.lag ?? 0) > 0 }
+        #expect(!lagging.isEmpty)
+        for partition in lagging {
+            #expect(!partition.lagSecondsIsLowerBound, "\(partition.topic)[\(partition.partition)]")
+            let written = takenAt.addingTimeInterval(-(try #require(partition.lagSeconds)))
+            #expect(
+                writtenIn.lowerBound.addingTimeInterval(-1) <= written && written <= writtenIn.upperBound.addingTimeInterval(1),
+                "time lag \(partition.lagSeconds ?? -1) s dates the record at \(written), written in \(writtenIn)"
+            )
+        }
+        #expect(group.lagSeconds == lagging.compactMap(\.lagSeconds).max())
+    }
+
     private func cliLag(_ broker: EmbeddedBroker, group: String? = nil) async throws -> LagReport {
         let output = try await run(try builtBinary("hookline"), ["lag", "--brokers", broker.bootstrapServers, "--json"] + (group.map { ["--group", $0] } ?? []))
         try #require(output.status == 0, "hookline lag failed: \(output.stderr)")
