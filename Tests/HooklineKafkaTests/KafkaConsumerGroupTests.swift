@@ -140,6 +140,28 @@ struct KafkaConsumerGroupTests {
         #expect(late.filter { $0.partition == 1 }.map(\.offset) == [lateReport.offset])
     }
 
+    @Test("assign reads from the given offsets without joining the group: the rebalance listener is never called and nothing is committed")
+    func assignsWithoutJoining() async throws {
+        let broker = try await TestKafka.broker()
+        let topic = TestKafka.uniqueName("assigned")
+        let admin = try TestKafka.admin(broker)
+        try await admin.createTopics([.init(name: topic, partitions: 2)])
+        let written = try await produceNumbered(broker, topic: topic, count: 40)
+        let group = TestKafka.uniqueName("assigned")
+        let listener = RecordingListener()
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(broker, group: group), rebalanceListener: listener, logger: TestKafka.logger)
+        try consumer.assign([TopicPartition(topic: topic, partition: 1): .offset(3)])
+        let expected = written[1]!.count - 3
+        let messages = await read(consumer, count: expected, timeout: .seconds(10))
+        #expect(messages.map(\.partition).allSatisfy { $0 == 1 })
+        #expect(messages.first?.offset == 3)
+        #expect(messages.map(number) == Array(written[1]!.dropFirst(3)))
+        #expect(consumer.assignment == [TopicPartition(topic: topic, partition: 1)])
+        #expect(listener.assigned.isEmpty && listener.revocations == 0)
+        #expect(try await admin.committedOffsets(group: group).isEmpty)
+        await consumer.close()
+    }
+
     @Test("two consumers split the partitions; when one leaves the other takes over without loss or redelivery")
     func twoConsumersShareAndTakeOver() async throws {
         let broker = try await TestKafka.broker()
