@@ -132,7 +132,7 @@ let package = Package(
 
         .target(
             name: "HooklineLag",
-            dependencies: ["HooklineKafka"],
+            dependencies: ["HooklineKafka", .product(name: "Logging", package: "swift-log")],
             path: "Shared/HooklineLag",
             swiftSettings: swiftSettings
         ),

@@ -40,7 +40,7 @@ struct DLQList: AsyncParsableCommand {
                 let end = topic.end[partition]!
                 ranges[partition] = max(topic.earliest[partition]!, end - Int64(self.limit))..<end
             }
-            let reader = TopicRangeReader(kafka: self.cluster.kafka(configuration))
+            let reader = KafkaRangeReader(kafka: self.cluster.kafka(configuration), logger: .cli)
             let letters = try await reader.read(topic: topic.name, ranges: ranges)
                 .map(DeadLetter.init)
                 .sorted { ($0.timestamp ?? 0, $0.partition, $0.offset) < ($1.timestamp ?? 0, $1.partition, $1.offset) }

@@ -29,7 +29,7 @@ struct DLQShow: AsyncParsableCommand {
                 throw CLIError.failed("\(configuration.kafka.topicPrefix).dlq.\(self.service) does not exist: \(self.service) has no dead letters")
             }
             try topic.check(partition: self.partition, offset: self.offset)
-            let reader = TopicRangeReader(kafka: self.cluster.kafka(configuration))
+            let reader = KafkaRangeReader(kafka: self.cluster.kafka(configuration), logger: .cli)
             guard let record = try await reader.read(topic: topic.name, ranges: [self.partition: self.offset..<(self.offset + 1)]).first else {
                 throw CLIError.failed("\(topic.name)[\(self.partition)] has no record at offset \(self.offset)")
             }

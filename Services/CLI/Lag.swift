@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import HooklineConfig
-import HooklineKafka
 import HooklineLag
 
 /// `hookline lag`: per group, topic and partition the committed offset, the end offset, the lag
@@ -12,10 +11,10 @@ struct Lag: AsyncParsableCommand {
         discussion: """
             Lag is the end offset (read_committed) minus the committed offset, never below zero; a
             partition the group never committed shows "no commit". Time lag is how long ago the
-            first record the group has not consumed was written: read from that record's timestamp
-            (without joining the group or moving its offsets), or with --watch estimated from the
-            end offsets seen since the watch began, once they reach back that far; "≥" marks a
-            lower bound, when that record could not be read. With --json, --watch prints one JSON
+            first record the group has not consumed was written: estimated from the end offsets
+            seen while watching, and where they do not reach back that far (a single look) read
+            from that record's timestamp, without joining the group or moving its offsets; "≥"
+            marks a lower bound, when that record could not be read. With --json, --watch prints one JSON
             object per line. A look that fails while watching is reported (on standard error, or
             with --json as a line {"error": …, "takenAt": …}) and the watch goes on.
             """
@@ -41,10 +40,8 @@ struct Lag: AsyncParsableCommand {
         try await self.output.reporting {
             let configuration = try self.cluster.load()
             let reader = LagReader(admin: try self.cluster.admin(configuration))
-            let kafka = self.cluster.kafka(configuration)
             var tracker = LagTracker(evaluator: StatusEvaluator(window: TimeInterval(configuration.monitor.windowSeconds)))
-            // The timestamps of first unconsumed records read so far: a record's never changes.
-            var recordTimes: [RecordPosition: Int64] = [:]
+            var recordTimes = RecordTimes(kafka: self.cluster.kafka(configuration), logger: .cli)
             while true {
                 let snapshot: LagSnapshot
                 do {
@@ -60,10 +57,7 @@ struct Lag: AsyncParsableCommand {
                     throw CLIError.failed("no consumer group named \(group)")
                 }
                 var report = tracker.record(snapshot)
-                let wanted = report.recordsToTime
-                recordTimes = recordTimes.filter { wanted.contains($0.key) }
-                recordTimes.merge(await Self.timestamps(of: wanted.filter { recordTimes[$0] == nil }, kafka: kafka)) { $1 }
-                report.applyRecordTimes(recordTimes)
+                await recordTimes.fill(&report)
                 self.print(report)
                 guard self.watch else { return }
                 try await Task.sleep(for: .milliseconds(Int64(self.interval * 1000)))
@@ -118,24 +112,6 @@ struct Lag: AsyncParsableCommand {
     /// Writes a line unbuffered, so each look of --watch reaches a pipe as it is made.
     private static func emit(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
-
-    /// The timestamps of these records (Unix milliseconds), read by assignment. One that cannot
-    /// be read in time (deleted by retention, a slow broker) is left out: its partition keeps
-    /// the estimate.
-    private static func timestamps(of records: Set<RecordPosition>, kafka: KafkaConfiguration) async -> [RecordPosition: Int64] {
-        // One offset per partition per read: two groups lagging on one partition take two.
-        var pending = Dictionary(grouping: records, by: \.topicPartition).mapValues { $0.map(\.offset).sorted() }
-        var found: [RecordPosition: Int64] = [:]
-        while !pending.isEmpty {
-            let ranges = pending.mapValues { $0[0]..<($0[0] + 1) }
-            pending = pending.compactMapValues { $0.count > 1 ? Array($0.dropFirst()) : nil }
-            guard let records = try? await TopicRangeReader(kafka: kafka, timeout: .seconds(10)).read(ranges) else { continue }
-            for record in records {
-                if let timestamp = record.timestamp { found[RecordPosition(record.topicPartition, offset: record.offset)] = timestamp }
-            }
-        }
-        return found
     }
 
     static func timeLag(_ partition: LagReport.Partition) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import HooklineKafka
+import Logging
 
 /// One record's place in a log.
 public struct RecordPosition: Sendable, Hashable {
@@ -45,5 +46,37 @@ extension LagReport {
             }
             if changed { self.groups[groupIndex].lagSeconds = self.groups[groupIndex].partitions.compactMap(\.lagSeconds).max() }
         }
+    }
+}
+
+/// Fills in the time lags the end-offset history cannot tell (``LagReport/recordsToTime``) from
+/// the timestamps of the records themselves, read by assignment (``KafkaRangeReader``: no group
+/// join, nothing committed). Keeps what it read while it is still asked for, since a record's
+/// timestamp never changes: a group stopped behind an old record costs one read, not one a look.
+public struct RecordTimes: Sendable {
+    let reader: KafkaRangeReader
+    private var known: [RecordPosition: Int64] = [:]
+
+    /// - Parameter timeout: how long one look waits for the records; one not read by then (deleted
+    ///   by retention, a slow broker) leaves its partition with the estimate.
+    public init(kafka: KafkaConfiguration, timeout: Duration = .seconds(10), logger: Logger) {
+        self.reader = KafkaRangeReader(kafka: kafka, timeout: timeout, logger: logger)
+    }
+
+    /// Reads the timestamps `report` needs and is not known yet, and applies them.
+    public mutating func fill(_ report: inout LagReport) async {
+        let wanted = report.recordsToTime
+        self.known = self.known.filter { wanted.contains($0.key) }
+        // One offset per partition per read: two groups lagging on one partition take two.
+        var pending = Dictionary(grouping: wanted.filter { self.known[$0] == nil }, by: \.topicPartition).mapValues { $0.map(\.offset).sorted() }
+        while !pending.isEmpty {
+            let ranges = pending.mapValues { $0[0]..<($0[0] + 1) }
+            pending = pending.compactMapValues { $0.count > 1 ? Array($0.dropFirst()) : nil }
+            guard let records = try? await self.reader.read(ranges) else { continue }
+            for record in records {
+                if let timestamp = record.timestamp { self.known[RecordPosition(record.topicPartition, offset: record.offset)] = timestamp }
+            }
+        }
+        report.applyRecordTimes(self.known)
     }
 }

@@ -19,9 +19,8 @@ public struct EndOffsetSample: Sendable, Hashable {
 /// assuming records arrived evenly. When even the oldest sample is already past the committed
 /// offset, the record is older than the history, and the age of the oldest sample is a lower
 /// bound (``isLowerBound``). A one-shot look therefore only knows "caught up" or a lower bound;
-/// a watch or the monitor, sampling continuously, knows more with every sample, and
-/// `hookline lag` reads the record's own timestamp where the history cannot tell
-/// (``LagReport/recordsToTime``).
+/// a watch or the monitor, sampling continuously, knows more with every sample. Where the
+/// history cannot tell, both read the record's own timestamp (``RecordTimes``).
 public struct TimeLag: Sendable, Hashable, Codable {
     public var seconds: Double
     /// The record is older than the history: the consumer is at least ``seconds`` behind.

@@ -20,13 +20,17 @@ public enum MonitorApplication {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let address = try ListenAddress(configuration.listen)
-        let admin = try KafkaAdmin(
-            configuration: KafkaConfiguration(bootstrapServers: kafka.brokers, clientID: "hookline-monitor", properties: kafka.properties),
-            requestTimeout: min(.seconds(10), max(configuration.interval, .seconds(2))),
+        let cluster = KafkaConfiguration(bootstrapServers: kafka.brokers, clientID: "hookline-monitor", properties: kafka.properties)
+        let requestTimeout = min(Duration.seconds(10), max(configuration.interval, .seconds(2)))
+        let admin = try KafkaAdmin(configuration: cluster, requestTimeout: requestTimeout, logger: logger)
+        let state = MonitorState(interval: configuration.interval)
+        let poller = MonitorPoller(
+            reader: LagReader(admin: admin),
+            recordTimes: RecordTimes(kafka: cluster, timeout: requestTimeout, logger: logger),
+            configuration: configuration,
+            state: state,
             logger: logger
         )
-        let state = MonitorState(interval: configuration.interval)
-        let poller = MonitorPoller(reader: LagReader(admin: admin), configuration: configuration, state: state, logger: logger)
         logger.info(
             "monitor configured",
             metadata: [

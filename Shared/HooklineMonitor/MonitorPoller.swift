@@ -4,10 +4,12 @@ import HooklineLag
 import Logging
 import ServiceLifecycle
 
-/// Every interval: a snapshot of the cluster, judged by a ``LagTracker``, plus the gateways'
-/// traffic, published to the ``MonitorState``. Stops at graceful shutdown.
+/// Every interval: a snapshot of the cluster, judged by a ``LagTracker`` (time lags its history
+/// cannot tell read from the records, ``RecordTimes``), plus the gateways' traffic, published to
+/// the ``MonitorState``. Stops at graceful shutdown.
 struct MonitorPoller: Service {
     let reader: LagReader
+    let recordTimes: RecordTimes
     let configuration: MonitorConfiguration
     let state: MonitorState
     let logger: Logger
@@ -15,15 +17,16 @@ struct MonitorPoller: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             var tracker = LagTracker(evaluator: StatusEvaluator(window: self.configuration.window.inSeconds))
+            var recordTimes = self.recordTimes
             while !Task.isCancelled {
                 let started = ContinuousClock.now
-                await self.poll(&tracker)
+                await self.poll(&tracker, &recordTimes)
                 try? await Task.sleep(until: started + self.configuration.interval)
             }
         }
     }
 
-    private func poll(_ tracker: inout LagTracker) async {
+    private func poll(_ tracker: inout LagTracker, _ recordTimes: inout RecordTimes) async {
         let snapshot: LagSnapshot
         do {
             snapshot = try await self.reader.snapshot(knownGroups: self.configuration.knownGroups)
@@ -32,7 +35,8 @@ struct MonitorPoller: Service {
             self.state.fail("\(error)")
             return
         }
-        let report = tracker.record(snapshot)
+        var report = tracker.record(snapshot)
+        await recordTimes.fill(&report)
         let gateways = await self.fetchGateways()
         self.state.publish(report, gateways: gateways)
     }

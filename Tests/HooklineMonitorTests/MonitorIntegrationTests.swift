@@ -30,8 +30,11 @@ struct MonitorIntegrationTests {
         let stopped = try #require(cli.groups.first { $0.group == scenario.stopped })
         #expect(Dictionary(uniqueKeysWithValues: stopped.partitions.map { ($0.partition, $0.lag) }) == lagging.mapValues { Optional($0) })
         #expect(stopped.partitions.allSatisfy { $0.lag == $0.end - $0.committed! })
-        // A single look tells the time lag too: from the first unconsumed record's timestamp.
+        // A single look tells the time lag too: from the first unconsumed record's timestamp. So
+        // does the monitor, which started after those records were written.
         try self.expectTimeLag(of: stopped, takenAt: cli.takenAt, writtenIn: scenario.unconsumedWritten)
+        let monitored = try #require(try await self.report(monitor))
+        try self.expectTimeLag(of: try #require(monitored.groups.first { $0.group == scenario.stopped }), takenAt: monitored.takenAt, writtenIn: scenario.unconsumedWritten)
         // --watch: one JSON object per look, each flushed as it is made.
         let watched = try await run(
             try builtBinary("hookline"),
@@ -150,11 +153,15 @@ struct MonitorIntegrationTests {
 
     // MARK: Helpers
 
+    /// The report `/api/status` serves, nil before the first snapshot.
+    private func report(_ monitor: MonitorProcess) async throws -> LagReport? {
+        struct Status: Decodable { var lag: LagReport? }
+        return try LagReport.decoder().decode(Status.self, from: Data(try await get("\(monitor.baseURL)/api/status").body.utf8)).lag
+    }
+
     /// The group's first partition as `/api/status` reports it.
     private func partition(_ monitor: MonitorProcess, _ group: String) async throws -> LagReport.Partition? {
-        struct Status: Decodable { var lag: LagReport? }
-        let status = try LagReport.decoder().decode(Status.self, from: Data(try await get("\(monitor.baseURL)/api/status").body.utf8))
-        return status.lag?.groups.first { $0.group == group }?.partitions.first
+        try await self.report(monitor)?.groups.first { $0.group == group }?.partitions.first
     }
 
     /// `hookline_consumergroup_status{group}`, nil while the group has no series.

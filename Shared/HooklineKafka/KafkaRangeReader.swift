@@ -1,39 +1,47 @@
 import Foundation
-import HooklineConfig
-import HooklineKafka
+import Logging
 
-/// Reads fixed offset ranges of partitions once, by assignment (no group join, nothing
-/// committed): what `hookline dlq` uses to look at a topic, and `hookline lag` to read the first
-/// record a group has not consumed, without moving anyone's offsets.
-struct TopicRangeReader {
-    let configuration: KafkaConsumerConfiguration
+/// Reads fixed offset ranges of partitions once, by assignment: no group join to wait for,
+/// nothing committed, nobody's offsets moved. What `hookline dlq` uses to look at a topic, and
+/// the lag tools to read the first record a group has not consumed.
+public struct KafkaRangeReader: Sendable {
+    public let configuration: KafkaConsumerConfiguration
     /// How long to wait for the records.
-    let timeout: Duration
+    public let timeout: Duration
+    let logger: Logger
 
-    init(kafka: KafkaConfiguration, timeout: Duration = .seconds(30)) {
+    public init(kafka: KafkaConfiguration, timeout: Duration = .seconds(30), logger: Logger) {
         self.configuration = KafkaConsumerConfiguration(
             kafka: kafka,
             // librdkafka wants a group for a consumer; this one never joins or commits.
-            groupID: "hookline-cli-read-\(UUID().uuidString.prefix(8).lowercased())",
+            groupID: "hookline-read-\(UUID().uuidString.prefix(8).lowercased())",
             isolationLevel: .readUncommitted
         )
         self.timeout = timeout
+        self.logger = logger
     }
 
     /// The records of `topic` at offsets `ranges[partition]` (lower bound included, upper
     /// excluded), in partition then offset order.
-    func read(topic: String, ranges: [Int32: Range<Int64>]) async throws -> [KafkaConsumerMessage] {
+    public func read(topic: String, ranges: [Int32: Range<Int64>]) async throws(KafkaError) -> [KafkaConsumerMessage] {
         try await self.read(Dictionary(uniqueKeysWithValues: ranges.map { (TopicPartition(topic: topic, partition: $0.key), $0.value) }))
     }
 
     /// The records at offsets `ranges[partition]` (lower bound included, upper excluded), in
     /// topic, partition and offset order. A range that starts before the log does (its records
     /// deleted) yields what is left of it.
-    func read(_ ranges: [TopicPartition: Range<Int64>]) async throws -> [KafkaConsumerMessage] {
+    /// - Throws: ``KafkaError`` with ``KafkaError/Code/timedOut`` when some partition did not
+    ///   reach the end of its range within ``timeout``.
+    public func read(_ ranges: [TopicPartition: Range<Int64>]) async throws(KafkaError) -> [KafkaConsumerMessage] {
         let wanted = ranges.filter { !$0.value.isEmpty }
         guard !wanted.isEmpty else { return [] }
-        let consumer = try KafkaConsumer(configuration: self.configuration, logger: .cli)
-        try consumer.assign(wanted.mapValues { .offset($0.lowerBound) })
+        let consumer = try KafkaConsumer(configuration: self.configuration, logger: self.logger)
+        do {
+            try consumer.assign(wanted.mapValues { .offset($0.lowerBound) })
+        } catch {
+            await consumer.close()
+            throw error
+        }
         var records: [TopicPartition: [KafkaConsumerMessage]] = [:]
         var remaining = Set(wanted.keys)
         let deadline = ContinuousClock.now + self.timeout
@@ -46,7 +54,12 @@ struct TopicRangeReader {
         }
         await consumer.close()
         guard remaining.isEmpty else {
-            throw CLIError.failed("timed out reading \(remaining.map(\.description).sorted().joined(separator: ", "))")
+            throw KafkaError(
+                code: .timedOut,
+                message: "timed out after \(self.timeout) reading \(remaining.map(\.description).sorted().joined(separator: ", "))",
+                operation: "reading offset ranges",
+                isRetriable: true
+            )
         }
         return records.keys.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }.flatMap { records[$0]! }
     }
