@@ -53,9 +53,12 @@ extension LagReport {
 /// the timestamps of the records themselves, read by assignment (``KafkaRangeReader``: no group
 /// join, nothing committed). Keeps what it read while it is still asked for, since a record's
 /// timestamp never changes: a group stopped behind an old record costs one read, not one a look.
+/// A record the log no longer has (deleted by retention) is remembered as such; a read that
+/// timed out is tried again at the next look.
 public struct RecordTimes: Sendable {
     let reader: KafkaRangeReader
-    private var known: [RecordPosition: Int64] = [:]
+    /// Unix milliseconds by record; nil for a record that is not there to read.
+    private var known: [RecordPosition: Int64?] = [:]
 
     /// - Parameter timeout: how long one look waits for the records; one not read by then (deleted
     ///   by retention, a slow broker) leaves its partition with the estimate.
@@ -73,10 +76,13 @@ public struct RecordTimes: Sendable {
             let ranges = pending.mapValues { $0[0]..<($0[0] + 1) }
             pending = pending.compactMapValues { $0.count > 1 ? Array($0.dropFirst()) : nil }
             guard let records = try? await self.reader.read(ranges) else { continue }
+            for (partition, range) in ranges {
+                self.known[RecordPosition(partition, offset: range.lowerBound)] = .some(nil)
+            }
             for record in records {
-                if let timestamp = record.timestamp { self.known[RecordPosition(record.topicPartition, offset: record.offset)] = timestamp }
+                self.known[RecordPosition(record.topicPartition, offset: record.offset)] = .some(record.timestamp)
             }
         }
-        report.applyRecordTimes(self.known)
+        report.applyRecordTimes(self.known.compactMapValues { $0 })
     }
 }
