@@ -89,7 +89,10 @@ final class Gateway: Sendable {
             webhook = try source.verifier.verify(request)
         } catch {
             metrics.verificationFailure(source: source.name, reason: error.reason.code)
-            logger.info("webhook refused", metadata: ["hookline.source": "\(source.name)", "hookline.reason": "\(error.reason.code)"])
+            var metadata: Logger.Metadata = ["hookline.source": "\(source.name)", "hookline.reason": "\(error.reason.code)"]
+            // The provider's id of the attempt, so its delivery log can be matched to this line.
+            if let id = source.verifier.deliveryID(in: request.headerFields) { metadata["hookline.delivery_id"] = "\(id)" }
+            logger.info("webhook refused", metadata: metadata)
             return answer(.jsonError(error.status, code: error.reason.code, message: error.message))
         }
         guard webhook.publish else {

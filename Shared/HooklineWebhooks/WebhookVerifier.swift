@@ -18,6 +18,24 @@ public protocol WebhookVerifier: Sendable {
     /// The headers (and, for Twilio JSON deliveries, the URL) the provider would send for a
     /// delivery of `message.body`.
     static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook
+
+    /// The request headers that name the delivery (GitHub's `X-GitHub-Delivery`), in the order
+    /// the id is taken from them: what the log line of a refused request quotes, so that an
+    /// operator can find the provider's own record of the attempt. Empty (the default) where the
+    /// id is only in the body, which a refusal does not read.
+    var deliveryIDHeaders: [HTTPField.Name] { get }
+}
+
+extension WebhookVerifier {
+    public var deliveryIDHeaders: [HTTPField.Name] { [] }
+
+    /// The delivery id a request names in ``deliveryIDHeaders``, for a log line: the request is not
+    /// authenticated, so the value is cut to 128 characters and anything but printable ASCII is
+    /// shown as `?`.
+    public func deliveryID(in headers: HTTPFields) -> String? {
+        guard let value = self.deliveryIDHeaders.lazy.compactMap({ headers[fields: $0].first?.value }).first, !value.isEmpty else { return nil }
+        return String(decoding: value.utf8.prefix(128).map { (0x21...0x7E).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+    }
 }
 
 /// What a signer needs to produce a provider's delivery.

@@ -23,7 +23,9 @@ struct GatewayProcess {
         return path
     }
 
-    static func start(yaml: String, port: Int) async throws -> GatewayProcess {
+    /// Starts the gateway on `yaml` with `environment` added to this process's, logging at
+    /// `logLevel` to ``log``.
+    static func start(yaml: String, port: Int, logLevel: String = "warning", environment: [String: String] = [:]) async throws -> GatewayProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("gateway"))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("hookline.yaml")
@@ -32,7 +34,8 @@ struct GatewayProcess {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try self.binary())
-        process.arguments = ["--config", config.path, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
+        process.arguments = ["--config", config.path, "--listen", "127.0.0.1:\(port)", "--log-level", logLevel]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

@@ -22,6 +22,25 @@ struct ProviderRoundTripTests {
         #expect(verified.publish)
     }
 
+    /// The providers that name a delivery in a header: a refusal's log line quotes it.
+    static let deliveryIDInHeaders: Set<String> = ["github", "gitlab", "shopify", "twilio", "standard-webhooks", "linear", "hmac-sha256"]
+
+    @Test(arguments: ProviderFixture.all)
+    func deliveryIDHeadersNameTheVerifiedID(_ fixture: ProviderFixture) throws {
+        let verifier = try fixture.verifier()
+        let request = try fixture.request(.wrong)
+        let id = verifier.deliveryID(in: request.headerFields)
+        #expect(id == (Self.deliveryIDInHeaders.contains(fixture.provider) ? fixture.id : nil))
+    }
+
+    @Test func deliveryIDIsCutAndPrintable() throws {
+        let verifier = try WebhookProviders.makeVerifier(provider: "github", configuration: ProviderConfiguration(secrets: ["s"]))
+        let long = String(repeating: "a", count: 200)
+        #expect(verifier.deliveryID(in: [HTTPField.Name("X-GitHub-Delivery")!: long]) == String(long.prefix(128)))
+        #expect(verifier.deliveryID(in: [HTTPField.Name("X-GitHub-Delivery")!: "id with\tspaces\u{7F}é"]) == "id?with?spaces???")
+        #expect(verifier.deliveryID(in: [:]) == nil)
+    }
+
     @Test(arguments: ProviderFixture.all)
     func rotatedCredentialIsAccepted(_ fixture: ProviderFixture) throws {
         let verified = try fixture.verifier().verify(fixture.request(.rotated))

@@ -18,6 +18,8 @@ public struct GenericHMACVerifier: WebhookVerifier {
     let idHeader: HTTPField.Name?
     let keyPointer: JSONPointer?
 
+    public var deliveryIDHeaders: [HTTPField.Name] { self.idHeader.map { [$0] } ?? [] }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets.")

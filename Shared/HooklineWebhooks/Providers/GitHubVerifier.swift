@@ -14,6 +14,8 @@ public struct GitHubVerifier: WebhookVerifier {
 
     let keys: HMACKeys<SHA256>
 
+    public var deliveryIDHeaders: [HTTPField.Name] { [Self.deliveryHeader] }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets.")

@@ -29,6 +29,8 @@ public struct GitLabVerifier: WebhookVerifier {
     let tokens: [SecretDigest]
     let signing: StandardWebhooksScheme?
 
+    public var deliveryIDHeaders: [HTTPField.Name] { [Self.idempotencyHeader, Self.uuidHeader, StandardWebhooksScheme.idHeader] }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty || !configuration.signingTokens.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets or signing_tokens.")

@@ -19,6 +19,8 @@ public struct LinearVerifier: WebhookVerifier {
     let keys: HMACKeys<SHA256>
     let tolerance: Int64
 
+    public var deliveryIDHeaders: [HTTPField.Name] { [Self.deliveryHeader] }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets (the webhook's signing secret).")

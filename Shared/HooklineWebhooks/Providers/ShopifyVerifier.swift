@@ -26,6 +26,8 @@ public struct ShopifyVerifier: WebhookVerifier {
 
     let keys: HMACKeys<SHA256>
 
+    public var deliveryIDHeaders: [HTTPField.Name] { [Self.eventID.name, Self.eventID.alias, Self.webhookID.name, Self.webhookID.alias] }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets (the app's client secret).")

@@ -12,6 +12,8 @@ public struct StandardWebhooksVerifier: WebhookVerifier {
     let scheme: StandardWebhooksScheme
     let keyPointer: JSONPointer?
 
+    public var deliveryIDHeaders: [HTTPField.Name] { [StandardWebhooksScheme.idHeader] }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty || !configuration.publicKeys.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one whsec_ secret or whpk_ public key.")

@@ -23,6 +23,8 @@ public struct TwilioVerifier: WebhookVerifier {
     let sha256: HMACKeys<SHA256>
     let publicURL: String?
 
+    public var deliveryIDHeaders: [HTTPField.Name] { [Self.idempotencyHeader] }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets (auth tokens or shared keys).")
