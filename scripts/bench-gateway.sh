@@ -149,12 +149,15 @@ ratio() {
   printf '%s   (rounds: %s)' "$(printf '%s\n' "${each[@]}" | middle)" "${each[*]}"
 }
 
-row() {  # NAME RESULT [SERVER]: requests/s, latency, and CPU per request when measured
-  local cpu=""
-  [ -n "${3:-}" ] && cpu=$(printf '   CPU/request: server %4s us' "$(result_field "$2" "cpu_us_$3")")
-  [ -n "$(result_field "$2" cpu_us_broker)" ] && cpu+=$(printf ', broker %4s us' "$(result_field "$2" cpu_us_broker)")
-  [ -n "$(result_field "$2" cpu_us_machine)" ] && cpu+=$(printf '%s machine %4s us (%s%% busy)' "${cpu:+,}" \
-    "$(result_field "$2" cpu_us_machine)" "$(result_field "$2" busy_pct)")
+row() {  # NAME RESULT [SERVER]: requests/s, latency, and the CPU per request that was measured
+  local parts=()
+  [ -n "${3:-}" ] && parts+=("$(printf 'server %4s us' "$(result_field "$2" "cpu_us_$3")")")
+  [ -n "$(result_field "$2" cpu_us_broker)" ] && parts+=("$(printf 'broker %4s us' "$(result_field "$2" cpu_us_broker)")")
+  [ -n "$(result_field "$2" cpu_us_machine)" ] &&
+    parts+=("$(printf 'machine %4s us (%s%% busy)' "$(result_field "$2" cpu_us_machine)" "$(result_field "$2" busy_pct)")")
+  local cpu="" part
+  for part in "${parts[@]}"; do cpu+="${cpu:+, }$part"; done
+  [ -z "$cpu" ] || cpu="   CPU/request: $cpu"
   printf '  %-50s %8s req/s   p50 %6s ms   p99 %6s ms%s\n' "$1" "$(result_field "$2" rps)" \
     "$(printf '%.2f' "$(result_field "$2" p50_ms)")" "$(printf '%.2f' "$(result_field "$2" p99_ms)")" "$cpu"
 }

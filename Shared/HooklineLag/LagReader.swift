@@ -16,7 +16,8 @@ public struct LagReader: Sendable {
     /// `hookline-dlq-redrive-<service>` records how far `hookline dlq redrive` got and has no
     /// members between redrives, so it would read STOPPED as soon as new dead letters arrive (they
     /// show as the end offsets of the `<prefix>.dlq.<service>` topics instead);
-    /// `hookline-cli-*` are throwaway groups of one command.
+    /// `hookline-cli-*` were throwaway groups of one command, in versions that read a topic by
+    /// joining a group (``KafkaRangeReader`` reads by assignment and registers none).
     public static let toolingGroupPrefixes = ["hookline-dlq-redrive-", "hookline-cli-"]
 
     /// Whether a group is one of the CLI's own (``toolingGroupPrefixes``): not judged unless asked for by name.
