@@ -13,19 +13,22 @@ public struct RecordPosition: Sendable, Hashable {
     }
 }
 
+extension LagReport.Partition {
+    /// The record the group reads next, while it lags; nil when caught up or never committed.
+    var firstUnconsumed: RecordPosition? {
+        guard (self.lag ?? 0) > 0, let committed = self.committed else { return nil }
+        return RecordPosition(TopicPartition(topic: self.topic, partition: self.partition), offset: committed)
+    }
+}
+
 extension LagReport {
     /// The first unconsumed record of every lagging partition whose time lag the end-offset
     /// history cannot tell (no history yet, or only a lower bound): its timestamp tells it
     /// exactly, for the price of reading it.
     public var recordsToTime: Set<RecordPosition> {
-        var records: Set<RecordPosition> = []
-        for group in self.groups {
-            for partition in group.partitions where (partition.lag ?? 0) > 0 && (partition.lagSeconds == nil || partition.lagSecondsIsLowerBound) {
-                guard let committed = partition.committed else { continue }
-                records.insert(RecordPosition(TopicPartition(topic: partition.topic, partition: partition.partition), offset: committed))
-            }
-        }
-        return records
+        Set(self.groups.flatMap { group in
+            group.partitions.compactMap { $0.lagSeconds == nil || $0.lagSecondsIsLowerBound ? $0.firstUnconsumed : nil }
+        })
     }
 
     /// Sets the time lag of each lagging partition whose first unconsumed record has a timestamp
@@ -36,10 +39,7 @@ extension LagReport {
         for groupIndex in self.groups.indices {
             var changed = false
             for index in self.groups[groupIndex].partitions.indices {
-                let partition = self.groups[groupIndex].partitions[index]
-                guard (partition.lag ?? 0) > 0, let committed = partition.committed,
-                    let written = timestamps[RecordPosition(TopicPartition(topic: partition.topic, partition: partition.partition), offset: committed)]
-                else { continue }
+                guard let record = self.groups[groupIndex].partitions[index].firstUnconsumed, let written = timestamps[record] else { continue }
                 self.groups[groupIndex].partitions[index].lagSeconds = max(0, self.takenAt.timeIntervalSince1970 - Double(written) / 1000)
                 self.groups[groupIndex].partitions[index].lagSecondsIsLowerBound = false
                 changed = true

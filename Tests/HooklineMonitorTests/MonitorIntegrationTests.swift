@@ -180,7 +180,6 @@ struct MonitorIntegrationTests {
         return Dictionary(uniqueKeysWithValues: samples.map { (Int32($0.labels["partition"]!)!, Int64($0.value)) })
     }
 
-    /// `hookline lag --json [--group G]`, run as the built binary.
     /// Every lagging partition of `group` has an exact time lag (not a lower bound) that dates
     /// its first unconsumed record within `writtenIn` (give or take a second of timestamp rounding).
     private func expectTimeLag(of group: LagReport.Group, takenAt: Date, writtenIn: ClosedRange<Date>) throws {
@@ -197,6 +196,7 @@ struct MonitorIntegrationTests {
         #expect(group.lagSeconds == lagging.compactMap(\.lagSeconds).max())
     }
 
+    /// `hookline lag --json [--group G]`, run as the built binary.
     private func cliLag(_ broker: EmbeddedBroker, group: String? = nil) async throws -> LagReport {
         let output = try await run(try builtBinary("hookline"), ["lag", "--brokers", broker.bootstrapServers, "--json"] + (group.map { ["--group", $0] } ?? []))
         try #require(output.status == 0, "hookline lag failed: \(output.stderr)")
