@@ -398,7 +398,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 }
 
-/// Hummingbird's HTTP/1.1 channel with ``WebhookChannelHandler`` after its connection-state handler.
+/// Hummingbird's HTTP/1.1 channel with ``HTTPConnectionOptionsHandler`` after its HTTP/1 decoder
+/// and ``WebhookChannelHandler`` after its connection-state handler.
 struct WebhookHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
@@ -411,6 +412,8 @@ struct WebhookHTTP1Channel: ServerChildChannel {
         let requestTimeoutMs = self.requestTimeoutMs
         return self.http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
+            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try pipeline.addHandler(HTTPConnectionOptionsHandler(), position: .after(decoder))
             let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
             try pipeline.addHandler(WebhookChannelHandler(endpoint: endpoint, requestTimeoutMs: requestTimeoutMs), position: .after(state))
             return value

@@ -92,6 +92,35 @@ struct GatewayConnectionTests {
         #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="-",status="431"} 1"#))
     }
 
+    @Test("HTTP/1.0 keeps its own connection rules on both paths: closed after each answer unless it asks for keep-alive, which the answer then confirms")
+    func http10ConnectionRules() async throws {
+        let (broker, gateway) = try await startGitHubGateway()
+        defer { Task { await gateway.stop() } }
+
+        // Without keep-alive: the answer says close and the connection closes (a client like `ab`
+        // waits for that), so what followed is not served; the router's answer alike.
+        let closing = try signedPush(id: "ten-close", version: "HTTP/1.0") + signedPush(id: "ten-after", version: "HTTP/1.0")
+        let webhook = try await RawHTTPConnection.exchange(port: gateway.port, send: closing, expect: 1, untilClosed: true)
+        #expect(webhook.map(\.status) == [202])
+        #expect(webhook.map { $0.headers["connection"] } == ["close"])
+        let health = try await RawHTTPConnection.exchange(port: gateway.port, send: Array("GET /healthz HTTP/1.0\r\n\r\n".utf8), expect: 1, untilClosed: true)
+        #expect(health.map(\.status) == [200])
+        #expect(health.map { $0.headers["connection"] } == ["close"])
+
+        // With keep-alive the connection serves the next request; HTTP/1.1's close in another
+        // spelling closes it after the router's answer too.
+        let keepAlive = try signedPush(id: "ten-keep", version: "HTTP/1.0", extraHeaders: "Connection: keep-alive\r\n")
+        let steps: [(send: [UInt8], expect: Int)] = [
+            (keepAlive, 1),
+            (Array("GET /healthz HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n".utf8), 1),
+            (Array("GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: Close\r\n\r\n".utf8), 1),
+        ]
+        let kept = try await RawHTTPConnection.conversation(port: gateway.port, steps: steps, untilClosed: true)
+        #expect(kept.map(\.status) == [202, 200, 200])
+        #expect(kept.map { $0.headers["connection"] } == ["keep-alive", "keep-alive", "close"])
+        #expect(try await publishedIDs(gateway, broker: broker, expect: 2) == ["ten-close", "ten-keep"])
+    }
+
     @Test("a client that sends Expect: 100-continue gets 100 Continue before it sends the body; over the limit, 413 without it")
     func expectContinue() async throws {
         let (broker, gateway) = try await startGitHubGateway()
@@ -164,17 +193,24 @@ private func publishedIDs(_ gateway: RunningGateway, broker: EmbeddedBroker, exp
     return try await records(in: topic, broker: broker, expect: count).compactMap { $0.headers.string("ce_id") }.sorted()
 }
 
-/// A signed GitHub push as raw HTTP/1.1 bytes.
-private func signedPush(id: String, secret: String = "s3cret", path: String = "/webhooks/github", extraHeaders: String = "") throws -> [UInt8] {
-    let push = try signedPushParts(id: id, secret: secret, path: path, extraHeaders: extraHeaders)
+/// A signed GitHub push as raw HTTP bytes.
+private func signedPush(
+    id: String,
+    secret: String = "s3cret",
+    path: String = "/webhooks/github",
+    version: String = "HTTP/1.1",
+    extraHeaders: String = ""
+) throws -> [UInt8] {
+    let push = try signedPushParts(id: id, secret: secret, path: path, version: version, extraHeaders: extraHeaders)
     return push.head + push.body
 }
 
-/// A signed GitHub push's head and body as raw HTTP/1.1 bytes; `contentLength` may announce another length.
+/// A signed GitHub push's head and body as raw HTTP bytes; `contentLength` may announce another length.
 private func signedPushParts(
     id: String,
     secret: String = "s3cret",
     path: String = "/webhooks/github",
+    version: String = "HTTP/1.1",
     contentLength: Int? = nil,
     extraHeaders: String = ""
 ) throws -> (head: [UInt8], body: [UInt8]) {
@@ -182,7 +218,7 @@ private func signedPushParts(
         provider: "github",
         WebhookSigningInput(secret: secret, body: githubPush, event: "push", id: id, timestamp: Int64(Date().timeIntervalSince1970), configuration: ProviderConfiguration())
     )
-    var head = "POST \(path) HTTP/1.1\r\nHost: test\r\nContent-Length: \(contentLength ?? githubPush.count)\r\n\(extraHeaders)"
+    var head = "POST \(path) \(version)\r\nHost: test\r\nContent-Length: \(contentLength ?? githubPush.count)\r\n\(extraHeaders)"
     for field in signed.headerFields {
         head += "\(field.name.rawName): \(field.value)\r\n"
     }
