@@ -271,7 +271,11 @@ let package = Package(
 
         .testTarget(
             name: "HooklineKafkaTests",
-            dependencies: ["HooklineKafka", "HooklineTestSupport"],
+            dependencies: [
+                "HooklineKafka",
+                "HooklineTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/HooklineKafkaTests",
             swiftSettings: swiftSettings
         ),

@@ -114,7 +114,13 @@ public final class KafkaConsumer: Sendable {
                 defer { rd_kafka_message_destroy(message) }
                 let err = message.pointee.err
                 guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                    logger.warning("consumer error", metadata: ["kafka.error": "\(KafkaError(err, operation: "consuming"))"])
+                    if err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, let topic = message.pointee.rkt {
+                        // A pattern nothing matches yet, or a named topic not created yet: webhook
+                        // topics appear with their first event, and the subscription picks them up then.
+                        logger.info("no topic for this subscription yet", metadata: ["kafka.topic": "\(String(cString: rd_kafka_topic_name(topic)))"])
+                    } else {
+                        logger.warning("consumer error", metadata: ["kafka.error": "\(KafkaError(err, operation: "consuming"))"])
+                    }
                     return
                 }
                 buffer.append(KafkaConsumerMessage(copying: message))

@@ -73,3 +73,14 @@ public enum KafkaStartOffset: Sendable, Hashable {
     /// Only records written from now on.
     case end
 }
+
+extension KafkaStartOffset: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .offset(let offset): "offset \(offset)"
+        case .committed: "committed"
+        case .beginning: "beginning"
+        case .end: "end"
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import HooklineKafka
 import HooklineTestSupport
+import Logging
 import Synchronization
 import Testing
 
@@ -159,6 +160,30 @@ struct KafkaConsumerGroupTests {
         #expect(consumer.assignment == [TopicPartition(topic: topic, partition: 1)])
         #expect(listener.assigned.isEmpty && listener.revocations == 0)
         #expect(try await admin.committedOffsets(group: group).isEmpty)
+        await consumer.close()
+    }
+
+    @Test("a pattern that matches no topic yet is logged at info as such, not as a consumer error, and its topic is read once created")
+    func patternWithoutTopicYet() async throws {
+        let broker = try await TestKafka.broker()
+        let prefix = TestKafka.uniqueName("later")
+        let pattern = "^\(prefix)\\..*"
+        let logs = LogRecords()
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(broker, group: prefix), logger: logs.logger())
+        try consumer.subscribe(topics: [pattern])
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline, !logs.all.contains(where: { $0.message == "no topic for this subscription yet" }) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let notice = logs.all.first { $0.message == "no topic for this subscription yet" }
+        #expect(notice?.level == .info)
+        #expect(notice?.metadata["kafka.topic"] == pattern)
+
+        let topic = "\(prefix).created"
+        try await TestKafka.admin(broker).createTopics([.init(name: topic, partitions: 1)])
+        let written = try await produceNumbered(broker, topic: topic, count: 3)
+        #expect(await read(consumer, count: 3).map(number) == written[0])
+        #expect(logs.all.filter { $0.level >= .warning }.map(\.message) == [])
         await consumer.close()
     }
 
