@@ -20,12 +20,23 @@ struct HooklineGatewayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Flag(name: .long, help: "Check the configuration (addresses, sources, secrets, Kafka properties) without starting; exit 0 when it would start, 78 when not.")
+    var check = false
+
     func run() async throws {
         var logger = Logger(label: "hookline.gateway")
         logger.logLevel = self.logLevel
         do {
             let configuration = try HooklineConfiguration.load(commandLinePath: self.config)
+            if self.check {
+                let lines = try GatewayApplication.check(configuration: configuration, listen: self.listen)
+                print((["configuration OK"] + lines).joined(separator: "\n  "))
+                return
+            }
             try await GatewayApplication.run(configuration: configuration, listen: self.listen, logger: logger)
+        } catch let error as ConfigurationError where self.check {
+            FileHandle.standardError.write(Data("configuration invalid: \(error.message)\n".utf8))
+            throw ExitCode(78)
         } catch let error as ConfigurationError {
             logger.critical("cannot start: \(error.message)")
             throw ExitCode(78)  // EX_CONFIG

@@ -23,8 +23,7 @@ public enum GatewayApplication {
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let address = try ListenAddress(listen ?? configuration.gateway.listen)
-        let sources = try GatewaySource.makeAll(configuration, secrets: secrets)
+        let (address, sources) = try self.prepare(configuration, listen: listen, secrets: secrets)
         let kafka = KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "hookline-gateway", properties: configuration.kafka.properties)
         let admin = try KafkaAdmin(configuration: kafka, logger: logger)
         let readinessAdmin = try KafkaAdmin(configuration: kafka, requestTimeout: .seconds(2), logger: logger)
@@ -60,6 +59,52 @@ public enum GatewayApplication {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
             logger: logger
         )
+    }
+
+    /// Checks everything the gateway would start with, without contacting the broker or
+    /// listening: the listen address, every source's provider settings and secrets (`${ENV}`
+    /// and `file:` resolved), and `kafka.properties` as librdkafka takes them. Returns what it
+    /// would serve, one line each, with no secret in it (`hookline-gateway --check`).
+    public static func check(
+        configuration: HooklineConfiguration,
+        listen: String? = nil,
+        secrets: SecretResolver = SecretResolver()
+    ) throws(ConfigurationError) -> [String] {
+        let (address, sources) = try self.prepare(configuration, listen: listen, secrets: secrets)
+        let kafka = configuration.kafka
+        var lines = [
+            "listen \(address.host):\(address.port), max body \(configuration.gateway.maxBodyBytes) bytes",
+            "kafka \(kafka.brokers) (not contacted), topics \(kafka.topicPrefix).<source>.<event>, \(kafka.partitions) partitions, replication \(kafka.replicationFactor)",
+        ]
+        for (name, source) in sources.sorted(by: { $0.key < $1.key }) {
+            let section = configuration.sources[name]!
+            var keys: [String] = []
+            for (count, kind) in [(section.secrets.count, "secret"), (section.publicKeys.count, "public key"), (section.signingTokens.count, "signing token")] where count > 0 {
+                keys.append("\(count) \(kind)\(count == 1 ? "" : "s")")
+            }
+            var line = "POST /webhooks/\(name): \(source.provider), \(keys.joined(separator: ", ")), ack timeout \(source.ackTimeoutMs) ms"
+            if let limit = section.rateLimitPerSecond { line += ", at most \(limit) requests/s" }
+            lines.append(line)
+        }
+        return lines
+    }
+
+    /// What both starting and checking need first: the address, the sources with their secrets
+    /// resolved, and the producer's properties accepted by librdkafka (checked before any client
+    /// connects, so a mistake there stops start-up at once and quietly).
+    private static func prepare(
+        _ configuration: HooklineConfiguration,
+        listen: String?,
+        secrets: SecretResolver
+    ) throws(ConfigurationError) -> (ListenAddress, [String: GatewaySource]) {
+        let address = try ListenAddress(listen ?? configuration.gateway.listen)
+        let sources = try GatewaySource.makeAll(configuration, secrets: secrets)
+        do {
+            try WebhookPublisher.producerConfiguration(configuration, ackTimeouts: Set(sources.values.map(\.ackTimeoutMs))).validate()
+        } catch {
+            throw ConfigurationError("kafka.properties: \(error.message)")
+        }
+        return (address, sources)
     }
 
     /// Runs the gateway until SIGTERM or SIGINT, then stops accepting, lets in-flight requests

@@ -14,6 +14,22 @@ final class WebhookPublisher: Sendable {
     let replicaID: String
 
     init(configuration: HooklineConfiguration, ackTimeouts: Set<Int>, replicaID: String, admin: KafkaAdmin, logger: Logger) throws(KafkaError) {
+        self.producer = try ReplaceableProducer(
+            configuration: Self.producerConfiguration(configuration, ackTimeouts: ackTimeouts),
+            logger: logger
+        )
+        self.topicPrefix = configuration.kafka.topicPrefix
+        self.replicaID = replicaID
+        self.topics = TopicCatalog(
+            admin: admin,
+            partitions: configuration.kafka.partitions,
+            replicationFactor: configuration.kafka.replicationFactor,
+            logger: logger
+        )
+    }
+
+    /// The producer's configuration: the gateway's batching defaults, then `kafka.properties`.
+    static func producerConfiguration(_ configuration: HooklineConfiguration, ackTimeouts: Set<Int>) -> KafkaProducerConfiguration {
         // Every request waits for its record's acknowledgement, so a record should wait for a
         // batch only while waiting pays:
         // - linger.ms 1, not librdkafka's 5: under light load a request waits at most 1 ms;
@@ -24,21 +40,10 @@ final class WebhookPublisher: Sendable {
         // `kafka.properties` overrides both.
         var properties = ["linger.ms": "1", "batch.num.messages": "16"]
         properties.merge(configuration.kafka.properties) { _, user in user }
-        self.producer = try ReplaceableProducer(
-            configuration: KafkaProducerConfiguration(
-                kafka: KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "hookline-gateway", properties: properties),
-                // librdkafka gives up after the longest ack timeout; each send holds its own.
-                messageTimeout: .milliseconds(ackTimeouts.union([configuration.gateway.ackTimeoutMs]).max()!)
-            ),
-            logger: logger
-        )
-        self.topicPrefix = configuration.kafka.topicPrefix
-        self.replicaID = replicaID
-        self.topics = TopicCatalog(
-            admin: admin,
-            partitions: configuration.kafka.partitions,
-            replicationFactor: configuration.kafka.replicationFactor,
-            logger: logger
+        return KafkaProducerConfiguration(
+            kafka: KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "hookline-gateway", properties: properties),
+            // librdkafka gives up after the longest ack timeout; each send holds its own.
+            messageTimeout: .milliseconds(ackTimeouts.union([configuration.gateway.ackTimeoutMs]).max()!)
         )
     }
 

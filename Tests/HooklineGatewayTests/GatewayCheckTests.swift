@@ -1,0 +1,107 @@
+import Foundation
+import HooklineTestSupport
+import Testing
+
+/// `hookline-gateway --check`, and start-up refusing a configuration, on the real executable.
+@Suite("Gateway configuration check", .timeLimit(.minutes(1)))
+struct GatewayCheckTests {
+    @Test("--check resolves every secret and names what would be served, without the secrets and without contacting the broker")
+    func checkPasses() throws {
+        let directory = try temporaryDirectory()
+        let previous = directory.appendingPathComponent("previous")
+        try "previous-secret-value".write(to: previous, atomically: true, encoding: .utf8)
+        let run = try runGateway(
+            ["--check", "--listen", "127.0.0.1:9999"],
+            yaml: """
+                kafka: { brokers: "127.0.0.1:1", topic_prefix: "checked", partitions: 3, properties: { "linger.ms": "2" } }
+                sources:
+                  github: { provider: github, secrets: ["${CHECK_GITHUB_SECRET}", "file:\(previous.path)"], rate_limit_per_second: 50 }
+                  discord: { provider: discord, public_keys: ["\(String(repeating: "ab", count: 32))"], ack_timeout_ms: 2500 }
+                """,
+            in: directory,
+            environment: ["CHECK_GITHUB_SECRET": "current-secret-value"]
+        )
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("configuration OK"))
+        #expect(run.stdout.contains("listen 127.0.0.1:9999"))
+        #expect(run.stdout.contains("kafka 127.0.0.1:1 (not contacted), topics checked.<source>.<event>, 3 partitions"))
+        #expect(run.stdout.contains("POST /webhooks/github: github, 2 secrets, ack timeout 5000 ms, at most 50 requests/s"))
+        #expect(run.stdout.contains("POST /webhooks/discord: discord, 1 public key, ack timeout 2500 ms"))
+        for secret in ["current-secret-value", "previous-secret-value"] {
+            #expect(!run.stdout.contains(secret) && !run.stderr.contains(secret))
+        }
+        #expect(!run.stderr.contains("Connect to"), "\(run.stderr)")
+    }
+
+    @Test("--check exits 78 and says which field is wrong: a missing secret, a librdkafka property it does not know, a conflict between properties")
+    func checkFails() throws {
+        let directory = try temporaryDirectory()
+        let cases: [(properties: String, secret: String, expected: String)] = [
+            (#"{ "linger.ms": "2" }"#, "${CHECK_UNSET_SECRET}", "sources.github.secrets[0]: the environment variable CHECK_UNSET_SECRET is not set"),
+            (#"{ "linger.msx": "2" }"#, "a-secret-value", #"kafka.properties: linger.msx: No such configuration property: "linger.msx""#),
+            (#"{ "acks": "1" }"#, "a-secret-value", "kafka.properties: `acks` must be set to `all` when `enable.idempotence` is true"),
+        ]
+        for (properties, secret, expected) in cases {
+            let run = try runGateway(
+                ["--check"],
+                yaml: """
+                    kafka: { brokers: "127.0.0.1:1", properties: \(properties) }
+                    sources:
+                      github: { provider: github, secrets: ["\(secret)"] }
+                    """,
+                in: directory
+            )
+            #expect(run.status == 78)
+            #expect(run.stderr.contains("configuration invalid: \(expected)"), "\(run.stderr)")
+            #expect(!run.stderr.contains("a-secret-value") && run.stdout.isEmpty)
+        }
+    }
+
+    @Test("start-up with a property librdkafka refuses stops at once with exit 78, before any client tries the broker")
+    func startRefusesBadProperties() throws {
+        let run = try runGateway(
+            [],
+            yaml: """
+                kafka: { brokers: "127.0.0.1:1", properties: { "acks": "1" } }
+                gateway: { listen: "127.0.0.1:0" }
+                sources:
+                  github: { provider: github, secrets: ["a-secret-value"] }
+                """,
+            in: try temporaryDirectory()
+        )
+        #expect(run.status == 78)
+        #expect(run.stderr.contains("cannot start: kafka.properties: `acks` must be set to `all`"), "\(run.stderr)")
+        #expect(!run.stderr.contains("Connect to"), "\(run.stderr)")
+    }
+}
+
+private func temporaryDirectory() throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("check"))
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
+}
+
+/// Runs the gateway executable on `yaml` with `arguments`, to its exit (10 s at most).
+private func runGateway(_ arguments: [String], yaml: String, in directory: URL, environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let config = directory.appendingPathComponent("hookline-\(UUID().uuidString.prefix(8)).yaml")
+    try yaml.write(to: config, atomically: true, encoding: .utf8)
+    let stdout = directory.appendingPathComponent("stdout-\(UUID().uuidString.prefix(8))")
+    let stderr = directory.appendingPathComponent("stderr-\(UUID().uuidString.prefix(8))")
+    _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try GatewayProcess.binary())
+    process.arguments = ["--config", config.path] + arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.standardOutput = try FileHandle(forWritingTo: stdout)
+    process.standardError = try FileHandle(forWritingTo: stderr)
+    try process.run()
+    let deadline = Date().addingTimeInterval(10)
+    while process.isRunning, Date() < deadline { usleep(20_000) }
+    if process.isRunning {
+        process.terminate()
+        process.waitUntilExit()
+        throw EmbeddedBrokerError(message: "hookline-gateway \(arguments) did not exit within 10 s")
+    }
+    return (process.terminationStatus, try String(contentsOf: stdout, encoding: .utf8), try String(contentsOf: stderr, encoding: .utf8))
+}
