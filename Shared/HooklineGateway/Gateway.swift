@@ -23,14 +23,34 @@ final class Gateway: Sendable {
     let readiness: Readiness
     let maxBodyBytes: Int
     let logger: Logger
+    /// Refusals and 503s are logged a few a second per source at most.
+    let logThrottle: LogThrottle
 
-    init(sources: [String: GatewaySource], publisher: WebhookPublisher, metrics: GatewayMetrics, readiness: Readiness, maxBodyBytes: Int, logger: Logger) {
+    init(
+        sources: [String: GatewaySource],
+        publisher: WebhookPublisher,
+        metrics: GatewayMetrics,
+        readiness: Readiness,
+        maxBodyBytes: Int,
+        logger: Logger,
+        logThrottle: LogThrottle = LogThrottle()
+    ) {
         self.sources = sources
         self.publisher = publisher
         self.metrics = metrics
         self.readiness = readiness
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
+        self.logThrottle = logThrottle
+    }
+
+    /// Logs one line of `kind` for `source` unless the throttle holds it back; the line says
+    /// how many were held back before it.
+    func log(_ kind: LogThrottle.Kind, source: String, level: Logger.Level, _ message: Logger.Message, metadata: @autoclosure () -> Logger.Metadata, logger: Logger) {
+        guard logger.logLevel <= level, let held = self.logThrottle.admit(kind, source: source) else { return }
+        var metadata = metadata()
+        if held > 0 { metadata["hookline.suppressed"] = "\(held)" }
+        logger.log(level: level, message, metadata: metadata)
     }
 
     /// `POST /webhooks/{source}` through the router.
@@ -89,10 +109,12 @@ final class Gateway: Sendable {
             webhook = try source.verifier.verify(request)
         } catch {
             metrics.verificationFailure(source: source.name, reason: error.reason.code)
-            var metadata: Logger.Metadata = ["hookline.source": "\(source.name)", "hookline.reason": "\(error.reason.code)"]
-            // The provider's id of the attempt, so its delivery log can be matched to this line.
-            if let id = source.verifier.deliveryID(in: request.headerFields) { metadata["hookline.delivery_id"] = "\(id)" }
-            logger.info("webhook refused", metadata: metadata)
+            self.log(.refused, source: source.name, level: .info, "webhook refused", metadata: {
+                var metadata: Logger.Metadata = ["hookline.source": "\(source.name)", "hookline.reason": "\(error.reason.code)"]
+                // The provider's id of the attempt, so its delivery log can be matched to this line.
+                if let id = source.verifier.deliveryID(in: request.headerFields) { metadata["hookline.delivery_id"] = "\(id)" }
+                return metadata
+            }(), logger: logger)
             return answer(.jsonError(error.status, code: error.reason.code, message: error.message))
         }
         guard webhook.publish else {
@@ -108,9 +130,13 @@ final class Gateway: Sendable {
                 metrics.published(topic: topic)
                 answer(webhook.reply.map(GatewayReply.init) ?? .accepted(id: webhook.id, report: report))
             case .failure(let error):
-                logger.warning(
+                self.log(
+                    .unacknowledged,
+                    source: source.name,
+                    level: .warning,
                     "webhook not acknowledged by the broker; answering 503",
-                    metadata: ["hookline.source": "\(source.name)", "kafka.topic": "\(topic)", "kafka.error": "\(error)"]
+                    metadata: ["hookline.source": "\(source.name)", "kafka.topic": "\(topic)", "kafka.error": "\(error)"],
+                    logger: logger
                 )
                 answer(
                     .jsonError(
@@ -131,9 +157,16 @@ extension Gateway {
         WebhookEndpoint(
             maxBodyBytes: self.maxBodyBytes,
             serves: { [sources] in sources[$0] != nil },
-            refused: { [metrics, logger] name, status in
-                metrics.request(source: name ?? "-", status: status.code)
-                logger.info("request refused before it was read in full", metadata: ["hookline.source": "\(name ?? "-")", "http.status": "\(status.code)"])
+            refused: { [self] name, status in
+                self.metrics.request(source: name ?? "-", status: status.code)
+                self.log(
+                    .cutOff,
+                    source: name ?? "-",
+                    level: .info,
+                    "request refused before it was read in full",
+                    metadata: ["hookline.source": "\(name ?? "-")", "http.status": "\(status.code)"],
+                    logger: self.logger
+                )
             }
         ) { name, incoming, reply in
             self.handle(incoming, source: self.sources[name]!, logger: self.logger, reply: reply)

@@ -27,13 +27,17 @@ public final class RunningGateway: Sendable {
         self.task = task
     }
 
-    public static func start(_ configuration: HooklineConfiguration, secrets: SecretResolver = SecretResolver(environment: [:])) async throws -> RunningGateway {
+    public static func start(
+        _ configuration: HooklineConfiguration,
+        secrets: SecretResolver = SecretResolver(environment: [:]),
+        logger: Logger = TestKafka.logger
+    ) async throws -> RunningGateway {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let application = try GatewayApplication.build(
             configuration: configuration,
             listen: "127.0.0.1:0",
             secrets: secrets,
-            logger: TestKafka.logger,
+            logger: logger,
             onServerRunning: { port in continuation.yield(port) }
         )
         let group = ServiceGroup(services: [application], logger: TestKafka.logger)
