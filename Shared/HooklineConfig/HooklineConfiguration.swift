@@ -52,9 +52,10 @@ public struct HooklineConfiguration: Sendable {
         return try self.load(path: path)
     }
 
-    /// Reads and checks a configuration file. Secrets are resolved later, by whoever needs them
-    /// (see ``SecretResolver``), so that loading a file never reads another process's secrets.
-    /// `kafka.brokers` may be `${NAME}`, read from `environment` here, and any value may be
+    /// Reads and checks a configuration file. Sources' secrets are resolved later, by whoever
+    /// needs them (see ``SecretResolver``), so that loading a file never reads another process's
+    /// secrets. `kafka.brokers` and the values of `kafka.properties`, which every process needs,
+    /// may be `${NAME}` or `file:PATH`, resolved here (from `environment`), and any value may be
     /// `${NAME:-default}` (the variable when set and not empty, else the default), so one file
     /// serves the local runner and containers.
     public static func load(
@@ -68,7 +69,13 @@ public struct HooklineConfiguration: Sendable {
             throw ConfigurationError("cannot read the configuration file \(path): \(error.localizedDescription)")
         }
         var configuration = try self.parse(self.substitutingDefaults(in: text, environment: environment), origin: path)
-        configuration.kafka.brokers = try SecretResolver(environment: environment).resolve(configuration.kafka.brokers, for: "\(path): kafka.brokers")
+        // Every process connects to Kafka, so what it connects with is resolved here: the
+        // brokers, and any librdkafka property (a SASL password or a TLS key password, say).
+        let resolver = SecretResolver(environment: environment)
+        configuration.kafka.brokers = try resolver.resolve(configuration.kafka.brokers, for: "\(path): kafka.brokers")
+        for (key, value) in configuration.kafka.properties {
+            configuration.kafka.properties[key] = try resolver.resolve(value, for: "\(path): kafka.properties.\(key)")
+        }
         return configuration
     }
 

@@ -112,6 +112,28 @@ struct ConfigurationTests {
         #expect(HooklineConfiguration.substitutingDefaults(in: text, environment: ["SET": "v", "EMPTY": ""]) == "a: v b: fallback c: ${PLAIN} d: ")
     }
 
+    @Test("kafka.properties values may be ${NAME} or file:PATH, resolved at load; a missing one names the property")
+    func resolvesKafkaProperties() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hookline-props-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let password = directory.appendingPathComponent("kafka_password")
+        try "from-a-file\n".write(to: password, atomically: true, encoding: .utf8)
+        let path = directory.appendingPathComponent("hookline.yaml").path
+        try """
+            kafka:
+              brokers: "broker:9093"
+              properties: { "security.protocol": "SASL_SSL", "sasl.username": "${KAFKA_USER}", "sasl.password": "file:\(password.path)" }
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let configuration = try HooklineConfiguration.load(path: path, environment: ["KAFKA_USER": "hookline"])
+        #expect(configuration.kafka.properties == ["security.protocol": "SASL_SSL", "sasl.username": "hookline", "sasl.password": "from-a-file"])
+        #expect {
+            try HooklineConfiguration.load(path: path, environment: [:])
+        } throws: { error in
+            (error as? ConfigurationError)?.message == "\(path): kafka.properties.sasl.username: the environment variable KAFKA_USER is not set"
+        }
+    }
+
     @Test("the default path: $HOOKLINE_CONFIG, else deploy/hookline.yaml when it exists, else none")
     func defaultPath() {
         #expect(HooklineConfiguration.defaultPath(environment: ["HOOKLINE_CONFIG": "/etc/h.yaml"], fileExists: { _ in true }) == "/etc/h.yaml")
