@@ -1,7 +1,9 @@
 import Foundation
 
-/// `HOST:PORT`.
-public struct ListenAddress: Sendable, Hashable {
+/// `HOST:PORT`, where HOST is a name, an IPv4 address, or an IPv6 address in brackets as in URLs
+/// (`[::]:8080` listens on every interface, IPv4 included where the system maps it).
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    /// The host to bind, without brackets.
     public var host: String
     public var port: Int
 
@@ -9,7 +11,21 @@ public struct ListenAddress: Sendable, Hashable {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
             throw ConfigurationError("listen address \"\(text)\" is not HOST:PORT")
         }
-        self.host = String(text[..<colon])
+        var host = text[..<colon]
+        if host.hasPrefix("["), host.hasSuffix("]") {
+            host = host.dropFirst().dropLast()
+        } else if host.contains(":") {
+            throw ConfigurationError("listen address \"\(text)\": write an IPv6 address in brackets, as in [::1]:\(port)")
+        }
+        guard !host.isEmpty else {
+            throw ConfigurationError("listen address \"\(text)\" has no host: 0.0.0.0:\(port) is every IPv4 interface, [::]:\(port) every interface")
+        }
+        self.host = String(host)
         self.port = port
+    }
+
+    /// As written in a configuration: an IPv6 address in brackets.
+    public var description: String {
+        self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)"
     }
 }

@@ -73,7 +73,7 @@ public enum GatewayApplication {
         let (address, sources) = try self.prepare(configuration, listen: listen, secrets: secrets)
         let kafka = configuration.kafka
         var lines = [
-            "listen \(address.host):\(address.port), max body \(configuration.gateway.maxBodyBytes) bytes",
+            "listen \(address), max body \(configuration.gateway.maxBodyBytes) bytes",
             "kafka \(kafka.brokers) (not contacted), topics \(kafka.topicPrefix).<source>.<event>, \(kafka.partitions) partitions, replication \(kafka.replicationFactor)",
         ]
         for (name, source) in sources.sorted(by: { $0.key < $1.key }) {

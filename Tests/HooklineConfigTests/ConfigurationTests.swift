@@ -134,6 +134,28 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("listen addresses: a name or IPv4 address, or IPv6 in brackets; a bare IPv6 address, no host or no port is refused")
+    func listenAddresses() throws {
+        let v4 = try ListenAddress("0.0.0.0:8080")
+        #expect((v4.host, v4.port, v4.description) == ("0.0.0.0", 8080, "0.0.0.0:8080"))
+        let v6 = try ListenAddress("[::]:8080")
+        #expect((v6.host, v6.port, v6.description) == ("::", 8080, "[::]:8080"))
+        #expect(try ListenAddress("localhost:0").host == "localhost")
+        for (text, message) in [
+            ("::1:8080", "write an IPv6 address in brackets, as in [::1]:8080"),
+            (":8080", "has no host: 0.0.0.0:8080 is every IPv4 interface, [::]:8080 every interface"),
+            ("[]:8080", "has no host"),
+            ("0.0.0.0", "is not HOST:PORT"),
+            ("0.0.0.0:70000", "is not HOST:PORT"),
+        ] {
+            #expect {
+                try ListenAddress(text)
+            } throws: { error in
+                (error as? ConfigurationError)?.message.contains(message) == true
+            }
+        }
+    }
+
     @Test("the default path: $HOOKLINE_CONFIG, else deploy/hookline.yaml when it exists, else none")
     func defaultPath() {
         #expect(HooklineConfiguration.defaultPath(environment: ["HOOKLINE_CONFIG": "/etc/h.yaml"], fileExists: { _ in true }) == "/etc/h.yaml")
