@@ -81,7 +81,15 @@ public enum ConsumerServiceApplication {
 }
 
 /// `hookline-<service> --config PATH [--listen HOST:PORT]`, shared by the service executables.
-public struct ConsumerServiceOptions: ParsableArguments {
+public struct ConsumerServiceOptions: ParsableCommand {
+    /// Named as the executable was run (`hookline-orders`, …): one type serves every service.
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: URL(fileURLWithPath: CommandLine.arguments.first ?? "hookline-service").lastPathComponent,
+            abstract: "A Hookline consumer service: applies its webhook events exactly once in effect to its own SQLite database, and serves its API with /healthz, /readyz and /metrics."
+        )
+    }
+
     @Option(help: "Configuration file (default: $HOOKLINE_CONFIG, else deploy/hookline.yaml if present).") var config: String?
     @Option(help: "HOST:PORT for the HTTP API, overriding services.<name>.listen.") var listen: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
