@@ -7,7 +7,7 @@ import Synchronization
 /// a second instead of one per request, while the metrics still count every request.
 final class LogThrottle: Sendable {
     enum Kind: Hashable, Sendable {
-        /// A webhook refused by its verifier or the rate limit.
+        /// A webhook refused by its verifier.
         case refused
         /// A request cut off before it was read in full (408, unparsable HTTP).
         case cutOff

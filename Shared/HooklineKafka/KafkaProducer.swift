@@ -13,19 +13,6 @@ import Synchronization
 ///
 /// A dedicated thread serves librdkafka's delivery reports. Call ``shutdown(timeout:)``
 /// to flush what is in flight and release the handle.
-extension KafkaProducerConfiguration {
-    /// Checks the librdkafka properties as a producer would be made with them: names, values
-    /// and combinations (idempotence with `acks` other than `all`, for one), without contacting
-    /// a broker.
-    public func validate() throws(KafkaError) {
-        var properties = self.librdkafkaProperties
-        // With no broker to bootstrap from, the handle made to check the rest connects nowhere.
-        properties["bootstrap.servers"] = ""
-        let quiet = Logger(label: "hookline.kafka.validate") { _ in SwiftLogNoOpLogHandler() }
-        try RDKafkaClient(kind: .producer, properties: properties, logger: quiet).destroy()
-    }
-}
-
 public final class KafkaProducer: Sendable {
     private let client: RDKafkaClient
     private let poller: PollThread
@@ -323,5 +310,18 @@ private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kaf
         )
     } else {
         delivery.complete(.failure(KafkaError(err, operation: "producing to \(delivery.topic)")))
+    }
+}
+
+extension KafkaProducerConfiguration {
+    /// Checks the librdkafka properties as a producer would be made with them: names, values
+    /// and combinations (idempotence with `acks` other than `all`, for one), without contacting
+    /// a broker.
+    public func validate() throws(KafkaError) {
+        var properties = self.librdkafkaProperties
+        // With no broker to bootstrap from, the handle made to check the rest connects nowhere.
+        properties["bootstrap.servers"] = ""
+        let quiet = Logger(label: "hookline.kafka.validate") { _ in SwiftLogNoOpLogHandler() }
+        try RDKafkaClient(kind: .producer, properties: properties, logger: quiet).destroy()
     }
 }
