@@ -13,6 +13,9 @@ public struct GatewayTraffic: Sendable, Hashable, Codable {
     /// Requests by status class since the gateway started.
     public var requests: [String: Int64]
     public var published: Int64
+    /// Why its `/metrics` did not answer at the last look (a timeout, a refused connection, a
+    /// status other than 200); nil when it answered.
+    public var error: String? = nil
 
     /// Reads Prometheus text exposition; unknown lines are ignored.
     public static func parse(_ text: String, url: String) -> GatewayTraffic {
@@ -40,11 +43,15 @@ public struct GatewayTraffic: Sendable, Hashable, Codable {
         let metricsURL = url.hasSuffix("/metrics") ? url : url.hasSuffix("/") ? url + "metrics" : url + "/metrics"
         do {
             let response = try await client.execute(HTTPClientRequest(url: metricsURL), timeout: .nanoseconds(Int64(timeout.inSeconds * 1e9)))
-            guard response.status == .ok else { return GatewayTraffic(url: url, up: false, requests: [:], published: 0) }
+            guard response.status == .ok else { return .down(url, because: "\(metricsURL) answered \(response.status.code)") }
             let body = try await response.body.collect(upTo: 4 * 1024 * 1024)
             return self.parse(String(buffer: body), url: url)
         } catch {
-            return GatewayTraffic(url: url, up: false, requests: [:], published: 0)
+            return .down(url, because: "\(metricsURL): \(error)")
         }
+    }
+
+    private static func down(_ url: String, because reason: String) -> GatewayTraffic {
+        GatewayTraffic(url: url, up: false, requests: [:], published: 0, error: reason)
     }
 }

@@ -18,15 +18,16 @@ struct MonitorPoller: Service {
         await cancelWhenGracefulShutdown {
             var tracker = LagTracker(evaluator: StatusEvaluator(window: self.configuration.window.inSeconds))
             var recordTimes = self.recordTimes
+            var answering: [String: Bool] = [:]
             while !Task.isCancelled {
                 let started = ContinuousClock.now
-                await self.poll(&tracker, &recordTimes)
+                await self.poll(&tracker, &recordTimes, &answering)
                 try? await Task.sleep(until: started + self.configuration.interval)
             }
         }
     }
 
-    private func poll(_ tracker: inout LagTracker, _ recordTimes: inout RecordTimes) async {
+    private func poll(_ tracker: inout LagTracker, _ recordTimes: inout RecordTimes, _ answering: inout [String: Bool]) async {
         let snapshot: LagSnapshot
         do {
             snapshot = try await self.reader.snapshot(knownGroups: self.configuration.knownGroups)
@@ -38,7 +39,24 @@ struct MonitorPoller: Service {
         var report = tracker.record(snapshot)
         await recordTimes.fill(&report)
         let gateways = await self.fetchGateways()
+        self.logChanges(gateways, since: &answering)
         self.state.publish(report, gateways: gateways)
+    }
+
+    /// One line when a gateway stops answering, with the reason, and one when it answers again
+    /// (a gateway that never answered is logged at the first look), not one every interval.
+    private func logChanges(_ gateways: [GatewayTraffic], since answering: inout [String: Bool]) {
+        for gateway in gateways where answering[gateway.url] != gateway.up {
+            if gateway.up {
+                if answering[gateway.url] != nil { self.logger.info("gateway answers again", metadata: ["hookline.gateway": "\(gateway.url)"]) }
+            } else {
+                self.logger.warning(
+                    "gateway's /metrics did not answer; its traffic is left out until it does",
+                    metadata: ["hookline.gateway": "\(gateway.url)", "error": "\(gateway.error ?? "unknown")"]
+                )
+            }
+            answering[gateway.url] = gateway.up
+        }
     }
 
     /// Every gateway's traffic, asked concurrently (each may take up to the gateway timeout), in

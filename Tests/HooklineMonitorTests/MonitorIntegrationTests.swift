@@ -19,7 +19,8 @@ struct MonitorIntegrationTests {
         // A dead-letter redrive mark: a group with lag and never any member, which the monitor leaves out.
         let redrive = TestKafka.uniqueName("hookline-dlq-redrive")
         try await scenario.admin.alterCommittedOffsets(group: redrive, offsets: [TopicPartition(topic: scenario.topic, partition: 0): 0])
-        let monitor = try await MonitorProcess(broker: broker, gateways: [gateway.baseURL], services: ["idle": scenario.neverCommitted])
+        let silent = "http://127.0.0.1:\(try freeLoopbackPort())"
+        let monitor = try await MonitorProcess(broker: broker, gateways: [gateway.baseURL, silent], services: ["idle": scenario.neverCommitted])
 
         // Stopped with lag and no members: STOPPED once the window (3 s) has passed.
         #expect(try await eventually { try await self.status(monitor, scenario.stopped) == Double(LagStatus.stopped.rawValue) })
@@ -61,15 +62,30 @@ struct MonitorIntegrationTests {
         #expect(!metrics.contains { $0.name == "hookline_consumergroup_lag" && $0.labels["group"] == scenario.neverCommitted })
         #expect(!metrics.contains { $0.labels["group"] == redrive })
 
-        // Gateway traffic from the gateway's own /metrics, one series per gateway.
-        let requests = Dictionary(
-            metrics.filter { $0.name == "hookline_monitor_gateway_requests_total" && $0.labels["gateway"] == gateway.baseURL }
-                .map { ($0.labels["class"]!, $0.value) },
-            uniquingKeysWith: +
-        )
-        #expect(requests == ["2xx": 1, "4xx": 1])
-        #expect(metrics.contains { $0.name == "hookline_monitor_gateway_published_total" && $0.labels == ["gateway": gateway.baseURL] && $0.value == 1 })
-        #expect(metrics.contains { $0.name == "hookline_monitor_gateway_up" && $0.labels["gateway"] == gateway.baseURL && $0.value == 1 })
+        // Gateway traffic from the gateway's own /metrics, one series per gateway. One look may
+        // find the in-process gateway slow to answer under a loaded test run (up 0, no traffic,
+        // and the monitor says why in its log), so the next looks are awaited.
+        let answered = try await eventually {
+            let metrics = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+            guard metrics.contains(where: { $0.name == "hookline_monitor_gateway_up" && $0.labels["gateway"] == gateway.baseURL && $0.value == 1 }) else { return false }
+            let requests = Dictionary(
+                metrics.filter { $0.name == "hookline_monitor_gateway_requests_total" && $0.labels["gateway"] == gateway.baseURL }
+                    .map { ($0.labels["class"]!, $0.value) },
+                uniquingKeysWith: +
+            )
+            #expect(requests == ["2xx": 1, "4xx": 1])
+            #expect(metrics.contains { $0.name == "hookline_monitor_gateway_published_total" && $0.labels == ["gateway": gateway.baseURL] && $0.value == 1 })
+            return true
+        }
+        #expect(answered, "the monitor never saw the gateway answer; its log: \(monitor.log)")
+        // A gateway nobody listens for: up 0 and no traffic series (a sum over whichever answered
+        // would read as a counter reset), and one warning with the reason, not one a look.
+        let afterLooks = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+        #expect(afterLooks.filter { $0.labels["gateway"] == silent }.map(\.name) == ["hookline_monitor_gateway_up"])
+        #expect(afterLooks.contains { $0.name == "hookline_monitor_gateway_up" && $0.labels["gateway"] == silent && $0.value == 0 })
+        let warnings = monitor.log.split(separator: "\n").filter { $0.contains("did not answer") && $0.contains(silent) }
+        #expect(warnings.count == 1, "\(monitor.log)")
+        #expect(warnings.first?.contains("\(silent)/metrics: ") == true)
         #expect(metrics.contains { $0.name == "hookline_monitor_snapshot_failures_total" && $0.value == 0 })
         #expect(metrics.contains { $0.name == "hookline_monitor_last_success_timestamp_seconds" && abs($0.value - Date().timeIntervalSince1970) < 30 })
 

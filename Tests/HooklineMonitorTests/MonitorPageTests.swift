@@ -7,11 +7,13 @@ import Testing
 /// package root) also saves `monitor-lagging.png` and `monitor-caught-up.png` there.
 @Suite("Monitor page in headless Chromium", .serialized, .timeLimit(.minutes(3)))
 struct MonitorPageTests {
-    @Test("the page lists the groups, with lag and a non-OK status while a group is stopped, and lag 0 and OK after it catches up")
+    @Test("the page lists the groups, with lag and a non-OK status while a group is stopped, and lag 0 and OK after it catches up; it says a gateway does not answer")
     func page() async throws {
         let broker = try await TestKafka.broker()
         let scenario = try await LagScenario(broker: broker)
-        let monitor = try await MonitorProcess(broker: broker, services: ["idle": scenario.neverCommitted])
+        // A gateway nobody listens for: its traffic is left out and the page says so.
+        let silent = "http://127.0.0.1:\(try freeLoopbackPort())"
+        let monitor = try await MonitorProcess(broker: broker, gateways: [silent], services: ["idle": scenario.neverCommitted])
 
         #expect(try await eventually { try await self.apiStatus(monitor, scenario.stopped) == .stopped })
         let lagging = try await self.render(monitor)
@@ -22,6 +24,8 @@ struct MonitorPageTests {
         #expect(neverRow.lag == "")
         #expect(lagging.contains("no commit"))
         #expect(lagging.contains(#"data-topic="\#(scenario.topic)""#))
+        #expect(lagging.contains(#"data-down="1""#) && lagging.contains("1 of 1 not answering</div>"))
+        #expect(lagging.contains(#"title="\#(silent)/metrics: "#), "the reason is the tile's tooltip")
         try await self.screenshot(monitor, "monitor-lagging.png")
 
         try await scenario.catchUp()

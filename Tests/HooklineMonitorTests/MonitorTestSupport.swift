@@ -30,6 +30,8 @@ final class MonitorProcess {
     private let directory: URL
 
     var baseURL: String { "http://127.0.0.1:\(self.port)" }
+    /// What it has logged so far (warnings and errors: it runs with `--log-level warning`).
+    var log: String { (try? String(contentsOf: self.directory.appendingPathComponent("monitor.log"), encoding: .utf8)) ?? "" }
 
     /// Starts the monitor against `broker` and waits until `/readyz` answers 200.
     /// `services` become the configuration's `services:` (name → group), whose groups the monitor
