@@ -72,7 +72,11 @@ public final class ConsumerRunner: Service, Sendable {
         let admin = try KafkaAdmin(configuration: self.configuration.kafka, logger: self.logger)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: self.configuration.kafka), logger: self.logger)
         let deadLetters = DeadLetterWriter(producer: producer, topic: self.configuration.deadLetterTopic(service: self.service.name))
-        try await admin.createTopics([.init(name: deadLetters.topic, partitions: self.configuration.deadLetterPartitions)])
+        guard try await self.createDeadLetterTopic(deadLetters.topic, admin: admin) else {
+            await producer.shutdown()
+            self.logger.info("consumer stopped before Kafka answered")
+            return
+        }
 
         let gate = BatchGate()
         let tracker = PartitionTracker(
@@ -125,6 +129,32 @@ public final class ConsumerRunner: Service, Sendable {
         await consumer.close()
         await producer.shutdown()
         self.logger.info("consumer stopped")
+    }
+
+    /// Creates the dead-letter topic (it exists before any event could need it), waiting for a
+    /// cluster that does not answer yet: started after the service, or restarting. True once the
+    /// topic exists; false when the service was asked to stop first. An error that waiting
+    /// cannot mend (authorization, an invalid topic) is thrown.
+    private func createDeadLetterTopic(_ topic: String, admin: KafkaAdmin) async throws(KafkaError) -> Bool {
+        var attempts = 0
+        while true {
+            do {
+                try await admin.createTopics([.init(name: topic, partitions: self.configuration.deadLetterPartitions)])
+                if attempts > 0 { self.logger.info("Kafka answers; the consumer starts", metadata: ["kafka.topic": "\(topic)"]) }
+                return true
+            } catch where error.isRetriable || [.timedOut, .transport, .allBrokersDown].contains(error.code) {
+                attempts += 1
+                self.logger.warning(
+                    "Kafka does not answer yet; the consumer waits for it",
+                    metadata: ["kafka.error": "\(error)", "kafka.brokers": "\(self.configuration.kafka.bootstrapServers)", "hookline.attempt": "\(attempts)"]
+                )
+                // Each attempt already waited out the admin request's timeout; a refused connection fails at once.
+                let pause = Duration.seconds(min(attempts, 5))
+                guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: pause) })) != nil, !Task.isShuttingDownGracefully else {
+                    return false
+                }
+            }
+        }
     }
 
     /// Checkpoints the WAL every ``ConsumerConfiguration/checkpointInterval`` until cancelled.

@@ -92,7 +92,7 @@ public struct ConsumerServiceOptions: ParsableCommand {
 
     @Option(help: "Configuration file (default: $HOOKLINE_CONFIG, else deploy/hookline.yaml if present).") var config: String?
     @Option(help: "HOST:PORT for the HTTP API, overriding services.<name>.listen.") var listen: String?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
 
     public init() {}
 
@@ -101,7 +101,7 @@ public struct ConsumerServiceOptions: ParsableCommand {
         do {
             let options = try self.parse()
             var logger = Logger(label: "hookline.\(name)")
-            logger.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
+            logger.logLevel = options.logLevel
             do {
                 let configuration = try HooklineConfiguration.load(commandLinePath: options.config)
                 try await ConsumerServiceApplication.run(name: name, configuration: configuration, listen: options.listen, logger: logger)
@@ -114,3 +114,5 @@ public struct ConsumerServiceOptions: ParsableCommand {
         }
     }
 }
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
