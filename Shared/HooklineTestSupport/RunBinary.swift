@@ -85,3 +85,15 @@ private final class Unchecked<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+/// The path of one of this package's executables as `swift build` leaves it (`.build/debug`), or
+/// as `HOOKLINE_<NAME>_BINARY` names it (`HOOKLINE_GATEWAY_BINARY` for `hookline-gateway`).
+public func builtExecutable(_ name: String) throws -> String {
+    let variable = "HOOKLINE_" + name.replacingOccurrences(of: "hookline-", with: "").replacingOccurrences(of: "-", with: "_").uppercased() + "_BINARY"
+    let path = ProcessInfo.processInfo.environment[variable]
+        ?? EmbeddedBroker.packageRoot().appendingPathComponent(".build/debug/\(name)").path
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw EmbeddedBrokerError(message: "no \(name) at \(path): run `swift build --build-tests` first (make test does)")
+    }
+    return path
+}

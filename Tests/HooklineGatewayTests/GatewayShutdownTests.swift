@@ -15,12 +15,7 @@ struct GatewayProcess {
     let log: URL
 
     static func binary() throws -> String {
-        let path = ProcessInfo.processInfo.environment["HOOKLINE_GATEWAY_BINARY"]
-            ?? EmbeddedBroker.packageRoot().appendingPathComponent(".build/debug/hookline-gateway").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw EmbeddedBrokerError(message: "no gateway binary at \(path): run `swift build --build-tests` first (make test does)")
-        }
-        return path
+        try builtExecutable("hookline-gateway")
     }
 
     /// Starts the gateway on `yaml` with `environment` added to this process's, logging at

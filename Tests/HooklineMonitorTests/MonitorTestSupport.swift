@@ -6,13 +6,9 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
-/// A built executable of this package, as `swift build` leaves it.
+/// A built executable of this package (see ``builtExecutable(_:)``).
 func builtBinary(_ name: String) throws -> URL {
-    let url = EmbeddedBroker.packageRoot().appendingPathComponent(".build/debug/\(name)")
-    guard FileManager.default.isExecutableFile(atPath: url.path) else {
-        throw EmbeddedBrokerError(message: "\(url.path) is missing; run `swift build --build-tests` first")
-    }
-    return url
+    URL(fileURLWithPath: try builtExecutable(name))
 }
 
 /// Runs a program to its end (stopped after `timeout`: `--watch` runs end that way), in a scratch

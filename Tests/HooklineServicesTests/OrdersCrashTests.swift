@@ -104,11 +104,7 @@ struct OrdersCrashTests {
     }
 
     private func startOrders(config: String, log: URL) throws -> Process {
-        let binary = ProcessInfo.processInfo.environment["HOOKLINE_ORDERS_BINARY"]
-            ?? EmbeddedBroker.packageRoot().appendingPathComponent(".build/debug/hookline-orders").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw EmbeddedBrokerError(message: "no orders binary at \(binary): run `swift build --build-tests` first (make test does)")
-        }
+        let binary = try builtExecutable("hookline-orders")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         let process = Process()

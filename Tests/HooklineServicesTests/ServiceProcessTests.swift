@@ -12,7 +12,7 @@ import Testing
 struct ServiceProcessTests {
     @Test("hookline-orders names itself in --help and usage errors; an unknown --log-level is refused, not ignored")
     func commandLine() async throws {
-        let binary = try ordersBinary()
+        let binary = try builtExecutable("hookline-orders")
         let help = try await runBinary(binary, arguments: ["--help"], environment: [:])
         #expect(help.status == 0)
         #expect(help.stdout.contains("USAGE: hookline-orders"))
@@ -74,20 +74,11 @@ struct ServiceProcessTests {
 
     // MARK: Helpers
 
-    private func ordersBinary() throws -> String {
-        let binary = ProcessInfo.processInfo.environment["HOOKLINE_ORDERS_BINARY"]
-            ?? EmbeddedBroker.packageRoot().appendingPathComponent(".build/debug/hookline-orders").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw EmbeddedBrokerError(message: "no orders binary at \(binary): run `swift build --build-tests` first (make test does)")
-        }
-        return binary
-    }
-
     private func startOrders(config: URL, listen port: Int, log: URL) throws -> Process {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try self.ordersBinary())
+        process.executableURL = URL(fileURLWithPath: try builtExecutable("hookline-orders"))
         process.arguments = ["--config", config.path, "--listen", "127.0.0.1:\(port)"]
         process.standardOutput = handle
         process.standardError = handle
