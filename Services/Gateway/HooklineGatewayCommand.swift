@@ -33,7 +33,13 @@ struct HooklineGatewayCommand: AsyncParsableCommand {
                 print((["configuration OK"] + lines).joined(separator: "\n  "))
                 return
             }
-            try await GatewayApplication.run(configuration: configuration, listen: self.listen, logger: logger)
+            let path = self.config
+            try await GatewayApplication.run(
+                configuration: configuration,
+                listen: self.listen,
+                reloadingWith: { () throws(ConfigurationError) in try HooklineConfiguration.load(commandLinePath: path) },
+                logger: logger
+            )
         } catch let error as ConfigurationError where self.check {
             FileHandle.standardError.write(Data("configuration invalid: \(error.message)\n".utf8))
             throw ExitCode(78)

@@ -17,7 +17,7 @@ import NIOCore
 ///   leaves to it: an unknown source, an announced oversize body, expectations other than
 ///   `100-continue`, and requests pipelined behind another route's.
 final class Gateway: Sendable {
-    let sources: [String: GatewaySource]
+    let sources: SourceTable
     let publisher: WebhookPublisher
     let metrics: GatewayMetrics
     let readiness: Readiness
@@ -35,7 +35,7 @@ final class Gateway: Sendable {
         logger: Logger,
         logThrottle: LogThrottle = LogThrottle()
     ) {
-        self.sources = sources
+        self.sources = SourceTable(sources)
         self.publisher = publisher
         self.metrics = metrics
         self.readiness = readiness
@@ -169,7 +169,12 @@ extension Gateway {
                 )
             }
         ) { name, incoming, reply in
-            self.handle(incoming, source: self.sources[name]!, logger: self.logger, reply: reply)
+            guard let source = self.sources[name] else {
+                // Removed by a reload while its body arrived.
+                self.metrics.request(source: "-", status: 404)
+                return reply(.jsonError(.notFound, code: "unknown_source", message: "No webhook source is configured at this path."))
+            }
+            self.handle(incoming, source: source, logger: self.logger, reply: reply)
         }
     }
 }

@@ -15,12 +15,15 @@ public enum GatewayApplication {
     ///
     /// - Parameters:
     ///   - listen: `HOST:PORT`, overriding `gateway.listen` (several replicas share one file).
+    ///   - reload: when given, each signal in it reloads `sources:` from what `load` returns
+    ///     (``ConfigurationReloader``).
     ///   - onServerRunning: called with the bound port once the server listens (tests bind port 0).
     public static func build(
         configuration: HooklineConfiguration,
         listen: String? = nil,
         secrets: SecretResolver = SecretResolver(),
         logger: Logger,
+        reload: (signals: UnixSignalsSequence, load: @Sendable () throws(ConfigurationError) -> HooklineConfiguration)? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let (address, sources) = try self.prepare(configuration, listen: listen, secrets: secrets)
@@ -51,11 +54,17 @@ public enum GatewayApplication {
                 "hookline.replica": "\(replicaID)",
             ]
         )
+        var services: [any Service] = [PublisherService(publisher: publisher, flushTimeout: .milliseconds(configuration.gateway.shutdownGraceMs))]
+        if let reload {
+            services.append(
+                ConfigurationReloader(gateway: gateway, started: configuration, load: reload.load, secrets: secrets, signals: reload.signals, logger: logger)
+            )
+        }
         return Application(
             router: self.router(gateway),
             server: self.server(requestTimeoutMs: configuration.gateway.requestTimeoutMs, webhooks: gateway.endpoint),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
-            services: [PublisherService(publisher: publisher, flushTimeout: .milliseconds(configuration.gateway.shutdownGraceMs))],
+            services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
             logger: logger
         )
@@ -109,8 +118,15 @@ public enum GatewayApplication {
 
     /// Runs the gateway until SIGTERM or SIGINT, then stops accepting, lets in-flight requests
     /// get their acknowledgements (within `gateway.shutdown_grace_ms`), flushes and returns.
-    public static func run(configuration: HooklineConfiguration, listen: String?, logger: Logger) async throws {
-        let application = try self.build(configuration: configuration, listen: listen, logger: logger)
+    /// SIGHUP reloads `sources:` from what `load` returns (the configuration file, read again).
+    public static func run(
+        configuration: HooklineConfiguration,
+        listen: String?,
+        reloadingWith load: @escaping @Sendable () throws(ConfigurationError) -> HooklineConfiguration,
+        logger: Logger
+    ) async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let application = try self.build(configuration: configuration, listen: listen, logger: logger, reload: (hangups, load))
         var groupConfiguration = ServiceGroupConfiguration(
             services: [application],
             gracefulShutdownSignals: [.sigterm, .sigint],

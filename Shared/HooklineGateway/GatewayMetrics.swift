@@ -9,6 +9,7 @@ final class GatewayMetrics: Sendable {
     private let failures: MetricFamily<ReasonKey, Counter>
     private let published: MetricFamily<String, Counter>
     private let latencies: MetricFamily<String, DurationHistogram>
+    private let reloads: MetricFamily<String, Counter>
 
     private struct RequestKey: Hashable {
         var source: String
@@ -53,6 +54,12 @@ final class GatewayMetrics: Sendable {
                 buckets: Self.latencyBuckets
             )
         }
+        self.reloads = MetricFamily { result in
+            registry.makeCounter(
+                descriptor: Self.name("config_reloads", unit: "total", help: "Reloads of the sources on SIGHUP, applied or refused."),
+                labels: [("result", result)]
+            )
+        }
     }
 
     private static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {
@@ -77,6 +84,11 @@ final class GatewayMetrics: Sendable {
     /// `hookline_gateway_ack_latency_seconds{source}`.
     func ackLatency(source: String, _ duration: Duration) {
         self.latencies[source].record(duration)
+    }
+
+    /// `hookline_gateway_config_reloads_total{result}`: `applied` or `refused`.
+    func reload(applied: Bool) {
+        self.reloads[applied ? "applied" : "refused"].increment()
     }
 
     /// The metrics in Prometheus' text format.

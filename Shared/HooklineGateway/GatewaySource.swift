@@ -1,5 +1,6 @@
 import HooklineConfig
 import HooklineWebhooks
+import Synchronization
 
 /// One configured webhook endpoint, ready to serve: its verifier holds decoded keys. A class:
 /// every request's callbacks capture it, and a reference is one retain where the fields are seven.
@@ -54,5 +55,31 @@ final class GatewaySource: Sendable {
             )
         }
         return sources
+    }
+}
+
+/// The sources being served, replaced whole when the configuration is reloaded (SIGHUP). A
+/// request keeps the source it was given when it arrived.
+final class SourceTable: Sendable {
+    private let table: Mutex<[String: GatewaySource]>
+
+    init(_ sources: [String: GatewaySource]) {
+        self.table = Mutex(sources)
+    }
+
+    subscript(name: String) -> GatewaySource? {
+        self.table.withLock { $0[name] }
+    }
+
+    var all: [String: GatewaySource] {
+        self.table.withLock { $0 }
+    }
+
+    /// Serves `sources` from now on; returns the ones they replace.
+    func replace(with sources: [String: GatewaySource]) -> [String: GatewaySource] {
+        self.table.withLock { table in
+            defer { table = sources }
+            return table
+        }
     }
 }

@@ -12,12 +12,15 @@ final class WebhookPublisher: Sendable {
     let topics: TopicCatalog
     let topicPrefix: String
     let replicaID: String
+    /// The longest ack timeout a source may have: librdkafka gives up on a record after it.
+    let longestAckTimeoutMs: Int
 
     init(configuration: HooklineConfiguration, ackTimeouts: Set<Int>, replicaID: String, admin: KafkaAdmin, logger: Logger) throws(KafkaError) {
         self.producer = try ReplaceableProducer(
             configuration: Self.producerConfiguration(configuration, ackTimeouts: ackTimeouts),
             logger: logger
         )
+        self.longestAckTimeoutMs = Self.longestAckTimeoutMs(configuration, ackTimeouts: ackTimeouts)
         self.topicPrefix = configuration.kafka.topicPrefix
         self.replicaID = replicaID
         self.topics = TopicCatalog(
@@ -43,8 +46,12 @@ final class WebhookPublisher: Sendable {
         return KafkaProducerConfiguration(
             kafka: KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "hookline-gateway", properties: properties),
             // librdkafka gives up after the longest ack timeout; each send holds its own.
-            messageTimeout: .milliseconds(ackTimeouts.union([configuration.gateway.ackTimeoutMs]).max()!)
+            messageTimeout: .milliseconds(Self.longestAckTimeoutMs(configuration, ackTimeouts: ackTimeouts))
         )
+    }
+
+    private static func longestAckTimeoutMs(_ configuration: HooklineConfiguration, ackTimeouts: Set<Int>) -> Int {
+        ackTimeouts.union([configuration.gateway.ackTimeoutMs]).max()!
     }
 
     /// Writes the delivery to its topic and calls `completion` once the broker acknowledged it,

@@ -13,6 +13,8 @@ struct GatewayProcess {
     let process: Process
     let port: Int
     let log: URL
+    /// The configuration file it was started with (a test may rewrite it and send SIGHUP).
+    let config: URL
 
     static func binary() throws -> String {
         try builtExecutable("hookline-gateway")
@@ -35,7 +37,7 @@ struct GatewayProcess {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        let gateway = GatewayProcess(process: process, port: port, log: log)
+        let gateway = GatewayProcess(process: process, port: port, log: log, config: config)
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             if (try? await httpRequest(.GET, "http://127.0.0.1:\(port)/healthz", timeout: .seconds(1)))?.status == 200 { return gateway }
