@@ -38,7 +38,7 @@ extension Gateway {
 /// rotated or a source added without a restart. `kafka:` and `gateway:` take effect at the next
 /// start; a reload that finds them changed says so. A configuration that does not load, or a
 /// source that does not build, leaves the sources served as they were.
-struct ConfigurationReloader: Service {
+struct ConfigurationReloader: Service, CustomStringConvertible {
     let gateway: Gateway
     /// The configuration the process started with.
     let started: HooklineConfiguration
@@ -47,6 +47,10 @@ struct ConfigurationReloader: Service {
     /// SIGHUP, trapped before the server starts so an early one cannot end the process.
     let signals: UnixSignalsSequence
     let logger: Logger
+
+    /// What service-lifecycle logs for it: the default would print the configuration and the
+    /// environment the secrets are resolved from.
+    var description: String { "ConfigurationReloader(SIGHUP)" }
 
     func run() async {
         for await _ in self.signals.cancelOnGracefulShutdown() {
