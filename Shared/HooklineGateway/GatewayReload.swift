@@ -60,7 +60,12 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
 
     func reload() {
         do throws(ConfigurationError) {
-            let configuration = try self.load()
+            var configuration = try self.load()
+            let restartOnly = [("kafka", configuration.kafka != self.started.kafka), ("gateway", configuration.gateway != self.started.gateway)]
+                .filter(\.1).map(\.0)
+            // Only sources: changes; the sources' defaults (gateway.ack_timeout_ms) stay as started.
+            configuration.kafka = self.started.kafka
+            configuration.gateway = self.started.gateway
             let changes = try self.gateway.reload(configuration, secrets: self.secrets)
             self.gateway.metrics.reload(applied: true)
             self.logger.info(
@@ -71,8 +76,6 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
                     "hookline.removed": "\(changes.removed.joined(separator: ","))",
                 ]
             )
-            let restartOnly = [("kafka", configuration.kafka != self.started.kafka), ("gateway", configuration.gateway != self.started.gateway)]
-                .filter(\.1).map(\.0)
             if !restartOnly.isEmpty {
                 self.logger.warning(
                     "changes outside sources: take effect at the next restart",

@@ -70,12 +70,14 @@ struct GatewayReloadTests {
         #expect(try await push("second-secret") == 202)
         #expect(gateway.logText.contains("sources.github.ack_timeout_ms") && gateway.logText.contains("restart"))
 
-        // kafka: changed with sources: the sources apply, and the log says the rest waits for a restart.
-        try rewrite(kafka.replacingOccurrences(of: "partitions: 3", with: "partitions: 4"), "sources:", github)
+        // kafka: and gateway: changed with sources: the sources apply, with the gateway: defaults
+        // they started with (a longer default ack timeout would otherwise be refused as above),
+        // and the log says the rest waits for a restart.
+        try rewrite(kafka.replacingOccurrences(of: "partitions: 3", with: "partitions: 4"), "gateway: { ack_timeout_ms: 60000 }", "sources:", github)
         try await hangUpAndWait(for: "applied", count: 3)
         #expect(try await push("third-secret") == 202)
         #expect(try await httpRequest(.POST, "\(base)/webhooks/stripe", body: Array("{}".utf8)).status == 404)
-        #expect(gateway.logText.contains("take effect at the next restart"))
+        #expect(gateway.logText.contains("take effect at the next restart") && gateway.logText.contains("hookline.sections=kafka,gateway"))
 
         // No secret reached the log.
         for secret in ["first-secret", "second-secret", "third-secret", "aHVwLXN0cmlwZQ"] {
