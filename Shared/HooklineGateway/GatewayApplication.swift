@@ -49,7 +49,7 @@ public enum GatewayApplication {
         logger.info(
             "gateway configured",
             metadata: [
-                "hookline.sources": "\(sources.keys.sorted().map { "\($0)=\(sources[$0]!.provider)" }.joined(separator: ","))",
+                "hookline.sources": "\(GatewaySource.summary(sources))",
                 "kafka.bootstrap": "\(configuration.kafka.brokers)",
                 "hookline.replica": "\(replicaID)",
             ]

@@ -4,12 +4,11 @@ import ServiceLifecycle
 import UnixSignals
 
 extension Gateway {
-    /// The source names a reload added and removed, and those it kept (with their settings and
-    /// secrets read again).
-    struct SourceChanges: Equatable {
+    /// The source names a reload added and removed (the others kept their names, with their
+    /// settings and secrets read again).
+    struct SourceChanges {
         var added: [String]
         var removed: [String]
-        var kept: [String]
     }
 
     /// Serves the sources of `configuration` from now on, their secrets resolved again (a rotated
@@ -26,11 +25,7 @@ extension Gateway {
         }
         let previous = Set(self.sources.replace(with: sources).keys)
         let current = Set(sources.keys)
-        return SourceChanges(
-            added: current.subtracting(previous).sorted(),
-            removed: previous.subtracting(current).sorted(),
-            kept: current.intersection(previous).sorted()
-        )
+        return SourceChanges(added: current.subtracting(previous).sorted(), removed: previous.subtracting(current).sorted())
     }
 }
 
@@ -71,7 +66,7 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
             self.logger.info(
                 "sources reloaded",
                 metadata: [
-                    "hookline.sources": "\(configuration.sources.keys.sorted().map { "\($0)=\(configuration.sources[$0]!.provider)" }.joined(separator: ","))",
+                    "hookline.sources": "\(GatewaySource.summary(self.gateway.sources.all))",
                     "hookline.added": "\(changes.added.joined(separator: ","))",
                     "hookline.removed": "\(changes.removed.joined(separator: ","))",
                 ]

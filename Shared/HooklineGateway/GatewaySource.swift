@@ -56,6 +56,11 @@ final class GatewaySource: Sendable {
         }
         return sources
     }
+
+    /// `name=provider,…` by name, for the log lines that say what is served.
+    static func summary(_ sources: [String: GatewaySource]) -> String {
+        sources.keys.sorted().map { "\($0)=\(sources[$0]!.provider)" }.joined(separator: ",")
+    }
 }
 
 /// The sources being served, replaced whole when the configuration is reloaded (SIGHUP). A
