@@ -79,22 +79,41 @@ public final class EmbeddedBroker: Sendable {
         throw EmbeddedBrokerError(message: "the broker did not answer on \(self.bootstrapServers) within 20 s; see \(self.logFile.path)")
     }
 
-    /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. Idempotent.
+    /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and returns at once: a thread of its
+    /// own waits for the exit. Idempotent. Use ``shutDown()`` to wait until the port is free.
     public func stop() {
-        guard let process = self.process.withLock({ process in defer { process = nil }; return process }) else { return }
-        guard process.isRunning else { return }
+        guard let process = self.takeProcess() else { return }
+        Thread.detachNewThread { Self.terminate(process.value) }
+    }
+
+    /// Stops the broker and waits until it has exited, on a thread of its own: a test process has
+    /// one cooperative thread per core, and holding one for the seconds Tansu may take to exit
+    /// stalls every other test's tasks (seen as timed-out topic creations in CI). Idempotent.
+    public func shutDown() async {
+        guard let process = self.takeProcess() else { return }
+        await onOwnThread { Self.terminate(process.value) }
+    }
+
+    /// Stops the broker and starts an empty one on the same port.
+    public func restart(logger: Logger = Logger(label: "hookline.embedded-broker")) async throws {
+        await self.shutDown()
+        try await self.launch(logger: logger)
+    }
+
+    private func takeProcess() -> Unchecked<Process>? {
+        self.process.withLock { process in
+            defer { process = nil }
+            return process.flatMap { $0.isRunning ? Unchecked($0) : nil }
+        }
+    }
+
+    private static func terminate(_ process: Process) {
         process.terminate()
         let deadline = Date().addingTimeInterval(5)
         while process.isRunning, Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         StartedBrokers.shared.remove(process.processIdentifier)
-    }
-
-    /// Stops the broker and starts an empty one on the same port.
-    public func restart(logger: Logger = Logger(label: "hookline.embedded-broker")) async throws {
-        self.stop()
-        try await self.launch(logger: logger)
     }
 
     /// Where the broker binary is: `$HOOKLINE_TANSU`, else `.deps/bin/tansu` in the package root.

@@ -74,14 +74,14 @@ private final class RunState: Sendable {
 }
 
 /// Runs blocking `body` on a new thread, off Swift's cooperative pool.
-private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in
         Thread.detachNewThread { continuation.resume(returning: body()) }
     }
 }
 
 /// Hands a non-Sendable Foundation object to the one other thread that alone uses it next.
-private final class Unchecked<Value>: @unchecked Sendable {
+final class Unchecked<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
@@ -96,4 +96,19 @@ public func builtExecutable(_ name: String) throws -> String {
         throw EmbeddedBrokerError(message: "no \(name) at \(path): run `swift build --build-tests` first (make test does)")
     }
     return path
+}
+
+/// Waits for `process` to end without holding a thread (a test process has one cooperative
+/// thread per core); after `limit` it is killed and the result is nil.
+public func exitStatus(of process: Process, within limit: Duration = .seconds(30)) async -> Int32? {
+    let deadline = ContinuousClock.now + limit
+    while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+    guard !process.isRunning else {
+        kill(process.processIdentifier, SIGKILL)
+        let killed = Unchecked(process)
+        await onOwnThread { killed.value.waitUntilExit() }
+        return nil
+    }
+    process.waitUntilExit()  // it has exited: this returns at once
+    return process.terminationStatus
 }

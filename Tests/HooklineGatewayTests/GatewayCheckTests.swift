@@ -6,11 +6,11 @@ import Testing
 @Suite("Gateway configuration check", .timeLimit(.minutes(1)))
 struct GatewayCheckTests {
     @Test("--check resolves every secret and names what would be served, without the secrets and without contacting the broker")
-    func checkPasses() throws {
+    func checkPasses() async throws {
         let directory = try temporaryDirectory()
         let previous = directory.appendingPathComponent("previous")
         try "previous-secret-value".write(to: previous, atomically: true, encoding: .utf8)
-        let run = try runGateway(
+        let run = try await runGateway(
             ["--check", "--listen", "127.0.0.1:9999"],
             yaml: """
                 kafka: { brokers: "127.0.0.1:1", topic_prefix: "checked", partitions: 3, properties: { "linger.ms": "2" } }
@@ -34,12 +34,12 @@ struct GatewayCheckTests {
     }
 
     @Test("--check accepts a managed cluster's settings (SASL_SSL with SCRAM, credentials from the environment and a file, zstd and lz4): the librdkafka it runs on has TLS, SASL and the codecs")
-    func checkAcceptsManagedClusterSettings() throws {
+    func checkAcceptsManagedClusterSettings() async throws {
         let directory = try temporaryDirectory()
         let password = directory.appendingPathComponent("kafka_password")
         try "kafka-password-value".write(to: password, atomically: true, encoding: .utf8)
         for codec in ["zstd", "lz4"] {
-            let run = try runGateway(
+            let run = try await runGateway(
                 ["--check"],
                 yaml: """
                     kafka:
@@ -62,7 +62,7 @@ struct GatewayCheckTests {
     }
 
     @Test("--check exits 78 and says which field is wrong: a missing secret, a librdkafka property it does not know, a conflict between properties")
-    func checkFails() throws {
+    func checkFails() async throws {
         let directory = try temporaryDirectory()
         let cases: [(properties: String, secret: String, expected: String)] = [
             (#"{ "linger.ms": "2" }"#, "${CHECK_UNSET_SECRET}", "sources.github.secrets[0]: the environment variable CHECK_UNSET_SECRET is not set"),
@@ -70,7 +70,7 @@ struct GatewayCheckTests {
             (#"{ "acks": "1" }"#, "a-secret-value", "kafka.properties: `acks` must be set to `all` when `enable.idempotence` is true"),
         ]
         for (properties, secret, expected) in cases {
-            let run = try runGateway(
+            let run = try await runGateway(
                 ["--check"],
                 yaml: """
                     kafka: { brokers: "127.0.0.1:1", properties: \(properties) }
@@ -86,8 +86,8 @@ struct GatewayCheckTests {
     }
 
     @Test("start-up with a property librdkafka refuses stops at once with exit 78, before any client tries the broker")
-    func startRefusesBadProperties() throws {
-        let run = try runGateway(
+    func startRefusesBadProperties() async throws {
+        let run = try await runGateway(
             [],
             yaml: """
                 kafka: { brokers: "127.0.0.1:1", properties: { "acks": "1" } }
@@ -110,7 +110,7 @@ private func temporaryDirectory() throws -> URL {
 }
 
 /// Runs the gateway executable on `yaml` with `arguments`, to its exit (10 s at most).
-private func runGateway(_ arguments: [String], yaml: String, in directory: URL, environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+private func runGateway(_ arguments: [String], yaml: String, in directory: URL, environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
     let config = directory.appendingPathComponent("hookline-\(UUID().uuidString.prefix(8)).yaml")
     try yaml.write(to: config, atomically: true, encoding: .utf8)
     let stdout = directory.appendingPathComponent("stdout-\(UUID().uuidString.prefix(8))")
@@ -124,12 +124,8 @@ private func runGateway(_ arguments: [String], yaml: String, in directory: URL, 
     process.standardOutput = try FileHandle(forWritingTo: stdout)
     process.standardError = try FileHandle(forWritingTo: stderr)
     try process.run()
-    let deadline = Date().addingTimeInterval(10)
-    while process.isRunning, Date() < deadline { usleep(20_000) }
-    if process.isRunning {
-        process.terminate()
-        process.waitUntilExit()
+    guard let status = await exitStatus(of: process, within: .seconds(10)) else {
         throw EmbeddedBrokerError(message: "hookline-gateway \(arguments) did not exit within 10 s")
     }
-    return (process.terminationStatus, try String(contentsOf: stdout, encoding: .utf8), try String(contentsOf: stderr, encoding: .utf8))
+    return (status, try String(contentsOf: stdout, encoding: .utf8), try String(contentsOf: stderr, encoding: .utf8))
 }

@@ -187,7 +187,7 @@ struct GatewayHTTPTests {
         defer { Task { await gateway.stop() } }
         #expect(try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push").status == 202)
 
-        broker.stop()
+        await broker.shutDown()
         let clock = ContinuousClock()
         let start = clock.now
         let response = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push")

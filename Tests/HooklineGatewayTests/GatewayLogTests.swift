@@ -53,8 +53,7 @@ struct GatewayLogTests {
         #expect(statuses == [202, 401, 401, 202, 400, 413, 404])
 
         kill(gateway.process.processIdentifier, SIGTERM)
-        gateway.process.waitUntilExit()
-        #expect(gateway.process.terminationStatus == 0)
+        #expect(await exitStatus(of: gateway.process) == 0)
         let log = try String(contentsOf: gateway.log, encoding: .utf8)
 
         // The log is there, verbose, and says what was refused and which delivery it was.

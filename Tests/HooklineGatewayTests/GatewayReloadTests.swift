@@ -84,8 +84,7 @@ struct GatewayReloadTests {
             #expect(!gateway.logText.contains(secret))
         }
         kill(gateway.process.processIdentifier, SIGTERM)
-        gateway.process.waitUntilExit()
-        #expect(gateway.process.terminationStatus == 0)
+        #expect(await exitStatus(of: gateway.process) == 0)
     }
 }
 

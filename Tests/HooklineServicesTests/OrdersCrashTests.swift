@@ -77,8 +77,7 @@ struct OrdersCrashTests {
                 while try appliedCount() < 2000, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
                 try await Task.sleep(for: .seconds(1))
                 kill(process.processIdentifier, SIGTERM)
-                process.waitUntilExit()
-                #expect(process.terminationStatus == 0)
+                #expect(await exitStatus(of: process) == 0)
                 break
             }
             // Kill once this run has applied some more, before it could finish.
@@ -89,7 +88,7 @@ struct OrdersCrashTests {
                 try await Task.sleep(for: .milliseconds(5))
             }
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            _ = await exitStatus(of: process)
             killedAt.append(try appliedCount())
         }
 

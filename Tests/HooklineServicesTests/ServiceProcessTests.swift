@@ -70,6 +70,8 @@ struct ServiceProcessTests {
 
         kill(orders.processIdentifier, SIGTERM)
         #expect(await exitStatus(of: orders) == 0)
+        await gateway.stop()
+        await broker.shutDown()
     }
 
     // MARK: Helpers
@@ -96,13 +98,4 @@ struct ServiceProcessTests {
         guard let database = try? DatabaseQueue(path: path, configuration: readOnly) else { return 0 }
         return (try? database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0 }) ?? 0
     }
-}
-
-/// Waits for the process to end (at most 30 s, then kills it) and returns its exit status.
-private func exitStatus(of process: Process) async -> Int32 {
-    let deadline = ContinuousClock.now + .seconds(30)
-    while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    process.waitUntilExit()
-    return process.terminationStatus
 }
