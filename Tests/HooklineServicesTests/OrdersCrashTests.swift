@@ -101,17 +101,4 @@ struct OrdersCrashTests {
         #expect(events == 2000, "an effect was applied more than once")
         #expect(distinctEvents == 2000)
     }
-
-    private func startOrders(config: String, log: URL) throws -> Process {
-        let binary = try builtExecutable("hookline-orders")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--config", config, "--listen", "127.0.0.1:0", "--log-level", "warning"]
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
-    }
 }

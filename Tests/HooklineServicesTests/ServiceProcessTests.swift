@@ -41,14 +41,14 @@ struct ServiceProcessTests {
         let log = directory.appendingPathComponent("orders.log")
 
         // With no broker at all, SIGTERM stops the wait and the process exits 0.
-        let early = try startOrders(config: config, listen: servicePort, log: directory.appendingPathComponent("early.log"))
+        let early = try startOrders(config: config.path, listen: "127.0.0.1:\(servicePort)", logLevel: "info", log: directory.appendingPathComponent("early.log"))
         defer { if early.isRunning { kill(early.processIdentifier, SIGKILL) } }
         #expect(try await eventually { try await self.status("http://127.0.0.1:\(servicePort)/healthz") == 200 })
         try await Task.sleep(for: .seconds(1))
         kill(early.processIdentifier, SIGTERM)
         #expect(await exitStatus(of: early) == 0)
 
-        let orders = try startOrders(config: config, listen: servicePort, log: log)
+        let orders = try startOrders(config: config.path, listen: "127.0.0.1:\(servicePort)", logLevel: "info", log: log)
         defer { if orders.isRunning { kill(orders.processIdentifier, SIGKILL) } }
         #expect(try await eventually { try await self.status("http://127.0.0.1:\(servicePort)/healthz") == 200 })
         #expect(try await eventually { (try? String(contentsOf: log, encoding: .utf8))?.contains("Kafka does not answer yet") == true })
@@ -76,17 +76,6 @@ struct ServiceProcessTests {
 
     // MARK: Helpers
 
-    private func startOrders(config: URL, listen port: Int, log: URL) throws -> Process {
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try builtExecutable("hookline-orders"))
-        process.arguments = ["--config", config.path, "--listen", "127.0.0.1:\(port)"]
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
-    }
 
     private func status(_ url: String) async throws -> Int? {
         try? await httpRequest(.GET, url).status
