@@ -20,8 +20,7 @@ public final class KafkaAdmin: Sendable {
     }
 
     deinit {
-        self.poller.stop()
-        self.client.destroy()
+        self.client.destroyInBackground(after: self.poller.stop)
     }
 
     // MARK: Topics

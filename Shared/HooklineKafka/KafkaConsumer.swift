@@ -59,9 +59,13 @@ public final class KafkaConsumer: Sendable {
     }
 
     deinit {
-        self.pollThread.withLock { $0?.stop() }
+        let thread = self.pollThread.withLock { thread in
+            defer { thread = nil }
+            return thread
+        }
         self.buffer.close()
-        self.client.destroy()
+        // Not closed: librdkafka leaves the group as part of the destroy.
+        self.client.destroyInBackground { thread?.stop() }
     }
 
     /// Joins the group and follows these topics. A name starting with `^` is a regular
@@ -247,13 +251,14 @@ extension KafkaConsumer {
             return thread
         }
         let client = self.client
+        let buffer = self.buffer
         await RDKafkaClient.blocking {
             thread?.stop()
             // Runs the final revoke through the rebalance callback, on this thread.
             _ = rd_kafka_consumer_close(client.handle)
+            buffer.close()
+            client.destroy()
         }
-        self.buffer.close()
-        client.destroy()
     }
 
     // MARK: Rebalance

@@ -41,9 +41,9 @@ public final class KafkaProducer: Sendable {
     }
 
     deinit {
-        self.poller.stop()
+        // Topic handles go first: librdkafka keeps its own references for records in flight.
         self.destroyTopicHandles()
-        self.client.destroy()
+        self.client.destroyInBackground(after: self.poller.stop)
     }
 
     private func topicHandle(_ topic: String) -> OpaquePointer? {
@@ -243,9 +243,13 @@ public final class KafkaProducer: Sendable {
             rd_kafka_purge(self.client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
             _ = await self.flush(timeout: .seconds(1))
         }
-        self.poller.stop()
         self.destroyTopicHandles()
-        self.client.destroy()
+        let poller = self.poller
+        let client = self.client
+        await RDKafkaClient.blocking {
+            poller.stop()
+            client.destroy()
+        }
         self.state.withLock { $0 = .shutDown }
     }
 
@@ -322,6 +326,6 @@ extension KafkaProducerConfiguration {
         // With no broker to bootstrap from, the handle made to check the rest connects nowhere.
         properties["bootstrap.servers"] = ""
         let quiet = Logger(label: "hookline.kafka.validate") { _ in SwiftLogNoOpLogHandler() }
-        try RDKafkaClient(kind: .producer, properties: properties, logger: quiet).destroy()
+        try RDKafkaClient(kind: .producer, properties: properties, logger: quiet).destroyInBackground()
     }
 }

@@ -1,5 +1,4 @@
 import CRdKafka
-import Dispatch
 import Foundation
 import Logging
 import Synchronization
@@ -76,6 +75,9 @@ final class RDKafkaClient: @unchecked Sendable {
     var callbackState: Callbacks { self.callbacks.takeUnretainedValue() }
 
     /// Destroys the handle. Safe to call more than once; only the first call acts.
+    ///
+    /// It can block for a second (librdkafka waits for its broker threads), so async code calls it
+    /// through ``blocking(_:)`` and a `deinit` through ``destroyInBackground(after:)``.
     func destroy() {
         let first = self.destroyed.withLock { destroyed in
             defer { destroyed = true }
@@ -90,13 +92,34 @@ final class RDKafkaClient: @unchecked Sendable {
         self.destroy()
     }
 
-    /// Runs blocking librdkafka work off Swift's cooperative thread pool.
+    /// Runs `work` (stopping a poll thread, say), then destroys the handle, on a thread of its own,
+    /// and returns at once: for a `deinit`, which may run on any thread and cannot wait.
+    func destroyInBackground(after work: @escaping @Sendable () -> Void = {}) {
+        guard !self.destroyed.withLock({ $0 }) else { return }
+        Self.startThread(named: "hookline-kafka-destroy") {
+            work()
+            self.destroy()
+        }
+    }
+
+    /// Runs blocking librdkafka work on a thread of its own and awaits its result.
+    ///
+    /// Not on Swift's cooperative pool, which has one thread per core, and not on Dispatch's global
+    /// queues either: on Linux they share those threads, so a few admin requests waiting out a slow
+    /// broker would stall every task of the process (measured: four blocked items on
+    /// `DispatchQueue.global()` held back a new task for their whole two seconds, on two cores).
     static func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Self.startThread(named: "hookline-kafka-wait") {
                 continuation.resume(returning: work())
             }
         }
+    }
+
+    private static func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: body)
+        thread.name = name
+        thread.start()
     }
 }
 
