@@ -7,6 +7,12 @@ SWIFT_TEST_FLAGS ?=
 # Release builds everywhere (make run, benches, container images) use the same flags, so one
 # build serves them all.
 RELEASE := swift build -c release --static-swift-stdlib
+# Every executable, one product at a time: once a product was built alone (make bench-gateway
+# does), a plain build with --static-swift-stdlib also tries to link GRDB's dynamic library
+# product, which fails (cannot find -lCoreFoundation).
+EXECUTABLES := hookline hookline-gateway hookline-orders hookline-payments hookline-ci hookline-monitor \
+               hookline-bench hookline-demo
+RELEASE_ALL := for product in $(EXECUTABLES); do $(RELEASE) --product $$product || exit 1; done
 GATEWAYS ?= 3
 
 .PHONY: help setup build test test-asan run chaos demo clean-state bench-kafka bench-gateway bench-consumers \
@@ -47,7 +53,7 @@ test-asan: setup
 # 127.0.0.1:8080, the orders, payments and CI services, the monitor. State in .state/.
 run:
 	@scripts/setup.sh --run
-	$(RELEASE)
+	@$(RELEASE_ALL)
 	GATEWAYS=$(GATEWAYS) scripts/run-local.sh
 
 # A short produce/consume walk-through of the Kafka module against the embedded broker.
@@ -59,7 +65,7 @@ demo: setup
 # webhook must be in Kafka and applied by the orders service. Stop `make run` first.
 chaos:
 	@scripts/setup.sh --run
-	$(RELEASE)
+	@$(RELEASE_ALL)
 	scripts/chaos.sh
 
 # The compose deployment (deploy/compose.yaml + deploy/compose.local.yaml) on podman, with images
@@ -67,7 +73,7 @@ chaos:
 
 compose-up:
 	@scripts/setup.sh --containers
-	$(RELEASE)
+	@$(RELEASE_ALL)
 	scripts/compose.sh up
 
 compose-down:
@@ -75,7 +81,7 @@ compose-down:
 
 test-compose:
 	@scripts/setup.sh --containers
-	$(RELEASE)
+	@$(RELEASE_ALL)
 	scripts/test-compose.sh
 
 # Wipes what `make run` keeps between runs: the services' databases, logs, generated config.
