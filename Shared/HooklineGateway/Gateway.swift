@@ -53,14 +53,19 @@ final class Gateway: Sendable {
         logger.log(level: level, message, metadata: metadata)
     }
 
+    /// Counts a request for a source that is not configured (any more) and says so.
+    private func refuseUnknownSource() -> GatewayReply {
+        self.metrics.request(source: "-", status: 404)
+        return .unknownSource
+    }
+
     /// `POST /webhooks/{source}` through the router.
     func receive(_ request: Request, context: some RequestContext) async -> Response {
         // The ack timeout counts from here: the provider's own timeout runs while the body arrives.
         let arrival = ContinuousClock.now
         let name = context.parameters.get("source") ?? ""
         guard let source = self.sources[name] else {
-            self.metrics.request(source: "-", status: 404)
-            return .jsonError(.notFound, code: "unknown_source", message: "No webhook source is configured at this path.")
+            return Response(self.refuseUnknownSource())
         }
         // Refuse an announced oversize body before reading any of it; a body that grows past the
         // limit while streaming is refused as soon as it does.
@@ -171,8 +176,7 @@ extension Gateway {
         ) { name, incoming, reply in
             guard let source = self.sources[name] else {
                 // Removed by a reload while its body arrived.
-                self.metrics.request(source: "-", status: 404)
-                return reply(.jsonError(.notFound, code: "unknown_source", message: "No webhook source is configured at this path."))
+                return reply(self.refuseUnknownSource())
             }
             self.handle(incoming, source: source, logger: self.logger, reply: reply)
         }

@@ -29,6 +29,8 @@ public struct GatewayReply: Sendable {
         return reply
     }
 
+    static let unknownSource = GatewayReply.jsonError(.notFound, code: "unknown_source", message: "No webhook source is configured at this path.")
+
     static func payloadTooLarge(_ limit: Int) -> GatewayReply {
         .jsonError(.contentTooLarge, code: "body_too_large", message: "The body is larger than the \(limit) bytes this gateway accepts.")
     }
