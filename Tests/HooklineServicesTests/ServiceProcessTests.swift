@@ -76,7 +76,6 @@ struct ServiceProcessTests {
 
     // MARK: Helpers
 
-
     private func status(_ url: String) async throws -> Int? {
         try? await httpRequest(.GET, url).status
     }
