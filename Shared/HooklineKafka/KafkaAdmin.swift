@@ -16,7 +16,7 @@ public final class KafkaAdmin: Sendable {
         self.client = client
         self.requestTimeout = requestTimeout
         // Serves logs and error callbacks; admin results arrive on their own queues.
-        self.poller = PollThread(name: "hookline-admin-poll") { rd_kafka_poll(client.handle, 100) }
+        self.poller = PollThread(name: "kafka-admin") { rd_kafka_poll(client.handle, 100) }
     }
 
     deinit {

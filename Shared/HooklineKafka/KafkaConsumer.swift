@@ -105,7 +105,7 @@ public final class KafkaConsumer: Sendable {
             let maxWait = Duration.milliseconds(
                 Int64(self.configuration.kafka.properties["max.poll.interval.ms"].flatMap(Int64.init) ?? 300_000) / 2
             )
-            thread = PollThread(name: "hookline-consumer-poll") {
+            thread = PollThread(name: "kafka-consumer") {
                 switch buffer.nextPollStep(now: .now, maxWait: maxWait) {
                 case .poll: break
                 case .wait:

@@ -34,7 +34,7 @@ public final class KafkaProducer: Sendable {
         }
         self.client = client
         let deadlines = self.deadlines
-        self.poller = PollThread(name: "hookline-producer-poll") {
+        self.poller = PollThread(name: "kafka-producer") {
             rd_kafka_poll(client.handle, 50)
             deadlines.expire(now: .now)
         }

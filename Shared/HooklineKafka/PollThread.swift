@@ -9,14 +9,12 @@ final class PollThread: Sendable {
 
     /// Starts the thread. `poll` should block for a bounded time (e.g. 100 ms) and return.
     init(name: String, poll: @escaping @Sendable () -> Void) {
-        let thread = Thread { [self] in
+        startThread(named: name) { [self] in
             while self.running.load(ordering: .acquiring) {
                 poll()
             }
             self.finished.signal()
         }
-        thread.name = name
-        thread.start()
     }
 
     /// Asks the thread to stop and waits until its last `poll` returned. Idempotent.
@@ -25,4 +23,16 @@ final class PollThread: Sendable {
             self.finished.wait()
         }
     }
+}
+
+/// Starts an OS thread that runs `body`, named so that `top -H`, `perf` and `/proc/<pid>/task`
+/// show it beside librdkafka's own `rdk:` threads instead of under its creator's name (such as
+/// Dispatch's `…root.default-qos`). The thread names itself: Foundation on Linux does not pass on
+/// a name given before `start()`, and Linux refuses a name longer than 15 bytes.
+func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
+    precondition(name.utf8.count <= 15, "a thread name longer than Linux keeps: \(name)")
+    Thread {
+        Thread.current.name = name
+        body()
+    }.start()
 }

@@ -96,7 +96,7 @@ final class RDKafkaClient: @unchecked Sendable {
     /// and returns at once: for a `deinit`, which may run on any thread and cannot wait.
     func destroyInBackground(after work: @escaping @Sendable () -> Void = {}) {
         guard !self.destroyed.withLock({ $0 }) else { return }
-        Self.startThread(named: "hookline-kafka-destroy") {
+        startThread(named: "kafka-destroy") {
             work()
             self.destroy()
         }
@@ -110,16 +110,10 @@ final class RDKafkaClient: @unchecked Sendable {
     /// `DispatchQueue.global()` held back a new task for their whole two seconds, on two cores).
     static func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            Self.startThread(named: "hookline-kafka-wait") {
+            startThread(named: "kafka-wait") {
                 continuation.resume(returning: work())
             }
         }
-    }
-
-    private static func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
-        let thread = Thread(block: body)
-        thread.name = name
-        thread.start()
     }
 }
 

@@ -170,6 +170,26 @@ struct KafkaAdminTests {
         #expect(overshoot < .seconds(1))
     }
 
+    // Linux drops a thread name longer than 15 bytes: the producer's delivery-report thread
+    // showed as Dispatch's `oot.default-qos` in `top -H` and `perf`.
+    @Test("the producer's and the admin client's own threads carry their names")
+    func threadNames() async throws {
+        let port = try freeLoopbackPort()
+        let kafka = KafkaConfiguration(bootstrapServers: "127.0.0.1:\(port)")
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: kafka), logger: TestKafka.logger)
+        let admin = try KafkaAdmin(configuration: kafka, logger: TestKafka.logger)
+        // A thread names itself once it runs.
+        let named = try await eventually(timeout: .seconds(5)) {
+            let names = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").map { task in
+                try String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            return names.contains("kafka-producer") && names.contains("kafka-admin")
+        }
+        #expect(named)
+        withExtendedLifetime(admin) {}
+        await producer.shutdown(timeout: .seconds(1))
+    }
+
     @Test("a send after shutdown fails at once instead of hanging")
     func sendAfterShutdownFails() async throws {
         let broker = try await TestKafka.broker()
