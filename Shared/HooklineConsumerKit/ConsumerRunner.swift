@@ -139,9 +139,19 @@ public final class ConsumerRunner: Service, Sendable {
         var attempts = 0
         while true {
             do {
-                try await admin.createTopics([.init(name: topic, partitions: self.configuration.deadLetterPartitions)])
+                // A stop asked for meanwhile ends the wait for the broker's answer (`.interrupted`).
+                let topics = [KafkaAdmin.NewTopic(name: topic, partitions: self.configuration.deadLetterPartitions)]
+                try await cancelWhenGracefulShutdown { () async -> Result<Void, KafkaError> in
+                    do throws(KafkaError) {
+                        return .success(try await admin.createTopics(topics))
+                    } catch {
+                        return .failure(error)
+                    }
+                }.get()
                 if attempts > 0 { self.logger.info("Kafka answers; the consumer starts", metadata: ["kafka.topic": "\(topic)"]) }
                 return true
+            } catch where error.code == .interrupted {
+                return false
             } catch where error.isRetriable || [.timedOut, .transport, .allBrokersDown].contains(error.code) {
                 attempts += 1
                 self.logger.warning(

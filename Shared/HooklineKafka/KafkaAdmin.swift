@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Logging
+import Synchronization
 
 /// Topic and group administration: everything needed to create topics and compute lag.
 public final class KafkaAdmin: Sendable {
@@ -389,6 +390,9 @@ public final class KafkaAdmin: Sendable {
     // MARK: Requests
 
     /// Runs one admin request: `start` issues it on a fresh result queue, `parse` reads the result event.
+    /// Cancelling the calling task stops the wait within 100 ms with ``KafkaError/Code/interrupted``
+    /// (a service asked to stop while its broker does not answer need not wait out the request's
+    /// timeout); the request itself may still be carried out.
     private func request<T: Sendable>(
         _ operation: String,
         start: @escaping @Sendable (OpaquePointer, OpaquePointer, OpaquePointer) -> Result<Void, KafkaError>,
@@ -396,30 +400,58 @@ public final class KafkaAdmin: Sendable {
     ) async throws(KafkaError) -> T {
         let client = self.client
         let timeout = self.requestTimeout
-        let result: Result<T, KafkaError> = await RDKafkaClient.blocking {
-            let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_ANY)!
-            defer { rd_kafka_AdminOptions_destroy(options) }
-            let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
-            defer { errorBuffer.deallocate() }
-            _ = rd_kafka_AdminOptions_set_request_timeout(options, Int32(clamping: timeout.milliseconds), errorBuffer, 512)
-            let queue = rd_kafka_queue_new(client.handle)!
-            defer { rd_kafka_queue_destroy(queue) }
-            if case .failure(let error) = start(client.handle, options, queue) {
-                return .failure(error)
+        let cancelled = CancellationFlag()
+        let result: Result<T, KafkaError> = await withTaskCancellationHandler {
+            await RDKafkaClient.blocking {
+                let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_ANY)!
+                defer { rd_kafka_AdminOptions_destroy(options) }
+                let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
+                defer { errorBuffer.deallocate() }
+                _ = rd_kafka_AdminOptions_set_request_timeout(options, Int32(clamping: timeout.milliseconds), errorBuffer, 512)
+                let queue = rd_kafka_queue_new(client.handle)!
+                defer { rd_kafka_queue_destroy(queue) }
+                if case .failure(let error) = start(client.handle, options, queue) {
+                    return .failure(error)
+                }
+                // The request times out on its own; wait a little longer than that for its answer, in
+                // slices, to notice a cancellation. A result that comes after the queue is destroyed
+                // is dropped by librdkafka.
+                let deadline = ContinuousClock.now + timeout + .seconds(2)
+                var answer: OpaquePointer?
+                while answer == nil {
+                    guard !cancelled.isSet else {
+                        return .failure(KafkaError(code: .interrupted, message: "the wait was cancelled", operation: operation))
+                    }
+                    let left = ContinuousClock.now.duration(to: deadline)
+                    guard left > .zero else {
+                        return .failure(KafkaError(RD_KAFKA_RESP_ERR__TIMED_OUT, operation: operation))
+                    }
+                    answer = rd_kafka_queue_poll(queue, Int32(clamping: min(left, .milliseconds(100)).milliseconds + 1))
+                }
+                let event = answer!
+                defer { rd_kafka_event_destroy(event) }
+                let err = rd_kafka_event_error(event)
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    var error = KafkaError(err, operation: operation)
+                    if let message = rd_kafka_event_error_string(event) { error.message = String(cString: message) }
+                    return .failure(error)
+                }
+                return parse(event)
             }
-            // The request times out on its own; wait a little longer than that for its answer.
-            guard let event = rd_kafka_queue_poll(queue, Int32(clamping: timeout.milliseconds + 2000)) else {
-                return .failure(KafkaError(RD_KAFKA_RESP_ERR__TIMED_OUT, operation: operation))
-            }
-            defer { rd_kafka_event_destroy(event) }
-            let err = rd_kafka_event_error(event)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                var error = KafkaError(err, operation: operation)
-                if let message = rd_kafka_event_error_string(event) { error.message = String(cString: message) }
-                return .failure(error)
-            }
-            return parse(event)
+        } onCancel: {
+            cancelled.set()
         }
         return try result.get()
+    }
+}
+
+/// Set once, from any thread, when a task waiting on a blocking call is cancelled.
+final class CancellationFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    var isSet: Bool { self.value.load(ordering: .acquiring) }
+
+    func set() {
+        self.value.store(true, ordering: .releasing)
     }
 }

@@ -39,6 +39,8 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfiguration = Code(RD_KAFKA_RESP_ERR__INVALID_ARG)
         public static let closed = Code(RD_KAFKA_RESP_ERR__DESTROY)
         public static let fatal = Code(RD_KAFKA_RESP_ERR__FATAL)
+        /// The task waiting for the operation was cancelled; the operation may still complete.
+        public static let interrupted = Code(RD_KAFKA_RESP_ERR__INTR)
     }
 
     public var code: Code

@@ -170,6 +170,32 @@ struct KafkaAdminTests {
         #expect(overshoot < .seconds(1))
     }
 
+    // A consumer service asked to stop while its broker does not answer waited out the whole
+    // request timeout (10 s by default) before exiting.
+    @Test("cancelling the task of an admin request that waits for a broker stops the wait at once")
+    func cancelledRequestStopsWaiting() async throws {
+        let port = try freeLoopbackPort()
+        let admin = try KafkaAdmin(
+            configuration: KafkaConfiguration(bootstrapServers: "127.0.0.1:\(port)"),
+            requestTimeout: .seconds(20),
+            logger: TestKafka.logger
+        )
+        let clock = ContinuousClock()
+        let request = Task {
+            try await admin.createTopics([KafkaAdmin.NewTopic(name: "never")])
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let cancelledAt = clock.now
+        request.cancel()
+        let result = await request.result
+        #expect(clock.now - cancelledAt < .seconds(1))
+        guard case .failure(let error) = result else {
+            Issue.record("the request succeeded against a closed port")
+            return
+        }
+        #expect((error as? KafkaError)?.code == .interrupted)
+    }
+
     // Linux drops a thread name longer than 15 bytes: the producer's delivery-report thread
     // showed as Dispatch's `oot.default-qos` in `top -H` and `perf`.
     @Test("the producer's and the admin client's own threads carry their names")

@@ -40,13 +40,16 @@ struct ServiceProcessTests {
             """.write(to: config, atomically: true, encoding: .utf8)
         let log = directory.appendingPathComponent("orders.log")
 
-        // With no broker at all, SIGTERM stops the wait and the process exits 0.
+        // With no broker at all, SIGTERM stops the wait (in the middle of its first admin request,
+        // which would take 10 s to time out) and the process exits 0 at once.
         let early = try startOrders(config: config.path, listen: "127.0.0.1:\(servicePort)", logLevel: "info", log: directory.appendingPathComponent("early.log"))
         defer { if early.isRunning { kill(early.processIdentifier, SIGKILL) } }
         #expect(try await eventually { try await self.status("http://127.0.0.1:\(servicePort)/healthz") == 200 })
         try await Task.sleep(for: .seconds(1))
+        let signalled = ContinuousClock.now
         kill(early.processIdentifier, SIGTERM)
         #expect(await exitStatus(of: early) == 0)
+        #expect(ContinuousClock.now - signalled < .seconds(3))
 
         let orders = try startOrders(config: config.path, listen: "127.0.0.1:\(servicePort)", logLevel: "info", log: log)
         defer { if orders.isRunning { kill(orders.processIdentifier, SIGKILL) } }
