@@ -28,8 +28,10 @@ public struct SecretResolver: Sendable {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigurationError("\(field): cannot read the secret file \(path)")
             }
-            var value = String(decoding: data, as: UTF8.self)
-            while value.hasSuffix("\n") || value.hasSuffix("\r") { value.removeLast() }
+            // Trimmed as bytes: in a String, "\r\n" is one Character that neither "\n" nor "\r" ends.
+            var bytes = data[...]
+            while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+            let value = String(decoding: bytes, as: UTF8.self)
             guard !value.isEmpty else { throw ConfigurationError("\(field): the secret file \(path) is empty") }
             return value
         }

@@ -84,6 +84,9 @@ struct ConfigurationTests {
         defer { try? FileManager.default.removeItem(at: file) }
         let resolver = SecretResolver(environment: ["GH_SECRET": "from-env"])
         #expect(try resolver.resolve(["${GH_SECRET}", "file:\(file.path)", "literal"], for: "sources.github.secrets") == ["from-env", "from-a-file", "literal"])
+        // A file written on Windows ends in CRLF; neither byte is part of the secret.
+        try "from-windows\r\n\r\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(try resolver.resolve("file:\(file.path)", for: "x") == "from-windows")
 
         #expect {
             try resolver.resolve("${NOT_SET}", for: "sources.github.secrets[0]")
