@@ -27,7 +27,8 @@ public struct ProviderConfiguration: Sendable, Hashable {
     public var toleranceSeconds: Int64
 
     /// The public URL the provider is configured to call, for schemes that sign the URL (Twilio,
-    /// Square). ``WebhookRequest/url`` overrides it per request.
+    /// Square), which require it: without its query, which each request brings (the gateway
+    /// adds the query it received). ``WebhookRequest/url`` overrides it per request.
     ///
     /// Default: `nil`.
     public var publicURL: String?
@@ -89,5 +90,24 @@ public struct ProviderConfiguration: Sendable, Hashable {
         self.eventTypeJSONPointer = eventTypeJSONPointer
         self.idHeader = idHeader
         self.keyJSONPointer = keyJSONPointer
+    }
+}
+
+extension ProviderConfiguration {
+    /// `publicURL`, for a scheme that signs the URL: an absolute http(s) URL without query or fragment.
+    func requirePublicURL(provider: String) throws(WebhookConfigurationError) -> String {
+        guard let url = self.publicURL else {
+            throw WebhookConfigurationError(
+                provider: provider,
+                message: "Needs public_url: the URL the provider posts to, as configured there (its signature covers it)."
+            )
+        }
+        guard url.hasPrefix("https://") || url.hasPrefix("http://"), !url.contains("?"), !url.contains("#") else {
+            throw WebhookConfigurationError(
+                provider: provider,
+                message: "public_url must be an http(s) URL without a query: the query the provider sends comes with each request."
+            )
+        }
+        return url
     }
 }

@@ -29,8 +29,6 @@ public struct WebhookError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let duplicateHeader = Reason("duplicate_header")
         /// The event named in a routing header contradicts the body (400).
         public static let eventMismatch = Reason("event_mismatch")
-        /// The scheme signs the URL and none is known: a configuration gap (500).
-        public static let unknownURL = Reason("unknown_url")
     }
 
     public var status: HTTPResponse.Status
@@ -110,10 +108,4 @@ extension WebhookError {
             message: "The event in the \(header.rawName) header contradicts the body's \(field)."
         )
     }
-
-    static let unknownURL = WebhookError(
-        status: .internalServerError,
-        reason: .unknownURL,
-        message: "The scheme signs the public URL, and neither the request nor the source's public_url gives it."
-    )
 }

@@ -173,6 +173,7 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
         ),
         .secrets(
             "twilio",
+            configuration: ProviderConfiguration(publicURL: "https://hooks.example.com/twilio"),
             body: { _ in bytes(formEncode([("CallSid", "CA1"), ("CallStatus", "ringing"), ("From", "+15555550100")])) },
             event: nil,
             id: "idempotency-1",
@@ -258,6 +259,7 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
         ),
         .secrets(
             "square",
+            configuration: ProviderConfiguration(publicURL: "https://hooks.example.com/square"),
             body: { _ in bytes(#"{"merchant_id":"M1","type":"payment.created","event_id":"e1","data":{"type":"payment","id":"p1"}}"#) },
             event: nil,
             id: "e1",

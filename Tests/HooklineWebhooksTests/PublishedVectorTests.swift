@@ -19,6 +19,8 @@ struct PublishedVectorTests {
             var configuration = ProviderConfiguration()
             if let secret = raw["secret"] as? String { configuration.secrets = [secret] }
             if let key = raw["public_key"] as? String { configuration.publicKeys = [key] }
+            // A scheme that signs the URL is configured with it, without the query each request brings.
+            if let url = raw["url"] as? String { configuration.publicURL = String(url.prefix { $0 != "?" }) }
             var headers = (raw["headers"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             if provider == "github" {
                 // The vector covers the signature only; GitHub always sends these routing headers.

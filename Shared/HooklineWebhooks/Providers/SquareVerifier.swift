@@ -13,20 +13,20 @@ public struct SquareVerifier: WebhookVerifier {
     static let object = JSONPointer(members: "data", "id")
 
     let keys: HMACKeys<SHA256>
-    let publicURL: String?
+    let publicURL: String
 
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets (the signature key).")
         }
         self.keys = HMACKeys(secrets: configuration.secrets)
-        self.publicURL = configuration.publicURL
+        self.publicURL = try configuration.requirePublicURL(provider: Self.provider)
     }
 
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
         let signature = try request.headerFields.signature(Self.signatureHeader)
         guard let code = Base64.decode(signature) else { throw .malformedSignature(Self.signatureHeader) }
-        guard let url = request.url ?? self.publicURL else { throw .unknownURL }
+        let url = request.url ?? self.publicURL
         guard
             self.keys.authenticates(code, { hmac in
                 hmac.update(utf8: url)

@@ -21,7 +21,7 @@ public struct TwilioVerifier: WebhookVerifier {
 
     let sha1: HMACKeys<Insecure.SHA1>
     let sha256: HMACKeys<SHA256>
-    let publicURL: String?
+    let publicURL: String
 
     public var deliveryIDHeaders: [HTTPField.Name] { [Self.idempotencyHeader] }
 
@@ -31,14 +31,14 @@ public struct TwilioVerifier: WebhookVerifier {
         }
         self.sha1 = HMACKeys(secrets: configuration.secrets)
         self.sha256 = HMACKeys(secrets: configuration.secrets)
-        self.publicURL = configuration.publicURL
+        self.publicURL = try configuration.requirePublicURL(provider: Self.provider)
     }
 
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
         let headers = request.headerFields
         let signature = try headers.signature(Self.signatureHeader)
         guard let code = Base64.decode(signature) else { throw .malformedSignature(Self.signatureHeader) }
-        guard let url = request.url ?? self.publicURL else { throw .unknownURL }
+        let url = request.url ?? self.publicURL
         let settings = try headers.optional(Self.settingsHeader)
         let useSHA256 = settings?.lowercased().contains("sha256") ?? false
 
