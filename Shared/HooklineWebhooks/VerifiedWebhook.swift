@@ -39,14 +39,15 @@ public struct VerifiedWebhook: Sendable, Hashable {
 
     public init(
         provider: String,
-        event: String,
+        event: String?,
         id: String,
         key: String? = nil,
         headers: [Header] = [],
         publish: Bool = true,
         reply: WebhookReply? = nil
     ) {
-        let event = event.isEmpty ? "unknown" : event
+        // A delivery whose event is missing is still published, to `<prefix>.<source>.unknown`.
+        let event = event.flatMap { $0.isEmpty ? nil : $0 } ?? "unknown"
         self.event = event
         self.id = id
         self.key = key

@@ -100,6 +100,20 @@ struct ProviderRoundTripTests {
         }
     }
 
+    // The event names the topic; a delivery without one goes to `<prefix>.<source>.unknown`.
+    @Test(arguments: ProviderFixture.all.filter { $0.eventHeader != nil })
+    func missingEventHeaderIsAcceptedAsUnknown(_ fixture: ProviderFixture) throws {
+        var request = try fixture.request()
+        let name = try #require(fixture.eventHeader.flatMap { HTTPField.Name($0) })
+        #expect(request.headerFields[name] != nil)
+        request.headerFields[name] = nil
+        let verified = try fixture.verifier().verify(request)
+        #expect(verified.event == "unknown")
+        #expect(verified.ceType == fixture.provider + ".unknown")
+        #expect(verified.id == fixture.id)
+        #expect(verified.publish)
+    }
+
     @Test(arguments: ProviderFixture.all)
     func headerNamesAreCaseInsensitive(_ fixture: ProviderFixture) throws {
         let verifier = try fixture.verifier()

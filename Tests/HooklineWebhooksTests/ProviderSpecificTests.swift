@@ -145,8 +145,8 @@ struct SlackTests {
         expectRefusal(.malformedHeader, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
     }
 
-    @Test func eventCallbackWithoutEventTypeIsMalformed() throws {
-        let request = try sign("slack", WebhookSigningInput(secret: "slack-secret", body: bytes(#"{"type":"event_callback"}"#), timestamp: now))
+    @Test func bodyThatIsNeitherJSONNorAFormIsMalformed() throws {
+        let request = try sign("slack", WebhookSigningInput(secret: "slack-secret", body: bytes("[1]"), timestamp: now))
         let verifier = try verifier("slack", self.configuration)
         expectRefusal(.malformedBody, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
     }
@@ -327,10 +327,40 @@ struct OtherProviderTests {
         #expect(try verifier("stripe", ProviderConfiguration(secrets: ["whsec_a", "whsec_b"])).verify(request).key == "ch_1")
     }
 
-    @Test func stripeBodyWithoutTypeIsMalformed() throws {
-        let request = try sign("stripe", WebhookSigningInput(secret: "whsec_a", body: bytes(#"{"id":"evt"}"#), timestamp: now))
+    @Test func stripeBodyWithoutIDIsMalformed() throws {
+        let request = try sign("stripe", WebhookSigningInput(secret: "whsec_a", body: bytes(#"{"type":"charge.succeeded"}"#), timestamp: now))
         let verifier = try verifier("stripe", ProviderConfiguration(secrets: ["whsec_a"]))
         expectRefusal(.malformedBody, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+
+    // The event names the topic; a delivery without one goes to `<prefix>.<source>.unknown`.
+    @Test(
+        "a verified body without its event type is accepted as unknown",
+        arguments: [
+            ("stripe", "whsec_a", #"{"id":"evt_1"}"#),
+            ("paddle", "pdl", #"{"event_id":"evt_1"}"#),
+            ("intercom", "ic", #"{"id":"evt_1"}"#),
+            ("slack", "slack-secret", #"{"type":"event_callback","event_id":"evt_1"}"#),
+            ("slack", "slack-secret", #"{"event_id":"evt_1"}"#),
+            ("linear", "lin", #"{"webhookTimestamp":\#(now * 1000)}"#),
+        ]
+    )
+    func bodyWithoutEventIsUnknown(provider: String, secret: String, body: String) throws {
+        let request = try sign(provider, WebhookSigningInput(secret: secret, body: bytes(body), id: "evt_1", timestamp: now))
+        let verified = try verifier(provider, ProviderConfiguration(secrets: [secret])).verify(request)
+        #expect(verified.event == "unknown")
+        #expect(verified.id == "evt_1")
+    }
+
+    @Test func genericEventHeaderMustMatchTheBodysEvent() throws {
+        let configuration = ProviderConfiguration(secrets: ["s"], eventTypeHeader: "X-Event-Type", eventTypeJSONPointer: "/event_type")
+        var request = try sign("hmac-sha256", WebhookSigningInput(secret: "s", body: bytes(#"{"event_type":"new_order"}"#), event: "new_order", timestamp: now, configuration: configuration))
+        let verifier = try verifier("hmac-sha256", configuration)
+        #expect(try verifier.verify(request).event == "new_order")
+        request.headerFields[HTTPField.Name("X-Event-Type")!] = nil
+        #expect(try verifier.verify(request).event == "new_order")
+        request.headerFields[HTTPField.Name("X-Event-Type")!] = "refund"
+        expectRefusal(.eventMismatch, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
     }
 
     @Test func paddleAcceptsSeveralH1() throws {

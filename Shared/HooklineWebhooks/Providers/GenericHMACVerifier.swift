@@ -4,7 +4,8 @@ import HTTPTypes
 /// The generic `hmac-sha256` provider (the classic Express endpoint): the hex HMAC-SHA256 of the
 /// body in ``ProviderConfiguration/signatureHeader`` (default `X-Signature`), after an optional
 /// ``ProviderConfiguration/signaturePrefix``. Event from ``ProviderConfiguration/eventTypeHeader``
-/// (required when set) or ``ProviderConfiguration/eventTypeJSONPointer``, else `unknown`; id from
+/// or ``ProviderConfiguration/eventTypeJSONPointer`` (with both set, they must agree), else
+/// `unknown`; id from
 /// ``ProviderConfiguration/idHeader`` (required when set) or a random UUID; key from
 /// ``ProviderConfiguration/keyJSONPointer``.
 public struct GenericHMACVerifier: WebhookVerifier {
@@ -55,14 +56,12 @@ public struct GenericHMACVerifier: WebhookVerifier {
         guard self.keys.authenticates(code, { $0.update(bytes: request.body) }) else {
             throw .badSignature(self.signatureHeader)
         }
-        let event: String
-        if let eventHeader = self.eventHeader {
-            event = try headers.required(eventHeader)
-        } else if let eventPointer = self.eventPointer {
-            event = JSONScanner.value(at: eventPointer, in: request.body)?.text ?? "unknown"
-        } else {
-            event = "unknown"
+        let headerEvent = try self.eventHeader.flatMap { (name) throws(WebhookError) in try headers.optional(name) }
+        let bodyEvent = self.eventPointer.flatMap { JSONScanner.value(at: $0, in: request.body)?.text }
+        if let headerEvent, let bodyEvent, headerEvent != bodyEvent, let eventHeader = self.eventHeader {
+            throw .eventMismatch(eventHeader, "event_type_json_pointer")
         }
+        let event = headerEvent ?? bodyEvent
         let id = try self.idHeader.map { (name) throws(WebhookError) in try headers.required(name) } ?? DeliveryID.random()
         let key = self.keyPointer.flatMap { JSONScanner.value(at: $0, in: request.body)?.text }
         return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: key)

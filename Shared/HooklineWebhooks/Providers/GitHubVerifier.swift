@@ -32,7 +32,7 @@ public struct GitHubVerifier: WebhookVerifier {
         guard self.keys.authenticates(code, { $0.update(bytes: request.body) }) else {
             throw .badSignature(Self.signatureHeader)
         }
-        let event = try headers.required(Self.eventHeader)
+        let event = try headers.optional(Self.eventHeader)
         let id = try headers.required(Self.deliveryHeader)
         let key = JSONScanner.value(at: Self.repository, in: request.body)?.string
         return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: key)

@@ -58,12 +58,12 @@ public struct GitLabVerifier: WebhookVerifier {
             guard self.tokens.contains(where: { $0.matches(token) }) else { throw .badSignature(Self.tokenHeader) }
         }
 
-        var event = Self.normalise(try headers.required(Self.eventHeader))
+        var event = try headers.optional(Self.eventHeader).map(Self.normalise)
         guard JSONScanner.looksLikeObject(request.body) else { throw .malformedBody("a JSON object") }
         let kind = JSONScanner.value(at: Self.objectKind, in: request.body)?.string
         if event == "system" {
             event = JSONScanner.value(at: Self.eventName, in: request.body)?.string ?? kind ?? event
-        } else if let kind, kind != event, kind != Self.objectKinds[event] {
+        } else if let event, let kind, kind != event, kind != Self.objectKinds[event] {
             throw .eventMismatch(Self.eventHeader, "object_kind")
         }
         let idempotencyKey = try headers.optional(Self.idempotencyHeader)

@@ -28,9 +28,7 @@ public struct IntercomVerifier: WebhookVerifier {
         guard self.keys.authenticates(code, { $0.update(bytes: request.body) }) else {
             throw .badSignature(Self.signatureHeader)
         }
-        guard let topic = JSONScanner.value(at: Self.topic, in: request.body)?.string else {
-            throw .malformedBody("an Intercom notification with a topic")
-        }
+        let topic = JSONScanner.value(at: Self.topic, in: request.body)?.string
         let id = JSONScanner.value(at: Self.id, in: request.body)?.string ?? DeliveryID.random()
         let key = JSONScanner.value(at: Self.item, in: request.body)?.text
         return VerifiedWebhook(provider: Self.provider, event: topic, id: id, key: key)

@@ -36,18 +36,17 @@ public struct LinearVerifier: WebhookVerifier {
         guard self.keys.authenticates(code, { $0.update(bytes: request.body) }) else {
             throw .badSignature(Self.signatureHeader)
         }
-        guard let milliseconds = JSONScanner.value(at: Self.webhookTimestamp, in: request.body)?.integer,
-            let type = JSONScanner.value(at: Self.type, in: request.body)?.string
-        else {
-            throw .malformedBody("a Linear payload with a type and a numeric webhookTimestamp")
+        guard let milliseconds = JSONScanner.value(at: Self.webhookTimestamp, in: request.body)?.integer else {
+            throw .malformedBody("a Linear payload with a numeric webhookTimestamp")
         }
         try Timestamp.check(milliseconds / 1000, now: request.now, tolerance: self.tolerance)
-        if let headerEvent = try headers.optional(Self.eventHeader), headerEvent.lowercased() != type.lowercased() {
+        let type = JSONScanner.value(at: Self.type, in: request.body)?.string
+        if let type, let headerEvent = try headers.optional(Self.eventHeader), headerEvent.lowercased() != type.lowercased() {
             throw .eventMismatch(Self.eventHeader, "type")
         }
-        var event = type.lowercased()
-        if let action = JSONScanner.value(at: Self.action, in: request.body)?.string, !action.isEmpty {
-            event += "." + action.lowercased()
+        var event = type?.lowercased()
+        if event != nil, let action = JSONScanner.value(at: Self.action, in: request.body)?.string, !action.isEmpty {
+            event! += "." + action.lowercased()
         }
         let id = try headers.optional(Self.deliveryHeader) ?? DeliveryID.random()
         let key = JSONScanner.value(at: Self.object, in: request.body)?.string

@@ -27,11 +27,10 @@ public struct PaddleVerifier: WebhookVerifier {
 
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
         try Self.scheme.verify(request, keys: self.keys, tolerance: self.tolerance)
-        guard let event = JSONScanner.value(at: Self.eventType, in: request.body)?.string,
-            let id = JSONScanner.value(at: Self.eventID, in: request.body)?.string
-        else {
-            throw .malformedBody("a Paddle notification with an event_type and an event_id")
+        guard let id = JSONScanner.value(at: Self.eventID, in: request.body)?.string else {
+            throw .malformedBody("a Paddle notification with an event_id")
         }
+        let event = JSONScanner.value(at: Self.eventType, in: request.body)?.string
         let key = JSONScanner.value(at: Self.object, in: request.body)?.string
         return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: key)
     }

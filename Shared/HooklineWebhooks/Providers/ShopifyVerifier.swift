@@ -44,7 +44,7 @@ public struct ShopifyVerifier: WebhookVerifier {
         guard self.keys.authenticates(code, { $0.update(bytes: request.body) }) else {
             throw .badSignature(Self.signature.name)
         }
-        guard let topic = try self.value(Self.topic, in: headers) else { throw .missingHeader(Self.topic.name) }
+        let topic = try self.value(Self.topic, in: headers)
         let eventID = try self.value(Self.eventID, in: headers)
         let webhookID = try self.value(Self.webhookID, in: headers)
         guard let id = eventID ?? webhookID else { throw .missingHeader(Self.webhookID.name) }
@@ -53,7 +53,7 @@ public struct ShopifyVerifier: WebhookVerifier {
         if let webhookID { extra.append(.init(name: "shopify-webhook-id", value: webhookID)) }
         return VerifiedWebhook(
             provider: Self.provider,
-            event: String(topic.map { $0 == "/" ? "." : $0 }),
+            event: topic.map { String($0.map { $0 == "/" ? "." : $0 }) },
             id: id,
             key: try self.value(Self.shopDomain, in: headers),
             headers: extra

@@ -59,9 +59,8 @@ public struct SlackVerifier: WebhookVerifier {
     }
 
     private func json(_ body: [UInt8]) throws(WebhookError) -> VerifiedWebhook {
-        guard let type = JSONScanner.value(at: Self.type, in: body)?.string else {
-            throw .malformedBody("a Slack payload with a type")
-        }
+        guard JSONScanner.looksLikeObject(body) else { throw .malformedBody("a JSON object or a form") }
+        let type = JSONScanner.value(at: Self.type, in: body)?.string
         let team = JSONScanner.value(at: Self.teamID, in: body)?.string
         switch type {
         case "url_verification":
@@ -76,9 +75,7 @@ public struct SlackVerifier: WebhookVerifier {
                 reply: .json("{\"challenge\":" + JSONText.quote(challenge) + "}")
             )
         case "event_callback":
-            guard let event = JSONScanner.value(at: Self.eventType, in: body)?.string else {
-                throw .malformedBody("an event_callback with an event type")
-            }
+            let event = JSONScanner.value(at: Self.eventType, in: body)?.string
             let id = JSONScanner.value(at: Self.eventID, in: body)?.string ?? DeliveryID.random()
             return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: team)
         default:

@@ -27,11 +27,10 @@ public struct StripeVerifier: WebhookVerifier {
 
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
         try Self.scheme.verify(request, keys: self.keys, tolerance: self.tolerance)
-        guard let event = JSONScanner.value(at: Self.type, in: request.body)?.string,
-            let id = JSONScanner.value(at: Self.id, in: request.body)?.string
-        else {
-            throw .malformedBody("a Stripe event with a type and an id")
+        guard let id = JSONScanner.value(at: Self.id, in: request.body)?.string else {
+            throw .malformedBody("a Stripe event with an id")
         }
+        let event = JSONScanner.value(at: Self.type, in: request.body)?.string
         let key = JSONScanner.value(at: Self.object, in: request.body)?.string
         return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: key)
     }
