@@ -11,7 +11,7 @@ let githubPush = Array(#"{"ref":"refs/heads/main","after":"9f1c2a7","repository"
 
 @Suite("Gateway over HTTP with a real broker", .timeLimit(.minutes(3)))
 struct GatewayHTTPTests {
-    @Test("a signed GitHub push is acknowledged with where it was written, and lands there intact")
+    @Test("a signed GitHub push is acknowledged with where it was written, and lands there intact; without its event header, in github.unknown")
     func githubPushLandsInItsTopic() async throws {
         let broker = try await TestKafka.broker()
         let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
@@ -50,6 +50,20 @@ struct GatewayHTTPTests {
         #expect(ISO8601DateFormatter().date(from: ceTime).map { abs($0.timeIntervalSinceNow) < 60 } == true)
         let receivedAt = try #require(message.headers.string("hookline-received-at").flatMap(Int64.init))
         #expect(abs(Double(receivedAt) / 1000 - Date().timeIntervalSince1970) < 60)
+
+        // The event header is not signed; without it the delivery is still taken, as unknown.
+        let eventless = try await post(
+            gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push", id: "delivery-2"
+        ) { headers, _ in
+            headers[HTTPField.Name("X-GitHub-Event")!] = nil
+        }
+        #expect(eventless.status == 202)
+        let unknown = "\(configuration.kafka.topicPrefix).github.unknown"
+        #expect(eventless.json?["topic"] as? String == unknown)
+        let landed = try await records(in: unknown, broker: broker, expect: 1)
+        #expect(landed.map(\.value) == [githubPush])
+        #expect(landed.first?.headers.string("ce_type") == "github.unknown")
+        #expect(landed.first?.headers.string("ce_id") == "delivery-2")
     }
 
     @Test("tampered body, wrong secret and stale timestamp are 401 and publish nothing")
