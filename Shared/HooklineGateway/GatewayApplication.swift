@@ -42,7 +42,7 @@ public enum GatewayApplication {
             sources: sources,
             publisher: publisher,
             metrics: GatewayMetrics(),
-            readiness: Readiness(admin: readinessAdmin),
+            readiness: Readiness(admin: readinessAdmin) { publisher.producerFailure },
             maxBodyBytes: configuration.gateway.maxBodyBytes,
             logger: logger
         )
@@ -169,9 +169,18 @@ public enum GatewayApplication {
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }
         router.get("/readyz") { _, _ in
-            await gateway.readiness.check()
-                ? Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ready"}"#)))
-                : Response.jsonError(.serviceUnavailable, code: "broker_unreachable", message: "The Kafka cluster does not answer.")
+            switch await gateway.readiness.check() {
+            case .ready:
+                Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ready"}"#)))
+            case .brokerUnreachable:
+                Response.jsonError(.serviceUnavailable, code: "broker_unreachable", message: "The Kafka cluster does not answer.")
+            case .producerFailed(let code):
+                Response.jsonError(
+                    .serviceUnavailable,
+                    code: "producer_failed",
+                    message: "The Kafka producer failed (\(code)); the next delivery replaces it."
+                )
+            }
         }
         router.get("/metrics") { _, _ in
             Response(

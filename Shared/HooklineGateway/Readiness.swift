@@ -1,22 +1,34 @@
 import HooklineKafka
 import Synchronization
 
-/// Whether the broker answers: a metadata request, at most once a second however often
-/// `/readyz` is asked.
+/// Whether the gateway can take webhooks: its producer is usable and the broker answers a
+/// metadata request (asked at most once a second however often `/readyz` is).
 final class Readiness: Sendable {
-    private let admin: KafkaAdmin
-    private let last = Mutex<(at: ContinuousClock.Instant, ready: Bool)?>(nil)
-
-    init(admin: KafkaAdmin) {
-        self.admin = admin
+    enum Verdict: Equatable, Sendable {
+        case ready
+        case brokerUnreachable
+        /// librdkafka declared the producer unusable; the next delivery replaces it.
+        case producerFailed(KafkaError.Code)
     }
 
-    func check() async -> Bool {
+    private let admin: KafkaAdmin
+    private let producerFailure: @Sendable () -> KafkaError?
+    private let last = Mutex<(at: ContinuousClock.Instant, ready: Bool)?>(nil)
+
+    init(admin: KafkaAdmin, producerFailure: @escaping @Sendable () -> KafkaError?) {
+        self.admin = admin
+        self.producerFailure = producerFailure
+    }
+
+    func check() async -> Verdict {
+        if let failure = self.producerFailure() {
+            return .producerFailed(failure.code)
+        }
         if let last = self.last.withLock({ $0 }), last.at.duration(to: .now) < .seconds(1) {
-            return last.ready
+            return last.ready ? .ready : .brokerUnreachable
         }
         let ready = (try? await self.admin.listTopics()) != nil
         self.last.withLock { $0 = (.now, ready) }
-        return ready
+        return ready ? .ready : .brokerUnreachable
     }
 }

@@ -40,8 +40,10 @@ final class WebhookPublisher: Sendable {
         //   holds 16 records (about 30 KB of typical webhooks, enough to spread the broker's cost
         //   of a produce request) instead of holding every record for the full linger. Measured:
         //   15-30% more requests/s at 32 connections, p99 no higher (docs/benchmarks.md).
-        // `kafka.properties` overrides both.
-        var properties = ["linger.ms": "1", "batch.num.messages": "16"]
+        // And topics come from the admin API with the configured partitions, never from a broker
+        // that creates them on a producer's metadata request (librdkafka's producer asks it to by
+        // default) with its own defaults. `kafka.properties` overrides all three.
+        var properties = ["linger.ms": "1", "batch.num.messages": "16", "allow.auto.create.topics": "false"]
         properties.merge(configuration.kafka.properties) { _, user in user }
         return KafkaProducerConfiguration(
             kafka: KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "hookline-gateway", properties: properties),
@@ -113,6 +115,11 @@ final class WebhookPublisher: Sendable {
         send()
     }
 
+    /// The fatal error that made the current producer unusable, if one did (see ``ReplaceableProducer``).
+    var producerFailure: KafkaError? {
+        self.producer.fatalError
+    }
+
     /// Flushes the producer (up to `timeout`) and releases it.
     func shutdown(timeout: Duration) async {
         await self.producer.shutdown(timeout: timeout)
@@ -162,6 +169,11 @@ final class ReplaceableProducer: Sendable {
         if let error = producer.enqueue(topic: topic, key: key, value: value, headers: headers, timeout: timeout, since: start, completion: done) {
             done(.failure(error))
         }
+    }
+
+    /// The current producer's fatal error: set until a delivery fails on it and replaces it.
+    var fatalError: KafkaError? {
+        self.current.withLock { $0.producer }.fatalError
     }
 
     private func replace(_ broken: KafkaProducer, because reason: KafkaError) {
