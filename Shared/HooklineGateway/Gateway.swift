@@ -59,6 +59,16 @@ final class Gateway: Sendable {
         return .unknownSource
     }
 
+    /// `/webhooks/{source}` with a method other than POST: 405, counted under the source when it
+    /// is configured (else under `-`, as an unknown source is).
+    func refuseMethod(context: some RequestContext) -> Response {
+        let name = context.parameters.get("source") ?? ""
+        self.metrics.request(source: self.sources[name] == nil ? "-" : name, status: 405)
+        var response = Response.jsonError(.methodNotAllowed, code: "method_not_allowed", message: "Webhooks are delivered with POST.")
+        response.headers[.allow] = "POST"
+        return response
+    }
+
     /// `POST /webhooks/{source}` through the router.
     func receive(_ request: Request, context: some RequestContext) async -> Response {
         // The ack timeout counts from here: the provider's own timeout runs while the body arrives.

@@ -159,10 +159,8 @@ public enum GatewayApplication {
             await gateway.receive(request, context: context)
         }
         for method in [HTTPRequest.Method.get, .put, .patch, .delete] {
-            router.on("/webhooks/:source", method: method) { _, _ in
-                var response = Response.jsonError(.methodNotAllowed, code: "method_not_allowed", message: "Webhooks are delivered with POST.")
-                response.headers[.allow] = "POST"
-                return response
+            router.on("/webhooks/:source", method: method) { _, context in
+                gateway.refuseMethod(context: context)
             }
         }
         router.get("/healthz") { _, _ in

@@ -187,6 +187,36 @@ struct GatewayHTTPTests {
         #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 0)
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/healthz").status == 200)
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 200)
+
+        let metrics = String(decoding: try await httpRequest(.GET, "\(gateway.baseURL)/metrics").body, as: UTF8.self)
+        for line in [#"requests_total{source="-",status="404"} 1"#, #"requests_total{source="github",status="405"} 1"#, #"requests_total{source="github",status="413"} 2"#] {
+            #expect(metrics.contains("hookline_gateway_" + line), "\(line) in \(metrics)")
+        }
+    }
+
+    @Test("over its rate limit a source answers 429 with Retry-After and publishes nothing more")
+    func rateLimitIs429() async throws {
+        let broker = try await TestKafka.broker()
+        let limited = source("github", secrets: ["s3cret"]) { $0.rateLimitPerSecond = 2 }
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": limited])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+
+        var statuses: [Int] = []
+        for attempt in 0..<6 {
+            let response = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push", id: "limited-\(attempt)")
+            statuses.append(response.status)
+            if response.status == 429 {
+                #expect(response.headers[.retryAfter] == "1")
+                #expect(response.json?["error"] as? String == "rate_limited")
+            }
+        }
+        // A burst of one second's worth (2) passes; the bucket refills at 2 a second.
+        #expect(Array(statuses.prefix(2)) == [202, 202])
+        #expect(statuses.contains(429))
+        let accepted = statuses.filter { $0 == 202 }.count
+        #expect(try await records(in: "\(configuration.kafka.topicPrefix).github.push", broker: broker, expect: accepted).count == accepted)
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == Int64(accepted))
     }
 
     @Test("with the broker stopped, a webhook gets 503 with Retry-After within the ack timeout")
