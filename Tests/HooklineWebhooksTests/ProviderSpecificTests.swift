@@ -86,20 +86,31 @@ struct GitLabTests {
         expectRefusal(.malformedBody, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
     }
 
-    @Test func bothTokenAndSigningTokenAreRequiredWhenBothConfigured() throws {
+    // Moving hooks from tokens to signing: each hook sends what it has, and what it sends must be right.
+    @Test func withTokensAndSigningTokensConfiguredEitherSuffices() throws {
         let configuration = ProviderConfiguration(secrets: ["token"], signingTokens: [TestKeys.whsec[0]])
         let body = bytes(#"{"object_kind":"push"}"#)
         let both = try sign("gitlab", WebhookSigningInput(secret: "token", signingToken: TestKeys.whsec[0], body: body, event: "push", id: "i", timestamp: now))
-        #expect(try verifier("gitlab", configuration).verify(both).event == "push")
+        let verifier = try verifier("gitlab", configuration)
+        #expect(try verifier.verify(both).event == "push")
         #expect(both.headerFields[HTTPField.Name("Idempotency-Key")!] == both.headerFields[HTTPField.Name("webhook-id")!])
 
         var tokenOnly = both
         tokenOnly.headerFields[HTTPField.Name("webhook-signature")!] = nil
-        let verifier = try verifier("gitlab", configuration)
-        expectRefusal(.missingSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(tokenOnly) }
+        #expect(try verifier.verify(tokenOnly).event == "push")
+        var signedOnly = both
+        signedOnly.headerFields[HTTPField.Name("X-Gitlab-Token")!] = nil
+        #expect(try verifier.verify(signedOnly).event == "push")
+
+        var neither = tokenOnly
+        neither.headerFields[HTTPField.Name("X-Gitlab-Token")!] = nil
+        expectRefusal(.missingSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(neither) }
         var wrongToken = both
         wrongToken.headerFields[HTTPField.Name("X-Gitlab-Token")!] = "token2"
         expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(wrongToken) }
+        var wrongSignature = both
+        wrongSignature.headerFields[HTTPField.Name("webhook-signature")!] = "v1,AAAA"
+        expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(wrongSignature) }
     }
 }
 

@@ -1,7 +1,9 @@
 import HTTPTypes
 
-/// GitLab: `X-Gitlab-Token` equal to a configured secret (compared in constant time), and/or, with
-/// signing tokens configured (GitLab 19+), a Standard Webhooks signature.
+/// GitLab: `X-Gitlab-Token` equal to a configured secret (compared in constant time), or, with
+/// signing tokens configured (GitLab 19+), a Standard Webhooks signature. With both configured
+/// (while hooks move from tokens to signing), a delivery needs one of them, and each one it
+/// carries must be right.
 ///
 /// Event from `X-Gitlab-Event`, lowercased without ` Hook`, spaces as `_` (`Merge Request Hook` →
 /// `merge_request`), and checked against the body's `object_kind`. System hooks take the body's
@@ -50,10 +52,10 @@ public struct GitLabVerifier: WebhookVerifier {
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
         let headers = request.headerFields
         var signedID: String?
-        if let signing = self.signing {
+        if let signing = self.signing, self.tokens.isEmpty || headers[StandardWebhooksScheme.signatureHeader] != nil {
             signedID = try signing.verify(request)
         }
-        if !self.tokens.isEmpty {
+        if !self.tokens.isEmpty, signedID == nil || headers[Self.tokenHeader] != nil {
             let token = try headers.signature(Self.tokenHeader)
             guard self.tokens.contains(where: { $0.matches(token) }) else { throw .badSignature(Self.tokenHeader) }
         }
