@@ -13,22 +13,32 @@ import Testing
 struct ProviderCredentials {
     static let ed25519 = Curve25519.Signing.PrivateKey()
     static let standardWebhooksSecret = "whsec_" + Data("hookline-gateway-test-secret-32b".utf8).base64EncodedString()
+    /// A credential the gateway knows (the one before a rotation) and one it does not.
+    static let previousEd25519 = Curve25519.Signing.PrivateKey()
+    static let strangerEd25519 = Curve25519.Signing.PrivateKey()
+    static let previousStandardWebhooksSecret = "whsec_" + Data("hookline-previous-test-secret-32".utf8).base64EncodedString()
+    static let strangerStandardWebhooksSecret = "whsec_" + Data("hookline-stranger-test-secret-32".utf8).base64EncodedString()
 
-    static func section(for sample: WebhookSample) -> SourceSection {
+    /// The source for the sample's provider; with `rotated`, the test's credential is the second
+    /// of two, as during a rotation.
+    static func section(for sample: WebhookSample, rotated: Bool = false) -> SourceSection {
         var section = source(sample.provider, settings: sample.configuration)
         switch sample.provider {
-        case "discord": section.publicKeys = [hex(Array(self.ed25519.publicKey.rawRepresentation))]
-        case "standard-webhooks": section.secrets = [self.standardWebhooksSecret]
-        default: section.secrets = ["secret-for-\(sample.provider)"]
+        case "discord":
+            section.publicKeys = (rotated ? [self.previousEd25519] : []).map { hex(Array($0.publicKey.rawRepresentation)) }
+                + [hex(Array(self.ed25519.publicKey.rawRepresentation))]
+        case "standard-webhooks": section.secrets = (rotated ? [self.previousStandardWebhooksSecret] : []) + [self.standardWebhooksSecret]
+        default: section.secrets = (rotated ? ["previous-for-\(sample.provider)"] : []) + ["secret-for-\(sample.provider)"]
         }
         return section
     }
 
-    static func signingInput(for sample: WebhookSample, timestamp: Int64) -> WebhookSigningInput {
+    /// Signed with the test's credential, or with `stranger` one the gateway does not know.
+    static func signingInput(for sample: WebhookSample, timestamp: Int64, stranger: Bool = false) -> WebhookSigningInput {
         switch sample.provider {
-        case "discord": sample.signingInput(privateKey: hex(Array(self.ed25519.rawRepresentation)), timestamp: timestamp)
-        case "standard-webhooks": sample.signingInput(secret: self.standardWebhooksSecret, timestamp: timestamp)
-        default: sample.signingInput(secret: "secret-for-\(sample.provider)", timestamp: timestamp)
+        case "discord": sample.signingInput(privateKey: hex(Array((stranger ? self.strangerEd25519 : self.ed25519).rawRepresentation)), timestamp: timestamp)
+        case "standard-webhooks": sample.signingInput(secret: stranger ? self.strangerStandardWebhooksSecret : self.standardWebhooksSecret, timestamp: timestamp)
+        default: sample.signingInput(secret: (stranger ? "stranger-for-" : "secret-for-") + sample.provider, timestamp: timestamp)
         }
     }
 
@@ -93,6 +103,59 @@ struct GatewayProviderTests {
                 #expect(message.headers.string("ce_source") == "/webhooks/\(sample.provider)")
                 #expect(message.key == Array((sample.expectedKey ?? sample.expectedID).utf8), "\(sample.provider) \(sample.event): key")
             }
+        }
+    }
+
+    @Test("every provider over HTTP: a tampered body, a wrong credential and a stale timestamp are 401 and publish nothing; the second of two credentials is accepted")
+    func everyProviderRefusesForgeriesAndTakesRotatedCredentials() async throws {
+        let broker = try await TestKafka.broker()
+        var samples: [WebhookSample] = []
+        for sample in WebhookSamples.all where !samples.contains(where: { $0.provider == sample.provider }) {
+            samples.append(sample)
+        }
+        #expect(Set(samples.map(\.provider)) == Set(WebhookProviders.names))
+        var sources: [String: SourceSection] = [:]
+        for sample in samples { sources[sample.provider] = ProviderCredentials.section(for: sample, rotated: true) }
+        let configuration = gatewayConfiguration(broker: broker, sources: sources)
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+
+        func send(_ sample: WebhookSample, _ input: WebhookSigningInput, body: [UInt8]? = nil) async throws -> TestResponse {
+            let signed = try WebhookProviders.sign(provider: sample.provider, input)
+            var url = "\(gateway.baseURL)/webhooks/\(sample.provider)"
+            if let signedURL = signed.url, let query = signedURL.firstIndex(of: "?") { url += String(signedURL[query...]) }
+            return try await httpRequest(.POST, url, headers: signed.headerFields, body: body ?? input.body)
+        }
+        // The schemes that sign a timestamp; GitLab's sample carries a plain token, which covers
+        // neither the body nor a time.
+        let timestamped: Set = ["stripe", "slack", "standard-webhooks", "discord", "paddle", "linear"]
+        let now = Int64(Date().timeIntervalSince1970)
+        for sample in samples {
+            let good = ProviderCredentials.signingInput(for: sample, timestamp: now)
+            if sample.provider != "gitlab" {
+                // One letter changed, so a body the scheme parses stays parseable.
+                var tampered = good.body
+                let index = try #require(tampered.lastIndex { (UInt8(ascii: "a")...UInt8(ascii: "y")).contains($0) })
+                tampered[index] += 1
+                let response = try await send(sample, good, body: tampered)
+                #expect(response.status == 401, "\(sample.provider), tampered body: \(response.status) \(response.text)")
+            }
+            let stranger = try await send(sample, ProviderCredentials.signingInput(for: sample, timestamp: now, stranger: true))
+            #expect(stranger.status == 401, "\(sample.provider), unknown credential: \(stranger.status) \(stranger.text)")
+            #expect(stranger.json?["error"] != nil, "\(sample.provider): \(stranger.text)")
+            if timestamped.contains(sample.provider) {
+                for skew: Int64 in [-3600, 3600] {
+                    let stale = try await send(sample, ProviderCredentials.signingInput(for: sample, timestamp: now + skew))
+                    #expect(stale.status == 401, "\(sample.provider), timestamp \(skew) s off: \(stale.status) \(stale.text)")
+                }
+            }
+        }
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 0)
+
+        // Each source's credential is the second it lists.
+        for sample in samples {
+            let response = try await send(sample, ProviderCredentials.signingInput(for: sample, timestamp: now))
+            #expect((200...299).contains(response.status), "\(sample.provider), rotated credential: \(response.status) \(response.text)")
         }
     }
 
