@@ -15,8 +15,9 @@ public enum WebhookTopic {
     ///    hex digits: the 32-bit FNV-1a hash of the whole name before cutting, so distinct long
     ///    events stay distinct and the same event always maps to the same topic.
     ///
-    /// Kafka treats `.` and `_` as colliding in metric names; events differing only there share
-    /// metrics, not topics.
+    /// Apache Kafka refuses a topic whose name differs from an existing one only in `.` against
+    /// `_` (the two collide in its metric names): of two such events of one source, the second's
+    /// topic cannot be created and its deliveries are answered 503.
     public static func name(prefix: String, source: String, event: String?) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(prefix.utf8.count + source.utf8.count + (event?.utf8.count ?? 7) + 2)
