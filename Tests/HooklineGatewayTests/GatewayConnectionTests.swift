@@ -141,6 +141,25 @@ struct GatewayConnectionTests {
         #expect(refused[0].json?["error"] as? String == "body_too_large")
     }
 
+    // The body never ends: a gateway that buffered it all before checking would never answer.
+    @Test("a chunked body that passes max_body_bytes is refused 413 while it is still arriving")
+    func oversizeBodyRefusedWhileReading() async throws {
+        let (broker, gateway) = try await startGitHubGateway()
+        defer { Task { await gateway.stop() } }
+        let configuration = gateway.configuration
+        var request = Array(
+            "POST /webhooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nX-GitHub-Event: push\r\n\r\n".utf8
+        )
+        let chunks = configuration.gateway.maxBodyBytes / 1024 + 8
+        for _ in 0..<chunks {
+            request += Array("400\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 1024) + Array("\r\n".utf8)
+        }
+        let responses = try await RawHTTPConnection.exchange(port: gateway.port, send: request, expect: 1)
+        #expect(responses.map(\.status) == [413])
+        #expect(responses.first?.json?["error"] as? String == "body_too_large")
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 0)
+    }
+
     @Test("a request whose body trickles in is cut off at the request timeout: a webhook gets 408 and nothing is published, a routed one is closed")
     func tricklingRequestTimesOut() async throws {
         // A byte every 200 ms keeps Hummingbird's idle timeout (the same 1 s) from ever firing.
