@@ -154,12 +154,7 @@ struct KafkaAdminTests {
     // failed CI that way).
     @Test("admin requests waiting out a broker that does not answer hold no thread of the task pool")
     func waitingHoldsNoPoolThread() async throws {
-        let port = try freeLoopbackPort()
-        let admin = try KafkaAdmin(
-            configuration: KafkaConfiguration(bootstrapServers: "127.0.0.1:\(port)"),
-            requestTimeout: .seconds(3),
-            logger: TestKafka.logger
-        )
+        let admin = try adminOfNoBroker(requestTimeout: .seconds(3))
         let waits = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
         let overshoot = await withTaskGroup(of: Void.self) { group in
             for _ in 0..<waits {
@@ -174,12 +169,7 @@ struct KafkaAdminTests {
     // request timeout (10 s by default) before exiting.
     @Test("cancelling the task of an admin request that waits for a broker stops the wait at once")
     func cancelledRequestStopsWaiting() async throws {
-        let port = try freeLoopbackPort()
-        let admin = try KafkaAdmin(
-            configuration: KafkaConfiguration(bootstrapServers: "127.0.0.1:\(port)"),
-            requestTimeout: .seconds(20),
-            logger: TestKafka.logger
-        )
+        let admin = try adminOfNoBroker(requestTimeout: .seconds(20))
         let clock = ContinuousClock()
         let request = Task {
             try await admin.createTopics([KafkaAdmin.NewTopic(name: "never")])
@@ -226,6 +216,15 @@ struct KafkaAdminTests {
         }
         #expect(error?.code == .closed)
     }
+}
+
+/// An admin client pointed at a loopback port nothing listens on.
+private func adminOfNoBroker(requestTimeout: Duration) throws -> KafkaAdmin {
+    try KafkaAdmin(
+        configuration: KafkaConfiguration(bootstrapServers: "127.0.0.1:\(try freeLoopbackPort())"),
+        requestTimeout: requestTimeout,
+        logger: TestKafka.logger
+    )
 }
 
 /// How much later than asked a sleep resumed: how long the task pool kept this task waiting.
