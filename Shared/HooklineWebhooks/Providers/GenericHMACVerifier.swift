@@ -5,9 +5,8 @@ import HTTPTypes
 /// body in ``ProviderConfiguration/signatureHeader`` (default `X-Signature`), after an optional
 /// ``ProviderConfiguration/signaturePrefix``. Event from ``ProviderConfiguration/eventTypeHeader``
 /// or ``ProviderConfiguration/eventTypeJSONPointer`` (with both set, they must agree), else
-/// `unknown`; id from
-/// ``ProviderConfiguration/idHeader`` (required when set) or a random UUID; key from
-/// ``ProviderConfiguration/keyJSONPointer``.
+/// `unknown`; id from ``ProviderConfiguration/idHeader`` (required when set) or a random UUID;
+/// key from ``ProviderConfiguration/keyJSONPointer``.
 public struct GenericHMACVerifier: WebhookVerifier {
     public static let provider = "hmac-sha256"
 

@@ -44,10 +44,8 @@ public struct LinearVerifier: WebhookVerifier {
         if let type, let headerEvent = try headers.optional(Self.eventHeader), headerEvent.lowercased() != type.lowercased() {
             throw .eventMismatch(Self.eventHeader, "type")
         }
-        var event = type?.lowercased()
-        if event != nil, let action = JSONScanner.value(at: Self.action, in: request.body)?.string, !action.isEmpty {
-            event! += "." + action.lowercased()
-        }
+        let action = JSONScanner.value(at: Self.action, in: request.body)?.string ?? ""
+        let event = type.map { action.isEmpty ? $0.lowercased() : $0.lowercased() + "." + action.lowercased() }
         let id = try headers.optional(Self.deliveryHeader) ?? DeliveryID.random()
         let key = JSONScanner.value(at: Self.object, in: request.body)?.string
         return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: key)
