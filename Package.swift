@@ -368,6 +368,7 @@ let package = Package(
             name: "HooklineWebhooksTests",
             dependencies: [
                 "HooklineWebhooks",
+                "HooklineTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/HooklineWebhooksTests",

@@ -141,20 +141,15 @@ struct GatewayHTTPTests {
     @Test("every published vector is accepted through the gateway and lands in its source's topic")
     func publishedVectors() async throws {
         let broker = try await TestKafka.broker()
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let file = root.deletingLastPathComponent().appendingPathComponent("shared/provider-vectors.json")
-        let data = try #require(FileManager.default.contents(atPath: file.path), "no published vectors at \(file.path)")
-        let vectors = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["vectors"] as? [[String: Any]])
+        let vectors = try PublishedVector.all()
         #expect(vectors.count >= 7)
-
         var sources: [String: SourceSection] = [:]
         for (index, vector) in vectors.enumerated() {
-            let provider = try #require(vector["provider"] as? String)
-            sources["vector\(index)"] = source(provider) { section in
-                if let secret = vector["secret"] as? String { section.secrets = [secret] }
-                if let key = vector["public_key"] as? String { section.publicKeys = [key] }
-                if let url = vector["url"] as? String { section.publicURL = String(url.prefix { $0 != "?" }) }
-                if let signedAt = (vector["now"] as? NSNumber)?.int64Value {
+            sources["vector\(index)"] = source(vector.provider) { section in
+                section.secrets = vector.secret.map { [$0] } ?? []
+                section.publicKeys = vector.publicKey.map { [$0] } ?? []
+                section.publicURL = vector.url.map { String($0.prefix { $0 != "?" }) }
+                if let signedAt = vector.signedAt {
                     section.toleranceSeconds = Int64(Date().timeIntervalSince1970) - signedAt + 3600
                 }
             }
@@ -164,25 +159,19 @@ struct GatewayHTTPTests {
         defer { Task { await gateway.stop() } }
 
         for (index, vector) in vectors.enumerated() {
-            let provider = try #require(vector["provider"] as? String)
             var headers = HTTPFields()
-            for (name, value) in vector["headers"] as? [String: String] ?? [:] {
+            for (name, value) in vector.headers {
                 headers.append(HTTPField(name: try #require(HTTPField.Name(name)), value: value))
             }
-            if provider == "github" {
+            if vector.provider == "github" {
                 // The vector covers the signature only; GitHub always sends these routing headers.
                 headers[HTTPField.Name("X-GitHub-Event")!] = "ping"
                 headers[HTTPField.Name("X-GitHub-Delivery")!] = "vector-\(index)"
             }
-            var body = vector["body"] as? String ?? ""
-            if let form = vector["form"] as? [String: String] {
-                body = form.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0.value)" }.joined(separator: "&")
-                headers[.contentType] = "application/x-www-form-urlencoded"
-            }
-            let query = (vector["url"] as? String).flatMap { url in url.firstIndex(of: "?").map { String(url[$0...]) } } ?? ""
-            let response = try await httpRequest(.POST, "\(gateway.baseURL)/webhooks/vector\(index)\(query)", headers: headers, body: Array(body.utf8))
-            #expect((200...299).contains(response.status), "\(provider) vector \(index): \(response.status) \(response.text)")
-            if provider == "github" {
+            let query = vector.url.flatMap { url in url.firstIndex(of: "?").map { String(url[$0...]) } } ?? ""
+            let response = try await httpRequest(.POST, "\(gateway.baseURL)/webhooks/vector\(index)\(query)", headers: headers, body: vector.body)
+            #expect((200...299).contains(response.status), "\(vector.provider) vector \(index): \(response.status) \(response.text)")
+            if vector.provider == "github" {
                 #expect(response.json?["topic"] as? String == "\(configuration.kafka.topicPrefix).vector\(index).ping")
             }
         }

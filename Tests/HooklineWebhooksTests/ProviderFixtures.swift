@@ -1,4 +1,5 @@
 import HTTPTypes
+import HooklineTestSupport
 import Testing
 
 @testable import HooklineWebhooks

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import HooklineTestSupport
 import Testing
 
 @testable import HooklineWebhooks

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HooklineTestSupport
 import Testing
 
 @testable import HooklineWebhooks
@@ -14,29 +15,19 @@ struct PublishedVectorTests {
     }
 
     static func vectors() throws -> [Vector] {
-        try PublishedVectors.load().map { raw in
-            let provider = raw["provider"] as! String
+        try PublishedVector.all().map { vector in
             var configuration = ProviderConfiguration()
-            if let secret = raw["secret"] as? String { configuration.secrets = [secret] }
-            if let key = raw["public_key"] as? String { configuration.publicKeys = [key] }
+            if let secret = vector.secret { configuration.secrets = [secret] }
+            if let key = vector.publicKey { configuration.publicKeys = [key] }
             // A scheme that signs the URL is configured with it, without the query each request brings.
-            if let url = raw["url"] as? String { configuration.publicURL = String(url.prefix { $0 != "?" }) }
-            var headers = (raw["headers"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-            if provider == "github" {
+            if let url = vector.url { configuration.publicURL = String(url.prefix { $0 != "?" }) }
+            var headers = vector.headers.map { ($0.name, $0.value) }
+            if vector.provider == "github" {
                 // The vector covers the signature only; GitHub always sends these routing headers.
                 headers += [("X-GitHub-Event", "ping"), ("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")]
             }
-            var body = raw["body"] as? String
-            if let form = raw["form"] as? [String: String] {
-                body = formEncode(form.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-            }
-            let request = WebhookRequest(
-                headerFields: fields(headers),
-                body: bytes(body ?? ""),
-                url: raw["url"] as? String,
-                now: (raw["now"] as? NSNumber)?.int64Value ?? now
-            )
-            return Vector(provider: provider, configuration: configuration, request: request)
+            let request = WebhookRequest(headerFields: fields(headers), body: vector.body, url: vector.url, now: vector.signedAt ?? now)
+            return Vector(provider: vector.provider, configuration: configuration, request: request)
         }
     }
 

@@ -18,26 +18,6 @@ func fields(_ pairs: [(String, String)]) -> HTTPFields {
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-/// Percent-encodes a form value as browsers and Twilio do (space as `+`).
-func formEncode(_ pairs: [(String, String)]) -> String {
-    let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._*".utf8)
-    func encode(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            if unreserved.contains(byte) {
-                out.append(Character(Unicode.Scalar(byte)))
-            } else if byte == 0x20 {
-                out.append("+")
-            } else {
-                out.append("%")
-                out.append(Hex.encode([byte]).uppercased())
-            }
-        }
-        return out
-    }
-    return pairs.map { encode($0.0) + "=" + encode($0.1) }.joined(separator: "&")
-}
-
 /// Runs `body` and expects it to throw a ``WebhookError`` with `reason` and `status`.
 func expectRefusal(
     _ reason: WebhookError.Reason,
@@ -80,25 +60,3 @@ enum TestKeys {
     ]
 }
 
-/// The published vectors in `shared/provider-vectors.json`, beside the repository.
-enum PublishedVectors {
-    static let path: String = {
-        // #filePath is <repo>/Tests/HooklineWebhooksTests/TestSupport.swift; shared/ is beside <repo>.
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("shared/provider-vectors.json").path
-    }()
-
-    static func load() throws -> [[String: Any]] {
-        guard let data = FileManager.default.contents(atPath: self.path) else {
-            throw VectorsMissing(path: self.path)
-        }
-        let root = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        return root?["vectors"] as? [[String: Any]] ?? []
-    }
-
-    struct VectorsMissing: Error, CustomStringConvertible {
-        let path: String
-        var description: String { "Published vectors not found at \(self.path): shared/ must sit beside the repository." }
-    }
-}
