@@ -113,6 +113,7 @@ let package = Package(
             dependencies: [
                 "HooklineConfig",
                 "HooklineConsumerKit",
+                "HooklineKafka",
                 "HooklineWebhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -29,6 +29,9 @@ struct HooklineMonitorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Flag(name: .long, help: "Check the configuration (address, gateway URLs, Kafka properties) without starting; exit 0 when it would start, 78 when not.")
+    var check = false
+
     func validate() throws {
         if let interval = self.interval, interval <= 0 { throw ValidationError("--interval must be positive") }
         if let window = self.window, window <= 0 { throw ValidationError("--window must be positive") }
@@ -44,7 +47,15 @@ struct HooklineMonitorCommand: AsyncParsableCommand {
             if let interval = self.interval { configuration.interval = .milliseconds(Int64(interval * 1000)) }
             if let window = self.window { configuration.window = .milliseconds(Int64(window * 1000)) }
             if !self.gateway.isEmpty { configuration.gateways = self.gateway }
+            if self.check {
+                let lines = try MonitorApplication.check(kafka: file.kafka, configuration: configuration)
+                print((["configuration OK"] + lines).joined(separator: "\n  "))
+                return
+            }
             try await MonitorApplication.run(kafka: file.kafka, configuration: configuration, logger: logger)
+        } catch let error as ConfigurationError where self.check {
+            FileHandle.standardError.write(Data("configuration invalid: \(error.message)\n".utf8))
+            throw ExitCode(78)
         } catch let error as ConfigurationError {
             logger.critical("cannot start: \(error.message)")
             throw ExitCode(78)  // EX_CONFIG

@@ -84,6 +84,19 @@ public struct ConsumerConfiguration: Sendable {
         return min(delay, self.maxRetryBackoff)
     }
 
+    /// The producer that writes dead letters.
+    var deadLetterProducerConfiguration: KafkaProducerConfiguration {
+        KafkaProducerConfiguration(kafka: self.kafka)
+    }
+
+    /// Checks the librdkafka properties of the service's consumer and of its dead-letter producer,
+    /// without contacting a broker: a property either refuses otherwise stops the service only
+    /// once it runs.
+    public func validate() throws(KafkaError) {
+        try self.consumerConfiguration.validate()
+        try self.deadLetterProducerConfiguration.validate()
+    }
+
     var consumerConfiguration: KafkaConsumerConfiguration {
         KafkaConsumerConfiguration(
             kafka: self.kafka,

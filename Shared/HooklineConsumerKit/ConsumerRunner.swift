@@ -70,7 +70,7 @@ public final class ConsumerRunner: Service, Sendable {
 
     public func run() async throws {
         let admin = try KafkaAdmin(configuration: self.configuration.kafka, logger: self.logger)
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: self.configuration.kafka), logger: self.logger)
+        let producer = try KafkaProducer(configuration: self.configuration.deadLetterProducerConfiguration, logger: self.logger)
         let deadLetters = DeadLetterWriter(producer: producer, topic: self.configuration.deadLetterTopic(service: self.service.name))
         guard try await self.createDeadLetterTopic(deadLetters.topic, admin: admin) else {
             await producer.shutdown()

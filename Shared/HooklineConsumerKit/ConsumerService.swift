@@ -1,4 +1,5 @@
 import GRDB
+import HooklineKafka
 
 /// What makes one consumer service: the topics it follows, a handler per event type, and the
 /// tables its handlers write. The kit supplies everything else (offsets, deduplication,
@@ -27,7 +28,13 @@ public struct ConsumerService: Sendable {
     }
 
     /// The patterns as subscribed: each starts with `^`.
-    var subscription: [String] {
+    public var subscription: [String] {
         self.topicPatterns.map { $0.hasPrefix("^") ? $0 : "^" + $0 }
+    }
+
+    /// Checks that librdkafka takes every pattern (it refuses a subscription with a bad one only
+    /// once the service has reached the broker).
+    public func validateTopics() throws(KafkaError) {
+        try KafkaConsumer.validate(subscription: self.subscription)
     }
 }

@@ -11,9 +11,7 @@ public final class KafkaAdmin: Sendable {
     public let requestTimeout: Duration
 
     public init(configuration: KafkaConfiguration, requestTimeout: Duration = .seconds(10), logger: Logger) throws(KafkaError) {
-        var properties = configuration.librdkafkaProperties
-        properties.merge(configuration.properties) { _, user in user }
-        let client = try RDKafkaClient(kind: .producer, properties: properties, logger: logger)
+        let client = try RDKafkaClient(kind: .producer, properties: Self.properties(configuration), logger: logger)
         self.client = client
         self.requestTimeout = requestTimeout
         // Serves logs and error callbacks; admin results arrive on their own queues.
@@ -22,6 +20,18 @@ public final class KafkaAdmin: Sendable {
 
     deinit {
         self.client.destroyInBackground(after: self.poller.stop)
+    }
+
+    private static func properties(_ configuration: KafkaConfiguration) -> [String: String] {
+        var properties = configuration.librdkafkaProperties
+        properties.merge(configuration.properties) { _, user in user }
+        return properties
+    }
+
+    /// Checks the librdkafka properties as an admin client would be made with them, without
+    /// contacting a broker.
+    public static func validate(_ configuration: KafkaConfiguration) throws(KafkaError) {
+        try RDKafkaClient.validate(kind: .producer, properties: Self.properties(configuration))
     }
 
     // MARK: Topics

@@ -80,6 +80,28 @@ public final class KafkaConsumer: Sendable {
         self.startPolling()
     }
 
+    /// Checks `topics` as ``subscribe(topics:)`` would take them, without a client: none is empty,
+    /// and each that starts with `^` is a regular expression librdkafka compiles (it calls
+    /// `regcomp` with `REG_EXTENDED`, as here). librdkafka refuses a subscription with a bad one,
+    /// but only once the service has started and reached the broker.
+    public static func validate(subscription topics: [String]) throws(KafkaError) {
+        for topic in topics {
+            guard !topic.isEmpty else {
+                throw KafkaError(code: .invalidArgument, message: "an empty topic name", operation: "checking the subscription")
+            }
+            guard topic.hasPrefix("^") else { continue }
+            var expression = regex_t()
+            let status = regcomp(&expression, topic, REG_EXTENDED | REG_NOSUB)
+            defer { if status == 0 { regfree(&expression) } }
+            guard status == 0 else {
+                var reason = [CChar](repeating: 0, count: 128)
+                regerror(status, &expression, &reason, reason.count)
+                let text = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                throw KafkaError(code: .invalidArgument, message: "\(topic) is not a regular expression: \(text)", operation: "checking the subscription")
+            }
+        }
+    }
+
     /// Reads these partitions from these offsets without joining the group: no rebalance, no
     /// wait for a group join, and the listener is never called. For tools that look at a log
     /// (`hookline dlq`, `hookline lag`'s time lag), not for services, which share partitions
@@ -414,5 +436,13 @@ extension KafkaConsumer {
         public func makeAsyncIterator() -> AsyncIterator {
             AsyncIterator(consumer: self.consumer)
         }
+    }
+}
+
+extension KafkaConsumerConfiguration {
+    /// Checks the librdkafka properties as a consumer would be made with them (names, values and
+    /// combinations), without contacting a broker.
+    public func validate() throws(KafkaError) {
+        try RDKafkaClient.validate(kind: .consumer, properties: self.librdkafkaProperties)
     }
 }

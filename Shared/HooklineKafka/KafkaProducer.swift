@@ -322,10 +322,6 @@ extension KafkaProducerConfiguration {
     /// and combinations (idempotence with `acks` other than `all`, for one), without contacting
     /// a broker.
     public func validate() throws(KafkaError) {
-        var properties = self.librdkafkaProperties
-        // With no broker to bootstrap from, the handle made to check the rest connects nowhere.
-        properties["bootstrap.servers"] = ""
-        let quiet = Logger(label: "hookline.kafka.validate") { _ in SwiftLogNoOpLogHandler() }
-        try RDKafkaClient(kind: .producer, properties: properties, logger: quiet).destroyInBackground()
+        try RDKafkaClient.validate(kind: .producer, properties: self.librdkafkaProperties)
     }
 }

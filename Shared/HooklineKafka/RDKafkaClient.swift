@@ -36,6 +36,15 @@ final class RDKafkaClient: @unchecked Sendable {
         }
     }
 
+    /// Makes a handle of `kind` with `properties` and releases it, so librdkafka checks their
+    /// names, values and combinations without contacting a broker (it has none to bootstrap from).
+    static func validate(kind: Kind, properties: [String: String]) throws(KafkaError) {
+        var properties = properties
+        properties["bootstrap.servers"] = ""
+        let quiet = Logger(label: "hookline.kafka.validate") { _ in SwiftLogNoOpLogHandler() }
+        try RDKafkaClient(kind: kind, properties: properties, logger: quiet).destroyInBackground()
+    }
+
     /// Creates the handle.
     /// - Parameter configure: a chance to set C callbacks on the configuration before the handle exists.
     init(

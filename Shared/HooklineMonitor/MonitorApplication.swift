@@ -19,9 +19,8 @@ public enum MonitorApplication {
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let address = try ListenAddress(configuration.listen)
-        let cluster = KafkaConfiguration(bootstrapServers: kafka.brokers, clientID: "hookline-monitor", properties: kafka.properties)
-        let requestTimeout = min(Duration.seconds(10), max(configuration.interval, .seconds(2)))
+        let (address, cluster) = try self.prepare(kafka: kafka, configuration: configuration)
+        let requestTimeout = Self.requestTimeout(configuration)
         let admin = try KafkaAdmin(configuration: cluster, requestTimeout: requestTimeout, logger: logger)
         let state = MonitorState(interval: configuration.interval)
         let poller = MonitorPoller(
@@ -47,6 +46,48 @@ public enum MonitorApplication {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
             logger: logger
         )
+    }
+
+    /// Checks everything the monitor would start with, without contacting the broker, a gateway
+    /// or listening: the listen address, the gateway URLs and `kafka.properties` as librdkafka
+    /// takes them. Returns what it would watch, one line each (`hookline-monitor --check`).
+    public static func check(kafka: KafkaSection, configuration: MonitorConfiguration) throws(ConfigurationError) -> [String] {
+        let (address, _) = try self.prepare(kafka: kafka, configuration: configuration)
+        var lines = [
+            "listen \(address)",
+            "kafka \(kafka.brokers) (not contacted), a look every \(configuration.interval.inSeconds.formatted()) s, statuses judged over \(configuration.window.inSeconds.formatted()) s",
+        ]
+        if !configuration.knownGroups.isEmpty {
+            lines.append("groups watched besides those the cluster lists: \(configuration.knownGroups.joined(separator: ", "))")
+        }
+        lines.append(configuration.gateways.isEmpty ? "no gateway traffic read" : "gateway traffic read from \(configuration.gateways.joined(separator: ", "))")
+        return lines
+    }
+
+    /// What both starting and checking need first: the address, and settings that would
+    /// otherwise stop the monitor only once running or fail every look (checked before any client
+    /// connects, so a mistake stops start-up at once with exit 78).
+    private static func prepare(kafka: KafkaSection, configuration: MonitorConfiguration) throws(ConfigurationError) -> (ListenAddress, KafkaConfiguration) {
+        let address = try ListenAddress(configuration.listen)
+        for gateway in configuration.gateways {
+            guard let url = URL(string: gateway), ["http", "https"].contains(url.scheme?.lowercased()), url.host?.isEmpty == false else {
+                throw ConfigurationError("monitor.gateways (or --gateway): \(gateway) is not an http or https URL")
+            }
+        }
+        let cluster = KafkaConfiguration(bootstrapServers: kafka.brokers, clientID: "hookline-monitor", properties: kafka.properties)
+        do {
+            try KafkaAdmin.validate(cluster)
+            // The consumer that reads records' timestamps for time lag.
+            try KafkaRangeReader(kafka: cluster, logger: Logger(label: "hookline.monitor.check")).configuration.validate()
+        } catch {
+            throw ConfigurationError("kafka.properties: \(error.message)")
+        }
+        return (address, cluster)
+    }
+
+    /// How long one admin request may take: within a look, at least 2 s.
+    private static func requestTimeout(_ configuration: MonitorConfiguration) -> Duration {
+        min(Duration.seconds(10), max(configuration.interval, .seconds(2)))
     }
 
     /// Runs until SIGTERM or SIGINT, then stops polling and serving and returns (exit 0).

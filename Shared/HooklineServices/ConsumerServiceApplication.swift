@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import HooklineConfig
 import HooklineConsumerKit
+import HooklineKafka
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -34,17 +35,15 @@ public enum ConsumerServiceApplication {
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> (runner: ConsumerRunner, services: [any Service]) {
-        guard let definition = self.catalog[name] else {
-            throw ConfigurationError("no consumer service named \(name); known: \(self.catalog.keys.sorted().joined(separator: ", "))")
+        let prepared = try self.prepare(name: name, configuration: configuration, listen: listen)
+        let (definition, section, address) = (prepared.definition, prepared.section, prepared.address)
+        let runner: ConsumerRunner
+        do {
+            runner = try ConsumerRunner(service: prepared.service, configuration: prepared.consumer, logger: logger)
+        } catch {
+            // Opening or migrating the database failed: a file it cannot use is a configuration to fix.
+            throw ConfigurationError("services.\(name).database: cannot open \(prepared.consumer.databasePath): \(error)")
         }
-        let section = configuration.services[name] ?? ServiceSection()
-        var service = definition.make(section, configuration.kafka.topicPrefix)
-        if let topics = section.topics { service.topicPatterns = topics }
-        let runner = try ConsumerRunner(
-            service: service,
-            configuration: ConsumerConfiguration(service: name, kafka: configuration.kafka, section: section),
-            logger: logger
-        )
         let router = Router()
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
@@ -56,7 +55,6 @@ public enum ConsumerServiceApplication {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: runner.metrics.render())))
         }
         definition.routes(router, runner.reader)
-        let address = try ListenAddress(listen ?? section.listen ?? definition.defaultListen)
         let http = Application(
             router: router,
             configuration: .init(address: .hostname(address.host, port: address.port)),
@@ -69,6 +67,90 @@ public enum ConsumerServiceApplication {
         }
         services.append(http)
         return (runner, services)
+    }
+
+    /// Checks everything service `name` would start with, without contacting the broker, opening
+    /// its database or listening: the listen address, the topic patterns, the librdkafka
+    /// properties of its consumer and dead-letter producer, that its database exists as a writable
+    /// file or can be created, and the CI trigger URL. Returns what it would run, one line each
+    /// (`hookline-<service> --check`).
+    public static func check(name: String, configuration: HooklineConfiguration, listen: String? = nil) throws(ConfigurationError) -> [String] {
+        let prepared = try self.prepare(name: name, configuration: configuration, listen: listen)
+        let consumer = prepared.consumer
+        var lines = [
+            "listen \(prepared.address)",
+            "kafka \(configuration.kafka.brokers) (not contacted), group \(consumer.groupID), session timeout \(configuration.kafka.sessionTimeoutMs) ms",
+            "topics \(prepared.service.subscription.joined(separator: " ")), dead letters to \(consumer.deadLetterTopic(service: name))",
+            "database \(consumer.databasePath) (\(prepared.database)), batches of up to \(consumer.batchSize) events, \(consumer.maxAttempts) attempts an event, ids kept \(Int(consumer.dedupRetention.components.seconds / 3600)) h",
+        ]
+        if let url = prepared.section.triggerURL { lines.append("build jobs POSTed to \(url)") }
+        return lines
+    }
+
+    /// What both starting and checking need first: the service, its address, and settings that
+    /// would otherwise stop it only once running or fail every build trigger (checked before any
+    /// client connects, so a mistake stops start-up at once with exit 78).
+    private static func prepare(
+        name: String,
+        configuration: HooklineConfiguration,
+        listen: String?
+    ) throws(ConfigurationError) -> Prepared {
+        guard let definition = self.catalog[name] else {
+            throw ConfigurationError("no consumer service named \(name); known: \(self.catalog.keys.sorted().joined(separator: ", "))")
+        }
+        let section = configuration.services[name] ?? ServiceSection()
+        var service = definition.make(section, configuration.kafka.topicPrefix)
+        if let topics = section.topics { service.topicPatterns = topics }
+        let address = try ListenAddress(listen ?? section.listen ?? definition.defaultListen)
+        let consumer = ConsumerConfiguration(service: name, kafka: configuration.kafka, section: section)
+        do {
+            try service.validateTopics()
+        } catch {
+            throw ConfigurationError("services.\(name).topics: \(error.message)")
+        }
+        do {
+            try consumer.validate()
+        } catch {
+            throw ConfigurationError("kafka.properties: \(error.message)")
+        }
+        if let url = section.triggerURL {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased()), parsed.host?.isEmpty == false else {
+                throw ConfigurationError("services.\(name).trigger_url: \(url) is not an http or https URL")
+            }
+        }
+        let database = try self.checkDatabase(consumer.databasePath, field: "services.\(name).database")
+        return Prepared(definition: definition, section: section, service: service, consumer: consumer, address: address, database: database)
+    }
+
+    private struct Prepared {
+        var definition: Definition
+        var section: ServiceSection
+        var service: ConsumerService
+        var consumer: ConsumerConfiguration
+        var address: ListenAddress
+        /// Whether the database exists or is to be created.
+        var database: String
+    }
+
+    /// Whether the database at `path` exists (and is a writable file) or can be created: its
+    /// nearest existing ancestor is a writable directory. Says which, for `--check`.
+    private static func checkDatabase(_ path: String, field: String) throws(ConfigurationError) -> String {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard !isDirectory.boolValue else { throw ConfigurationError("\(field): \(path) is a directory") }
+            guard manager.isWritableFile(atPath: path) else { throw ConfigurationError("\(field): \(path) is not writable") }
+            return "exists"
+        }
+        var ancestor = URL(fileURLWithPath: path).deletingLastPathComponent()
+        while !manager.fileExists(atPath: ancestor.path, isDirectory: &isDirectory), ancestor.path != "/" {
+            ancestor.deleteLastPathComponent()
+        }
+        guard isDirectory.boolValue else { throw ConfigurationError("\(field): cannot create \(path): \(ancestor.path) is not a directory") }
+        guard manager.isWritableFile(atPath: ancestor.path) else {
+            throw ConfigurationError("\(field): cannot create \(path): \(ancestor.path) is not writable")
+        }
+        return "to be created"
     }
 
     public static func run(name: String, configuration: HooklineConfiguration, listen: String?, logger: Logger) async throws {
@@ -93,6 +175,8 @@ public struct ConsumerServiceOptions: ParsableCommand {
     @Option(help: "Configuration file (default: $HOOKLINE_CONFIG, else deploy/hookline.yaml if present).") var config: String?
     @Option(help: "HOST:PORT for the HTTP API, overriding services.<name>.listen.") var listen: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
+    @Flag(help: "Check the configuration (address, topics, Kafka properties, database, trigger URL) without starting; exit 0 when it would start, 78 when not.")
+    var check = false
 
     public init() {}
 
@@ -104,7 +188,15 @@ public struct ConsumerServiceOptions: ParsableCommand {
             logger.logLevel = options.logLevel
             do {
                 let configuration = try HooklineConfiguration.load(commandLinePath: options.config)
+                if options.check {
+                    let lines = try ConsumerServiceApplication.check(name: name, configuration: configuration, listen: options.listen)
+                    print((["configuration OK"] + lines).joined(separator: "\n  "))
+                    return
+                }
                 try await ConsumerServiceApplication.run(name: name, configuration: configuration, listen: options.listen, logger: logger)
+            } catch let error as ConfigurationError where options.check {
+                FileHandle.standardError.write(Data("configuration invalid: \(error.message)\n".utf8))
+                Foundation.exit(78)
             } catch let error as ConfigurationError {
                 logger.critical("cannot start: \(error.message)")
                 Foundation.exit(78)

@@ -67,7 +67,7 @@ struct ServiceProcessTests {
         defer { Task { await gateway.stop() } }
         let sample = try #require(WebhookSamples.sample(provider: "hmac-sha256", event: "new_order"))
         #expect(try await deliver(sample, to: gateway) == 202)
-        let applied = try await eventually(timeout: .seconds(90)) { self.orderCount(database) == 1 }
+        let applied = await eventually(timeout: .seconds(90)) { self.orderCount(database) == 1 }
         #expect(applied, "no order applied; the service's log: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         #expect(try await self.status("http://127.0.0.1:\(servicePort)/readyz") == 200)
 
@@ -75,6 +75,101 @@ struct ServiceProcessTests {
         #expect(await exitStatus(of: orders) == 0)
         await gateway.stop()
         await broker.shutDown()
+    }
+
+    @Test("--check names what a service would run without contacting the broker or creating its database; a good configuration exits 0")
+    func checkPasses() async throws {
+        let directory = try temporaryDirectory()
+        let database = directory.appendingPathComponent("data/ci.sqlite").path
+        let config = directory.appendingPathComponent("ci.yaml")
+        try """
+            kafka: { brokers: "127.0.0.1:1", topic_prefix: "checked", session_timeout_ms: 6000, properties: { "fetch.wait.max.ms": "50" } }
+            services:
+              ci: { database: "\(database)", batch_size: 200, topics: ["checked\\\\.github\\\\..*"], trigger_url: "https://ci.example.com/hooks" }
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let run = try await runBinary(
+            try builtExecutable("hookline-ci"),
+            arguments: ["--config", config.path, "--check", "--listen", "127.0.0.1:9998"],
+            environment: [:]
+        )
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout.contains("configuration OK"))
+        #expect(run.stdout.contains("listen 127.0.0.1:9998"))
+        #expect(run.stdout.contains("kafka 127.0.0.1:1 (not contacted), group hookline-ci, session timeout 6000 ms"))
+        #expect(run.stdout.contains(#"topics ^checked\.github\..*, dead letters to checked.dlq.ci"#), "\(run.stdout)")
+        #expect(run.stdout.contains("database \(database) (to be created), batches of up to 200 events"))
+        #expect(run.stdout.contains("build jobs POSTed to https://ci.example.com/hooks"))
+        #expect(!run.stderr.contains("Connect to"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("data").path), "--check created the database's folder")
+    }
+
+    @Test("--check exits 78 and names the field: a librdkafka property, a topic pattern librdkafka would refuse, a trigger URL that is not HTTP, a database under a file")
+    func checkFails() async throws {
+        let directory = try temporaryDirectory()
+        let file = directory.appendingPathComponent("a-file")
+        try "x".write(to: file, atomically: true, encoding: .utf8)
+        let cases: [(kafka: String, ci: String, expected: String)] = [
+            (#"properties: { "fetch.wait.max.msx": "50" }"#, "", #"kafka.properties: fetch.wait.max.msx: No such configuration property"#),
+            (#"properties: { "acks": "1" }"#, "", "kafka.properties: `acks` must be set to `all` when `enable.idempotence` is true"),
+            ("", #"topics: ["webhooks\\.(["]"#, #"services.ci.topics: ^webhooks\.([ is not a regular expression"#),
+            ("", #"trigger_url: "ftp://ci.example.com/hooks""#, "services.ci.trigger_url: ftp://ci.example.com/hooks is not an http or https URL"),
+            ("", #"database: "\#(file.path)/ci.sqlite""#, "services.ci.database: cannot create \(file.path)/ci.sqlite: \(file.path) is not a directory"),
+        ]
+        for (kafka, ci, expected) in cases {
+            let config = directory.appendingPathComponent("ci-\(UUID().uuidString.prefix(8)).yaml")
+            try """
+                kafka: { brokers: "127.0.0.1:1"\(kafka.isEmpty ? "" : ", " + kafka) }
+                services:
+                  ci: { \(ci.hasPrefix("database:") ? ci : #"database: "\#(directory.path)/ci.sqlite""# + (ci.isEmpty ? "" : ", " + ci)) }
+                """.write(to: config, atomically: true, encoding: .utf8)
+            let run = try await runBinary(try builtExecutable("hookline-ci"), arguments: ["--config", config.path, "--check"], environment: [:])
+            #expect(run.status == 78, "\(expected): \(run)")
+            #expect(run.stderr.contains("configuration invalid: \(expected)"), "\(run.stderr)")
+            #expect(run.stdout.isEmpty)
+        }
+    }
+
+    @Test("the shipped deploy/hookline.yaml passes --check of every executable that reads it, given the environment it names")
+    func shippedConfigurationChecks() async throws {
+        let path = EmbeddedBroker.packageRoot().appendingPathComponent("deploy/hookline.yaml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        // Every ${NAME} without a default must be set; the values only have to exist.
+        var environment: [String: String] = [:]
+        for match in text.matches(of: /\$\{([A-Z0-9_]+)\}/) {
+            environment[String(match.1)] = "check-\(match.1.lowercased())"
+        }
+        environment["KAFKA_BROKERS"] = "127.0.0.1:1"
+        let directory = try temporaryDirectory()
+        for executable in ["hookline-gateway", "hookline-orders", "hookline-payments", "hookline-ci", "hookline-monitor"] {
+            // Run from a fresh directory, so the services' relative database paths are checked there.
+            let run = try await runBinary(try builtExecutable(executable), arguments: ["--config", path, "--check"], environment: environment, directory: directory)
+            #expect(run.status == 0, "\(executable): \(run)")
+            #expect(run.stdout.hasPrefix("configuration OK"), "\(executable): \(run.stdout)")
+        }
+    }
+
+    @Test("started with a configuration it cannot use (a property librdkafka refuses, a database file that is not SQLite), a service stops at once with exit 78, before it listens or tries the broker")
+    func startRefusesBadConfiguration() async throws {
+        let directory = try temporaryDirectory()
+        let text = directory.appendingPathComponent("notes.txt")
+        try String(repeating: "not a database ", count: 20).write(to: text, atomically: true, encoding: .utf8)
+        let cases: [(properties: String, database: String, expected: String)] = [
+            (#"{ "fetch.wait.max.msx": "50" }"#, "\(directory.path)/orders.sqlite", "kafka.properties: fetch.wait.max.msx: No such configuration property"),
+            ("{}", text.path, "services.orders.database: cannot open \(text.path): SQLite error 26: file is not a database"),
+        ]
+        for (properties, database, expected) in cases {
+            let config = directory.appendingPathComponent("orders-\(UUID().uuidString.prefix(8)).yaml")
+            try """
+                kafka: { brokers: "127.0.0.1:1", properties: \(properties) }
+                services:
+                  orders: { database: "\(database)", listen: "127.0.0.1:0" }
+                """.write(to: config, atomically: true, encoding: .utf8)
+            let run = try await runBinary(try builtExecutable("hookline-orders"), arguments: ["--config", config.path], environment: [:], timeout: .seconds(20))
+            #expect(run.status == 78, "\(run)")
+            #expect(run.stderr.contains("cannot start: \(expected)"), "\(run.stderr)")
+            #expect(!run.stderr.contains("Server started") && !run.stderr.contains("Connect to"), "\(run.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/orders.sqlite"))
     }
 
     // MARK: Helpers
