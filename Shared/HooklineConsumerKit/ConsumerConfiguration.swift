@@ -90,8 +90,8 @@ public struct ConsumerConfiguration: Sendable {
     }
 
     /// Checks the librdkafka properties of the service's consumer and of its dead-letter producer,
-    /// without contacting a broker: a property either refuses otherwise stops the service only
-    /// once it runs.
+    /// without contacting a broker. Unchecked, a property either client refuses would stop the
+    /// service only once it runs.
     public func validate() throws(KafkaError) {
         try self.consumerConfiguration.validate()
         try self.deadLetterProducerConfiguration.validate()

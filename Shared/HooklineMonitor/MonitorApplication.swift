@@ -70,9 +70,7 @@ public enum MonitorApplication {
     private static func prepare(kafka: KafkaSection, configuration: MonitorConfiguration) throws(ConfigurationError) -> (ListenAddress, KafkaConfiguration) {
         let address = try ListenAddress(configuration.listen)
         for gateway in configuration.gateways {
-            guard let url = URL(string: gateway), ["http", "https"].contains(url.scheme?.lowercased()), url.host?.isEmpty == false else {
-                throw ConfigurationError("monitor.gateways (or --gateway): \(gateway) is not an http or https URL")
-            }
+            _ = try URL.http(gateway, field: "monitor.gateways (or --gateway)")
         }
         let cluster = KafkaConfiguration(bootstrapServers: kafka.brokers, clientID: "hookline-monitor", properties: kafka.properties)
         do {

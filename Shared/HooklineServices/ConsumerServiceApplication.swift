@@ -114,9 +114,7 @@ public enum ConsumerServiceApplication {
             throw ConfigurationError("kafka.properties: \(error.message)")
         }
         if let url = section.triggerURL {
-            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased()), parsed.host?.isEmpty == false else {
-                throw ConfigurationError("services.\(name).trigger_url: \(url) is not an http or https URL")
-            }
+            _ = try URL.http(url, field: "services.\(name).trigger_url")
         }
         let database = try self.checkDatabase(consumer.databasePath, field: "services.\(name).database")
         return Prepared(definition: definition, section: section, service: service, consumer: consumer, address: address, database: database)
