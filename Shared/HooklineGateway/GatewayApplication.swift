@@ -184,7 +184,7 @@ public enum GatewayApplication {
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: gateway.metrics.render()))
+                body: .init(byteBuffer: ByteBuffer(bytes: gateway.metrics.render(recordsInFlight: gateway.publisher.recordsInFlight)))
             )
         }
         return router

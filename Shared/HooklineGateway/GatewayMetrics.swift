@@ -10,6 +10,7 @@ final class GatewayMetrics: Sendable {
     private let published: MetricFamily<String, Counter>
     private let latencies: MetricFamily<String, DurationHistogram>
     private let reloads: MetricFamily<String, Counter>
+    private let recordsInFlight: Gauge
 
     private struct RequestKey: Hashable {
         var source: String
@@ -54,6 +55,10 @@ final class GatewayMetrics: Sendable {
                 buckets: Self.latencyBuckets
             )
         }
+        self.recordsInFlight = registry.makeGauge(
+            name: "hookline_gateway_records_in_flight",
+            help: "Records handed to the producer and not yet acknowledged or failed, at the scrape."
+        )
         self.reloads = MetricFamily { result in
             registry.makeCounter(
                 descriptor: Self.name("config_reloads", unit: "total", help: "Reloads of the sources on SIGHUP, applied or refused."),
@@ -91,9 +96,11 @@ final class GatewayMetrics: Sendable {
         self.reloads[applied ? "applied" : "refused"].increment()
     }
 
-    /// The metrics in Prometheus' text format.
-    func render() -> [UInt8] {
-        self.registry.emitToBuffer()
+    /// The metrics in Prometheus' text format, with `recordsInFlight` (read at the scrape, so the
+    /// request path does not count) as `hookline_gateway_records_in_flight`.
+    func render(recordsInFlight: Int) -> [UInt8] {
+        self.recordsInFlight.set(Int64(recordsInFlight))
+        return self.registry.emitToBuffer()
     }
 }
 

@@ -120,6 +120,13 @@ final class WebhookPublisher: Sendable {
         self.producer.fatalError
     }
 
+    /// Records queued in the current producer or awaiting the broker's acknowledgement: each is a
+    /// request waiting for its answer (or one whose ack timeout has passed, until librdkafka's
+    /// own message timeout).
+    var recordsInFlight: Int {
+        self.producer.outstandingCount
+    }
+
     /// Flushes the producer (up to `timeout`) and releases it.
     func shutdown(timeout: Duration) async {
         await self.producer.shutdown(timeout: timeout)
@@ -174,6 +181,11 @@ final class ReplaceableProducer: Sendable {
     /// The current producer's fatal error: set until a delivery fails on it and replaces it.
     var fatalError: KafkaError? {
         self.current.withLock { $0.producer }.fatalError
+    }
+
+    /// Records queued in the current producer or in flight to the broker.
+    var outstandingCount: Int {
+        self.current.withLock { $0.producer }.outstandingCount
     }
 
     private func replace(_ broken: KafkaProducer, because reason: KafkaError) {

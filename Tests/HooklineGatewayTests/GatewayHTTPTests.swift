@@ -135,6 +135,27 @@ struct GatewayHTTPTests {
         #expect(try await post(gateway, source: "github", provider: "github", secret: "${NEW_SECRET}", body: githubPush, event: "push").status == 401)
     }
 
+    @Test("/metrics counts the records waiting for the broker: one while a request waits out a long linger, none once it is answered")
+    func recordsInFlightMetric() async throws {
+        let broker = try await TestKafka.broker()
+        // A lone record waits 3 s for its batch before it is sent; its topic's creation comes first
+        // and may take a while on a loaded machine, so the ack timeout leaves room for both.
+        var configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])], ackTimeoutMs: 10_000)
+        configuration.kafka.properties["linger.ms"] = "3000"
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        func inFlight() async throws -> Double? {
+            let text = try await httpRequest(.GET, "\(gateway.baseURL)/metrics").text
+            let line = text.split(separator: "\n").first { $0.hasPrefix("hookline_gateway_records_in_flight ") }
+            return line.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        #expect(try await inFlight() == 0)
+        let request = Task { try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push") }
+        #expect(try await eventually(timeout: .seconds(6)) { try await inFlight() == 1 })
+        #expect(try await request.value.status == 202)
+        #expect(try await inFlight() == 0)
+    }
+
     // Each vector gets a source of its own: its provider, secret or key, the URL it was signed
     // for (without the query, which the request brings) and, for vectors signed years ago, a
     // tolerance that reaches back to their timestamp.
