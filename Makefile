@@ -10,8 +10,12 @@ RELEASE := swift build -c release --static-swift-stdlib
 # Every executable, one product at a time: once a product was built alone (make bench-gateway
 # does), a plain build with --static-swift-stdlib also tries to link GRDB's dynamic library
 # product, which fails (cannot find -lCoreFoundation).
-EXECUTABLES := hookline hookline-gateway hookline-orders hookline-payments hookline-ci hookline-monitor \
-               hookline-bench hookline-demo
+# The executables are read from Package.swift (each `.executableTarget(` has its `name:` on the
+# next line), so a new one needs no second list here.
+EXECUTABLES := $(shell awk '/\.executableTarget/ { getline; if (match($$0, /name: "[^"]+"/)) print substr($$0, RSTART + 7, RLENGTH - 8) }' Package.swift)
+ifeq ($(filter hookline-gateway,$(EXECUTABLES)),)
+$(error cannot read the executable targets from Package.swift (found: "$(EXECUTABLES)"))
+endif
 RELEASE_ALL := for product in $(EXECUTABLES); do $(RELEASE) --product $$product || exit 1; done
 GATEWAYS ?= 3
 
