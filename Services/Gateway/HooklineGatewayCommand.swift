@@ -30,7 +30,7 @@ struct HooklineGatewayCommand: AsyncParsableCommand {
             let configuration = try HooklineConfiguration.load(commandLinePath: self.config)
             if self.check {
                 let lines = try GatewayApplication.check(configuration: configuration, listen: self.listen)
-                print((["configuration OK"] + lines).joined(separator: "\n  "))
+                ConfigurationCheck.printPassed(lines)
                 return
             }
             let path = self.config
@@ -41,7 +41,7 @@ struct HooklineGatewayCommand: AsyncParsableCommand {
                 logger: logger
             )
         } catch let error as ConfigurationError where self.check {
-            FileHandle.standardError.write(Data("configuration invalid: \(error.message)\n".utf8))
+            ConfigurationCheck.printInvalid(error)
             throw ExitCode(78)
         } catch let error as ConfigurationError {
             logger.critical("cannot start: \(error.message)")

@@ -49,12 +49,12 @@ struct HooklineMonitorCommand: AsyncParsableCommand {
             if !self.gateway.isEmpty { configuration.gateways = self.gateway }
             if self.check {
                 let lines = try MonitorApplication.check(kafka: file.kafka, configuration: configuration)
-                print((["configuration OK"] + lines).joined(separator: "\n  "))
+                ConfigurationCheck.printPassed(lines)
                 return
             }
             try await MonitorApplication.run(kafka: file.kafka, configuration: configuration, logger: logger)
         } catch let error as ConfigurationError where self.check {
-            FileHandle.standardError.write(Data("configuration invalid: \(error.message)\n".utf8))
+            ConfigurationCheck.printInvalid(error)
             throw ExitCode(78)
         } catch let error as ConfigurationError {
             logger.critical("cannot start: \(error.message)")

@@ -29,15 +29,3 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)"
     }
 }
-
-extension URL {
-    /// `text` as an `http` or `https` URL with a host, the only kind a Hookline process calls
-    /// (a CI trigger, a gateway's metrics).
-    /// - Throws: an error naming `field` for anything else.
-    public static func http(_ text: String, field: String) throws(ConfigurationError) -> URL {
-        guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased()), url.host?.isEmpty == false else {
-            throw ConfigurationError("\(field): \(text) is not an http or https URL")
-        }
-        return url
-    }
-}

@@ -188,12 +188,12 @@ public struct ConsumerServiceOptions: ParsableCommand {
                 let configuration = try HooklineConfiguration.load(commandLinePath: options.config)
                 if options.check {
                     let lines = try ConsumerServiceApplication.check(name: name, configuration: configuration, listen: options.listen)
-                    print((["configuration OK"] + lines).joined(separator: "\n  "))
+                    ConfigurationCheck.printPassed(lines)
                     return
                 }
                 try await ConsumerServiceApplication.run(name: name, configuration: configuration, listen: options.listen, logger: logger)
             } catch let error as ConfigurationError where options.check {
-                FileHandle.standardError.write(Data("configuration invalid: \(error.message)\n".utf8))
+                ConfigurationCheck.printInvalid(error)
                 Foundation.exit(78)
             } catch let error as ConfigurationError {
                 logger.critical("cannot start: \(error.message)")
