@@ -25,7 +25,7 @@ public enum GatewayApplication {
         logger: Logger,
         reload: (signals: UnixSignalsSequence, load: @Sendable () throws(ConfigurationError) -> HooklineConfiguration)? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) throws -> some ApplicationProtocol {
+    ) throws -> some Service {
         let (address, sources) = try self.prepare(configuration, listen: listen, secrets: secrets)
         let kafka = KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "hookline-gateway", properties: configuration.kafka.properties)
         let admin = try KafkaAdmin(configuration: kafka, logger: logger)
@@ -60,7 +60,7 @@ public enum GatewayApplication {
                 ConfigurationReloader(gateway: gateway, started: configuration, load: reload.load, secrets: secrets, signals: reload.signals, logger: logger)
             )
         }
-        return Application(
+        let application = Application(
             router: self.router(gateway),
             server: self.server(requestTimeoutMs: configuration.gateway.requestTimeoutMs, webhooks: gateway.endpoint),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
@@ -68,6 +68,7 @@ public enum GatewayApplication {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
             logger: logger
         )
+        return GatewayService(application: application, publisher: publisher, flushTimeout: .milliseconds(configuration.gateway.shutdownGraceMs))
     }
 
     /// Checks everything the gateway would start with, without contacting the broker or
@@ -188,6 +189,24 @@ public enum GatewayApplication {
             )
         }
         return router
+    }
+}
+
+/// The gateway's application, which sends what the producer holds as soon as a graceful shutdown
+/// begins: the requests the server still holds await their records' acknowledgements, which
+/// should not also wait out `linger.ms` (a record lingering past the grace period would be
+/// written, but its request cut off unanswered and delivered again).
+struct GatewayService<App: ApplicationProtocol>: Service {
+    let application: App
+    let publisher: WebhookPublisher
+    let flushTimeout: Duration
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.application.run()
+        } onGracefulShutdown: {
+            self.publisher.startFlushing(timeout: self.flushTimeout)
+        }
     }
 }
 

@@ -127,6 +127,12 @@ final class WebhookPublisher: Sendable {
         self.producer.outstandingCount
     }
 
+    /// Sends what the producer holds without waiting for batches to fill, until everything is
+    /// acknowledged or `timeout` has passed, in the background; the producer keeps taking records.
+    func startFlushing(timeout: Duration) {
+        Task { [producer] in await producer.flush(timeout: timeout) }
+    }
+
     /// Flushes the producer (up to `timeout`) and releases it.
     func shutdown(timeout: Duration) async {
         await self.producer.shutdown(timeout: timeout)
@@ -199,6 +205,10 @@ final class ReplaceableProducer: Sendable {
         guard replaced else { return }
         self.logger.warning("replaced the Kafka producer", metadata: ["kafka.error": "\(reason)"])
         Task { await broken.shutdown(timeout: .seconds(1)) }
+    }
+
+    func flush(timeout: Duration) async {
+        _ = await self.current.withLock { $0.producer }.flush(timeout: timeout)
     }
 
     func shutdown(timeout: Duration) async {

@@ -144,11 +144,7 @@ struct GatewayHTTPTests {
         configuration.kafka.properties["linger.ms"] = "3000"
         let gateway = try await RunningGateway.start(configuration)
         defer { Task { await gateway.stop() } }
-        func inFlight() async throws -> Double? {
-            let text = try await httpRequest(.GET, "\(gateway.baseURL)/metrics").text
-            let line = text.split(separator: "\n").first { $0.hasPrefix("hookline_gateway_records_in_flight ") }
-            return line.flatMap { Double($0.split(separator: " ")[1]) }
-        }
+        func inFlight() async throws -> Double? { try await recordsInFlight(at: gateway.baseURL) }
         #expect(try await inFlight() == 0)
         let request = Task { try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push") }
         #expect(try await eventually(timeout: .seconds(6)) { try await inFlight() == 1 })

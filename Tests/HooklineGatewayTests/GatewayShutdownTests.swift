@@ -144,6 +144,48 @@ struct GatewayShutdownTests {
         }
         #expect(cut.isEmpty, "in flight at the signal and not answered 202: \(cut.count) of \(held.count): \(cut.prefix(4))")
     }
+
+    @Test("SIGTERM while a record waits for its batch: it is sent at once, not after linger.ms, and its request is answered 202 before the gateway exits 0")
+    func sigtermSendsLingeringRecords() async throws {
+        let broker = try await TestKafka.broker()
+        let prefix = TestKafka.uniqueName("linger")
+        let port = try freeLoopbackPort()
+        // A record waits 60 s for its batch, far past the 5 s grace period.
+        let gateway = try await GatewayProcess.start(
+            yaml: """
+                kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(prefix)", partitions: 1, properties: { "linger.ms": "60000" } }
+                gateway: { ack_timeout_ms: 90000, shutdown_grace_ms: 5000 }
+                sources:
+                  github: { provider: github, secrets: ["linger-secret"] }
+                """,
+            port: port
+        )
+        defer { if gateway.process.isRunning { gateway.process.terminate() } }
+        let base = "http://127.0.0.1:\(port)"
+        let signed = try WebhookProviders.sign(
+            provider: "github",
+            WebhookSigningInput(secret: "linger-secret", body: githubPush, event: "push", id: "lingering", timestamp: 0)
+        )
+        let held = Task { try await httpRequest(.POST, "\(base)/webhooks/github", headers: signed.headerFields, body: githubPush, timeout: .seconds(30)) }
+        let lingering = try await eventually(timeout: .seconds(20)) {
+            try await recordsInFlight(at: base) == 1
+        }
+        try #require(lingering, "the record never reached the producer")
+
+        kill(gateway.process.processIdentifier, SIGTERM)
+        let signalled = ContinuousClock.now
+        let response = try await held.value
+        let answeredAfter = ContinuousClock.now - signalled
+        while gateway.process.isRunning, ContinuousClock.now - signalled < .seconds(15) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(response.status == 202, "\(response.text)")
+        #expect(answeredAfter < .seconds(4), "answered \(answeredAfter) after the signal")
+        #expect(!gateway.process.isRunning)
+        #expect(gateway.process.terminationStatus == 0)
+        let stored = try await records(in: "\(prefix).github.push", broker: broker, expect: 1)
+        #expect(stored.compactMap { $0.headers.string("ce_id") } == ["lingering"])
+    }
 }
 
 /// What a load generator saw, shared by its clients.
