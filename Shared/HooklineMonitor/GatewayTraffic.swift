@@ -4,8 +4,9 @@ import NIOCore
 import NIOHTTP1
 
 /// One gateway's traffic as its `/metrics` tells it: requests by status class
-/// (`hookline_gateway_requests_total{source,status}` summed into `2xx`, `4xx`, `5xx`, …) and
-/// records published (`hookline_gateway_messages_published_total`).
+/// (`hookline_gateway_requests_total{source,status}` summed into `2xx`, `4xx`, `5xx`, …),
+/// records published (`hookline_gateway_messages_published_total`) and records awaiting the
+/// broker's acknowledgement (`hookline_gateway_records_in_flight`).
 public struct GatewayTraffic: Sendable, Hashable, Codable {
     public var url: String
     /// Whether its `/metrics` answered at the last look.
@@ -13,13 +14,17 @@ public struct GatewayTraffic: Sendable, Hashable, Codable {
     /// Requests by status class since the gateway started.
     public var requests: [String: Int64]
     public var published: Int64
+    /// Records handed to its producer and not yet acknowledged or failed, at the last look: each
+    /// is a request waiting for its answer. It climbs while the broker is slow, before the ack
+    /// timeouts turn into 503s.
+    public var inFlight: Int64
     /// Why its `/metrics` did not answer at the last look (a timeout, a refused connection, a
     /// status other than 200); nil when it answered.
     public var error: String? = nil
 
     /// Reads Prometheus text exposition; unknown lines are ignored.
     public static func parse(_ text: String, url: String) -> GatewayTraffic {
-        var traffic = GatewayTraffic(url: url, up: true, requests: [:], published: 0)
+        var traffic = GatewayTraffic(url: url, up: true, requests: [:], published: 0, inFlight: 0)
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
             let series = line[..<space]
@@ -27,6 +32,8 @@ public struct GatewayTraffic: Sendable, Hashable, Codable {
                 traffic.requests["\(code / 100)xx", default: 0] += Int64(value)
             } else if series.hasPrefix("hookline_gateway_messages_published_total") {
                 traffic.published += Int64(value)
+            } else if series == "hookline_gateway_records_in_flight" {
+                traffic.inFlight = Int64(value)
             }
         }
         return traffic
@@ -52,6 +59,6 @@ public struct GatewayTraffic: Sendable, Hashable, Codable {
     }
 
     private static func down(_ url: String, because reason: String) -> GatewayTraffic {
-        GatewayTraffic(url: url, up: false, requests: [:], published: 0, error: reason)
+        GatewayTraffic(url: url, up: false, requests: [:], published: 0, inFlight: 0, error: reason)
     }
 }

@@ -38,6 +38,7 @@ enum MonitorMetrics {
         let requests = self.name("monitor", "gateway_requests", unit: "total", help: "Webhook requests the gateway answered, by status class (its hookline_gateway_requests_total).")
         let errors = self.name("monitor", "gateway_5xx", unit: "total", help: "Webhook requests the gateway answered 5xx.")
         let published = self.name("monitor", "gateway_published", unit: "total", help: "Records the broker acknowledged to the gateway.")
+        let inFlight = self.name("monitor", "gateway_records_in_flight", help: "Records the gateway has handed to its producer and the broker has not yet acknowledged (its hookline_gateway_records_in_flight).")
         for gateway in gateways {
             let labels = [("gateway", gateway.url)]
             registry.makeGauge(descriptor: up, labels: labels).set(Int64(gateway.up ? 1 : 0))
@@ -47,6 +48,7 @@ enum MonitorMetrics {
             }
             registry.makeCounter(descriptor: errors, labels: labels).increment(by: gateway.requests["5xx"] ?? 0)
             registry.makeCounter(descriptor: published, labels: labels).increment(by: gateway.published)
+            registry.makeGauge(descriptor: inFlight, labels: labels).set(gateway.inFlight)
         }
         return registry.emitToBuffer()
     }

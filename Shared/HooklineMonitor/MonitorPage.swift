@@ -23,6 +23,7 @@ enum MonitorPage {
   .tile { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:10px 16px; min-width:150px; }
   .tile .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.5px; }
   .tile .value { font-size:22px; font-weight:600; font-variant-numeric:tabular-nums; }
+  .tile .detail { color:var(--muted); font-size:12px; }
   .tile .down { color:var(--stopped); font-size:12px; }
   section { background:var(--card); border:1px solid var(--line); border-radius:8px; margin-bottom:20px; overflow:hidden; }
   section h2 { font-size:14px; margin:0; padding:10px 16px; border-bottom:1px solid var(--line); background:#fafbfc; }
@@ -59,7 +60,7 @@ enum MonitorPage {
     <div class="tile"><div class="label">Not OK</div><div class="value" id="bad-count">–</div></div>
     <div class="tile"><div class="label">Total lag</div><div class="value" id="total-lag">–</div></div>
     <div class="tile"><div class="label">Topics</div><div class="value" id="topic-count">–</div></div>
-    <div class="tile" id="gateway-tile" style="display:none"><div class="label">Gateway 2xx / 4xx / 5xx</div><div class="value" id="gateway-traffic">–</div><div class="down" id="gateway-down"></div></div>
+    <div class="tile" id="gateway-tile" style="display:none"><div class="label">Gateway 2xx / 4xx / 5xx</div><div class="value" id="gateway-traffic">–</div><div class="detail" id="gateway-in-flight"></div><div class="down" id="gateway-down"></div></div>
   </div>
   <section>
     <h2>Consumer groups</h2>
@@ -158,6 +159,9 @@ async function refresh() {
       const sum = (c) => status.gateways.reduce((a, g) => a + (g.requests[c] || 0), 0);
       $("gateway-tile").style.display = "block";
       $("gateway-traffic").textContent = `${num(sum("2xx"))} / ${num(sum("4xx"))} / ${num(sum("5xx"))}`;
+      const inFlight = status.gateways.reduce((a, g) => a + (g.up ? g.inFlight : 0), 0);
+      $("gateway-in-flight").dataset.inFlight = inFlight;
+      $("gateway-in-flight").textContent = `${num(inFlight)} awaiting the broker`;
       const down = status.gateways.filter((g) => !g.up);
       $("gateway-down").dataset.down = down.length;
       $("gateway-down").textContent = down.length ? `${down.length} of ${status.gateways.length} not answering` : "";

@@ -75,6 +75,7 @@ struct MonitorIntegrationTests {
             )
             #expect(requests == ["2xx": 1, "4xx": 1])
             #expect(metrics.contains { $0.name == "hookline_monitor_gateway_published_total" && $0.labels == ["gateway": gateway.baseURL] && $0.value == 1 })
+            #expect(metrics.contains { $0.name == "hookline_monitor_gateway_records_in_flight" && $0.labels == ["gateway": gateway.baseURL] && $0.value == 0 })
             return true
         }
         #expect(answered, "the monitor never saw the gateway answer; its log: \(monitor.log)")

@@ -1,4 +1,5 @@
 import Foundation
+import HooklineConfig
 import HooklineLag
 import HooklineTestSupport
 import Testing
@@ -7,15 +8,21 @@ import Testing
 /// package root) also saves `monitor-lagging.png` and `monitor-caught-up.png` there.
 @Suite("Monitor page in headless Chromium", .serialized, .timeLimit(.minutes(3)))
 struct MonitorPageTests {
-    @Test("the page lists the groups, with lag and a non-OK status while a group is stopped, and lag 0 and OK after it catches up; it says a gateway does not answer")
+    @Test("the page lists the groups, with lag and a non-OK status while a group is stopped, and lag 0 and OK after it catches up; it says a gateway does not answer and how many records await the broker")
     func page() async throws {
         let broker = try await TestKafka.broker()
         let scenario = try await LagScenario(broker: broker)
         // A gateway nobody listens for: its traffic is left out and the page says so.
         let silent = "http://127.0.0.1:\(try freeLoopbackPort())"
-        let monitor = try await MonitorProcess(broker: broker, gateways: [silent], services: ["idle": scenario.neverCommitted])
+        // A gateway whose one webhook waits 20 s for its batch: the page counts it as awaiting the broker.
+        var holding = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])], ackTimeoutMs: 30_000)
+        holding.kafka.properties["linger.ms"] = "20000"
+        let gateway = try await RunningGateway.start(holding)
+        let monitor = try await MonitorProcess(broker: broker, gateways: [silent, gateway.baseURL], services: ["idle": scenario.neverCommitted])
 
         #expect(try await eventually { try await self.apiStatus(monitor, scenario.stopped) == .stopped })
+        let held = Task { try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: Array(#"{"zen":"hi"}"#.utf8), event: "ping") }
+        #expect(try await eventually { try await self.recordsInFlight(monitor, gateway.baseURL) == 1 })
         let lagging = try await self.render(monitor)
         let stoppedRow = try #require(self.groupRow(lagging, scenario.stopped))
         #expect(stoppedRow.status != "OK")
@@ -24,9 +31,13 @@ struct MonitorPageTests {
         #expect(neverRow.lag == "")
         #expect(lagging.contains("no commit"))
         #expect(lagging.contains(#"data-topic="\#(scenario.topic)""#))
-        #expect(lagging.contains(#"data-down="1""#) && lagging.contains("1 of 1 not answering</div>"))
+        #expect(lagging.contains(#"data-down="1""#) && lagging.contains("1 of 2 not answering</div>"))
         #expect(lagging.contains(#"title="\#(silent)/metrics: "#), "the reason is the tile's tooltip")
+        #expect(lagging.contains(#"data-in-flight="1">1 awaiting the broker</div>"#))
         try await self.screenshot(monitor, "monitor-lagging.png")
+        // Stopping the gateway flushes its producer: the held webhook is written and answered.
+        await gateway.stop()
+        #expect(try await held.value.status == 202)
 
         try await scenario.catchUp()
         #expect(try await eventually { try await self.apiStatus(monitor, scenario.stopped) == .ok })
@@ -44,13 +55,27 @@ struct MonitorPageTests {
 
     /// The group's status as `/api/status` gives it.
     private func apiStatus(_ monitor: MonitorProcess, _ group: String) async throws -> LagStatus? {
+        try await self.status(monitor).lag?.groups.first { $0.group == group }?.status
+    }
+
+    /// The gateway's records in flight as `/api/status` gives them.
+    private func recordsInFlight(_ monitor: MonitorProcess, _ gateway: String) async throws -> Int? {
+        try await self.status(monitor).gateways.first { $0.url == gateway }?.inFlight
+    }
+
+    private func status(_ monitor: MonitorProcess) async throws -> MonitorStatusShape {
         let body = try await get("\(monitor.baseURL)/api/status").body
-        let status = try LagReport.decoder().decode(MonitorStatusShape.self, from: Data(body.utf8))
-        return status.lag?.groups.first { $0.group == group }?.status
+        return try LagReport.decoder().decode(MonitorStatusShape.self, from: Data(body.utf8))
     }
 
     private struct MonitorStatusShape: Decodable {
         var lag: LagReport?
+        var gateways: [Gateway]
+
+        struct Gateway: Decodable {
+            var url: String
+            var inFlight: Int
+        }
     }
 
     /// The page's DOM after its script has run, as Chromium serializes it.

@@ -48,14 +48,31 @@ struct MonitorStateTests {
 
     @Test("gateway traffic is one series per gateway, and none for a gateway that did not answer")
     func perGateway() {
-        let a = GatewayTraffic(url: "http://a:8080", up: true, requests: ["2xx": 5, "5xx": 2], published: 5)
-        let b = GatewayTraffic(url: "http://b:8080", up: false, requests: [:], published: 0)
+        let a = GatewayTraffic(url: "http://a:8080", up: true, requests: ["2xx": 5, "5xx": 2], published: 5, inFlight: 3)
+        let b = GatewayTraffic(url: "http://b:8080", up: false, requests: [:], published: 0, inFlight: 0)
         let metrics = parseMetrics(String(decoding: MonitorMetrics.render(self.report(at: self.start), gateways: [a, b]), as: UTF8.self))
         let requests = metrics.filter { $0.name == "hookline_monitor_gateway_requests_total" }
         #expect(Set(requests.map { "\($0.labels["gateway"]!) \($0.labels["class"]!) \($0.value)" }) == ["http://a:8080 2xx 5.0", "http://a:8080 5xx 2.0"])
         #expect(metrics.contains { $0.name == "hookline_monitor_gateway_5xx_total" && $0.labels == ["gateway": "http://a:8080"] && $0.value == 2 })
         #expect(metrics.contains { $0.name == "hookline_monitor_gateway_published_total" && $0.labels == ["gateway": "http://a:8080"] && $0.value == 5 })
+        #expect(metrics.contains { $0.name == "hookline_monitor_gateway_records_in_flight" && $0.labels == ["gateway": "http://a:8080"] && $0.value == 3 })
         #expect(!metrics.contains { $0.labels["gateway"] == "http://b:8080" && $0.name != "hookline_monitor_gateway_up" })
         #expect(metrics.contains { $0.name == "hookline_monitor_gateway_up" && $0.labels["gateway"] == "http://b:8080" && $0.value == 0 })
+    }
+
+    @Test("a gateway's /metrics text: requests summed by status class, published summed over topics, records in flight as given")
+    func parsesGatewayMetrics() {
+        let text = """
+            # TYPE hookline_gateway_requests_total counter
+            hookline_gateway_requests_total{source="github",status="202"} 7
+            hookline_gateway_requests_total{source="stripe",status="200"} 2
+            hookline_gateway_requests_total{source="github",status="401"} 1
+            hookline_gateway_messages_published_total{topic="webhooks.github.push"} 6
+            hookline_gateway_messages_published_total{topic="webhooks.stripe.charge.succeeded"} 2
+            # TYPE hookline_gateway_records_in_flight gauge
+            hookline_gateway_records_in_flight 4
+            """
+        let traffic = GatewayTraffic.parse(text, url: "http://a:8080")
+        #expect(traffic == GatewayTraffic(url: "http://a:8080", up: true, requests: ["2xx": 9, "4xx": 1], published: 8, inFlight: 4))
     }
 }
