@@ -159,7 +159,7 @@ async function refresh() {
       const sum = (c) => status.gateways.reduce((a, g) => a + (g.requests[c] || 0), 0);
       $("gateway-tile").style.display = "block";
       $("gateway-traffic").textContent = `${num(sum("2xx"))} / ${num(sum("4xx"))} / ${num(sum("5xx"))}`;
-      const inFlight = status.gateways.reduce((a, g) => a + (g.up ? g.inFlight : 0), 0);
+      const inFlight = status.gateways.reduce((a, g) => a + g.inFlight, 0);
       $("gateway-in-flight").dataset.inFlight = inFlight;
       $("gateway-in-flight").textContent = `${num(inFlight)} awaiting the broker`;
       const down = status.gateways.filter((g) => !g.up);

@@ -166,13 +166,14 @@ public func post(
     return try await httpRequest(.POST, path, headers: headers, body: body)
 }
 
-/// Every record of a topic, read from the beginning by a fresh group (empty when the topic does not exist).
 /// The gateway's `hookline_gateway_records_in_flight`, from its `/metrics`.
 public func recordsInFlight(at baseURL: String) async throws -> Double? {
     let text = try await httpRequest(.GET, "\(baseURL)/metrics").text
     let line = text.split(separator: "\n").first { $0.hasPrefix("hookline_gateway_records_in_flight ") }
     return line.flatMap { Double($0.split(separator: " ")[1]) }
 }
+
+/// Every record of a topic, read from the beginning by a fresh group (empty when the topic does not exist).
 
 public func records(in topic: String, broker: EmbeddedBroker, expect count: Int, timeout: Duration = .seconds(20)) async throws -> [KafkaConsumerMessage] {
     let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(broker, group: TestKafka.uniqueName("check")), logger: TestKafka.logger)
