@@ -73,9 +73,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # start NAME COMMAND...: runs it from the state folder (so data/*.sqlite lands there), logs to logs/NAME.log.
+# Each runs in a session of its own, so Ctrl-C reaches only this script, which then stops them in
+# reverse order: the gateways drain and flush, and the services commit, while the broker still runs.
 start() {
   local name=$1; shift
-  (cd "$state" && exec "$@") >"$state/logs/$name.log" 2>&1 &
+  (cd "$state" && exec setsid "$@") >"$state/logs/$name.log" 2>&1 &
   pids+=($!)
   echo "$name $!" >>"$state/pids"
 }
