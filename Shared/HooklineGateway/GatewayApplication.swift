@@ -54,7 +54,7 @@ public enum GatewayApplication {
                 "hookline.replica": "\(replicaID)",
             ]
         )
-        var services: [any Service] = [PublisherService(publisher: publisher, flushTimeout: .milliseconds(configuration.gateway.shutdownGraceMs))]
+        var services: [any Service] = []
         if let reload {
             services.append(
                 ConfigurationReloader(gateway: gateway, started: configuration, load: reload.load, secrets: secrets, signals: reload.signals, logger: logger)
@@ -192,31 +192,27 @@ public enum GatewayApplication {
     }
 }
 
-/// The gateway's application, which sends what the producer holds as soon as a graceful shutdown
-/// begins: the requests the server still holds await their records' acknowledgements, which
-/// should not also wait out `linger.ms` (a record lingering past the grace period would be
-/// written, but its request cut off unanswered and delivered again).
+/// The gateway's application and its publisher's lifetime. When a graceful shutdown begins, the
+/// producer starts sending what it holds: the requests the server still holds await their
+/// records' acknowledgements, which should not also wait out `linger.ms` (a record lingering past
+/// the grace period would be written, but its request cut off unanswered and delivered again).
+/// Once the application has stopped, the producer is flushed and released.
 struct GatewayService<App: ApplicationProtocol>: Service {
     let application: App
     let publisher: WebhookPublisher
     let flushTimeout: Duration
 
     func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await self.application.run()
-        } onGracefulShutdown: {
-            self.publisher.startFlushing(timeout: self.flushTimeout)
+        do {
+            try await withGracefulShutdownHandler {
+                try await self.application.run()
+            } onGracefulShutdown: {
+                self.publisher.startFlushing(timeout: self.flushTimeout)
+            }
+        } catch {
+            await self.publisher.shutdown(timeout: self.flushTimeout)
+            throw error
         }
-    }
-}
-
-/// Flushes the producers once the HTTP server has stopped (services stop in reverse order).
-struct PublisherService: Service {
-    let publisher: WebhookPublisher
-    let flushTimeout: Duration
-
-    func run() async throws {
-        try? await gracefulShutdown()
         await self.publisher.shutdown(timeout: self.flushTimeout)
     }
 }

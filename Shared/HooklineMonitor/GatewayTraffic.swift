@@ -15,8 +15,7 @@ public struct GatewayTraffic: Sendable, Hashable, Codable {
     public var requests: [String: Int64]
     public var published: Int64
     /// Records handed to its producer and not yet acknowledged or failed, at the last look: each
-    /// is a request waiting for its answer. It climbs while the broker is slow, before the ack
-    /// timeouts turn into 503s.
+    /// is a request waiting for its answer.
     public var inFlight: Int64
     /// Why its `/metrics` did not answer at the last look (a timeout, a refused connection, a
     /// status other than 200); nil when it answered.
