@@ -24,7 +24,7 @@ public struct GatewayReply: Sendable {
         body += #","message":"#
         appendJSONString(message, to: &body)
         body += "}"
-        var reply = GatewayReply(status: status, headerFields: [.contentType: "application/json"], body: ByteBuffer(string: body))
+        var reply = GatewayReply(status: status, headerFields: Self.json, body: ByteBuffer(string: body))
         if let retryAfter { reply.headerFields[.retryAfter] = retryAfter }
         return reply
     }
@@ -35,15 +35,25 @@ public struct GatewayReply: Sendable {
         .jsonError(.contentTooLarge, code: "body_too_large", message: "The body is larger than the \(limit) bytes this gateway accepts.")
     }
 
-    /// 202 `{"id","topic","partition","offset"}`.
+    /// `Content-Type: application/json`, built once: each reply's copy shares its storage until
+    /// the reply's own fields are added.
+    private static let json: HTTPFields = [.contentType: "application/json"]
+
+    /// 202 `{"id","topic","partition","offset"}`, written straight into the body's buffer: about
+    /// half the instructions of a `String` built by interpolation and then copied into a buffer
+    /// (5,300 against 9,800 a request under callgrind; docs/benchmarks.md).
     static func accepted(id: String, report: KafkaDeliveryReport) -> GatewayReply {
-        var body = #"{"id":"#
-        body.reserveCapacity(64 + id.utf8.count + report.topic.utf8.count)
-        appendJSONString(id, to: &body)
-        body += #","topic":"#
-        appendJSONString(report.topic, to: &body)
-        body += #","partition":\#(report.partition),"offset":\#(report.offset)}"#
-        return GatewayReply(status: .accepted, headerFields: [.contentType: "application/json"], body: ByteBuffer(string: body))
+        var body = ByteBufferAllocator().buffer(capacity: 64 + id.utf8.count + report.topic.utf8.count)
+        body.writeStaticString(#"{"id":"#)
+        body.writeJSONString(id)
+        body.writeStaticString(#","topic":"#)
+        body.writeJSONString(report.topic)
+        body.writeStaticString(#","partition":"#)
+        body.writeString(String(report.partition))
+        body.writeStaticString(#","offset":"#)
+        body.writeString(String(report.offset))
+        body.writeStaticString("}")
+        return GatewayReply(status: .accepted, headerFields: Self.json, body: body)
     }
 
     /// A provider's own reply (a Slack challenge, Discord's PONG, Twilio's empty TwiML).
@@ -69,7 +79,7 @@ func appendJSONString(_ value: String, to output: inout String) {
     output += "\""
     defer { output += "\"" }
     // Ids and topic names need no escaping: one append instead of one per character.
-    guard value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+    guard needsJSONEscaping(value) else {
         output += value
         return
     }
@@ -85,5 +95,26 @@ func appendJSONString(_ value: String, to output: inout String) {
             output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         default: output.unicodeScalars.append(scalar)
         }
+    }
+}
+
+private func needsJSONEscaping(_ value: String) -> Bool {
+    func needsEscaping(_ byte: UInt8) -> Bool { byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") }
+    // A native string's bytes in one buffer: a plain loop, where iterating `utf8` costs ~40 instructions a byte.
+    return value.utf8.withContiguousStorageIfAvailable { $0.contains(where: needsEscaping) } ?? value.utf8.contains(where: needsEscaping)
+}
+
+extension ByteBuffer {
+    /// Writes `value` as a JSON string literal.
+    fileprivate mutating func writeJSONString(_ value: String) {
+        guard needsJSONEscaping(value) else {
+            self.writeInteger(UInt8(ascii: "\""))
+            self.writeString(value)
+            self.writeInteger(UInt8(ascii: "\""))
+            return
+        }
+        var literal = ""
+        appendJSONString(value, to: &literal)
+        self.writeString(literal)
     }
 }

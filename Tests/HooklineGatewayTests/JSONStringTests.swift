@@ -1,7 +1,10 @@
 import Foundation
+import HTTPTypes
+import NIOCore
 import Testing
 
 @testable import HooklineGateway
+@testable import HooklineKafka
 
 @Suite("The gateway's JSON string literals")
 struct JSONStringTests {
@@ -18,6 +21,23 @@ struct JSONStringTests {
         json += "]"
         let decoded = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String]
         #expect(decoded == [value])
+    }
+
+    @Test(
+        "a 202's body decodes to the id, topic, partition and offset it was given",
+        arguments: ["d1c2a3b4-0000-4000-8000-000000000001", "quote \" and backslash \\", "\u{1} control", ""]
+    )
+    func acceptedBody(_ id: String) throws {
+        let report = KafkaDeliveryReport(topic: "webhooks.github.push", partition: 5, offset: 1_234_567_890_123)
+        let reply = GatewayReply.accepted(id: id, report: report)
+        #expect(reply.status == .accepted)
+        #expect(reply.headerFields[.contentType] == "application/json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(reply.body.readableBytesView)) as? [String: Any])
+        #expect(object["id"] as? String == id)
+        #expect(object["topic"] as? String == "webhooks.github.push")
+        #expect((object["partition"] as? NSNumber)?.int32Value == 5)
+        #expect((object["offset"] as? NSNumber)?.int64Value == 1_234_567_890_123)
+        #expect(object.count == 4)
     }
 
     @Test("a string that needs no escaping is copied as it is")
