@@ -154,7 +154,7 @@ row() {  # NAME RESULT [SERVER]: requests/s, latency, and the CPU per request th
   [ -n "${3:-}" ] && parts+=("$(printf 'server %4s us' "$(result_field "$2" "cpu_us_$3")")")
   [ -n "$(result_field "$2" cpu_us_broker)" ] && parts+=("$(printf 'broker %4s us' "$(result_field "$2" cpu_us_broker)")")
   [ -n "$(result_field "$2" cpu_us_machine)" ] &&
-    parts+=("$(printf 'machine %4s us (%s%% busy)' "$(result_field "$2" cpu_us_machine)" "$(result_field "$2" busy_pct)")")
+    parts+=("$(printf 'machine %4s us (%s%% busy, %s%% stolen)' "$(result_field "$2" cpu_us_machine)" "$(result_field "$2" busy_pct)" "$(result_field "$2" steal_pct)")")
   local cpu="" part
   for part in "${parts[@]}"; do cpu+="${cpu:+, }$part"; done
   [ -z "$cpu" ] || cpu="   CPU/request: $cpu"

@@ -116,9 +116,10 @@ run_wrk() {
 # run_wrk_cpu URL NAME...: run_wrk, with the CPU time each named process (started with start_bg)
 # spent during the run appended to the RESULT line as cpu_us_NAME=… microseconds per request, and
 # the whole machine's (wrk, broker and server together) as cpu_us_machine=…, with busy_pct=… the
-# share of the cores' time that was not idle.
+# share of the cores' time that was not idle, and steal_pct=… the share the hypervisor gave to
+# others while this machine had work for it (a virtual machine's cores are not always its own).
 run_wrk_cpu() {
-  local url=$1 name line requests machine_before machine_after busy_before total_before busy_after total_after; shift
+  local url=$1 name line requests machine_before machine_after busy_before total_before steal_before busy_after total_after steal_after; shift
   local -A before
   for name in "$@"; do before[$name]=$(cpu_ticks "$name"); done
   machine_before=$(machine_ticks)
@@ -129,17 +130,19 @@ run_wrk_cpu() {
   for name in "$@"; do
     line+=" cpu_us_$name=$(( ($(cpu_ticks "$name") - ${before[$name]}) * 1000000 / $(getconf CLK_TCK) / requests ))"
   done
-  read -r busy_before total_before <<<"$machine_before"
-  read -r busy_after total_after <<<"$machine_after"
+  read -r busy_before total_before steal_before <<<"$machine_before"
+  read -r busy_after total_after steal_after <<<"$machine_after"
   line+=" cpu_us_machine=$(( (busy_after - busy_before) * 1000000 / $(getconf CLK_TCK) / requests ))"
   line+=" busy_pct=$(( (busy_after - busy_before) * 100 / (total_after - total_before) ))"
+  line+=" steal_pct=$(( (steal_after - steal_before) * 100 / (total_after - total_before) ))"
   printf '%s\n' "$line"
 }
 
-# machine_ticks: "BUSY TOTAL", the whole machine's CPU ticks so far from /proc/stat: not idle (user,
-# nice, system, irq, softirq), and all (idle, I/O wait and steal too). As Services/Bench/MachineCPU.swift.
+# machine_ticks: "BUSY TOTAL STEAL", the whole machine's CPU ticks so far from /proc/stat: not idle
+# (user, nice, system, irq, softirq), all (idle, I/O wait and steal too), and stolen. As
+# Services/Bench/MachineCPU.swift.
 machine_ticks() {
-  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
+  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $9; exit }' /proc/stat
 }
 
 # cpu_ticks NAME: user + system CPU ticks so far of the process start_bg started as NAME.
