@@ -19,7 +19,7 @@ endif
 RELEASE_ALL := for product in $(EXECUTABLES); do $(RELEASE) --product $$product || exit 1; done
 GATEWAYS ?= 3
 
-.PHONY: help setup build test test-asan run chaos demo clean-state bench-kafka bench-gateway bench-consumers \
+.PHONY: help setup build test test-asan run chaos demo clean-state bench-kafka bench-gateway bench-instructions bench-consumers \
         compose-up compose-down test-compose
 
 help:
@@ -32,6 +32,7 @@ help:
 	@echo "make test-compose bring the compose deployment up, send webhooks, kill a gateway, tear down"
 	@echo "make bench-kafka  Swift producer vs librdkafka's rdkafka_performance, same broker"
 	@echo "make bench-gateway  the gateway under wrk vs its HTTP, produce and librdkafka ceilings and a Python peer"
+	@echo "make bench-instructions  the gateway's instructions a request under callgrind vs its HTTP ceilings"
 
 setup:
 	@scripts/setup.sh
@@ -102,6 +103,12 @@ bench-gateway:
 	$(RELEASE) --product hookline-gateway
 	$(RELEASE) --product hookline-bench
 	scripts/bench-gateway.sh
+
+bench-instructions:
+	@scripts/setup.sh --bench
+	$(RELEASE) --product hookline-gateway
+	$(RELEASE) --product hookline-bench
+	scripts/bench-instructions.sh
 
 bench-consumers:
 	@scripts/setup.sh --bench

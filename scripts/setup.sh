@@ -32,7 +32,7 @@ packages=(build-essential pkg-config dpkg-dev ca-certificates curl openssl
           zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libssl-dev libcurl4-openssl-dev
           libsqlite3-dev python3 python3-venv)
 [ "$want_run" = 1 ] && packages+=(haproxy)
-[ "$want_bench" = 1 ] && packages+=(wrk)
+[ "$want_bench" = 1 ] && packages+=(wrk valgrind)
 [ "$want_browser" = 1 ] && packages+=(chromium)
 [ "$want_containers" = 1 ] && packages+=(podman podman-compose runc debootstrap haproxy)
 # podman's CNI networks resolve container and service names only with the dnsname plugin.
