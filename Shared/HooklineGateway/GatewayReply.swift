@@ -24,7 +24,7 @@ public struct GatewayReply: Sendable {
         body += #","message":"#
         appendJSONString(message, to: &body)
         body += "}"
-        var reply = GatewayReply(status: status, headerFields: Self.json, body: ByteBuffer(string: body))
+        var reply = GatewayReply(status: status, headerFields: Self.jsonHeaders, body: ByteBuffer(string: body))
         if let retryAfter { reply.headerFields[.retryAfter] = retryAfter }
         return reply
     }
@@ -37,7 +37,7 @@ public struct GatewayReply: Sendable {
 
     /// `Content-Type: application/json`, built once: each reply's copy shares its storage until
     /// the reply's own fields are added.
-    private static let json: HTTPFields = [.contentType: "application/json"]
+    private static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
 
     /// 202 `{"id","topic","partition","offset"}`, written straight into the body's buffer: about
     /// half the instructions of a `String` built by interpolation and then copied into a buffer
@@ -53,7 +53,7 @@ public struct GatewayReply: Sendable {
         body.writeStaticString(#","offset":"#)
         body.writeString(String(report.offset))
         body.writeStaticString("}")
-        return GatewayReply(status: .accepted, headerFields: Self.json, body: body)
+        return GatewayReply(status: .accepted, headerFields: Self.jsonHeaders, body: body)
     }
 
     /// A provider's own reply (a Slack challenge, Discord's PONG, Twilio's empty TwiML).

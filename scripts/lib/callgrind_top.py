@@ -1,7 +1,7 @@
 """The functions of a callgrind profile that cost the most instructions themselves (callees not
 included), per request: callgrind_top.py PROFILE REQUESTS [COUNT]. Swift names are demangled
-with `swift demangle`. (callgrind_annotate 3.19 attributes a Swift release build's whole profile
-to `clone`, hence this.)"""
+with `swift demangle`. (Here, callgrind_annotate 3.19 gave the whole of such a profile of the
+gateway to `clone`, hence this.)"""
 
 import collections
 import re
