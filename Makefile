@@ -98,17 +98,11 @@ bench-kafka:
 	$(RELEASE) --product hookline-bench
 	scripts/bench-kafka.sh
 
-bench-gateway:
+bench-gateway bench-instructions:
 	@scripts/setup.sh --bench
 	$(RELEASE) --product hookline-gateway
 	$(RELEASE) --product hookline-bench
-	scripts/bench-gateway.sh
-
-bench-instructions:
-	@scripts/setup.sh --bench
-	$(RELEASE) --product hookline-gateway
-	$(RELEASE) --product hookline-bench
-	scripts/bench-instructions.sh
+	scripts/$@.sh
 
 bench-consumers:
 	@scripts/setup.sh --bench

@@ -195,12 +195,10 @@ if measured gateway; then echo "  gateway p99: $(result_field "$(median gateway)
 # Runs that lost a tenth of the cores' time or more to the hypervisor, round by round: their
 # figures (and the ratios of their rounds) measure the host more than the code (docs/benchmarks.md).
 for ((round = 1; round <= rounds; round++)); do
-  stolen=()
+  stolen=""
   for name in "${rows[@]}"; do
     steal=$(result_field "${results[$name.$round]}" steal_pct)
-    [ -n "$steal" ] && (( steal >= 10 )) && stolen+=("$name $steal%")
+    if [ -n "$steal" ] && (( steal >= 10 )); then stolen+="${stolen:+, }$name $steal%"; fi
   done
-  if [ "${#stolen[@]}" -gt 0 ]; then
-    echo "  round $round lost time to the hypervisor: $(IFS=,; echo "${stolen[*]}" | sed 's/,/, /g')"
-  fi
+  [ -z "$stolen" ] || echo "  round $round lost time to the hypervisor: $stolen"
 done

@@ -9,7 +9,9 @@
 #
 # Prints each row's instructions a request and its ratio to the ceiling, and the gateway's
 # functions that cost the most (their own instructions, not their callees').
-# Knobs: DURATION (wrk's -d while counting, 20s), CONNECTIONS (8), TOP (25).
+# Knobs: DURATION (wrk's -d while counting, 20s), CONNECTIONS (8), TOP (25), and INCLUSIVE, a
+# regular expression: the gateway's functions whose names match it are also listed with their
+# callees' instructions included (INCLUSIVE='GatewayReply.accepted' for the 202's body).
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
 trap stop_all EXIT
@@ -22,17 +24,16 @@ for binary in hookline-gateway hookline-bench; do
   strip --strip-debug -o "$BENCH_TMP/$binary" "$BENCH_ROOT/.build/release/$binary"
 done
 
-# count NAME CMD...: runs CMD under callgrind, warms it up, counts while wrk runs for $duration,
-# and leaves "instructions requests" in $BENCH_TMP/NAME.count.
+# count NAME PORT CMD...: runs CMD (which listens on PORT) under callgrind, warms it up, counts
+# while wrk runs for $duration, and leaves "instructions requests" in $BENCH_TMP/NAME.count.
 count() {
-  local name=$1 port=$2 pid_var line; shift 2
+  local name=$1 port=$2 line; shift 2
   start_bg "$name" valgrind --tool=callgrind --callgrind-out-file="$BENCH_TMP/$name.callgrind" "$@"
-  pid_var="PID_$name"
   wait_port "$port" "$name" 120
   WRK_CONNECTIONS=${CONNECTIONS:-8} WRK_THREADS=1 run_wrk "http://127.0.0.1:$port/webhooks/github" 5s >/dev/null
-  callgrind_control --zero "${!pid_var}" >/dev/null 2>&1 || bench_die "callgrind_control could not reach $name"
+  callgrind_control --zero "$(bg_pid "$name")" >/dev/null 2>&1 || bench_die "callgrind_control could not reach $name"
   line=$(WRK_CONNECTIONS=${CONNECTIONS:-8} WRK_THREADS=1 run_wrk "http://127.0.0.1:$port/webhooks/github" "$duration")
-  callgrind_control --dump "${!pid_var}" >/dev/null 2>&1 || bench_die "callgrind_control could not reach $name"
+  callgrind_control --dump "$(bg_pid "$name")" >/dev/null 2>&1 || bench_die "callgrind_control could not reach $name"
   [ "$(result_field "$line" non2xx)" = 0 ] || bench_die "FAIL: $name answered non-2xx: $line"
   stop_processes
   # The dump of the counted stretch is part 1 (the rest, up to the exit, is part 0).
@@ -69,4 +70,5 @@ for row in ceiling resumed gateway; do
 done
 echo
 echo "the gateway's functions by their own instructions a request:"
-python3 "$BENCH_ROOT/scripts/lib/callgrind_top.py" "$BENCH_TMP/gateway.callgrind.1" "$(awk '{ print $2 }' "$BENCH_TMP/gateway.count")" "${TOP:-25}"
+python3 "$BENCH_ROOT/scripts/lib/callgrind_top.py" "$BENCH_TMP/gateway.callgrind.1" "$(awk '{ print $2 }' "$BENCH_TMP/gateway.count")" \
+  "${TOP:-25}" ${INCLUSIVE:+"$INCLUSIVE"}

@@ -41,7 +41,7 @@ public struct GatewayReply: Sendable {
 
     /// 202 `{"id","topic","partition","offset"}`, written straight into the body's buffer: about
     /// half the instructions of a `String` built by interpolation and then copied into a buffer
-    /// (5,300 against 9,800 a request under callgrind; docs/benchmarks.md).
+    /// (5,300–5,400 against 9,800 a request under callgrind; docs/benchmarks.md).
     static func accepted(id: String, report: KafkaDeliveryReport) -> GatewayReply {
         var body = ByteBufferAllocator().buffer(capacity: 64 + id.utf8.count + report.topic.utf8.count)
         body.writeStaticString(#"{"id":"#)

@@ -174,7 +174,6 @@ public func recordsInFlight(at baseURL: String) async throws -> Double? {
 }
 
 /// Every record of a topic, read from the beginning by a fresh group (empty when the topic does not exist).
-
 public func records(in topic: String, broker: EmbeddedBroker, expect count: Int, timeout: Duration = .seconds(20)) async throws -> [KafkaConsumerMessage] {
     let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(broker, group: TestKafka.uniqueName("check")), logger: TestKafka.logger)
     try consumer.subscribe(topics: [topic])

@@ -62,12 +62,19 @@ start_bg() {
   eval "PID_${name//[^A-Za-z0-9_]/_}=$!"
 }
 
+# bg_pid NAME: the pid of what start_bg started as NAME (empty if nothing was).
+bg_pid() {
+  local pid_var="PID_${1//[^A-Za-z0-9_]/_}"
+  printf '%s' "${!pid_var:-}"
+}
+
 # wait_port PORT NAME [SECONDS]: until something accepts on 127.0.0.1:PORT.
 wait_port() {
-  local port=$1 name=$2 tries=$((${3:-20} * 10)) pid_var="PID_${2//[^A-Za-z0-9_]/_}"
+  local port=$1 name=$2 tries=$((${3:-20} * 10)) pid
+  pid=$(bg_pid "$name")
   for _ in $(seq "$tries"); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    if [ -n "${!pid_var:-}" ] && ! kill -0 "${!pid_var}" 2>/dev/null; then
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
       tail -20 "$BENCH_TMP/$name.log" >&2; bench_die "$name exited at start"
     fi
     sleep 0.1
@@ -147,8 +154,7 @@ machine_ticks() {
 
 # cpu_ticks NAME: user + system CPU ticks so far of the process start_bg started as NAME.
 cpu_ticks() {
-  local pid_var="PID_${1//[^A-Za-z0-9_]/_}"
-  awk '{ print $14 + $15 }' "/proc/${!pid_var}/stat"
+  awk '{ print $14 + $15 }' "/proc/$(bg_pid "$1")/stat"
 }
 
 # result_field LINE NAME: a value from a RESULT line, e.g. result_field "$line" ok.
