@@ -5,7 +5,8 @@
 # Every Hookline process reads deploy/hookline.yaml, the same file deploy/compose.yaml mounts.
 # State (service databases, logs, generated HAProxy config) lives in $HOOKLINE_STATE (.state/);
 # a second run picks up where the first stopped. `make clean-state` wipes it.
-# Ctrl-C or SIGTERM stops everything, in reverse order of start.
+# Ctrl-C or SIGTERM stops everything, in reverse order of start, each reported as it stops
+# ("stopped NAME (status N)"; `make test-run` checks the order and the statuses).
 #
 # Environment: GATEWAYS (3), HOOKLINE_PORT (8080, the load balancer), HOOKLINE_STATE (.state),
 # HOOKLINE_BIN (.build/release), and the sources' secrets (demo values otherwise).
@@ -65,7 +66,15 @@ stop() {
   [ "$stopping" = 1 ] && return
   stopping=1
   echo; echo "stopping…"
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; wait "${pids[$i]}" 2>/dev/null || true; done
+  local i pid name code
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    pid=${pids[$i]}
+    name=$(awk -v pid="$pid" '$2 == pid {print $1}' "$state/pids")
+    kill -TERM "$pid" 2>/dev/null || true
+    code=0; wait "$pid" 2>/dev/null || code=$?
+    # 127: it had exited already, and the loop below reported it then.
+    [ "$code" = 127 ] || echo "stopped $name (status $code)"
+  done
   rm -f "$state/pids"
 }
 trap stop EXIT

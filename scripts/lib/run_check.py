@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""`make test-run`: `make run` as a new user meets it, then Ctrl-C.
+
+Starts `make run` in a process group of its own, as a terminal does, with its state in a fresh
+folder; waits until it says it is ready; sends a signed GitHub push and a signed Shopify order
+through the load balancer with `hookline send`; checks that the order reaches the orders service,
+that `hookline lag` and the monitor see the consumer groups; then sends SIGINT to the process
+group, as Ctrl-C does, and checks that every process it started stopped, in reverse order of
+start, the Hookline ones with status 0, and nothing is left running.
+
+Environment: RUN_CHECK_STATE (.state/test-run, wiped first), RUN_CHECK_START_SECONDS (1200: a
+first `make run` installs and builds everything), RUN_CHECK_STOP_SECONDS (30).
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+STATE = os.path.abspath(os.environ.get("RUN_CHECK_STATE", os.path.join(ROOT, ".state", "test-run")))
+START_SECONDS = float(os.environ.get("RUN_CHECK_START_SECONDS", "1200"))
+STOP_SECONDS = float(os.environ.get("RUN_CHECK_STOP_SECONDS", "30"))
+BIN = os.path.join(ROOT, ".build", "release")
+BASE = "http://127.0.0.1:8080"
+
+
+def fail(message, output=None):
+    print(f"test-run: FAILED: {message}", file=sys.stderr)
+    if output and os.path.exists(output):
+        with open(output, errors="replace") as f:
+            tail = f.read()[-4000:]
+        print(f"--- the end of {output}:\n{tail}", file=sys.stderr)
+    sys.exit(1)
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read()
+
+
+def eventually(what, probe, seconds=20):
+    """Calls probe until it returns something truthy, for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            result = probe()
+            if result:
+                return result
+        except Exception as error:  # a service still catching up; reported if it never does
+            last = error
+        time.sleep(0.2)
+    fail(f"{what} (within {seconds:.0f} s; last error: {last})")
+
+
+def holds(listing, field, value):
+    """A service's `{"total", "items"}` listing, when one of its items has `field` = `value`."""
+    return listing if any(item.get(field) == value for item in listing["items"]) else None
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def environment(path):
+    """The `export NAME=value` lines `make run` writes for `hookline send`."""
+    env = dict(os.environ)
+    with open(path) as f:
+        for line in f:
+            name, _, value = line.strip().removeprefix("export ").partition("=")
+            if name:
+                env[name] = value
+    return env
+
+
+def main():
+    shutil.rmtree(STATE, ignore_errors=True)
+    os.makedirs(STATE)
+    output = os.path.join(STATE, "make-run.out")
+    env = dict(os.environ, HOOKLINE_STATE=STATE)
+
+    # A terminal runs the foreground job in a process group of its own with SIGINT at its
+    # default; a shell's background job would start with SIGINT ignored, which the runner's
+    # trap could not undo.
+    def as_a_terminal_would():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    started = time.monotonic()
+    with open(output, "w") as out:
+        run = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env,
+                               stdout=out, stderr=subprocess.STDOUT,
+                               process_group=0, preexec_fn=as_a_terminal_would)
+    ready = os.path.join(STATE, "ready")
+    while not os.path.exists(ready):
+        if run.poll() is not None:
+            fail(f"make run exited with status {run.returncode} before it was ready", output)
+        if time.monotonic() - started > START_SECONDS:
+            os.killpg(run.pid, signal.SIGINT)
+            fail(f"make run was not ready within {START_SECONDS:.0f} s", output)
+        time.sleep(0.2)
+    print(f"test-run: make run ready after {time.monotonic() - started:.1f} s")
+
+    with open(os.path.join(STATE, "pids")) as f:
+        started_order = [(name, int(pid)) for name, pid in (line.split() for line in f if line.strip())]
+    names = [name for name, _ in started_order]
+    try:
+        for needed in ("broker", "gateway-1", "haproxy", "orders", "payments", "ci", "monitor"):
+            if needed not in names:
+                fail(f"no {needed} among the processes make run started ({names})", output)
+
+        send_env = environment(os.path.join(STATE, "env"))
+        for source, event in (("github", "push"), ("shop", "orders.create")):
+            sent = subprocess.run([os.path.join(BIN, "hookline"), "send", source, event, "--url", BASE],
+                                  env=send_env, capture_output=True, text=True, timeout=30)
+            if sent.returncode != 0:
+                fail(f"hookline send {source} {event}: status {sent.returncode}\n{sent.stdout}{sent.stderr}", output)
+            print(f"test-run: hookline send {source} {event}: {sent.stdout.strip().splitlines()[0]}")
+
+        # The push becomes a build in the CI service, the order an order in the orders service.
+        for what, url, field, value in (("the order", "http://127.0.0.1:8091/orders", "source", "shopify"),
+                                        ("the push", "http://127.0.0.1:8093/builds", "trigger", "push")):
+            listing = eventually(f"{what} did not reach its service ({url})",
+                                 lambda: holds(json.loads(get(url)[1]), field, value))
+            print(f"test-run: {what} reached {url}: {listing['total']} item(s)")
+
+        def lag_shows(report):
+            """The orders group has committed past the order on its topic."""
+            return any(group["group"] == "hookline-orders" and any(
+                partition["topic"] == "webhooks.shop.orders.create" and (partition.get("committed") or 0) >= 1
+                for partition in group["partitions"]) for group in report["groups"])
+
+        def lag_report():
+            lag = subprocess.run([os.path.join(BIN, "hookline"), "lag", "--json"], env=send_env,
+                                 capture_output=True, text=True, timeout=30)
+            return lag.returncode == 0 and lag_shows(json.loads(lag.stdout))
+        eventually("hookline lag did not show hookline-orders committed on webhooks.shop.orders.create", lag_report)
+        print("test-run: hookline lag shows hookline-orders committed on webhooks.shop.orders.create")
+        # The monitor looks every interval_seconds (5 in deploy/hookline.yaml), at the lag and at
+        # every gateway's /metrics.
+        gateways = sum(name.startswith("gateway-") for name in names)
+
+        def monitor_shows():
+            status = json.loads(get("http://127.0.0.1:8099/api/status")[1])
+            traffic = status["gateways"]
+            return (status["lag"] is not None and lag_shows(status["lag"]) and len(traffic) == gateways
+                    and all(gateway["up"] for gateway in traffic) and sum(g["published"] for g in traffic) >= 2)
+        eventually("the monitor's /api/status did not show hookline-orders committed on webhooks.shop.orders.create "
+                   f"and {gateways} gateways up that published both webhooks", monitor_shows, seconds=30)
+        print(f"test-run: the monitor's /api/status shows it too, and {gateways} gateways up that published both webhooks")
+    except BaseException:
+        os.killpg(run.pid, signal.SIGINT)
+        run.wait(STOP_SECONDS)
+        raise
+
+    # Ctrl-C: SIGINT to the foreground process group.
+    interrupted = time.monotonic()
+    os.killpg(run.pid, signal.SIGINT)
+    try:
+        run.wait(STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        fail(f"make run still runs {STOP_SECONDS:.0f} s after Ctrl-C", output)
+    stopped_after = time.monotonic() - interrupted
+    left = [f"{name} ({pid})" for name, pid in started_order if alive(pid)]
+    if left:
+        for _, pid in started_order:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        fail(f"still running after Ctrl-C: {', '.join(left)}", output)
+
+    # The runner reports each process as it stops it: "stopped NAME (status N)".
+    with open(output, errors="replace") as f:
+        text = f.read()
+    reported = [line.split()[1:] for line in text.splitlines() if line.strip().startswith("stopped ")]
+    stopped = [(words[0], words[-1].rstrip(")")) for words in reported if len(words) >= 3]
+    expected = list(reversed(names))
+    if [name for name, _ in stopped] != expected:
+        fail(f"stopped in the order {[name for name, _ in stopped]}, not {expected}", output)
+    for name, status in stopped:
+        if name.startswith("gateway") or name in ("orders", "payments", "ci", "monitor"):
+            if status != "0":
+                fail(f"{name} exited with status {status} on SIGTERM, not 0", output)
+    print(f"test-run: Ctrl-C stopped all {len(names)} processes in {stopped_after:.1f} s, in reverse order of start: "
+          + ", ".join(f"{name} {status}" for name, status in stopped))
+
+
+if __name__ == "__main__":
+    main()
