@@ -9,13 +9,13 @@ struct Lag: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show consumer-group lag: committed and end offsets, lag and time lag per partition.",
         discussion: """
-            Lag is the end offset (read_committed) minus the committed offset, never below zero; a
-            partition the group never committed shows "no commit". Time lag is how long ago the
-            first record the group has not consumed was written: estimated from the end offsets
-            seen while watching, and where they do not reach back that far (a single look) read
-            from that record's timestamp, without joining the group or moving its offsets; "≥"
-            marks a lower bound, when that record could not be read. With --json, --watch prints
-            one JSON object per line. A look that fails while watching is reported (on standard error, or
+            Lag is the end offset (read_committed) minus the committed offset, never below zero; a \
+            partition the group never committed shows "no commit". Time lag is how long ago the \
+            first record the group has not consumed was written: estimated from the end offsets \
+            seen while watching, and where they do not reach back that far (a single look) read \
+            from that record's timestamp, without joining the group or moving its offsets; "≥" \
+            marks a lower bound, when that record could not be read. With --json, --watch prints \
+            one JSON object per line. A look that fails while watching is reported (on standard error, or \
             with --json as a line {"error": …, "takenAt": …}) and the watch goes on.
             """
     )

@@ -17,7 +17,7 @@ struct HooklineGatewayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "HOST:PORT to listen on, overriding gateway.listen.")
     var listen: String?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(name: .long, help: "Log level (none logs a payload, a signature or a secret).")
     var logLevel: Logger.Level = .info
 
     @Flag(name: .long, help: "Check the configuration (addresses, sources, secrets, Kafka properties) without starting; exit 0 when it would start, 78 when not.")

@@ -26,7 +26,7 @@ struct HooklineMonitorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A gateway base URL whose /metrics to read; repeat it; replaces monitor.gateways.")
     var gateway: [String] = []
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(name: .long, help: "Log level.")
     var logLevel: Logger.Level = .info
 
     @Flag(name: .long, help: "Check the configuration (address, gateway URLs, Kafka properties) without starting; exit 0 when it would start, 78 when not.")

@@ -172,7 +172,7 @@ public struct ConsumerServiceOptions: ParsableCommand {
 
     @Option(help: "Configuration file (default: $HOOKLINE_CONFIG, else deploy/hookline.yaml if present).") var config: String?
     @Option(help: "HOST:PORT for the HTTP API, overriding services.<name>.listen.") var listen: String?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: Logger.Level = .info
+    @Option(help: "Log level.") var logLevel: Logger.Level = .info
     @Flag(help: "Check the configuration (address, topics, Kafka properties, database, trigger URL) without starting; exit 0 when it would start, 78 when not.")
     var check = false
 
