@@ -11,7 +11,9 @@
 # functions that cost the most (their own instructions, not their callees').
 # Knobs: DURATION (wrk's -d while counting, 20s), CONNECTIONS (8), TOP (25), and INCLUSIVE, a
 # regular expression: the gateway's functions whose names match it are also listed with their
-# callees' instructions included (INCLUSIVE='GatewayReply.accepted' for the 202's body).
+# callees' instructions included (INCLUSIVE='GatewayReply.accepted' for the 202's body); and
+# CALLERS, a regular expression: the functions that call those matching it, with their calls a
+# request (CALLERS='^swift_beginAccess$' for what pays for exclusivity checks).
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
 trap stop_all EXIT
@@ -71,4 +73,4 @@ done
 echo
 echo "the gateway's functions by their own instructions a request:"
 python3 "$BENCH_ROOT/scripts/lib/callgrind_top.py" "$BENCH_TMP/gateway.callgrind.1" "$(awk '{ print $2 }' "$BENCH_TMP/gateway.count")" \
-  "${TOP:-25}" ${INCLUSIVE:+"$INCLUSIVE"}
+  --top "${TOP:-25}" ${INCLUSIVE:+--inclusive "$INCLUSIVE"} ${CALLERS:+--callers "$CALLERS"}
