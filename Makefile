@@ -53,7 +53,7 @@ test:
 # destroyed exactly once, nothing leaked). Separate build folder; takes a few minutes.
 test-asan: setup
 	swift build --build-tests --sanitize=address --scratch-path .build-asan
-	ASAN_OPTIONS=detect_leaks=1 swift test --skip-build --sanitize=address --scratch-path .build-asan --filter HooklineKafkaTests
+	ASAN_OPTIONS=detect_leaks=1 swift test --skip-build --disable-xctest --sanitize=address --scratch-path .build-asan --filter HooklineKafkaTests
 
 # The whole topology on this machine: embedded broker, GATEWAYS gateways behind HAProxy on
 # 127.0.0.1:8080, the orders, payments and CI services, the monitor. State in .state/.
