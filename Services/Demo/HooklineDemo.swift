@@ -3,9 +3,9 @@ import HooklineKafka
 import HooklineTestSupport
 import Logging
 
-/// `make run` for now: starts the embedded broker, produces a few webhook-like records to a
-/// topic per event type, consumes them back through a consumer group, prints what happened
-/// and the topics' lag, then stops the broker.
+/// `make demo`: the Kafka module on its own. Starts the embedded broker, produces a few
+/// webhook-like records to a topic per event type, consumes them back through a consumer group,
+/// prints what happened and the topics' lag, then stops the broker.
 @main
 struct HooklineDemo {
     static func main() async throws {
@@ -64,6 +64,6 @@ struct HooklineDemo {
             print("  \(partition): end \(marks.end), committed \(committed[partition].map(String.init) ?? "-"), lag \(lag)")
         }
         await consumer.close()
-        print("\nDone. The gateway and consumer services replace this demo as they land; see README.md.")
+        print("\nDone. `make run` starts the whole system (gateways, consumer services, monitor); see README.md.")
     }
 }
