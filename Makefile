@@ -63,9 +63,9 @@ run:
 	GATEWAYS=$(GATEWAYS) scripts/run-local.sh
 
 # `make run` as a new user meets it: started in a process group of its own, ready, a GitHub push
-# and a Shopify order sent through it (the order reaches the orders service, lag and the monitor
-# see the groups), then Ctrl-C: everything stops in reverse order and nothing is left. Uses the
-# same ports as `make run`, with its state in .state/test-run.
+# and a Shopify order sent through it (they reach the CI and orders services, lag and the monitor
+# see the commit), then Ctrl-C: everything stops in reverse order and nothing is left. Uses the
+# same ports as `make run`, with its state in .state/test-run (scripts/lib/run_check.py).
 test-run:
 	@scripts/setup.sh --run
 	python3 scripts/lib/run_check.py

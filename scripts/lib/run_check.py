@@ -3,13 +3,16 @@
 
 Starts `make run` in a process group of its own, as a terminal does, with its state in a fresh
 folder; waits until it says it is ready; sends a signed GitHub push and a signed Shopify order
-through the load balancer with `hookline send`; checks that the order reaches the orders service,
-that `hookline lag` and the monitor see the consumer groups; then sends SIGINT to the process
-group, as Ctrl-C does, and checks that every process it started stopped, in reverse order of
-start, the Hookline ones with status 0, and nothing is left running.
+through the load balancer with `hookline send`; checks that the push becomes a build in the CI
+service and the order an order in the orders service, and that `hookline lag` and the monitor
+see the orders group's commit (the monitor also every gateway, up, with both webhooks
+published); then sends SIGINT to the process group, as Ctrl-C does, and checks that every process
+it started stopped, in reverse order of start, the Hookline ones with status 0, and nothing is
+left running.
 
 Environment: RUN_CHECK_STATE (.state/test-run, wiped first), RUN_CHECK_START_SECONDS (1200: a
-first `make run` installs and builds everything), RUN_CHECK_STOP_SECONDS (30).
+first `make run` installs and builds everything), RUN_CHECK_STOP_SECONDS (30), HOOKLINE_PORT
+(8080, the load balancer, as for `make run`).
 """
 import json
 import os
@@ -25,7 +28,7 @@ STATE = os.path.abspath(os.environ.get("RUN_CHECK_STATE", os.path.join(ROOT, ".s
 START_SECONDS = float(os.environ.get("RUN_CHECK_START_SECONDS", "1200"))
 STOP_SECONDS = float(os.environ.get("RUN_CHECK_STOP_SECONDS", "30"))
 BIN = os.path.join(ROOT, ".build", "release")
-BASE = "http://127.0.0.1:8080"
+BASE = f"http://127.0.0.1:{os.environ.get('HOOKLINE_PORT', '8080')}"
 
 
 def fail(message, output=None):
