@@ -66,11 +66,14 @@ stop() {
   [ "$stopping" = 1 ] && return
   stopping=1
   echo; echo "stopping…"
-  local i pid name code
+  local i pid name code signal
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     pid=${pids[$i]}
     name=$(awk -v pid="$pid" '$2 == pid {print $1}' "$state/pids")
-    kill -TERM "$pid" 2>/dev/null || true
+    # HAProxy stops at once on SIGTERM, cutting the requests it is passing on; SIGUSR1 is its
+    # soft stop: it stops listening, lets those finish (hard-stop-after bounds it) and exits 0.
+    signal=TERM; [ "$name" = haproxy ] && signal=USR1
+    kill -"$signal" "$pid" 2>/dev/null || true
     code=0; wait "$pid" 2>/dev/null || code=$?
     # 127: it had exited already, and the loop below reported it then.
     [ "$code" = 127 ] || echo "stopped $name (status $code)"
@@ -121,6 +124,7 @@ cat >"$state/haproxy.cfg" <<CFG
 global
     log stderr format short local0 warning
     maxconn 4096
+    hard-stop-after 15s
 defaults
     mode http
     log global
