@@ -61,6 +61,7 @@ chmod 600 "$state/env"
 
 pids=()
 : >"$state/pids"
+declare -A gone=()  # pid → status, for what exited by itself while running (reported then)
 stopping=0
 stop() {
   [ "$stopping" = 1 ] && return
@@ -69,14 +70,14 @@ stop() {
   local i pid name code signal
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     pid=${pids[$i]}
+    [ -z "${gone[$pid]:-}" ] || continue
     name=$(awk -v pid="$pid" '$2 == pid {print $1}' "$state/pids")
     # HAProxy stops at once on SIGTERM, cutting the requests it is passing on; SIGUSR1 is its
     # soft stop: it stops listening, lets those finish (hard-stop-after bounds it) and exits 0.
     signal=TERM; [ "$name" = haproxy ] && signal=USR1
     kill -"$signal" "$pid" 2>/dev/null || true
     code=0; wait "$pid" 2>/dev/null || code=$?
-    # 127: it had exited already, and the loop below reported it then.
-    [ "$code" = 127 ] || echo "stopped $name (status $code)"
+    echo "stopped $name (status $code)"
   done
   rm -f "$state/pids"
 }
@@ -187,6 +188,7 @@ while [ "${#running[@]}" -gt 0 ]; do
   [ -n "$exited" ] || continue
   name=$(awk -v pid="$exited" '$2 == pid {print $1}' "$state/pids")
   echo "run: $name (pid $exited) exited with status $code; see $state/logs/$name.log" >&2
+  gone[$exited]=$code
   [ "$name" = broker ] && exit 1
   remaining=()
   for pid in "${running[@]}"; do [ "$pid" = "$exited" ] || remaining+=("$pid"); done
