@@ -23,7 +23,9 @@
 # each in a rotated order; the table shows each row's median run, and each ratio is the median of
 # the ratios within a round (the two runs it compares a few minutes apart at most).
 # Knobs: ROWS (all of: ceiling verified resumed router gateway produce callbacks peer), ROUNDS (3),
-# WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1), BATCH_MESSAGES (16).
+# WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1), BATCH_MESSAGES (16), and
+# GATEWAY_PROPERTIES: more librdkafka properties for the gateway row only, as YAML mapping entries
+# (GATEWAY_PROPERTIES='"socket.nagle.disable": "true"').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh
@@ -66,7 +68,7 @@ gateway_run() {
   start_broker
   port=$(free_port)
   cat >"$BENCH_TMP/hookline.yaml" <<YAML
-kafka: { brokers: "$BROKERS", partitions: $partitions, properties: { "linger.ms": "$BENCH_LINGER_MS", "batch.num.messages": "$BENCH_BATCH_MESSAGES" } }
+kafka: { brokers: "$BROKERS", partitions: $partitions, properties: { "linger.ms": "$BENCH_LINGER_MS", "batch.num.messages": "$BENCH_BATCH_MESSAGES"${GATEWAY_PROPERTIES:+, $GATEWAY_PROPERTIES} } }
 gateway: { listen: "127.0.0.1:$port", ack_timeout_ms: 5000 }
 sources:
   github: { provider: github, secrets: ["\${BENCH_SECRET}"] }
