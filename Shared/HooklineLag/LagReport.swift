@@ -108,10 +108,10 @@ public struct LagReport: Sendable, Hashable, Codable {
         public var v: Int64
     }
 
-    /// The encoder for this report: dates as Unix seconds, keys sorted.
+    /// The encoder for this report: dates as Unix seconds, keys sorted, `/` not escaped (URLs stay readable).
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .secondsSince1970
         return encoder
     }

@@ -34,4 +34,10 @@ struct ReportTests {
         #expect(Set(group.keys) == ["group", "state", "members", "status", "statusCode", "lag", "lagSeconds", "partitions", "history"])
         #expect(try LagReport.decoder().decode(LagReport.self, from: data) == report)
     }
+
+    @Test("the encoder leaves / unescaped, so the monitor's gateway URLs read as written")
+    func slashesUnescaped() throws {
+        let data = try LagReport.encoder().encode(["url": "http://127.0.0.1:8101/metrics"])
+        #expect(String(decoding: data, as: UTF8.self) == #"{"url":"http://127.0.0.1:8101/metrics"}"#)
+    }
 }
