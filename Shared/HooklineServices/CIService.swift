@@ -130,7 +130,7 @@ public enum CIService {
     /// `GET /builds?limit=&offset=` → `{"total", "items"}`, newest first.
     public static func routes(_ router: Router<BasicRequestContext>, reader: any DatabaseReader) {
         router.get("/builds") { request, _ -> Response in
-            let page = Page(request)
+            guard let page = Page(request) else { return .badPage }
             let (total, items) = try await reader.read { db in
                 (try Build.fetchCount(db), try Build.order(Column("id").desc).limit(page.limit, offset: page.offset).fetchAll(db))
             }

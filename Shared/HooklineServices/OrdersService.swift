@@ -182,7 +182,7 @@ public enum OrdersService {
             return .json(order)
         }
         router.get("/orders") { request, _ -> Response in
-            let page = Page(request)
+            guard let page = Page(request) else { return .badPage }
             let (total, items) = try await reader.read { db in
                 (try Order.fetchCount(db), try Order.order(Column("updated_at").desc, Column("id")).limit(page.limit, offset: page.offset).fetchAll(db))
             }

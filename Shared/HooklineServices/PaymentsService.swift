@@ -126,7 +126,7 @@ public enum PaymentsService {
     /// `GET /payments?order_id=&limit=&offset=` → `{"total", "items", "net_minor"}`.
     public static func routes(_ router: Router<BasicRequestContext>, reader: any DatabaseReader) {
         router.get("/payments") { request, _ -> Response in
-            let page = Page(request)
+            guard let page = Page(request) else { return .badPage }
             let orderID = request.uri.queryParameters.get("order_id")
             let listing = try await reader.read { db in
                 var query = Entry.all()

@@ -8,14 +8,31 @@ public struct Listing<Item: Encodable & Sendable>: Encodable, Sendable {
     public var items: [Item]
 }
 
-/// `?limit=&offset=`, with limit 1…500 (default 50).
+/// `?limit=&offset=`, with limit 1…500 (default 50; out of range, the nearest end) and offset
+/// from 0; nil when either is given and is not a whole number (answer ``Response/badPage``).
 struct Page {
     var limit: Int
     var offset: Int
 
-    init(_ request: Request) {
-        self.limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 500)
-        self.offset = max(request.uri.queryParameters.get("offset", as: Int.self) ?? 0, 0)
+    init?(_ request: Request) {
+        let query = request.uri.queryParameters
+        guard let limit = Self.number(query.get("limit"), default: 50), let offset = Self.number(query.get("offset"), default: 0) else {
+            return nil
+        }
+        self.limit = min(max(limit, 1), 500)
+        self.offset = max(offset, 0)
+    }
+
+    private static func number(_ text: String?, default value: Int) -> Int? {
+        guard let text else { return value }
+        return Int(text)
+    }
+}
+
+extension Response {
+    /// 400 for a `limit` or `offset` that is not a whole number.
+    static var badPage: Response {
+        .json(status: .badRequest, ["error": "bad_query", "message": "limit and offset must be whole numbers (limit 1 to 500, default 50)."])
     }
 }
 

@@ -47,6 +47,8 @@ struct ServicesTests {
         }
         #expect(duplicates.contains(#"hookline_consumer_duplicates_skipped_total{service="orders"} 1"#))
         #expect(try await httpRequest(.GET, orders.baseURL + "/orders/nope").status == 404)
+        let badPage = try await httpRequest(.GET, orders.baseURL + "/orders?limit=ten")
+        #expect(badPage.status == 400 && badPage.text.contains(#""error":"bad_query""#))
         #expect(try await httpRequest(.GET, orders.baseURL + "/readyz").status == 200)
     }
 
