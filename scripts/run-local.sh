@@ -73,7 +73,8 @@ stop() {
     [ -z "${gone[$pid]:-}" ] || continue
     name=$(awk -v pid="$pid" '$2 == pid {print $1}' "$state/pids")
     # HAProxy stops at once on SIGTERM, cutting the requests it is passing on; SIGUSR1 is its
-    # soft stop: it stops listening, lets those finish (hard-stop-after bounds it) and exits 0.
+    # soft stop (HAProxy's management guide): it stops listening, lets those finish
+    # (hard-stop-after bounds it) and exits 0.
     signal=TERM; [ "$name" = haproxy ] && signal=USR1
     kill -"$signal" "$pid" 2>/dev/null || true
     code=0; wait "$pid" 2>/dev/null || code=$?
