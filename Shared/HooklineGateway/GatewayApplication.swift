@@ -159,7 +159,7 @@ public enum GatewayApplication {
         router.post("/webhooks/:source") { request, context in
             await gateway.receive(request, context: context)
         }
-        for method in [HTTPRequest.Method.get, .put, .patch, .delete] {
+        for method in [HTTPRequest.Method.get, .head, .put, .patch, .delete, .options] {
             router.on("/webhooks/:source", method: method) { _, context in
                 gateway.refuseMethod(context: context)
             }

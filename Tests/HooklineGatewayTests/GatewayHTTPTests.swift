@@ -207,10 +207,16 @@ struct GatewayHTTPTests {
         #expect(unknown.status == 404)
         #expect(unknown.json?["error"] as? String == "unknown_source")
 
-        let get = try await httpRequest(.GET, "\(gateway.baseURL)/webhooks/github")
-        #expect(get.status == 405)
-        #expect(get.headers[.allow] == "POST")
-        #expect(get.json?["error"] as? String == "method_not_allowed")
+        for method in [HTTPMethod.GET, .HEAD, .PUT, .PATCH, .DELETE, .OPTIONS] {
+            let refused = try await httpRequest(method, "\(gateway.baseURL)/webhooks/github")
+            #expect(refused.status == 405, "\(method)")
+            #expect(refused.headers[.allow] == "POST", "\(method)")
+            if method == .HEAD {
+                #expect(refused.body.isEmpty, "an answer to HEAD has no body")
+            } else {
+                #expect(refused.json?["error"] as? String == "method_not_allowed", "\(method)")
+            }
+        }
 
         let nowhere = try await httpRequest(.GET, "\(gateway.baseURL)/nowhere")
         #expect(nowhere.status == 404)
@@ -230,7 +236,7 @@ struct GatewayHTTPTests {
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 200)
 
         let metrics = String(decoding: try await httpRequest(.GET, "\(gateway.baseURL)/metrics").body, as: UTF8.self)
-        for line in [#"requests_total{source="-",status="404"} 1"#, #"requests_total{source="github",status="405"} 1"#, #"requests_total{source="github",status="413"} 2"#] {
+        for line in [#"requests_total{source="-",status="404"} 1"#, #"requests_total{source="github",status="405"} 6"#, #"requests_total{source="github",status="413"} 2"#] {
             #expect(metrics.contains("hookline_gateway_" + line), "\(line) in \(metrics)")
         }
     }
