@@ -162,11 +162,28 @@ extension DecodingError {
             return underlying.message
         }
         switch self {
-        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type) — \(context.debugDescription)"
+        case .typeMismatch(let type, let context): return "\(path(context)): expected \(Self.describe(type))"
         case .valueNotFound(let type, let context): return "\(path(context)): missing \(type) value"
         case .keyNotFound(let key, let context): return "\(path(context)): missing required key \(key.stringValue)"
         case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
         @unknown default: return "\(self)"
+        }
+    }
+
+    /// What a value of `type` looks like in YAML, for "expected …".
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is any BinaryInteger.Type: "a whole number"
+        case is any BinaryFloatingPoint.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is String.Type: "a string"
+        default:
+            // Yams reports the YAML node it wanted for collections: Sequence or Mapping.
+            switch "\(type)" {
+            case "Sequence": "a list"
+            case "Mapping": "a mapping"
+            case let name: name
+            }
         }
     }
 }

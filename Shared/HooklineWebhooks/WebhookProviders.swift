@@ -34,7 +34,7 @@ public enum WebhookProviders {
         guard let type = self.provider(named: name) else {
             throw WebhookConfigurationError(
                 provider: name,
-                message: "Unknown provider. Known providers: \(self.names.joined(separator: ", "))."
+                message: "unknown provider \"\(name)\"; known providers: \(self.names.joined(separator: ", "))"
             )
         }
         return try type.init(configuration: configuration)
@@ -43,7 +43,7 @@ public enum WebhookProviders {
     /// Signs a delivery as provider `name` would.
     public static func sign(provider name: String, _ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook {
         guard let type = self.provider(named: name) else {
-            throw WebhookConfigurationError(provider: name, message: "Unknown provider.")
+            throw WebhookConfigurationError(provider: name, message: "unknown provider \"\(name)\"")
         }
         return try type.sign(message)
     }

@@ -62,7 +62,12 @@ struct ConfigurationTests {
         arguments: [
             ("gateway: { ack_timeout: 5 }", "unknown key gateway.ack_timeout"),
             ("sources: { gh: { secrets: [a] } }", "missing required key provider"),
-            ("kafka: { partitions: many }", "kafka.partitions"),
+            ("kafka: { partitions: many }", "kafka.partitions: expected a whole number"),
+            ("gateway: { max_body_bytes: 1.5 }", "gateway.max_body_bytes: expected a whole number"),
+            ("sources: { gh: { provider: github, secrets: a } }", "sources.gh.secrets: expected a list"),
+            ("kafka: { properties: [a] }", "kafka.properties: expected a mapping"),
+            ("kafka:\n  brokers: [a, b\n", "not valid YAML: line 3, column 1: did not find expected ',' or ']' (while parsing a flow sequence from line 2, column 12)"),
+            ("sources:\n  gh: { provider: github }\n  gh: { provider: stripe }\n", "not valid YAML: the mapping at line 2, column 3 has the key 'gh' more than once"),
             ("sources: { \"Bad Name\": { provider: github } }", "a source name may use only"),
             ("kafka: { partitions: 0 }", "kafka.partitions must be at least 1"),
             ("sources: { gh: { provider: github, secret: [a] } }", "unknown key sources.gh.secret"),

@@ -447,6 +447,9 @@ struct ConfigurationErrorTests {
             Issue.record("\(provider) accepted an invalid configuration")
         } catch {
             #expect(error.provider == provider)
+            if provider == "no-such-provider" {
+                #expect(error.message.hasPrefix(#"unknown provider "no-such-provider"; known providers: github, gitlab, stripe"#), "\(error.message)")
+            }
             for secret in configuration.secrets where secret.count > 4 {
                 #expect(!error.message.contains(secret))
             }
