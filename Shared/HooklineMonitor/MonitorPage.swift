@@ -40,6 +40,7 @@ enum MonitorPage {
   .OK { background:var(--ok); } .WARN { background:var(--warn); } .STALLED { background:var(--stalled); }
   .STOPPED { background:var(--stopped); } .REWIND { background:var(--rewind); }
   .nocommit { color:var(--muted); font-style:italic; }
+  tr.parts .topic { color:var(--ink); }
   svg.spark { display:block; }
   .empty { padding:14px 16px; color:var(--muted); }
   .error { background:#fff5f5; color:var(--stopped); border:1px solid #fed7d7; padding:8px 14px; border-radius:8px; margin-bottom:16px; display:none; }
@@ -112,15 +113,34 @@ function rates(points) {
   return out;
 }
 const colors = { OK: "#1f9d55", WARN: "#d69e2e", STALLED: "#dd6b20", STOPPED: "#c53030", REWIND: "#805ad5" };
+// A group's partitions, a line per topic: those with records or a commit one by one, the
+// empty ones that were never committed as a count (a topic of 6 partitions that has seen one
+// webhook is otherwise mostly "no commit").
+function partitionLines(partitions) {
+  const topics = new Map();
+  for (const p of partitions) {
+    if (!topics.has(p.topic)) topics.set(p.topic, []);
+    topics.get(p.topic).push(p);
+  }
+  return [...topics].map(([topic, ps]) => {
+    const idle = (p) => p.committed == null && p.end === 0 && p.status === "OK";
+    const empty = ps.filter(idle).map((p) => p.partition);
+    const shown = ps.filter((p) => !idle(p)).map((p) =>
+      `[${p.partition}] ` + (p.committed == null ? `<span class="nocommit">no commit</span> of ${num(p.end)}` :
+        `${num(p.committed)}/${num(p.end)} lag ${num(p.lag)}`) + (p.status !== "OK" ? ` <b>${p.status}</b>` : ""));
+    if (empty.length) {
+      shown.push(`<span class="nocommit" title="partition${empty.length === 1 ? "" : "s"} ${empty.join(", ")}: no records, no commit">${empty.length} empty</span>`);
+    }
+    return `<span class="topic">${esc(topic)}</span> ${shown.join(" · ")}`;
+  }).join("<br>");
+}
 function renderGroups(groups) {
   const body = $("groups").tBodies[0];
   if (!groups.length) { body.innerHTML = `<tr><td colspan="5" class="empty">No consumer groups.</td></tr>`; return; }
   body.innerHTML = groups.map((g) => {
     const lag = g.lag == null ? `<span class="nocommit">no commit</span>` : num(g.lag);
     const lower = g.partitions.some((p) => p.lagSecondsIsLowerBound && p.lagSeconds === g.lagSeconds);
-    const parts = g.partitions.map((p) =>
-      `${esc(p.topic)}[${p.partition}] ` + (p.committed == null ? `<span class="nocommit">no commit</span>` :
-        `${num(p.committed)}/${num(p.end)} lag ${num(p.lag)}`) + (p.status !== "OK" ? ` <b>${p.status}</b>` : "")).join(" · ");
+    const parts = partitionLines(g.partitions);
     return `<tr class="group" data-group="${esc(g.group)}" data-status="${g.status}" data-lag="${g.lag == null ? "" : g.lag}">` +
       `<td><div class="name">${esc(g.group)}</div><div class="sub">${esc(g.state)} · ${g.members} member${g.members === 1 ? "" : "s"}</div></td>` +
       `<td><span class="badge ${g.status}">${g.status}</span></td>` +

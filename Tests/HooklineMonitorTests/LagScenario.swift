@@ -5,13 +5,18 @@ import HooklineTestSupport
 /// A topic of three partitions and two groups on the shared broker:
 /// - `stopped` consumed the first 30 records, committed, and left; 20 more were written since,
 ///   so it has lag and no members, until ``catchUp()``;
-/// - `neverCommitted` has a live member that reads and never commits.
+/// - `neverCommitted` has a live member that reads and never commits;
+/// - `sparse` has a live member that consumed and committed the one record of `sparseTopic`,
+///   three partitions of which two never got a record (a group with no member and no lag is
+///   dropped from the monitor's report once idle).
 final class LagScenario {
     let broker: EmbeddedBroker
     let admin: KafkaAdmin
     let topic = TestKafka.uniqueName("lag")
     let stopped = TestKafka.uniqueName("stopped")
     let neverCommitted = TestKafka.uniqueName("nocommit")
+    let sparseTopic = TestKafka.uniqueName("sparse")
+    let sparse = TestKafka.uniqueName("sparse")
     private var consumers: [KafkaConsumer] = []
 
     /// When the 20 records `stopped` has not consumed were written.
@@ -35,6 +40,15 @@ final class LagScenario {
         try await self.produce(20, from: 30)
         self.unconsumedWritten = before...Date()
         _ = idle
+
+        try await self.admin.createTopics([.init(name: self.sparseTopic, partitions: 3)])
+        let producer = try TestKafka.producer(self.broker)
+        _ = try await producer.send(topic: self.sparseTopic, key: Array("one".utf8), value: Array("the only record".utf8))
+        await producer.shutdown()
+        let single = try self.consumer(self.sparse, topics: [self.sparseTopic])
+        let one = await read(single, count: 1)
+        guard one.count == 1 else { throw EmbeddedBrokerError(message: "read \(one.count) of the sparse topic's 1 record") }
+        try await single.commit(after: one)
     }
 
     /// A member of `stopped` reads the 20 new records, commits them and stays in the group.
@@ -65,9 +79,9 @@ final class LagScenario {
         self.consumers = []
     }
 
-    private func consumer(_ group: String) throws -> KafkaConsumer {
+    private func consumer(_ group: String, topics: [String]? = nil) throws -> KafkaConsumer {
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(self.broker, group: group), logger: TestKafka.logger)
-        try consumer.subscribe(topics: [self.topic])
+        try consumer.subscribe(topics: topics ?? [self.topic])
         self.consumers.append(consumer)
         return consumer
     }

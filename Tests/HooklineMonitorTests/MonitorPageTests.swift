@@ -30,6 +30,9 @@ struct MonitorPageTests {
         let neverRow = try #require(self.groupRow(lagging, scenario.neverCommitted))
         #expect(neverRow.lag == "")
         #expect(lagging.contains("no commit"))
+        // Partitions that never got a record nor a commit are counted, not listed one by one.
+        let sparse = try #require(lagging.firstRange(of: #"<span class="topic">\#(scenario.sparseTopic)</span> ["#).map { String(lagging[$0.lowerBound...].prefix(300)) })
+        #expect(sparse.contains(#"1/1 lag 0 · <span class="nocommit" title="partitions "#) && sparse.contains(#": no records, no commit">2 empty</span>"#), "\(sparse)")
         #expect(lagging.contains(#"data-topic="\#(scenario.topic)""#))
         #expect(lagging.contains(#"data-down="1""#) && lagging.contains("1 of 2 not answering</div>"))
         #expect(lagging.contains(#"title="\#(silent)/metrics: "#), "the reason is the tile's tooltip")
