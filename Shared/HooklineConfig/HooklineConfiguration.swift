@@ -128,8 +128,41 @@ public struct HooklineConfiguration: Sendable {
         }
         if self.kafka.partitions < 1 { throw ConfigurationError("kafka.partitions must be at least 1") }
         if self.kafka.replicationFactor < 1 { throw ConfigurationError("kafka.replication_factor must be at least 1") }
+        if self.kafka.sessionTimeoutMs < 1 { throw ConfigurationError("kafka.session_timeout_ms must be positive") }
+        if !Self.isValidTopicPrefix(self.kafka.topicPrefix) {
+            throw ConfigurationError("kafka.topic_prefix may use only A-Z, a-z, 0-9, '.', '_' and '-', at most 200 of them (it begins every topic name)")
+        }
+        // Every record Hookline acknowledges (a webhook, a dead letter) must be on every in-sync replica.
+        if let acks = self.kafka.properties["acks"], !["all", "-1"].contains(acks) {
+            throw ConfigurationError("kafka.properties.acks: Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not \(acks)")
+        }
         if self.gateway.maxBodyBytes < 1 { throw ConfigurationError("gateway.max_body_bytes must be positive") }
         if self.gateway.ackTimeoutMs < 1 { throw ConfigurationError("gateway.ack_timeout_ms must be positive") }
+        if self.gateway.requestTimeoutMs < 1 { throw ConfigurationError("gateway.request_timeout_ms must be positive") }
+        if self.gateway.shutdownGraceMs < 0 { throw ConfigurationError("gateway.shutdown_grace_ms must not be negative") }
+        for (name, source) in self.sources {
+            if source.toleranceSeconds < 1 { throw ConfigurationError("sources.\(name).tolerance_seconds must be at least 1") }
+            if let ms = source.ackTimeoutMs, ms < 1 { throw ConfigurationError("sources.\(name).ack_timeout_ms must be positive") }
+            if let rate = source.rateLimitPerSecond, rate < 1 { throw ConfigurationError("sources.\(name).rate_limit_per_second must be at least 1 (leave it out for no limit)") }
+        }
+        for (name, service) in self.services {
+            for (field, value) in [("max_attempts", service.maxAttempts), ("dedup_retention_hours", service.dedupRetentionHours), ("batch_size", service.batchSize)] {
+                if let value, value < 1 { throw ConfigurationError("services.\(name).\(field) must be at least 1") }
+            }
+        }
+        if self.monitor.intervalSeconds < 1 { throw ConfigurationError("monitor.interval_seconds must be at least 1") }
+        if self.monitor.windowSeconds < self.monitor.intervalSeconds {
+            throw ConfigurationError("monitor.window_seconds must be at least monitor.interval_seconds (a status is judged over several looks)")
+        }
+    }
+
+    /// A prefix that leaves room in Kafka's 249 characters and needs no mapping.
+    static func isValidTopicPrefix(_ prefix: String) -> Bool {
+        prefix.utf8.count <= 200 && prefix != "." && prefix != ".." && prefix.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+        }
     }
 
     static func isValidName(_ name: String) -> Bool {

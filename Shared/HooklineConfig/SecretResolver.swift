@@ -2,10 +2,10 @@ import Foundation
 
 /// Turns configured secret references into secret values, once, at start-up.
 ///
-/// - `${NAME}`: the environment variable `NAME`.
 /// - `file:PATH`: the contents of the file at `PATH`, trailing newlines removed (as Docker and
 ///   Kubernetes secrets mount them).
-/// - anything else: the value itself.
+/// - anything else: the value itself, with every `${NAME}` in it replaced by the environment
+///   variable `NAME` (`${TOKEN}`, or `Bearer ${TOKEN}`).
 ///
 /// A missing variable or unreadable file is an error naming the reference, never the value.
 public struct SecretResolver: Sendable {
@@ -16,13 +16,6 @@ public struct SecretResolver: Sendable {
     }
 
     public func resolve(_ reference: String, for field: String) throws(ConfigurationError) -> String {
-        if reference.hasPrefix("${"), reference.hasSuffix("}") {
-            let name = String(reference.dropFirst(2).dropLast())
-            guard let value = self.environment[name], !value.isEmpty else {
-                throw ConfigurationError("\(field): the environment variable \(name) is not set")
-            }
-            return value
-        }
         if reference.hasPrefix("file:") {
             let path = String(reference.dropFirst("file:".count))
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -35,7 +28,26 @@ public struct SecretResolver: Sendable {
             guard !value.isEmpty else { throw ConfigurationError("\(field): the secret file \(path) is empty") }
             return value
         }
-        return reference
+        return try self.substitutingVariables(in: reference, for: field)
+    }
+
+    /// `text` with every `${NAME}` replaced by the variable, which must be set and not empty.
+    private func substitutingVariables(in text: String, for field: String) throws(ConfigurationError) -> String {
+        var result = ""
+        var rest = text[...]
+        while let open = rest.range(of: "${") {
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
+                throw ConfigurationError("\(field): a ${ without its closing } (write ${NAME} for the variable NAME)")
+            }
+            let name = String(rest[open.upperBound..<close])
+            guard let value = self.environment[name], !value.isEmpty else {
+                throw ConfigurationError("\(field): the environment variable \(name) is not set")
+            }
+            result += rest[..<open.lowerBound]
+            result += value
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
     }
 
     public func resolve(_ references: [String], for field: String) throws(ConfigurationError) -> [String] {

@@ -109,9 +109,6 @@ final class Gateway: Sendable {
             metrics.request(source: source.name, status: response.status.code)
             reply(response)
         }
-        if let limiter = source.rateLimiter, !limiter.tryAcquire() {
-            return answer(.jsonError(.tooManyRequests, code: "rate_limited", message: "This source is over its rate limit; retry later.", retryAfter: "1"))
-        }
         let receivedAt = ReceivedAt.now()
         let request = WebhookRequest(
             headerFields: incoming.headerFields,
@@ -134,6 +131,10 @@ final class Gateway: Sendable {
         }
         guard webhook.publish else {
             return answer(webhook.reply.map(GatewayReply.init) ?? GatewayReply(status: .noContent))
+        }
+        // Counted once verified, so forged requests cannot spend the provider's budget.
+        if let limiter = source.rateLimiter, !limiter.tryAcquire() {
+            return answer(.jsonError(.tooManyRequests, code: "rate_limited", message: "This source is over its rate limit; retry later.", retryAfter: "1"))
         }
 
         let topic = WebhookTopic.name(prefix: self.publisher.topicPrefix, source: source.name, event: webhook.event)

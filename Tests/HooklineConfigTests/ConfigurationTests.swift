@@ -70,6 +70,15 @@ struct ConfigurationTests {
             ("sources:\n  gh: { provider: github }\n  gh: { provider: stripe }\n", "not valid YAML: the mapping at line 2, column 3 has the key 'gh' more than once"),
             ("sources: { \"Bad Name\": { provider: github } }", "a source name may use only"),
             ("kafka: { partitions: 0 }", "kafka.partitions must be at least 1"),
+            ("kafka: { topic_prefix: \"hooks/prod\" }", "kafka.topic_prefix may use only"),
+            ("kafka: { properties: { acks: \"1\" } }", "kafka.properties.acks: Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not 1"),
+            ("gateway: { request_timeout_ms: 0 }", "gateway.request_timeout_ms must be positive"),
+            ("gateway: { shutdown_grace_ms: -1 }", "gateway.shutdown_grace_ms must not be negative"),
+            ("sources: { gh: { provider: stripe, tolerance_seconds: -300 } }", "sources.gh.tolerance_seconds must be at least 1"),
+            ("sources: { gh: { provider: github, ack_timeout_ms: 0 } }", "sources.gh.ack_timeout_ms must be positive"),
+            ("sources: { gh: { provider: github, rate_limit_per_second: 0 } }", "sources.gh.rate_limit_per_second must be at least 1"),
+            ("services: { orders: { max_attempts: 0 } }", "services.orders.max_attempts must be at least 1"),
+            ("monitor: { interval_seconds: 10, window_seconds: 5 }", "monitor.window_seconds must be at least monitor.interval_seconds"),
             ("sources: { gh: { provider: github, secret: [a] } }", "unknown key sources.gh.secret"),
         ]
     )
@@ -89,6 +98,17 @@ struct ConfigurationTests {
         defer { try? FileManager.default.removeItem(at: file) }
         let resolver = SecretResolver(environment: ["GH_SECRET": "from-env"])
         #expect(try resolver.resolve(["${GH_SECRET}", "file:\(file.path)", "literal"], for: "sources.github.secrets") == ["from-env", "from-a-file", "literal"])
+        #expect(try resolver.resolve("Bearer ${GH_SECRET}/${GH_SECRET}", for: "x") == "Bearer from-env/from-env")
+        #expect {
+            try resolver.resolve("prefix-${NOT_SET}", for: "sources.github.secrets[1]")
+        } throws: { error in
+            (error as? ConfigurationError)?.message == "sources.github.secrets[1]: the environment variable NOT_SET is not set"
+        }
+        #expect {
+            try resolver.resolve("half${GH_SECRET", for: "y")
+        } throws: { error in
+            (error as? ConfigurationError)?.message == "y: a ${ without its closing } (write ${NAME} for the variable NAME)"
+        }
         // A file written on Windows ends in CRLF; neither byte is part of the secret.
         try "from-windows\r\n\r\n".write(to: file, atomically: true, encoding: .utf8)
         #expect(try resolver.resolve("file:\(file.path)", for: "x") == "from-windows")

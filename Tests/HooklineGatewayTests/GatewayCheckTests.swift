@@ -67,7 +67,8 @@ struct GatewayCheckTests {
         let cases: [(properties: String, secret: String, expected: String)] = [
             (#"{ "linger.ms": "2" }"#, "${CHECK_UNSET_SECRET}", "sources.github.secrets[0]: the environment variable CHECK_UNSET_SECRET is not set"),
             (#"{ "linger.msx": "2" }"#, "a-secret-value", #"kafka.properties: linger.msx: No such configuration property: "linger.msx""#),
-            (#"{ "acks": "1" }"#, "a-secret-value", "kafka.properties: `acks` must be set to `all` when `enable.idempotence` is true"),
+            (#"{ "max.in.flight": "10" }"#, "a-secret-value", "kafka.properties: `max.in.flight` must be set <= 5 when `enable.idempotence` is true"),
+            (#"{ "acks": "0", "enable.idempotence": "false" }"#, "a-secret-value", ".yaml: kafka.properties.acks: Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not 0"),
         ]
         for (properties, secret, expected) in cases {
             let run = try await runGateway(
@@ -80,7 +81,8 @@ struct GatewayCheckTests {
                 in: directory
             )
             #expect(run.status == 78)
-            #expect(run.stderr.contains("configuration invalid: \(expected)"), "\(run.stderr)")
+            // A mistake in the file itself is prefixed with the file's path.
+            #expect(run.stderr.contains(expected.hasPrefix(".yaml") ? expected : "configuration invalid: \(expected)"), "\(run.stderr)")
             #expect(!run.stderr.contains("a-secret-value") && run.stdout.isEmpty)
         }
     }
@@ -90,7 +92,7 @@ struct GatewayCheckTests {
         let run = try await runGateway(
             [],
             yaml: """
-                kafka: { brokers: "127.0.0.1:1", properties: { "acks": "1" } }
+                kafka: { brokers: "127.0.0.1:1", properties: { "max.in.flight": "10" } }
                 gateway: { listen: "127.0.0.1:0" }
                 sources:
                   github: { provider: github, secrets: ["a-secret-value"] }
@@ -98,7 +100,7 @@ struct GatewayCheckTests {
             in: try temporaryDirectory()
         )
         #expect(run.status == 78)
-        #expect(run.stderr.contains("cannot start: kafka.properties: `acks` must be set to `all`"), "\(run.stderr)")
+        #expect(run.stderr.contains("cannot start: kafka.properties: `max.in.flight` must be set <= 5"), "\(run.stderr)")
         #expect(!run.stderr.contains("Connect to"), "\(run.stderr)")
     }
 }

@@ -241,7 +241,7 @@ struct GatewayHTTPTests {
         }
     }
 
-    @Test("over its rate limit a source answers 429 with Retry-After and publishes nothing more")
+    @Test("over its rate limit a source answers 429 with Retry-After and publishes nothing more; forged requests do not count")
     func rateLimitIs429() async throws {
         let broker = try await TestKafka.broker()
         let limited = source("github", secrets: ["s3cret"]) { $0.rateLimitPerSecond = 2 }
@@ -249,6 +249,11 @@ struct GatewayHTTPTests {
         let gateway = try await RunningGateway.start(configuration)
         defer { Task { await gateway.stop() } }
 
+        // Forged requests are refused before the limit and spend none of it.
+        for attempt in 0..<5 {
+            let forged = try await post(gateway, source: "github", provider: "github", secret: "guessed", body: githubPush, event: "push", id: "forged-\(attempt)")
+            #expect(forged.status == 401)
+        }
         var statuses: [Int] = []
         for attempt in 0..<6 {
             let response = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push", id: "limited-\(attempt)")

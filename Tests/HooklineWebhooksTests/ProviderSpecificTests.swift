@@ -440,6 +440,18 @@ struct ConfigurationErrorTests {
         ("hmac-sha256", ProviderConfiguration(secrets: ["s"], signatureHeader: "bad header")),
         ("hmac-sha256", ProviderConfiguration(secrets: ["s"], eventTypeJSONPointer: "event_type")),
         ("no-such-provider", ProviderConfiguration(secrets: ["s"])),
+        // An empty key (a literal "", or "${X:-}" with X unset) would let anyone sign.
+        ("github", ProviderConfiguration(secrets: ["current", ""])),
+        ("stripe", ProviderConfiguration(secrets: [""])),
+        ("shopify", ProviderConfiguration(secrets: [""])),
+        ("slack", ProviderConfiguration(secrets: [""])),
+        ("twilio", ProviderConfiguration(secrets: [""], publicURL: "https://example.com/twilio")),
+        ("hmac-sha256", ProviderConfiguration(secrets: [""])),
+        ("square", ProviderConfiguration(secrets: [""], publicURL: "https://example.com/square")),
+        ("paddle", ProviderConfiguration(secrets: [""])),
+        ("linear", ProviderConfiguration(secrets: [""])),
+        ("intercom", ProviderConfiguration(secrets: [""])),
+        ("gitlab", ProviderConfiguration(secrets: ["gl-current"], signingTokens: [""])),
     ])
     func invalidConfigurationIsRefusedAtStartUp(provider: String, configuration: ProviderConfiguration) {
         do {
@@ -447,6 +459,9 @@ struct ConfigurationErrorTests {
             Issue.record("\(provider) accepted an invalid configuration")
         } catch {
             #expect(error.provider == provider)
+            if [configuration.secrets, configuration.signingTokens].contains(where: { $0.contains("") }) {
+                #expect(error.message.hasSuffix("] is empty, and anyone can sign with an empty key"), "\(error.message)")
+            }
             if provider == "no-such-provider" {
                 #expect(error.message.hasPrefix(#"unknown provider "no-such-provider"; known providers: github, gitlab, stripe"#), "\(error.message)")
             }
