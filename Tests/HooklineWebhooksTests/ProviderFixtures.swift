@@ -228,6 +228,31 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
             key: nil
         ),
         ProviderFixture(
+            name: "standard-webhooks (v1, Svix's svix- headers)",
+            provider: "standard-webhooks",
+            configuration: ProviderConfiguration(secrets: Array(TestKeys.whsec.prefix(2))),
+            sign: { credential, timestamp in
+                let signed = try WebhookProviders.sign(
+                    provider: "standard-webhooks",
+                    WebhookSigningInput(secret: TestKeys.whsec[credential.rawValue], body: bytes(#"{"type":"invoice.paid"}"#), id: "msg_3", timestamp: timestamp)
+                )
+                var headers = HTTPFields()
+                for field in signed.headerFields {
+                    let canonical = field.name.canonicalName
+                    let name = canonical.hasPrefix("webhook-") ? "svix-" + canonical.dropFirst("webhook-".count) : canonical
+                    headers.append(HTTPField(name: HTTPField.Name(name)!, value: field.value))
+                }
+                return SignedWebhook(headerFields: headers, url: signed.url)
+            },
+            body: { _ in bytes(#"{"type":"invoice.paid"}"#) },
+            timestamped: true,
+            signatureHeader: "svix-signature",
+            requiredHeaders: ["svix-id", "svix-timestamp"],
+            event: "invoice.paid",
+            id: "msg_3",
+            key: nil
+        ),
+        ProviderFixture(
             name: "discord",
             provider: "discord",
             configuration: ProviderConfiguration(publicKeys: Array(TestKeys.publicHex.prefix(2))),

@@ -115,6 +115,34 @@ struct GitLabTests {
     }
 }
 
+@Suite("Standard Webhooks")
+struct StandardWebhooksTests {
+    @Test("a delivery carrying a header under both its webhook- and its svix- name must carry one value")
+    func bothSpellingsMustAgree() throws {
+        let verifier = try WebhookProviders.makeVerifier(provider: "standard-webhooks", configuration: ProviderConfiguration(secrets: [TestKeys.whsec[0]]))
+        func signed(_ secret: String) throws -> WebhookRequest {
+            let signed = try WebhookProviders.sign(
+                provider: "standard-webhooks",
+                WebhookSigningInput(secret: secret, body: bytes(#"{"type":"a.b"}"#), id: "msg_9", timestamp: now)
+            )
+            return WebhookRequest(headerFields: signed.headerFields, body: bytes(#"{"type":"a.b"}"#), now: now)
+        }
+        let original = try signed(TestKeys.whsec[0])
+        let svix = try #require(HTTPField.Name("svix-signature"))
+        var same = original
+        same.headerFields[svix] = original.headerFields[StandardWebhooksScheme.signatureHeader]
+        #expect(try verifier.verify(same).id == "msg_9")
+
+        var differing = original
+        differing.headerFields[svix] = try signed(TestKeys.whsec[2]).headerFields[StandardWebhooksScheme.signatureHeader]
+        expectRefusal(.duplicateSignatureHeader, .badRequest) { () throws(WebhookError) in try verifier.verify(differing) }
+
+        var otherID = original
+        otherID.headerFields[HTTPField.Name("svix-id")!] = "msg_10"
+        expectRefusal(.duplicateHeader, .badRequest) { () throws(WebhookError) in try verifier.verify(otherID) }
+    }
+}
+
 @Suite("Slack")
 struct SlackTests {
     let configuration = ProviderConfiguration(secrets: ["slack-secret"])

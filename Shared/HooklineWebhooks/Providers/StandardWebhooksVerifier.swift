@@ -3,7 +3,8 @@ import HTTPTypes
 /// Standard Webhooks (<https://www.standardwebhooks.com>): `webhook-id`, `webhook-timestamp`,
 /// `webhook-signature` with `v1` (HMAC-SHA256, `whsec_` secrets) and `v1a` (Ed25519, `whpk_` public
 /// keys) entries; timestamp tolerance both ways. Event body `type` (`unknown` when absent), id
-/// `webhook-id`, key from ``ProviderConfiguration/keyJSONPointer``.
+/// `webhook-id`, key from ``ProviderConfiguration/keyJSONPointer``. Svix's default header names
+/// (`svix-id`, `svix-timestamp`, `svix-signature`) are accepted as well.
 public struct StandardWebhooksVerifier: WebhookVerifier {
     public static let provider = "standard-webhooks"
 
@@ -12,7 +13,7 @@ public struct StandardWebhooksVerifier: WebhookVerifier {
     let scheme: StandardWebhooksScheme
     let keyPointer: JSONPointer?
 
-    public var deliveryIDHeaders: [HTTPField.Name] { [StandardWebhooksScheme.idHeader] }
+    public var deliveryIDHeaders: [HTTPField.Name] { [StandardWebhooksScheme.idHeader, StandardWebhooksScheme.svixIDHeader] }
 
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty || !configuration.publicKeys.isEmpty else {
@@ -22,6 +23,7 @@ public struct StandardWebhooksVerifier: WebhookVerifier {
             secrets: configuration.secrets,
             publicKeys: configuration.publicKeys,
             tolerance: configuration.toleranceSeconds,
+            svixHeaders: true,
             provider: Self.provider,
             setting: "secrets"
         )

@@ -8,16 +8,32 @@ import HTTPTypes
 /// The signed content is `<id>.<timestamp>.<body>`. `webhook-signature` is a space-separated list of
 /// `v1,<base64 HMAC-SHA256>` (keyed by the base64-decoded `whsec_` secret) and
 /// `v1a,<base64 Ed25519>` (checked against `whpk_` public keys); one valid entry suffices.
+///
+/// With `svixHeaders`, the same three headers are also read as Svix names them by default
+/// (`svix-id`, `svix-timestamp`, `svix-signature`; only its white-labelled senders use the
+/// `webhook-` names). A delivery carrying both spellings of one header with different values is
+/// refused, as is any repeated header.
 struct StandardWebhooksScheme: Sendable {
     static let idHeader = HTTPField.Name("webhook-id")!
     static let timestampHeader = HTTPField.Name("webhook-timestamp")!
     static let signatureHeader = HTTPField.Name("webhook-signature")!
+    static let svixIDHeader = HTTPField.Name("svix-id")!
+    static let svixTimestampHeader = HTTPField.Name("svix-timestamp")!
+    static let svixSignatureHeader = HTTPField.Name("svix-signature")!
 
     let hmacKeys: HMACKeys<SHA256>
     let publicKeys: [Curve25519.Signing.PublicKey]
     let tolerance: Int64
+    let svixHeaders: Bool
 
-    init(secrets: [String], publicKeys: [String], tolerance: Int64, provider: String, setting: String) throws(WebhookConfigurationError) {
+    init(
+        secrets: [String],
+        publicKeys: [String],
+        tolerance: Int64,
+        svixHeaders: Bool = false,
+        provider: String,
+        setting: String
+    ) throws(WebhookConfigurationError) {
         var keys: [SymmetricKey] = []
         for secret in secrets {
             keys.append(try SigningKeys.standardSecret(secret, provider: provider, setting: setting))
@@ -30,14 +46,25 @@ struct StandardWebhooksScheme: Sendable {
         self.hmacKeys = HMACKeys(keys: keys)
         self.publicKeys = decoded
         self.tolerance = tolerance
+        self.svixHeaders = svixHeaders
+    }
+
+    /// The header's value under its Standard Webhooks name, or its Svix one when accepted.
+    private func value(_ name: HTTPField.Name, svix: HTTPField.Name, in headers: HTTPFields, signature: Bool = false) throws(WebhookError) -> String? {
+        let value = self.svixHeaders ? try headers.uniqueValue(name, or: svix, signature: signature) : try headers.uniqueValue(name, signature: signature)
+        return value?.isEmpty == false ? value : nil
     }
 
     /// Verifies the request and returns its `webhook-id`.
     func verify(_ request: WebhookRequest) throws(WebhookError) -> String {
         let headers = request.headerFields
-        let signatures = try headers.signature(Self.signatureHeader)
-        let id = try headers.required(Self.idHeader)
-        let timestampText = try headers.required(Self.timestampHeader)
+        guard let signatures = try self.value(Self.signatureHeader, svix: Self.svixSignatureHeader, in: headers, signature: true) else {
+            throw .missingSignature(Self.signatureHeader)
+        }
+        guard let id = try self.value(Self.idHeader, svix: Self.svixIDHeader, in: headers) else { throw .missingHeader(Self.idHeader) }
+        guard let timestampText = try self.value(Self.timestampHeader, svix: Self.svixTimestampHeader, in: headers) else {
+            throw .missingHeader(Self.timestampHeader)
+        }
         guard let timestamp = Timestamp.parse(timestampText) else { throw .malformedHeader(Self.timestampHeader) }
         try Timestamp.check(timestamp, now: request.now, tolerance: self.tolerance)
 
