@@ -42,7 +42,7 @@ public enum GatewayApplication {
             sources: sources,
             publisher: publisher,
             metrics: GatewayMetrics(),
-            readiness: Readiness(admin: readinessAdmin) { publisher.producerFailure },
+            readiness: Readiness(admin: readinessAdmin) { publisher.recoverProducer() },
             maxBodyBytes: configuration.gateway.maxBodyBytes,
             logger: logger
         )

@@ -7,11 +7,12 @@ final class Readiness: Sendable {
     enum Verdict: Equatable, Sendable {
         case ready
         case brokerUnreachable
-        /// librdkafka declared the producer unusable; the next delivery replaces it.
+        /// librdkafka declared the producer unusable and a fresh one could not be made.
         case producerFailed(KafkaError.Code)
     }
 
     private let admin: KafkaAdmin
+    /// The producer's fatal error, once replacing a broken producer has been tried.
     private let producerFailure: @Sendable () -> KafkaError?
     private let last = Mutex<(at: ContinuousClock.Instant, ready: Bool)?>(nil)
 

@@ -115,9 +115,10 @@ final class WebhookPublisher: Sendable {
         send()
     }
 
-    /// The fatal error that made the current producer unusable, if one did (see ``ReplaceableProducer``).
-    var producerFailure: KafkaError? {
-        self.producer.fatalError
+    /// The fatal error that made the producer unusable, if a fresh one cannot replace it now (see
+    /// ``ReplaceableProducer/recoverIfFatal()``).
+    func recoverProducer() -> KafkaError? {
+        self.producer.recoverIfFatal()
     }
 
     /// Records queued in the current producer or awaiting the broker's acknowledgement: each is a
@@ -167,7 +168,7 @@ final class ReplaceableProducer: Sendable {
         since start: ContinuousClock.Instant,
         completion: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
     ) {
-        let producer = self.current.withLock { $0.producer }
+        let producer = self.producer
         let done: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void = { result in
             if case .failure(let error) = result {
                 // Replacing makes a new librdkafka handle: do it beside the request, not in its way.
@@ -184,9 +185,19 @@ final class ReplaceableProducer: Sendable {
         }
     }
 
-    /// The current producer's fatal error: set until a delivery fails on it and replaces it.
-    var fatalError: KafkaError? {
-        self.current.withLock { $0.producer }.fatalError
+    /// The producer records go to now.
+    var producer: KafkaProducer {
+        self.current.withLock { $0.producer }
+    }
+
+    /// Replaces the current producer if librdkafka declared it fatally broken, and returns the
+    /// error when that failed. Asked by `/readyz`: a replica taken out of rotation for a broken
+    /// producer gets no delivery whose failure would replace it, so readiness must.
+    func recoverIfFatal() -> KafkaError? {
+        let producer = self.producer
+        guard let fatal = producer.fatalError else { return nil }
+        self.replace(producer, because: fatal)
+        return self.producer.fatalError
     }
 
     /// Records queued in the current producer or in flight to the broker.

@@ -267,6 +267,12 @@ public final class KafkaProducer: Sendable {
         )
     }
 
+    /// Makes librdkafka declare this producer fatally broken, as it does a fenced idempotent
+    /// producer (`rd_kafka_test_fatal_error`, librdkafka's own hook for testing that path).
+    func simulateFatalError(reason: String) {
+        _ = rd_kafka_test_fatal_error(self.client.handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason)
+    }
+
     /// How many records are queued or in flight.
     public var outstandingCount: Int {
         Int(rd_kafka_outq_len(self.client.handle))
