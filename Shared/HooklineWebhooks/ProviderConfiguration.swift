@@ -43,8 +43,8 @@ public struct ProviderConfiguration: Sendable, Hashable {
     /// Default: `nil` (no prefix).
     public var signaturePrefix: String?
 
-    /// The header carrying the event type (generic provider). Takes precedence over
-    /// ``eventTypeJSONPointer``.
+    /// The header carrying the event type (generic provider). With ``eventTypeJSONPointer`` too,
+    /// both must name the same event when both are present (else 400), and either suffices alone.
     ///
     /// Default: `nil`.
     public var eventTypeHeader: String?

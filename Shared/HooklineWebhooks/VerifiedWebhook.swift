@@ -14,8 +14,9 @@ public struct VerifiedWebhook: Sendable, Hashable {
     }
 
     /// The provider's event type, normalised by the provider (GitLab `Merge Request Hook` →
-    /// `merge_request`, Shopify `orders/create` → `orders.create`, …). Never empty: `unknown` when
-    /// the delivery names none.
+    /// `merge_request`, Shopify `orders/create` → `orders.create`, …), then spelled as topic names
+    /// spell it (``WebhookTopic/eventName(_:)``: `Order/Created` → `order.created`). Never empty:
+    /// `unknown` when the delivery names none.
     public var event: String
 
     /// The delivery or event id, for deduplication.
@@ -47,7 +48,8 @@ public struct VerifiedWebhook: Sendable, Hashable {
         reply: WebhookReply? = nil
     ) {
         // A delivery whose event is missing is still published, to `<prefix>.<source>.unknown`.
-        let event = event.flatMap { $0.isEmpty ? nil : $0 } ?? "unknown"
+        // The event is spelled as in the topic name, so `ce_type` and the topic always agree.
+        let event = event.flatMap { $0.isEmpty ? nil : WebhookTopic.eventName($0) } ?? "unknown"
         self.event = event
         self.id = id
         self.key = key

@@ -399,8 +399,22 @@ struct OtherProviderTests {
         #expect(try verifier.verify(request).event == "new_order")
         request.headerFields[HTTPField.Name("X-Event-Type")!] = nil
         #expect(try verifier.verify(request).event == "new_order")
+        // Spelled differently, the same event (and topic): accepted, spelled as the topic spells it.
+        request.headerFields[HTTPField.Name("X-Event-Type")!] = "New_Order"
+        let respelled = try verifier.verify(request)
+        #expect((respelled.event, respelled.ceType) == ("new_order", "hmac-sha256.new_order"))
         request.headerFields[HTTPField.Name("X-Event-Type")!] = "refund"
         expectRefusal(.eventMismatch, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+    }
+
+    @Test("ce_type spells the event as the topic name does")
+    func ceTypeFollowsTheTopicsSpelling() throws {
+        let configuration = ProviderConfiguration(secrets: ["s"], eventTypeHeader: "X-Event-Type")
+        let request = try sign("hmac-sha256", WebhookSigningInput(secret: "s", body: bytes("{}"), event: "Order/Created Now", timestamp: now, configuration: configuration))
+        let verified = try verifier("hmac-sha256", configuration).verify(request)
+        #expect(verified.event == "order.created_now")
+        #expect(verified.ceType == "hmac-sha256.order.created_now")
+        #expect(WebhookTopic.name(prefix: "webhooks", source: "legacy", event: verified.event) == "webhooks.legacy.order.created_now")
     }
 
     @Test func paddleAcceptsSeveralH1() throws {
@@ -437,7 +451,7 @@ struct OtherProviderTests {
         #expect(request.headerFields[HTTPField.Name("X-Signature")!]?.count == 64)
         let first = try verifier("hmac-sha256", configuration).verify(request)
         let second = try verifier("hmac-sha256", configuration).verify(request)
-        #expect(first.event == "Order Created")
+        #expect(first.event == "order_created")
         #expect(first.id.count == 36)
         #expect(first.id != second.id)
         #expect(WebhookTopic.name(prefix: "webhooks", source: "shop", event: first.event) == "webhooks.shop.order_created")

@@ -57,7 +57,8 @@ public struct GenericHMACVerifier: WebhookVerifier {
         }
         let headerEvent = try self.eventHeader.flatMap { (name) throws(WebhookError) in try headers.optional(name) }
         let bodyEvent = self.eventPointer.flatMap { JSONScanner.value(at: $0, in: request.body)?.text }
-        if let headerEvent, let bodyEvent, headerEvent != bodyEvent, let eventHeader = self.eventHeader {
+        // Compared as the topic name spells them: `New_Order` and `new_order` are one event.
+        if let headerEvent, let bodyEvent, WebhookTopic.eventName(headerEvent) != WebhookTopic.eventName(bodyEvent), let eventHeader = self.eventHeader {
             throw .eventMismatch(eventHeader, "event_type_json_pointer")
         }
         let event = headerEvent ?? bodyEvent
