@@ -61,8 +61,8 @@ final class Gateway: Sendable {
 
     /// `/webhooks/{source}` with a method other than POST: 405, counted under the source when it
     /// is configured (else under `-`, as an unknown source is).
-    func refuseMethod(context: some RequestContext) -> Response {
-        let name = context.parameters.get("source") ?? ""
+    func refuseMethod(source name: Substring) -> Response {
+        let name = String(name)
         self.metrics.request(source: self.sources[name] == nil ? "-" : name, status: 405)
         var response = Response.jsonError(.methodNotAllowed, code: "method_not_allowed", message: "Webhooks are delivered with POST.")
         response.headers[.allow] = "POST"

@@ -156,13 +156,9 @@ public enum GatewayApplication {
     static func router(_ gateway: Gateway) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: WebhookMethodMiddleware(gateway: gateway))
         router.post("/webhooks/:source") { request, context in
             await gateway.receive(request, context: context)
-        }
-        for method in [HTTPRequest.Method.get, .head, .put, .patch, .delete, .options] {
-            router.on("/webhooks/:source", method: method) { _, context in
-                gateway.refuseMethod(context: context)
-            }
         }
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
@@ -218,6 +214,20 @@ struct GatewayService<App: ApplicationProtocol>: Service {
 }
 
 /// Every error that escapes a route, and every unmatched path, answered in the gateway's JSON shape.
+/// `/webhooks/<source>` with any method but POST, whichever (TRACE and PROPFIND included): 405
+/// with `Allow: POST`. Routes would cover only the methods named in them, leaving the rest a 404.
+struct WebhookMethodMiddleware<Context: RequestContext>: RouterMiddleware {
+    let gateway: Gateway
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard request.method != .post, path.hasPrefix("/webhooks/") else { return try await next(request, context) }
+        let source = path.dropFirst("/webhooks/".count)
+        guard !source.isEmpty, !source.contains("/") else { return try await next(request, context) }
+        return self.gateway.refuseMethod(source: source)
+    }
+}
+
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {

@@ -207,7 +207,7 @@ struct GatewayHTTPTests {
         #expect(unknown.status == 404)
         #expect(unknown.json?["error"] as? String == "unknown_source")
 
-        for method in [HTTPMethod.GET, .HEAD, .PUT, .PATCH, .DELETE, .OPTIONS] {
+        for method in [HTTPMethod.GET, .HEAD, .PUT, .PATCH, .DELETE, .OPTIONS, .TRACE, .PROPFIND, .RAW(value: "QUERY")] {
             let refused = try await httpRequest(method, "\(gateway.baseURL)/webhooks/github")
             #expect(refused.status == 405, "\(method)")
             #expect(refused.headers[.allow] == "POST", "\(method)")
@@ -236,7 +236,7 @@ struct GatewayHTTPTests {
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 200)
 
         let metrics = String(decoding: try await httpRequest(.GET, "\(gateway.baseURL)/metrics").body, as: UTF8.self)
-        for line in [#"requests_total{source="-",status="404"} 1"#, #"requests_total{source="github",status="405"} 6"#, #"requests_total{source="github",status="413"} 2"#] {
+        for line in [#"requests_total{source="-",status="404"} 1"#, #"requests_total{source="github",status="405"} 9"#, #"requests_total{source="github",status="413"} 2"#] {
             #expect(metrics.contains("hookline_gateway_" + line), "\(line) in \(metrics)")
         }
     }
