@@ -289,7 +289,7 @@ struct TwilioTests {
         let data = url + "From+2SmsSidSM7SmsStatusreceivedTo+1"
         let code = HMACKeys<SHA256>.code(secret: bytes("auth-token")) { $0.update(utf8: data) }
         let request = WebhookRequest(
-            headerFields: fields([("X-Twilio-Signature", Base64.encode(code)), ("X-Twilio-Webhooks-Signature-Settings", "algorithm=HMAC-SHA256")]),
+            headerFields: fields([("X-Twilio-Signature", Base64.encode(code)), ("X-Twilio-Webhooks-Signature-Settings", "key=hookline,algorithm=HMAC_SHA256")]),
             body: body,
             now: now
         )
@@ -299,6 +299,15 @@ struct TwilioTests {
         sha1.headerFields[HTTPField.Name("X-Twilio-Webhooks-Signature-Settings")!] = nil
         let verifier = try verifier("twilio", self.configuration)
         expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(sha1) }
+
+        // The algorithm decides, not a key name that happens to contain "sha256".
+        #expect(try TwilioVerifier.usesSHA256("key=sha256-key,algorithm=HMAC_SHA1") == false)
+        #expect(try TwilioVerifier.usesSHA256("algorithm=HMAC-SHA256") == true)
+        #expect(try TwilioVerifier.usesSHA256("key=sha256-key") == false)
+        #expect(try TwilioVerifier.usesSHA256(nil) == false)
+        var unknown = request
+        unknown.headerFields[HTTPField.Name("X-Twilio-Webhooks-Signature-Settings")!] = "key=k,algorithm=HMAC_MD5"
+        expectRefusal(.malformedHeader, .badRequest) { () throws(WebhookError) in try verifier.verify(unknown) }
     }
 
     // Without it every request would fail verification; with a query the gateway's URL would

@@ -5,8 +5,8 @@ import HTTPTypes
 /// Twilio: `X-Twilio-Signature`, base64 HMAC-SHA1 keyed by the auth token over the public URL
 /// followed, for form bodies, by every POST parameter sorted by name, name then value. JSON bodies
 /// are signed through the URL alone, whose `bodySHA256` query parameter must be the hex SHA-256 of
-/// the body. When `X-Twilio-Webhooks-Signature-Settings` names SHA-256 (Webhook Settings with a
-/// shared key) the HMAC is HMAC-SHA256. Like Twilio's SDKs, the URL is also tried with its default
+/// the body. When `X-Twilio-Webhooks-Signature-Settings` says `algorithm=HMAC_SHA256` (Webhook
+/// Settings with a shared key) the HMAC is HMAC-SHA256. Like Twilio's SDKs, the URL is also tried with its default
 /// port added or removed.
 ///
 /// Event `message.<MessageStatus|SmsStatus>` or `call.<CallStatus>`, lowercased; id
@@ -34,13 +34,29 @@ public struct TwilioVerifier: WebhookVerifier {
         self.publicURL = try configuration.requirePublicURL(provider: Self.provider)
     }
 
+    /// Whether `X-Twilio-Webhooks-Signature-Settings` (`key=<name>,algorithm=HMAC_SHA256`) asks
+    /// for HMAC-SHA256: by its `algorithm` alone, since the key's name is the user's to choose. No
+    /// header, or no `algorithm` in it, is HMAC-SHA1; an algorithm Twilio does not name is refused.
+    static func usesSHA256(_ settings: String?) throws(WebhookError) -> Bool {
+        guard let settings else { return false }
+        for entry in settings.split(separator: ",") {
+            let pair = entry.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].filter({ !$0.isWhitespace }).lowercased() == "algorithm" else { continue }
+            switch pair[1].filter({ !$0.isWhitespace }).uppercased() {
+            case "HMAC_SHA256", "HMAC-SHA256": return true
+            case "HMAC_SHA1", "HMAC-SHA1": return false
+            default: throw .malformedHeader(Self.settingsHeader)
+            }
+        }
+        return false
+    }
+
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
         let headers = request.headerFields
         let signature = try headers.signature(Self.signatureHeader)
         guard let code = Base64.decode(signature) else { throw .malformedSignature(Self.signatureHeader) }
         let url = request.url ?? self.publicURL
-        let settings = try headers.optional(Self.settingsHeader)
-        let useSHA256 = settings?.lowercased().contains("sha256") ?? false
+        let useSHA256 = try Self.usesSHA256(headers.optional(Self.settingsHeader))
 
         let parameters: [FormBody.Pair]
         if let bodyHash = Self.queryValue("bodySHA256", in: url) {
