@@ -64,7 +64,7 @@ struct GatewayProviderTests {
         let gateway = try await RunningGateway.start(configuration)
         defer { Task { await gateway.stop() } }
 
-        var expected: [String: [(sample: WebhookSample, body: [UInt8])]] = [:]
+        var expected: [String: [(sample: WebhookSample, body: [UInt8], headers: HTTPFields)]] = [:]
         for sample in samples {
             let timestamp = Int64(Date().timeIntervalSince1970)
             let input = ProviderCredentials.signingInput(for: sample, timestamp: timestamp)
@@ -81,7 +81,7 @@ struct GatewayProviderTests {
                 #expect(response.text == "<Response/>")
                 #expect(response.headers[.contentType] == "text/xml")
             }
-            expected[topic, default: []].append((sample, input.body))
+            expected[topic, default: []].append((sample, input.body, signed.headerFields))
         }
 
         // One consumer for every topic of this gateway (one group join, not one per topic).
@@ -94,7 +94,7 @@ struct GatewayProviderTests {
         for (topic, deliveries) in expected {
             let messages = all.filter { $0.topic == topic }
             #expect(messages.count == deliveries.count, "\(topic)")
-            for (sample, body) in deliveries {
+            for (sample, body, sent) in deliveries {
                 let message = messages.first { $0.headers.string("ce_id") == sample.expectedID }
                 #expect(message != nil, "\(sample.provider) \(sample.event) not in \(topic)")
                 guard let message else { continue }
@@ -102,6 +102,18 @@ struct GatewayProviderTests {
                 #expect(message.headers.string("ce_type") == "\(sample.provider).\(sample.event)")
                 #expect(message.headers.string("ce_source") == "/webhooks/\(sample.provider)")
                 #expect(message.key == Array((sample.expectedKey ?? sample.expectedID).utf8), "\(sample.provider) \(sample.event): key")
+                // The rest of the CloudEvents binding and Hookline's own headers, for every provider.
+                #expect(message.headers.string("ce_specversion") == "1.0", "\(sample.provider)")
+                #expect(message.headers.string("ce_time")?.hasSuffix("Z") == true, "\(sample.provider)")
+                #expect(message.headers.string("content-type") == (sent[.contentType] ?? "application/octet-stream"), "\(sample.provider)")
+                #expect(message.headers.string("hookline-received-at").flatMap(Int64.init) != nil, "\(sample.provider)")
+                #expect(message.headers.string("hookline-gateway")?.isEmpty == false, "\(sample.provider)")
+                if sample.provider == "shopify" {
+                    // Both of Shopify's ids travel with the record.
+                    #expect(message.headers.string("shopify-event-id") == sent[HTTPField.Name("X-Shopify-Event-Id")!])
+                    #expect(message.headers.string("shopify-webhook-id") == sent[HTTPField.Name("X-Shopify-Webhook-Id")!])
+                    #expect(message.headers.string("shopify-webhook-id") != nil)
+                }
             }
         }
     }
