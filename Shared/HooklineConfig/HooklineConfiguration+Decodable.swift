@@ -1,4 +1,5 @@
 import Foundation
+import HooklineWebhooks
 
 // Each section decodes its snake_case keys with defaults for what is absent, and rejects keys it
 // does not know.
@@ -67,6 +68,17 @@ extension SourceSection: Decodable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
         self.init(provider: try container.decode(String.self, forKey: .provider))
+        // A setting its provider does not read is a mistake (meant for another provider, or the
+        // wrong provider named): refused, not ignored. An unknown provider is refused later.
+        if let type = WebhookProviders.provider(named: self.provider) {
+            let read = Set(type.settings.map(\.rawValue))
+            for key in container.allKeys where ProviderSetting(rawValue: key.stringValue) != nil && !read.contains(key.stringValue) {
+                let path = (decoder.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+                throw ConfigurationError(
+                    "\(path): the \(self.provider) provider does not use it (it reads \(type.settings.map(\.rawValue).sorted().joined(separator: ", ")))"
+                )
+            }
+        }
         try container.assign(&self.secrets, .secrets)
         try container.assign(&self.publicKeys, .publicKeys)
         try container.assign(&self.signingTokens, .signingTokens)

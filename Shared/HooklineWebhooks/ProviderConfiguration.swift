@@ -111,3 +111,18 @@ extension ProviderConfiguration {
         return url
     }
 }
+
+/// A setting of ``ProviderConfiguration``, by its name in a source's configuration.
+public enum ProviderSetting: String, Sendable, CaseIterable {
+    case secrets
+    case publicKeys = "public_keys"
+    case signingTokens = "signing_tokens"
+    case toleranceSeconds = "tolerance_seconds"
+    case publicURL = "public_url"
+    case signatureHeader = "signature_header"
+    case signaturePrefix = "signature_prefix"
+    case eventTypeHeader = "event_type_header"
+    case eventTypeJSONPointer = "event_type_json_pointer"
+    case idHeader = "id_header"
+    case keyJSONPointer = "key_json_pointer"
+}

@@ -9,6 +9,11 @@ public protocol WebhookVerifier: Sendable {
     /// The provider's name as written in configuration, such as `github` or `standard-webhooks`.
     static var provider: String { get }
 
+    /// The settings of ``ProviderConfiguration`` this provider reads: a source of it that sets
+    /// any other is refused at start-up, so a setting meant for another provider is never
+    /// silently ignored.
+    static var settings: Set<ProviderSetting> { get }
+
     /// Validates and precomputes keys. Throws when the configuration cannot work.
     init(configuration: ProviderConfiguration) throws(WebhookConfigurationError)
 

@@ -80,6 +80,8 @@ struct ConfigurationTests {
             ("services: { orders: { max_attempts: 0 } }", "services.orders.max_attempts must be at least 1"),
             ("monitor: { interval_seconds: 10, window_seconds: 5 }", "monitor.window_seconds must be at least monitor.interval_seconds"),
             ("sources: { gh: { provider: github, secret: [a] } }", "unknown key sources.gh.secret"),
+            ("sources: { gh: { provider: github, secrets: [a], key_json_pointer: /sender/login } }", "sources.gh.key_json_pointer: the github provider does not use it (it reads secrets)"),
+            ("sources: { st: { provider: stripe, secrets: [a], public_url: \"https://x\" } }", "sources.st.public_url: the stripe provider does not use it (it reads secrets, tolerance_seconds)"),
         ]
     )
     func refusesMistakes(yaml: String, expected: String) {

@@ -11,6 +11,7 @@ import HTTPTypes
 /// event `event.type` lowercased; their PING (type 0) is answered 204 and not published.
 public struct DiscordVerifier: WebhookVerifier {
     public static let provider = "discord"
+    public static let settings: Set<ProviderSetting> = [.publicKeys, .toleranceSeconds]
 
     static let signatureHeader = HTTPField.Name("X-Signature-Ed25519")!
     static let timestampHeader = HTTPField.Name("X-Signature-Timestamp")!

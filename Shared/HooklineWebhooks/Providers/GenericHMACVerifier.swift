@@ -9,6 +9,7 @@ import HTTPTypes
 /// key from ``ProviderConfiguration/keyJSONPointer``.
 public struct GenericHMACVerifier: WebhookVerifier {
     public static let provider = "hmac-sha256"
+    public static let settings: Set<ProviderSetting> = [.secrets, .signatureHeader, .signaturePrefix, .eventTypeHeader, .eventTypeJSONPointer, .idHeader, .keyJSONPointer]
 
     let keys: HMACKeys<SHA256>
     let signatureHeader: HTTPField.Name

@@ -5,6 +5,7 @@ import HTTPTypes
 /// id `X-GitHub-Delivery`, key `repository.full_name`.
 public struct GitHubVerifier: WebhookVerifier {
     public static let provider = "github"
+    public static let settings: Set<ProviderSetting> = [.secrets]
 
     static let signatureHeader = HTTPField.Name("X-Hub-Signature-256")!
     static let legacySignatureHeader = HTTPField.Name("X-Hub-Signature")!

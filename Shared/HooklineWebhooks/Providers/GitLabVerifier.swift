@@ -11,6 +11,7 @@ import HTTPTypes
 /// `project.path_with_namespace`.
 public struct GitLabVerifier: WebhookVerifier {
     public static let provider = "gitlab"
+    public static let settings: Set<ProviderSetting> = [.secrets, .signingTokens, .toleranceSeconds]
 
     static let tokenHeader = HTTPField.Name("X-Gitlab-Token")!
     static let eventHeader = HTTPField.Name("X-Gitlab-Event")!

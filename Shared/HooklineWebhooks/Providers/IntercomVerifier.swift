@@ -5,6 +5,7 @@ import HTTPTypes
 /// Event body `topic`, id body `id`, key `data.item.id`.
 public struct IntercomVerifier: WebhookVerifier {
     public static let provider = "intercom"
+    public static let settings: Set<ProviderSetting> = [.secrets]
 
     static let signatureHeader = HTTPField.Name("X-Hub-Signature")!
     static let topic = JSONPointer(members: "topic")

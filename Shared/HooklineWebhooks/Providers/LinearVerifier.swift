@@ -7,6 +7,7 @@ import HTTPTypes
 /// `Linear-Event` when present; id `Linear-Delivery`; key `data.id`.
 public struct LinearVerifier: WebhookVerifier {
     public static let provider = "linear"
+    public static let settings: Set<ProviderSetting> = [.secrets, .toleranceSeconds]
 
     static let signatureHeader = HTTPField.Name("Linear-Signature")!
     static let deliveryHeader = HTTPField.Name("Linear-Delivery")!

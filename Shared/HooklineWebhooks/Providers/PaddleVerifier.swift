@@ -6,6 +6,7 @@ import HTTPTypes
 /// body `event_id`, key `data.id`.
 public struct PaddleVerifier: WebhookVerifier {
     public static let provider = "paddle"
+    public static let settings: Set<ProviderSetting> = [.secrets, .toleranceSeconds]
 
     static let scheme = TimestampedHMACScheme(
         header: HTTPField.Name("Paddle-Signature")!, separator: ";", timestampPrefix: "ts=", signaturePrefix: "h1=", joiner: ":"

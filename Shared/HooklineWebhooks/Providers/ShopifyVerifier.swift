@@ -7,6 +7,7 @@ import HTTPTypes
 /// `shopify-event-id` and `shopify-webhook-id` headers); key `X-Shopify-Shop-Domain`.
 public struct ShopifyVerifier: WebhookVerifier {
     public static let provider = "shopify"
+    public static let settings: Set<ProviderSetting> = [.secrets]
 
     struct Header {
         let name: HTTPField.Name

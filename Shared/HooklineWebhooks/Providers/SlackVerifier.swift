@@ -11,6 +11,7 @@ import HTTPTypes
 /// id.
 public struct SlackVerifier: WebhookVerifier {
     public static let provider = "slack"
+    public static let settings: Set<ProviderSetting> = [.secrets, .toleranceSeconds]
 
     static let signatureHeader = HTTPField.Name("X-Slack-Signature")!
     static let timestampHeader = HTTPField.Name("X-Slack-Request-Timestamp")!

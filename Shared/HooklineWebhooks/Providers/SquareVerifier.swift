@@ -6,6 +6,7 @@ import HTTPTypes
 /// `data.id`.
 public struct SquareVerifier: WebhookVerifier {
     public static let provider = "square"
+    public static let settings: Set<ProviderSetting> = [.secrets, .publicURL]
 
     static let signatureHeader = HTTPField.Name("x-square-hmacsha256-signature")!
     static let type = JSONPointer(members: "type")

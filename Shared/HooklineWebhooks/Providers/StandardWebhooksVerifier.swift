@@ -7,6 +7,7 @@ import HTTPTypes
 /// (`svix-id`, `svix-timestamp`, `svix-signature`) are accepted as well.
 public struct StandardWebhooksVerifier: WebhookVerifier {
     public static let provider = "standard-webhooks"
+    public static let settings: Set<ProviderSetting> = [.secrets, .publicKeys, .toleranceSeconds, .keyJSONPointer]
 
     static let type = JSONPointer(members: "type")
 

@@ -6,6 +6,7 @@ import HTTPTypes
 /// `id`, key `data.object.id`.
 public struct StripeVerifier: WebhookVerifier {
     public static let provider = "stripe"
+    public static let settings: Set<ProviderSetting> = [.secrets, .toleranceSeconds]
 
     static let scheme = TimestampedHMACScheme(
         header: HTTPField.Name("Stripe-Signature")!, separator: ",", timestampPrefix: "t=", signaturePrefix: "v1=", joiner: "."

@@ -14,6 +14,7 @@ import HTTPTypes
 /// share its sid); key the Message/Sms/Call sid. Answered with an empty TwiML `<Response/>`.
 public struct TwilioVerifier: WebhookVerifier {
     public static let provider = "twilio"
+    public static let settings: Set<ProviderSetting> = [.secrets, .publicURL]
 
     static let signatureHeader = HTTPField.Name("X-Twilio-Signature")!
     static let settingsHeader = HTTPField.Name("X-Twilio-Webhooks-Signature-Settings")!
