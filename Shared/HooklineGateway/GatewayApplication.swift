@@ -213,7 +213,6 @@ struct GatewayService<App: ApplicationProtocol>: Service {
     }
 }
 
-/// Every error that escapes a route, and every unmatched path, answered in the gateway's JSON shape.
 /// `/webhooks/<source>` with any method but POST, whichever (TRACE and PROPFIND included): 405
 /// with `Allow: POST`. Routes would cover only the methods named in them, leaving the rest a 404.
 struct WebhookMethodMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -228,6 +227,7 @@ struct WebhookMethodMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// Every error that escapes a route, and every unmatched path, answered in the gateway's JSON shape.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
