@@ -144,6 +144,9 @@ public struct HooklineConfiguration: Sendable {
             if source.toleranceSeconds < 1 { throw ConfigurationError("sources.\(name).tolerance_seconds must be at least 1") }
             if let ms = source.ackTimeoutMs, ms < 1 { throw ConfigurationError("sources.\(name).ack_timeout_ms must be positive") }
             if let rate = source.rateLimitPerSecond, rate < 1 { throw ConfigurationError("sources.\(name).rate_limit_per_second must be at least 1 (leave it out for no limit)") }
+            if let events = source.events, events.isEmpty || events.contains(where: \.isEmpty) {
+                throw ConfigurationError("sources.\(name).events lists the event types with topics of their own: leave it out for all, or name at least one")
+            }
         }
         for (name, service) in self.services {
             for (field, value) in [("max_attempts", service.maxAttempts), ("dedup_retention_hours", service.dedupRetentionHours), ("batch_size", service.batchSize)] {
@@ -242,6 +245,10 @@ public struct SourceSection: Sendable, Hashable {
     public var ackTimeoutMs: Int?
     /// Requests per second this source may send before getting 429. Default: none (unlimited)
     public var rateLimitPerSecond: Int?
+    /// The event types published to topics of their own; any other goes to
+    /// `<prefix>.<source>.unknown` (still accepted, its `ce_type` unchanged), so the topics a source
+    /// can create are bounded. Default: none (every event type gets its topic)
+    public var events: [String]?
 
     public init(provider: String) {
         self.provider = provider

@@ -137,7 +137,7 @@ final class Gateway: Sendable {
             return answer(.jsonError(.tooManyRequests, code: "rate_limited", message: "This source is over its rate limit; retry later.", retryAfter: "1"))
         }
 
-        let topic = WebhookTopic.name(prefix: self.publisher.topicPrefix, source: source.name, event: webhook.event)
+        let topic = WebhookTopic.name(prefix: self.publisher.topicPrefix, source: source.name, event: source.topicEvent(webhook.event))
         let start = ContinuousClock.now
         self.publisher.publish(webhook, topic: topic, source: source, request: request, receivedAt: receivedAt, arrival: incoming.arrival) { result in
             switch result {

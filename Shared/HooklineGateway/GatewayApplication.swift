@@ -94,6 +94,7 @@ public enum GatewayApplication {
             }
             var line = "POST /webhooks/\(name): \(source.provider), \(keys.joined(separator: ", ")), ack timeout \(source.ackTimeoutMs) ms"
             if let limit = section.rateLimitPerSecond { line += ", at most \(limit) requests/s" }
+            if let events = source.events { line += ", topics for \(events.sorted().joined(separator: ", ")) (others to unknown)" }
             lines.append(line)
         }
         return lines

@@ -15,8 +15,18 @@ final class GatewaySource: Sendable {
     let rateLimiter: RateLimiter?
     /// `/webhooks/<name>`, the CloudEvents source.
     let ceSource: String
+    /// The events with topics of their own (spelled as topic names spell them); nil for all.
+    let events: Set<String>?
 
-    init(name: String, provider: String, verifier: any WebhookVerifier, publicURL: String?, ackTimeoutMs: Int, rateLimiter: RateLimiter?) {
+    init(
+        name: String,
+        provider: String,
+        verifier: any WebhookVerifier,
+        publicURL: String?,
+        ackTimeoutMs: Int,
+        rateLimiter: RateLimiter?,
+        events: [String]? = nil
+    ) {
         self.name = name
         self.provider = provider
         self.verifier = verifier
@@ -24,6 +34,13 @@ final class GatewaySource: Sendable {
         self.ackTimeoutMs = ackTimeoutMs
         self.rateLimiter = rateLimiter
         self.ceSource = "/webhooks/\(name)"
+        self.events = events.map { Set($0.map(WebhookTopic.eventName)) }
+    }
+
+    /// The event a delivery's topic is named after: its own, or `unknown` when ``events`` leaves it out.
+    func topicEvent(_ event: String) -> String {
+        guard let events = self.events, !events.contains(event) else { return event }
+        return "unknown"
     }
 
     /// Builds every source of the configuration, resolving its secrets.
@@ -51,7 +68,8 @@ final class GatewaySource: Sendable {
                 verifier: verifier,
                 publicURL: section.publicURL,
                 ackTimeoutMs: section.ackTimeoutMs ?? configuration.gateway.ackTimeoutMs,
-                rateLimiter: section.rateLimitPerSecond.map { RateLimiter(perSecond: $0) }
+                rateLimiter: section.rateLimitPerSecond.map { RateLimiter(perSecond: $0) },
+                events: section.events
             )
         }
         return sources

@@ -271,6 +271,25 @@ struct GatewayHTTPTests {
         #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == Int64(accepted))
     }
 
+    @Test("a source with events: publishes those to their own topics and any other to unknown, with its own ce_type")
+    func eventsBoundTheTopics() async throws {
+        let broker = try await TestKafka.broker()
+        let bounded = source("github", secrets: ["s3cret"]) { $0.events = ["push", "Pull_Request"] }
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": bounded])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        let prefix = configuration.kafka.topicPrefix
+        for (event, topic) in [("push", "github.push"), ("pull_request", "github.pull_request"), ("made_up_1", "github.unknown"), ("made_up_2", "github.unknown")] {
+            let response = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: event, id: "bounded-\(event)")
+            #expect(response.status == 202)
+            #expect(response.json?["topic"] as? String == "\(prefix).\(topic)", "\(event)")
+        }
+        let unknown = try await records(in: "\(prefix).github.unknown", broker: broker, expect: 2)
+        #expect(Set(unknown.compactMap { $0.headers.string("ce_type") }) == ["github.made_up_1", "github.made_up_2"])
+        let topics = try await TestKafka.admin(broker).listTopics().map(\.name).filter { $0.hasPrefix(prefix + ".") }
+        #expect(Set(topics) == ["\(prefix).github.push", "\(prefix).github.pull_request", "\(prefix).github.unknown"])
+    }
+
     @Test("with the broker stopped, a webhook gets 503 with Retry-After within the ack timeout")
     func brokerDownIs503() async throws {
         let broker = try await EmbeddedBroker.start()
