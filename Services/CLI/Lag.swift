@@ -16,7 +16,7 @@ struct Lag: AsyncParsableCommand {
             from that record's timestamp, without joining the group or moving its offsets; "≥" \
             marks a lower bound, when that record could not be read. With --json, --watch prints \
             one JSON object per line. A look that fails while watching is reported (on standard error, or \
-            with --json as a line {"error": …, "takenAt": …}) and the watch goes on.
+            with --json as a line {"error": …, "taken_at": …}) and the watch goes on.
             """
     )
 
@@ -96,12 +96,12 @@ struct Lag: AsyncParsableCommand {
         Self.emit(Table.render(rows, rightAligned: [2, 3, 4, 5, 6]))
     }
 
-    /// A look of --watch that failed: a JSON line `{"error", "takenAt"}` with --json, else a line
-    /// on standard error.
+    /// A look of --watch that failed: a JSON line `{"error", "taken_at"}` with --json (`taken_at` in
+    /// seconds since 1970, as a report's), else a line on standard error.
     private func reportLookFailed(_ error: any Error) {
         let message = "\(error) (still watching)"
         if self.output.json {
-            let line: [String: Any] = ["error": message, "takenAt": Date().formatted(.iso8601)]
+            let line: [String: Any] = ["error": message, "taken_at": Date().timeIntervalSince1970]
             let data = (try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])) ?? Data()
             Self.emit(String(decoding: data, as: UTF8.self))
         } else {

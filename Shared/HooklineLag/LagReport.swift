@@ -113,12 +113,15 @@ public struct LagReport: Sendable, Hashable, Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .secondsSince1970
+        // snake_case, as the configuration file and the services' APIs spell their keys.
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         return encoder
     }
 
     public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .secondsSince1970
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder
     }
 }

@@ -139,12 +139,12 @@ function renderGroups(groups) {
   if (!groups.length) { body.innerHTML = `<tr><td colspan="5" class="empty">No consumer groups.</td></tr>`; return; }
   body.innerHTML = groups.map((g) => {
     const lag = g.lag == null ? `<span class="nocommit">no commit</span>` : num(g.lag);
-    const lower = g.partitions.some((p) => p.lagSecondsIsLowerBound && p.lagSeconds === g.lagSeconds);
+    const lower = g.partitions.some((p) => p.lag_seconds_is_lower_bound && p.lag_seconds === g.lag_seconds);
     const parts = partitionLines(g.partitions);
     return `<tr class="group" data-group="${esc(g.group)}" data-status="${g.status}" data-lag="${g.lag == null ? "" : g.lag}">` +
       `<td><div class="name">${esc(g.group)}</div><div class="sub">${esc(g.state)} · ${g.members} member${g.members === 1 ? "" : "s"}</div></td>` +
       `<td><span class="badge ${g.status}">${g.status}</span></td>` +
-      `<td class="num">${lag}</td><td class="num">${ago(g.lagSeconds, lower)}</td>` +
+      `<td class="num">${lag}</td><td class="num">${ago(g.lag_seconds, lower)}</td>` +
       `<td>${spark(g.history, colors[g.status])}</td></tr>` +
       (parts ? `<tr class="parts"><td colspan="5">${parts}</td></tr>` : "");
   }).join("");
@@ -154,7 +154,7 @@ function renderTopics(topics) {
   if (!topics.length) { body.innerHTML = `<tr><td colspan="5" class="empty">No topics.</td></tr>`; return; }
   body.innerHTML = topics.map((t) => {
     const end = t.partitions.reduce((a, p) => a + p.end, 0);
-    const rate = t.messagesPerSecond == null ? "–" : t.messagesPerSecond.toFixed(1);
+    const rate = t.messages_per_second == null ? "–" : t.messages_per_second.toFixed(1);
     return `<tr class="topic" data-topic="${esc(t.topic)}"><td class="name">${esc(t.topic)}</td>` +
       `<td class="num">${t.partitions.length}</td><td class="num">${num(end)}</td><td class="num">${rate}</td>` +
       `<td>${spark(rates(t.history), "#2b6cb0")}</td></tr>`;
@@ -168,9 +168,9 @@ async function refresh() {
     $("error").textContent = status.error ? "Last snapshot failed: " + status.error : "";
     const report = status.lag;
     if (!report) { $("updated").textContent = "waiting for the first snapshot"; return; }
-    $("updated").textContent = new Date(report.takenAt * 1000).toLocaleTimeString();
-    $("window").textContent = report.windowSeconds + " s";
-    $("isolation").textContent = report.isolationLevel;
+    $("updated").textContent = new Date(report.taken_at * 1000).toLocaleTimeString();
+    $("window").textContent = report.window_seconds + " s";
+    $("isolation").textContent = report.isolation_level;
     $("group-count").textContent = report.groups.length;
     $("bad-count").textContent = report.groups.filter((g) => g.status !== "OK").length;
     $("total-lag").textContent = num(report.groups.reduce((a, g) => a + (g.lag || 0), 0));
@@ -179,7 +179,7 @@ async function refresh() {
       const sum = (c) => status.gateways.reduce((a, g) => a + (g.requests[c] || 0), 0);
       $("gateway-tile").style.display = "block";
       $("gateway-traffic").textContent = `${num(sum("2xx"))} / ${num(sum("4xx"))} / ${num(sum("5xx"))}`;
-      const inFlight = status.gateways.reduce((a, g) => a + g.inFlight, 0);
+      const inFlight = status.gateways.reduce((a, g) => a + g.in_flight, 0);
       $("gateway-in-flight").dataset.inFlight = inFlight;
       $("gateway-in-flight").textContent = `${num(inFlight)} awaiting the broker`;
       const down = status.gateways.filter((g) => !g.up);

@@ -29,9 +29,9 @@ struct ReportTests {
         let data = try LagReport.encoder().encode(report)
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let group = try #require((json["groups"] as? [[String: Any]])?.first)
-        #expect(group["statusCode"] as? Int == 3)
+        #expect(group["status_code"] as? Int == 3)
         #expect(group["status"] as? String == "STOPPED")
-        #expect(Set(group.keys) == ["group", "state", "members", "status", "statusCode", "lag", "lagSeconds", "partitions", "history"])
+        #expect(Set(group.keys) == ["group", "state", "members", "status", "status_code", "lag", "lag_seconds", "partitions", "history"])
         #expect(try LagReport.decoder().decode(LagReport.self, from: data) == report)
     }
 
