@@ -102,29 +102,21 @@ struct ConfigurationTests {
         let resolver = SecretResolver(environment: ["GH_SECRET": "from-env"])
         #expect(try resolver.resolve(["${GH_SECRET}", "file:\(file.path)", "literal"], for: "sources.github.secrets") == ["from-env", "from-a-file", "literal"])
         #expect(try resolver.resolve("Bearer ${GH_SECRET}/${GH_SECRET}", for: "x") == "Bearer from-env/from-env")
-        #expect {
-            try resolver.resolve("prefix-${NOT_SET}", for: "sources.github.secrets[1]")
-        } throws: { error in
-            (error as? ConfigurationError)?.message == "sources.github.secrets[1]: the environment variable NOT_SET is not set"
-        }
-        #expect {
-            try resolver.resolve("half${GH_SECRET", for: "y")
-        } throws: { error in
-            (error as? ConfigurationError)?.message == "y: a ${ without its closing } (write ${NAME} for the variable NAME)"
-        }
         // A file written on Windows ends in CRLF; neither byte is part of the secret.
         try "from-windows\r\n\r\n".write(to: file, atomically: true, encoding: .utf8)
         #expect(try resolver.resolve("file:\(file.path)", for: "x") == "from-windows")
 
-        #expect {
-            try resolver.resolve("${NOT_SET}", for: "sources.github.secrets[0]")
-        } throws: { error in
-            (error as? ConfigurationError)?.message == "sources.github.secrets[0]: the environment variable NOT_SET is not set"
-        }
-        #expect {
-            try resolver.resolve("file:/nonexistent/secret", for: "x")
-        } throws: { error in
-            (error as? ConfigurationError)?.message == "x: cannot read the secret file /nonexistent/secret"
+        for (reference, field, message) in [
+            ("${NOT_SET}", "sources.github.secrets[0]", "sources.github.secrets[0]: the environment variable NOT_SET is not set"),
+            ("prefix-${NOT_SET}", "sources.github.secrets[1]", "sources.github.secrets[1]: the environment variable NOT_SET is not set"),
+            ("half${GH_SECRET", "y", "y: a ${ without its closing } (write ${NAME} for the variable NAME)"),
+            ("file:/nonexistent/secret", "x", "x: cannot read the secret file /nonexistent/secret"),
+        ] {
+            #expect {
+                try resolver.resolve(reference, for: field)
+            } throws: { error in
+                (error as? ConfigurationError)?.message == message
+            }
         }
     }
 
