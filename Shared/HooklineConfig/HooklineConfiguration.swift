@@ -1,4 +1,5 @@
 import Foundation
+import HooklineWebhooks
 import Yams
 
 /// The one configuration file every Hookline process reads (`hookline.yaml`).
@@ -159,13 +160,9 @@ public struct HooklineConfiguration: Sendable {
         }
     }
 
-    /// A prefix that leaves room in Kafka's 249 characters and needs no mapping.
+    /// A prefix that needs no mapping and leaves room in Kafka's 249 characters (empty: none).
     static func isValidTopicPrefix(_ prefix: String) -> Bool {
-        prefix.utf8.count <= 200 && prefix != "." && prefix != ".." && prefix.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
-        }
+        prefix.isEmpty || (prefix.utf8.count <= 200 && WebhookTopic.isLegal(prefix))
     }
 
     static func isValidName(_ name: String) -> Bool {

@@ -44,11 +44,7 @@ public enum WebhookTopic {
     /// An event as topic names and `ce_type` carry it: rule 1 of ``name(prefix:source:event:)``
     /// (lowercased; `/` → `.`; a space and any other character outside `[a-z0-9._-]` → `_`).
     public static func eventName(_ event: String) -> String {
-        let isNormal = event.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-        }
-        if isNormal { return event }
+        if event.utf8.allSatisfy({ self.isLegal($0) && !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) { return event }
         var out: [UInt8] = []
         self.append(event, lowercase: true, to: &out)
         return String(decoding: out, as: UTF8.self)

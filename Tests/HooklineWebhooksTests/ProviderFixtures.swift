@@ -97,6 +97,48 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
         return fixture
     }
 
+    static let standardWebhooksV1: ProviderFixture = .secrets(
+        "standard-webhooks",
+        name: "standard-webhooks (v1)",
+        configuration: ProviderConfiguration(keyJSONPointer: "/data/id"),
+        secrets: TestKeys.whsec,
+        body: { _ in bytes(#"{"type":"user.created","data":{"id":"u1"}}"#) },
+        event: nil,
+        id: "msg_1",
+        timestamped: true,
+        signatureHeader: "webhook-signature",
+        requiredHeaders: ["webhook-id", "webhook-timestamp"],
+        expectedEvent: "user.created",
+        expectedKey: "u1"
+    )
+
+    /// The same deliveries with every header whose name starts with `prefix` sent under
+    /// `replacement` instead (Svix's `svix-` names for Standard Webhooks' `webhook-` ones).
+    func renamingHeaders(_ prefix: String, to replacement: String, name: String) -> ProviderFixture {
+        let renamed = { @Sendable (header: String) in header.lowercased().hasPrefix(prefix) ? replacement + header.dropFirst(prefix.count) : header }
+        let sign = self.sign
+        var fixture = ProviderFixture(
+            name: name,
+            provider: self.provider,
+            configuration: self.configuration,
+            sign: { credential, timestamp in
+                let signed = try sign(credential, timestamp)
+                let fields = signed.headerFields.map { HTTPField(name: HTTPField.Name(renamed($0.name.canonicalName))!, value: $0.value) }
+                return SignedWebhook(headerFields: HTTPFields(fields), url: signed.url)
+            },
+            body: self.body,
+            timestamped: self.timestamped,
+            signatureHeader: renamed(self.signatureHeader),
+            requiredHeaders: self.requiredHeaders.map(renamed),
+            event: self.event,
+            id: self.id,
+            key: self.key
+        )
+        fixture.bodyAuthenticated = self.bodyAuthenticated
+        fixture.eventHeader = self.eventHeader.map(renamed)
+        return fixture
+    }
+
     static let all: [ProviderFixture] = [
         .secrets(
             "github",
@@ -190,20 +232,8 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
             expectedEvent: "call.ringing",
             expectedKey: "CA1"
         ),
-        .secrets(
-            "standard-webhooks",
-            name: "standard-webhooks (v1)",
-            configuration: ProviderConfiguration(keyJSONPointer: "/data/id"),
-            secrets: TestKeys.whsec,
-            body: { _ in bytes(#"{"type":"user.created","data":{"id":"u1"}}"#) },
-            event: nil,
-            id: "msg_1",
-            timestamped: true,
-            signatureHeader: "webhook-signature",
-            requiredHeaders: ["webhook-id", "webhook-timestamp"],
-            expectedEvent: "user.created",
-            expectedKey: "u1"
-        ),
+        standardWebhooksV1,
+        standardWebhooksV1.renamingHeaders("webhook-", to: "svix-", name: "standard-webhooks (v1, Svix's svix- headers)"),
         ProviderFixture(
             name: "standard-webhooks (v1a)",
             provider: "standard-webhooks",
@@ -225,31 +255,6 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
             requiredHeaders: ["webhook-id", "webhook-timestamp"],
             event: "invoice.paid",
             id: "msg_2",
-            key: nil
-        ),
-        ProviderFixture(
-            name: "standard-webhooks (v1, Svix's svix- headers)",
-            provider: "standard-webhooks",
-            configuration: ProviderConfiguration(secrets: Array(TestKeys.whsec.prefix(2))),
-            sign: { credential, timestamp in
-                let signed = try WebhookProviders.sign(
-                    provider: "standard-webhooks",
-                    WebhookSigningInput(secret: TestKeys.whsec[credential.rawValue], body: bytes(#"{"type":"invoice.paid"}"#), id: "msg_3", timestamp: timestamp)
-                )
-                var headers = HTTPFields()
-                for field in signed.headerFields {
-                    let canonical = field.name.canonicalName
-                    let name = canonical.hasPrefix("webhook-") ? "svix-" + canonical.dropFirst("webhook-".count) : canonical
-                    headers.append(HTTPField(name: HTTPField.Name(name)!, value: field.value))
-                }
-                return SignedWebhook(headerFields: headers, url: signed.url)
-            },
-            body: { _ in bytes(#"{"type":"invoice.paid"}"#) },
-            timestamped: true,
-            signatureHeader: "svix-signature",
-            requiredHeaders: ["svix-id", "svix-timestamp"],
-            event: "invoice.paid",
-            id: "msg_3",
             key: nil
         ),
         ProviderFixture(
