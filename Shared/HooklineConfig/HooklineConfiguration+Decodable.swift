@@ -72,8 +72,8 @@ extension SourceSection: Decodable {
         // A setting its provider does not read is a mistake (meant for another provider, or the
         // wrong provider named): refused, not ignored. An unknown provider is refused later.
         if let type = WebhookProviders.provider(named: self.provider) {
-            let read = Set(type.settings.map(\.rawValue))
-            for key in container.allKeys where ProviderSetting(rawValue: key.stringValue) != nil && !read.contains(key.stringValue) {
+            for key in container.allKeys {
+                guard let setting = ProviderSetting(rawValue: key.stringValue), !type.settings.contains(setting) else { continue }
                 let path = (decoder.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
                 throw ConfigurationError(
                     "\(path): the \(self.provider) provider does not use it (it reads \(type.settings.map(\.rawValue).sorted().joined(separator: ", ")))"

@@ -37,9 +37,10 @@ public enum WebhookProviders {
                 message: "unknown provider \"\(name)\"; known providers: \(self.names.joined(separator: ", "))"
             )
         }
-        for (field, values) in [("secrets", configuration.secrets), ("public_keys", configuration.publicKeys), ("signing_tokens", configuration.signingTokens)] {
+        let keys: [(ProviderSetting, [String])] = [(.secrets, configuration.secrets), (.publicKeys, configuration.publicKeys), (.signingTokens, configuration.signingTokens)]
+        for (setting, values) in keys {
             if let index = values.firstIndex(where: \.isEmpty) {
-                throw WebhookConfigurationError(provider: name, message: "\(field)[\(index)] is empty, and anyone can sign with an empty key")
+                throw WebhookConfigurationError(provider: name, message: "\(setting.rawValue)[\(index)] is empty, and anyone can sign with an empty key")
             }
         }
         return try type.init(configuration: configuration)
