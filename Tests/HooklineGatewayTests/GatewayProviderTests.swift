@@ -196,4 +196,38 @@ struct GatewayProviderTests {
         #expect(ping.text == #"{"type":1}"#)
         #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 0)
     }
+
+    @Test("Discord: an interaction is published, then deferred as Discord expects; a webhook event is published and answered 204, and its retry keeps its ce_id")
+    func discordRepliesAfterPublishing() async throws {
+        let broker = try await TestKafka.broker()
+        var discord = SourceSection(provider: "discord")
+        discord.publicKeys = [ProviderCredentials.hex(Array(ProviderCredentials.ed25519.publicKey.rawRepresentation))]
+        let configuration = gatewayConfiguration(broker: broker, sources: ["discord": discord])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        let privateKey = ProviderCredentials.hex(Array(ProviderCredentials.ed25519.rawRepresentation))
+        let prefix = configuration.kafka.topicPrefix
+
+        let sample = try #require(WebhookSamples.all.first { $0.event == "application_command" })
+        let command = try await post(gateway, source: "discord", provider: "discord", privateKey: privateKey, body: sample.body)
+        #expect(command.status == 200)
+        #expect(command.text == #"{"type":5}"#)
+        #expect(command.headers[.contentType] == "application/json")
+        let commands = try await records(in: "\(prefix).discord.application_command", broker: broker, expect: 1)
+        #expect(commands.map(\.value) == [sample.body])
+
+        // Discord retries an event it got no 204 for: the same body, signed again later.
+        let event = Array(#"{"version":1,"application_id":"1239871623456789012","type":1,"event":{"type":"ENTITLEMENT_CREATE","timestamp":"2026-11-27T10:00:00.000000","data":{"id":"1","sku_id":"2","user_id":"3"}}}"#.utf8)
+        let now = Int64(Date().timeIntervalSince1970)
+        for timestamp in [now - 5, now] {
+            let response = try await post(gateway, source: "discord", provider: "discord", privateKey: privateKey, body: event, timestamp: timestamp)
+            #expect(response.status == 204)
+            #expect(response.body.isEmpty)
+        }
+        let events = try await records(in: "\(prefix).discord.entitlement_create", broker: broker, expect: 2)
+        #expect(events.count == 2)
+        #expect(events.allSatisfy { $0.value == event && $0.headers.string("ce_type") == "discord.entitlement_create" })
+        let ids = Set(events.compactMap { $0.headers.string("ce_id") })
+        #expect(ids.count == 1, "a retry's ce_id: \(ids)")
+    }
 }

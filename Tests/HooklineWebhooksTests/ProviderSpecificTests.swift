@@ -207,19 +207,49 @@ struct DiscordTests {
         #expect(verified.reply?.status == .ok)
     }
 
-    @Test(arguments: [(3, "message_component"), (4, "application_command_autocomplete"), (5, "modal_submit"), (9, "interaction_9")])
-    func interactionTypesAreNamed(type: Int, event: String) throws {
-        let verified = try verifier("discord", self.configuration).verify(self.request(#"{"type":"# + String(type) + #","id":"x"}"#))
+    /// Each interaction is published, then answered with the deferred response Discord accepts
+    /// for its type; an unknown type gets the gateway's 202.
+    @Test(arguments: [
+        (2, "application_command", #"{"type":5}"#),
+        (3, "message_component", #"{"type":6}"#),
+        (4, "application_command_autocomplete", #"{"type":8,"data":{"choices":[]}}"#),
+        (5, "modal_submit", #"{"type":5}"#),
+        (9, "interaction_9", nil),
+    ])
+    func interactionTypesAreNamedAndDeferred(type: Int, event: String, reply: String?) throws {
+        let verified = try verifier("discord", self.configuration).verify(self.request(#"{"type":"# + String(type) + #","id":"x","guild_id":"g"}"#))
         #expect(verified.event == event)
         #expect(verified.id == "x")
+        #expect(verified.key == "g")
         #expect(verified.publish)
+        #expect(verified.reply == reply.map { .json($0) })
     }
 
-    @Test func webhookEventUsesTheEventType() throws {
-        let body = #"{"version":1,"application_id":"1","type":1,"event":{"type":"APPLICATION_AUTHORIZED","timestamp":"2024-10-18T14:42:53.064834","data":{}}}"#
-        let verified = try verifier("discord", self.configuration).verify(self.request(body))
+    static let authorized = #"{"version":1,"application_id":"1","type":1,"event":{"type":"APPLICATION_AUTHORIZED","timestamp":"2024-10-18T14:42:53.064834","data":{}}}"#
+
+    @Test func webhookEventUsesTheEventTypeAndIsAnswered204() throws {
+        let verified = try verifier("discord", self.configuration).verify(self.request(Self.authorized))
         #expect(verified.event == "application_authorized")
         #expect(verified.publish)
+        #expect(verified.reply == .noContent)
+    }
+
+    /// Webhook events carry no id: a retry (the same body, signed at another time) keeps the one
+    /// derived from the body, and another event gets another.
+    @Test func webhookEventIdIsDerivedFromTheBody() throws {
+        let verifier = try verifier("discord", self.configuration)
+        let first = try verifier.verify(self.request(Self.authorized)).id
+        var retry = try sign("discord", WebhookSigningInput(privateKey: TestKeys.seedHex[0], body: bytes(Self.authorized), timestamp: now + 60))
+        retry.now = now + 60
+        #expect(try verifier.verify(retry).id == first)
+        let other = Self.authorized.replacingOccurrences(of: "53.064834", with: "54.000001")
+        #expect(try verifier.verify(self.request(other)).id != first)
+        // A version 8 UUID: 8-4-4-4-12 lowercase hex, version digit 8, variant 8–b.
+        let groups = first.split(separator: "-").map(String.init)
+        #expect(groups.map(\.count) == [8, 4, 4, 4, 12])
+        #expect(first.allSatisfy { "0123456789abcdef-".contains($0) })
+        #expect(groups[2].first == "8")
+        #expect("89ab".contains(groups[3].first!))
     }
 
     @Test func webhookEventPingIsAnswered204() throws {

@@ -7,8 +7,14 @@ import HTTPTypes
 ///
 /// Interactions: PING (type 1) is answered `{"type":1}` and not published; types 2–5 are
 /// `application_command`, `message_component`, `application_command_autocomplete`,
-/// `modal_submit`; id body `id`, key `guild_id`. Webhook events (type 1 with an `event` object) have
-/// event `event.type` lowercased; their PING (type 0) is answered 204 and not published.
+/// `modal_submit`; id body `id`, key `guild_id`. Once published, an interaction is answered with
+/// the deferred response Discord accepts for its type (`{"type":5}`, "thinking…", for commands
+/// and modals; `{"type":6}` for components; no suggestions for autocomplete), so a consumer
+/// completes it later through the interaction's token.
+///
+/// Webhook events (type 1 with an `event` object) have event `event.type` lowercased and are
+/// answered 204, as Discord asks; they carry no id, so theirs is derived from the body, which a
+/// retry repeats. Their PING (type 0) is answered 204 and not published.
 public struct DiscordVerifier: WebhookVerifier {
     public static let provider = "discord"
     public static let settings: Set<ProviderSetting> = [.publicKeys, .toleranceSeconds]
@@ -21,11 +27,12 @@ public struct DiscordVerifier: WebhookVerifier {
     static let event = JSONPointer(members: "event")
     static let eventType = JSONPointer(members: "event", "type")
 
-    static let interactionNames: [Int64: String] = [
-        2: "application_command",
-        3: "message_component",
-        4: "application_command_autocomplete",
-        5: "modal_submit",
+    /// Each interaction type's event, and the response Discord accepts for it once published.
+    static let interactions: [Int64: (event: String, reply: WebhookReply)] = [
+        2: ("application_command", .json(#"{"type":5}"#)),
+        3: ("message_component", .json(#"{"type":6}"#)),
+        4: ("application_command_autocomplete", .json(#"{"type":8,"data":{"choices":[]}}"#)),
+        5: ("modal_submit", .json(#"{"type":5}"#)),
     ]
 
     let keys: [Curve25519.Signing.PublicKey]
@@ -64,20 +71,26 @@ public struct DiscordVerifier: WebhookVerifier {
         guard let type = JSONScanner.value(at: Self.type, in: body)?.integer else {
             throw .malformedBody("a Discord payload with a numeric type")
         }
-        let id = JSONScanner.value(at: Self.id, in: body)?.string ?? DeliveryID.random()
-        let guild = JSONScanner.value(at: Self.guild, in: body)?.string
+        let id = JSONScanner.value(at: Self.id, in: body)?.string
         if JSONScanner.value(at: Self.event, in: body) == .object {
             let event = JSONScanner.value(at: Self.eventType, in: body)?.string?.lowercased() ?? "unknown"
-            return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: guild)
+            return VerifiedWebhook(provider: Self.provider, event: event, id: id ?? DeliveryID.derived(from: body), reply: .noContent)
         }
+        let guild = JSONScanner.value(at: Self.guild, in: body)?.string
         switch type {
         case 0:
-            return VerifiedWebhook(provider: Self.provider, event: "ping", id: id, publish: false, reply: .noContent)
+            return VerifiedWebhook(provider: Self.provider, event: "ping", id: id ?? DeliveryID.random(), publish: false, reply: .noContent)
         case 1:
-            return VerifiedWebhook(provider: Self.provider, event: "ping", id: id, publish: false, reply: .json("{\"type\":1}"))
+            return VerifiedWebhook(provider: Self.provider, event: "ping", id: id ?? DeliveryID.random(), publish: false, reply: .json(#"{"type":1}"#))
         default:
-            let event = Self.interactionNames[type] ?? "interaction_" + String(type)
-            return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: guild)
+            let interaction = Self.interactions[type]
+            return VerifiedWebhook(
+                provider: Self.provider,
+                event: interaction?.event ?? "interaction_" + String(type),
+                id: id ?? DeliveryID.random(),
+                key: guild,
+                reply: interaction?.reply
+            )
         }
     }
 

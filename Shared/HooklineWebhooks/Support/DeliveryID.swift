@@ -1,4 +1,7 @@
-/// Ids for deliveries that carry none: random (version 4) UUIDs, lowercase.
+import Crypto
+
+/// Ids for deliveries that carry none, as lowercase UUIDs: random ones (version 4), or ones
+/// derived from the body (version 8), which a provider's retry of the same body repeats.
 enum DeliveryID {
     static func random() -> String {
         var generator = SystemRandomNumberGenerator()
@@ -11,6 +14,19 @@ enum DeliveryID {
             }
         }
         bytes[6] = bytes[6] & 0x0F | 0x40
+        return self.uuid(bytes)
+    }
+
+    /// The first 16 bytes of the body's SHA-256 as a version 8 UUID: equal bodies, equal ids.
+    static func derived(from body: [UInt8]) -> String {
+        var bytes = Array(SHA256.hash(data: body).prefix(16))
+        bytes[6] = bytes[6] & 0x0F | 0x80
+        return self.uuid(bytes)
+    }
+
+    /// `bytes` (16) with the RFC 9562 variant bits set, spelled 8-4-4-4-12.
+    private static func uuid(_ bytes: [UInt8]) -> String {
+        var bytes = bytes
         bytes[8] = bytes[8] & 0x3F | 0x80
         let hex = Array(Hex.encode(bytes).utf8)
         var out: [UInt8] = []
