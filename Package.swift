@@ -65,7 +65,7 @@ let package = Package(
 
         .target(
             name: "HooklineConfig",
-            dependencies: ["HooklineWebhooks", .product(name: "Yams", package: "Yams")],
+            dependencies: ["HooklineWebhooks", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")],
             path: "Shared/HooklineConfig",
             swiftSettings: swiftSettings
         ),

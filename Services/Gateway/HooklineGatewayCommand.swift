@@ -20,10 +20,18 @@ struct HooklineGatewayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level (none logs a payload, a signature or a secret).")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Log lines as text or json (default: $HOOKLINE_LOG_FORMAT, else text).")
+    var logFormat: LogFormat?
+
     @Flag(name: .long, help: "Check the configuration (addresses, sources, secrets, Kafka properties) without starting; exit 0 when it would start, 78 when not.")
     var check = false
 
     func run() async throws {
+        do {
+            try LogFormat.bootstrap(self.logFormat)
+        } catch {
+            throw ValidationError(error.message)
+        }
         var logger = Logger(label: "hookline.gateway")
         logger.logLevel = self.logLevel
         do {
@@ -51,3 +59,4 @@ struct HooklineGatewayCommand: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}

@@ -29,6 +29,9 @@ struct HooklineMonitorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Log lines as text or json (default: $HOOKLINE_LOG_FORMAT, else text).")
+    var logFormat: LogFormat?
+
     @Flag(name: .long, help: "Check the configuration (address, gateway URLs, Kafka properties) without starting; exit 0 when it would start, 78 when not.")
     var check = false
 
@@ -38,6 +41,11 @@ struct HooklineMonitorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        do {
+            try LogFormat.bootstrap(self.logFormat)
+        } catch {
+            throw ValidationError(error.message)
+        }
         var logger = Logger(label: "hookline.monitor")
         logger.logLevel = self.logLevel
         do {
@@ -64,3 +72,4 @@ struct HooklineMonitorCommand: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}

@@ -173,6 +173,7 @@ public struct ConsumerServiceOptions: ParsableCommand {
     @Option(help: "Configuration file (default: $HOOKLINE_CONFIG, else deploy/hookline.yaml if present).") var config: String?
     @Option(help: "HOST:PORT for the HTTP API, overriding services.<name>.listen.") var listen: String?
     @Option(help: "Log level.") var logLevel: Logger.Level = .info
+    @Option(help: "Log lines as text or json (default: $HOOKLINE_LOG_FORMAT, else text).") var logFormat: LogFormat?
     @Flag(help: "Check the configuration (address, topics, Kafka properties, database, trigger URL) without starting; exit 0 when it would start, 78 when not.")
     var check = false
 
@@ -182,6 +183,11 @@ public struct ConsumerServiceOptions: ParsableCommand {
     public static func main(service name: String) async {
         do {
             let options = try self.parse()
+            do {
+                try LogFormat.bootstrap(options.logFormat)
+            } catch {
+                throw ValidationError(error.message)
+            }
             var logger = Logger(label: "hookline.\(name)")
             logger.logLevel = options.logLevel
             do {
@@ -206,3 +212,4 @@ public struct ConsumerServiceOptions: ParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}

@@ -7,8 +7,9 @@ import Testing
 
 @Suite("Gateway logs", .timeLimit(.minutes(2)))
 struct GatewayLogTests {
-    @Test("at trace level, accepted and refused requests leave no secret, signature or payload in the log; a refusal names the provider's delivery id")
-    func noSecretsOrPayloads() async throws {
+    /// In each format (`HOOKLINE_LOG_FORMAT`): text lines, or one JSON object a line.
+    @Test("at trace level, accepted and refused requests leave no secret, signature or payload in the log; a refusal names the provider's delivery id", arguments: ["text", "json"])
+    func noSecretsOrPayloads(format: String) async throws {
         let broker = try await TestKafka.broker()
         let marker = "payload-marker-\(UUID().uuidString)"
         let githubSecret = "github-secret-\(UUID().uuidString)"
@@ -26,7 +27,7 @@ struct GatewayLogTests {
                 """,
             port: port,
             logLevel: "trace",
-            environment: ["HOOKLINE_TEST_GITHUB_SECRET": githubSecret]
+            environment: ["HOOKLINE_TEST_GITHUB_SECRET": githubSecret, "HOOKLINE_LOG_FORMAT": format]
         )
         defer { if gateway.process.isRunning { gateway.process.terminate() } }
         let base = "http://127.0.0.1:\(port)/webhooks"
@@ -57,9 +58,27 @@ struct GatewayLogTests {
         let log = try String(contentsOf: gateway.log, encoding: .utf8)
 
         // The log is there, verbose, and says what was refused and which delivery it was.
-        #expect(log.contains(" trace ") && log.contains(" debug "))
-        let refusal = try #require(log.split(separator: "\n").first { $0.contains(refusedID) })
-        #expect(refusal.contains("webhook refused") && refusal.contains("hookline.reason=bad_signature") && refusal.contains("hookline.source=github"))
+        let lines = log.split(separator: "\n")
+        let refusal = try #require(lines.first { $0.contains(refusedID) })
+        if format == "json" {
+            // Every line is one JSON object with the fixed members, then the metadata, flat.
+            let objects = try lines.map { line in
+                try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
+            }
+            for object in objects {
+                #expect(object["time"] is String && object["logger"] is String && object["message"] is String && object["source"] is String, "\(object)")
+            }
+            #expect(Set(objects.compactMap { $0["level"] as? String }).isSuperset(of: ["trace", "debug", "info"]))
+            let refused = try #require(try JSONSerialization.jsonObject(with: Data(refusal.utf8)) as? [String: Any])
+            #expect(refused["message"] as? String == "webhook refused")
+            #expect(refused["hookline.reason"] as? String == "bad_signature")
+            #expect(refused["hookline.source"] as? String == "github")
+            #expect(refused["level"] as? String == "info")
+            #expect(refused["logger"] as? String == "hookline.gateway")
+        } else {
+            #expect(log.contains(" trace ") && log.contains(" debug "))
+            #expect(refusal.contains("webhook refused") && refusal.contains("hookline.reason=bad_signature") && refusal.contains("hookline.source=github"))
+        }
         // Nothing of the secrets, the signatures or the payloads.
         let signature = try #require(accepted[HTTPField.Name("X-Hub-Signature-256")!]).dropFirst("sha256=".count)
         for secret in [githubSecret, stripeSecret, String(stripeSecret.dropFirst("whsec_".count)), String(signature), marker] {
