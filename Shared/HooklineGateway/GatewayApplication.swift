@@ -6,6 +6,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Builds and runs `hookline-gateway`.
@@ -193,24 +194,41 @@ public enum GatewayApplication {
 /// producer starts sending what it holds: the requests the server still holds await their
 /// records' acknowledgements, which should not also wait out `linger.ms` (a record lingering past
 /// the grace period would be written, but its request cut off unanswered and delivered again).
-/// Once the application has stopped, the producer is flushed and released.
-struct GatewayService<App: ApplicationProtocol>: Service {
+/// Once the application has stopped, the producer is flushed and released, within what is left
+/// of the grace period that began at the signal: the whole shutdown stays within the grace period
+/// plus the service group's 2 s, rather than a second grace period for the flush when the
+/// requests took the first (a broker gone, its records never acknowledged).
+final class GatewayService<App: ApplicationProtocol>: Service {
     let application: App
     let publisher: WebhookPublisher
     let flushTimeout: Duration
+    private let signalled = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(application: App, publisher: WebhookPublisher, flushTimeout: Duration) {
+        self.application = application
+        self.publisher = publisher
+        self.flushTimeout = flushTimeout
+    }
 
     func run() async throws {
         do {
             try await withGracefulShutdownHandler {
                 try await self.application.run()
             } onGracefulShutdown: {
+                self.signalled.withLock { $0 = .now }
                 self.publisher.startFlushing(timeout: self.flushTimeout)
             }
         } catch {
-            await self.publisher.shutdown(timeout: self.flushTimeout)
+            await self.publisher.shutdown(timeout: self.remainingFlushTime)
             throw error
         }
-        await self.publisher.shutdown(timeout: self.flushTimeout)
+        await self.publisher.shutdown(timeout: self.remainingFlushTime)
+    }
+
+    /// The grace period left since the signal (none once it has passed), or all of it without one.
+    private var remainingFlushTime: Duration {
+        guard let signalled = self.signalled.withLock({ $0 }) else { return self.flushTimeout }
+        return max(.zero, self.flushTimeout - (ContinuousClock.now - signalled))
     }
 }
 

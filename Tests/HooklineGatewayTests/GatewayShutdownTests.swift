@@ -186,6 +186,49 @@ struct GatewayShutdownTests {
         let stored = try await records(in: "\(prefix).github.push", broker: broker, expect: 1)
         #expect(stored.compactMap { $0.headers.string("ce_id") } == ["lingering"])
     }
+
+    @Test("SIGTERM with the broker gone and a request waiting for its record: the wait is cut at the grace period plus the service group's 2 s, the flush gets no second grace period, the request gets no 2xx, and the gateway exits 0")
+    func sigtermIsBoundedWhenTheBrokerIsGone() async throws {
+        // Its own broker, since it stops it.
+        let broker = try await EmbeddedBroker.start()
+        defer { broker.stop() }
+        let prefix = TestKafka.uniqueName("gone")
+        let port = try freeLoopbackPort()
+        let grace = Duration.seconds(4)
+        let gateway = try await GatewayProcess.start(
+            yaml: """
+                kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(prefix)", partitions: 1 }
+                gateway: { ack_timeout_ms: 60000, shutdown_grace_ms: 4000 }
+                sources:
+                  github: { provider: github, secrets: ["gone-secret"] }
+                """,
+            port: port
+        )
+        defer { if gateway.process.isRunning { gateway.process.terminate() } }
+        let base = "http://127.0.0.1:\(port)"
+        func signed(_ id: String) throws -> HTTPFields {
+            try WebhookProviders.sign(provider: "github", WebhookSigningInput(secret: "gone-secret", body: githubPush, event: "push", id: id, timestamp: 0)).headerFields
+        }
+        // The topic exists and the producer has a connection; then the broker goes away.
+        let first = try await httpRequest(.POST, "\(base)/webhooks/github", headers: try signed("before"), body: githubPush)
+        #expect(first.status == 202, "\(first.text)")
+        await broker.shutDown()
+        let held = Task { try await httpRequest(.POST, "\(base)/webhooks/github", headers: try signed("held"), body: githubPush, timeout: .seconds(30)) }
+        let waiting = try await eventually(timeout: .seconds(20)) { try await recordsInFlight(at: base) == 1 }
+        try #require(waiting, "the held record never reached the producer")
+
+        kill(gateway.process.processIdentifier, SIGTERM)
+        let signalled = ContinuousClock.now
+        let status = await exitStatus(of: gateway.process, within: .seconds(20))
+        let exitedAfter = ContinuousClock.now - signalled
+        #expect(status == 0)
+        // Grace + 2 s for the requests, then the purge's 1 s at most (and 1.5 s to spare); not a
+        // second grace period, which took it past grace × 2 + 2 s.
+        #expect(exitedAfter >= grace, "exited \(exitedAfter) after the signal")
+        #expect(exitedAfter < grace + .milliseconds(4500), "exited \(exitedAfter) after the signal")
+        let answer = try? await held.value
+        #expect(answer.map { !(200...299).contains($0.status) } ?? true, "the held request was answered \(answer?.status ?? 0)")
+    }
 }
 
 /// What a load generator saw, shared by its clients.
