@@ -83,4 +83,7 @@ public struct WebhookReply: Sendable, Hashable {
 
     /// `204` with no body.
     public static let noContent = WebhookReply(status: .noContent, contentType: nil, body: [])
+
+    /// `200` with no body: Slack's bare acknowledgement, which posts nothing and changes no view.
+    public static let emptyOK = WebhookReply(status: .ok, contentType: nil, body: [])
 }

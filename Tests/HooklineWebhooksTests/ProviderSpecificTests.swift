@@ -168,6 +168,23 @@ struct SlackTests {
         #expect(verified.event == "block_actions")
         #expect(verified.id == "13345224609.738474920.8088930838d88f008e0")
         #expect(verified.key == "T9TK3CUKW")
+        #expect(verified.publish)
+        #expect(verified.reply == .emptyOK)
+    }
+
+    /// A body in the answer would be posted as the command's reply (or read as a modal's
+    /// `response_action`): form deliveries get an empty 200 once published; Events API ones the
+    /// gateway's 202.
+    @Test func formDeliveriesAreAcknowledgedWithAnEmpty200() throws {
+        let verifier = try verifier("slack", self.configuration)
+        let command = bytes(formEncode([("command", "/deploy"), ("text", "main"), ("team_id", "T1"), ("trigger_id", "t.1")]))
+        let slash = try verifier.verify(try sign("slack", WebhookSigningInput(secret: "slack-secret", body: command, timestamp: now)))
+        #expect(slash.event == "slash_command")
+        #expect(slash.reply == .emptyOK)
+        #expect(slash.reply?.status == .ok && slash.reply?.body.isEmpty == true && slash.reply?.contentType == nil)
+        let event = bytes(#"{"type":"event_callback","event_id":"Ev1","team_id":"T1","event":{"type":"app_mention"}}"#)
+        let callback = try verifier.verify(try sign("slack", WebhookSigningInput(secret: "slack-secret", body: event, timestamp: now)))
+        #expect(callback.reply == nil)
     }
 
     @Test func signatureWithoutVersionPrefixIsRefused() throws {

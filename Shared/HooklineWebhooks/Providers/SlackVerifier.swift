@@ -8,7 +8,9 @@ import HTTPTypes
 /// published; `event_callback` has event `event.type`, id `event_id`; key `team_id`.
 /// Form bodies: a slash command (`command=…`) has event `slash_command` and a `slack-command`
 /// header; an interactivity `payload=<json>` has the payload's `type`; id `trigger_id`; key the team
-/// id.
+/// id. Once published, they are answered with an empty 200, Slack's bare acknowledgement: a body
+/// would be taken as the command's reply message or a modal's `response_action`. The consumer
+/// replies later through the delivery's `response_url` or the Web API.
 public struct SlackVerifier: WebhookVerifier {
     public static let provider = "slack"
     public static let settings: Set<ProviderSetting> = [.secrets, .toleranceSeconds]
@@ -94,7 +96,7 @@ public struct SlackVerifier: WebhookVerifier {
             }
             let id = JSONScanner.value(at: Self.triggerID, in: json)?.string ?? DeliveryID.random()
             let team = JSONScanner.value(at: Self.team, in: json)?.string ?? JSONScanner.value(at: Self.teamID, in: json)?.string
-            return VerifiedWebhook(provider: Self.provider, event: type, id: id, key: team)
+            return VerifiedWebhook(provider: Self.provider, event: type, id: id, key: team, reply: .emptyOK)
         }
         let id = pairs.first("trigger_id").flatMap { $0.isEmpty ? nil : $0 } ?? DeliveryID.random()
         let team = pairs.first("team_id")
@@ -104,10 +106,11 @@ public struct SlackVerifier: WebhookVerifier {
                 event: "slash_command",
                 id: id,
                 key: team,
-                headers: [.init(name: "slack-command", value: command)]
+                headers: [.init(name: "slack-command", value: command)],
+                reply: .emptyOK
             )
         }
-        return VerifiedWebhook(provider: Self.provider, event: "unknown", id: id, key: team)
+        return VerifiedWebhook(provider: Self.provider, event: "unknown", id: id, key: team, reply: .emptyOK)
     }
 
     public static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook {
