@@ -63,7 +63,7 @@ extension SourceSection: Decodable {
         case publicURL = "public_url", signatureHeader = "signature_header", signaturePrefix = "signature_prefix"
         case eventTypeHeader = "event_type_header", eventTypeJSONPointer = "event_type_json_pointer", idHeader = "id_header"
         case keyJSONPointer = "key_json_pointer", ackTimeoutMs = "ack_timeout_ms", rateLimitPerSecond = "rate_limit_per_second"
-        case events
+        case events, successStatus = "success_status"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -94,6 +94,7 @@ extension SourceSection: Decodable {
         try container.assign(&self.ackTimeoutMs, .ackTimeoutMs)
         try container.assign(&self.rateLimitPerSecond, .rateLimitPerSecond)
         try container.assign(&self.events, .events)
+        try container.assign(&self.successStatus, .successStatus)
     }
 }
 

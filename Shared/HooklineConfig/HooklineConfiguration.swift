@@ -145,6 +145,9 @@ public struct HooklineConfiguration: Sendable {
             if source.toleranceSeconds < 1 { throw ConfigurationError("sources.\(name).tolerance_seconds must be at least 1") }
             if let ms = source.ackTimeoutMs, ms < 1 { throw ConfigurationError("sources.\(name).ack_timeout_ms must be positive") }
             if let rate = source.rateLimitPerSecond, rate < 1 { throw ConfigurationError("sources.\(name).rate_limit_per_second must be at least 1 (leave it out for no limit)") }
+            if let status = source.successStatus, ![200, 202, 204].contains(status) {
+                throw ConfigurationError("sources.\(name).success_status is \(status); it may be 200, 202 or 204")
+            }
             if let events = source.events, events.isEmpty || events.contains(where: \.isEmpty) {
                 throw ConfigurationError("sources.\(name).events lists the event types with topics of their own: leave it out for all, or name at least one")
             }
@@ -246,6 +249,9 @@ public struct SourceSection: Sendable, Hashable {
     /// `<prefix>.<source>.unknown` (still accepted, its `ce_type` unchanged), so the topics a source
     /// can create are bounded. Default: none (every event type gets its topic)
     public var events: [String]?
+    /// The status that acknowledges a published delivery: 200, 202 or 204 (no body), for a
+    /// sender that takes only one of them as success. Default: the provider's (202; Paddle 200)
+    public var successStatus: Int?
 
     public init(provider: String) {
         self.provider = provider

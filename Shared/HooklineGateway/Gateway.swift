@@ -144,7 +144,7 @@ final class Gateway: Sendable {
             case .success(let report):
                 metrics.ackLatency(source: source.name, start.duration(to: .now))
                 metrics.published(topic: topic)
-                answer(webhook.reply.map(GatewayReply.init) ?? .accepted(id: webhook.id, report: report))
+                answer(webhook.reply.map(GatewayReply.init) ?? .accepted(id: webhook.id, report: report, status: source.successStatus))
             case .failure(let error):
                 self.log(
                     .unacknowledged,

@@ -39,10 +39,12 @@ public struct GatewayReply: Sendable {
     /// the reply's own fields are added.
     private static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
 
-    /// 202 `{"id","topic","partition","offset"}`, written straight into the body's buffer: about
-    /// half the instructions of a `String` built by interpolation and then copied into a buffer
-    /// (5,300–5,400 against 9,800 a request under callgrind; docs/benchmarks.md).
-    static func accepted(id: String, report: KafkaDeliveryReport) -> GatewayReply {
+    /// 202 (or the source's `success_status`) `{"id","topic","partition","offset"}`, written
+    /// straight into the body's buffer: about half the instructions of a `String` built by
+    /// interpolation and then copied into a buffer (5,300–5,400 against 9,800 a request under
+    /// callgrind; docs/benchmarks.md). 204 has no body.
+    static func accepted(id: String, report: KafkaDeliveryReport, status: HTTPResponse.Status = .accepted) -> GatewayReply {
+        if status == .noContent { return GatewayReply(status: .noContent) }
         var body = ByteBufferAllocator().buffer(capacity: 64 + id.utf8.count + report.topic.utf8.count)
         body.writeStaticString(#"{"id":"#)
         body.writeJSONString(id)
@@ -53,7 +55,7 @@ public struct GatewayReply: Sendable {
         body.writeStaticString(#","offset":"#)
         body.writeString(String(report.offset))
         body.writeStaticString("}")
-        return GatewayReply(status: .accepted, headerFields: Self.jsonHeaders, body: body)
+        return GatewayReply(status: status, headerFields: Self.jsonHeaders, body: body)
     }
 
     /// A provider's own reply (a Slack challenge, Discord's PONG, Twilio's empty TwiML).

@@ -1,3 +1,4 @@
+import HTTPTypes
 import HooklineConfig
 import HooklineWebhooks
 import Synchronization
@@ -17,6 +18,8 @@ final class GatewaySource: Sendable {
     let ceSource: String
     /// The events with topics of their own (spelled as topic names spell them); nil for all.
     let events: Set<String>?
+    /// What acknowledges a published delivery: the source's `success_status`, else the provider's.
+    let successStatus: HTTPResponse.Status
 
     init(
         name: String,
@@ -25,7 +28,8 @@ final class GatewaySource: Sendable {
         publicURL: String?,
         ackTimeoutMs: Int,
         rateLimiter: RateLimiter?,
-        events: [String]? = nil
+        events: [String]? = nil,
+        successStatus: Int? = nil
     ) {
         self.name = name
         self.provider = provider
@@ -35,6 +39,7 @@ final class GatewaySource: Sendable {
         self.rateLimiter = rateLimiter
         self.ceSource = "/webhooks/\(name)"
         self.events = events.map { Set($0.map(WebhookTopic.eventName)) }
+        self.successStatus = successStatus.map { HTTPResponse.Status(code: $0) } ?? type(of: verifier).successStatus
     }
 
     /// The event a delivery's topic is named after: its own, or `unknown` when ``events`` leaves it out.
@@ -69,7 +74,8 @@ final class GatewaySource: Sendable {
                 publicURL: section.publicURL,
                 ackTimeoutMs: section.ackTimeoutMs ?? configuration.gateway.ackTimeoutMs,
                 rateLimiter: section.rateLimitPerSecond.map { RateLimiter(perSecond: $0) },
-                events: section.events
+                events: section.events,
+                successStatus: section.successStatus
             )
         }
         return sources

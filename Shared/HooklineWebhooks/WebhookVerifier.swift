@@ -24,6 +24,11 @@ public protocol WebhookVerifier: Sendable {
     /// delivery of `message.body`.
     static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook
 
+    /// The status that acknowledges a published delivery when the source does not set
+    /// `success_status`: 202 (the default), or 200 where the provider's documentation asks for
+    /// exactly that (Paddle).
+    static var successStatus: HTTPResponse.Status { get }
+
     /// The request headers that name the delivery (GitHub's `X-GitHub-Delivery`), in the order
     /// the id is taken from them: what the log line of a refused request quotes, so that an
     /// operator can find the provider's own record of the attempt. Empty (the default) where the
@@ -33,6 +38,8 @@ public protocol WebhookVerifier: Sendable {
 
 extension WebhookVerifier {
     public var deliveryIDHeaders: [HTTPField.Name] { [] }
+
+    public static var successStatus: HTTPResponse.Status { .accepted }
 
     /// The delivery id a request names in ``deliveryIDHeaders``, for a log line: the request is not
     /// authenticated, so the value is cut to 128 characters and anything but printable ASCII is

@@ -78,6 +78,7 @@ struct ConfigurationTests {
             ("sources: { gh: { provider: github, ack_timeout_ms: 0 } }", "sources.gh.ack_timeout_ms must be positive"),
             ("sources: { gh: { provider: github, rate_limit_per_second: 0 } }", "sources.gh.rate_limit_per_second must be at least 1"),
             ("services: { orders: { max_attempts: 0 } }", "services.orders.max_attempts must be at least 1"),
+            ("sources: { gh: { provider: github, success_status: 201 } }", "sources.gh.success_status is 201; it may be 200, 202 or 204"),
             ("sources: { gh: { provider: github, events: [] } }", "sources.gh.events lists the event types with topics of their own"),
             ("monitor: { interval_seconds: 10, window_seconds: 5 }", "monitor.window_seconds must be at least monitor.interval_seconds"),
             ("sources: { gh: { provider: github, secret: [a] } }", "unknown key sources.gh.secret"),

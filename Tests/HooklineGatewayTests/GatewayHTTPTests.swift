@@ -290,6 +290,32 @@ struct GatewayHTTPTests {
         #expect(Set(topics) == ["\(prefix).github.push", "\(prefix).github.pull_request", "\(prefix).github.unknown"])
     }
 
+    @Test("success_status: 200 and 204 acknowledge a published delivery for senders that take only those; Paddle's default is 200, the others' 202")
+    func successStatus() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = gatewayConfiguration(broker: broker, sources: [
+            "ok": source("github", secrets: ["s3cret"]) { $0.successStatus = 200 },
+            "empty": source("github", secrets: ["s3cret"]) { $0.successStatus = 204 },
+            "github": source("github", secrets: ["s3cret"]),
+            "paddle": source("paddle", secrets: ["pdl-secret"]),
+        ])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        let prefix = configuration.kafka.topicPrefix
+        for (name, status) in [("ok", 200), ("github", 202)] {
+            let response = try await post(gateway, source: name, provider: "github", secret: "s3cret", body: githubPush, event: "push", id: "status-\(name)")
+            #expect(response.status == status, "\(name)")
+            #expect(response.json?["topic"] as? String == "\(prefix).\(name).push", "\(name)")
+        }
+        let empty = try await post(gateway, source: "empty", provider: "github", secret: "s3cret", body: githubPush, event: "push", id: "status-empty")
+        #expect(empty.status == 204)
+        #expect(empty.body.isEmpty && empty.headers[.contentType] == nil)
+        let paddle = try await post(gateway, source: "paddle", provider: "paddle", secret: "pdl-secret", body: Array(#"{"event_id":"evt_01","event_type":"transaction.completed","data":{"id":"txn_01"}}"#.utf8))
+        #expect(paddle.status == 200)
+        #expect(paddle.json?["topic"] as? String == "\(prefix).paddle.transaction.completed")
+        #expect(try await records(in: "\(prefix).empty.push", broker: broker, expect: 1).count == 1)
+    }
+
     @Test("with the broker stopped, a webhook gets 503 with Retry-After within the ack timeout")
     func brokerDownIs503() async throws {
         let broker = try await EmbeddedBroker.start()

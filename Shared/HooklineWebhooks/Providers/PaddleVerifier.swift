@@ -3,10 +3,12 @@ import HTTPTypes
 
 /// Paddle Billing: `Paddle-Signature: ts=<unix>;h1=<hex>[;h1=<hex>…]` (several `h1` while a secret
 /// rotates), HMAC-SHA256 over `<ts>:<body>`, with timestamp tolerance. Event body `event_type`, id
-/// body `event_id`, key `data.id`.
+/// body `event_id`, key `data.id`. Acknowledged with 200: Paddle's documentation asks for
+/// "an HTTP 200 status code", not any 2xx.
 public struct PaddleVerifier: WebhookVerifier {
     public static let provider = "paddle"
     public static let settings: Set<ProviderSetting> = [.secrets, .toleranceSeconds]
+    public static let successStatus: HTTPResponse.Status = .ok
 
     static let scheme = TimestampedHMACScheme(
         header: HTTPField.Name("Paddle-Signature")!, separator: ";", timestampPrefix: "ts=", signaturePrefix: "h1=", joiner: ":"
