@@ -289,9 +289,22 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.state = .closing
         self.body = ByteBuffer()
         let reply: GatewayReply =
-            error == .headerOverflow
-            ? .jsonError(.requestHeaderFieldsTooLarge, code: "headers_too_large", message: "The request's header is larger than this gateway accepts.")
-            : .jsonError(.badRequest, code: "malformed_http", message: "The request is not valid HTTP/1.1.")
+            switch error {
+            case .headerOverflow:
+                .jsonError(.requestHeaderFieldsTooLarge, code: "headers_too_large", message: "The request's header is larger than this gateway accepts.")
+            case .invalidEOFState:
+                // The connection's input ended mid-request: the client half-closed it, or the
+                // gateway is cutting off what it still reads at the end of its shutdown grace. Not
+                // malformed: the sender should simply send it again.
+                .jsonError(
+                    .serviceUnavailable,
+                    code: "incomplete_request",
+                    message: "The connection ended before the request arrived in full; send it again.",
+                    retryAfter: "1"
+                )
+            default:
+                .jsonError(.badRequest, code: "malformed_http", message: "The request is not valid HTTP/1.1.")
+            }
         self.endpoint.refused(source, reply.status)
         self.close(answering: reply, context: context)
     }

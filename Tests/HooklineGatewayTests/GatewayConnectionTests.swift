@@ -70,6 +70,25 @@ struct GatewayConnectionTests {
         #expect(try await publishedIDs(gateway, broker: broker, expect: 2) == ["half-1", "half-2"])
     }
 
+    @Test("a webhook whose sender ends the connection's input before the body is complete gets a JSON 503 with Retry-After, not a 400, and nothing is published")
+    func truncatedBodyIsRetriable() async throws {
+        let (broker, gateway) = try await startGitHubGateway()
+        defer { Task { await gateway.stop() } }
+
+        let push = try signedPushParts(id: "truncated")
+        let responses = try await RawHTTPConnection.conversation(
+            port: gateway.port,
+            steps: [(push.head + push.body.prefix(push.body.count / 2), 1)],
+            halfClose: true,
+            untilClosed: true
+        )
+        #expect(responses.map(\.status) == [503])
+        #expect(responses.first?.json?["error"] as? String == "incomplete_request")
+        #expect(responses.first?.headers["retry-after"] == "1")
+        #expect(responses.first?.headers["connection"] == "close")
+        #expect(try await recordCount(prefix: gateway.configuration.kafka.topicPrefix, broker: broker) == 0)
+    }
+
     @Test("bytes that are not HTTP get a JSON 400 after the answers owed before them, a header over the limit a JSON 431; both close the connection")
     func malformedHTTP() async throws {
         let (_, gateway) = try await startGitHubGateway()
