@@ -47,6 +47,20 @@ struct GatewayProcess {
         process.terminate()
         throw EmbeddedBrokerError(message: "the gateway did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
+
+    /// Starts a gateway on a free port with one source, `github`, whose secret is `secret`;
+    /// `kafka` and `gateway` are added to those sections (YAML flow-mapping members).
+    static func github(broker: EmbeddedBroker, prefix: String, secret: String, kafka: String, gateway: String) async throws -> GatewayProcess {
+        try await self.start(
+            yaml: """
+                kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(prefix)", \(kafka) }
+                gateway: { \(gateway) }
+                sources:
+                  github: { provider: github, secrets: ["\(secret)"] }
+                """,
+            port: try freeLoopbackPort()
+        )
+    }
 }
 
 @Suite("Gateway process shutdown", .timeLimit(.minutes(2)))
@@ -55,16 +69,12 @@ struct GatewayShutdownTests {
     func sigtermLosesNoAcknowledgedRequest() async throws {
         let broker = try await TestKafka.broker()
         let prefix = TestKafka.uniqueName("term")
-        let port = try freeLoopbackPort()
-        let gateway = try await GatewayProcess.start(
-            yaml: """
-                kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(prefix)", partitions: 3, properties: { "linger.ms": "100", "batch.num.messages": "10000" } }
-                gateway: { shutdown_grace_ms: 5000 }
-                sources:
-                  github: { provider: github, secrets: ["term-secret"] }
-                """,
-            port: port
+        let gateway = try await GatewayProcess.github(
+            broker: broker, prefix: prefix, secret: "term-secret",
+            kafka: #"partitions: 3, properties: { "linger.ms": "100", "batch.num.messages": "10000" }"#,
+            gateway: "shutdown_grace_ms: 5000"
         )
+        let port = gateway.port
         defer { if gateway.process.isRunning { gateway.process.terminate() } }
 
         let outcome = LoadOutcome()
@@ -149,17 +159,13 @@ struct GatewayShutdownTests {
     func sigtermSendsLingeringRecords() async throws {
         let broker = try await TestKafka.broker()
         let prefix = TestKafka.uniqueName("linger")
-        let port = try freeLoopbackPort()
         // A record waits 60 s for its batch, far past the 5 s grace period.
-        let gateway = try await GatewayProcess.start(
-            yaml: """
-                kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(prefix)", partitions: 1, properties: { "linger.ms": "60000" } }
-                gateway: { ack_timeout_ms: 90000, shutdown_grace_ms: 5000 }
-                sources:
-                  github: { provider: github, secrets: ["linger-secret"] }
-                """,
-            port: port
+        let gateway = try await GatewayProcess.github(
+            broker: broker, prefix: prefix, secret: "linger-secret",
+            kafka: #"partitions: 1, properties: { "linger.ms": "60000" }"#,
+            gateway: "ack_timeout_ms: 90000, shutdown_grace_ms: 5000"
         )
+        let port = gateway.port
         defer { if gateway.process.isRunning { gateway.process.terminate() } }
         let base = "http://127.0.0.1:\(port)"
         let signed = try WebhookProviders.sign(
@@ -192,18 +198,13 @@ struct GatewayShutdownTests {
         // Its own broker, since it stops it.
         let broker = try await EmbeddedBroker.start()
         defer { broker.stop() }
-        let prefix = TestKafka.uniqueName("gone")
-        let port = try freeLoopbackPort()
         let grace = Duration.seconds(4)
-        let gateway = try await GatewayProcess.start(
-            yaml: """
-                kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(prefix)", partitions: 1 }
-                gateway: { ack_timeout_ms: 60000, shutdown_grace_ms: 4000 }
-                sources:
-                  github: { provider: github, secrets: ["gone-secret"] }
-                """,
-            port: port
+        let gateway = try await GatewayProcess.github(
+            broker: broker, prefix: TestKafka.uniqueName("gone"), secret: "gone-secret",
+            kafka: "partitions: 1",
+            gateway: "ack_timeout_ms: 60000, shutdown_grace_ms: 4000"
         )
+        let port = gateway.port
         defer { if gateway.process.isRunning { gateway.process.terminate() } }
         let base = "http://127.0.0.1:\(port)"
         func signed(_ id: String) throws -> HTTPFields {
