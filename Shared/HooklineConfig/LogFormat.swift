@@ -1,4 +1,5 @@
 import Glibc
+import HooklineWebhooks
 import Logging
 import Synchronization
 
@@ -81,13 +82,13 @@ public struct JSONLogHandler: LogHandler {
         Self.member("time", in: &line, first: true)
         Self.appendTime(to: &line)
         Self.member("level", in: &line)
-        Self.appendString(event.level.rawValue, to: &line)
+        JSONText.appendQuoted(event.level.rawValue, to: &line)
         Self.member("logger", in: &line)
-        Self.appendString(self.label, to: &line)
+        JSONText.appendQuoted(self.label, to: &line)
         Self.member("message", in: &line)
-        Self.appendString(event.message.description, to: &line)
+        JSONText.appendQuoted(event.message.description, to: &line)
         Self.member("source", in: &line)
-        Self.appendString(event.source, to: &line)
+        JSONText.appendQuoted(event.source, to: &line)
         // Sorted, so the same event always reads the same.
         for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
             Self.member(Self.reserved.contains(key) ? "metadata." + key : key, in: &line)
@@ -99,16 +100,16 @@ public struct JSONLogHandler: LogHandler {
 
     static func member(_ key: String, in line: inout [UInt8], first: Bool = false) {
         if !first { line.append(UInt8(ascii: ",")) }
-        self.appendString(key, to: &line)
+        JSONText.appendQuoted(key, to: &line)
         line.append(UInt8(ascii: ":"))
     }
 
     static func append(_ value: Logger.Metadata.Value, to line: inout [UInt8]) {
         switch value {
         case .string(let string):
-            self.appendString(string, to: &line)
+            JSONText.appendQuoted(string, to: &line)
         case .stringConvertible(let convertible):
-            self.appendString(convertible.description, to: &line)
+            JSONText.appendQuoted(convertible.description, to: &line)
         case .array(let values):
             line.append(UInt8(ascii: "["))
             for (index, element) in values.enumerated() {
@@ -124,27 +125,6 @@ public struct JSONLogHandler: LogHandler {
             }
             line.append(UInt8(ascii: "}"))
         }
-    }
-
-    /// `string` as a JSON string: quotes, backslashes and control characters escaped.
-    static func appendString(_ string: String, to line: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        line.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): line.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): line.append(contentsOf: #"\\"#.utf8)
-            case UInt8(ascii: "\n"): line.append(contentsOf: #"\n"#.utf8)
-            case UInt8(ascii: "\r"): line.append(contentsOf: #"\r"#.utf8)
-            case UInt8(ascii: "\t"): line.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20:
-                line.append(contentsOf: #"\u00"#.utf8)
-                line.append(hex[Int(byte >> 4)])
-                line.append(hex[Int(byte & 0x0F)])
-            default: line.append(byte)
-            }
-        }
-        line.append(UInt8(ascii: "\""))
     }
 
     /// The current time as `"2026-11-27T19:30:00.123Z"`.

@@ -71,23 +71,24 @@ public struct DiscordVerifier: WebhookVerifier {
         guard let type = JSONScanner.value(at: Self.type, in: body)?.integer else {
             throw .malformedBody("a Discord payload with a numeric type")
         }
-        let id = JSONScanner.value(at: Self.id, in: body)?.string
+        let bodyID = JSONScanner.value(at: Self.id, in: body)?.string
         if JSONScanner.value(at: Self.event, in: body) == .object {
             let event = JSONScanner.value(at: Self.eventType, in: body)?.string?.lowercased() ?? "unknown"
-            return VerifiedWebhook(provider: Self.provider, event: event, id: id ?? DeliveryID.derived(from: body), reply: .noContent)
+            return VerifiedWebhook(provider: Self.provider, event: event, id: bodyID ?? DeliveryID.derived(from: body), reply: .noContent)
         }
+        let id = bodyID ?? DeliveryID.random()
         let guild = JSONScanner.value(at: Self.guild, in: body)?.string
         switch type {
         case 0:
-            return VerifiedWebhook(provider: Self.provider, event: "ping", id: id ?? DeliveryID.random(), publish: false, reply: .noContent)
+            return VerifiedWebhook(provider: Self.provider, event: "ping", id: id, publish: false, reply: .noContent)
         case 1:
-            return VerifiedWebhook(provider: Self.provider, event: "ping", id: id ?? DeliveryID.random(), publish: false, reply: .json(#"{"type":1}"#))
+            return VerifiedWebhook(provider: Self.provider, event: "ping", id: id, publish: false, reply: .json(#"{"type":1}"#))
         default:
             let interaction = Self.interactions[type]
             return VerifiedWebhook(
                 provider: Self.provider,
                 event: interaction?.event ?? "interaction_" + String(type),
-                id: id ?? DeliveryID.random(),
+                id: id,
                 key: guild,
                 reply: interaction?.reply
             )

@@ -397,11 +397,19 @@ private struct Cursor {
 }
 
 /// JSON text for replies.
-enum JSONText {
+public enum JSONText {
     /// `value` as a JSON string literal, quotes included.
     static func quote(_ value: String) -> String {
-        var out: [UInt8] = [UInt8(ascii: "\"")]
+        var out: [UInt8] = []
         out.reserveCapacity(value.utf8.count + 2)
+        self.appendQuoted(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `value` as a JSON string literal, quotes included: quotes, backslashes and control
+    /// characters escaped.
+    public static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
         let digits = Array("0123456789abcdef".utf8)
         for byte in value.utf8 {
             switch byte {
@@ -418,6 +426,5 @@ enum JSONText {
             }
         }
         out.append(UInt8(ascii: "\""))
-        return String(decoding: out, as: UTF8.self)
     }
 }
