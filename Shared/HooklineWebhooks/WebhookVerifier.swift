@@ -26,7 +26,7 @@ public protocol WebhookVerifier: Sendable {
 
     /// The status that acknowledges a published delivery when the source does not set
     /// `success_status`: 202 (the default), or 200 where the provider's documentation asks for
-    /// exactly that (Paddle).
+    /// 200 and does not say another 2xx counts (Paddle).
     static var successStatus: HTTPResponse.Status { get }
 
     /// The request headers that name the delivery (GitHub's `X-GitHub-Delivery`), in the order

@@ -4,7 +4,7 @@ import HTTPTypes
 /// Paddle Billing: `Paddle-Signature: ts=<unix>;h1=<hex>[;h1=<hex>…]` (several `h1` while a secret
 /// rotates), HMAC-SHA256 over `<ts>:<body>`, with timestamp tolerance. Event body `event_type`, id
 /// body `event_id`, key `data.id`. Acknowledged with 200: Paddle's documentation asks for
-/// "an HTTP 200 status code", not any 2xx.
+/// "an HTTP 200 status code" and does not say that another 2xx counts.
 public struct PaddleVerifier: WebhookVerifier {
     public static let provider = "paddle"
     public static let settings: Set<ProviderSetting> = [.secrets, .toleranceSeconds]
