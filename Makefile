@@ -19,7 +19,7 @@ endif
 RELEASE_ALL := for product in $(EXECUTABLES); do $(RELEASE) --product $$product || exit 1; done
 GATEWAYS ?= 3
 
-.PHONY: help setup build test test-asan test-run run chaos demo clean-state bench-kafka bench-gateway bench-instructions bench-consumers \
+.PHONY: help setup build test test-asan test-run run chaos demo clean-state bench-kafka bench-gateway bench-instructions bench-forged bench-consumers \
         compose-up compose-down test-compose
 
 help:
@@ -34,6 +34,7 @@ help:
 	@echo "make bench-kafka  Swift producer vs librdkafka's rdkafka_performance, same broker"
 	@echo "make bench-gateway  the gateway under wrk vs its HTTP, produce and librdkafka ceilings and a Python peer"
 	@echo "make bench-instructions  the gateway's instructions a request under callgrind vs its HTTP ceilings"
+	@echo "make bench-forged  the gateway's GitHub requests/s alone and under forged public-key signatures"
 
 setup:
 	@scripts/setup.sh
@@ -112,6 +113,11 @@ bench-gateway bench-instructions:
 	$(RELEASE) --product hookline-gateway
 	$(RELEASE) --product hookline-bench
 	scripts/$@.sh
+
+bench-forged:
+	@scripts/setup.sh --bench
+	$(RELEASE) --product hookline-gateway
+	scripts/bench-forged.sh
 
 bench-consumers:
 	@scripts/setup.sh --bench

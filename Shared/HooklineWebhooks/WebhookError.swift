@@ -15,6 +15,9 @@ public struct WebhookError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let missingSignature = Reason("missing_signature")
         /// The signature matches no configured secret or key, or cannot be decoded (401).
         public static let badSignature = Reason("bad_signature")
+        /// The signature header lists more signatures than a sender ever sends (401): refused
+        /// before checking any, since each public-key check costs about 75 µs.
+        public static let tooManySignatures = Reason("too_many_signatures")
         /// The signed timestamp is too old or too far in the future (401).
         public static let timestampOutOfTolerance = Reason("timestamp_out_of_tolerance")
         /// A header the scheme requires is absent (400).
@@ -62,6 +65,14 @@ extension WebhookError {
             status: .unauthorized,
             reason: .badSignature,
             message: "The \(header.rawName) header is not a signature in the scheme's format."
+        )
+    }
+
+    static func tooManySignatures(_ header: HTTPField.Name, limit: Int) -> WebhookError {
+        WebhookError(
+            status: .unauthorized,
+            reason: .tooManySignatures,
+            message: "The \(header.rawName) header lists more than \(limit) signatures."
         )
     }
 

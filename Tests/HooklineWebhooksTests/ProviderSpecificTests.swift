@@ -141,6 +141,34 @@ struct StandardWebhooksTests {
         otherID.headerFields[HTTPField.Name("svix-id")!] = "msg_10"
         expectRefusal(.duplicateHeader, .badRequest) { () throws(WebhookError) in try verifier.verify(otherID) }
     }
+
+    // Each v1a entry costs an Ed25519 check (about 75 µs); a forged header filling the 80 KB
+    // limit with them cost 65 ms of CPU before the limit.
+    @Test("at most ten signatures are checked; more are refused unchecked")
+    func signatureListIsBounded() throws {
+        let body = bytes(#"{"type":"a.b"}"#)
+        let verifier = try WebhookProviders.makeVerifier(provider: "standard-webhooks", configuration: ProviderConfiguration(publicKeys: [TestKeys.whpk[0]]))
+        #expect(verifier.verifiesWithPublicKeys)
+        let signed = try WebhookProviders.sign(
+            provider: "standard-webhooks",
+            WebhookSigningInput(privateKey: TestKeys.whsk[0], body: body, id: "msg_1", timestamp: now)
+        )
+        let good = try #require(signed.headerFields[StandardWebhooksScheme.signatureHeader])
+        // 64 bytes that are no signature, and entries of the wrong length, which are skipped unchecked.
+        let forged = "v1a," + Base64.encode([UInt8](repeating: 7, count: 64))
+        func request(_ entries: [String]) -> WebhookRequest {
+            var request = WebhookRequest(headerFields: signed.headerFields, body: body, now: now)
+            request.headerFields[StandardWebhooksScheme.signatureHeader] = entries.joined(separator: " ")
+            return request
+        }
+        let nine = Array(repeating: forged, count: 7) + ["v1a,AAAA", "v1,AAAA"]
+        #expect(try verifier.verify(request(nine + [good])).id == "msg_1")
+        expectRefusal(.tooManySignatures, .unauthorized) { () throws(WebhookError) in try verifier.verify(request(nine + [forged, good])) }
+        expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(request(nine)) }
+
+        let hmacOnly = try WebhookProviders.makeVerifier(provider: "standard-webhooks", configuration: ProviderConfiguration(secrets: [TestKeys.whsec[0]]))
+        #expect(!hmacOnly.verifiesWithPublicKeys)
+    }
 }
 
 @Suite("Slack")
@@ -351,6 +379,8 @@ struct TwilioTests {
         #expect(try TwilioVerifier.usesSHA256("key=sha256-key,algorithm=HMAC_SHA1") == false)
         #expect(try TwilioVerifier.usesSHA256("algorithm=HMAC-SHA256") == true)
         #expect(try TwilioVerifier.usesSHA256("key=sha256-key") == false)
+        #expect(try TwilioVerifier.usesSHA256(" key = k , algorithm = HMAC_SHA256 ") == true)
+        #expect(try TwilioVerifier.usesSHA256("key=" + String(repeating: "k", count: 80) + ",algorithm=HMAC_SHA256") == true)
         #expect(try TwilioVerifier.usesSHA256(nil) == false)
         var unknown = request
         unknown.headerFields[HTTPField.Name("X-Twilio-Webhooks-Signature-Settings")!] = "key=k,algorithm=HMAC_MD5"

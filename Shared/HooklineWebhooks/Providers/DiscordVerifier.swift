@@ -38,6 +38,8 @@ public struct DiscordVerifier: WebhookVerifier {
     let keys: [Curve25519.Signing.PublicKey]
     let tolerance: Int64
 
+    public var verifiesWithPublicKeys: Bool { true }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.publicKeys.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in public_keys (the application's public key, hex).")

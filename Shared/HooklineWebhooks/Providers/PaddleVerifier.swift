@@ -11,7 +11,7 @@ public struct PaddleVerifier: WebhookVerifier {
     public static let successStatus: HTTPResponse.Status = .ok
 
     static let scheme = TimestampedHMACScheme(
-        header: HTTPField.Name("Paddle-Signature")!, separator: ";", timestampPrefix: "ts=", signaturePrefix: "h1=", joiner: ":"
+        header: HTTPField.Name("Paddle-Signature")!, separator: UInt8(ascii: ";"), timestampPrefix: "ts=", signaturePrefix: "h1=", joiner: ":"
     )
     static let eventType = JSONPointer(members: "event_type")
     static let eventID = JSONPointer(members: "event_id")

@@ -16,6 +16,8 @@ public struct StandardWebhooksVerifier: WebhookVerifier {
 
     public var deliveryIDHeaders: [HTTPField.Name] { [StandardWebhooksScheme.idHeader, StandardWebhooksScheme.svixIDHeader] }
 
+    public var verifiesWithPublicKeys: Bool { !self.scheme.publicKeys.isEmpty }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty || !configuration.publicKeys.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one whsec_ secret or whpk_ public key.")

@@ -9,7 +9,7 @@ public struct StripeVerifier: WebhookVerifier {
     public static let settings: Set<ProviderSetting> = [.secrets, .toleranceSeconds]
 
     static let scheme = TimestampedHMACScheme(
-        header: HTTPField.Name("Stripe-Signature")!, separator: ",", timestampPrefix: "t=", signaturePrefix: "v1=", joiner: "."
+        header: HTTPField.Name("Stripe-Signature")!, separator: UInt8(ascii: ","), timestampPrefix: "t=", signaturePrefix: "v1=", joiner: "."
     )
     static let type = JSONPointer(members: "type")
     static let id = JSONPointer(members: "id")

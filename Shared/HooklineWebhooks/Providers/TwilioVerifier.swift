@@ -40,10 +40,11 @@ public struct TwilioVerifier: WebhookVerifier {
     /// header, or no `algorithm` in it, is HMAC-SHA1; an algorithm Twilio does not name is refused.
     static func usesSHA256(_ settings: String?) throws(WebhookError) -> Bool {
         guard let settings else { return false }
-        for entry in settings.split(separator: ",") {
-            let pair = entry.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2, pair[0].filter({ !$0.isWhitespace }).lowercased() == "algorithm" else { continue }
-            switch pair[1].filter({ !$0.isWhitespace }).uppercased() {
+        for entry in settings.headerItems(separatedBy: UInt8(ascii: ",")) {
+            // Entries are short; a long one (the header is unauthenticated) is not worth a look.
+            guard entry.utf8.count <= 64, let equals = entry.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            guard entry[..<equals].filter({ !$0.isWhitespace }).lowercased() == "algorithm" else { continue }
+            switch entry[equals...].dropFirst().filter({ !$0.isWhitespace }).uppercased() {
             case "HMAC_SHA256", "HMAC-SHA256": return true
             case "HMAC_SHA1", "HMAC-SHA1": return false
             default: throw .malformedHeader(Self.settingsHeader)

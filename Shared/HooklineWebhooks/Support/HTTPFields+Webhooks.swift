@@ -51,6 +51,15 @@ extension HTTPFields {
     }
 }
 
+extension StringProtocol {
+    /// The non-empty parts of a header value between `separator` bytes. Splits the UTF-8 bytes, not
+    /// the `Character`s `split` walks: measured here, `split` took about 4 ms over an 80 KB
+    /// `webhook-signature` header, which any unauthenticated request can send.
+    func headerItems(separatedBy separator: UInt8) -> [Substring] {
+        Substring(self).utf8.split(separator: separator).map(Substring.init)
+    }
+}
+
 extension HTTPField.Name {
     /// A header name from configuration, or a configuration error naming the setting.
     static func configured(_ name: String, setting: String, provider: String) throws(WebhookConfigurationError) -> HTTPField.Name {

@@ -8,7 +8,7 @@ import HTTPTypes
 struct TimestampedHMACScheme: Sendable {
     let header: HTTPField.Name
     /// Between the header's items: `,` for Stripe, `;` for Paddle.
-    let separator: Character
+    let separator: UInt8
     /// The timestamp item's prefix: `t=`, `ts=`.
     let timestampPrefix: String
     /// A signature item's prefix: `v1=`, `h1=`.
@@ -20,7 +20,7 @@ struct TimestampedHMACScheme: Sendable {
         let value = try request.headerFields.signature(self.header)
         var timestampText: Substring?
         var candidates: [[UInt8]] = []
-        for item in value.split(separator: self.separator) {
+        for item in value.headerItems(separatedBy: self.separator) {
             if item.hasPrefix(self.timestampPrefix) {
                 if timestampText == nil { timestampText = item.dropFirst(self.timestampPrefix.count) }
             } else if item.hasPrefix(self.signaturePrefix) {
@@ -54,7 +54,7 @@ struct TimestampedHMACScheme: Sendable {
             hmac.update(utf8: joiner)
             hmac.update(bytes: message.body)
         }
-        let value = self.timestampPrefix + timestamp + String(self.separator) + self.signaturePrefix + Hex.encode(code)
+        let value = self.timestampPrefix + timestamp + String(UnicodeScalar(self.separator)) + self.signaturePrefix + Hex.encode(code)
         return HTTPField(name: self.header, value: value)
     }
 }
