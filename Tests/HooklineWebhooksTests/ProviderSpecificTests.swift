@@ -27,6 +27,10 @@ struct GitLabTests {
         ("Note Hook", "note", "note"),
         ("Issue Hook", "issue", "issue"),
         ("Confidential Issue Hook", "issue", "confidential_issue"),
+        // Tasks, epics and other work items come as issue events.
+        ("Issue Hook", "work_item", "issue"),
+        ("Confidential Issue Hook", "work_item", "confidential_issue"),
+        ("Work Item Hook", "work_item", "work_item"),
         ("Job Hook", "build", "job"),
         ("Wiki Page Hook", "wiki_page", "wiki_page"),
     ])

@@ -21,12 +21,15 @@ public struct GitLabVerifier: WebhookVerifier {
     static let eventName = JSONPointer(members: "event_name")
     static let project = JSONPointer(members: "project", "path_with_namespace")
 
-    /// Events whose `object_kind` is not their own name.
-    static let objectKinds: [String: String] = [
-        "job": "build",
-        "confidential_issue": "issue",
-        "confidential_note": "note",
-        "resource_access_token": "access_token",
+    /// The other `object_kind`s an event's body may carry. Work items other than issues (tasks,
+    /// epics, …) arrive as `Issue Hook` or `Confidential Issue Hook` with kind `work_item`, GitLab
+    /// 17.7 and later new issues too (gitlab4j/gitlab4j-api#1215, xanzy/go-gitlab#1577).
+    static let objectKinds: [String: Set<String>] = [
+        "job": ["build"],
+        "issue": ["work_item"],
+        "confidential_issue": ["issue", "work_item"],
+        "confidential_note": ["note"],
+        "resource_access_token": ["access_token"],
     ]
 
     let tokens: [SecretDigest]
@@ -66,7 +69,7 @@ public struct GitLabVerifier: WebhookVerifier {
         let kind = JSONScanner.value(at: Self.objectKind, in: request.body)?.string
         if event == "system" {
             event = JSONScanner.value(at: Self.eventName, in: request.body)?.string ?? kind ?? event
-        } else if let event, let kind, kind != event, kind != Self.objectKinds[event] {
+        } else if let event, let kind, kind != event, Self.objectKinds[event]?.contains(kind) != true {
             throw .eventMismatch(Self.eventHeader, "object_kind")
         }
         let idempotencyKey = try headers.optional(Self.idempotencyHeader)
