@@ -15,6 +15,21 @@ private func verifier(_ provider: String, _ configuration: ProviderConfiguration
     try WebhookProviders.makeVerifier(provider: provider, configuration: configuration)
 }
 
+@Suite("GitHub")
+struct GitHubTests {
+    // A hook created with content type `form` (the REST API's default) posts `payload=<JSON>`.
+    @Test func formEncodedDeliveriesAreKeyedByTheirRepository() throws {
+        let json = #"{"ref":"refs/heads/main","repository":{"full_name":"octo/hello world"}}"#
+        for body in [bytes(formEncode([("payload", json)])), bytes(json)] {
+            let request = try sign("github", WebhookSigningInput(secret: "gh", body: body, event: "push", id: "d-1", timestamp: now))
+            let verified = try verifier("github", ProviderConfiguration(secrets: ["gh"])).verify(request)
+            #expect(verified.key == "octo/hello world")
+            #expect(verified.id == "d-1")
+        }
+        #expect(GitHubVerifier.repositoryName(in: bytes("other=1")) == nil)
+    }
+}
+
 @Suite("GitLab")
 struct GitLabTests {
     let configuration = ProviderConfiguration(secrets: ["token"])

@@ -2,7 +2,8 @@ import Crypto
 import HTTPTypes
 
 /// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`. Event `X-GitHub-Event`,
-/// id `X-GitHub-Delivery`, key `repository.full_name`.
+/// id `X-GitHub-Delivery`, key `repository.full_name`, read from the JSON body or, for a hook whose
+/// content type is `form` (the REST API's default), from its URL-encoded `payload=` field.
 public struct GitHubVerifier: WebhookVerifier {
     public static let provider = "github"
     public static let settings: Set<ProviderSetting> = [.secrets]
@@ -35,8 +36,16 @@ public struct GitHubVerifier: WebhookVerifier {
         }
         let event = try headers.optional(Self.eventHeader)
         let id = try headers.required(Self.deliveryHeader)
-        let key = JSONScanner.value(at: Self.repository, in: request.body)?.string
-        return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: key)
+        return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: Self.repositoryName(in: request.body))
+    }
+
+    /// `repository.full_name`, so that one repository's events keep their order.
+    static func repositoryName(in body: [UInt8]) -> String? {
+        guard FormBody.looksLikeForm(body) else {
+            return JSONScanner.value(at: Self.repository, in: body)?.string
+        }
+        guard let payload = FormBody.parse(body).first("payload") else { return nil }
+        return JSONScanner.value(at: Self.repository, in: Array(payload.utf8))?.string
     }
 
     public static func sign(_ message: WebhookSigningInput) throws(WebhookConfigurationError) -> SignedWebhook {
