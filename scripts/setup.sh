@@ -30,7 +30,7 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # the local stack use.
 packages=(build-essential pkg-config dpkg-dev ca-certificates curl openssl
           zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libssl-dev libcurl4-openssl-dev
-          libsqlite3-dev python3 python3-venv)
+          libsqlite3-dev python3 python3-pip python3-venv)
 [ "$want_run" = 1 ] && packages+=(haproxy)
 [ "$want_bench" = 1 ] && packages+=(wrk valgrind)
 [ "$want_browser" = 1 ] && packages+=(chromium)

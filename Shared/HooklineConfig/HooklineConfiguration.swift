@@ -264,7 +264,8 @@ public struct ServiceSection: Sendable, Hashable {
     public var group: String?
     /// Path of the service's SQLite database. Default: `./data/<name>.sqlite`
     public var database: String?
-    /// `HOST:PORT` of its HTTP API, health and metrics. Default: `127.0.0.1:8090`
+    /// `HOST:PORT` of its HTTP API, health and metrics. Default: the service's own (orders
+    /// `127.0.0.1:8091`, payments `:8092`, ci `:8093`)
     public var listen: String?
     /// Regular expressions over topic names to follow; replaces the service's own defaults. Default: none
     public var topics: [String]?
@@ -272,7 +273,7 @@ public struct ServiceSection: Sendable, Hashable {
     public var maxAttempts: Int?
     /// How long processed event ids are kept for deduplication, in hours. Default: `168` (7 days)
     public var dedupRetentionHours: Int?
-    /// Most events applied in one database transaction. Default: `500`
+    /// Most events applied in one database transaction. Default: `1000`
     public var batchSize: Int?
     /// CI service: where new build jobs are POSTed. Default: none (jobs are only recorded)
     public var triggerURL: String?

@@ -13,7 +13,8 @@ public struct ConsumerConfiguration: Sendable {
     public var sessionTimeout: Duration
     /// First part of the dead-letter topic `<prefix>.dlq.<service>`. Default: `webhooks`
     public var topicPrefix: String
-    /// Partitions of the dead-letter topic when the kit creates it. Default: `1`
+    /// Partitions of the dead-letter topic when the kit creates it. Default: `1`; from a
+    /// configuration file, `kafka.partitions`
     public var deadLetterPartitions: Int32
     /// Most events applied in one transaction (one fsync). Only a backlog fills a batch: under
     /// light load each batch holds what has arrived. Default: `1000`
