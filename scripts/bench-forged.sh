@@ -4,7 +4,9 @@
 # sends the signed GitHub push (-t1 -c16) alone, then while bench/forged_signatures.py sends
 # forged Standard Webhooks deliveries: 860 `v1a` entries each (the 80 KB header limit's worth,
 # refused unchecked past 10), then 10 each (checked, every one). Prints GitHub requests/s and p99
-# for each and the share of the first left under each attack.
+# for each and the share of the first left under each attack. Then bench/forged_bodies.py sends
+# forged 1 MB bodies of 115,912 form parameters to a Twilio source (whose signature covers the
+# sorted parameters) and to the GitHub source, and prints the gateway's CPU for each refusal.
 #
 # Knobs: WRK_DURATION (8s), FORGED_FULL_RATE (25/s), FORGED_CHECKED_RATE (200/s), GATEWAY (the
 # binary, .build/release/hookline-gateway: another build for a before-and-after).
@@ -25,6 +27,7 @@ gateway: { listen: "127.0.0.1:$port" }
 sources:
   github: { provider: github, secrets: ["\${BENCH_SECRET}"] }
   svix: { provider: standard-webhooks, public_keys: ["$public"] }
+  twilio: { provider: twilio, secrets: ["forged-bench"], public_url: "https://hooks.example.com/webhooks/twilio" }
 YAML
 BENCH_SECRET=$BENCH_SECRET start_bg gateway "${GATEWAY:-.build/release/hookline-gateway}" --config "$BENCH_TMP/hookline.yaml" --log-level warning
 wait_port "$port" gateway
@@ -50,3 +53,7 @@ for attack in "860 ${FORGED_FULL_RATE:-25}" "10 ${FORGED_CHECKED_RATE:-200}"; do
   # Every forged delivery must be refused 401; anything else (a 2xx above all) is a failure.
   grep -q ' statuses=401:[0-9]* ' <<<"$forged" || bench_die "FAIL: not every forged delivery was refused 401: $forged"
 done
+
+"$BENCH_PY" bench/forged_bodies.py --port "$port" --pid "$(bg_pid gateway)" | tee "$BENCH_TMP/bodies.out"
+# A forged body must be refused (401 unsigned, or 400 for a form of too many parameters).
+! grep -q 'status=.*2[0-9][0-9]' "$BENCH_TMP/bodies.out" || bench_die "FAIL: a forged body was accepted"

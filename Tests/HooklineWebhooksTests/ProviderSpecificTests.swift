@@ -353,6 +353,19 @@ struct TwilioTests {
         #expect(String(decoding: verified.reply!.body, as: UTF8.self) == "<Response/>")
     }
 
+    // The parameters are decoded and sorted before the signature can be checked, so a forged form
+    // of very many of them must not cost more than a look.
+    @Test func aFormOfMoreThanAThousandParametersIsRefusedBeforeDecoding() throws {
+        let verifier = try verifier("twilio", self.configuration)
+        func request(parameters: Int) throws -> WebhookRequest {
+            let pairs = [("MessageSid", "SM1"), ("MessageStatus", "sent")] + (2..<parameters).map { ("P\($0)", "v") }
+            return try sign("twilio", WebhookSigningInput(secret: "auth-token", body: bytes(formEncode(pairs)), timestamp: now, configuration: self.configuration))
+        }
+        #expect(try verifier.verify(request(parameters: 1_000)).event == "message.sent")
+        let tooMany = try request(parameters: 1_001)
+        expectRefusal(.malformedBody, .badRequest) { () throws(WebhookError) in try verifier.verify(tooMany) }
+    }
+
     @Test func jsonBodyIsBoundThroughBodySHA256() throws {
         let body = bytes(#"{"CallSid":"CA9","CallStatus":"completed"}"#)
         let request = try sign("twilio", WebhookSigningInput(secret: "auth-token", body: body, id: "tok", timestamp: now, configuration: self.configuration))

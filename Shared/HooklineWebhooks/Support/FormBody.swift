@@ -20,6 +20,17 @@ enum FormBody {
         return pairs
     }
 
+    /// Whether `body` has more than `limit` `&`-separated parameters (counting empty ones); stops
+    /// at the limit.
+    static func hasMoreParameters(than limit: Int, in body: [UInt8]) -> Bool {
+        var separators = 0
+        for byte in body where byte == UInt8(ascii: "&") {
+            separators += 1
+            if separators >= limit { return true }
+        }
+        return false
+    }
+
     /// Whether `body` looks like a form rather than JSON: non-empty, and its first byte neither `{`
     /// nor `[` nor whitespace.
     static func looksLikeForm(_ body: [UInt8]) -> Bool {
