@@ -34,7 +34,7 @@ help:
 	@echo "make bench-kafka  Swift producer vs librdkafka's rdkafka_performance, same broker"
 	@echo "make bench-gateway  the gateway under wrk vs its HTTP, produce and librdkafka ceilings and a Python peer"
 	@echo "make bench-instructions  the gateway's instructions a request under callgrind vs its HTTP ceilings"
-	@echo "make bench-forged  the gateway's GitHub requests/s alone and under forged public-key signatures"
+	@echo "make bench-forged  the gateway under forged requests: GitHub requests/s beside forged signatures, CPU a forged body"
 
 setup:
 	@scripts/setup.sh
