@@ -19,8 +19,8 @@ public struct TwilioVerifier: WebhookVerifier {
     static let signatureHeader = HTTPField.Name("X-Twilio-Signature")!
     static let settingsHeader = HTTPField.Name("X-Twilio-Webhooks-Signature-Settings")!
     static let idempotencyHeader = HTTPField.Name("I-Twilio-Idempotency-Token")!
-    /// Twilio's callbacks carry a few dozen parameters (an incoming message with ten media items
-    /// about 60); a form of more is refused before its parameters are decoded and sorted.
+    /// Twilio's callbacks carry a few dozen parameters (each media item of an incoming message
+    /// adds two); a form of more is refused before its parameters are decoded and sorted.
     static let maxParameters = 1_000
 
     let sha1: HMACKeys<Insecure.SHA1>
