@@ -232,4 +232,33 @@ struct GatewayProviderTests {
         let ids = Set(events.compactMap { $0.headers.string("ce_id") })
         #expect(ids.count == 1, "a retry's ce_id: \(ids)")
     }
+
+    @Test("Standard Webhooks with public keys: a v1a delivery is verified off the event loop and published; a header of more than 10 signatures is refused unchecked")
+    func standardWebhooksPublicKeys() async throws {
+        let broker = try await TestKafka.broker()
+        let key = ProviderCredentials.ed25519
+        var svix = SourceSection(provider: "standard-webhooks")
+        svix.publicKeys = ["whpk_" + Data(key.publicKey.rawRepresentation).base64EncodedString()]
+        let configuration = gatewayConfiguration(broker: broker, sources: ["svix": svix])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        let privateKey = "whsk_" + Data(key.rawRepresentation).base64EncodedString()
+        let body = Array(#"{"type":"invoice.paid","data":{"id":"in_1"}}"#.utf8)
+
+        let accepted = try await post(gateway, source: "svix", provider: "standard-webhooks", privateKey: privateKey, body: body, id: "msg_1")
+        #expect(accepted.status == 202, "\(accepted.text)")
+        let published = try await records(in: "\(configuration.kafka.topicPrefix).svix.invoice.paid", broker: broker, expect: 1)
+        #expect(published.map(\.value) == [body])
+        #expect(published.first?.headers.string("ce_id") == "msg_1")
+
+        // The valid signature last, behind ten forged ones: refused before any is checked.
+        let forged = "v1a," + Data(repeating: 7, count: 64).base64EncodedString()
+        let refused = try await post(gateway, source: "svix", provider: "standard-webhooks", privateKey: privateKey, body: body, id: "msg_2") { headers, _ in
+            let signature = HTTPField.Name("webhook-signature")!
+            headers[signature] = (Array(repeating: forged, count: 10) + [headers[signature]!]).joined(separator: " ")
+        }
+        #expect(refused.status == 401)
+        #expect(refused.json?["error"] as? String == "too_many_signatures")
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 1)
+    }
 }
