@@ -6,7 +6,9 @@ FORGED_BODY source=… parameters=… cpu_ms=… wall_ms=… status=…
 
 Loopback only; bounded by the request count.
 """
-import argparse, os, socket, time
+import argparse, os, time
+
+from forged_http import exchange
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
@@ -34,15 +36,8 @@ for source, content_type, headers in cases:
         f"POST /webhooks/{source} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n{headers}"
         f"Content-Length: {len(form)}\r\nConnection: close\r\n\r\n"
     ).encode() + form
-    statuses = set()
     cpu_before, started = cpu_seconds(), time.monotonic()
-    for _ in range(args.requests):
-        with socket.create_connection(("127.0.0.1", args.port)) as s:
-            s.sendall(request)
-            answer = b""
-            while chunk := s.recv(65536):
-                answer += chunk
-        statuses.add(answer.split(b" ", 2)[1].decode() if answer.startswith(b"HTTP/1.1 ") else "none")
+    statuses = {exchange(args.port, request) for _ in range(args.requests)}
     cpu = (cpu_seconds() - cpu_before) / args.requests
     wall = (time.monotonic() - started) / args.requests
     print(f"FORGED_BODY source={source} parameters={parameters} cpu_ms={cpu * 1000:.1f} wall_ms={wall * 1000:.1f} status={','.join(sorted(statuses))}")

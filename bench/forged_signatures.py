@@ -5,7 +5,9 @@ its work. Prints one line: FORGED sent=… rate=… statuses=… mean_ms=…
 
 Loopback only; bounded by --seconds.
 """
-import argparse, base64, collections, os, socket, threading, time
+import argparse, base64, collections, os, threading, time
+
+from forged_http import exchange
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
@@ -46,13 +48,8 @@ def run(offset):
     while time.monotonic() < stop:
         time.sleep(max(0.0, due - time.monotonic()))
         started = time.perf_counter()
-        with socket.create_connection(("127.0.0.1", args.port)) as s:
-            s.sendall(requests[k % len(requests)])
-            answer = b""
-            while chunk := s.recv(65536):
-                answer += chunk
+        status = exchange(args.port, requests[k % len(requests)])
         took = time.perf_counter() - started
-        status = answer.split(b" ", 2)[1].decode() if answer.startswith(b"HTTP/1.1 ") else "none"
         with lock:
             statuses[status] += 1
             elapsed.append(took)
