@@ -23,7 +23,9 @@
 # each in a rotated order; the table shows each row's median run, and each ratio is the median of
 # the ratios within a round (the two runs it compares a few minutes apart at most).
 # Knobs: ROWS (all of: ceiling verified resumed router gateway produce callbacks peer), ROUNDS (3),
-# WRK_DURATION (15s), WRK_CONNECTIONS (32), PARTITIONS (6), LINGER_MS (1), BATCH_MESSAGES (16), and
+# WRK_DURATION (15s), WRK_CONNECTIONS (32), WRK_CLOSE (1: every request on a new connection, as
+# from a sender or proxy that does not keep connections alive), PARTITIONS (6), LINGER_MS (1),
+# BATCH_MESSAGES (16), and
 # GATEWAY_PROPERTIES: more librdkafka properties for the gateway row only, as YAML mapping entries
 # (GATEWAY_PROPERTIES='"socket.nagle.disable": "true"').
 set -euo pipefail

@@ -55,21 +55,24 @@ public enum GatewayApplication {
                 "hookline.replica": "\(replicaID)",
             ]
         )
+        // A service group shuts its services down last first: the server before the reloader.
         var services: [any Service] = []
         if let reload {
             services.append(
                 ConfigurationReloader(gateway: gateway, started: configuration, load: reload.load, secrets: secrets, signals: reload.signals, logger: logger)
             )
         }
-        let application = Application(
-            router: self.router(gateway),
-            server: self.server(requestTimeoutMs: configuration.gateway.requestTimeoutMs, webhooks: gateway.endpoint),
-            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
-            services: services,
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
-            logger: logger
+        services.append(
+            GatewayServer(
+                address: address,
+                webhooks: gateway.endpoint,
+                router: self.router(gateway),
+                requestTimeoutMs: configuration.gateway.requestTimeoutMs,
+                logger: logger,
+                onServerRunning: onServerRunning
+            )
         )
-        return GatewayService(application: application, publisher: publisher, flushTimeout: .milliseconds(configuration.gateway.shutdownGraceMs))
+        return GatewayService(services: services, publisher: publisher, flushTimeout: .milliseconds(configuration.gateway.shutdownGraceMs), logger: logger)
     }
 
     /// Checks everything the gateway would start with, without contacting the broker or
@@ -140,21 +143,6 @@ public enum GatewayApplication {
         try await group.run()
     }
 
-    /// The HTTP server every gateway process uses, also used by the HTTP-only ceiling benchmark:
-    /// Hummingbird's HTTP/1.1 server, with `endpoint` serving webhooks on the event loop
-    /// (``WebhookChannelHandler``) when given.
-    public static func server(requestTimeoutMs: Int, webhooks endpoint: WebhookEndpoint?) -> HTTPServerBuilder {
-        let configuration = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(requestTimeoutMs)))
-        guard let endpoint else { return .http1(configuration: configuration) }
-        return HTTPServerBuilder { responder in
-            WebhookHTTP1Channel(
-                http1: HTTP1Channel(responder: responder, configuration: configuration),
-                endpoint: endpoint,
-                requestTimeoutMs: requestTimeoutMs
-            )
-        }
-    }
-
     static func router(_ gateway: Gateway) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
@@ -190,22 +178,23 @@ public enum GatewayApplication {
     }
 }
 
-/// The gateway's application and its publisher's lifetime. When a graceful shutdown begins, the
+/// The gateway's services (its server, and the reloader when there is one) and its publisher's
+/// lifetime. When a graceful shutdown begins, the
 /// producer starts sending what it holds: the requests the server still holds await their
 /// records' acknowledgements, which should not also wait out `linger.ms` (a record lingering past
 /// the grace period would be written, but its request cut off unanswered and delivered again).
-/// Once the application has stopped, the producer is flushed and released, within what is left
+/// Once the services have stopped, the producer is flushed and released, within what is left
 /// of the grace period that began at the signal: the whole shutdown stays within the grace period
 /// plus the service group's 2 s, rather than a second grace period for the flush when the
 /// requests took the first (a broker gone, its records never acknowledged).
-final class GatewayService<App: ApplicationProtocol>: Service {
-    let application: App
+final class GatewayService: Service {
+    let services: ServiceGroup
     let publisher: WebhookPublisher
     let flushTimeout: Duration
     private let signalled = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(application: App, publisher: WebhookPublisher, flushTimeout: Duration) {
-        self.application = application
+    init(services: [any Service], publisher: WebhookPublisher, flushTimeout: Duration, logger: Logger) {
+        self.services = ServiceGroup(configuration: .init(services: services, logger: logger))
         self.publisher = publisher
         self.flushTimeout = flushTimeout
     }
@@ -213,7 +202,7 @@ final class GatewayService<App: ApplicationProtocol>: Service {
     func run() async throws {
         do {
             try await withGracefulShutdownHandler {
-                try await self.application.run()
+                try await self.services.run()
             } onGracefulShutdown: {
                 self.signalled.withLock { $0 = .now }
                 self.publisher.startFlushing(timeout: self.flushTimeout)

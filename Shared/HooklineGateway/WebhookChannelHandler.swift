@@ -53,7 +53,10 @@ public struct WebhookEndpoint: Sendable {
 /// Everything else goes on to Hummingbird's router unchanged: other paths and methods, unknown
 /// sources, a body announced or found to be over the limit, expectations other than
 /// `100-continue`, and any request that arrives while the router still owes an answer on this
-/// connection (answers must leave in request order). While a webhook waits for its answer, what
+/// connection (answers must leave in request order). The first such request hands the
+/// connection to the router (`handOff`: ``GatewayServer`` starts a task for it); a connection
+/// that carries only webhooks never costs one, and this handler closes it when the client
+/// closes its side. While a webhook waits for its answer, what
 /// the client pipelines behind it is held until the answer is written, and once something is
 /// held no more is read: one read's worth at most. A client that half-closes the connection
 /// after its request (shuts down its sending side) still gets every answer.
@@ -94,8 +97,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var readDeferred = false
     /// The webhook being read or answered asked for `Connection: close`.
     private var closeAfterAnswer = false
-    /// The client closed its sending side while a webhook waited for its answer: passed on once
-    /// the answer is written, since Hummingbird closes the connection when its inbound stream ends.
+    /// The client closed its sending side while a webhook waited for its answer: acted on once
+    /// the answer is written, since that closes the connection.
     private var inputClosedPending = false
     /// Bytes that were not HTTP, read while a webhook waited for its answer: refused after it.
     private var parseErrorPending: HTTPParserError?
@@ -104,10 +107,16 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// count from here.
     private var arrival = ContinuousClock.now
     private var deadlineTimer: Scheduled<Void>?
+    /// Gives the connection to the router (``GatewayServer``): called on the event loop, once,
+    /// before the first part of a request for the router is passed on.
+    private let handOff: (any Channel) throws -> Void
+    /// Whether the router has this connection.
+    private var isRouted = false
 
-    init(endpoint: WebhookEndpoint, requestTimeoutMs: Int) {
+    init(endpoint: WebhookEndpoint, requestTimeoutMs: Int, handOff: @escaping (any Channel) throws -> Void) {
         self.endpoint = endpoint
         self.requestTimeoutMs = requestTimeoutMs
+        self.handOff = handOff
     }
 
     private var isAnswering: Bool {
@@ -143,8 +152,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             guard self.body.readableBytes + chunk.readableBytes <= self.endpoint.maxBodyBytes else {
                 // Over the limit while streaming: the router refuses it, as every oversize body.
                 self.route(.head(head), context: context)
-                context.fireChannelRead(self.wrapInboundOut(.body(self.body)))
-                context.fireChannelRead(self.wrapInboundOut(.body(chunk)))
+                self.passToRouter(.body(self.body), context: context)
+                self.passToRouter(.body(chunk), context: context)
                 self.body = ByteBuffer()
                 return
             }
@@ -170,14 +179,14 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case (.routing, .end):
             self.requestArrived()
             self.state = .idle
-            context.fireChannelRead(self.wrapInboundOut(part))
+            self.passToRouter(part, context: context)
         case (.closing, _):
             break
         case (.reading, .head), (.answering, _):
             // The HTTP decoder does not start a request inside another; channelRead holds parts while answering.
             preconditionFailure("request part \(part) in state \(self.state)")
         case (.idle, _), (.routing, _):
-            context.fireChannelRead(self.wrapInboundOut(part))
+            self.passToRouter(part, context: context)
         }
     }
 
@@ -185,7 +194,21 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func route(_ head: HTTPRequestPart, context: ChannelHandlerContext) {
         self.state = .routing
         self.routerAnswersDue += 1
-        context.fireChannelRead(self.wrapInboundOut(head))
+        self.passToRouter(head, context: context)
+    }
+
+    /// Passes a part to the router, giving it the connection first if it does not have it yet.
+    private func passToRouter(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        if !self.isRouted {
+            self.isRouted = true
+            do {
+                try self.handOff(context.channel)
+            } catch {
+                self.state = .closing
+                return context.close(promise: nil)
+            }
+        }
+        context.fireChannelRead(self.wrapInboundOut(part))
     }
 
     /// What a webhook's header asks of the connection.
@@ -264,7 +287,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         if self.inputClosedPending, !self.isAnswering {
             self.inputClosedPending = false
-            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            self.inputClosed(context: context)
         }
     }
 
@@ -322,10 +345,27 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, event == .inputClosed, self.isAnswering {
-            self.inputClosedPending = true
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            self.inputClosed(context: context)
         } else {
             context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// The client closed its sending side: once every answer owed is written, the connection is
+    /// closed (by the router's handling, when it has the connection).
+    private func inputClosed(context: ChannelHandlerContext) {
+        switch self.state {
+        case .answering:
+            self.inputClosedPending = true
+        case .closing:
+            break  // closed once its answer is written
+        case .idle, .reading, .routing:
+            if self.isRouted {
+                context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            } else {
+                context.close(promise: nil)
+            }
         }
     }
 
@@ -408,32 +448,5 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.requestArrived()
         self.held.removeAll()
         context.fireChannelInactive()
-    }
-}
-
-/// Hummingbird's HTTP/1.1 channel with ``HTTPConnectionOptionsHandler`` after its HTTP/1 decoder
-/// and ``WebhookChannelHandler`` after its connection-state handler.
-struct WebhookHTTP1Channel: ServerChildChannel {
-    typealias Value = HTTP1Channel.Value
-
-    let http1: HTTP1Channel
-    let endpoint: WebhookEndpoint
-    let requestTimeoutMs: Int
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let endpoint = self.endpoint
-        let requestTimeoutMs = self.requestTimeoutMs
-        return self.http1.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let pipeline = channel.pipeline.syncOperations
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try pipeline.addHandler(HTTPConnectionOptionsHandler(), position: .after(decoder))
-            let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
-            try pipeline.addHandler(WebhookChannelHandler(endpoint: endpoint, requestTimeoutMs: requestTimeoutMs), position: .after(state))
-            return value
-        }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await self.http1.handle(value: value, logger: logger)
     }
 }

@@ -179,6 +179,31 @@ struct GatewayConnectionTests {
         #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 0)
     }
 
+    @Test("a graceful shutdown closes idle kept-alive connections at once, one that only carried webhooks and one the router answered on")
+    func shutdownClosesIdleConnections() async throws {
+        // Idle connections would otherwise stay open until the 60 s request timeout.
+        let (broker, gateway) = try await startGitHubGateway(requestTimeoutMs: 60_000)
+        let (answered, answer) = AsyncStream.makeStream(of: Void.self)
+        let webhooksOnly = try signedPush(id: "idle-1")
+        let routed = try signedPush(id: "idle-2") + Array("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n".utf8)
+        async let first = RawHTTPConnection.conversation(port: gateway.port, steps: [(webhooksOnly, 1)], untilClosed: true) { answer.yield() }
+        async let second = RawHTTPConnection.conversation(port: gateway.port, steps: [(routed, 2)], untilClosed: true) { answer.yield() }
+        var answers = 0
+        for await _ in answered {
+            answers += 1
+            if answers == 2 { break }
+        }
+
+        let start = ContinuousClock.now
+        await gateway.stop()
+        let (one, two) = try await (first, second)
+        let took = ContinuousClock.now - start
+        #expect(one.map(\.status) == [202])
+        #expect(two.map(\.status) == [202, 200])
+        #expect(took < .seconds(10), "the connections closed and the gateway stopped after \(took)")
+        #expect(try await publishedIDs(gateway, broker: broker, expect: 2) == ["idle-1", "idle-2"])
+    }
+
     @Test("a request whose body trickles in is cut off at the request timeout: a webhook gets 408 and nothing is published, a routed one is closed")
     func tricklingRequestTimesOut() async throws {
         // A byte every 200 ms keeps Hummingbird's idle timeout (the same 1 s) from ever firing.
@@ -285,11 +310,13 @@ enum RawHTTPConnection {
     /// Like ``exchange(port:send:expect:untilClosed:)`` in steps: each step's bytes are written
     /// only once the responses of the steps before it have arrived (a `100 Continue` is one).
     /// With `halfClose`, the client shuts down its sending side after the last step's bytes.
+    /// `answered` is called once every response has arrived, before waiting for the close.
     static func conversation(
         port: Int,
         steps: [(send: [UInt8], expect: Int)],
         halfClose: Bool = false,
-        untilClosed: Bool = false
+        untilClosed: Bool = false,
+        answered: @escaping @Sendable () -> Void = {}
     ) async throws -> [Response] {
         // Blocking calls, on a thread of their own: on the cooperative pool they would starve
         // the gateway running in this process.
@@ -314,6 +341,7 @@ enum RawHTTPConnection {
                     if let (response, used) = try parse(received) {
                         responses.append(response)
                         received.removeFirst(used)
+                        if last, responses.count == count { answered() }
                         continue
                     }
                     let n = recv(fd, &chunk, chunk.count, 0)

@@ -11,6 +11,8 @@
 --   WRK_FIXED_ID   1: one X-GitHub-Delivery for every request (wrk then sends a prebuilt
 --                  request with no Lua per request); default: a distinct UUID-shaped id per
 --                  request, so a gateway that deduplicates by delivery id still does the work.
+--   WRK_CLOSE      1: send `Connection: close`, so every request opens a new connection (as
+--                  from a sender or proxy that does not keep connections alive)
 --
 -- Non-2xx responses are counted with wrk's own summary.errors.status (statuses >= 400); no
 -- response() callback is defined, because defining one makes wrk parse and hand every
@@ -37,6 +39,9 @@ wrk.headers["X-Hub-Signature-256"] = signature
 wrk.headers["X-GitHub-Event"] = os.getenv("WRK_EVENT") or "push"
 wrk.headers["X-GitHub-Delivery"] = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
 wrk.headers["User-Agent"] = "GitHub-Hookshot/bench"
+if os.getenv("WRK_CLOSE") == "1" then
+  wrk.headers["Connection"] = "close"
+end
 
 local threads_started = 0
 function setup(thread)
