@@ -8,9 +8,9 @@ import Logging
 
 /// The gateway's own HTTP stack (same server, same event-loop webhook handler, body read the same
 /// way) answering 202 at once: what the gateway could do if verifying and publishing were free.
-/// With `--router`, the same through Hummingbird's server and router instead (the way the gateway
-/// answered webhooks before its event-loop handler, and still answers what that handler leaves
-/// to the router).
+/// With `--router`, the same through Hummingbird's server and router instead: the way the gateway
+/// answered webhooks before its event-loop handler (what that handler leaves to the router goes
+/// through the same HTTP/1 handling and router, on a connection handed to a task).
 struct HTTPCeiling: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http-ceiling",

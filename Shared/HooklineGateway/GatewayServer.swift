@@ -4,12 +4,12 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
-import NIOExtras
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// The gateway's HTTP/1.1 server: NIO's `ServerBootstrap` with Hummingbird's HTTP/1 pipeline,
 /// ``WebhookChannelHandler`` serving webhooks on the event loop, and Hummingbird's router for
@@ -20,11 +20,16 @@ import ServiceLifecycle
 /// handed to a task running Hummingbird's HTTP/1 handling, for the rest of its life. Hummingbird's
 /// own server gives every connection that task from the start, and with a new connection per
 /// request (a sender or proxy that does not keep connections alive) it cost the HTTP-only ceiling
-/// about 100 µs of CPU a connection, twice what accepting it cost otherwise (docs/benchmarks.md).
+/// about 110 µs of CPU a connection, as much again as everything else a connection and its
+/// request cost (docs/benchmarks.md).
 ///
 /// What Hummingbird's server did is done the same way: the child channels' options, the decoder's
 /// limits, `HTTPConnectionStateHandler` (idle timeout, closing after the answer in flight on
-/// shutdown), NIO's quiescing on graceful shutdown, which returns once every connection is closed.
+/// shutdown). A graceful shutdown stops accepting and asks every connection to close once its
+/// answer in flight is written, as NIO's `ServerQuiescingHelper` does. A cancelled server (the
+/// shutdown ran out of time) closes every connection at once, as Hummingbird's per-connection
+/// tasks did, but first its input: a webhook still arriving gets a 503 and is sent again. Either
+/// way `run` returns once every connection has closed.
 public struct GatewayServer: Service {
     private let address: ListenAddress
     private let endpoint: WebhookEndpoint
@@ -54,21 +59,17 @@ public struct GatewayServer: Service {
 
     public func run() async throws {
         let (routed, handOff) = AsyncStream.makeStream(of: RouterConnection.self)
-        let quiescing = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
+        let connections = OpenConnections()
         let endpoint = self.endpoint
         let requestTimeoutMs = self.requestTimeoutMs
         let logger = self.logger
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
-                }
-            }
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    connections.add(channel)
                     try Self.configure(channel, endpoint: endpoint, requestTimeoutMs: requestTimeoutMs, handOff: handOff, logger: logger)
                 }
             }
@@ -79,21 +80,26 @@ public struct GatewayServer: Service {
         await self.onServerRunning(port)
 
         let http1 = self.http1
-        await withDiscardingTaskGroup { group in
-            await withGracefulShutdownHandler {
-                for await connection in routed {
-                    group.addTask { await http1.handle(value: connection, logger: logger) }
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    // No hand-off comes after the last connection has closed.
+                    await connections.allClosed()
+                    handOff.finish()
                 }
-            } onGracefulShutdown: {
-                // Stops accepting, closes idle connections and the others once their answer is
-                // written; the hand-offs end when the last connection has closed.
-                let closed = channel.eventLoop.makePromise(of: Void.self)
-                quiescing.initiateShutdown(promise: closed)
-                closed.futureResult.whenComplete { _ in handOff.finish() }
+                await withGracefulShutdownHandler {
+                    for await connection in routed {
+                        group.addTask { await http1.handle(value: connection, logger: logger) }
+                    }
+                } onGracefulShutdown: {
+                    channel.close(promise: nil)
+                    connections.end(.quiescing)
+                }
             }
+        } onCancel: {
+            channel.close(promise: nil)
+            connections.end(.cuttingOff)
         }
-        // Cancelled rather than shut down gracefully: stop accepting all the same.
-        try? await channel.close()
     }
 
     /// Hummingbird's HTTP/1 pipeline and the gateway's two handlers: ``HTTPConnectionOptionsHandler``
@@ -156,7 +162,89 @@ public struct GatewayServer: Service {
                 response = Response(status: .internalServerError)
             }
             response.headers[.date] = SecondTexts.now.httpDate
-            try await writer.write(response: response.head, body: response.body)
+            do {
+                try await writer.write(response: response.head, body: response.body)
+            } catch is HTTPParserError {
+                // Not rethrown as one: Hummingbird would answer it with a 400 after this answer.
+                throw ParseErrorWhileAnswering()
+            }
+        }
+    }
+
+    private struct ParseErrorWhileAnswering: Error {}
+}
+
+/// The server's open connections, to end them when the server stops: what NIO's
+/// `ServerQuiescingHelper` keeps for a graceful shutdown, and also what a cancelled server needs
+/// to cut them off.
+final class OpenConnections: Sendable {
+    /// How the connections are being ended; each step only ever goes further.
+    enum Ending: Comparable {
+        case no
+        /// Each closes once its answer in flight is written (`HTTPConnectionStateHandler`).
+        case quiescing
+        /// Each has its input closed, so that a webhook still arriving is refused (503, to be sent
+        /// again), and is then closed, whatever it was waiting for.
+        case cuttingOff
+    }
+
+    private struct State {
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        var ending = Ending.no
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Called as the channel is set up; a connection accepted while the server stops is ended too.
+    func add(_ channel: any Channel) {
+        let ending = self.state.withLock { state in
+            state.channels[ObjectIdentifier(channel)] = channel
+            return state.ending
+        }
+        channel.closeFuture.whenComplete { _ in self.remove(channel) }
+        Self.end(channel, ending)
+    }
+
+    func end(_ ending: Ending) {
+        let (channels, waiter) = self.state.withLock { state -> ([any Channel], CheckedContinuation<Void, Never>?) in
+            guard ending > state.ending else { return ([], nil) }
+            state.ending = ending
+            return (Array(state.channels.values), state.channels.isEmpty ? state.waiter.take() : nil)
+        }
+        for channel in channels { Self.end(channel, ending) }
+        waiter?.resume()
+    }
+
+    /// Returns once the connections are being ended and the last one has closed.
+    func allClosed() async {
+        await withCheckedContinuation { continuation in
+            let done = self.state.withLock { state in
+                if state.ending > .no, state.channels.isEmpty { return true }
+                state.waiter = continuation
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    private func remove(_ channel: any Channel) {
+        let waiter = self.state.withLock { state in
+            state.channels[ObjectIdentifier(channel)] = nil
+            return state.ending > .no && state.channels.isEmpty ? state.waiter.take() : nil
+        }
+        waiter?.resume()
+    }
+
+    private static func end(_ channel: any Channel, _ ending: Ending) {
+        switch ending {
+        case .no:
+            break
+        case .quiescing:
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        case .cuttingOff:
+            channel.close(mode: .input, promise: nil)
+            channel.close(promise: nil)
         }
     }
 }

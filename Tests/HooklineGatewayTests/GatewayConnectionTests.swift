@@ -184,10 +184,20 @@ struct GatewayConnectionTests {
         // Idle connections would otherwise stay open until the 60 s request timeout.
         let (broker, gateway) = try await startGitHubGateway(requestTimeoutMs: 60_000)
         let (answered, answer) = AsyncStream.makeStream(of: Void.self)
-        let webhooksOnly = try signedPush(id: "idle-1")
-        let routed = try signedPush(id: "idle-2") + Array("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n".utf8)
-        async let first = RawHTTPConnection.conversation(port: gateway.port, steps: [(webhooksOnly, 1)], untilClosed: true) { answer.yield() }
-        async let second = RawHTTPConnection.conversation(port: gateway.port, steps: [(routed, 2)], untilClosed: true) { answer.yield() }
+        /// A connection that stays open once answered, until the server closes it. A failure also
+        /// counts as answered, so that the test goes on to report it.
+        func idle(_ bytes: [UInt8], answers: Int) -> Task<[RawHTTPConnection.Response], any Error> {
+            Task {
+                do {
+                    return try await RawHTTPConnection.conversation(port: gateway.port, steps: [(bytes, answers)], untilClosed: true) { answer.yield() }
+                } catch {
+                    answer.yield()
+                    throw error
+                }
+            }
+        }
+        let first = idle(try signedPush(id: "idle-1"), answers: 1)
+        let second = idle(try signedPush(id: "idle-2") + Array("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n".utf8), answers: 2)
         var answers = 0
         for await _ in answered {
             answers += 1
@@ -196,7 +206,7 @@ struct GatewayConnectionTests {
 
         let start = ContinuousClock.now
         await gateway.stop()
-        let (one, two) = try await (first, second)
+        let (one, two) = try await (first.value, second.value)
         let took = ContinuousClock.now - start
         #expect(one.map(\.status) == [202])
         #expect(two.map(\.status) == [202, 200])
@@ -269,7 +279,7 @@ private func signedPush(
 }
 
 /// A signed GitHub push's head and body as raw HTTP bytes; `contentLength` may announce another length.
-private func signedPushParts(
+func signedPushParts(
     id: String,
     secret: String = "s3cret",
     path: String = "/webhooks/github",

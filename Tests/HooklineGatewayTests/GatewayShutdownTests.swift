@@ -193,6 +193,36 @@ struct GatewayShutdownTests {
         #expect(stored.compactMap { $0.headers.string("ce_id") } == ["lingering"])
     }
 
+    @Test("SIGTERM while a webhook's body is still arriving: once the grace period and the service group's 2 s have passed, it is refused 503 incomplete_request, nothing is published, and the gateway exits 0")
+    func sigtermCutsOffATricklingWebhook() async throws {
+        let broker = try await TestKafka.broker()
+        let prefix = TestKafka.uniqueName("cut")
+        // The request timeout would cut it off with a 408 only after 60 s.
+        let gateway = try await GatewayProcess.github(
+            broker: broker, prefix: prefix, secret: "s3cret",
+            kafka: "partitions: 1",
+            gateway: "request_timeout_ms: 60000, shutdown_grace_ms: 1000"
+        )
+        defer { if gateway.process.isRunning { gateway.process.terminate() } }
+        let push = try signedPushParts(id: "trickled")
+        let trickle = Task {
+            try await RawHTTPConnection.trickle(port: gateway.port, head: push.head, body: push.body, every: .milliseconds(200), for: .seconds(20))
+        }
+        try await Task.sleep(for: .seconds(1))  // the head and a few bytes of the body are in
+
+        kill(gateway.process.processIdentifier, SIGTERM)
+        let signalled = ContinuousClock.now
+        let webhook = try await trickle.value
+        let cutAfter = ContinuousClock.now - signalled
+        #expect(webhook.responses.map(\.status) == [503])
+        #expect(webhook.responses.first?.json?["error"] as? String == "incomplete_request")
+        #expect(webhook.closed)
+        // Grace 1 s + 2 s, with room for a loaded machine; not the 60 s request timeout.
+        #expect(cutAfter >= .seconds(2) && cutAfter < .seconds(10), "cut off \(cutAfter) after the signal")
+        #expect(await exitStatus(of: gateway.process, within: .seconds(20)) == 0)
+        #expect(try await recordCount(prefix: prefix, broker: broker) == 0)
+    }
+
     @Test("SIGTERM with the broker gone and a request waiting for its record: the wait is cut at the grace period plus the service group's 2 s, the flush gets no second grace period, the request gets no 2xx, and the gateway exits 0")
     func sigtermIsBoundedWhenTheBrokerIsGone() async throws {
         // Its own broker, since it stops it.
