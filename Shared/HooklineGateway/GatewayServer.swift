@@ -69,8 +69,9 @@ public struct GatewayServer: Service {
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    connections.add(channel)
                     try Self.configure(channel, endpoint: endpoint, requestTimeoutMs: requestTimeoutMs, handOff: handOff, logger: logger)
+                    // After its handlers: one accepted while the server stops is asked to close.
+                    connections.add(channel)
                 }
             }
             .bind(host: self.address.host, port: self.address.port)
@@ -196,7 +197,8 @@ final class OpenConnections: Sendable {
 
     private let state = Mutex(State())
 
-    /// Called as the channel is set up; a connection accepted while the server stops is ended too.
+    /// Called once the channel's handlers are in place; a connection accepted while the server
+    /// stops is ended too.
     func add(_ channel: any Channel) {
         let ending = self.state.withLock { state in
             state.channels[ObjectIdentifier(channel)] = channel
