@@ -179,10 +179,10 @@ public enum GatewayApplication {
 }
 
 /// The gateway's services (its server, and the reloader when there is one) and its publisher's
-/// lifetime. When a graceful shutdown begins, the
-/// producer starts sending what it holds: the requests the server still holds await their
-/// records' acknowledgements, which should not also wait out `linger.ms` (a record lingering past
-/// the grace period would be written, but its request cut off unanswered and delivered again).
+/// lifetime. When a graceful shutdown begins, the producer starts sending what it holds: the
+/// requests the server still holds await their records' acknowledgements, which should not also
+/// wait out `linger.ms` (a record lingering past the grace period would be written, but its
+/// request cut off unanswered and delivered again).
 /// Once the services have stopped, the producer is flushed and released, within what is left
 /// of the grace period that began at the signal: the whole shutdown stays within the grace period
 /// plus the service group's 2 s, rather than a second grace period for the flush when the
