@@ -68,6 +68,7 @@ public enum GatewayApplication {
                 webhooks: gateway.endpoint,
                 router: self.router(gateway),
                 requestTimeoutMs: configuration.gateway.requestTimeoutMs,
+                metrics: gateway.metrics,
                 logger: logger,
                 onServerRunning: onServerRunning
             )

@@ -11,6 +11,8 @@ final class GatewayMetrics: Sendable {
     private let latencies: MetricFamily<String, DurationHistogram>
     private let reloads: MetricFamily<String, Counter>
     private let recordsInFlight: Gauge
+    private let connections: Counter
+    private let connectionsOpen: Gauge
 
     private struct RequestKey: Hashable {
         var source: String
@@ -59,6 +61,12 @@ final class GatewayMetrics: Sendable {
             name: "hookline_gateway_records_in_flight",
             help: "Records handed to the producer and not yet acknowledged or failed, at the scrape."
         )
+        self.connections = registry.makeCounter(
+            descriptor: Self.name("connections", unit: "total", help: "HTTP connections accepted.")
+        )
+        self.connectionsOpen = registry.makeGauge(
+            descriptor: Self.name("connections_open", unit: "", help: "HTTP connections open.")
+        )
         self.reloads = MetricFamily { result in
             registry.makeCounter(
                 descriptor: Self.name("config_reloads", unit: "total", help: "Reloads of the sources on SIGHUP, applied or refused."),
@@ -89,6 +97,18 @@ final class GatewayMetrics: Sendable {
     /// `hookline_gateway_ack_latency_seconds{source}`.
     func ackLatency(source: String, _ duration: Duration) {
         self.latencies[source].record(duration)
+    }
+
+    /// `hookline_gateway_connections_total` and `hookline_gateway_connections_open`: against
+    /// `hookline_gateway_requests_total`, whether senders (or a proxy in front) keep connections
+    /// alive; a new connection costs the gateway about as much CPU as the webhook on it.
+    func connectionOpened() {
+        self.connections.increment()
+        self.connectionsOpen.increment()
+    }
+
+    func connectionClosed() {
+        self.connectionsOpen.decrement()
     }
 
     /// `hookline_gateway_config_reloads_total{result}`: `applied` or `refused`.

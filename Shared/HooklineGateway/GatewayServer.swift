@@ -37,6 +37,7 @@ public struct GatewayServer: Service {
     private let requestTimeoutMs: Int
     private let logger: Logger
     private let onServerRunning: @Sendable (Int) async -> Void
+    private let metrics: GatewayMetrics?
 
     /// - Parameters:
     ///   - router: answers what the webhook handler leaves to it.
@@ -49,17 +50,31 @@ public struct GatewayServer: Service {
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
+        self.init(address: address, webhooks: endpoint, router: router, requestTimeoutMs: requestTimeoutMs, metrics: nil, logger: logger, onServerRunning: onServerRunning)
+    }
+
+    /// The gateway's: with `metrics`, its connections are counted.
+    init(
+        address: ListenAddress,
+        webhooks endpoint: WebhookEndpoint,
+        router: Router<BasicRequestContext>,
+        requestTimeoutMs: Int,
+        metrics: GatewayMetrics?,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void
+    ) {
         self.address = address
         self.endpoint = endpoint
         self.http1 = HTTP1Channel(responder: Self.responder(router.buildResponder(), logger: logger))
         self.requestTimeoutMs = requestTimeoutMs
+        self.metrics = metrics
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
 
     public func run() async throws {
         let (routed, handOff) = AsyncStream.makeStream(of: RouterConnection.self)
-        let connections = OpenConnections()
+        let connections = OpenConnections(metrics: self.metrics)
         let endpoint = self.endpoint
         let requestTimeoutMs = self.requestTimeoutMs
         let logger = self.logger
@@ -196,6 +211,11 @@ final class OpenConnections: Sendable {
     }
 
     private let state = Mutex(State())
+    private let metrics: GatewayMetrics?
+
+    init(metrics: GatewayMetrics?) {
+        self.metrics = metrics
+    }
 
     /// Called once the channel's handlers are in place; a connection accepted while the server
     /// stops is ended too.
@@ -204,6 +224,7 @@ final class OpenConnections: Sendable {
             state.channels[ObjectIdentifier(channel)] = channel
             return state.ending
         }
+        self.metrics?.connectionOpened()
         channel.closeFuture.whenComplete { _ in self.remove(channel) }
         Self.end(channel, ending)
     }
@@ -231,6 +252,7 @@ final class OpenConnections: Sendable {
     }
 
     private func remove(_ channel: any Channel) {
+        self.metrics?.connectionClosed()
         let waiter = self.state.withLock { state in
             state.channels[ObjectIdentifier(channel)] = nil
             return state.ending > .no && state.channels.isEmpty ? state.waiter.take() : nil

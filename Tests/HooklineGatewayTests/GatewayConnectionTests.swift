@@ -214,6 +214,37 @@ struct GatewayConnectionTests {
         #expect(try await publishedIDs(gateway, broker: broker, expect: 2) == ["idle-1", "idle-2"])
     }
 
+    @Test("connections are counted apart from requests: three webhooks on two connections are three requests and two connections, and closed connections leave the open gauge")
+    func connectionMetrics() async throws {
+        let (_, gateway) = try await startGitHubGateway()
+        defer { Task { await gateway.stop() } }
+        /// The two connection metrics, read on a connection of its own (which they count).
+        func connectionMetrics() async throws -> (total: Int, open: Int) {
+            let scrape = Array("GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".utf8)
+            let text = String(decoding: try #require(try await RawHTTPConnection.exchange(port: gateway.port, send: scrape, expect: 1, untilClosed: true).first).body, as: UTF8.self)
+            func value(_ name: String) throws -> Int {
+                let line = try #require(text.split(separator: "\n").first { $0.hasPrefix(name + " ") }, "no \(name) in \(text)")
+                return Int(try #require(Double(line.split(separator: " ")[1])))  // a gauge reads 1.0
+            }
+            return (try value("hookline_gateway_connections_total"), try value("hookline_gateway_connections_open"))
+        }
+
+        let before = try await connectionMetrics()
+        let kept = try signedPush(id: "conn-1") + signedPush(id: "conn-2", extraHeaders: "Connection: close\r\n")
+        #expect(try await RawHTTPConnection.exchange(port: gateway.port, send: kept, expect: 2, untilClosed: true).map(\.status) == [202, 202])
+        let single = try signedPush(id: "conn-3", extraHeaders: "Connection: close\r\n")
+        #expect(try await RawHTTPConnection.exchange(port: gateway.port, send: single, expect: 1, untilClosed: true).map(\.status) == [202])
+
+        let after = try await connectionMetrics()
+        // The two webhook connections and this scrape's own.
+        #expect(after.total - before.total == 3)
+        // Only a scrape's own connection stays open (a closed one may take a moment to be counted).
+        let settled = try await eventually(timeout: .seconds(5)) { try await connectionMetrics().open == 1 }
+        #expect(settled, "open connections: \(after.open)")
+        let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
+        #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="github",status="202"} 3"#))
+    }
+
     @Test("a request whose body trickles in is cut off at the request timeout: a webhook gets 408 and nothing is published, a routed one is closed")
     func tricklingRequestTimesOut() async throws {
         // A byte every 200 ms keeps Hummingbird's idle timeout (the same 1 s) from ever firing.
