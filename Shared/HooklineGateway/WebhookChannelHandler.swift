@@ -56,9 +56,9 @@ public struct WebhookEndpoint: Sendable {
 /// connection (answers must leave in request order). The first such request hands the
 /// connection to the router (`handOff`: ``GatewayServer`` starts a task for it); a connection
 /// that carries only webhooks never costs one, and this handler closes it when the client
-/// closes its side. While a webhook waits for its answer, what
-/// the client pipelines behind it is held until the answer is written, and once something is
-/// held no more is read: one read's worth at most. A client that half-closes the connection
+/// closes its side. While a webhook waits for its answer, what the client pipelines behind it is
+/// held until the answer is written, and once something is held no more is read: one read's
+/// worth at most. A client that half-closes the connection
 /// after its request (shuts down its sending side) still gets every answer.
 ///
 /// Bytes that are not HTTP/1.1 get a JSON 400 (431 for a header over the decoder's limit) and the

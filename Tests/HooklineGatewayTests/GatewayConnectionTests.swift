@@ -219,7 +219,7 @@ struct GatewayConnectionTests {
         let (_, gateway) = try await startGitHubGateway()
         defer { Task { await gateway.stop() } }
         /// The two connection metrics, read on a connection of its own (which they count).
-        func connectionMetrics() async throws -> (total: Int, open: Int) {
+        func scrapeConnections() async throws -> (total: Int, open: Int) {
             let scrape = Array("GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".utf8)
             let text = String(decoding: try #require(try await RawHTTPConnection.exchange(port: gateway.port, send: scrape, expect: 1, untilClosed: true).first).body, as: UTF8.self)
             func value(_ name: String) throws -> Int {
@@ -229,17 +229,17 @@ struct GatewayConnectionTests {
             return (try value("hookline_gateway_connections_total"), try value("hookline_gateway_connections_open"))
         }
 
-        let before = try await connectionMetrics()
+        let before = try await scrapeConnections()
         let kept = try signedPush(id: "conn-1") + signedPush(id: "conn-2", extraHeaders: "Connection: close\r\n")
         #expect(try await RawHTTPConnection.exchange(port: gateway.port, send: kept, expect: 2, untilClosed: true).map(\.status) == [202, 202])
         let single = try signedPush(id: "conn-3", extraHeaders: "Connection: close\r\n")
         #expect(try await RawHTTPConnection.exchange(port: gateway.port, send: single, expect: 1, untilClosed: true).map(\.status) == [202])
 
-        let after = try await connectionMetrics()
+        let after = try await scrapeConnections()
         // The two webhook connections and this scrape's own.
         #expect(after.total - before.total == 3)
         // Only a scrape's own connection stays open (a closed one may take a moment to be counted).
-        let settled = try await eventually(timeout: .seconds(5)) { try await connectionMetrics().open == 1 }
+        let settled = try await eventually(timeout: .seconds(5)) { try await scrapeConnections().open == 1 }
         #expect(settled, "open connections: \(after.open)")
         let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
         #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="github",status="202"} 3"#))
