@@ -340,6 +340,8 @@ enum RawHTTPConnection {
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
+        /// `errno` of the system call that failed, where one did.
+        var errorNumber: Int32? = nil
     }
 
     /// Sends `bytes` in one write and reads `count` responses (each with a Content-Length).
@@ -451,6 +453,19 @@ enum RawHTTPConnection {
         }
     }
 
+    /// Whether a TCP connection to 127.0.0.1:`port` is refused (ECONNREFUSED), rather than
+    /// accepted or failing otherwise.
+    static func connectionRefused(port: Int) async throws -> Bool {
+        try await onOwnThread {
+            do {
+                close(try connected(port: port, readTimeout: timeval(tv_sec: 1, tv_usec: 0)))
+                return false
+            } catch let failure as Failure {
+                return failure.errorNumber == ECONNREFUSED
+            }
+        }
+    }
+
     /// A blocking TCP socket connected to 127.0.0.1:`port`, whose reads wait at most `readTimeout`.
     private static func connected(port: Int, readTimeout: timeval) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -465,8 +480,9 @@ enum RawHTTPConnection {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else {
+            let error = errno
             close(fd)
-            throw Failure(description: "connect() failed: \(errno)")
+            throw Failure(description: "connect() failed: \(error)", errorNumber: error)
         }
         return fd
     }
