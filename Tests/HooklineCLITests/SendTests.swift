@@ -106,8 +106,10 @@ struct SendTests {
                 let source = SendFixture.sourceName(sample.provider)
                 let topic = WebhookTopic.name(prefix: prefix, source: source, event: sample.event)
                 let status = try #require(json["status"] as? Int, "\(what): \(result)")
-                #expect((200...299).contains(status), "\(what): \(result)")
-                if status == 202 {
+                // The gateway's answers (docs/gateway.md): Twilio's TwiML and Discord's deferred
+                // response are 200, as is Paddle's acknowledgement; every other one is 202.
+                #expect(status == (["twilio", "discord", "paddle"].contains(sample.provider) ? 200 : 202), "\(what): \(result)")
+                if !["twilio", "discord"].contains(sample.provider) {
                     #expect((json["response"] as? [String: Any])?["topic"] as? String == topic, "\(what): \(result)")
                 }
                 let id = try #require(json["id"] as? String, "\(what): \(result)")
