@@ -58,8 +58,9 @@ final class GatewayMetrics: Sendable {
             )
         }
         self.recordsInFlight = registry.makeGauge(
-            name: "hookline_gateway_records_in_flight",
-            help: "Records handed to the producer and not yet acknowledged or failed, at the scrape."
+            descriptor: Self.name(
+                "records_in_flight", unit: "", help: "Records handed to the producer and not yet acknowledged or failed, at the scrape."
+            )
         )
         self.connections = registry.makeCounter(
             descriptor: Self.name("connections", unit: "total", help: "HTTP connections accepted.")

@@ -143,11 +143,19 @@ final class WebhookPublisher: Sendable {
 /// A producer that is replaced by a fresh one when it cannot recover by itself, so one bad moment
 /// of the broker does not make every later request fail:
 /// - librdkafka declared it fatally broken (an idempotent producer fenced), or
-/// - an idempotent producer's write timed out: after a broker restart its producer id is unknown
+/// - an idempotent producer's write timed out, and a second later it has had no record
+///   acknowledged since that one was queued: after a broker restart its producer id is unknown
 ///   there and it retries forever (seen with the embedded broker). A new producer gets a new id.
-///   At most one replacement every two seconds.
+///   A write that timed out while others were acknowledged met a slow broker, not a stuck
+///   producer, and replacing it would only fail the records it holds.
+///
+/// At most one replacement every two seconds.
+///
+/// A record that meets a producer being replaced goes to its successor.
 final class ReplaceableProducer: Sendable {
     private let current: Mutex<(producer: KafkaProducer, since: ContinuousClock.Instant)>
+    /// Whether a timed-out write's check for a stuck producer is waiting: one at a time.
+    private let stuckCheckPending = Atomic<Bool>(false)
     private let configuration: KafkaProducerConfiguration
     private let logger: Logger
 
@@ -168,20 +176,31 @@ final class ReplaceableProducer: Sendable {
         since start: ContinuousClock.Instant,
         completion: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
     ) {
-        let producer = self.producer
-        let done: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void = { result in
-            if case .failure(let error) = result {
-                // Replacing makes a new librdkafka handle: do it beside the request, not in its way.
-                if let fatal = producer.fatalError {
-                    Task { self.replace(producer, because: fatal) }
-                } else if error.code == .messageTimedOut, self.configuration.idempotent {
-                    Task { self.replace(producer, because: error) }
+        var producer = self.producer
+        for attempt in 1...2 {
+            let acknowledgedBefore = producer.acknowledgedCount
+            let done: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void = { [producer] result in
+                if case .failure(let error) = result {
+                    // Replacing makes a new librdkafka handle: do it beside the request, not in its way.
+                    if let fatal = producer.fatalError {
+                        Task { self.replace(producer, because: fatal) }
+                    } else if error.code == .messageTimedOut, self.configuration.idempotent {
+                        self.replaceIfStuck(producer, acknowledgedBefore: acknowledgedBefore, because: error)
+                    }
                 }
+                completion(result)
             }
-            completion(result)
-        }
-        if let error = producer.enqueue(topic: topic, key: key, value: value, headers: headers, timeout: timeout, since: start, completion: done) {
+            guard let error = producer.enqueue(topic: topic, key: key, value: value, headers: headers, timeout: timeout, since: start, completion: done) else {
+                return
+            }
+            // Replaced between reading it and producing: the successor takes the record.
+            let successor = self.producer
+            if error.code == .closed, attempt == 1, successor !== producer {
+                producer = successor
+                continue
+            }
             done(.failure(error))
+            return
         }
     }
 
@@ -202,7 +221,21 @@ final class ReplaceableProducer: Sendable {
 
     /// Records queued in the current producer or in flight to the broker.
     var outstandingCount: Int {
-        self.current.withLock { $0.producer }.outstandingCount
+        self.producer.outstandingCount
+    }
+
+    /// Replaces `producer` if, a second from now, it has had no record acknowledged since it had
+    /// acknowledged `count`: time enough for a slow broker's acknowledgements, which come a batch
+    /// at a time, to show.
+    private func replaceIfStuck(_ producer: KafkaProducer, acknowledgedBefore count: Int, because reason: KafkaError) {
+        guard self.stuckCheckPending.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        Task {
+            try? await Task.sleep(for: .seconds(1))
+            self.stuckCheckPending.store(false, ordering: .relaxed)
+            if producer.acknowledgedCount == count {
+                self.replace(producer, because: reason)
+            }
+        }
     }
 
     private func replace(_ broken: KafkaProducer, because reason: KafkaError) {

@@ -13,23 +13,36 @@ final class DeliveryDeadlines: Sendable {
         static func == (lhs: Entry, rhs: Entry) -> Bool { lhs.deadline == rhs.deadline }
     }
 
-    /// One heap per timeout value. Within one, deadlines come nearly in send order (a send's
-    /// deadline may count from before it was sent), so an insertion rarely moves and the
-    /// deliveries that completed long before their deadline leave from the top soon after.
-    private let lanes = Mutex<[Duration: Heap<Entry>]>([:])
+    private struct Lane {
+        let timeout: Duration
+        var entries: Heap<Entry>
+    }
+
+    /// One heap per timeout value (a handful: one per source's ack timeout). Within one,
+    /// deadlines come nearly in send order (a send's deadline may count from before it was
+    /// sent), so an insertion rarely moves and the deliveries that completed long before their
+    /// deadline leave from the top soon after. An array, mutated in place by index: a heap in a
+    /// dictionary being iterated would be copied whole by every change.
+    private let lanes = Mutex<[Lane]>([])
 
     /// Fails `delivery` if it is not complete by `start + timeout`.
     func track(_ delivery: Delivery, timeout: Duration, since start: ContinuousClock.Instant) {
         let entry = Entry(deadline: start + timeout, delivery: delivery)
-        self.lanes.withLock { $0[timeout, default: Heap()].insert(entry) }
+        self.lanes.withLock { lanes in
+            if let index = lanes.firstIndex(where: { $0.timeout == timeout }) {
+                lanes[index].entries.insert(entry)
+            } else {
+                lanes.append(Lane(timeout: timeout, entries: [entry]))
+            }
+        }
     }
 
     /// Fails what passed its deadline, and forgets what completed meanwhile.
     func expire(now: ContinuousClock.Instant) {
         var expired: [Delivery] = []
         self.lanes.withLock { lanes in
-            for timeout in lanes.keys {
-                Self.expire(&lanes[timeout]!, now: now, into: &expired)
+            for index in lanes.indices {
+                Self.expire(&lanes[index].entries, now: now, into: &expired)
             }
         }
         for delivery in expired {
@@ -43,6 +56,18 @@ final class DeliveryDeadlines: Sendable {
                     )
                 )
             )
+        }
+    }
+
+    /// Fails every delivery still waiting, with `error(topic)`, and forgets them all: for a
+    /// producer whose handle is gone, whose reports will never come.
+    func failAll(_ error: (String) -> KafkaError) {
+        let waiting = self.lanes.withLock { lanes in
+            defer { lanes = [] }
+            return lanes.flatMap { $0.entries.unordered.map(\.delivery) }
+        }
+        for delivery in waiting where !delivery.isCompleted {
+            delivery.complete(.failure(error(delivery.topic)))
         }
     }
 

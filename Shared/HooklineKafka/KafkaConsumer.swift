@@ -33,6 +33,8 @@ public final class KafkaConsumer: Sendable {
     private let buffer: MessageBuffer
     private let listener: (any KafkaRebalanceListener)?
     private let pollThread = Mutex<PollThread?>(nil)
+    /// Whether ``close()`` has run: a second call must not reach the destroyed handle.
+    private let closed = Mutex(false)
     private let logger: Logger
 
     public init(
@@ -268,6 +270,11 @@ extension KafkaConsumer {
     /// Leaves the group (revoking partitions through the listener first), stops polling and
     /// releases the handle. ``nextBatch(maxCount:)`` then returns empty. Idempotent.
     public func close() async {
+        let first = self.closed.withLock { closed in
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
         let thread = self.pollThread.withLock { thread in
             defer { thread = nil }
             return thread

@@ -16,15 +16,26 @@ import Synchronization
 public final class KafkaProducer: Sendable {
     private let client: RDKafkaClient
     private let poller: PollThread
-    private let state = Mutex(State.running)
+    private let state = Mutex(State())
     /// `rd_kafka_topic_t` handles by name, made on first use: producing through a handle
     /// spares librdkafka a locked lookup of the topic per record.
     private let topicHandles = Mutex<[String: OpaquePointer]>([:])
     private let deadlines = DeliveryDeadlines()
+    private let acknowledgements = AcknowledgementCount()
     public let configuration: KafkaProducerConfiguration
 
-    private enum State {
-        case running, shuttingDown, shutDown
+    /// How many records the broker has acknowledged so far. A caller whose send timed out can
+    /// tell a stuck producer (none acknowledged since it sent) from a slow broker (others were).
+    public var acknowledgedCount: Int {
+        self.acknowledgements.value.load(ordering: .relaxed)
+    }
+
+    /// Where the producer is in its life, and how many calls into its librdkafka handle are under
+    /// way: ``shutdown(timeout:)`` destroys the handle only once none is, and no call starts after.
+    private struct State {
+        enum Phase { case running, shuttingDown, destroyed }
+        var phase = Phase.running
+        var calls = 0
     }
 
     public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
@@ -38,6 +49,19 @@ public final class KafkaProducer: Sendable {
             rd_kafka_poll(client.handle, 50)
             deadlines.expire(now: .now)
         }
+    }
+
+    /// Runs `body` with the handle alive: nil once the handle is destroyed, or, when `producing`,
+    /// once the producer has stopped taking records.
+    private func withHandle<T>(producing: Bool = false, _ body: () -> T) -> T? {
+        let admitted = self.state.withLock { state in
+            guard state.phase == .running || (!producing && state.phase == .shuttingDown) else { return false }
+            state.calls += 1
+            return true
+        }
+        guard admitted else { return nil }
+        defer { self.state.withLock { $0.calls -= 1 } }
+        return body()
     }
 
     deinit {
@@ -86,7 +110,7 @@ public final class KafkaProducer: Sendable {
         // Unsafe (unchecked) continuation: `Delivery` resumes it exactly once, whichever of the
         // delivery report and the deadline comes first; this is the hot path.
         let result: Result<KafkaDeliveryReport, KafkaError> = await withUnsafeContinuation { continuation in
-            let delivery = Delivery(topic: topic, completion: .continuation(continuation))
+            let delivery = Delivery(topic: topic, completion: .continuation(continuation), acknowledgements: self.acknowledgements)
             let deadline = (timeout ?? self.configuration.messageTimeout, start ?? .now)
             if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, delivery: delivery, deadline: deadline) {
                 delivery.complete(.failure(error))
@@ -116,8 +140,8 @@ public final class KafkaProducer: Sendable {
             key: key,
             value: value,
             headers: headers,
-            delivery: Delivery(topic: topic, completion: .callback(completion)),
-            deadline: timeout.map { ($0, start ?? .now) }
+            delivery: Delivery(topic: topic, completion: .callback(completion), acknowledgements: self.acknowledgements),
+            deadline: (timeout ?? self.configuration.messageTimeout, start ?? .now)
         )
     }
 
@@ -129,24 +153,25 @@ public final class KafkaProducer: Sendable {
         value: [UInt8],
         headers: [KafkaHeader],
         delivery: Delivery,
-        deadline: (timeout: Duration, since: ContinuousClock.Instant)?
+        deadline: (timeout: Duration, since: ContinuousClock.Instant)
     ) -> KafkaError? {
-        guard self.state.withLock({ $0 == .running }) else {
-            return .closed("producing to \(topic)")
-        }
         let opaque = Unmanaged.passRetained(delivery)
-        let err = value.withUnsafeBytes { value in
-            key.withUnsafeBytes { key in
-                self.produce(topic: topic, key: key, value: value, headers: headers, opaque: opaque.toOpaque())
+        let produced = self.withHandle(producing: true) {
+            value.withUnsafeBytes { value in
+                key.withUnsafeBytes { key in
+                    self.produce(topic: topic, key: key, value: value, headers: headers, opaque: opaque.toOpaque())
+                }
             }
+        }
+        guard let err = produced else {
+            opaque.release()
+            return .closed("producing to \(topic)")
         }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             opaque.release()
             return KafkaError(err, operation: "producing to \(topic)")
         }
-        if let deadline {
-            self.deadlines.track(delivery, timeout: deadline.timeout, since: deadline.since)
-        }
+        self.deadlines.track(delivery, timeout: deadline.timeout, since: deadline.since)
         return nil
     }
 
@@ -222,9 +247,10 @@ public final class KafkaProducer: Sendable {
     /// - Returns: false when records were still in flight at the timeout.
     @discardableResult
     public func flush(timeout: Duration) async -> Bool {
-        let client = self.client
-        return await RDKafkaClient.blocking {
-            rd_kafka_flush(client.handle, Int32(clamping: timeout.milliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR
+        await RDKafkaClient.blocking {
+            self.withHandle {
+                rd_kafka_flush(self.client.handle, Int32(clamping: timeout.milliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR
+            } ?? true
         }
     }
 
@@ -232,32 +258,57 @@ public final class KafkaProducer: Sendable {
     /// left with a purge error, and releases the handle. Every pending send returns.
     public func shutdown(timeout: Duration = .seconds(10)) async {
         let proceed = self.state.withLock { state in
-            guard state == .running else { return false }
-            state = .shuttingDown
+            guard state.phase == .running else { return false }
+            state.phase = .shuttingDown
             return true
         }
         guard proceed else { return }
         let flushed = await self.flush(timeout: timeout)
         if !flushed {
             self.client.logger.warning("producer shut down with records still in flight; failing them")
-            rd_kafka_purge(self.client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            // It waits for librdkafka's threads to let go of the queues: not on the cooperative pool.
+            _ = await RDKafkaClient.blocking {
+                self.withHandle { rd_kafka_purge(self.client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)) }
+            }
             _ = await self.flush(timeout: .seconds(1))
         }
-        self.destroyTopicHandles()
-        let poller = self.poller
-        let client = self.client
-        await RDKafkaClient.blocking {
-            poller.stop()
-            client.destroy()
+        // Calls that started before the shutdown (a record being produced, another task's flush,
+        // which the purge has emptied) end first: none may touch the handle once it is destroyed.
+        let idle = await RDKafkaClient.blocking { self.destroyWhenIdle(within: .seconds(5)) }
+        guard idle else {
+            self.client.logger.error("producer shut down with calls into librdkafka still under way after 5 s; its handle is left as it is")
+            return
         }
-        self.state.withLock { $0 = .shutDown }
+        // Whatever still waits would wait forever: the poll thread that reports and expires is gone.
+        self.deadlines.failAll { topic in .closed("producing to \(topic)") }
+    }
+
+    /// Once no call is under way (waiting up to `limit`): marks the handle destroyed, so none
+    /// starts after, and destroys the topic handles, the poll thread and the handle. Blocking.
+    private func destroyWhenIdle(within limit: Duration) -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            let idle = self.state.withLock { state in
+                guard state.calls == 0 else { return false }
+                state.phase = .destroyed
+                return true
+            }
+            if idle { break }
+            guard ContinuousClock.now < deadline else { return false }
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+        self.destroyTopicHandles()
+        self.poller.stop()
+        self.client.destroy()
+        return true
     }
 
     /// The fatal error that made this producer unusable, if one happened (an idempotent producer
     /// that was fenced, for example). Every later send fails; make a new producer.
+    /// Nil once the producer is shut down.
     public var fatalError: KafkaError? {
         var buffer = [CChar](repeating: 0, count: 512)
-        let err = rd_kafka_fatal_error(self.client.handle, &buffer, buffer.count)
+        let err = self.withHandle { rd_kafka_fatal_error(self.client.handle, &buffer, buffer.count) } ?? RD_KAFKA_RESP_ERR_NO_ERROR
         guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
         return KafkaError(
             code: .init(err),
@@ -270,12 +321,12 @@ public final class KafkaProducer: Sendable {
     /// Makes librdkafka declare this producer fatally broken, as it does a fenced idempotent
     /// producer (`rd_kafka_test_fatal_error`, librdkafka's own hook for testing that path).
     func simulateFatalError(reason: String) {
-        _ = rd_kafka_test_fatal_error(self.client.handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason)
+        _ = self.withHandle { rd_kafka_test_fatal_error(self.client.handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason) }
     }
 
-    /// How many records are queued or in flight.
+    /// How many records are queued or in flight (none once the producer is shut down).
     public var outstandingCount: Int {
-        Int(rd_kafka_outq_len(self.client.handle))
+        self.withHandle { Int(rd_kafka_outq_len(self.client.handle)) } ?? 0
     }
 }
 
@@ -291,11 +342,14 @@ final class Delivery: Sendable {
 
     let topic: String
     let completion: Completion
+    /// The producer's count, which an acknowledgement of this record adds to.
+    let acknowledgements: AcknowledgementCount
     private let completed = Atomic<Bool>(false)
 
-    init(topic: String, completion: Completion) {
+    init(topic: String, completion: Completion, acknowledgements: AcknowledgementCount) {
         self.topic = topic
         self.completion = completion
+        self.acknowledgements = acknowledgements
     }
 
     var isCompleted: Bool { self.completed.load(ordering: .acquiring) }
@@ -309,12 +363,18 @@ final class Delivery: Sendable {
     }
 }
 
+/// Records a producer's broker has acknowledged.
+final class AcknowledgementCount: Sendable {
+    let value = Atomic<Int>(0)
+}
+
 private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
     _, message, _ in
     guard let message, let opaque = message.pointee._private else { return }
     let delivery = Unmanaged<Delivery>.fromOpaque(opaque).takeRetainedValue()
     let err = message.pointee.err
     if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+        delivery.acknowledgements.value.add(1, ordering: .relaxed)
         delivery.complete(
             .success(KafkaDeliveryReport(topic: delivery.topic, partition: message.pointee.partition, offset: message.pointee.offset))
         )

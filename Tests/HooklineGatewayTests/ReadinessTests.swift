@@ -52,4 +52,54 @@ struct ReadinessTests {
         #expect((try? delivered.get()) != nil, "\(delivered)")
         await producer.shutdown(timeout: .seconds(2))
     }
+
+    @Test("a write that times out while the broker acknowledges others leaves the producer in place; one with nothing acknowledged since it was queued replaces it")
+    func onlyAStuckProducerIsReplaced() async throws {
+        // A broker of its own: this test stops it.
+        let broker = try await EmbeddedBroker.start()
+        defer { broker.stop() }
+        let topic = TestKafka.uniqueName("slow")
+        try await TestKafka.admin(broker).createTopics([.init(name: topic, partitions: 1)])
+        // Every record waits 200 ms for its batch, past its 20 ms timeout: each send times out while
+        // the records before it are being acknowledged, as with a broker slower than the deadline.
+        var configuration = KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), messageTimeout: .seconds(10))
+        configuration.linger = .milliseconds(200)
+        let producer = try ReplaceableProducer(configuration: configuration, logger: TestKafka.logger)
+        defer { Task { await producer.shutdown(timeout: .seconds(1)) } }
+        let original = producer.producer
+        let send: @Sendable (_ timeout: Duration) async -> Result<KafkaDeliveryReport, KafkaError> = { timeout in
+            await withCheckedContinuation { continuation in
+                producer.enqueue(topic: topic, key: [], value: Array("slow".utf8), headers: [], timeout: timeout, since: .now) {
+                    continuation.resume(returning: $0)
+                }
+            }
+        }
+        let timedOut = Counter()
+        let end = ContinuousClock.now + .seconds(3)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    while ContinuousClock.now < end {
+                        if case .failure(let error) = await send(.milliseconds(20)), error.code == .messageTimedOut {
+                            timedOut.increment()
+                        }
+                    }
+                }
+            }
+        }
+        #expect(timedOut.value > 20, "the sends did not time out: the test shows nothing")
+        #expect(original.acknowledgedCount > 20)
+        #expect(producer.producer === original, "replaced while the broker was acknowledging")
+
+        // The broker goes away: nothing is acknowledged any more, and a send that times out now
+        // replaces the producer.
+        await broker.shutDown()
+        if case .failure(let error) = await send(.milliseconds(500)) {
+            #expect(error.code == .messageTimedOut, "\(error)")
+        } else {
+            Issue.record("acknowledged with the broker stopped")
+        }
+        #expect(await eventually(timeout: .seconds(5)) { producer.producer !== original })
+        #expect(producer.producer.fatalError == nil)
+    }
 }

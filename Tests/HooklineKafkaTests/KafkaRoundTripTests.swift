@@ -98,6 +98,60 @@ struct KafkaRoundTripTests {
             values += await consumer.nextBatch().map { String(decoding: $0.value, as: UTF8.self) }
         }
         await consumer.close()
+        await consumer.close()  // idempotent: the second call does not reach the destroyed handle
         #expect(values == (0..<200).map(String.init))
+    }
+}
+
+@Suite("Producer shutdown", .timeLimit(.minutes(1)))
+struct KafkaProducerShutdownTests {
+    @Test("a shutdown while other threads produce: every record the producer took gets its one report, and what comes after is refused as closed")
+    func shutdownWhileProducing() async throws {
+        let broker = try await TestKafka.broker()
+        let topic = TestKafka.uniqueName("closing")
+        try await TestKafka.admin(broker).createTopics([.init(name: topic, partitions: 1)])
+        // Records wait for their batch, so the shutdown finds some queued and purges them.
+        var configuration = KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), messageTimeout: .seconds(10))
+        configuration.linger = .milliseconds(20)
+        let producer = try KafkaProducer(configuration: configuration, logger: TestKafka.logger)
+
+        let taken = Counter()
+        let reported = Counter()
+        let producing = 4
+        // Threads of their own: tight loops on the cooperative pool would hold up the shutdown.
+        let stopped = AsyncStream<Void>.makeStream()
+        let refused = Counter()
+        for _ in 0..<producing {
+            Thread {
+                while true {
+                    let error = producer.enqueue(topic: topic, value: Array("record".utf8), timeout: .seconds(10)) { _ in
+                        reported.increment()
+                    }
+                    if let error {
+                        if error.code == .closed {
+                            refused.increment()
+                            break
+                        }
+                        Thread.sleep(forTimeInterval: 0.001)  // a full queue
+                    } else {
+                        taken.increment()
+                    }
+                }
+                stopped.continuation.yield()
+            }.start()
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        await producer.shutdown(timeout: .milliseconds(50))
+        var ended = 0
+        for await _ in stopped.stream {
+            ended += 1
+            if ended == producing { break }
+        }
+        #expect(refused.value == producing)
+        // Every report has come by the time shutdown returns: the handle that would send one is gone.
+        #expect(taken.value > 0)
+        #expect(reported.value == taken.value)
+        #expect(producer.outstandingCount == 0)
+        #expect(producer.fatalError == nil)
     }
 }
