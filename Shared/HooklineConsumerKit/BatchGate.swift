@@ -3,20 +3,39 @@ import Synchronization
 
 /// Lets a rebalance wait for the batch in hand: the runner holds the gate while it applies and
 /// commits a batch; a revoke marks its partitions and waits until the gate is released.
+///
+/// Taking a batch out of the consumer's buffer and entering the gate are two steps, and a revoke
+/// may come between them: it finds no batch in hand and returns at once, so the runner must
+/// leave that revoke's records itself. ``expectBatch()`` before taking and ``enter()`` after it
+/// tell it which partitions went meanwhile.
 final class BatchGate: Sendable {
     private struct State {
         var busy = false
         var revoked: Set<TopicPartition> = []
         var waiters: [CheckedContinuation<Void, Never>] = []
+        var taking = false
+        var revokedWhileTaking: Set<TopicPartition> = []
     }
 
     private let state = Mutex(State())
 
-    /// The runner takes a batch in hand.
-    func enter() {
+    /// The runner is about to take a batch: revokes from now until ``enter()`` are remembered.
+    func expectBatch() {
+        self.state.withLock { state in
+            state.taking = true
+            state.revokedWhileTaking = []
+        }
+    }
+
+    /// The runner takes a batch in hand. Returns the partitions revoked since ``expectBatch()``:
+    /// their records in the batch belong to the next owner, who starts at the stored offset.
+    func enter() -> Set<TopicPartition> {
         self.state.withLock { state in
             state.busy = true
             state.revoked = []
+            state.taking = false
+            defer { state.revokedWhileTaking = [] }
+            return state.revokedWhileTaking
         }
     }
 
@@ -40,6 +59,7 @@ final class BatchGate: Sendable {
         await withCheckedContinuation { continuation in
             let idle = self.state.withLock { state in
                 state.revoked.formUnion(partitions)
+                if state.taking { state.revokedWhileTaking.formUnion(partitions) }
                 if state.busy { state.waiters.append(continuation) }
                 return !state.busy
             }

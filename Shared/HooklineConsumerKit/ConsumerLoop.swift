@@ -31,10 +31,15 @@ struct ConsumerLoop: Sendable {
                 nextLag = clock.now + self.configuration.lagRefreshInterval
                 await self.refreshLag()
             }
-            let batch = await self.consumer.nextBatch(maxCount: self.configuration.batchSize, timeout: self.configuration.pollTimeout)
-            guard !batch.isEmpty else { continue }
-            self.gate.enter()
-            await self.process(batch, stopping: stopping)
+            self.gate.expectBatch()
+            var batch = await self.consumer.nextBatch(maxCount: self.configuration.batchSize, timeout: self.configuration.pollTimeout)
+            let revoked = self.gate.enter()
+            if !revoked.isEmpty {
+                batch.removeAll { revoked.contains($0.topicPartition) }
+            }
+            if !batch.isEmpty {
+                await self.process(batch, stopping: stopping)
+            }
             self.gate.leave()
         }
     }
