@@ -30,8 +30,8 @@ extension ConsumerDatabase {
         var firstIsDeadLettered = false
     }
 
-    /// Applies records in one write transaction (one fsync): each with its `ce_id` recorded in
-    /// `processed_events`, and the new next offsets in `kafka_offsets`.
+    /// Applies records in one write transaction (one fsync): each with its `ce_source` and `ce_id`
+    /// recorded in `processed_events`, and the new next offsets in `kafka_offsets`.
     ///
     /// Stops at the first record that fails: the records before it are committed, it and the
     /// rest are not. Records below a partition's stored offset were applied already (by another
@@ -70,7 +70,13 @@ extension ConsumerDatabase {
         var result = BatchResult()
         var stored = try Self.storedNextOffsets(db, partitions: Set(records.map(\.topicPartition)))
         let now = Date().timeIntervalSince1970
-        let markProcessed = try db.cachedStatement(sql: "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)")
+        let markProcessed = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO processed_events (event_source, event_id, processed_at) VALUES (?, ?, ?)"
+        )
+        // Rows from before the dedupe by source, while the retention has not pruned them all.
+        let legacySource = ConsumerDatabase.legacySource
+        let legacy = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_source = ?)", arguments: [legacySource]) ?? false
+        let seenByIDAlone = try db.cachedStatement(sql: "SELECT 1 FROM processed_events WHERE event_source = ? AND event_id = ?")
 
         for (index, record) in zip(0..., records) {
             let partition = record.topicPartition
@@ -82,8 +88,11 @@ extension ConsumerDatabase {
                 do {
                     let event = try ConsumerEvent(record)
                     if let handler = plan.handlers[event.type] {
-                        try markProcessed.execute(arguments: [event.id, now])
-                        if db.changesCount == 0 {
+                        let seenBefore = try legacy && Row.fetchOne(seenByIDAlone, arguments: [legacySource, event.id]) != nil
+                        if !seenBefore {
+                            try markProcessed.execute(arguments: [event.source ?? "", event.id, now])
+                        }
+                        if seenBefore || db.changesCount == 0 {
                             result.duplicates += 1
                         } else {
                             try handler.apply(event, in: db)

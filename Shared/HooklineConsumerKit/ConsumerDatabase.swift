@@ -6,7 +6,10 @@ import HooklineKafka
 ///
 /// - `kafka_offsets(topic, partition, next_offset, topic_identity)`: per partition, the next
 ///   offset to process, written in the same transaction as the effects of the records before it;
-/// - `processed_events(event_id, processed_at)`: the `ce_id`s already applied, for deduplication.
+/// - `processed_events(event_source, event_id, processed_at)`: the events already applied, by
+///   `ce_source` and `ce_id`, for deduplication. An id is the provider's, unique only within
+///   one source: two sources (two generic HMAC endpoints numbering their orders, say) may both
+///   send an event 42.
 final class ConsumerDatabase: Sendable {
     let pool: DatabasePool
     /// A connection of its own for WAL checkpoints (``checkpoint()``), so they run beside the
@@ -74,7 +77,33 @@ final class ConsumerDatabase: Sendable {
                     """
             )
         }
+        // v1 deduplicated on the id alone, so a second source's event with an id the first had
+        // used was taken for a duplicate and dropped. Its rows, whose source is unknown, keep
+        // deduplicating by id alone (as `legacySource`) until the retention prunes them.
+        migrator.registerMigration("hookline.consumer-kit.v2-dedupe-by-source") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE processed_events_v2 (
+                        event_source TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        processed_at REAL NOT NULL,
+                        PRIMARY KEY (event_source, event_id)
+                    ) WITHOUT ROWID;
+                    INSERT INTO processed_events_v2 (event_source, event_id, processed_at)
+                        SELECT ?, event_id, processed_at FROM processed_events;
+                    DROP TABLE processed_events;
+                    ALTER TABLE processed_events_v2 RENAME TO processed_events;
+                    CREATE INDEX processed_events_processed_at ON processed_events(processed_at);
+                    """,
+                arguments: [Self.legacySource]
+            )
+        }
     }
+
+    /// `event_source` of the rows kept from before events were deduplicated by source: not a
+    /// `ce_source` a gateway writes (those start with `/`). An event whose id one of them holds
+    /// is a duplicate, whatever its source.
+    static let legacySource = "*"
 
     /// A stored position: the next offset to process, and the identity of the log it belongs to.
     struct StoredOffset: Sendable, Hashable {

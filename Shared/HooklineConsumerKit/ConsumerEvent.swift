@@ -5,11 +5,11 @@ import HooklineWebhooks
 /// One webhook event as a handler sees it: the CloudEvents attributes the gateway put in the
 /// record's headers, the provider's raw JSON body, and where the record sits in Kafka.
 public struct ConsumerEvent: Sendable {
-    /// `ce_id`: the provider's event id, the deduplication key.
+    /// `ce_id`: the provider's event id; with ``source``, the deduplication key.
     public var id: String
     /// `ce_type`: `<provider>.<event>`, such as `shopify.orders.create`; selects the handler.
     public var type: String
-    /// `ce_source`, when present.
+    /// `ce_source` (`/webhooks/<source>`), when present.
     public var source: String?
     /// `ce_time` as the gateway wrote it (RFC 3339), when present.
     public var time: String?

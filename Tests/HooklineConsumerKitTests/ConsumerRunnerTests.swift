@@ -28,6 +28,63 @@ struct ConsumerRunnerTests {
         #expect(try fixture.storedOffsets() == [0: 21])
     }
 
+    @Test("an id is the provider's, unique within its source: one ce_id from two sources is two events, from one source twice is one")
+    func duplicatesAreKeyedBySourceAndID() async throws {
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory)
+        // Two generic HMAC endpoints that number their orders the same way.
+        try await fixture.publish(ids: ["42"], source: "/webhooks/shop-a")
+        try await fixture.publish(ids: ["42"], source: "/webhooks/shop-b")
+        try await fixture.publish(ids: ["42"], source: "/webhooks/shop-a")
+
+        let running = RunningConsumer(try fixture.runner())
+        try await waitUntil("3 records settled") {
+            metric(running.runner, "events_applied_total") + metric(running.runner, "duplicates_skipped_total") >= 3
+        }
+        try await running.stop()
+        #expect(try fixture.effects() == ["42": 2])
+        #expect(metric(running.runner, "events_applied_total") == 2)
+        #expect(metric(running.runner, "duplicates_skipped_total") == 1)
+    }
+
+    @Test("a database from before the dedupe by source keeps its applied ids: a redelivery of one is still a duplicate, from any source")
+    func idsAppliedBeforeTheUpgradeStayDuplicates() async throws {
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory)
+        // The kit's first schema, as a service left it, with one event applied.
+        let before = try DatabaseQueue(path: fixture.databasePath)
+        try await before.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                    INSERT INTO grdb_migrations (identifier) VALUES ('hookline.consumer-kit.v1');
+                    CREATE TABLE kafka_offsets (
+                        topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+                        topic_identity TEXT NOT NULL, updated_at REAL NOT NULL, PRIMARY KEY (topic, partition)
+                    );
+                    CREATE TABLE processed_events (event_id TEXT PRIMARY KEY NOT NULL, processed_at REAL NOT NULL) WITHOUT ROWID;
+                    CREATE INDEX processed_events_processed_at ON processed_events(processed_at);
+                    INSERT INTO processed_events (event_id, processed_at) VALUES ('applied-before', ?);
+                    """,
+                arguments: [Date().timeIntervalSince1970]
+            )
+        }
+        try before.close()
+        try await fixture.publish(ids: ["applied-before", "new-after"], source: "/webhooks/shop")
+
+        let running = RunningConsumer(try fixture.runner())
+        try await waitUntil("2 records settled") {
+            metric(running.runner, "events_applied_total") + metric(running.runner, "duplicates_skipped_total") >= 2
+        }
+        try await running.stop()
+        #expect(try fixture.effects() == ["new-after": 1])
+        #expect(metric(running.runner, "duplicates_skipped_total") == 1)
+        let rows = try await DatabaseQueue(path: fixture.databasePath).read { db in
+            try Row.fetchAll(db, sql: "SELECT event_source, event_id FROM processed_events ORDER BY event_id").map { "\($0["event_source"] as String) \($0["event_id"] as String)" }
+        }
+        #expect(rows == ["* applied-before", "/webhooks/shop new-after"])
+    }
+
     @Test("a runner stopped mid-stream and restarted resumes at the database's offsets")
     func gracefulStopResumesExactly() async throws {
         let directory = try TemporaryDirectory()

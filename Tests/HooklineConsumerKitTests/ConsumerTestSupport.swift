@@ -105,7 +105,13 @@ struct ConsumerFixture {
     /// Publishes events as the gateway does (CloudEvents headers, JSON body); returns their ids.
     /// In order, one acknowledgement at a time, unless `concurrently` (much faster, any order).
     @discardableResult
-    func publish(ids: [String], type: String = "test.recorded", body: String = #"{"n": 1}"#, concurrently: Bool = false) async throws -> [String] {
+    func publish(
+        ids: [String],
+        type: String = "test.recorded",
+        source: String = "test",
+        body: String = #"{"n": 1}"#,
+        concurrently: Bool = false
+    ) async throws -> [String] {
         let producer = try TestKafka.producer(self.broker)
         let topic = self.topic
         @Sendable func send(_ id: String) async throws {
@@ -116,7 +122,7 @@ struct ConsumerFixture {
                 headers: [
                     KafkaHeader(key: "ce_id", value: id),
                     KafkaHeader(key: "ce_type", value: type),
-                    KafkaHeader(key: "ce_source", value: "test"),
+                    KafkaHeader(key: "ce_source", value: source),
                     KafkaHeader(key: "content-type", value: "application/json"),
                 ]
             )
