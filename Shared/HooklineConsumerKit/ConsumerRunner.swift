@@ -84,7 +84,7 @@ public final class ConsumerRunner: Service, Sendable {
             admin: admin,
             gate: gate,
             groupID: self.configuration.groupID,
-            identity: await admin.clusterID() ?? "unknown",
+            identity: await admin.clusterID() ?? PartitionTracker.unknownIdentity,
             logger: self.logger
         )
         let consumer = try KafkaConsumer(configuration: self.configuration.consumerConfiguration, rebalanceListener: tracker, logger: self.logger)

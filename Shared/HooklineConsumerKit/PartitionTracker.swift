@@ -53,6 +53,16 @@ final class PartitionTracker: KafkaRebalanceListener {
     /// The identity written with every stored offset: the cluster id.
     var identity: String { self.state.withLock { $0.identity } }
 
+    /// The identity when the cluster id could not be read. It proves nothing either way: an offset
+    /// stored under it, or checked while it is all there is, is taken for the current log's (a
+    /// cluster that did not answer once must not make the service forget where it was).
+    static let unknownIdentity = "unknown"
+
+    /// Whether an offset stored under `stored` belongs to the log of cluster `current`.
+    static func sameLog(stored: String, current: String) -> Bool {
+        stored == current || stored == self.unknownIdentity || current == self.unknownIdentity
+    }
+
     /// How many assignments this consumer received (more than 0 once it joined its group).
     var assignments: Int { self.state.withLock { $0.assignments } }
 
@@ -104,7 +114,9 @@ final class PartitionTracker: KafkaRebalanceListener {
         let latest = try await self.admin.listOffsets(partitions, .latest, isolationLevel: .readUncommitted)
 
         var committed: [TopicPartition: Int64] = [:]
-        var beyondEnd = stored.filter { partition, offset in offset.topicIdentity == identity && offset.nextOffset > latest[partition] ?? .max }
+        var beyondEnd = stored.filter { partition, offset in
+            Self.sameLog(stored: offset.topicIdentity, current: identity) && offset.nextOffset > latest[partition] ?? .max
+        }
         if !beyondEnd.isEmpty {
             committed = try await self.admin.committedOffsets(group: self.groupID)
             try? await Task.sleep(for: .milliseconds(500))
@@ -116,7 +128,7 @@ final class PartitionTracker: KafkaRebalanceListener {
         }
         var newLogs: Set<String> = []
         for (partition, offset) in stored {
-            if offset.topicIdentity != identity {
+            if !Self.sameLog(stored: offset.topicIdentity, current: identity) {
                 self.logger.warning(
                     "stored offsets belong to another cluster; reading the topic from its beginning",
                     metadata: ["kafka.topic": "\(partition.topic)", "kafka.cluster": "\(identity)", "kafka.stored_cluster": "\(offset.topicIdentity)"]

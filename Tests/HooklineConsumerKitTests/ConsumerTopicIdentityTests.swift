@@ -54,4 +54,25 @@ struct ConsumerTopicIdentityTests {
         #expect(Set(try fixture.effects().keys) == Set(events))
         #expect(try fixture.storedOffsets() == [0: 5])
     }
+
+    @Test("an offset stored while the cluster id could not be read is kept, not taken for another cluster's")
+    func unknownClusterKeepsItsOffsets() async throws {
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory)
+        let events = try await fixture.publish(ids: ids("x", 0..<5))
+        // The first three were applied by a runner that started while the cluster did not answer.
+        let database = try ConsumerDatabase(path: fixture.databasePath, service: fixture.service)
+        try await database.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO kafka_offsets (topic, partition, next_offset, topic_identity, updated_at) VALUES (?, 0, 3, ?, 0)",
+                arguments: [fixture.topic, PartitionTracker.unknownIdentity]
+            )
+        }
+
+        let running = RunningConsumer(try fixture.runner())
+        try await waitUntil("the rest applied") { try fixture.storedOffsets() == [0: 5] }
+        try await Task.sleep(for: .milliseconds(300))
+        try await running.stop()
+        #expect(Set(try fixture.effects().keys) == Set(events.suffix(2)))
+    }
 }
