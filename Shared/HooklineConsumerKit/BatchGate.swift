@@ -7,7 +7,9 @@ import Synchronization
 /// Taking a batch out of the consumer's buffer and entering the gate are two steps, and a revoke
 /// may come between them: it finds no batch in hand and returns at once, so the runner must
 /// leave that revoke's records itself. ``expectBatch()`` before taking and ``enter()`` after it
-/// tell it which partitions went meanwhile.
+/// tell it which partitions went meanwhile, and stayed gone: a partition assigned back before
+/// the batch entered (``assigned(_:)``) restarts at the stored offset, and its records in the
+/// batch, whether read before the revoke or after, are applied once by the offset check.
 final class BatchGate: Sendable {
     private struct State {
         var busy = false
@@ -52,6 +54,13 @@ final class BatchGate: Sendable {
     /// Whether a pending revoke takes this partition: the runner stops retrying its records.
     func isRevoked(_ partition: TopicPartition) -> Bool {
         self.state.withLock { $0.revoked.contains(partition) }
+    }
+
+    /// The partitions are this consumer's again: their records in the batch being taken stay.
+    func assigned(_ partitions: [TopicPartition]) {
+        self.state.withLock { state in
+            state.revokedWhileTaking.subtract(partitions)
+        }
     }
 
     /// Marks the partitions as going and returns once no batch is in hand.

@@ -14,7 +14,8 @@ import Synchronization
 /// offset is tied to its log by the cluster id (`topic_identity`) and checked against the log's
 /// current bounds on every assignment. The stored offsets of a whole topic are discarded, and its
 /// partitions read from their beginning, when for any of its assigned partitions
-/// - the cluster id differs from the one stored (another cluster), or
+/// - the cluster id differs from the one stored (another cluster; an id that could not be read,
+///   stored or now, proves nothing and counts as the same), or
 /// - the stored next offset is beyond the partition's end offset: the log is shorter than what
 ///   was already processed, so it is a new log (the broker restarted empty, or the topic was
 ///   deleted and recreated). Because a broker may report a stale end offset for a moment (the
@@ -81,6 +82,7 @@ final class PartitionTracker: KafkaRebalanceListener {
     // MARK: - KafkaRebalanceListener
 
     func partitionsAssigned(_ partitions: [TopicPartition]) async -> [TopicPartition: KafkaStartOffset] {
+        self.gate.assigned(partitions)
         do {
             let (starts, positions) = try await self.startOffsets(partitions)
             self.state.withLock { state in

@@ -143,19 +143,17 @@ final class WebhookPublisher: Sendable {
 /// A producer that is replaced by a fresh one when it cannot recover by itself, so one bad moment
 /// of the broker does not make every later request fail:
 /// - librdkafka declared it fatally broken (an idempotent producer fenced), or
-/// - an idempotent producer's write timed out, and a second later it has had no record
-///   acknowledged since that one was queued: after a broker restart its producer id is unknown
-///   there and it retries forever (seen with the embedded broker). A new producer gets a new id.
-///   A write that timed out while others were acknowledged met a slow broker, not a stuck
-///   producer, and replacing it would only fail the records it holds.
-///
-/// At most one replacement every two seconds.
+/// - an idempotent producer's write timed out, and a second later it has had no record of that
+///   topic acknowledged since that one was queued: after a broker restart its producer id is
+///   unknown there and it retries forever (seen with the embedded broker), while a topic it had
+///   not written before may go through. A new producer gets a new id. A write that timed out
+///   while its topic's others were acknowledged met a slow broker, not a stuck producer, and
+///   replacing it would only fail the records it holds. At most one such replacement every two
+///   seconds; a fatally broken producer is replaced at once.
 ///
 /// A record that meets a producer being replaced goes to its successor.
 final class ReplaceableProducer: Sendable {
     private let current: Mutex<(producer: KafkaProducer, since: ContinuousClock.Instant)>
-    /// Whether a timed-out write's check for a stuck producer is waiting: one at a time.
-    private let stuckCheckPending = Atomic<Bool>(false)
     private let configuration: KafkaProducerConfiguration
     private let logger: Logger
 
@@ -178,14 +176,14 @@ final class ReplaceableProducer: Sendable {
     ) {
         var producer = self.producer
         for attempt in 1...2 {
-            let acknowledgedBefore = producer.acknowledgedCount
+            let acknowledgedBefore = producer.acknowledgedCount(topic: topic)
             let done: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void = { [producer] result in
                 if case .failure(let error) = result {
                     // Replacing makes a new librdkafka handle: do it beside the request, not in its way.
                     if let fatal = producer.fatalError {
                         Task { self.replace(producer, because: fatal) }
                     } else if error.code == .messageTimedOut, self.configuration.idempotent {
-                        self.replaceIfStuck(producer, acknowledgedBefore: acknowledgedBefore, because: error)
+                        self.replaceIfStuck(producer, topic: topic, acknowledgedBefore: acknowledgedBefore, because: error)
                     }
                 }
                 completion(result)
@@ -224,15 +222,14 @@ final class ReplaceableProducer: Sendable {
         self.producer.outstandingCount
     }
 
-    /// Replaces `producer` if, a second from now, it has had no record acknowledged since it had
-    /// acknowledged `count`: time enough for a slow broker's acknowledgements, which come a batch
-    /// at a time, to show.
-    private func replaceIfStuck(_ producer: KafkaProducer, acknowledgedBefore count: Int, because reason: KafkaError) {
-        guard self.stuckCheckPending.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+    /// Replaces `producer` if, a second from now, it has had no record of `topic` acknowledged
+    /// since it had acknowledged `count`: time enough for a slow broker's acknowledgements, which
+    /// come a batch at a time, to show. Each timed-out write checks for itself, so that an older
+    /// one's check, which other acknowledgements may have cleared, does not stand for it.
+    private func replaceIfStuck(_ producer: KafkaProducer, topic: String, acknowledgedBefore count: Int, because reason: KafkaError) {
         Task {
             try? await Task.sleep(for: .seconds(1))
-            self.stuckCheckPending.store(false, ordering: .relaxed)
-            if producer.acknowledgedCount == count {
+            if self.producer === producer, producer.acknowledgedCount(topic: topic) == count {
                 self.replace(producer, because: reason)
             }
         }

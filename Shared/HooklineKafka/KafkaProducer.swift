@@ -17,17 +17,17 @@ public final class KafkaProducer: Sendable {
     private let client: RDKafkaClient
     private let poller: PollThread
     private let state = Mutex(State())
-    /// `rd_kafka_topic_t` handles by name, made on first use: producing through a handle
-    /// spares librdkafka a locked lookup of the topic per record.
-    private let topicHandles = Mutex<[String: OpaquePointer]>([:])
+    /// Per topic, made on first use: its `rd_kafka_topic_t` handle (producing through a handle
+    /// spares librdkafka a locked lookup of the topic per record) and its acknowledged records.
+    private let topics = Mutex<[String: (handle: OpaquePointer, acknowledgements: AcknowledgementCount)]>([:])
     private let deadlines = DeliveryDeadlines()
-    private let acknowledgements = AcknowledgementCount()
     public let configuration: KafkaProducerConfiguration
 
-    /// How many records the broker has acknowledged so far. A caller whose send timed out can
-    /// tell a stuck producer (none acknowledged since it sent) from a slow broker (others were).
-    public var acknowledgedCount: Int {
-        self.acknowledgements.value.load(ordering: .relaxed)
+    /// How many records of `topic` the broker has acknowledged so far. A caller whose send timed
+    /// out can tell a stuck producer (none acknowledged since it sent) from a slow broker (others
+    /// were).
+    public func acknowledgedCount(topic: String) -> Int {
+        self.topics.withLock { $0[topic]?.acknowledgements }?.value.load(ordering: .relaxed) ?? 0
     }
 
     /// Where the producer is in its life, and how many calls into its librdkafka handle are under
@@ -70,19 +70,19 @@ public final class KafkaProducer: Sendable {
         self.client.destroyInBackground(after: self.poller.stop)
     }
 
-    private func topicHandle(_ topic: String) -> OpaquePointer? {
-        self.topicHandles.withLock { handles in
-            if let handle = handles[topic] { return handle }
-            guard let handle = rd_kafka_topic_new(self.client.handle, topic, nil) else { return nil }
-            handles[topic] = handle
-            return handle
+    private func topic(_ name: String) -> (handle: OpaquePointer, acknowledgements: AcknowledgementCount)? {
+        self.topics.withLock { topics in
+            if let topic = topics[name] { return topic }
+            guard let handle = rd_kafka_topic_new(self.client.handle, name, nil) else { return nil }
+            topics[name] = (handle, AcknowledgementCount())
+            return topics[name]
         }
     }
 
     private func destroyTopicHandles() {
-        self.topicHandles.withLock { handles in
-            handles.values.forEach { rd_kafka_topic_destroy($0) }
-            handles = [:]
+        self.topics.withLock { topics in
+            topics.values.forEach { rd_kafka_topic_destroy($0.handle) }
+            topics = [:]
         }
     }
 
@@ -110,10 +110,9 @@ public final class KafkaProducer: Sendable {
         // Unsafe (unchecked) continuation: `Delivery` resumes it exactly once, whichever of the
         // delivery report and the deadline comes first; this is the hot path.
         let result: Result<KafkaDeliveryReport, KafkaError> = await withUnsafeContinuation { continuation in
-            let delivery = Delivery(topic: topic, completion: .continuation(continuation), acknowledgements: self.acknowledgements)
             let deadline = (timeout ?? self.configuration.messageTimeout, start ?? .now)
-            if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, delivery: delivery, deadline: deadline) {
-                delivery.complete(.failure(error))
+            if let error = self.enqueue(topic: topic, key: key, value: value, headers: headers, completion: .continuation(continuation), deadline: deadline) {
+                continuation.resume(returning: .failure(error))
             }
         }
         return try result.get()
@@ -140,53 +139,54 @@ public final class KafkaProducer: Sendable {
             key: key,
             value: value,
             headers: headers,
-            delivery: Delivery(topic: topic, completion: .callback(completion), acknowledgements: self.acknowledgements),
+            completion: .callback(completion),
             deadline: (timeout ?? self.configuration.messageTimeout, start ?? .now)
         )
     }
 
-    /// Queues the record; once queued, `delivery` fails at `deadline` (a timeout and when it
-    /// started counting) unless its report came first.
+    /// Queues the record; once queued, its `completion` fails at `deadline` (a timeout and when
+    /// it started counting) unless its report came first. On an error it is not called.
     private func enqueue(
         topic: String,
         key: [UInt8],
         value: [UInt8],
         headers: [KafkaHeader],
-        delivery: Delivery,
+        completion: Delivery.Completion,
         deadline: (timeout: Duration, since: ContinuousClock.Instant)
     ) -> KafkaError? {
-        let opaque = Unmanaged.passRetained(delivery)
-        let produced = self.withHandle(producing: true) {
-            value.withUnsafeBytes { value in
+        // All of it a counted call: a shutdown that finds none under way finds every record
+        // either queued with its deadline tracked or refused.
+        let queued = self.withHandle(producing: true) { () -> KafkaError? in
+            guard let entry = self.topic(topic) else {
+                return KafkaError(rd_kafka_last_error(), operation: "producing to \(topic)")
+            }
+            let delivery = Delivery(topic: topic, completion: completion, acknowledgements: entry.acknowledgements)
+            let opaque = Unmanaged.passRetained(delivery)
+            let err = value.withUnsafeBytes { value in
                 key.withUnsafeBytes { key in
-                    self.produce(topic: topic, key: key, value: value, headers: headers, opaque: opaque.toOpaque())
+                    self.produce(topicHandle: entry.handle, key: key, value: value, headers: headers, opaque: opaque.toOpaque())
                 }
             }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                opaque.release()
+                return KafkaError(err, operation: "producing to \(topic)")
+            }
+            self.deadlines.track(delivery, timeout: deadline.timeout, since: deadline.since)
+            return nil
         }
-        guard let err = produced else {
-            opaque.release()
-            return .closed("producing to \(topic)")
-        }
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            opaque.release()
-            return KafkaError(err, operation: "producing to \(topic)")
-        }
-        self.deadlines.track(delivery, timeout: deadline.timeout, since: deadline.since)
-        return nil
+        guard let queued else { return .closed("producing to \(topic)") }
+        return queued
     }
 
     /// One `rd_kafka_produceva` call: librdkafka copies key, value and headers before returning.
     private func produce(
-        topic: String,
+        topicHandle: OpaquePointer,
         key: UnsafeRawBufferPointer,
         value: UnsafeRawBufferPointer,
         headers: [KafkaHeader],
         opaque: UnsafeMutableRawPointer
     ) -> rd_kafka_resp_err_t {
-        guard let topicHandle = self.topicHandle(topic) else {
-            return rd_kafka_last_error()
-        }
-        return withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { args in
+        withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { args in
                 var count = 0
                 func append(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
                     var arg = rd_kafka_vu_t()
@@ -254,8 +254,11 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    /// Stops taking records, flushes what is in flight (up to `timeout`), fails what is still
-    /// left with a purge error, and releases the handle. Every pending send returns.
+    /// Stops taking records (later ones fail `closed`), flushes what is in flight (up to
+    /// `timeout`), fails what is still left with a purge error, and, once no other call into the
+    /// handle is under way, releases it: every pending send returns (a report that can no longer
+    /// come fails it `closed`). Should calls still be under way after 5 s, the handle is left
+    /// as it is, logged, rather than freed under them.
     public func shutdown(timeout: Duration = .seconds(10)) async {
         let proceed = self.state.withLock { state in
             guard state.phase == .running else { return false }
@@ -342,7 +345,7 @@ final class Delivery: Sendable {
 
     let topic: String
     let completion: Completion
-    /// The producer's count, which an acknowledgement of this record adds to.
+    /// Its topic's count, which an acknowledgement of this record adds to.
     let acknowledgements: AcknowledgementCount
     private let completed = Atomic<Bool>(false)
 
@@ -363,7 +366,7 @@ final class Delivery: Sendable {
     }
 }
 
-/// Records a producer's broker has acknowledged.
+/// Records of one topic the broker has acknowledged.
 final class AcknowledgementCount: Sendable {
     let value = Atomic<Int>(0)
 }

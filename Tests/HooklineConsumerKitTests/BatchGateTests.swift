@@ -23,6 +23,16 @@ struct BatchGateTests {
         gate.leave()
     }
 
+    @Test("a partition revoked and assigned back while a batch is taken keeps its records in the batch: dropped, they would never be fetched again")
+    func revokedAndAssignedBackWhileTaking() async {
+        let gate = BatchGate()
+        gate.expectBatch()
+        await gate.revoke([self.orders0, self.orders1])
+        gate.assigned([self.orders0])
+        #expect(gate.enter() == [self.orders1])
+        gate.leave()
+    }
+
     @Test("a revoke while a batch is in hand waits for it to be left, and marks its partitions in the meantime")
     func revokeWhileBusy() async throws {
         let gate = BatchGate()

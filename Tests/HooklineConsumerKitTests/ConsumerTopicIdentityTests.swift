@@ -40,13 +40,7 @@ struct ConsumerTopicIdentityTests {
         let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory)
         let events = try await fixture.publish(ids: ids("x", 0..<5))
         // An offset taken from some other cluster, ahead of this log.
-        let database = try ConsumerDatabase(path: fixture.databasePath, service: fixture.service)
-        try await database.pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO kafka_offsets (topic, partition, next_offset, topic_identity, updated_at) VALUES (?, 0, 3, 'elsewhere', 0)",
-                arguments: [fixture.topic]
-            )
-        }
+        try await fixture.storeOffset(3, identity: "elsewhere")
 
         let running = RunningConsumer(try fixture.runner())
         try await waitUntil("every event applied") { try fixture.effects().count == 5 }
@@ -61,13 +55,7 @@ struct ConsumerTopicIdentityTests {
         let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory)
         let events = try await fixture.publish(ids: ids("x", 0..<5))
         // The first three were applied by a runner that started while the cluster did not answer.
-        let database = try ConsumerDatabase(path: fixture.databasePath, service: fixture.service)
-        try await database.pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO kafka_offsets (topic, partition, next_offset, topic_identity, updated_at) VALUES (?, 0, 3, ?, 0)",
-                arguments: [fixture.topic, PartitionTracker.unknownIdentity]
-            )
-        }
+        try await fixture.storeOffset(3, identity: PartitionTracker.unknownIdentity)
 
         let running = RunningConsumer(try fixture.runner())
         try await waitUntil("the rest applied") { try fixture.storedOffsets() == [0: 5] }
