@@ -75,7 +75,8 @@ extension ConsumerDatabase {
         )
         // Rows from before the dedupe by source, while the retention has not pruned them all.
         let legacySource = ConsumerDatabase.legacySource
-        let legacy = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_source = ?)", arguments: [legacySource]) ?? false
+        let anyLegacy = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_source = ?)")
+        let legacy = try Bool.fetchOne(anyLegacy, arguments: [legacySource]) ?? false
         let seenByIDAlone = try db.cachedStatement(sql: "SELECT 1 FROM processed_events WHERE event_source = ? AND event_id = ?")
 
         for (index, record) in zip(0..., records) {

@@ -58,9 +58,14 @@ struct ConsumerLoop: Sendable {
             // A revoke is waiting: leave its partitions' records to their next owner, who starts at
             // the stored offset.
             if pending.contains(where: { self.gate.isRevoked($0.topicPartition) }) {
+                let first = pending.first
                 pending = pending.filter { !self.gate.isRevoked($0.topicPartition) }[...]
-                attempts = 0
-                deadLettered = false
+                // The failures counted and the dead letter written are the first record's: they
+                // stay with it while it stays first (a cooperative revoke of another partition).
+                if pending.first?.topicPartition != first?.topicPartition || pending.first?.offset != first?.offset {
+                    attempts = 0
+                    deadLettered = false
+                }
                 continue
             }
             let plan = ConsumerDatabase.BatchPlan(
