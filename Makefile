@@ -19,7 +19,7 @@ endif
 RELEASE_ALL := for product in $(EXECUTABLES); do $(RELEASE) --product $$product || exit 1; done
 GATEWAYS ?= 3
 
-.PHONY: help setup build test test-asan test-run run chaos demo clean-state bench-kafka bench-gateway bench-instructions bench-forged bench-consumers \
+.PHONY: help setup build test test-asan test-run run chaos demo clean-state bench-kafka bench-gateway bench-instructions bench-forged bench-haproxy-reuse bench-consumers \
         compose-up compose-down test-compose
 
 help:
@@ -35,6 +35,7 @@ help:
 	@echo "make bench-gateway  the gateway under wrk vs its HTTP, produce and librdkafka ceilings and a Python peer"
 	@echo "make bench-instructions  the gateway's instructions a request under callgrind vs its HTTP ceilings"
 	@echo "make bench-forged  the gateway under forged requests: GitHub requests/s beside forged signatures, CPU a forged body"
+	@echo "make bench-haproxy-reuse  gateway connections per webhook behind HAProxy when senders close theirs"
 
 setup:
 	@scripts/setup.sh
@@ -118,6 +119,11 @@ bench-forged:
 	@scripts/setup.sh --bench
 	$(RELEASE) --product hookline-gateway
 	scripts/bench-forged.sh
+
+bench-haproxy-reuse:
+	@scripts/setup.sh --bench --run
+	$(RELEASE) --product hookline-gateway
+	scripts/bench-haproxy-reuse.sh
 
 bench-consumers:
 	@scripts/setup.sh --bench

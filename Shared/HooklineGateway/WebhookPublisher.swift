@@ -249,11 +249,11 @@ final class ReplaceableProducer: Sendable {
     }
 
     func flush(timeout: Duration) async {
-        _ = await self.current.withLock { $0.producer }.flush(timeout: timeout)
+        _ = await self.producer.flush(timeout: timeout)
     }
 
     func shutdown(timeout: Duration) async {
-        await self.current.withLock { $0.producer }.shutdown(timeout: timeout)
+        await self.producer.shutdown(timeout: timeout)
     }
 }
 

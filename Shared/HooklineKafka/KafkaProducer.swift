@@ -187,41 +187,41 @@ public final class KafkaProducer: Sendable {
         opaque: UnsafeMutableRawPointer
     ) -> rd_kafka_resp_err_t {
         withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { args in
-                var count = 0
-                func append(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
-                    var arg = rd_kafka_vu_t()
-                    arg.vtype = type
-                    set(&arg)
-                    args.initializeElement(at: count, to: arg)
-                    count += 1
-                }
-                append(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = topicHandle }
-                append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
-                append(RD_KAFKA_VTYPE_VALUE) {
-                    $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    $0.u.mem.size = value.count
-                }
-                if key.count > 0 {
-                    append(RD_KAFKA_VTYPE_KEY) {
-                        $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                        $0.u.mem.size = key.count
-                    }
-                }
-                append(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque }
-                // Ownership of the header list passes to librdkafka only when the call succeeds.
-                var headerList: OpaquePointer?
-                if !headers.isEmpty {
-                    let list = Self.makeHeaderList(headers)
-                    headerList = list
-                    append(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = list }
-                }
-                let error = rd_kafka_produceva(self.client.handle, args.baseAddress, count)
-                guard let error else { return RD_KAFKA_RESP_ERR_NO_ERROR }
-                if let headerList { rd_kafka_headers_destroy(headerList) }
-                let code = rd_kafka_error_code(error)
-                rd_kafka_error_destroy(error)
-                return code
+            var count = 0
+            func append(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
+                var arg = rd_kafka_vu_t()
+                arg.vtype = type
+                set(&arg)
+                args.initializeElement(at: count, to: arg)
+                count += 1
             }
+            append(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = topicHandle }
+            append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+            append(RD_KAFKA_VTYPE_VALUE) {
+                $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                $0.u.mem.size = value.count
+            }
+            if key.count > 0 {
+                append(RD_KAFKA_VTYPE_KEY) {
+                    $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                    $0.u.mem.size = key.count
+                }
+            }
+            append(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque }
+            // Ownership of the header list passes to librdkafka only when the call succeeds.
+            var headerList: OpaquePointer?
+            if !headers.isEmpty {
+                let list = Self.makeHeaderList(headers)
+                headerList = list
+                append(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = list }
+            }
+            let error = rd_kafka_produceva(self.client.handle, args.baseAddress, count)
+            guard let error else { return RD_KAFKA_RESP_ERR_NO_ERROR }
+            if let headerList { rd_kafka_headers_destroy(headerList) }
+            let code = rd_kafka_error_code(error)
+            rd_kafka_error_destroy(error)
+            return code
+        }
     }
 
     private static func makeHeaderList(_ headers: [KafkaHeader]) -> OpaquePointer {
