@@ -153,14 +153,14 @@ final class WebhookPublisher: Sendable {
 ///
 /// A record that meets a producer being replaced goes to its successor.
 final class ReplaceableProducer: Sendable {
-    private let current: Mutex<(producer: KafkaProducer, since: ContinuousClock.Instant)>
+    private let current: Mutex<(producer: KafkaProducer, since: ContinuousClock.Instant, replacing: Bool)>
     private let configuration: KafkaProducerConfiguration
     private let logger: Logger
 
     init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
         self.configuration = configuration
         self.logger = logger
-        self.current = Mutex((try KafkaProducer(configuration: configuration, logger: logger), .now))
+        self.current = Mutex((try KafkaProducer(configuration: configuration, logger: logger), .now, false))
     }
 
     /// Queues one record; `completion` gets its delivery report (see ``KafkaProducer/enqueue``),
@@ -236,11 +236,22 @@ final class ReplaceableProducer: Sendable {
     }
 
     private func replace(_ broken: KafkaProducer, because reason: KafkaError) {
-        let replaced = self.current.withLock { current -> Bool in
-            guard current.producer === broken, current.since.duration(to: .now) > .seconds(2) || reason.isFatal,
-                let fresh = try? KafkaProducer(configuration: self.configuration, logger: self.logger)
+        // Decided under the lock, built outside it: every request reads the producer through this
+        // lock, and a new librdkafka handle starts threads. `replacing` keeps a second caller from
+        // building another meanwhile, so `broken` is still current when the fresh one is swapped in.
+        let due = self.current.withLock { current -> Bool in
+            guard current.producer === broken, !current.replacing,
+                current.since.duration(to: .now) > .seconds(2) || reason.isFatal
             else { return false }
-            current = (fresh, .now)
+            current.replacing = true
+            return true
+        }
+        guard due else { return }
+        let fresh = try? KafkaProducer(configuration: self.configuration, logger: self.logger)
+        let replaced = self.current.withLock { current -> Bool in
+            current.replacing = false
+            guard let fresh else { return false }
+            current = (fresh, .now, false)
             return true
         }
         guard replaced else { return }

@@ -33,8 +33,8 @@ public final class KafkaConsumer: Sendable {
     private let buffer: MessageBuffer
     private let listener: (any KafkaRebalanceListener)?
     private let pollThread = Mutex<PollThread?>(nil)
-    /// Whether ``close()`` has run: a second call must not reach the destroyed handle.
-    private let closed = Mutex(false)
+    /// Calls into the handle under way: ``close()`` destroys it once none is, and none starts after.
+    private let calls = HandleCalls()
     private let logger: Logger
 
     public init(
@@ -73,9 +73,12 @@ public final class KafkaConsumer: Sendable {
     /// Joins the group and follows these topics. A name starting with `^` is a regular
     /// expression over topic names (librdkafka's syntax), matched again as topics appear.
     public func subscribe(topics: [String]) throws(KafkaError) {
-        let list = RDKafkaClient.makePartitionList(topics.map { (TopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA), 0) })
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = rd_kafka_subscribe(self.client.handle, list)
+        let err = self.calls.run(whileClosing: false) {
+            let list = RDKafkaClient.makePartitionList(topics.map { (TopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA), 0) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            return rd_kafka_subscribe(self.client.handle, list)
+        }
+        guard let err else { throw .closed("subscribing to \(topics.joined(separator: ", "))") }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(err, operation: "subscribing to \(topics.joined(separator: ", "))")
         }
@@ -109,9 +112,12 @@ public final class KafkaConsumer: Sendable {
     /// (`hookline dlq`, `hookline lag`'s time lag), not for services, which share partitions
     /// through ``subscribe(topics:)``. Replaces any earlier assignment.
     public func assign(_ starts: [TopicPartition: KafkaStartOffset]) throws(KafkaError) {
-        let list = RDKafkaClient.makePartitionList(starts.map { ($0.key, $0.value.librdkafkaOffset) })
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = rd_kafka_assign(self.client.handle, list)
+        let err = self.calls.run(whileClosing: false) {
+            let list = RDKafkaClient.makePartitionList(starts.map { ($0.key, $0.value.librdkafkaOffset) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            return rd_kafka_assign(self.client.handle, list)
+        }
+        guard let err else { throw .closed("assigning partitions") }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(err, operation: "assigning \(starts.keys.map(\.description).sorted().joined(separator: ", "))")
         }
@@ -205,15 +211,19 @@ extension KafkaConsumer {
     public func commit(_ offsets: [TopicPartition: Int64]) async throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let client = self.client
+        let calls = self.calls
         let entries = offsets.map { ($0.key, $0.value) }
         let err = await RDKafkaClient.blocking {
-            let list = RDKafkaClient.makePartitionList(entries)
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            let err = rd_kafka_commit(client.handle, list, 0)
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR { return err }
-            // A per-partition failure is reported in the list.
-            return RDKafkaClient.entries(of: list).first { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }?.error ?? err
+            calls.run(whileClosing: false) {
+                let list = RDKafkaClient.makePartitionList(entries)
+                defer { rd_kafka_topic_partition_list_destroy(list) }
+                let err = rd_kafka_commit(client.handle, list, 0)
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR { return err }
+                // A per-partition failure is reported in the list.
+                return RDKafkaClient.entries(of: list).first { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }?.error ?? err
+            }
         }
+        guard let err else { throw .closed("committing offsets for group \(self.configuration.groupID)") }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(err, operation: "committing offsets for group \(self.configuration.groupID)")
         }
@@ -223,9 +233,11 @@ extension KafkaConsumer {
     /// for progress reports (lag) where a lost commit costs nothing. Failures are logged.
     public func commitWithoutWaiting(_ offsets: [TopicPartition: Int64]) {
         guard !offsets.isEmpty else { return }
-        let list = RDKafkaClient.makePartitionList(offsets.map { ($0.key, $0.value) })
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = rd_kafka_commit(self.client.handle, list, 1)
+        let err = self.calls.run(whileClosing: false) {
+            let list = RDKafkaClient.makePartitionList(offsets.map { ($0.key, $0.value) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            return rd_kafka_commit(self.client.handle, list, 1)
+        } ?? RD_KAFKA_RESP_ERR__DESTROY
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             self.logger.warning("offset commit not sent", metadata: ["kafka.error": "\(KafkaError(err, operation: "committing offsets"))"])
         }
@@ -243,16 +255,20 @@ extension KafkaConsumer {
     /// The group's committed offsets for these partitions (nil where nothing was committed).
     public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [TopicPartition: Int64?] {
         let client = self.client
-        let result: (rd_kafka_resp_err_t, [TopicPartition: Int64?]) = await RDKafkaClient.blocking {
-            let list = RDKafkaClient.makePartitionList(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) })
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            let err = rd_kafka_committed(client.handle, list, Int32(clamping: timeout.milliseconds))
-            var offsets: [TopicPartition: Int64?] = [:]
-            for entry in RDKafkaClient.entries(of: list) {
-                offsets[entry.topicPartition] = entry.offset >= 0 ? entry.offset : nil
+        let calls = self.calls
+        let answer: (rd_kafka_resp_err_t, [TopicPartition: Int64?])? = await RDKafkaClient.blocking {
+            calls.run(whileClosing: false) {
+                let list = RDKafkaClient.makePartitionList(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) })
+                defer { rd_kafka_topic_partition_list_destroy(list) }
+                let err = rd_kafka_committed(client.handle, list, Int32(clamping: timeout.milliseconds))
+                var offsets: [TopicPartition: Int64?] = [:]
+                for entry in RDKafkaClient.entries(of: list) {
+                    offsets[entry.topicPartition] = entry.offset >= 0 ? entry.offset : nil
+                }
+                return (err, offsets)
             }
-            return (err, offsets)
         }
+        guard let result = answer else { throw .closed("reading committed offsets of group \(self.configuration.groupID)") }
         guard result.0 == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(result.0, operation: "reading committed offsets of group \(self.configuration.groupID)")
         }
@@ -260,29 +276,37 @@ extension KafkaConsumer {
     }
 
     /// The partitions currently assigned to this consumer.
+    /// None once the consumer is closed.
     public var assignment: [TopicPartition] {
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(self.client.handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        return RDKafkaClient.entries(of: list).map(\.topicPartition)
+        self.calls.run(whileClosing: false) {
+            var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            guard rd_kafka_assignment(self.client.handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            return RDKafkaClient.entries(of: list).map(\.topicPartition)
+        } ?? []
     }
 
     /// Leaves the group (revoking partitions through the listener first), stops polling and
-    /// releases the handle. ``nextBatch(maxCount:)`` then returns empty. Idempotent.
+    /// releases the handle. ``nextBatch(maxCount:)`` then returns empty, and the other calls
+    /// refuse (`closed`). Idempotent. Calls under way when it starts (a commit, say) end first;
+    /// should one still be under way after 5 s, the handle is left as it is, logged, rather than
+    /// freed under it.
     public func close() async {
-        let first = self.closed.withLock { closed in
-            defer { closed = true }
-            return !closed
-        }
-        guard first else { return }
+        guard self.calls.close() else { return }
         let thread = self.pollThread.withLock { thread in
             defer { thread = nil }
             return thread
         }
         let client = self.client
         let buffer = self.buffer
+        let calls = self.calls
         await RDKafkaClient.blocking {
             thread?.stop()
+            guard calls.retireWhenIdle(within: .seconds(5)) else {
+                buffer.close()
+                client.logger.error("consumer closed with calls into librdkafka still under way after 5 s; its handle is left as it is")
+                return
+            }
             // Runs the final revoke through the rebalance callback, on this thread.
             _ = rd_kafka_consumer_close(client.handle)
             buffer.close()

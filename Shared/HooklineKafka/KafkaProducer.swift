@@ -16,7 +16,7 @@ import Synchronization
 public final class KafkaProducer: Sendable {
     private let client: RDKafkaClient
     private let poller: PollThread
-    private let state = Mutex(State())
+    private let calls = HandleCalls()
     /// Per topic, made on first use: its `rd_kafka_topic_t` handle (producing through a handle
     /// spares librdkafka a locked lookup of the topic per record) and its acknowledged records.
     private let topics = Mutex<[String: (handle: OpaquePointer, acknowledgements: AcknowledgementCount)]>([:])
@@ -30,14 +30,6 @@ public final class KafkaProducer: Sendable {
         self.topics.withLock { $0[topic]?.acknowledgements }?.value.load(ordering: .relaxed) ?? 0
     }
 
-    /// Where the producer is in its life, and how many calls into its librdkafka handle are under
-    /// way: ``shutdown(timeout:)`` destroys the handle only once none is, and no call starts after.
-    private struct State {
-        enum Phase { case running, shuttingDown, destroyed }
-        var phase = Phase.running
-        var calls = 0
-    }
-
     public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
         self.configuration = configuration
         let client = try RDKafkaClient(kind: .producer, properties: configuration.librdkafkaProperties, logger: logger) {
@@ -49,19 +41,6 @@ public final class KafkaProducer: Sendable {
             rd_kafka_poll(client.handle, 50)
             deadlines.expire(now: .now)
         }
-    }
-
-    /// Runs `body` with the handle alive: nil once the handle is destroyed, or, when `producing`,
-    /// once the producer has stopped taking records.
-    private func withHandle<T>(producing: Bool = false, _ body: () -> T) -> T? {
-        let admitted = self.state.withLock { state in
-            guard state.phase == .running || (!producing && state.phase == .shuttingDown) else { return false }
-            state.calls += 1
-            return true
-        }
-        guard admitted else { return nil }
-        defer { self.state.withLock { $0.calls -= 1 } }
-        return body()
     }
 
     deinit {
@@ -156,7 +135,7 @@ public final class KafkaProducer: Sendable {
     ) -> KafkaError? {
         // All of it a counted call: a shutdown that finds none under way finds every record
         // either queued with its deadline tracked or refused.
-        let queued = self.withHandle(producing: true) { () -> KafkaError? in
+        let queued = self.calls.run(whileClosing: false) { () -> KafkaError? in
             guard let entry = self.topic(topic) else {
                 return KafkaError(rd_kafka_last_error(), operation: "producing to \(topic)")
             }
@@ -248,7 +227,7 @@ public final class KafkaProducer: Sendable {
     @discardableResult
     public func flush(timeout: Duration) async -> Bool {
         await RDKafkaClient.blocking {
-            self.withHandle {
+            self.calls.run {
                 rd_kafka_flush(self.client.handle, Int32(clamping: timeout.milliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR
             } ?? true
         }
@@ -260,18 +239,13 @@ public final class KafkaProducer: Sendable {
     /// come fails it `closed`). Should calls still be under way after 5 s, the handle is left
     /// as it is, logged, rather than freed under them.
     public func shutdown(timeout: Duration = .seconds(10)) async {
-        let proceed = self.state.withLock { state in
-            guard state.phase == .running else { return false }
-            state.phase = .shuttingDown
-            return true
-        }
-        guard proceed else { return }
+        guard self.calls.close() else { return }
         let flushed = await self.flush(timeout: timeout)
         if !flushed {
             self.client.logger.warning("producer shut down with records still in flight; failing them")
             // It waits for librdkafka's threads to let go of the queues: not on the cooperative pool.
             _ = await RDKafkaClient.blocking {
-                self.withHandle { rd_kafka_purge(self.client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)) }
+                self.calls.run { rd_kafka_purge(self.client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)) }
             }
             _ = await self.flush(timeout: .seconds(1))
         }
@@ -286,20 +260,10 @@ public final class KafkaProducer: Sendable {
         self.deadlines.failAll { topic in .closed("producing to \(topic)") }
     }
 
-    /// Once no call is under way (waiting up to `limit`): marks the handle destroyed, so none
-    /// starts after, and destroys the topic handles, the poll thread and the handle. Blocking.
+    /// Once no call is under way (waiting up to `limit`), so that none starts after: destroys the
+    /// topic handles, the poll thread and the handle. Blocking.
     private func destroyWhenIdle(within limit: Duration) -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while true {
-            let idle = self.state.withLock { state in
-                guard state.calls == 0 else { return false }
-                state.phase = .destroyed
-                return true
-            }
-            if idle { break }
-            guard ContinuousClock.now < deadline else { return false }
-            Thread.sleep(forTimeInterval: 0.001)
-        }
+        guard self.calls.retireWhenIdle(within: limit) else { return false }
         self.destroyTopicHandles()
         self.poller.stop()
         self.client.destroy()
@@ -311,7 +275,7 @@ public final class KafkaProducer: Sendable {
     /// Nil once the producer is shut down.
     public var fatalError: KafkaError? {
         var buffer = [CChar](repeating: 0, count: 512)
-        let err = self.withHandle { rd_kafka_fatal_error(self.client.handle, &buffer, buffer.count) } ?? RD_KAFKA_RESP_ERR_NO_ERROR
+        let err = self.calls.run { rd_kafka_fatal_error(self.client.handle, &buffer, buffer.count) } ?? RD_KAFKA_RESP_ERR_NO_ERROR
         guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
         return KafkaError(
             code: .init(err),
@@ -324,12 +288,12 @@ public final class KafkaProducer: Sendable {
     /// Makes librdkafka declare this producer fatally broken, as it does a fenced idempotent
     /// producer (`rd_kafka_test_fatal_error`, librdkafka's own hook for testing that path).
     func simulateFatalError(reason: String) {
-        _ = self.withHandle { rd_kafka_test_fatal_error(self.client.handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason) }
+        _ = self.calls.run { rd_kafka_test_fatal_error(self.client.handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason) }
     }
 
     /// How many records are queued or in flight (none once the producer is shut down).
     public var outstandingCount: Int {
-        self.withHandle { Int(rd_kafka_outq_len(self.client.handle)) } ?? 0
+        self.calls.run { Int(rd_kafka_outq_len(self.client.handle)) } ?? 0
     }
 }
 

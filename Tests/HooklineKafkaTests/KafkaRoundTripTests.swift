@@ -97,9 +97,22 @@ struct KafkaRoundTripTests {
         while values.count < 200 {
             values += await consumer.nextBatch().map { String(decoding: $0.value, as: UTF8.self) }
         }
+        let position = try #require(consumer.assignment.first { $0.topic == topic })
         await consumer.close()
         await consumer.close()  // idempotent: the second call does not reach the destroyed handle
         #expect(values == (0..<200).map(String.init))
+
+        // Every other call refuses instead of reaching the destroyed handle.
+        #expect(consumer.assignment.isEmpty)
+        #expect(await consumer.nextBatch(maxCount: 10, timeout: .milliseconds(50)).isEmpty)
+        consumer.commitWithoutWaiting([position: 1])
+        let refusals: [KafkaError?] = [
+            await #expect(throws: KafkaError.self) { try await consumer.commit([position: 1]) },
+            await #expect(throws: KafkaError.self) { _ = try await consumer.committed([position]) },
+            #expect(throws: KafkaError.self) { try consumer.subscribe(topics: [topic]) },
+            #expect(throws: KafkaError.self) { try consumer.assign([position: .beginning]) },
+        ]
+        #expect(refusals.map { $0?.code } == Array(repeating: .closed, count: 4))
     }
 }
 
