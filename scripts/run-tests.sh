@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
 swift test --skip-build "$@" || status=$?
-# Brokers are killed at process exit; a crashed test process can leave one behind.
-pkill -f 'tansu broker .*--cluster-id hookline-embedded-' 2>/dev/null || true
+# Brokers are killed at process exit; a crashed test process can leave one behind. Only this
+# checkout's: another checkout's tests (or its CI run) may be using theirs right now.
+pkill -f "^$PWD/.deps/bin/tansu broker .*--cluster-id hookline-embedded-" 2>/dev/null || true
 pkill -f "$PWD/.build/debug/hookline-" 2>/dev/null || true
 exit $status

@@ -134,8 +134,11 @@ public struct HooklineConfiguration: Sendable {
             throw ConfigurationError("kafka.topic_prefix may use only A-Z, a-z, 0-9, '.', '_' and '-', at most 200 of them (it begins every topic name)")
         }
         // Every record Hookline acknowledges (a webhook, a dead letter) must be on every in-sync replica.
-        if let acks = self.kafka.properties["acks"], !["all", "-1"].contains(acks) {
-            throw ConfigurationError("kafka.properties.acks: Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not \(acks)")
+        // librdkafka also takes `request.required.acks` for it, and the last one set wins.
+        for name in ["acks", "request.required.acks"] {
+            if let acks = self.kafka.properties[name], !["all", "-1"].contains(acks) {
+                throw ConfigurationError("kafka.properties.\(name): Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not \(acks)")
+            }
         }
         if self.gateway.maxBodyBytes < 1 { throw ConfigurationError("gateway.max_body_bytes must be positive") }
         if self.gateway.ackTimeoutMs < 1 { throw ConfigurationError("gateway.ack_timeout_ms must be positive") }

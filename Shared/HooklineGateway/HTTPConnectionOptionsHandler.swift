@@ -12,6 +12,15 @@ import NIOHTTP1
 /// - An answer to an HTTP/1.0 request that asked for `Connection: keep-alive` says
 ///   `Connection: keep-alive`, without which an HTTP/1.0 client takes the connection as closing.
 ///
+/// - A request that asks to switch protocols (an `Upgrade` header, or `CONNECT`) is answered as
+///   any other and closes the connection, and nothing more is read from it: NIO's HTTP decoder
+///   stops parsing after such a request and would keep every byte that followed, without limit.
+/// - `Expect: 100-continue` on an HTTP/1.0 request is dropped: a server must ignore it there
+///   (RFC 9110, 10.1.1), and an HTTP/1.0 client does not understand `100 Continue`.
+/// - Once the server shuts down gracefully, every answer says `Connection: close`: the
+///   connection closes after the answer in flight, and a client that sees this sends its next
+///   request on a new one instead of finding this one closed under it.
+///
 /// It sits just before Hummingbird's `HTTP1ToHTTPServerCodec`. A plain HTTP/1.1 request passes
 /// through untouched; the cost is a flag read from the parsed head and a ring buffer push and pop.
 final class HTTPConnectionOptionsHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -29,19 +38,42 @@ final class HTTPConnectionOptionsHandler: ChannelDuplexHandler, RemovableChannel
 
     /// One entry per request read and not yet answered, in request order.
     private var owed = CircularBuffer<Owed>(initialCapacity: 4)
+    /// A request asked to switch protocols: the decoder has stopped, so nothing more is read.
+    private var readsStopped = false
+    /// The server is shutting down gracefully.
+    private var quiescing = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(var head) = self.unwrapInboundIn(data) else {
             return context.fireChannelRead(data)
         }
-        if !head.isKeepAlive {
+        if head.method == .CONNECT || head.headers.contains(name: "upgrade") {
+            self.readsStopped = true
+            self.owed.append(.close)
+            head.headers.replaceOrAdd(name: "connection", value: "close")
+            context.fireChannelRead(self.wrapInboundOut(.head(head)))
+        } else if head.version == .http1_0 {
+            head.headers.remove(name: "expect")
+            self.owed.append(head.isKeepAlive ? .keepAlive : .close)
+            if !head.isKeepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
+            context.fireChannelRead(self.wrapInboundOut(.head(head)))
+        } else if !head.isKeepAlive {
             self.owed.append(.close)
             head.headers.replaceOrAdd(name: "connection", value: "close")
             context.fireChannelRead(self.wrapInboundOut(.head(head)))
         } else {
-            self.owed.append(head.version == .http1_0 ? .keepAlive : .nothing)
+            self.owed.append(.nothing)
             context.fireChannelRead(data)
         }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if !self.readsStopped { context.read() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent { self.quiescing = true }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -50,7 +82,8 @@ final class HTTPConnectionOptionsHandler: ChannelDuplexHandler, RemovableChannel
             return context.write(data, promise: promise)
         }
         // None is owed for an answer to bytes that never parsed into a request.
-        switch self.owed.popFirst() ?? .nothing {
+        let owed = self.owed.popFirst() ?? .nothing
+        switch self.quiescing ? .close : owed {
         case .nothing:
             return context.write(data, promise: promise)
         case .close:

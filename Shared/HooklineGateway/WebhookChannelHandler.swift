@@ -92,8 +92,13 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var body = ByteBuffer()
     /// Requests passed to the router whose answer has not been written yet.
     private var routerAnswersDue = 0
-    /// What arrived while answering, in order.
-    private var held = CircularBuffer<HTTPRequestPart>()
+    /// What arrived while answering, in order, each part with when it was read: a held request's
+    /// timeouts count from its head's arrival, not from when its turn came.
+    private var held = CircularBuffer<(part: HTTPRequestPart, read: ContinuousClock.Instant)>()
+    /// Held requests are being served, further up the stack: an answer given meanwhile (a refusal
+    /// answers at once, on this thread) leaves the next one to that loop instead of serving it
+    /// itself, which would nest a call per held request, thousands deep in one read's worth.
+    private var draining = false
     private var readDeferred = false
     /// The webhook being read or answered asked for `Connection: close`.
     private var closeAfterAnswer = false
@@ -126,16 +131,17 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = self.unwrapInboundIn(data)
         if self.isAnswering {
-            self.held.append(part)
+            self.held.append((part, .now))
         } else {
             self.take(part, context: context)
         }
     }
 
-    private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    /// - Parameter read: when the part was read; the current time unless it was held.
+    private func take(_ part: HTTPRequestPart, read: ContinuousClock.Instant = .now, context: ChannelHandlerContext) {
         switch (self.state, part) {
         case (.idle, .head(let head)):
-            self.arrival = .now
+            self.arrival = read
             if self.routerAnswersDue == 0, let (source, flags) = self.source(of: head) {
                 self.state = .reading(source: source, head: head)
                 self.body = ByteBuffer()
@@ -269,10 +275,13 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         self.write(reply, context: context)
         self.state = .idle
+        guard !self.draining else { return }
         if !self.held.isEmpty {
-            while !self.isAnswering, let part = self.held.popFirst() {
-                self.take(part, context: context)
+            self.draining = true
+            while !self.isAnswering, let (part, read) = self.held.popFirst() {
+                self.take(part, read: read, context: context)
             }
+            self.draining = false
             self.armRequestDeadline(context: context)
             // Hummingbird's inbound stream delivers what it was given at the end of a read.
             context.fireChannelReadComplete()
@@ -364,8 +373,23 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             if self.isRouted {
                 context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             } else {
-                context.close(promise: nil)
+                self.closeOnceWritten(context: context)
             }
+        }
+    }
+
+    /// Closes the connection once what was written to it has gone to the socket: a close fails
+    /// the writes still buffered, answers the client has not read yet (it may be reading them
+    /// after shutting down its sending side). Looks again every 10 ms; a client that stops
+    /// reading is cut off by the idle timeout.
+    private func closeOnceWritten(context: ChannelHandlerContext) {
+        let buffered = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        guard buffered > 0, context.channel.isActive else {
+            return context.close(promise: nil)
+        }
+        let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(10)) {
+            handler.value.0.closeOnceWritten(context: handler.value.1)
         }
     }
 

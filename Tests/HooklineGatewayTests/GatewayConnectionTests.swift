@@ -70,6 +70,98 @@ struct GatewayConnectionTests {
         #expect(try await publishedIDs(gateway, broker: broker, expect: 2) == ["half-1", "half-2"])
     }
 
+    @Test("thousands of refusals pipelined behind a webhook that waits for its acknowledgement are answered in order, without nesting a call each")
+    func refusalsPipelinedBehindAWebhook() async throws {
+        // A gateway process of its own: the flood keeps its event loop busy for seconds, which
+        // would hold up the other tests' gateways on this process's loops; and a crash is its own.
+        let broker = try await TestKafka.broker()
+        let prefix = TestKafka.uniqueName("flood")
+        let gateway = try await GatewayProcess.github(broker: broker, prefix: prefix, secret: "s3cret", kafka: "", gateway: "")
+        defer { if gateway.process.isRunning { gateway.process.terminate() } }
+
+        // Large refusals first, so that the connection's reads grow to their largest and one
+        // read holds as many requests as it can (about 3,990 nested answers overflowed the
+        // event loop's stack before the fix).
+        let large = Array("POST /webhooks/github HTTP/1.1\r\nContent-Length: 65000\r\n\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: 65000)
+        let refusals = 3_000
+        let pipelined = try signedPush(id: "in-front") + Array(repeating: Array("POST /webhooks/github HTTP/1.1\r\n\r\n".utf8), count: refusals).joined()
+        let answers = try await RawHTTPConnection.flood(
+            port: gateway.port,
+            warmUp: (Array(repeating: large, count: 40).flatMap { $0 }, 40),
+            send: Array(pipelined),
+            expect: refusals + 1
+        )
+        #expect(answers.warmUp == Array(repeating: 401, count: 40))
+        #expect(answers.statuses.count == refusals + 1)
+        #expect(answers.statuses.first == 202)
+        #expect(answers.statuses.dropFirst().allSatisfy { $0 == 401 })
+        let published = try await records(in: "\(prefix).github.push", broker: broker, expect: 1)
+        #expect(published.map { $0.headers.string("ce_id") } == ["in-front"])
+        #expect(gateway.process.isRunning)
+        #expect(try await RawHTTPConnection.exchange(port: gateway.port, send: Array("GET /healthz HTTP/1.1\r\n\r\n".utf8), expect: 1).map(\.status) == [200])
+    }
+
+    @Test("a client that half-closes after pipelining more answers than the socket buffers hold, and reads them only later, gets every one before the close")
+    func halfClosedClientGetsAnswersStillBuffered() async throws {
+        // A gateway process of its own, as above.
+        let broker = try await TestKafka.broker()
+        let gateway = try await GatewayProcess.github(broker: broker, prefix: TestKafka.uniqueName("half"), secret: "s3cret", kafka: "", gateway: "")
+        defer { if gateway.process.isRunning { gateway.process.terminate() } }
+
+        // About 5 MB of answers, more than the socket buffers take while the client does not
+        // read (its own is 4 KB, the gateway's up to 4 MB): the rest waits in the gateway when
+        // the end of its input arrives.
+        let count = 20_000
+        let bytes = Array(repeating: Array("POST /webhooks/github HTTP/1.1\r\n\r\n".utf8), count: count).joined()
+        let port = gateway.port
+        let answers = try await RawHTTPConnection.flood(port: port, send: Array(bytes), halfClose: true, expect: count) {
+            // Read only once the gateway has answered them all (and seen the end of the input).
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try await refusedCount(port: port) < count, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(answers.statuses.count == count)
+        #expect(answers.statuses.allSatisfy { $0 == 401 })
+        #expect(answers.closed)
+    }
+
+    @Test("a request that asks to switch protocols is answered with Connection: close and the connection closes: what the client streams after it is not read")
+    func upgradeRequestClosesTheConnection() async throws {
+        let (broker, gateway) = try await startGitHubGateway()
+        defer { Task { await gateway.stop() } }
+
+        for (name, head) in [
+            ("upgrade", "POST /webhooks/github HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: foo\r\nContent-Length: 0\r\n\r\n"),
+            ("connect", "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n"),
+        ] {
+            // NIO's decoder stops after such a request and used to keep whatever followed: 64 MB
+            // went in, and would have gone on until the idle timeout.
+            let outcome = try await RawHTTPConnection.stream(port: gateway.port, head: Array(head.utf8), megabytes: 64)
+            #expect(outcome.answer?.headers["connection"] == "close", "\(name)")
+            #expect(outcome.megabytesSent < 64, "\(name): the gateway kept reading what followed")
+        }
+        #expect(try await recordCount(prefix: gateway.configuration.kafka.topicPrefix, broker: broker) == 0)
+    }
+
+    @Test("a held webhook's ack timeout counts from its arrival, not from when the webhook before it was answered")
+    func heldWebhookKeepsItsArrivalTime() async throws {
+        let broker = try await EmbeddedBroker.start()
+        defer { broker.stop() }
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])], ackTimeoutMs: 1500)
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        await broker.shutDown()
+
+        // Neither can be written: the first waits out its 1.5 s, the second, pipelined behind it,
+        // has waited as long by then and is answered at once (it used to wait 1.5 s more).
+        let responses = try await RawHTTPConnection.exchange(port: gateway.port, send: try signedPush(id: "first") + signedPush(id: "second"), expect: 2)
+        #expect(responses.map(\.status) == [503, 503])
+        let apart = responses[1].arrived - responses[0].arrived
+        #expect(apart < .milliseconds(750), "the second answer came \(apart) after the first")
+    }
+
     @Test("a webhook whose sender ends the connection's input before the body is complete gets a JSON 503 with Retry-After, not a 400, and nothing is published")
     func truncatedBodyIsRetriable() async throws {
         let (broker, gateway) = try await startGitHubGateway()
@@ -140,7 +232,7 @@ struct GatewayConnectionTests {
         #expect(try await publishedIDs(gateway, broker: broker, expect: 2) == ["ten-close", "ten-keep"])
     }
 
-    @Test("a client that sends Expect: 100-continue gets 100 Continue before it sends the body; over the limit, 413 without it")
+    @Test("a client that sends Expect: 100-continue gets 100 Continue before it sends the body; over the limit, 413 without it; over HTTP/1.0, none")
     func expectContinue() async throws {
         let (broker, gateway) = try await startGitHubGateway()
         defer { Task { await gateway.stop() } }
@@ -158,6 +250,11 @@ struct GatewayConnectionTests {
         let refused = try await RawHTTPConnection.conversation(port: gateway.port, steps: [(tooLarge.head, 1)])
         #expect(refused.map(\.status) == [413])
         #expect(refused[0].json?["error"] as? String == "body_too_large")
+
+        // HTTP/1.0 has no 100 Continue: the expectation is ignored (RFC 9110, 10.1.1).
+        let old = try signedPush(id: "continued-1.0", version: "HTTP/1.0", extraHeaders: "Expect: 100-continue\r\n")
+        let answered = try await RawHTTPConnection.exchange(port: gateway.port, send: old, expect: 1, untilClosed: true)
+        #expect(answered.map(\.status) == [202])
     }
 
     // The body never ends: a gateway that buffered it all before checking would never answer.
@@ -291,6 +388,14 @@ private func startGitHubGateway(requestTimeoutMs: Int? = nil) async throws -> (E
     return (broker, gateway)
 }
 
+/// How many requests the gateway on `port` has refused 401 so far, from its metrics.
+private func refusedCount(port: Int) async throws -> Int {
+    let scrape = Array("GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n".utf8)
+    let text = String(decoding: try #require(try await RawHTTPConnection.exchange(port: port, send: scrape, expect: 1, untilClosed: true).first).body, as: UTF8.self)
+    let line = text.split(separator: "\n").first { $0.hasPrefix("hookline_gateway_requests_total{") && $0.contains("status=\"401\"") }
+    return line.flatMap { $0.split(separator: " ").last }.flatMap { Int(Double($0) ?? 0) } ?? 0
+}
+
 /// The delivery ids (`ce_id`) of the GitHub pushes the gateway published, sorted; waits for `count` of them.
 private func publishedIDs(_ gateway: RunningGateway, broker: EmbeddedBroker, expect count: Int) async throws -> [String] {
     let topic = "\(gateway.configuration.kafka.topicPrefix).github.push"
@@ -335,6 +440,8 @@ enum RawHTTPConnection {
         var status: Int
         var headers: [String: String]
         var body: [UInt8]
+        /// When ``RawHTTPConnection/conversation(port:steps:halfClose:untilClosed:answered:)`` had it in full.
+        var arrived = ContinuousClock.now
         var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(self.body))) as? [String: Any] }
     }
 
@@ -381,7 +488,8 @@ enum RawHTTPConnection {
                     shutdown(fd, Int32(SHUT_WR))
                 }
                 while responses.count < count || (last && untilClosed && !closed) {
-                    if let (response, used) = try parse(received) {
+                    if var (response, used) = try parse(received) {
+                        response.arrived = .now
                         responses.append(response)
                         received.removeFirst(used)
                         if last, responses.count == count { answered() }
@@ -453,6 +561,91 @@ enum RawHTTPConnection {
         }
     }
 
+    /// For thousands of pipelined requests, where ``conversation`` would parse too slowly: sends
+    /// `warmUp` and reads its answers, then sends `bytes` from a thread of its own (and with
+    /// `halfClose` shuts down the sending side after them), awaits `ready`, and reads until
+    /// `count` answers have come, and with `halfClose` until the server closes. Returns each
+    /// answer's status, in order, and whether the server closed the connection.
+    static func flood(
+        port: Int,
+        warmUp: (bytes: [UInt8], answers: Int) = ([], 0),
+        send bytes: [UInt8],
+        halfClose: Bool = false,
+        expect count: Int,
+        ready: @Sendable () async throws -> Void = {}
+    ) async throws -> (warmUp: [Int], statuses: [Int], closed: Bool) {
+        let fd = try connected(port: port, readTimeout: timeval(tv_sec: 30, tv_usec: 0), receiveBuffer: 4096)
+        defer { close(fd) }
+        let warmed = try await onOwnThread {
+            _ = warmUp.bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            return try statusLines(fd: fd, count: warmUp.answers, untilClosed: false).statuses
+        }
+        let sender = Thread {
+            _ = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if halfClose { shutdown(fd, Int32(SHUT_WR)) }
+        }
+        sender.start()
+        try await ready()
+        let answers = try await onOwnThread { try statusLines(fd: fd, count: count, untilClosed: halfClose) }
+        return (warmed, answers.statuses, answers.closed)
+    }
+
+    /// The status of every answer read from `fd` until `count` have come (and, with
+    /// `untilClosed`, the server has closed), or the read timeout passed.
+    private static func statusLines(fd: Int32, count: Int, untilClosed: Bool) throws -> (statuses: [Int], closed: Bool) {
+        let marker = Array("HTTP/1.1 ".utf8)
+        var statuses: [Int] = []
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while statuses.count < count || untilClosed {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n == 0 || (n < 0 && errno == ECONNRESET) { return (statuses, true) }
+            guard n > 0 else { break }
+            pending += chunk[0..<n]
+            var index = 0
+            while index + marker.count + 3 <= pending.count {
+                if pending[index] == marker[0], pending[index..<index + marker.count].elementsEqual(marker) {
+                    let digits = pending[(index + marker.count)..<(index + marker.count + 3)]
+                    statuses.append(Int(String(decoding: digits, as: UTF8.self)) ?? -1)
+                    index += marker.count + 3
+                } else {
+                    index += 1
+                }
+            }
+            pending.removeFirst(index)
+        }
+        return (statuses, false)
+    }
+
+    /// Sends `head`, reads its answer, then streams up to `megabytes` MB after it (sends give up
+    /// after 5 s each), stopping when a send fails. Returns the answer and how many MB went out.
+    static func stream(port: Int, head: [UInt8], megabytes: Int) async throws -> (answer: Response?, megabytesSent: Int) {
+        try await onOwnThread {
+            let fd = try connected(port: port, readTimeout: timeval(tv_sec: 10, tv_usec: 0))
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            _ = head.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var received: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            var answer: Response?
+            while answer == nil {
+                let n = recv(fd, &chunk, chunk.count, 0)
+                guard n > 0 else { break }
+                received += chunk[0..<n]
+                answer = try parse(received)?.0
+            }
+            let megabyte = [UInt8](repeating: UInt8(ascii: "A"), count: 1 << 20)
+            var sent = 0
+            while sent < megabytes {
+                let n = megabyte.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard n == megabyte.count else { break }
+                sent += 1
+            }
+            return (answer, sent)
+        }
+    }
+
     /// Whether a TCP connection to 127.0.0.1:`port` is refused (ECONNREFUSED), rather than
     /// accepted or failing otherwise.
     static func connectionRefused(port: Int) async throws -> Bool {
@@ -466,10 +659,14 @@ enum RawHTTPConnection {
         }
     }
 
-    /// A blocking TCP socket connected to 127.0.0.1:`port`, whose reads wait at most `readTimeout`.
-    private static func connected(port: Int, readTimeout: timeval) throws -> Int32 {
+    /// A blocking TCP socket connected to 127.0.0.1:`port`, whose reads wait at most `readTimeout`;
+    /// with `receiveBuffer`, the kernel's receive buffer is that small (it doubles it).
+    private static func connected(port: Int, readTimeout: timeval, receiveBuffer: Int32? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed: \(errno)") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var timeout = readTimeout
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
