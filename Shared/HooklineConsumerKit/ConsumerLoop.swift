@@ -166,7 +166,16 @@ struct ConsumerLoop: Sendable {
         }
     }
 
+    /// Refreshes the lag metric, and commits the database's offsets to the group once more: lag
+    /// monitors read the group's, and it can fall behind the database's for good while a partition
+    /// is quiet. The loop's commits do not wait, so one can be lost, and a start from the
+    /// database's offsets (after a crash between the database's commit and Kafka's, or a replay)
+    /// commits nothing: the monitor would show lag, and a stalled group, that the service does not
+    /// have. The positions are those of the partitions this instance holds, between batches.
     private func refreshLag() async {
+        if self.commitsToKafka {
+            self.consumer.commitWithoutWaiting(self.tracker.positions)
+        }
         do {
             self.metrics.setLag(try await self.tracker.lag())
         } catch {

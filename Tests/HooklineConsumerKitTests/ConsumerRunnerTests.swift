@@ -116,6 +116,35 @@ struct ConsumerRunnerTests {
         #expect(Int(metric(restarted.runner, "events_applied_total")) == 400 - appliedBeforeStop)
     }
 
+    @Test("a group offset left behind the database's (a crash between the two commits) is brought up to it while the service runs, with no new record")
+    func groupOffsetCatchesUpWithTheDatabase() async throws {
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory, partitions: 1)
+        let admin = try TestKafka.admin(fixture.broker)
+        try await fixture.publish(ids: ids("a", 0..<20))
+        let first = RunningConsumer(try fixture.runner())
+        try await waitUntil("the first 20 applied") { try fixture.effects().count == 20 }
+        try await first.stop()
+
+        // Applied and stored, but never committed to the group: as if the process died between the two.
+        try await fixture.publish(ids: ids("b", 0..<10))
+        let crashing = RunningConsumer(try fixture.runner(commitsToKafka: false))
+        try await waitUntil("the next 10 applied") { try fixture.effects().count == 30 }
+        try await crashing.stop()
+        #expect(try fixture.storedOffsets() == [0: 30])
+        #expect(try await admin.committedOffsets(group: fixture.group).values.first == 20)
+
+        // Caught up by its database, and nothing new arrives: the group's offset still follows.
+        let restarted = RunningConsumer(try fixture.runner())
+        try await restarted.waitUntilReady()
+        let caughtUp = try await eventually(timeout: .seconds(15)) {
+            try await admin.committedOffsets(group: fixture.group).values.first == 30
+        }
+        #expect(caughtUp, "the group's offset stayed behind the database's")
+        #expect(try fixture.effects().count == 30)
+        try await restarted.stop()
+    }
+
     @Test("the WAL is checkpointed beside the batches: the database file alone holds the effects")
     func walCheckpointedInTheBackground() async throws {
         let directory = try TemporaryDirectory()
