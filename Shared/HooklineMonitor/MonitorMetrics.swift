@@ -6,6 +6,11 @@ import Prometheus
 /// group, partition or topic that expired or was deleted are simply no longer there.
 enum MonitorMetrics {
     static func render(_ report: LagReport, gateways: [GatewayTraffic]) -> [UInt8] {
+        self.render(report) + self.render(gateways: gateways)
+    }
+
+    /// The lag report's series: per group, partition and topic.
+    static func render(_ report: LagReport) -> [UInt8] {
         let registry = PrometheusCollectorRegistry()
         let status = self.name("consumergroup", "status", help: "Burrow-style status: 0 OK, 1 WARN, 2 STALLED, 3 STOPPED, 4 REWIND.")
         let lag = self.name("consumergroup", "lag", help: "End offset (read_committed) minus committed offset, floored at zero.")
@@ -31,6 +36,12 @@ enum MonitorMetrics {
                 registry.makeGauge(descriptor: end, labels: [("topic", topic.topic), ("partition", String(partition.partition))]).set(partition.end)
             }
         }
+        return registry.emitToBuffer()
+    }
+
+    /// The gateways' series, rendered at every look, also when the cluster's snapshot failed.
+    static func render(gateways: [GatewayTraffic]) -> [UInt8] {
+        let registry = PrometheusCollectorRegistry()
         // One series per gateway (labelled with its URL), and none for a gateway that did not
         // answer: a sum over whichever answered would drop when one dies, which Prometheus reads
         // as a counter reset.

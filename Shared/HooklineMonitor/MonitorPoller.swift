@@ -28,18 +28,19 @@ struct MonitorPoller: Service {
     }
 
     private func poll(_ tracker: inout LagTracker, _ recordTimes: inout RecordTimes, _ answering: inout [String: Bool]) async {
+        // The gateways answer (or not) whatever Kafka does.
+        let gateways = await self.fetchGateways()
+        self.logChanges(gateways, since: &answering)
         let snapshot: LagSnapshot
         do {
             snapshot = try await self.reader.snapshot(knownGroups: self.configuration.knownGroups)
         } catch {
             self.logger.warning("snapshot failed", metadata: ["kafka.error": "\(error)"])
-            self.state.fail("\(error)")
+            self.state.fail("\(error)", gateways: gateways)
             return
         }
         var report = tracker.record(snapshot)
         await recordTimes.fill(&report)
-        let gateways = await self.fetchGateways()
-        self.logChanges(gateways, since: &answering)
         self.state.publish(report, gateways: gateways)
     }
 

@@ -6,8 +6,10 @@ import Synchronization
 final class MonitorState: Sendable {
     private struct Current {
         var status: MonitorStatus
-        /// The report's and the gateways' series, rendered at the last success.
+        /// The report's series, rendered at the last success.
         var reportMetrics: [UInt8] = []
+        /// The gateways' series, rendered at the last look.
+        var gatewayMetrics: [UInt8] = []
         /// The last successful snapshot; the monitor's start before the first.
         var lastSuccess: Date
         var failures: Int = 0
@@ -29,10 +31,11 @@ final class MonitorState: Sendable {
 
     var status: MonitorStatus { self.current.withLock { $0.status } }
 
-    /// `/metrics`: the last good report's series, and the monitor's own, always current.
+    /// `/metrics`: the last good report's series, the gateways' at the last look, and the
+    /// monitor's own, always current.
     var metrics: [UInt8] {
-        let (report, lastSuccess, failures) = self.current.withLock { ($0.reportMetrics, $0.lastSuccess, $0.failures) }
-        return report + MonitorMetrics.renderHealth(lastSuccess: lastSuccess, failures: failures)
+        let (report, gateways, lastSuccess, failures) = self.current.withLock { ($0.reportMetrics, $0.gatewayMetrics, $0.lastSuccess, $0.failures) }
+        return report + gateways + MonitorMetrics.renderHealth(lastSuccess: lastSuccess, failures: failures)
     }
 
     /// Nil when ready: a snapshot succeeded within ``staleAfter``; else why not.
@@ -47,7 +50,8 @@ final class MonitorState: Sendable {
 
     /// A successful snapshot: becomes what every route serves.
     func publish(_ report: LagReport, gateways: [GatewayTraffic], at now: Date = Date()) {
-        let metrics = MonitorMetrics.render(report, gateways: gateways)
+        let metrics = MonitorMetrics.render(report)
+        let gatewayMetrics = MonitorMetrics.render(gateways: gateways)
         self.current.withLock { current in
             current.status.ready = true
             current.status.error = nil
@@ -55,15 +59,20 @@ final class MonitorState: Sendable {
             current.status.lag = report
             current.status.gateways = gateways
             current.reportMetrics = metrics
+            current.gatewayMetrics = gatewayMetrics
             current.lastSuccess = now
         }
     }
 
     /// A failed snapshot: the last good report stays, with the reason beside it; the failure is
-    /// counted and the last success ages (see ``notReadyReason(now:)``).
-    func fail(_ message: String) {
+    /// counted and the last success ages (see ``notReadyReason(now:)``). The gateways, looked at
+    /// apart from the cluster, are current: a Kafka outage is when their 5xx matter most.
+    func fail(_ message: String, gateways: [GatewayTraffic]) {
+        let gatewayMetrics = MonitorMetrics.render(gateways: gateways)
         self.current.withLock { current in
             current.status.error = message
+            current.status.gateways = gateways
+            current.gatewayMetrics = gatewayMetrics
             current.failures += 1
         }
     }

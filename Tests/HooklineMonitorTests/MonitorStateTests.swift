@@ -32,8 +32,8 @@ struct MonitorStateTests {
         #expect(state.notReadyReason(now: success.addingTimeInterval(1)) == nil)
         #expect(self.value("hookline_monitor_last_success_timestamp_seconds", in: self.metrics(state)) == success.timeIntervalSince1970)
 
-        state.fail("broker down")
-        state.fail("broker down")
+        state.fail("broker down", gateways: [])
+        state.fail("broker down", gateways: [])
         #expect(self.value("hookline_monitor_snapshot_failures_total", in: self.metrics(state)) == 2)
         #expect(self.value("hookline_monitor_last_success_timestamp_seconds", in: self.metrics(state)) == success.timeIntervalSince1970)
         #expect(state.notReadyReason(now: success.addingTimeInterval(14)) == nil)
@@ -58,6 +58,26 @@ struct MonitorStateTests {
         #expect(metrics.contains { $0.name == "hookline_monitor_gateway_records_in_flight" && $0.labels == ["gateway": "http://a:8080"] && $0.value == 3 })
         #expect(!metrics.contains { $0.labels["gateway"] == "http://b:8080" && $0.name != "hookline_monitor_gateway_up" })
         #expect(metrics.contains { $0.name == "hookline_monitor_gateway_up" && $0.labels["gateway"] == "http://b:8080" && $0.value == 0 })
+    }
+
+    @Test("while snapshots of the cluster fail, the gateways' series stay current and the last report's stay as they were")
+    func gatewaysStayCurrentWhileSnapshotsFail() {
+        let state = MonitorState(interval: .seconds(5), startedAt: self.start)
+        let answering = GatewayTraffic(url: "http://a:8080", up: true, requests: ["2xx": 5], published: 5, inFlight: 0)
+        var report = self.report(at: self.start)
+        report.topics = [LagReport.Topic(topic: "webhooks.github.push", partitions: [LagReport.TopicPartitionEnd(partition: 0, end: 7, messagesPerSecond: nil)], messagesPerSecond: nil, history: [])]
+        state.publish(report, gateways: [answering], at: self.start)
+        let before = parseMetrics(String(decoding: state.metrics, as: UTF8.self))
+
+        let failing = GatewayTraffic(url: "http://a:8080", up: true, requests: ["2xx": 5, "5xx": 40], published: 5, inFlight: 12)
+        state.fail("broker down", gateways: [failing])
+        let after = parseMetrics(String(decoding: state.metrics, as: UTF8.self))
+        #expect(after.contains { $0.name == "hookline_monitor_gateway_5xx_total" && $0.value == 40 })
+        #expect(after.contains { $0.name == "hookline_monitor_gateway_records_in_flight" && $0.value == 12 })
+        #expect(state.status.gateways.first?.requests["5xx"] == 40)
+        let lagSeries = { (metrics: [MetricSample]) in metrics.filter { $0.name.hasPrefix("hookline_consumergroup_") || $0.name.hasPrefix("hookline_topic_") }.map { "\($0.name) \($0.labels) \($0.value)" } }
+        #expect(!lagSeries(before).isEmpty)
+        #expect(lagSeries(after) == lagSeries(before))
     }
 
     @Test("a gateway's /metrics text: requests summed by status class, published summed over topics, records in flight as given")
