@@ -75,7 +75,7 @@ struct MonitorStateTests {
         #expect(after.contains { $0.name == "hookline_monitor_gateway_5xx_total" && $0.value == 40 })
         #expect(after.contains { $0.name == "hookline_monitor_gateway_records_in_flight" && $0.value == 12 })
         #expect(state.status.gateways.first?.requests["5xx"] == 40)
-        let lagSeries = { (metrics: [MetricSample]) in metrics.filter { $0.name.hasPrefix("hookline_consumergroup_") || $0.name.hasPrefix("hookline_topic_") }.map { "\($0.name) \($0.labels) \($0.value)" } }
+        let lagSeries = { (metrics: [MetricSample]) in metrics.filter { $0.name.hasPrefix("hookline_consumergroup_") || $0.name.hasPrefix("hookline_topic_") }.map { "\($0.name) \($0.labels.sorted { $0.key < $1.key }) \($0.value)" } }
         #expect(!lagSeries(before).isEmpty)
         #expect(lagSeries(after) == lagSeries(before))
     }
