@@ -171,10 +171,15 @@ struct ConsumerLoop: Sendable {
     /// is quiet. The loop's commits do not wait, so one can be lost, and a start from the
     /// database's offsets (after a crash between the database's commit and Kafka's, or a replay)
     /// commits nothing: the monitor would show lag, and a stalled group, that the service does not
-    /// have. The positions are those of the partitions this instance holds, between batches.
+    /// have. Only the partitions this instance holds, read between batches; a partition with no
+    /// row yet is left to `auto.offset.reset`, as at its start.
     private func refreshLag() async {
-        if self.commitsToKafka {
-            self.consumer.commitWithoutWaiting(self.tracker.positions)
+        if self.commitsToKafka, case let held = Array(self.tracker.positions.keys), !held.isEmpty {
+            do {
+                self.consumer.commitWithoutWaiting(try await self.database.offsets(held).mapValues(\.nextOffset))
+            } catch {
+                self.logger.debug("reading the stored offsets to commit failed", metadata: ["error": "\(error)"])
+            }
         }
         do {
             self.metrics.setLag(try await self.tracker.lag())
