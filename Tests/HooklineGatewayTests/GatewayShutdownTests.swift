@@ -122,8 +122,9 @@ struct GatewayShutdownTests {
         }
         try await Task.sleep(for: .milliseconds(50))
         let acknowledgedBeforeSignal = outcome.acknowledged.count
-        kill(gateway.process.processIdentifier, SIGTERM)
+        // Taken before the signal: the gateway's clocks start after it, so a lower bound holds.
         let signalled = ContinuousClock.now
+        kill(gateway.process.processIdentifier, SIGTERM)
         while gateway.process.isRunning, ContinuousClock.now - signalled < .seconds(15) {
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -176,8 +177,9 @@ struct GatewayShutdownTests {
         }
         try #require(lingering, "the record never reached the producer")
 
-        kill(gateway.process.processIdentifier, SIGTERM)
+        // Taken before the signal: the gateway's clocks start after it, so a lower bound holds.
         let signalled = ContinuousClock.now
+        kill(gateway.process.processIdentifier, SIGTERM)
         let response = try await held.value
         let answeredAfter = ContinuousClock.now - signalled
         while gateway.process.isRunning, ContinuousClock.now - signalled < .seconds(15) {
@@ -208,8 +210,9 @@ struct GatewayShutdownTests {
         }
         try await Task.sleep(for: .seconds(1))  // the head and a few bytes of the body are in
 
-        kill(gateway.process.processIdentifier, SIGTERM)
+        // Taken before the signal: the gateway's clocks start after it, so a lower bound holds.
         let signalled = ContinuousClock.now
+        kill(gateway.process.processIdentifier, SIGTERM)
         let webhook = try await trickle.value
         let cutAfter = ContinuousClock.now - signalled
         #expect(webhook.responses.map(\.status) == [503])
@@ -246,8 +249,9 @@ struct GatewayShutdownTests {
         let waiting = try await eventually(timeout: .seconds(20)) { try await recordsInFlight(at: base) == 1 }
         try #require(waiting, "the held record never reached the producer")
 
-        kill(gateway.process.processIdentifier, SIGTERM)
+        // Taken before the signal: the gateway's clocks start after it, so a lower bound holds.
         let signalled = ContinuousClock.now
+        kill(gateway.process.processIdentifier, SIGTERM)
         // The held request keeps the process running for the grace period; meanwhile it accepts
         // no new connection.
         try await Task.sleep(for: .milliseconds(500))
