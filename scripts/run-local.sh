@@ -48,15 +48,16 @@ export LEGACY_WEBHOOK_SECRET=${LEGACY_WEBHOOK_SECRET:-dev-legacy-secret}
 broker_port=$(free_loopback_port 9092)
 export KAFKA_BROKERS="127.0.0.1:$broker_port"
 export HOOKLINE_CONFIG=$config
-cat >"$state/env" <<ENV
-export HOOKLINE_CONFIG=$config
-export KAFKA_BROKERS=$KAFKA_BROKERS
-export GITHUB_WEBHOOK_SECRET=$GITHUB_WEBHOOK_SECRET
-export STRIPE_WEBHOOK_SECRET=$STRIPE_WEBHOOK_SECRET
-export SHOPIFY_WEBHOOK_SECRET=$SHOPIFY_WEBHOOK_SECRET
-export GITLAB_WEBHOOK_TOKEN=$GITLAB_WEBHOOK_TOKEN
-export LEGACY_WEBHOOK_SECRET=$LEGACY_WEBHOOK_SECRET
-ENV
+# Quoted for the shell (a secret may hold `$`, spaces, quotes or `;`), and readable by the owner
+# only from the start.
+(
+  umask 077
+  for name in HOOKLINE_CONFIG KAFKA_BROKERS GITHUB_WEBHOOK_SECRET STRIPE_WEBHOOK_SECRET \
+    SHOPIFY_WEBHOOK_SECRET GITLAB_WEBHOOK_TOKEN LEGACY_WEBHOOK_SECRET; do
+    printf 'export %s=%q\n' "$name" "${!name}"
+  done >"$state/env.new"
+)
+mv "$state/env.new" "$state/env"
 chmod 600 "$state/env"
 
 pids=()
@@ -66,6 +67,9 @@ stopping=0
 stop() {
   [ "$stopping" = 1 ] && return
   stopping=1
+  # Nothing may end the stop half-way: with the terminal gone (closed, an SSH drop) the messages
+  # below fail, and under `set -e` the first would leave every process running.
+  set +e
   echo; echo "stopping…"
   local i pid name code signal
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
@@ -85,6 +89,7 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # start NAME COMMAND...: runs it from the state folder (so data/*.sqlite lands there), logs to logs/NAME.log.
 # Each runs in a session of its own, so Ctrl-C reaches only this script, which then stops them in

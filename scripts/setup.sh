@@ -63,19 +63,29 @@ fi
 export PKG_CONFIG_PATH="/usr/local/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 rdkafka_src="$deps/src/librdkafka"
 
+# The source tree counts only once it was extracted in full: it is unpacked beside its place and
+# moved there, with a marker written last, so an interrupted run (or a full disk) leaves nothing
+# a later run would take for complete. The trixie source line is there only while apt fetches.
 fetch_rdkafka_source() {
-  [ -f "$rdkafka_src/configure" ] && return 0
+  [ -f "$rdkafka_src/.hookline-complete" ] && return 0
   say "fetching librdkafka source from Debian trixie"
   local list=/etc/apt/sources.list.d/hookline-trixie-src.list
-  if [ ! -f "$list" ]; then
-    echo "deb-src http://deb.debian.org/debian trixie main" | sudo_if_needed tee "$list" >/dev/null
-    apt_updated=0
-  fi
+  echo "deb-src http://deb.debian.org/debian trixie main" | sudo_if_needed tee "$list" >/dev/null
+  apt_updated=0
   apt_update
   local tmp; tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get source --download-only -qq librdkafka/trixie >/dev/null 2>&1)
-  mkdir -p "$rdkafka_src"
-  tar -xzf "$tmp"/librdkafka_*.orig.tar.gz -C "$rdkafka_src" --strip-components=1
+  if ! (cd "$tmp" && apt-get source --download-only -qq librdkafka/trixie >/dev/null); then
+    sudo_if_needed rm -f "$list"
+    echo "setup: apt-get source librdkafka/trixie failed (above)" >&2
+    exit 1
+  fi
+  sudo_if_needed rm -f "$list"
+  apt_updated=0
+  rm -rf "$rdkafka_src" "$rdkafka_src.partial"
+  mkdir -p "$rdkafka_src.partial"
+  tar -xzf "$tmp"/librdkafka_*.orig.tar.gz -C "$rdkafka_src.partial" --strip-components=1
+  touch "$rdkafka_src.partial/.hookline-complete"
+  mv "$rdkafka_src.partial" "$rdkafka_src"
   rm -rf "$tmp"
 }
 
