@@ -74,6 +74,9 @@ public struct HooklineConfiguration: Sendable {
         // brokers, and any librdkafka property (a SASL password or a TLS key password, say).
         let resolver = SecretResolver(environment: environment)
         configuration.kafka.brokers = try resolver.resolve(configuration.kafka.brokers, for: "\(path): kafka.brokers")
+        if configuration.kafka.brokers.allSatisfy({ $0 == "," || $0.isWhitespace }) {
+            throw ConfigurationError("\(path): kafka.brokers names no broker (write host:port, comma-separated for several)")
+        }
         for (key, value) in configuration.kafka.properties {
             configuration.kafka.properties[key] = try resolver.resolve(value, for: "\(path): kafka.properties.\(key)")
         }
@@ -130,6 +133,8 @@ public struct HooklineConfiguration: Sendable {
         if self.kafka.partitions < 1 { throw ConfigurationError("kafka.partitions must be at least 1") }
         if self.kafka.replicationFactor < 1 { throw ConfigurationError("kafka.replication_factor must be at least 1") }
         if self.kafka.sessionTimeoutMs < 1 { throw ConfigurationError("kafka.session_timeout_ms must be positive") }
+        // Kafka's own bound on group.max.session.timeout.ms is 30 minutes by default.
+        if self.kafka.sessionTimeoutMs > 3_600_000 { throw ConfigurationError("kafka.session_timeout_ms must be at most 3600000 (an hour)") }
         if !Self.isValidTopicPrefix(self.kafka.topicPrefix) {
             throw ConfigurationError("kafka.topic_prefix may use only A-Z, a-z, 0-9, '.', '_' and '-', at most 200 of them (it begins every topic name)")
         }
@@ -158,6 +163,9 @@ public struct HooklineConfiguration: Sendable {
         for (name, service) in self.services {
             for (field, value) in [("max_attempts", service.maxAttempts), ("dedup_retention_hours", service.dedupRetentionHours), ("batch_size", service.batchSize)] {
                 if let value, value < 1 { throw ConfigurationError("services.\(name).\(field) must be at least 1") }
+            }
+            if let hours = service.dedupRetentionHours, hours > 87_600 {
+                throw ConfigurationError("services.\(name).dedup_retention_hours must be at most 87600 (ten years)")
             }
         }
         if self.monitor.intervalSeconds < 1 { throw ConfigurationError("monitor.interval_seconds must be at least 1") }

@@ -40,8 +40,11 @@ public struct SecretResolver: Sendable {
                 throw ConfigurationError("\(field): a ${ without its closing } (write ${NAME} for the variable NAME)")
             }
             let name = String(rest[open.upperBound..<close])
-            guard let value = self.environment[name], !value.isEmpty else {
+            guard let value = self.environment[name] else {
                 throw ConfigurationError("\(field): the environment variable \(name) is not set")
+            }
+            guard !value.isEmpty else {
+                throw ConfigurationError("\(field): the environment variable \(name) is empty")
             }
             result += rest[..<open.lowerBound]
             result += value

@@ -98,6 +98,10 @@ public enum ConsumerServiceApplication {
         guard let definition = self.catalog[name] else {
             throw ConfigurationError("no consumer service named \(name); known: \(self.catalog.keys.sorted().joined(separator: ", "))")
         }
+        // A misspelt section would leave its settings unused and the service on its defaults.
+        if let unknown = configuration.services.keys.sorted().first(where: { self.catalog[$0] == nil }) {
+            throw ConfigurationError("services.\(unknown): no consumer service has that name; known: \(self.catalog.keys.sorted().joined(separator: ", "))")
+        }
         let section = configuration.services[name] ?? ServiceSection()
         var service = definition.make(section, configuration.kafka.topicPrefix)
         if let topics = section.topics { service.topicPatterns = topics }

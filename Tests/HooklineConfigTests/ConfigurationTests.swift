@@ -79,6 +79,8 @@ struct ConfigurationTests {
             ("sources: { gh: { provider: github, ack_timeout_ms: 0 } }", "sources.gh.ack_timeout_ms must be positive"),
             ("sources: { gh: { provider: github, rate_limit_per_second: 0 } }", "sources.gh.rate_limit_per_second must be at least 1"),
             ("services: { orders: { max_attempts: 0 } }", "services.orders.max_attempts must be at least 1"),
+            ("services: { orders: { dedup_retention_hours: 99999999999999 } }", "services.orders.dedup_retention_hours must be at most 87600"),
+            ("kafka: { session_timeout_ms: 9999999999 }", "kafka.session_timeout_ms must be at most 3600000"),
             ("sources: { gh: { provider: github, success_status: 201 } }", "sources.gh.success_status is 201; it may be 200, 202 or 204"),
             ("sources: { gh: { provider: github, events: [] } }", "sources.gh.events lists the event types with topics of their own"),
             ("monitor: { interval_seconds: 10, window_seconds: 5 }", "monitor.window_seconds must be at least monitor.interval_seconds"),
@@ -101,7 +103,7 @@ struct ConfigurationTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("hookline-secret-\(UUID().uuidString)")
         try "from-a-file\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let resolver = SecretResolver(environment: ["GH_SECRET": "from-env"])
+        let resolver = SecretResolver(environment: ["GH_SECRET": "from-env", "EMPTY": ""])
         #expect(try resolver.resolve(["${GH_SECRET}", "file:\(file.path)", "literal"], for: "sources.github.secrets") == ["from-env", "from-a-file", "literal"])
         #expect(try resolver.resolve("Bearer ${GH_SECRET}/${GH_SECRET}", for: "x") == "Bearer from-env/from-env")
         // A file written on Windows ends in CRLF; neither byte is part of the secret.
@@ -111,6 +113,7 @@ struct ConfigurationTests {
         for (reference, field, message) in [
             ("${NOT_SET}", "sources.github.secrets[0]", "sources.github.secrets[0]: the environment variable NOT_SET is not set"),
             ("prefix-${NOT_SET}", "sources.github.secrets[1]", "sources.github.secrets[1]: the environment variable NOT_SET is not set"),
+            ("${EMPTY}", "z", "z: the environment variable EMPTY is empty"),
             ("half${GH_SECRET", "y", "y: a ${ without its closing } (write ${NAME} for the variable NAME)"),
             ("file:/nonexistent/secret", "x", "x: cannot read the secret file /nonexistent/secret"),
         ] {

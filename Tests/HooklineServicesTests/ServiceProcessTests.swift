@@ -129,6 +129,18 @@ struct ServiceProcessTests {
             #expect(run.stderr.contains("configuration invalid: \(expected.hasPrefix(".yaml") ? config.path.dropLast(5) + expected : expected)"), "\(run.stderr)")
             #expect(run.stdout.isEmpty)
         }
+
+        // A misspelt service section would leave its settings unused: refused, whichever service checks.
+        let misspelt = directory.appendingPathComponent("misspelt.yaml")
+        try """
+            kafka: { brokers: "127.0.0.1:1" }
+            services:
+              ci: { database: "\(directory.path)/ci.sqlite" }
+              order: { listen: "0.0.0.0:9999" }
+            """.write(to: misspelt, atomically: true, encoding: .utf8)
+        let run = try await runBinary(try builtExecutable("hookline-ci"), arguments: ["--config", misspelt.path, "--check"], environment: [:])
+        #expect(run.status == 78, "\(run)")
+        #expect(run.stderr.contains("configuration invalid: services.order: no consumer service has that name; known: ci, orders, payments"), "\(run.stderr)")
     }
 
     @Test("the shipped deploy/hookline.yaml passes --check of every executable that reads it, given the environment it names")
