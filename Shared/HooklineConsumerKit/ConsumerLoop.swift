@@ -174,9 +174,9 @@ struct ConsumerLoop: Sendable {
     /// have. Only the partitions this instance holds, read between batches; a partition with no
     /// row yet is left to `auto.offset.reset`, as at its start.
     private func refreshLag() async {
-        if self.commitsToKafka, case let held = Array(self.tracker.positions.keys), !held.isEmpty {
+        if self.commitsToKafka {
             do {
-                self.consumer.commitWithoutWaiting(try await self.database.offsets(held).mapValues(\.nextOffset))
+                self.consumer.commitWithoutWaiting(try await self.tracker.storedPositions())
             } catch {
                 self.logger.debug("reading the stored offsets to commit failed", metadata: ["error": "\(error)"])
             }

@@ -119,8 +119,7 @@ public final class ConsumerRunner: Service, Sendable {
         if self.commitsToKafka {
             // The loop's commits did not wait for the broker: leave Kafka's copy equal to the database's.
             do {
-                let stored = try await self.database.offsets(Array(tracker.positions.keys))
-                try await consumer.commit(stored.mapValues(\.nextOffset))
+                try await consumer.commit(try await tracker.storedPositions())
             } catch {
                 self.logger.warning("last offset commit to Kafka failed; the database keeps them", metadata: ["kafka.error": "\(error)"])
             }

@@ -70,6 +70,14 @@ final class PartitionTracker: KafkaRebalanceListener {
     /// The positions of the partitions currently assigned.
     var positions: [TopicPartition: Int64] { self.state.withLock { $0.positions } }
 
+    /// The database's next offsets of the partitions this instance holds: what the group's
+    /// committed offsets should be (a partition with no row yet has none).
+    func storedPositions() async throws -> [TopicPartition: Int64] {
+        let held = Array(self.positions.keys)
+        guard !held.isEmpty else { return [:] }
+        return try await self.database.offsets(held).mapValues(\.nextOffset)
+    }
+
     /// Records what a committed batch moved.
     func advance(_ offsets: [TopicPartition: Int64]) {
         self.state.withLock { state in
