@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-16} WRK_DURATION=${WRK_DURATION:-5s}
 source scripts/lib/bench.sh
+source scripts/lib/haproxy.sh
 trap stop_all EXIT
 bench_prepare
 command -v haproxy >/dev/null || bench_die "haproxy is missing (scripts/setup.sh --run installs it)"
@@ -33,29 +34,8 @@ sources:
 YAML
   BENCH_SECRET=$BENCH_SECRET start_bg gateway .build/release/hookline-gateway --config "$BENCH_TMP/hookline.yaml" --log-level warning
   wait_port "$port" gateway
-  cat >"$BENCH_TMP/haproxy.cfg" <<CFG
-global
-    maxconn 4096
-defaults
-    mode http
-    option redispatch
-    retries 3
-    retry-on conn-failure empty-response response-timeout
-    option http-buffer-request
-    timeout connect 1s
-    timeout client 30s
-    timeout server 10s
-    timeout check 1s
-frontend webhooks
-    bind 127.0.0.1:$lb_port
-    default_backend gateways
-backend gateways
-    balance roundrobin
-$([ "$reuse" = default ] || echo "    http-reuse $reuse")
-    option httpchk GET /readyz
-    default-server inter 1s fall 2 rise 2
-    server gateway 127.0.0.1:$port check
-CFG
+  haproxy_config "$lb_port" "    server gateway 127.0.0.1:$port check" \
+    "$([ "$reuse" = default ] || echo "    http-reuse $reuse")" >"$BENCH_TMP/haproxy.cfg"
   start_bg haproxy haproxy -db -f "$BENCH_TMP/haproxy.cfg"
   wait_port "$lb_port" haproxy
   url="http://127.0.0.1:$lb_port/webhooks/github"

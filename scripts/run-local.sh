@@ -20,6 +20,7 @@ state=$(mkdir -p "${HOOKLINE_STATE:-.state}" && cd "${HOOKLINE_STATE:-.state}" &
 config=$root/deploy/hookline.yaml
 mkdir -p "$state/logs" "$state/data"
 source scripts/lib/broker.sh
+source scripts/lib/haproxy.sh
 
 [[ $gateways =~ ^[1-9][0-9]?$ ]] || { echo "run: GATEWAYS must be 1..99, got $gateways" >&2; exit 2; }
 command -v haproxy >/dev/null || { echo "run: haproxy is missing (scripts/setup.sh --run installs it)" >&2; exit 1; }
@@ -124,35 +125,8 @@ for i in $(seq "$gateways"); do
   backends+="    server gateway-$i 127.0.0.1:$port check"$'\n'
 done
 
-# HAProxy: round robin over the replicas, each checked on /readyz every second and taken out
-# after two failures. A request whose replica died before answering is sent to another one
-# (it was never acknowledged, so the provider would send it again anyway; event ids absorb it).
-cat >"$state/haproxy.cfg" <<CFG
-global
-    log stderr format short local0 warning
-    maxconn 4096
-    hard-stop-after 15s
-defaults
-    mode http
-    log global
-    option httplog
-    option redispatch
-    retries 3
-    retry-on conn-failure empty-response response-timeout
-    option http-buffer-request
-    timeout connect 1s
-    timeout client 30s
-    timeout server 10s
-    timeout check 1s
-frontend webhooks
-    bind 127.0.0.1:$lb_port
-    default_backend gateways
-backend gateways
-    balance roundrobin
-    option httpchk GET /readyz
-    default-server inter 1s fall 2 rise 2
-$backends
-CFG
+# HAProxy: round robin over the replicas (scripts/lib/haproxy.sh).
+haproxy_config "$lb_port" "$backends" >"$state/haproxy.cfg"
 start haproxy haproxy -db -f "$state/haproxy.cfg"
 wait_healthy haproxy "http://127.0.0.1:$lb_port/healthz"
 

@@ -1,0 +1,36 @@
+# haproxy_config LB_PORT SERVERS [BACKEND_EXTRA]: HAProxy's configuration for gateways on this
+# machine, on stdout: deploy/haproxy/haproxy.cfg's settings (round robin over the replicas, each
+# checked on /readyz every second and taken out after two failures; a request whose replica died
+# before answering goes to another one: it was never acknowledged, so the provider would send it
+# again anyway, and event ids absorb it) with fixed addresses instead of compose's DNS.
+# SERVERS are `server NAME HOST:PORT check` lines; BACKEND_EXTRA, more lines for the backend.
+haproxy_config() {
+  local lb_port=$1 servers=$2 extra=${3:-}
+  cat <<CFG
+global
+    log stderr format short local0 warning
+    maxconn 4096
+    hard-stop-after 15s
+defaults
+    mode http
+    log global
+    option httplog
+    option redispatch
+    retries 3
+    retry-on conn-failure empty-response response-timeout
+    option http-buffer-request
+    timeout connect 1s
+    timeout client 30s
+    timeout server 10s
+    timeout check 1s
+frontend webhooks
+    bind 127.0.0.1:$lb_port
+    default_backend gateways
+backend gateways
+    balance roundrobin
+    option httpchk GET /readyz
+    default-server inter 1s fall 2 rise 2
+$extra
+$servers
+CFG
+}
