@@ -154,7 +154,7 @@ struct GatewayShutdownTests {
         #expect(cut.isEmpty, "in flight at the signal and not answered 202: \(cut.count) of \(held.count): \(cut.prefix(4))")
     }
 
-    @Test("SIGTERM while a record waits for its batch: it is sent at once, not after linger.ms, and its request is answered 202 before the gateway exits 0")
+    @Test("SIGTERM while a record waits for its batch: it is sent at once, not after linger.ms, and its request is answered 202 with Connection: close before the gateway exits 0")
     func sigtermSendsLingeringRecords() async throws {
         let broker = try await TestKafka.broker()
         let prefix = TestKafka.uniqueName("linger")
@@ -186,6 +186,8 @@ struct GatewayShutdownTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(response.status == 202, "\(response.text)")
+        // Answered during the shutdown: the client is told not to send more on this connection.
+        #expect(response.headers[.connection] == "close")
         #expect(answeredAfter < .seconds(4), "answered \(answeredAfter) after the signal")
         #expect(!gateway.process.isRunning)
         #expect(gateway.process.terminationStatus == 0)
