@@ -53,12 +53,13 @@ public struct HooklineConfiguration: Sendable {
         return try self.load(path: path)
     }
 
-    /// Reads and checks a configuration file. Sources' secrets are resolved later, by whoever
-    /// needs them (see ``SecretResolver``), so that loading a file never reads another process's
-    /// secrets. `kafka.brokers` and the values of `kafka.properties`, which every process needs,
-    /// may be `${NAME}` or `file:PATH`, resolved here (from `environment`), and any value may be
-    /// `${NAME:-default}` (the variable when set and not empty, else the default), so one file
-    /// serves the local runner and containers.
+    /// Reads and checks a configuration file. Any value may hold `${NAME}` (the variable, which
+    /// must be set) or `${NAME:-default}` (the variable when set and not empty, else the
+    /// default), so one file serves the local runner and containers. Sources' secrets are
+    /// resolved later, by whoever needs them (see ``SecretResolver``), so that loading a file
+    /// never reads another process's secrets. `kafka.brokers` and the values of
+    /// `kafka.properties`, which every process needs, may also be `file:PATH`; they are resolved
+    /// here.
     public static func load(
         path: String,
         environment: [String: String] = ProcessInfo.processInfo.environment
@@ -69,7 +70,7 @@ public struct HooklineConfiguration: Sendable {
         } catch {
             throw ConfigurationError("cannot read the configuration file \(path): \(error.localizedDescription)")
         }
-        var configuration = try self.parse(self.substitutingDefaults(in: text, environment: environment), origin: path)
+        var configuration = try self.parse(text, origin: path, environment: environment)
         // Every process connects to Kafka, so what it connects with is resolved here: the
         // brokers, and any librdkafka property (a SASL password or a TLS key password, say).
         let resolver = SecretResolver(environment: environment)
@@ -83,42 +84,26 @@ public struct HooklineConfiguration: Sendable {
         return configuration
     }
 
-    /// Replaces every `${NAME:-default}` with the variable's value, or the default when it is
-    /// unset or empty. Plain `${NAME}` is left for whoever resolves that field.
-    static func substitutingDefaults(in text: String, environment: [String: String]) -> String {
-        var result = ""
-        var rest = text[...]
-        while let open = rest.range(of: "${") {
-            guard let close = rest[open.upperBound...].firstIndex(of: "}"),
-                let separator = rest[open.upperBound..<close].range(of: ":-")
-            else {
-                result += rest[..<open.upperBound]
-                rest = rest[open.upperBound...]
-                continue
-            }
-            let name = String(rest[open.upperBound..<separator.lowerBound])
-            let fallback = rest[separator.upperBound..<close]
-            result += rest[..<open.lowerBound]
-            if let value = environment[name], !value.isEmpty { result += value } else { result += fallback }
-            rest = rest[rest.index(after: close)...]
-        }
-        return result + rest
-    }
-
-    /// Parses configuration text. `origin` names it in errors.
-    public static func parse(_ text: String, origin: String = "configuration") throws(ConfigurationError) -> HooklineConfiguration {
+    /// Parses configuration text, expanding the variables in its values (see
+    /// ``load(path:environment:)``). `origin` names it in errors.
+    public static func parse(
+        _ text: String,
+        origin: String = "configuration",
+        environment: [String: String] = [:]
+    ) throws(ConfigurationError) -> HooklineConfiguration {
         do {
-            let configuration = try YAMLDecoder().decode(HooklineConfiguration.self, from: text)
+            let node = try Yams.compose(yaml: text) ?? Node.mapping([:])
+            let expanded = try ConfigurationVariables.expanding(node, environment: environment)
+            let configuration = try YAMLDecoder().decode(HooklineConfiguration.self, from: expanded)
             try configuration.validate()
             return configuration
         } catch let error as ConfigurationError {
             throw ConfigurationError("\(origin): \(error.message)")
+        } catch let error as YamlError {
+            throw ConfigurationError("\(origin): not valid YAML: \(error.readableDescription)")
         } catch let error as DecodingError {
             if case .dataCorrupted(let context) = error, let underlying = context.underlyingError as? ConfigurationError {
                 throw ConfigurationError("\(origin): \(underlying.message)")
-            }
-            if case .dataCorrupted(let context) = error, let underlying = context.underlyingError as? YamlError {
-                throw ConfigurationError("\(origin): not valid YAML: \(underlying.readableDescription)")
             }
             throw ConfigurationError("\(origin): \(error.readableDescription)")
         } catch {

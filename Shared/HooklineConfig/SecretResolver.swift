@@ -5,7 +5,8 @@ import Foundation
 /// - `file:PATH`: the contents of the file at `PATH`, trailing newlines removed (as Docker and
 ///   Kubernetes secrets mount them).
 /// - anything else: the value itself, with every `${NAME}` in it replaced by the environment
-///   variable `NAME` (`${TOKEN}`, or `Bearer ${TOKEN}`).
+///   variable `NAME` (`${TOKEN}`, or `Bearer ${TOKEN}`), and every `${NAME:-default}` by the
+///   variable when set and not empty, else by the default.
 ///
 /// A missing variable or unreadable file is an error naming the reference, never the value.
 public struct SecretResolver: Sendable {
@@ -28,29 +29,7 @@ public struct SecretResolver: Sendable {
             guard !value.isEmpty else { throw ConfigurationError("\(field): the secret file \(path) is empty") }
             return value
         }
-        return try self.substitutingVariables(in: reference, for: field)
-    }
-
-    /// `text` with every `${NAME}` replaced by the variable, which must be set and not empty.
-    private func substitutingVariables(in text: String, for field: String) throws(ConfigurationError) -> String {
-        var result = ""
-        var rest = text[...]
-        while let open = rest.range(of: "${") {
-            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
-                throw ConfigurationError("\(field): a ${ without its closing } (write ${NAME} for the variable NAME)")
-            }
-            let name = String(rest[open.upperBound..<close])
-            guard let value = self.environment[name] else {
-                throw ConfigurationError("\(field): the environment variable \(name) is not set")
-            }
-            guard !value.isEmpty else {
-                throw ConfigurationError("\(field): the environment variable \(name) is empty")
-            }
-            result += rest[..<open.lowerBound]
-            result += value
-            rest = rest[rest.index(after: close)...]
-        }
-        return result + rest
+        return try ConfigurationVariables.expand(reference, environment: self.environment, for: field)
     }
 
     public func resolve(_ references: [String], for field: String) throws(ConfigurationError) -> [String] {
