@@ -388,6 +388,25 @@ struct TwilioTests {
         #expect(try verifier("twilio", self.configuration).verify(request).event == "call.ringing")
         #expect(TwilioVerifier.portVariant(of: "https://a.example/x?y=1") == "https://a.example:443/x?y=1")
         #expect(TwilioVerifier.portVariant(of: "http://a.example:8080") == "http://a.example")
+        #expect(TwilioVerifier.portVariant(of: "https://user:pass@a.example/x") == "https://user:pass@a.example:443/x")
+        #expect(TwilioVerifier.portVariant(of: "https://user:pass@[::1]:8443/x") == "https://user:pass@[::1]/x")
+    }
+
+    // twilio-python's tests/unit/test_request_validator.py (test_compute_signature_duplicate_query_dict):
+    // Twilio's SDKs sign a parameter repeated with the same value once.
+    @Test func repeatedParameterSignedOnce() throws {
+        let configuration = ProviderConfiguration(secrets: ["12345"], publicURL: "https://mycompany.com/myapp.php")
+        let request = WebhookRequest(
+            headerFields: fields([("X-Twilio-Signature", "IK+Dwps556ElfBT0I3Rgjkr1wJU=")]),
+            body: bytes("Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234"),
+            url: "https://mycompany.com/myapp.php?foo=1&bar=2",
+            now: now
+        )
+        #expect(try verifier("twilio", configuration).verify(request).event == "unknown")
+        var distinct = request
+        distinct.body = bytes("Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=4321")
+        let verifier = try verifier("twilio", configuration)
+        expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(distinct) }
     }
 
     @Test func sha256WhenTheSettingsHeaderSaysSo() throws {

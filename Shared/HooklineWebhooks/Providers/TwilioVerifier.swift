@@ -76,7 +76,7 @@ public struct TwilioVerifier: WebhookVerifier {
             guard !FormBody.hasMoreParameters(than: Self.maxParameters, in: request.body) else {
                 throw .malformedBody("a form of at most \(Self.maxParameters) parameters")
             }
-            parameters = Self.sorted(FormBody.parse(request.body))
+            parameters = Self.signed(FormBody.parse(request.body))
         }
         var valid = false
         for candidate in [url, Self.portVariant(of: url)] {
@@ -122,11 +122,19 @@ public struct TwilioVerifier: WebhookVerifier {
         }
     }
 
-    static func sorted(_ pairs: [FormBody.Pair]) -> [FormBody.Pair] {
-        pairs.sorted { lhs, rhs in
+    /// The parameters as Twilio signs them: sorted by name, then value, and a pair repeated with
+    /// the same value counted once (as its SDKs do: `sorted(set(values))`).
+    static func signed(_ pairs: [FormBody.Pair]) -> [FormBody.Pair] {
+        var signed = pairs.sorted { lhs, rhs in
             if lhs.name != rhs.name { return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8) }
             return lhs.value.utf8.lexicographicallyPrecedes(rhs.value.utf8)
         }
+        var previous: FormBody.Pair?
+        signed.removeAll { pair in
+            defer { previous = pair }
+            return previous == pair
+        }
+        return signed
     }
 
     /// The top-level fields the event and id come from, when a JSON body carries them.
@@ -154,7 +162,9 @@ public struct TwilioVerifier: WebhookVerifier {
         let authorityStart = url.index(colon, offsetBy: 3)
         let authorityEnd = url[authorityStart...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? url.endIndex
         let authority = url[authorityStart..<authorityEnd]
-        let hostEnd = authority.lastIndex(of: "]") ?? authority.startIndex
+        // The port follows the host, which follows any `user:password@`.
+        let hostStart = authority.lastIndex(of: "@").map(authority.index(after:)) ?? authority.startIndex
+        let hostEnd = authority[hostStart...].lastIndex(of: "]") ?? hostStart
         if let portColon = authority[hostEnd...].lastIndex(of: ":") {
             return String(url[..<portColon]) + String(url[authorityEnd...])
         }
@@ -175,7 +185,7 @@ public struct TwilioVerifier: WebhookVerifier {
         var headers = HTTPFields()
         let parameters: [FormBody.Pair]
         if FormBody.looksLikeForm(message.body) {
-            parameters = self.sorted(FormBody.parse(message.body))
+            parameters = self.signed(FormBody.parse(message.body))
             headers[.contentType] = "application/x-www-form-urlencoded"
         } else {
             url += (url.contains("?") ? "&" : "?") + "bodySHA256=" + Hex.encode(SHA256.hash(data: message.body))
