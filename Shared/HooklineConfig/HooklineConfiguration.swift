@@ -124,8 +124,9 @@ public struct HooklineConfiguration: Sendable {
             throw ConfigurationError("kafka.topic_prefix may use only A-Z, a-z, 0-9, '.', '_' and '-', at most 200 of them (it begins every topic name)")
         }
         // Every record Hookline acknowledges (a webhook, a dead letter) must be on every in-sync replica.
-        // librdkafka also takes `request.required.acks` for it, and the last one set wins.
-        for name in ["acks", "request.required.acks"] {
+        // librdkafka also takes `request.required.acks` for it, each with a `topic.` prefix too, and
+        // the last one set wins. (The producer reads back what librdkafka made of them as well.)
+        for name in ["acks", "request.required.acks", "topic.acks", "topic.request.required.acks"] {
             if let acks = self.kafka.properties[name], !["all", "-1"].contains(acks) {
                 throw ConfigurationError("kafka.properties.\(name): Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not \(acks)")
             }

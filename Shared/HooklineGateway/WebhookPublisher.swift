@@ -182,7 +182,7 @@ final class ReplaceableProducer: Sendable {
                     // Replacing makes a new librdkafka handle: do it beside the request, not in its way.
                     if let fatal = producer.fatalError {
                         Task { self.replace(producer, because: fatal) }
-                    } else if error.code == .messageTimedOut, self.configuration.idempotent {
+                    } else if error.code == .messageTimedOut, producer.isIdempotent {
                         self.replaceIfStuck(producer, topic: topic, acknowledgedBefore: acknowledgedBefore, because: error)
                     }
                 }

@@ -22,6 +22,9 @@ public final class KafkaProducer: Sendable {
     private let topics = Mutex<[String: (handle: OpaquePointer, acknowledgements: AcknowledgementCount)]>([:])
     private let deadlines = DeliveryDeadlines()
     public let configuration: KafkaProducerConfiguration
+    /// Whether librdkafka keeps this producer's retries free of duplicates and reordering
+    /// (`enable.idempotence`, as the properties leave it).
+    public let isIdempotent: Bool
 
     /// How many records of `topic` the broker has acknowledged so far. A caller whose send timed
     /// out can tell a stuck producer (none acknowledged since it sent) from a slow broker (others
@@ -32,6 +35,7 @@ public final class KafkaProducer: Sendable {
 
     public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
         self.configuration = configuration
+        self.isIdempotent = try configuration.checkSettings()
         let client = try RDKafkaClient(kind: .producer, properties: configuration.librdkafkaProperties, logger: logger) {
             rd_kafka_conf_set_dr_msg_cb($0, deliveryReport)
         }
@@ -352,9 +356,40 @@ private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kaf
 
 extension KafkaProducerConfiguration {
     /// Checks the librdkafka properties as a producer would be made with them: names, values
-    /// and combinations (idempotence with `acks` other than `all`, for one), without contacting
-    /// a broker.
+    /// and combinations (idempotence with `acks` other than `all`, for one), and that they leave
+    /// what every send relies on as this configuration says (see ``checkSettings()``), without
+    /// contacting a broker.
     public func validate() throws(KafkaError) {
+        try self.checkSettings()
         try RDKafkaClient.validate(kind: .producer, properties: self.librdkafkaProperties)
+    }
+
+    /// What librdkafka will do with these properties where every send relies on it, read back
+    /// from librdkafka, since ``KafkaConfiguration/properties`` may override anything:
+    /// - `acks` must stay ``acks``. librdkafka also takes it as `request.required.acks`,
+    ///   `topic.acks` and `topic.request.required.acks`, and the last one set wins.
+    /// - `delivery.report.only.error` must stay false: a send is answered by its delivery report,
+    ///   and without one it would wait out its timeout although the record was written.
+    ///
+    /// - Returns: whether the producer is idempotent (`enable.idempotence`).
+    @discardableResult
+    func checkSettings() throws(KafkaError) -> Bool {
+        let names = ["request.required.acks", "delivery.report.only.error", "enable.idempotence"]
+        let values = try RDKafkaClient.effectiveValues(of: names, properties: self.librdkafkaProperties)
+        let acks = values["request.required.acks"]
+        guard Self.acksCount(acks) == Self.acksCount(self.acks) else {
+            throw .configuration(
+                "acks: the properties make it \(acks ?? "unknown"), where this producer needs \(self.acks) (acks, request.required.acks, topic.acks and topic.request.required.acks all set it)"
+            )
+        }
+        guard values["delivery.report.only.error"] == "false" else {
+            throw .configuration("delivery.report.only.error: every send is answered by its delivery report, so it must stay false")
+        }
+        return values["enable.idempotence"] == "true"
+    }
+
+    /// `all` is -1, as librdkafka stores it.
+    private static func acksCount(_ acks: String?) -> Int? {
+        acks == "all" ? -1 : acks.flatMap { Int($0) }
     }
 }

@@ -53,16 +53,9 @@ final class RDKafkaClient: @unchecked Sendable {
         logger: Logger,
         configure: (OpaquePointer) -> Void = { _ in }
     ) throws(KafkaError) {
-        let conf = rd_kafka_conf_new()!
+        let conf = try Self.configuration(properties)
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
         defer { errorBuffer.deallocate() }
-
-        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
-            if rd_kafka_conf_set(conf, key, value, errorBuffer, 512) != RD_KAFKA_CONF_OK {
-                rd_kafka_conf_destroy(conf)
-                throw .configuration("\(key): \(String(cString: errorBuffer))")
-            }
-        }
 
         let callbacks = Unmanaged.passRetained(Callbacks(logger: logger))
         rd_kafka_conf_set_opaque(conf, callbacks.toOpaque())
@@ -79,6 +72,36 @@ final class RDKafkaClient: @unchecked Sendable {
         self.handle = handle
         self.logger = logger
         self.callbacks = callbacks
+    }
+
+    /// A librdkafka configuration with `properties` set, in order of their names.
+    private static func configuration(_ properties: [String: String]) throws(KafkaError) -> OpaquePointer {
+        let conf = rd_kafka_conf_new()!
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 512)
+        defer { errorBuffer.deallocate() }
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+            if rd_kafka_conf_set(conf, key, value, errorBuffer, 512) != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw .configuration("\(key): \(String(cString: errorBuffer))")
+            }
+        }
+        return conf
+    }
+
+    /// What librdkafka holds for each of `names` once `properties` are set: after its aliases
+    /// (`request.required.acks` for `acks`) and `topic.` prefixes, which a look at the names
+    /// alone misses. A topic-level name is read from the default topic configuration.
+    static func effectiveValues(of names: [String], properties: [String: String]) throws(KafkaError) -> [String: String] {
+        let conf = try Self.configuration(properties)
+        defer { rd_kafka_conf_destroy(conf) }
+        var values: [String: String] = [:]
+        var buffer = [CChar](repeating: 0, count: 256)
+        for name in names {
+            var size = buffer.count
+            guard rd_kafka_conf_get(conf, name, &buffer, &size) == RD_KAFKA_CONF_OK else { continue }
+            values[name] = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        }
+        return values
     }
 
     var callbackState: Callbacks { self.callbacks.takeUnretainedValue() }

@@ -73,6 +73,7 @@ struct ConfigurationTests {
             ("kafka: { topic_prefix: \"hooks/prod\" }", "kafka.topic_prefix may use only"),
             ("kafka: { properties: { acks: \"1\" } }", "kafka.properties.acks: Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not 1"),
             ("kafka: { properties: { request.required.acks: \"0\", enable.idempotence: \"false\" } }", "kafka.properties.request.required.acks: Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not 0"),
+            ("kafka: { properties: { topic.acks: \"0\", enable.idempotence: \"false\" } }", "kafka.properties.topic.acks: Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not 0"),
             ("gateway: { request_timeout_ms: 0 }", "gateway.request_timeout_ms must be positive"),
             ("gateway: { shutdown_grace_ms: -1 }", "gateway.shutdown_grace_ms must not be negative"),
             ("sources: { gh: { provider: stripe, tolerance_seconds: -300 } }", "sources.gh.tolerance_seconds must be at least 1"),
