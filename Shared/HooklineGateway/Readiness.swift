@@ -2,7 +2,9 @@ import HooklineKafka
 import Synchronization
 
 /// Whether the gateway can take webhooks: its producer is usable and the broker answers a
-/// metadata request (asked at most once a second however often `/readyz` is).
+/// metadata request. One request at a time, and at most one a second, however often `/readyz`
+/// is asked: every probe that comes while one is under way (a silent broker keeps it for the
+/// admin timeout) waits for that one's answer.
 final class Readiness: Sendable {
     enum Verdict: Equatable, Sendable {
         case ready
@@ -11,10 +13,15 @@ final class Readiness: Sendable {
         case producerFailed(KafkaError.Code)
     }
 
+    private struct State {
+        var last: (at: ContinuousClock.Instant, ready: Bool)?
+        var asking: Task<Bool, Never>?
+    }
+
     private let admin: KafkaAdmin
     /// The producer's fatal error, once replacing a broken producer has been tried.
     private let producerFailure: @Sendable () -> KafkaError?
-    private let last = Mutex<(at: ContinuousClock.Instant, ready: Bool)?>(nil)
+    private let state = Mutex(State())
 
     init(admin: KafkaAdmin, producerFailure: @escaping @Sendable () -> KafkaError?) {
         self.admin = admin
@@ -25,11 +32,24 @@ final class Readiness: Sendable {
         if let failure = self.producerFailure() {
             return .producerFailed(failure.code)
         }
-        if let last = self.last.withLock({ $0 }), last.at.duration(to: .now) < .seconds(1) {
-            return last.ready ? .ready : .brokerUnreachable
+        let asking: Task<Bool, Never>? = self.state.withLock { state in
+            if let last = state.last, last.at.duration(to: .now) < .seconds(1) { return nil }
+            if let asking = state.asking { return asking }
+            let admin = self.admin
+            let asking = Task { (try? await admin.listTopics()) != nil }
+            state.asking = asking
+            return asking
         }
-        let ready = (try? await self.admin.listTopics()) != nil
-        self.last.withLock { $0 = (.now, ready) }
+        let ready: Bool
+        if let asking {
+            ready = await asking.value
+            self.state.withLock { state in
+                guard state.asking == asking else { return }
+                state = State(last: (.now, ready), asking: nil)
+            }
+        } else {
+            ready = self.state.withLock { $0.last?.ready ?? false }
+        }
         return ready ? .ready : .brokerUnreachable
     }
 }

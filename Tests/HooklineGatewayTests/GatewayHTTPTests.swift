@@ -321,6 +321,42 @@ struct GatewayHTTPTests {
         #expect(try await records(in: "\(prefix).empty.push", broker: broker, expect: 1).count == 1)
     }
 
+    @Test("/readyz asked by many at once while the broker is silent waits on one metadata request, not a thread per probe")
+    func readinessAsksTheBrokerOnce() async throws {
+        let broker = try await EmbeddedBroker.start()
+        defer { broker.stop() }
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 200)
+        await broker.shutDown()
+        try await Task.sleep(for: .milliseconds(1100))  // past the last answer's second
+
+        // Blocking librdkafka calls wait on threads of their own, named kafka-wait.
+        func waitingThreads() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count { task in
+                (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) == "kafka-wait\n"
+            }
+        }
+        let before = try waitingThreads()
+        let probes = 48
+        let statuses = Task {
+            await withTaskGroup(of: Int.self) { group in
+                // A connection each: an HTTP client's pool would send them a few at a time.
+                let probe = Array("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+                for _ in 0..<probes {
+                    group.addTask { (try? await RawHTTPConnection.exchange(port: gateway.port, send: probe, expect: 1).first?.status) ?? 0 }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(700))  // the readiness admin waits 2 s for a broker
+        let during = try waitingThreads()
+        #expect(await statuses.value == Array(repeating: 503, count: probes))
+        // Other suites' admin requests run beside this one; a thread per probe would be 48 more.
+        #expect(during - before < 12, "\(during - before) more threads waiting on librdkafka")
+    }
+
     @Test("with the broker stopped, a webhook gets 503 with Retry-After within the ack timeout")
     func brokerDownIs503() async throws {
         let broker = try await EmbeddedBroker.start()
