@@ -5,13 +5,19 @@ import Synchronization
 /// The topics this gateway has made sure exist. A topic is created through the admin API on
 /// its first use (never by broker auto-creation) and remembered; concurrent first uses of one
 /// topic share a single creation.
+///
+/// At most ``maxCreating`` creations run at once. Each holds a thread while it waits for the
+/// broker (up to the admin timeout when the broker is silent), and event names are the sender's
+/// to choose: past the bound, a new topic's request fails at once (503, retried by its sender).
 final class TopicCatalog: Sendable {
     private enum Entry {
         case ready
         case creating(Task<Result<Void, KafkaError>, Never>)
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    static let maxCreating = 16
+
+    private let entries = Mutex<(topics: [String: Entry], creating: Int)>(([:], 0))
     private let admin: KafkaAdmin
     private let partitions: Int32
     private let replicationFactor: Int32
@@ -29,17 +35,27 @@ final class TopicCatalog: Sendable {
     /// - Parameter deadline: when to stop waiting for a creation (a request's ack deadline). The
     ///   creation itself goes on and is remembered when it succeeds; the next request finds it.
     func ensure(_ topic: String, before deadline: ContinuousClock.Instant) async throws(KafkaError) {
-        let pending: Task<Result<Void, KafkaError>, Never>? = self.entries.withLock { entries in
-            switch entries[topic] {
+        let pending: Task<Result<Void, KafkaError>, Never>?? = self.entries.withLock { entries in
+            switch entries.topics[topic] {
             case .ready:
-                return nil
+                return .some(nil)
             case .creating(let task):
                 return task
             case nil:
+                guard entries.creating < Self.maxCreating else { return nil }
+                entries.creating += 1
                 let task = self.create(topic)
-                entries[topic] = .creating(task)
+                entries.topics[topic] = .creating(task)
                 return task
             }
+        }
+        guard let pending else {
+            throw KafkaError(
+                code: .queueFull,
+                message: "\(Self.maxCreating) topics are being created already",
+                operation: "creating topic \(topic)",
+                isRetriable: true
+            )
         }
         guard let task = pending else { return }
         guard try await firstOf(task, orDeadline: deadline) else {
@@ -58,11 +74,15 @@ final class TopicCatalog: Sendable {
         Task { [admin, partitions, replicationFactor] in
             do throws(KafkaError) {
                 try await admin.createTopics([.init(name: topic, partitions: partitions, replicationFactor: replicationFactor)])
-                self.entries.withLock { $0[topic] = .ready }
+                self.entries.withLock { entries in
+                    entries.creating -= 1
+                    entries.topics[topic] = .ready
+                }
                 return .success(())
             } catch {
                 self.entries.withLock { entries in
-                    if case .creating = entries[topic] { entries[topic] = nil }
+                    entries.creating -= 1
+                    if case .creating = entries.topics[topic] { entries.topics[topic] = nil }
                 }
                 self.logger.warning("topic creation failed", metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"])
                 return .failure(error)
@@ -73,12 +93,12 @@ final class TopicCatalog: Sendable {
     /// Makes the next ``ensure(_:before:)`` of `topic` ask the broker again.
     func forget(_ topic: String) {
         self.entries.withLock { entries in
-            if case .ready = entries[topic] { entries[topic] = nil }
+            if case .ready = entries.topics[topic] { entries.topics[topic] = nil }
         }
     }
 
     func isKnown(_ topic: String) -> Bool {
-        self.entries.withLock { if case .ready = $0[topic] { true } else { false } }
+        self.entries.withLock { if case .ready = $0.topics[topic] { true } else { false } }
     }
 }
 

@@ -4,6 +4,7 @@ import HooklineConfig
 import HooklineKafka
 import HooklineTestSupport
 import HooklineWebhooks
+@testable import HooklineGateway
 import NIOHTTP1
 import Testing
 
@@ -332,12 +333,6 @@ struct GatewayHTTPTests {
         await broker.shutDown()
         try await Task.sleep(for: .milliseconds(1100))  // past the last answer's second
 
-        // Blocking librdkafka calls wait on threads of their own, named kafka-wait.
-        func waitingThreads() throws -> Int {
-            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count { task in
-                (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) == "kafka-wait\n"
-            }
-        }
         let before = try waitingThreads()
         let probes = 48
         let statuses = Task {
@@ -355,6 +350,36 @@ struct GatewayHTTPTests {
         #expect(await statuses.value == Array(repeating: 503, count: probes))
         // Other suites' admin requests run beside this one; a thread per probe would be 48 more.
         #expect(during - before < 12, "\(during - before) more threads waiting on librdkafka")
+    }
+
+    @Test("new event types while the broker is silent: a bounded number of topic creations wait for it, and the others are 503 at once")
+    func topicCreationsAreBounded() async throws {
+        let broker = try await EmbeddedBroker.start()
+        defer { broker.stop() }
+        let github = source("github", secrets: ["s3cret"]) { $0.ackTimeoutMs = 1500 }
+        let gateway = try await RunningGateway.start(gatewayConfiguration(broker: broker, sources: ["github": github]))
+        defer { Task { await gateway.stop() } }
+        await broker.shutDown()
+
+        let before = try waitingThreads()
+        let events = 48
+        let statuses = Task {
+            await withTaskGroup(of: Int.self) { group in
+                for index in 0..<events {
+                    group.addTask {
+                        // Routing headers are not signed: one signed push under 48 event names.
+                        guard let push = try? signedPushParts(id: "made-up-\(index)") else { return 0 }
+                        let head = String(decoding: push.head, as: UTF8.self).replacingOccurrences(of: "X-GitHub-Event: push", with: "X-GitHub-Event: made_up_\(index)")
+                        return (try? await RawHTTPConnection.exchange(port: gateway.port, send: Array(head.utf8) + push.body, expect: 1).first?.status) ?? 0
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(700))
+        let during = try waitingThreads()
+        #expect(await statuses.value == Array(repeating: 503, count: events))
+        #expect(during - before < TopicCatalog.maxCreating + 8, "\(during - before) more threads waiting on librdkafka")
     }
 
     @Test("with the broker stopped, a webhook gets 503 with Retry-After within the ack timeout")
@@ -405,5 +430,12 @@ struct GatewayHTTPTests {
         #expect(recovered == 1)
         let messages = try await records(in: "\(configuration.kafka.topicPrefix).github.push", broker: broker, expect: 1)
         #expect(messages.map(\.value) == [githubPush])
+    }
+}
+
+/// Threads of this process waiting in a blocking librdkafka call (named kafka-wait).
+private func waitingThreads() throws -> Int {
+    try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count { task in
+        (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) == "kafka-wait\n"
     }
 }
