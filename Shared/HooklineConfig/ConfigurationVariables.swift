@@ -7,14 +7,21 @@ import Yams
 /// never read as YAML or expanded again, so a quote, a colon or a `${` in it stays what it is.
 enum ConfigurationVariables {
     /// `text` with every `${NAME}` replaced by the variable, which must be set and not empty, and
-    /// every `${NAME:-default}` by the variable when set and not empty, else by `default`. One
-    /// pass: what a variable brings is not looked at again. Errors name `field` and the variable,
-    /// never a value.
+    /// every `${NAME:-default}` by the variable when set and not empty, else by `default`; `$${`
+    /// is a literal `${`. One pass: what a variable brings is not looked at again. Errors name
+    /// `field` and the variable, never a value.
     static func expand(_ text: String, environment: [String: String], for field: String) throws(ConfigurationError) -> String {
         guard text.contains("${") else { return text }
         var result = ""
         var rest = text[...]
         while let open = rest.range(of: "${") {
+            if open.lowerBound > rest.startIndex, rest[rest.index(before: open.lowerBound)] == "$" {
+                // `$${`: the first `$` escapes the rest.
+                result += rest[..<rest.index(before: open.lowerBound)]
+                result += "${"
+                rest = rest[open.upperBound...]
+                continue
+            }
             guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
                 throw ConfigurationError("\(field): a ${ without its closing } (write ${NAME} for the variable NAME)")
             }
@@ -47,15 +54,17 @@ enum ConfigurationVariables {
             let expanded = try self.expand(scalar.string, environment: environment, for: field)
             guard expanded != scalar.string else { return node }
             // The value is read as its field's type, quoted or not (`"${PARTITIONS:-6}"` is a
-            // number; a flow mapping needs the quotes around `{}`), and an empty one as if the
-            // key were left out. A quoted `null` or `~` stays text.
+            // number; a flow mapping needs the quotes around `{}`). Only an unquoted one that
+            // comes out empty (or `null`, `~`) is as if the key were left out.
             var plain = Node.Scalar(expanded, .implicit, .plain, scalar.mark)
-            if scalar.style != .plain, !expanded.isEmpty, Node.scalar(plain).null != nil { plain.style = scalar.style }
+            if scalar.style != .plain, Node.scalar(plain).null != nil { plain.style = scalar.style }
             return .scalar(plain)
         case .mapping(var mapping):
             for index in mapping.indices {
                 let (key, value) = mapping[index]
-                mapping[index] = (key, try self.expanding(value, environment: environment, at: path + [key.string ?? "?"]))
+                // A merge key (`<<: {…}`) puts its mapping's keys where it stands.
+                let at = key.string == "<<" ? path : path + [key.string ?? "?"]
+                mapping[index] = (key, try self.expanding(value, environment: environment, at: at))
             }
             return .mapping(mapping)
         case .sequence(var sequence):

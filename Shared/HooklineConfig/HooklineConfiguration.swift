@@ -100,7 +100,9 @@ public struct HooklineConfiguration: Sendable {
         } catch let error as ConfigurationError {
             throw ConfigurationError("\(origin): \(error.message)")
         } catch let error as YamlError {
-            throw ConfigurationError("\(origin): not valid YAML: \(error.readableDescription)")
+            // Plain `${A:-b}` was valid in a `{ }` mapping while variables were pasted into the text.
+            let hint = text.contains("${") ? " (inside { } or [ ], quote a value that holds ${…})" : ""
+            throw ConfigurationError("\(origin): not valid YAML: \(error.readableDescription)\(hint)")
         } catch let error as DecodingError {
             if case .dataCorrupted(let context) = error, let underlying = context.underlyingError as? ConfigurationError {
                 throw ConfigurationError("\(origin): \(underlying.message)")
@@ -127,7 +129,8 @@ public struct HooklineConfiguration: Sendable {
         // librdkafka also takes `request.required.acks` for it, each with a `topic.` prefix too, and
         // the last one set wins. (The producer reads back what librdkafka made of them as well.)
         for name in ["acks", "request.required.acks", "topic.acks", "topic.request.required.acks"] {
-            if let acks = self.kafka.properties[name], !["all", "-1"].contains(acks) {
+            // A value still to resolve (`${…}`, `file:`) is checked by the producer, which reads back what librdkafka made of it.
+            if let acks = self.kafka.properties[name], !["all", "-1"].contains(acks), !acks.contains("${"), !acks.hasPrefix("file:") {
                 throw ConfigurationError("kafka.properties.\(name): Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not \(acks)")
             }
         }

@@ -2,11 +2,12 @@ import Foundation
 
 /// Turns configured secret references into secret values, once, at start-up.
 ///
+/// Every `${NAME}` in a reference is replaced by the environment variable `NAME` (`${TOKEN}`, or
+/// `Bearer ${TOKEN}`), and every `${NAME:-default}` by the variable when set and not empty, else
+/// by the default (see ``ConfigurationVariables``). Then:
 /// - `file:PATH`: the contents of the file at `PATH`, trailing newlines removed (as Docker and
-///   Kubernetes secrets mount them).
-/// - anything else: the value itself, with every `${NAME}` in it replaced by the environment
-///   variable `NAME` (`${TOKEN}`, or `Bearer ${TOKEN}`), and every `${NAME:-default}` by the
-///   variable when set and not empty, else by the default.
+///   Kubernetes secrets mount them);
+/// - anything else: the value itself.
 ///
 /// A missing variable or unreadable file is an error naming the reference, never the value.
 public struct SecretResolver: Sendable {
@@ -17,6 +18,9 @@ public struct SecretResolver: Sendable {
     }
 
     public func resolve(_ reference: String, for field: String) throws(ConfigurationError) -> String {
+        // Variables first, once: `file:${SECRETS_DIR}/github` and `${GITHUB_SECRET:-file:/run/secrets/github}`
+        // both name a file.
+        let reference = try ConfigurationVariables.expand(reference, environment: self.environment, for: field)
         if reference.hasPrefix("file:") {
             let path = String(reference.dropFirst("file:".count))
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -29,7 +33,7 @@ public struct SecretResolver: Sendable {
             guard !value.isEmpty else { throw ConfigurationError("\(field): the secret file \(path) is empty") }
             return value
         }
-        return try ConfigurationVariables.expand(reference, environment: self.environment, for: field)
+        return reference
     }
 
     public func resolve(_ references: [String], for field: String) throws(ConfigurationError) -> [String] {

@@ -146,7 +146,11 @@ struct ConfigurationTests {
             sources:
               github: { provider: github, secrets: ["${GH_SECRET:-dev}", "${GH_PREVIOUS}"] }
             services:
-              orders: { database: "${DATA_DIR}/orders.sqlite", group: "${GROUP:-}", batch_size: "${BATCH:-}" }
+              orders: { database: "${DATA_DIR}/orders.sqlite", group: "${GROUP:-}", topics: ["^$${literal}", "${NO_TOPIC:-null}"] }
+              payments:
+                <<: { database: "${DATA_DIR}/payments.sqlite" }
+            monitor:
+              interval_seconds: ${INTERVAL:-}
             """
         let environment = [
             "DATA_DIR": "/var/lib/hookline", "PARTITIONS": "12", "ZONE": "",
@@ -157,20 +161,36 @@ struct ConfigurationTests {
         #expect(configuration.kafka.partitions == 12)
         #expect(configuration.gateway.replicaID == "a\", b: [-z")
         #expect(configuration.services["orders"]?.database == "/var/lib/hookline/orders.sqlite")
-        #expect(configuration.services["orders"]?.group == nil)
-        #expect(configuration.services["orders"]?.batchSize == nil)
+        #expect(configuration.services["orders"]?.group == "")
+        #expect(configuration.services["orders"]?.topics == ["^${literal}", "null"])
+        #expect(configuration.services["payments"]?.database == "/var/lib/hookline/payments.sqlite")
+        #expect(configuration.monitor.intervalSeconds == 5)  // the default
         // Resolved by whoever reads them: loading the file needs no secret of the gateway's.
         #expect(configuration.sources["github"]?.secrets == ["${GH_SECRET:-dev}", "${GH_PREVIOUS}"])
         let resolver = SecretResolver(environment: environment.merging(["GH_PREVIOUS": "old"]) { $1 })
         #expect(try resolver.resolve(configuration.sources["github"]!.secrets, for: "secrets") == ["s3cr${BROKERS}t", "old"])
         #expect(try resolver.resolve(configuration.kafka.properties["client.id"]!, for: "client.id") == "x${GH_SECRET}")
         #expect(try SecretResolver(environment: [:]).resolve("${GH_SECRET:-dev}", for: "secrets[0]") == "dev")
+        // A variable may name the file: as the default, or as part of the path.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("hookline-secret-\(UUID().uuidString)")
+        try "from-a-file\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let directory = SecretResolver(environment: ["SECRETS": file.deletingLastPathComponent().path])
+        #expect(try directory.resolve("${GH_UNSET:-file:\(file.path)}", for: "secrets[0]") == "from-a-file")
+        #expect(try directory.resolve("file:${SECRETS}/\(file.lastPathComponent)", for: "secrets[0]") == "from-a-file")
 
         #expect {
             try HooklineConfiguration.parse(yaml, origin: "h.yaml", environment: ["GH_SECRET": "never-shown"])
         } throws: { error in
             (error as? ConfigurationError)?.message == "h.yaml: services.orders.database: the environment variable DATA_DIR is not set"
         }
+        #expect {
+            try HooklineConfiguration.parse("kafka: { partitions: ${PARTITIONS:-6} }", origin: "h.yaml")
+        } throws: { error in
+            (error as? ConfigurationError)?.message.hasSuffix("(inside { } or [ ], quote a value that holds ${…})") == true
+        }
+        // Checked once resolved, by the producer: a variable is not taken for the value.
+        #expect(try HooklineConfiguration.parse("kafka: { properties: { acks: \"${ACKS:-all}\" } }").kafka.properties["acks"] == "${ACKS:-all}")
         #expect {
             try HooklineConfiguration.parse("gateway: { replica_id: \"${OPEN\" }", origin: "h.yaml")
         } throws: { error in

@@ -275,6 +275,12 @@ def check_parity(prod, merged, config, config_vars):
     hookline_envs = {name: environment(prod["services"][name]) for name in services}
     for variable in config_vars:
         check(any(variable in env for env in hookline_envs.values()), f"compose.yaml: ${{{variable}}} (deploy/hookline.yaml) is set for no Hookline service")
+    # Every process reads the whole file: a variable without a default, outside the sources'
+    # secrets (resolved by the gateway alone), must be set for each of them.
+    required = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", yaml.safe_dump(config))) - set(SECRETS_ENV)
+    for variable in sorted(required):
+        for name, env in hookline_envs.items():
+            check(variable in env, f"compose.yaml: services.{name} lacks ${{{variable}}}, which deploy/hookline.yaml needs in every process")
     for name, env in hookline_envs.items():
         check(env.get("KAFKA_BROKERS", "").split(",") == ["kafka-1:9092", "kafka-2:9092", "kafka-3:9092"], f"compose.yaml: services.{name} KAFKA_BROKERS should list the three brokers")
         check(env.get("KAFKA_REPLICATION_FACTOR") == "3", f"compose.yaml: services.{name} KAFKA_REPLICATION_FACTOR should be 3")
