@@ -6,18 +6,34 @@ import Synchronization
 /// its first use (never by broker auto-creation) and remembered; concurrent first uses of one
 /// topic share a single creation.
 ///
-/// At most ``maxCreating`` creations run at once. Each holds a thread while it waits for the
+/// At most ``maxCreating`` creations run at once: each holds a thread while it waits for the
 /// broker (up to the admin timeout when the broker is silent), and event names are the sender's
-/// to choose: past the bound, a new topic's request fails at once (503, retried by its sender).
+/// to choose. Past the bound, a first use waits for a creation to finish, until its request's
+/// deadline (after a restart, or a broker outage that made the gateway forget its topics, every
+/// busy topic is asked for again at once).
 final class TopicCatalog: Sendable {
     private enum Entry {
         case ready
         case creating(Task<Result<Void, KafkaError>, Never>)
     }
 
+    private struct State {
+        var topics: [String: Entry] = [:]
+        var creating = 0
+        /// First uses waiting for a creation to finish, oldest first.
+        var waiting: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+        var nextWaiter: UInt64 = 0
+
+        /// The waiter to wake, when a creation could start and one is waiting.
+        mutating func waiterToWake() -> CheckedContinuation<Bool, Never>? {
+            guard self.creating < TopicCatalog.maxCreating, !self.waiting.isEmpty else { return nil }
+            return self.waiting.removeFirst().continuation
+        }
+    }
+
     static let maxCreating = 16
 
-    private let entries = Mutex<(topics: [String: Entry], creating: Int)>(([:], 0))
+    private let state = Mutex(State())
     private let admin: KafkaAdmin
     private let partitions: Int32
     private let replicationFactor: Int32
@@ -35,36 +51,67 @@ final class TopicCatalog: Sendable {
     /// - Parameter deadline: when to stop waiting for a creation (a request's ack deadline). The
     ///   creation itself goes on and is remembered when it succeeds; the next request finds it.
     func ensure(_ topic: String, before deadline: ContinuousClock.Instant) async throws(KafkaError) {
-        let pending: Task<Result<Void, KafkaError>, Never>?? = self.entries.withLock { entries in
-            switch entries.topics[topic] {
-            case .ready:
-                return .some(nil)
-            case .creating(let task):
-                return task
-            case nil:
-                guard entries.creating < Self.maxCreating else { return nil }
-                entries.creating += 1
-                let task = self.create(topic)
-                entries.topics[topic] = .creating(task)
-                return task
+        while true {
+            enum Next { case done, wait(Task<Result<Void, KafkaError>, Never>), waitForSlot }
+            let (next, wake): (Next, CheckedContinuation<Bool, Never>?) = self.state.withLock { state in
+                switch state.topics[topic] {
+                case .ready:
+                    return (.done, state.waiterToWake())
+                case .creating(let task):
+                    return (.wait(task), state.waiterToWake())
+                case nil:
+                    guard state.creating < Self.maxCreating else { return (.waitForSlot, nil) }
+                    state.creating += 1
+                    let task = self.create(topic)
+                    state.topics[topic] = .creating(task)
+                    return (.wait(task), nil)
+                }
+            }
+            // Woken for a free creation that this first use did not take: the next waiter may.
+            wake?.resume(returning: true)
+            switch next {
+            case .done:
+                return
+            case .wait(let task):
+                guard try await firstOf(task, orDeadline: deadline) else {
+                    throw KafkaError(
+                        code: .timedOut,
+                        message: "the broker did not create the topic before the ack deadline",
+                        operation: "creating topic \(topic)",
+                        isRetriable: true
+                    )
+                }
+                return
+            case .waitForSlot:
+                guard await self.creationFinished(before: deadline) else {
+                    throw KafkaError(
+                        code: .timedOut,
+                        message: "\(Self.maxCreating) other topics were being created until the ack deadline",
+                        operation: "creating topic \(topic)",
+                        isRetriable: true
+                    )
+                }
             }
         }
-        guard let pending else {
-            throw KafkaError(
-                code: .queueFull,
-                message: "\(Self.maxCreating) topics are being created already",
-                operation: "creating topic \(topic)",
-                isRetriable: true
-            )
-        }
-        guard let task = pending else { return }
-        guard try await firstOf(task, orDeadline: deadline) else {
-            throw KafkaError(
-                code: .timedOut,
-                message: "the broker did not create the topic before the ack deadline",
-                operation: "creating topic \(topic)",
-                isRetriable: true
-            )
+    }
+
+    /// Waits until a creation finishes (true) or `deadline` passes (false).
+    private func creationFinished(before deadline: ContinuousClock.Instant) async -> Bool {
+        await withCheckedContinuation { continuation in
+            let id: UInt64? = self.state.withLock { state in
+                guard state.creating >= Self.maxCreating else { return nil }  // one finished meanwhile
+                defer { state.nextWaiter += 1 }
+                state.waiting.append((state.nextWaiter, continuation))
+                return state.nextWaiter
+            }
+            guard let id else { return continuation.resume(returning: true) }
+            Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                let expired = self.state.withLock { state in
+                    state.waiting.firstIndex { $0.id == id }.map { state.waiting.remove(at: $0).continuation }
+                }
+                expired?.resume(returning: false)
+            }
         }
     }
 
@@ -74,16 +121,18 @@ final class TopicCatalog: Sendable {
         Task { [admin, partitions, replicationFactor] in
             do throws(KafkaError) {
                 try await admin.createTopics([.init(name: topic, partitions: partitions, replicationFactor: replicationFactor)])
-                self.entries.withLock { entries in
-                    entries.creating -= 1
-                    entries.topics[topic] = .ready
-                }
+                self.state.withLock { state in
+                    state.creating -= 1
+                    state.topics[topic] = .ready
+                    return state.waiterToWake()
+                }?.resume(returning: true)
                 return .success(())
             } catch {
-                self.entries.withLock { entries in
-                    entries.creating -= 1
-                    if case .creating = entries.topics[topic] { entries.topics[topic] = nil }
-                }
+                self.state.withLock { state in
+                    state.creating -= 1
+                    if case .creating = state.topics[topic] { state.topics[topic] = nil }
+                    return state.waiterToWake()
+                }?.resume(returning: true)
                 self.logger.warning("topic creation failed", metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"])
                 return .failure(error)
             }
@@ -92,13 +141,13 @@ final class TopicCatalog: Sendable {
 
     /// Makes the next ``ensure(_:before:)`` of `topic` ask the broker again.
     func forget(_ topic: String) {
-        self.entries.withLock { entries in
-            if case .ready = entries.topics[topic] { entries.topics[topic] = nil }
+        self.state.withLock { state in
+            if case .ready = state.topics[topic] { state.topics[topic] = nil }
         }
     }
 
     func isKnown(_ topic: String) -> Bool {
-        self.entries.withLock { if case .ready = $0.topics[topic] { true } else { false } }
+        self.state.withLock { if case .ready = $0.topics[topic] { true } else { false } }
     }
 }
 

@@ -322,66 +322,6 @@ struct GatewayHTTPTests {
         #expect(try await records(in: "\(prefix).empty.push", broker: broker, expect: 1).count == 1)
     }
 
-    @Test("/readyz asked by many at once while the broker is silent waits on one metadata request, not a thread per probe")
-    func readinessAsksTheBrokerOnce() async throws {
-        let broker = try await EmbeddedBroker.start()
-        defer { broker.stop() }
-        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
-        let gateway = try await RunningGateway.start(configuration)
-        defer { Task { await gateway.stop() } }
-        #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 200)
-        await broker.shutDown()
-        try await Task.sleep(for: .milliseconds(1100))  // past the last answer's second
-
-        let before = try waitingThreads()
-        let probes = 48
-        let statuses = Task {
-            await withTaskGroup(of: Int.self) { group in
-                // A connection each: an HTTP client's pool would send them a few at a time.
-                let probe = Array("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-                for _ in 0..<probes {
-                    group.addTask { (try? await RawHTTPConnection.exchange(port: gateway.port, send: probe, expect: 1).first?.status) ?? 0 }
-                }
-                return await group.reduce(into: []) { $0.append($1) }
-            }
-        }
-        try await Task.sleep(for: .milliseconds(700))  // the readiness admin waits 2 s for a broker
-        let during = try waitingThreads()
-        #expect(await statuses.value == Array(repeating: 503, count: probes))
-        // Other suites' admin requests run beside this one; a thread per probe would be 48 more.
-        #expect(during - before < 12, "\(during - before) more threads waiting on librdkafka")
-    }
-
-    @Test("new event types while the broker is silent: a bounded number of topic creations wait for it, and the others are 503 at once")
-    func topicCreationsAreBounded() async throws {
-        let broker = try await EmbeddedBroker.start()
-        defer { broker.stop() }
-        let github = source("github", secrets: ["s3cret"]) { $0.ackTimeoutMs = 1500 }
-        let gateway = try await RunningGateway.start(gatewayConfiguration(broker: broker, sources: ["github": github]))
-        defer { Task { await gateway.stop() } }
-        await broker.shutDown()
-
-        let before = try waitingThreads()
-        let events = 48
-        let statuses = Task {
-            await withTaskGroup(of: Int.self) { group in
-                for index in 0..<events {
-                    group.addTask {
-                        // Routing headers are not signed: one signed push under 48 event names.
-                        guard let push = try? signedPushParts(id: "made-up-\(index)") else { return 0 }
-                        let head = String(decoding: push.head, as: UTF8.self).replacingOccurrences(of: "X-GitHub-Event: push", with: "X-GitHub-Event: made_up_\(index)")
-                        return (try? await RawHTTPConnection.exchange(port: gateway.port, send: Array(head.utf8) + push.body, expect: 1).first?.status) ?? 0
-                    }
-                }
-                return await group.reduce(into: []) { $0.append($1) }
-            }
-        }
-        try await Task.sleep(for: .milliseconds(700))
-        let during = try waitingThreads()
-        #expect(await statuses.value == Array(repeating: 503, count: events))
-        #expect(during - before < TopicCatalog.maxCreating + 8, "\(during - before) more threads waiting on librdkafka")
-    }
-
     @Test("with the broker stopped, a webhook gets 503 with Retry-After within the ack timeout")
     func brokerDownIs503() async throws {
         let broker = try await EmbeddedBroker.start()
@@ -431,6 +371,84 @@ struct GatewayHTTPTests {
         let messages = try await records(in: "\(configuration.kafka.topicPrefix).github.push", broker: broker, expect: 1)
         #expect(messages.map(\.value) == [githubPush])
     }
+}
+
+/// Counted threads are the whole test process's: these two are not run beside each other.
+@Suite("Gateway waiting on a silent broker", .serialized, .timeLimit(.minutes(2)))
+struct GatewaySilentBrokerTests {
+    @Test("/readyz asked by many at once while the broker is silent waits on one metadata request, not a thread per probe")
+    func readinessAsksTheBrokerOnce() async throws {
+        let broker = try await EmbeddedBroker.start()
+        defer { broker.stop() }
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 200)
+        await broker.shutDown()
+        try await Task.sleep(for: .milliseconds(1100))  // past the last answer's second
+
+        let before = try waitingThreads()
+        let probes = 48
+        let statuses = Task {
+            await withTaskGroup(of: Int.self) { group in
+                // A connection each: an HTTP client's pool would send them a few at a time.
+                let probe = Array("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+                for _ in 0..<probes {
+                    group.addTask { (try? await RawHTTPConnection.exchange(port: gateway.port, send: probe, expect: 1).first?.status) ?? 0 }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(700))  // the readiness admin waits 2 s for a broker
+        let during = try waitingThreads()
+        #expect(await statuses.value == Array(repeating: 503, count: probes))
+        // Other suites' admin requests run beside this one; a thread per probe would be 48 more.
+        #expect(during - before < 12, "\(during - before) more threads waiting on librdkafka")
+    }
+
+    @Test("new event types while the broker is silent: a bounded number of topic creations wait for it, the other requests for a free one until their deadline")
+    func topicCreationsAreBounded() async throws {
+        let broker = try await EmbeddedBroker.start()
+        defer { broker.stop() }
+        let github = source("github", secrets: ["s3cret"]) { $0.ackTimeoutMs = 1500 }
+        let gateway = try await RunningGateway.start(gatewayConfiguration(broker: broker, sources: ["github": github]))
+        defer { Task { await gateway.stop() } }
+        await broker.shutDown()
+
+        let before = try waitingThreads()
+        let events = 48
+        let statuses = Task {
+            await withTaskGroup(of: Int.self) { group in
+                for index in 0..<events { group.addTask { await pushStatus(gateway, event: "made_up_\(index)") } }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(700))
+        let during = try waitingThreads()
+        #expect(await statuses.value == Array(repeating: 503, count: events))
+        #expect(during - before < TopicCatalog.maxCreating + 8, "\(during - before) more threads waiting on librdkafka")
+    }
+
+    @Test("more new event types at once than creations may run: each waits for a free one, and every webhook is acknowledged")
+    func manyNewTopicsAtOnce() async throws {
+        let broker = try await TestKafka.broker()
+        let gateway = try await RunningGateway.start(gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])]))
+        defer { Task { await gateway.stop() } }
+        let events = TopicCatalog.maxCreating * 3
+        let statuses = await withTaskGroup(of: Int.self) { group in
+            for index in 0..<events { group.addTask { await pushStatus(gateway, event: "burst_\(index)") } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses == Array(repeating: 202, count: events))
+    }
+}
+
+/// The status of a signed push sent on a connection of its own under `event` (routing headers are
+/// not signed, so one signature serves any event name).
+private func pushStatus(_ gateway: RunningGateway, event: String) async -> Int {
+    guard let push = try? signedPushParts(id: "push-\(event)") else { return 0 }
+    let head = String(decoding: push.head, as: UTF8.self).replacingOccurrences(of: "X-GitHub-Event: push", with: "X-GitHub-Event: \(event)")
+    return (try? await RawHTTPConnection.exchange(port: gateway.port, send: Array(head.utf8) + push.body, expect: 1).first?.status) ?? 0
 }
 
 /// Threads of this process waiting in a blocking librdkafka call (named kafka-wait).
