@@ -14,9 +14,11 @@ struct DLQRedrive: AsyncParsableCommand {
             value and original headers (the hookline-dlq-* headers removed), and counts as sent \
             once the broker acknowledged it. The dead letters are read as a member of the consumer \
             group hookline-dlq-redrive-<service>, from its committed offsets, and progress is \
-            committed by that member after each batch read: every dead letter below the committed \
-            offset of its partition has been redriven, so running the command again sends nothing \
-            twice. While a redrive runs (the group has a member), another refuses with exit code 3.
+            committed by that member every 100 dead letters or every second: every dead letter below \
+            the committed offset of its partition has been redriven, so running the command again \
+            sends nothing twice. While a redrive runs (the group has a member), another refuses with \
+            exit code 3. Interrupted (Ctrl-C, SIGTERM), it stops after the dead letter being sent, \
+            records its progress, leaves the group and exits 1.
 
             --all sends everything past that mark. --offset sends the given dead letters of one \
             partition (those below the mark are skipped as already redriven); the mark moves over \
@@ -31,8 +33,8 @@ struct DLQRedrive: AsyncParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Dead-letter offsets to redrive (repeatable, or several after one --offset).")
     var offset: [Int64] = []
 
-    @Option(name: .long, help: "The dead-letter partition the --offset values are in.")
-    var partition: Int32 = 0
+    @Option(name: .long, help: "The dead-letter partition the --offset values are in (needed when the topic has more than one).")
+    var partition: Int32?
 
     @Flag(name: .long, help: "Redrive every dead letter not redriven yet.")
     var all = false
@@ -46,6 +48,9 @@ struct DLQRedrive: AsyncParsableCommand {
     func validate() throws {
         guard self.all != !self.offset.isEmpty else {
             throw ValidationError("Give either --all or --offset N…")
+        }
+        if self.all, self.partition != nil {
+            throw ValidationError("--partition goes with --offset: --all redrives every partition")
         }
     }
 
@@ -76,16 +81,17 @@ struct DLQRedrive: AsyncParsableCommand {
                 ranges[partition] = topic.redriveMark[partition]!..<topic.end[partition]!
             }
         } else {
+            let partition = try topic.partition(self.partition)
             for offset in Set(self.offset).sorted() {
-                try topic.check(partition: self.partition, offset: offset)
-                if offset < topic.redriveMark[self.partition]! {
-                    skipped.append(["partition": Int(self.partition), "offset": offset, "reason": "already redriven"])
+                try topic.check(partition: partition, offset: offset)
+                if offset < topic.redriveMark[partition]! {
+                    skipped.append(["partition": Int(partition), "offset": offset, "reason": "already redriven"])
                 } else {
                     wanted.insert(offset)
                 }
             }
             if let first = wanted.min(), let last = wanted.max() {
-                ranges[self.partition] = first..<(last + 1)
+                ranges[partition] = first..<(last + 1)
             }
         }
         ranges = ranges.filter { !$0.value.isEmpty }
@@ -96,9 +102,15 @@ struct DLQRedrive: AsyncParsableCommand {
             // The dead letters are read as a member of the redrive group, from its committed
             // offsets, and progress is committed by that member: while it runs, another redrive
             // sees the member and refuses.
+            // It reads from its own marks, with offsets it alone moves: the services' reset and
+            // commit settings in kafka.properties are not for it.
+            var kafka = self.cluster.kafka(configuration)
+            for name in ["auto.offset.reset", "topic.auto.offset.reset", "enable.auto.commit", "enable.auto.offset.store"] {
+                kafka.properties[name] = nil
+            }
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
-                    kafka: self.cluster.kafka(configuration),
+                    kafka: kafka,
                     groupID: topic.redriveGroup,
                     sessionTimeout: .milliseconds(configuration.kafka.sessionTimeoutMs),
                     autoOffsetReset: .earliest,
@@ -117,6 +129,7 @@ struct DLQRedrive: AsyncParsableCommand {
                     producer: producer,
                     admin: admin,
                     timeout: .milliseconds(configuration.kafka.sessionTimeoutMs) + .seconds(30),
+                    interrupted: Interruption.watch(),
                     sent: &sent,
                     skipped: &skipped
                 )
@@ -141,8 +154,9 @@ struct DLQRedrive: AsyncParsableCommand {
     }
 
     /// Joins the group, then reads `ranges` and sends each dead letter wanted (all in range with
-    /// --all, else those in `wanted`), committing the moved marks after each batch read. Returns
-    /// what stopped it early, if anything.
+    /// --all, else those in `wanted`), committing the moved marks every 100 dead letters or every
+    /// second. Gives up when nothing more arrives for `timeout`. Returns what stopped it early, if
+    /// anything.
     private func send(
         topic: DeadLetterTopic,
         ranges: [Int32: Range<Int64>],
@@ -151,10 +165,11 @@ struct DLQRedrive: AsyncParsableCommand {
         producer: KafkaProducer?,
         admin: KafkaAdmin,
         timeout: Duration,
+        interrupted: Interruption,
         sent: inout [[String: Any]],
         skipped: inout [[String: Any]]
     ) async throws -> String? {
-        let deadline = ContinuousClock.now + timeout
+        var deadline = ContinuousClock.now + timeout
         // Wait for the partitions; a redrive that joined at the same time is refused here.
         var checks = 0
         while consumer.assignment.isEmpty {
@@ -182,9 +197,16 @@ struct DLQRedrive: AsyncParsableCommand {
             while done[letter.partition]!.contains(mark) { mark += 1 }
             marks[letter.partition] = mark
         }
+        var lastCommit = ContinuousClock.now
+        var sentSinceCommit = 0
         reading: while !remaining.isEmpty, ContinuousClock.now < deadline {
             let batch = await consumer.nextBatch(timeout: min(deadline - ContinuousClock.now, .seconds(1)))
+            if !batch.isEmpty { deadline = ContinuousClock.now + timeout }
             for record in batch {
+                if let signal = interrupted.signalName {
+                    failure = "interrupted (\(signal)) after \(sent.count) sent"
+                    break reading
+                }
                 guard let range = ranges[record.partition] else { continue }
                 if record.offset >= range.upperBound - 1 { remaining.remove(record.partition) }
                 guard range.contains(record.offset), self.all || wanted.contains(record.offset) else { continue }
@@ -212,9 +234,22 @@ struct DLQRedrive: AsyncParsableCommand {
                 }
                 handled(letter)
                 sent.append(entry)
+                if !self.output.json { print(self.line(sent: entry, from: topic.name)) }
+                sentSinceCommit += 1
+                if sentSinceCommit >= 100 || lastCommit.duration(to: .now) >= .seconds(1) {
+                    if let error = await Self.commit(marks, over: &committed, topic: topic.name, consumer: consumer) {
+                        return error
+                    }
+                    (lastCommit, sentSinceCommit) = (.now, 0)
+                }
             }
             if let error = await Self.commit(marks, over: &committed, topic: topic.name, consumer: consumer) {
                 return error
+            }
+            (lastCommit, sentSinceCommit) = (.now, 0)
+            if let signal = interrupted.signalName, failure == nil {
+                failure = "interrupted (\(signal)) after \(sent.count) sent"
+                break reading
             }
         }
         // Record what was sent before a failure too.
@@ -222,7 +257,7 @@ struct DLQRedrive: AsyncParsableCommand {
             return failure.map { "\($0); \(error)" } ?? error
         }
         if failure == nil, !remaining.isEmpty {
-            failure = "timed out reading \(topic.name) partitions \(remaining.sorted().map(String.init).joined(separator: ", "))"
+            failure = "nothing more arrived from \(topic.name) partitions \(remaining.sorted().map(String.init).joined(separator: ", ")) for \(timeout)"
         }
         return failure
     }
@@ -240,6 +275,14 @@ struct DLQRedrive: AsyncParsableCommand {
         return nil
     }
 
+    /// One sent (or, with --dry-run, to be sent) dead letter, as text.
+    private func line(sent entry: [String: Any], from topic: String) -> String {
+        let from = "\(topic)[\(entry["partition"]!)]@\(entry["offset"]!)"
+        let to = entry["toOffset"].map { "\(entry["topic"]!)[\(entry["toPartition"]!)]@\($0)" } ?? "\(entry["topic"]!)"
+        let event = (entry["eventID"] as? String).map { " (event \($0))" } ?? ""
+        return "\(self.dryRun ? "would send" : "sent") \(from) → \(to)\(event)"
+    }
+
     private func report(topic: String, group: String, sent: [[String: Any]], skipped: [[String: Any]], failure: String?) {
         if self.output.json {
             JSONOutput.print([
@@ -252,12 +295,7 @@ struct DLQRedrive: AsyncParsableCommand {
             ])
             return
         }
-        for entry in sent {
-            let from = "\(topic)[\(entry["partition"]!)]@\(entry["offset"]!)"
-            let to = entry["toOffset"].map { "\(entry["topic"]!)[\(entry["toPartition"]!)]@\($0)" } ?? "\(entry["topic"]!)"
-            let event = (entry["eventID"] as? String).map { " (event \($0))" } ?? ""
-            print("\(self.dryRun ? "would send" : "sent") \(from) → \(to)\(event)")
-        }
+        // Each sent line was printed as it was sent.
         for entry in skipped {
             print("skipped \(topic)[\(entry["partition"]!)]@\(entry["offset"]!): \(entry["reason"]!)")
         }

@@ -15,8 +15,8 @@ struct DLQShow: AsyncParsableCommand {
     @Argument(help: "The dead letter's offset (see `hookline dlq list`).")
     var offset: Int64
 
-    @Option(name: .long, help: "The dead-letter topic's partition.")
-    var partition: Int32 = 0
+    @Option(name: .long, help: "The dead-letter topic's partition (needed when it has more than one).")
+    var partition: Int32?
 
     @OptionGroup var cluster: ClusterOptions
     @OptionGroup var output: OutputOptions
@@ -28,10 +28,11 @@ struct DLQShow: AsyncParsableCommand {
             guard let topic = try await DeadLetterTopic.load(service: self.service, configuration: configuration, admin: admin) else {
                 throw CLIError.failed("\(configuration.kafka.topicPrefix).dlq.\(self.service) does not exist: \(self.service) has no dead letters")
             }
-            try topic.check(partition: self.partition, offset: self.offset)
+            let partition = try topic.partition(self.partition)
+            try topic.check(partition: partition, offset: self.offset)
             let reader = KafkaRangeReader(kafka: self.cluster.kafka(configuration), logger: .cli)
-            guard let record = try await reader.read(topic: topic.name, ranges: [self.partition: self.offset..<(self.offset + 1)]).first else {
-                throw CLIError.failed("\(topic.name)[\(self.partition)] has no record at offset \(self.offset)")
+            guard let record = try await reader.read(topic: topic.name, ranges: [partition: self.offset..<(self.offset + 1)]).first else {
+                throw CLIError.failed("\(topic.name)[\(partition)] has no record at offset \(self.offset)")
             }
             let letter = DeadLetter(record: record)
             let redriven = letter.offset < topic.redriveMark[letter.partition]!

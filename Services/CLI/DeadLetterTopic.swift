@@ -43,6 +43,15 @@ struct DeadLetterTopic {
     }
 
     /// Fails unless `partition` is one of the topic's and `offset` holds a record now.
+    /// The partition a command's offsets are in: the one given, else the only one there is.
+    func partition(_ given: Int32?) throws(CLIError) -> Int32 {
+        if let given { return given }
+        guard self.partitions.count == 1, let only = self.partitions.first else {
+            throw .failed("\(self.name) has \(self.partitions.count) partitions: give --partition (hookline dlq list shows each dead letter's)")
+        }
+        return only
+    }
+
     func check(partition: Int32, offset: Int64) throws(CLIError) {
         guard let end = self.end[partition], let earliest = self.earliest[partition] else {
             throw .failed("\(self.name) has no partition \(partition) (partitions: \(self.partitions.map(String.init).joined(separator: ", ")))")

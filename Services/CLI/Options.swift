@@ -100,7 +100,8 @@ extension OutputOptions {
             throw error.exitCode
         } catch let error as KafkaError {
             self.report("\(error)")
-            throw ExitCode(1)
+            // A librdkafka property it refuses is the configuration's fault.
+            throw error.code == .invalidConfiguration ? CLIError.configuration("").exitCode : ExitCode(1)
         }
     }
 

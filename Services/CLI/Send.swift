@@ -233,13 +233,13 @@ struct Send: AsyncParsableCommand {
     /// `--url` as a base (no path: `/webhooks/<source>` added) or a full URL; default the local gateway.
     private func postURL(source: String) throws(CLIError) -> String {
         let base = self.url ?? "http://127.0.0.1:8080"
-        guard let components = URLComponents(string: base), let scheme = components.scheme, ["http", "https"].contains(scheme), components.host != nil else {
+        guard var components = URLComponents(string: base), let scheme = components.scheme, ["http", "https"].contains(scheme), components.host != nil else {
             throw .failed("--url must be an http(s) URL, such as http://127.0.0.1:8080")
         }
         if components.path.isEmpty || components.path == "/" {
-            var trimmed = base
-            while trimmed.hasSuffix("/") { trimmed.removeLast() }
-            return trimmed + "/webhooks/" + source
+            // Before any query (`http://host:8080?x=1`), which stays.
+            components.path = "/webhooks/" + source
+            return components.string ?? base
         }
         return base
     }

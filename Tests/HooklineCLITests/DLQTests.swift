@@ -17,7 +17,7 @@ struct DLQFixture {
     /// The configuration file's path.
     let configuration: String
 
-    init(service: String, original: String, partitions: Int32, deadLetterPartitions: Int32) async throws {
+    init(service: String, original: String, partitions: Int32, deadLetterPartitions: Int32, properties: String = "{}") async throws {
         self.broker = try await TestKafka.broker()
         self.admin = try TestKafka.admin(self.broker)
         let prefix = TestKafka.uniqueName("dlqcli")
@@ -25,7 +25,7 @@ struct DLQFixture {
         self.original = "\(prefix).\(original)"
         self.deadLetters = "\(prefix).dlq.\(service)"
         try await self.admin.createTopics([.init(name: self.original, partitions: partitions), .init(name: self.deadLetters, partitions: deadLetterPartitions)])
-        self.configuration = try cliConfiguration(broker: self.broker, prefix: prefix)
+        self.configuration = try cliConfiguration(broker: self.broker, prefix: prefix, properties: properties)
     }
 
     /// `hookline dlq <arguments> --config <this fixture's configuration>`.
@@ -140,9 +140,50 @@ struct DLQTests {
         #expect((after.json?["records"] as? [[String: Any]])?.allSatisfy { $0["redriven"] as? Bool == true } == true, "\(after)")
     }
 
-    @Test("a dead-letter topic of several partitions: --limit takes the latest across them, show --partition, redrive --all covers every partition once")
+    @Test("a redrive stopped by SIGTERM records what it sent and leaves the group: the next one sends the rest, nothing twice")
+    func interruptedRedrive() async throws {
+        let fixture = try await DLQFixture(service: "ci", original: "github.push", partitions: 1, deadLetterPartitions: 1)
+        let count = 2000
+        let producer = try TestKafka.producer(fixture.broker)
+        // One at a time: the embedded broker's end offset counts a batch of several records as one.
+        for index in 0..<count {
+            _ = try await producer.send(
+                topic: fixture.deadLetters,
+                key: Array("repo".utf8),
+                value: Array("push-\(index)".utf8),
+                headers: [KafkaHeader(key: "ce_id", value: "evt-\(index)"), KafkaHeader(key: "hookline-dlq-source-topic", value: fixture.original)]
+            )
+        }
+        await producer.shutdown()
+
+        // SIGTERM a few seconds in (the join takes about 3 of them), while it sends.
+        let first = try await runBinary(
+            HooklineBinary.path,
+            arguments: ["dlq", "redrive", fixture.service, "--all", "--config", fixture.configuration],
+            environment: ProcessInfo.processInfo.environment,
+            directory: HooklineBinary.workingDirectory,
+            timeout: .seconds(5)
+        )
+        #expect(first.timedOut && first.status == 1 && first.stderr.contains("interrupted (SIGTERM)"), "\(first)")
+        let sentFirst = first.stdout.split(separator: "\n").count { $0.hasPrefix("sent ") }
+        let group = "hookline-dlq-redrive-\(fixture.service)"
+        let mark = try await fixture.admin.committedOffsets(group: group)[TopicPartition(topic: fixture.deadLetters, partition: 0)] ?? 0
+        #expect(mark == Int64(sentFirst), "recorded \(mark), printed \(sentFirst) sent")
+        #expect(try await fixture.admin.describeConsumerGroups([group]).first?.members.isEmpty ?? true, "the interrupted run is still a member")
+
+        let rest = try await HooklineBinary.run(["dlq", "redrive", fixture.service, "--all", "--json", "--config", fixture.configuration], timeout: .seconds(120))
+        #expect(rest.status == 0, "\(rest)")
+        #expect((rest.json?["sent"] as? [[String: Any]])?.count == count - sentFirst, "\(first.stdout.suffix(200)) / \(rest.stdout.prefix(300))")
+        let republished = try await records(in: fixture.original, broker: fixture.broker, expect: count, timeout: .seconds(30))
+        #expect(republished.count == count && Set(republished.map(\.value)).count == count)
+    }
+
+    @Test("a dead-letter topic of several partitions: --limit takes the latest across them, show and --offset need --partition, redrive --all covers every partition once, whatever the services' auto.offset.reset")
     func severalPartitions() async throws {
-        let fixture = try await DLQFixture(service: "payments", original: "stripe.charge.refunded", partitions: 1, deadLetterPartitions: 3)
+        // The services' `latest` is not the redrive's: it starts where it last recorded, from the beginning the first time.
+        let fixture = try await DLQFixture(
+            service: "payments", original: "stripe.charge.refunded", partitions: 1, deadLetterPartitions: 3, properties: #"{ "auto.offset.reset": "latest" }"#
+        )
         let (broker, admin, service, original, deadLetters) = (fixture.broker, fixture.admin, fixture.service, fixture.original, fixture.deadLetters)
 
         let producer = try TestKafka.producer(broker)
@@ -177,6 +218,13 @@ struct DLQTests {
         #expect(show.status == 0, "\(show)")
         #expect(show.json?["eventID"] as? String == elsewhere["eventID"] as? String, "\(show)")
         #expect(show.json?["payload"] as? String == "refund-\((elsewhere["eventID"] as? String ?? "").dropFirst(4))", "\(show)")
+
+        for ambiguous in [["show", service, String(offset)], ["redrive", service, "--offset", String(offset)]] {
+            let refused = try await hookline(ambiguous)
+            #expect(refused.status == 1 && refused.stderr.contains("has 3 partitions: give --partition"), "\(refused)")
+        }
+        let mixed = try await hookline(["redrive", service, "--all", "--partition", "1"])
+        #expect(mixed.status == 64 && mixed.stderr.contains("--partition goes with --offset"), "\(mixed)")
 
         let redrive = try await hookline(["redrive", service, "--all", "--json"])
         #expect(redrive.status == 0, "\(redrive)")

@@ -68,7 +68,7 @@ enum HooklineBinary {
 
 /// A configuration file for the CLI: the test broker, a unique topic prefix, the embedded broker's
 /// session timeout, and `extra` YAML appended (sources, services).
-func cliConfiguration(broker: EmbeddedBroker, prefix: String, extra: String = "") throws -> String {
+func cliConfiguration(broker: EmbeddedBroker, prefix: String, properties: String = "{}", extra: String = "") throws -> String {
     try HooklineBinary.writeFile(
         "hookline.yaml",
         """
@@ -77,6 +77,7 @@ func cliConfiguration(broker: EmbeddedBroker, prefix: String, extra: String = ""
           topic_prefix: "\(prefix)"
           partitions: 3
           session_timeout_ms: 6000
+          properties: \(properties)
         gateway:
           ack_timeout_ms: 5000
           max_body_bytes: 65536

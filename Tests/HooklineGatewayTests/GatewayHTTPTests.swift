@@ -403,7 +403,7 @@ struct GatewaySilentBrokerTests {
         let during = try waitingThreads()
         #expect(await statuses.value == Array(repeating: 503, count: probes))
         // Other suites' admin requests run beside this one; a thread per probe would be 48 more.
-        #expect(during - before < 12, "\(during - before) more threads waiting on librdkafka")
+        #expect(during - before < probes / 2, "\(during - before) more threads waiting on librdkafka")
     }
 
     @Test("new event types while the broker is silent: a bounded number of topic creations wait for it, the other requests for a free one until their deadline")
@@ -426,7 +426,7 @@ struct GatewaySilentBrokerTests {
         try await Task.sleep(for: .milliseconds(700))
         let during = try waitingThreads()
         #expect(await statuses.value == Array(repeating: 503, count: events))
-        #expect(during - before < TopicCatalog.maxCreating + 8, "\(during - before) more threads waiting on librdkafka")
+        #expect(during - before < TopicCatalog.maxCreating + 16, "\(during - before) more threads waiting on librdkafka")
     }
 
     @Test("more new event types at once than creations may run: each waits for a free one, and every webhook is acknowledged")
