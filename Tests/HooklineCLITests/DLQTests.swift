@@ -225,6 +225,9 @@ struct DLQTests {
         }
         let mixed = try await hookline(["redrive", service, "--all", "--partition", "1"])
         #expect(mixed.status == 64 && mixed.stderr.contains("--partition goes with --offset"), "\(mixed)")
+        let unknownProperty = try cliConfiguration(broker: broker, prefix: "dlqcli-bad", properties: #"{ "no.such.property": "1" }"#)
+        let misconfigured = try await HooklineBinary.run(["dlq", "list", service, "--config", unknownProperty])
+        #expect(misconfigured.status == 78 && misconfigured.stderr.contains("no.such.property"), "\(misconfigured)")
 
         let redrive = try await hookline(["redrive", service, "--all", "--json"])
         #expect(redrive.status == 0, "\(redrive)")

@@ -156,7 +156,8 @@ struct SendTests {
             #expect(overridden.status == 1, "\(overridden)")
             #expect(overridden.json?["status"] as? Int == 401, "\(overridden)")
 
-            let right = try await HooklineBinary.run(["send", "in-stripe", "payment_intent.succeeded", "--provider", "stripe", "--secret", SendFixture.secret("stripe"), "--url", gateway.baseURL])
+            // A base URL with a query: the path goes before it.
+            let right = try await HooklineBinary.run(["send", "in-stripe", "payment_intent.succeeded", "--provider", "stripe", "--secret", SendFixture.secret("stripe"), "--url", gateway.baseURL + "?from=cli"])
             #expect(right.status == 0, "\(right)")
             #expect(right.stdout.hasPrefix("202 Accepted"), "\(right)")
             #expect(try await recordCount(prefix: fixture.configuration.kafka.topicPrefix, broker: fixture.broker) == 1)
