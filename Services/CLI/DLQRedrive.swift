@@ -101,8 +101,7 @@ struct DLQRedrive: AsyncParsableCommand {
         if !ranges.isEmpty {
             // The dead letters are read as a member of the redrive group, from its committed
             // offsets, and progress is committed by that member: while it runs, another redrive
-            // sees the member and refuses.
-            // It reads from its own marks, with offsets it alone moves: the services' reset and
+            // sees the member and refuses. Those offsets are its own, so the services' reset and
             // commit settings in kafka.properties are not for it.
             var kafka = self.cluster.kafka(configuration)
             for name in ["auto.offset.reset", "topic.auto.offset.reset", "enable.auto.commit", "enable.auto.offset.store"] {

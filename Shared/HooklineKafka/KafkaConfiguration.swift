@@ -7,7 +7,9 @@ public struct KafkaConfiguration: Sendable {
     /// Default: `hookline`
     public var clientID: String
     /// Any librdkafka property (see librdkafka's CONFIGURATION.md), applied after
-    /// everything Hookline sets, so it can override any of it.
+    /// everything Hookline sets, so it can override any of it, except what a producer's every
+    /// send relies on: a producer refuses properties that change its `acks` or turn off its
+    /// delivery reports (see ``KafkaProducerConfiguration/validate()``).
     /// Default: empty
     public var properties: [String: String]
 
