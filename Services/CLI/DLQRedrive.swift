@@ -198,14 +198,16 @@ struct DLQRedrive: AsyncParsableCommand {
         }
         var lastCommit = ContinuousClock.now
         var sentSinceCommit = 0
+        func stopIfInterrupted() -> Bool {
+            guard let signal = interrupted.signalName else { return false }
+            failure = failure ?? "interrupted (\(signal)) after \(sent.count) sent"
+            return true
+        }
         reading: while !remaining.isEmpty, ContinuousClock.now < deadline {
             let batch = await consumer.nextBatch(timeout: min(deadline - ContinuousClock.now, .seconds(1)))
             if !batch.isEmpty { deadline = ContinuousClock.now + timeout }
             for record in batch {
-                if let signal = interrupted.signalName {
-                    failure = "interrupted (\(signal)) after \(sent.count) sent"
-                    break reading
-                }
+                if stopIfInterrupted() { break reading }
                 guard let range = ranges[record.partition] else { continue }
                 if record.offset >= range.upperBound - 1 { remaining.remove(record.partition) }
                 guard range.contains(record.offset), self.all || wanted.contains(record.offset) else { continue }
@@ -246,10 +248,7 @@ struct DLQRedrive: AsyncParsableCommand {
                 return error
             }
             (lastCommit, sentSinceCommit) = (.now, 0)
-            if let signal = interrupted.signalName, failure == nil {
-                failure = "interrupted (\(signal)) after \(sent.count) sent"
-                break reading
-            }
+            if stopIfInterrupted() { break reading }
         }
         // Record what was sent before a failure too.
         if let error = await Self.commit(marks, over: &committed, topic: topic.name, consumer: consumer) {

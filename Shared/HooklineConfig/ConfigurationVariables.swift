@@ -82,10 +82,7 @@ enum ConfigurationVariables {
     static func isResolvedBySecretResolver(_ path: [String]) -> Bool {
         switch path.first {
         case "kafka": return path.count >= 2 && (path[1] == "brokers" || path[1] == "properties")
-        case "sources":
-            guard path.count >= 3 else { return false }
-            let field = path[2].prefix { $0 != "[" }
-            return field == "secrets" || field == "public_keys" || field == "signing_tokens"
+        case "sources": return path.count >= 3 && ["secrets", "public_keys", "signing_tokens"].contains(path[2])
         default: return false
         }
     }

@@ -32,23 +32,21 @@ final class Readiness: Sendable {
         if let failure = self.producerFailure() {
             return .producerFailed(failure.code)
         }
-        let asking: Task<Bool, Never>? = self.state.withLock { state in
-            if let last = state.last, last.at.duration(to: .now) < .seconds(1) { return nil }
-            if let asking = state.asking { return asking }
+        let (cached, asking): (Bool?, Task<Bool, Never>?) = self.state.withLock { state in
+            if let last = state.last, last.at.duration(to: .now) < .seconds(1) { return (last.ready, nil) }
+            if let asking = state.asking { return (nil, asking) }
             let admin = self.admin
             let asking = Task { (try? await admin.listTopics()) != nil }
             state.asking = asking
-            return asking
+            return (nil, asking)
         }
-        let ready: Bool
+        var ready = cached ?? false
         if let asking {
             ready = await asking.value
             self.state.withLock { state in
                 guard state.asking == asking else { return }
                 state = State(last: (.now, ready), asking: nil)
             }
-        } else {
-            ready = self.state.withLock { $0.last?.ready ?? false }
         }
         return ready ? .ready : .brokerUnreachable
     }

@@ -74,25 +74,19 @@ final class TopicCatalog: Sendable {
                 return
             case .wait(let task):
                 guard try await firstOf(task, orDeadline: deadline) else {
-                    throw KafkaError(
-                        code: .timedOut,
-                        message: "the broker did not create the topic before the ack deadline",
-                        operation: "creating topic \(topic)",
-                        isRetriable: true
-                    )
+                    throw Self.timedOut(topic, "the broker did not create the topic before the ack deadline")
                 }
                 return
             case .waitForSlot:
                 guard await self.creationFinished(before: deadline) else {
-                    throw KafkaError(
-                        code: .timedOut,
-                        message: "\(Self.maxCreating) other topics were being created until the ack deadline",
-                        operation: "creating topic \(topic)",
-                        isRetriable: true
-                    )
+                    throw Self.timedOut(topic, "\(Self.maxCreating) other topics were being created until the ack deadline")
                 }
             }
         }
+    }
+
+    private static func timedOut(_ topic: String, _ message: String) -> KafkaError {
+        KafkaError(code: .timedOut, message: message, operation: "creating topic \(topic)", isRetriable: true)
     }
 
     /// Waits until a creation finishes (true) or `deadline` passes (false).
