@@ -57,7 +57,7 @@ struct HTTPCeiling: AsyncParsableCommand {
             }
         }
         guard self.router else {
-            let server = GatewayServer(address: address, webhooks: endpoint, router: router, requestTimeoutMs: 10_000, logger: logger)
+            let server = GatewayServer(address: address, webhooks: endpoint, router: router, requestTimeoutMs: 10_000, maxConnections: 4096, logger: logger)
             return try await server.run()  // until the benchmark kills it
         }
         let application = Application(

@@ -42,7 +42,7 @@ extension KafkaSection: Decodable {
 extension GatewaySection: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, maxBodyBytes = "max_body_bytes", ackTimeoutMs = "ack_timeout_ms", requestTimeoutMs = "request_timeout_ms"
-        case replicaID = "replica_id", shutdownGraceMs = "shutdown_grace_ms"
+        case replicaID = "replica_id", shutdownGraceMs = "shutdown_grace_ms", maxConnections = "max_connections"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -54,6 +54,7 @@ extension GatewaySection: Decodable {
         try container.assign(&self.requestTimeoutMs, .requestTimeoutMs)
         try container.assign(&self.replicaID, .replicaID)
         try container.assign(&self.shutdownGraceMs, .shutdownGraceMs)
+        try container.assign(&self.maxConnections, .maxConnections)
     }
 }
 

@@ -137,6 +137,7 @@ public struct HooklineConfiguration: Sendable {
         if self.gateway.maxBodyBytes < 1 { throw ConfigurationError("gateway.max_body_bytes must be positive") }
         if self.gateway.ackTimeoutMs < 1 { throw ConfigurationError("gateway.ack_timeout_ms must be positive") }
         if self.gateway.requestTimeoutMs < 1 { throw ConfigurationError("gateway.request_timeout_ms must be positive") }
+        if self.gateway.maxConnections < 1 { throw ConfigurationError("gateway.max_connections must be positive") }
         if self.gateway.shutdownGraceMs < 0 { throw ConfigurationError("gateway.shutdown_grace_ms must not be negative") }
         for (name, source) in self.sources {
             if source.toleranceSeconds < 1 { throw ConfigurationError("sources.\(name).tolerance_seconds must be at least 1") }
@@ -204,6 +205,9 @@ public struct GatewaySection: Sendable, Hashable {
     public var ackTimeoutMs: Int = 5000
     /// How long a client may take to send its request before it is cut off. Default: `10000`
     public var requestTimeoutMs: Int = 10_000
+    /// Most connections open at once; at the limit, accepting waits until one closes.
+    /// Default: `4096`
+    public var maxConnections: Int = 4096
     /// This replica's name in the `hookline-gateway` header. Default: the host name and port
     public var replicaID: String?
     /// How long SIGTERM waits for in-flight acknowledgements before exiting. Default: `10000`

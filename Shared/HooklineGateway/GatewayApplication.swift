@@ -68,6 +68,7 @@ public enum GatewayApplication {
                 webhooks: gateway.endpoint,
                 router: self.router(gateway),
                 requestTimeoutMs: configuration.gateway.requestTimeoutMs,
+                maxConnections: FileDescriptorLimit.connections(configured: configuration.gateway.maxConnections, logger: logger),
                 metrics: gateway.metrics,
                 logger: logger,
                 onServerRunning: onServerRunning
@@ -88,7 +89,7 @@ public enum GatewayApplication {
         let (address, sources) = try self.prepare(configuration, listen: listen, secrets: secrets)
         let kafka = configuration.kafka
         var lines = [
-            "listen \(address), max body \(configuration.gateway.maxBodyBytes) bytes",
+            "listen \(address), max body \(configuration.gateway.maxBodyBytes) bytes, at most \(configuration.gateway.maxConnections) connections",
             "kafka \(kafka.brokers) (not contacted), topics \(kafka.topicPrefix).<source>.<event>, \(kafka.partitions) partitions, replication \(kafka.replicationFactor)",
         ]
         for (name, source) in sources.sorted(by: { $0.key < $1.key }) {

@@ -13,6 +13,7 @@ final class GatewayMetrics: Sendable {
     private let recordsInFlight: Gauge
     private let connections: Counter
     private let connectionsOpen: Gauge
+    private let connectionsMax: Gauge
 
     private struct RequestKey: Hashable {
         var source: String
@@ -68,6 +69,11 @@ final class GatewayMetrics: Sendable {
         self.connectionsOpen = registry.makeGauge(
             descriptor: Self.name("connections_open", unit: "", help: "HTTP connections open.")
         )
+        self.connectionsMax = registry.makeGauge(
+            descriptor: Self.name(
+                "connections_max", unit: "", help: "Most HTTP connections open at once: gateway.max_connections, or fewer if the open-file limit is lower."
+            )
+        )
         self.reloads = MetricFamily { result in
             registry.makeCounter(
                 descriptor: Self.name("config_reloads", unit: "total", help: "Reloads of the sources on SIGHUP, applied or refused."),
@@ -111,6 +117,13 @@ final class GatewayMetrics: Sendable {
 
     func connectionClosed() {
         self.connectionsOpen.decrement()
+    }
+
+    /// `hookline_gateway_connections_max`: at this many open connections the gateway stops
+    /// accepting until one closes; `hookline_gateway_connections_open` against it is how close
+    /// a replica is.
+    func connectionLimit(_ limit: Int) {
+        self.connectionsMax.set(Int64(limit))
     }
 
     /// `hookline_gateway_config_reloads_total{result}`: `applied` or `refused`.

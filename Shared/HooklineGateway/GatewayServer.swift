@@ -25,7 +25,8 @@ import Synchronization
 ///
 /// What Hummingbird's server did is done the same way: the child channels' options, the decoder's
 /// limits, `HTTPConnectionStateHandler` (idle timeout, closing after the answer in flight on
-/// shutdown). A graceful shutdown stops accepting and asks every connection to close once its
+/// shutdown). At most `maxConnections` are open at once (``ConnectionLimitHandler``), which must
+/// leave file descriptors to spare (``FileDescriptorLimit``). A graceful shutdown stops accepting and asks every connection to close once its
 /// answer in flight is written, as NIO's `ServerQuiescingHelper` does. A cancelled server (the
 /// shutdown ran out of time) closes every connection at once, as Hummingbird's per-connection
 /// tasks did, but first its input: a webhook still arriving gets a 503 and is sent again. Either
@@ -35,6 +36,7 @@ public struct GatewayServer: Service {
     private let endpoint: WebhookEndpoint
     private let http1: HTTP1Channel
     private let requestTimeoutMs: Int
+    private let maxConnections: Int
     private let logger: Logger
     private let onServerRunning: @Sendable (Int) async -> Void
     private let metrics: GatewayMetrics?
@@ -47,10 +49,20 @@ public struct GatewayServer: Service {
         webhooks endpoint: WebhookEndpoint,
         router: Router<BasicRequestContext>,
         requestTimeoutMs: Int,
+        maxConnections: Int,
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
-        self.init(address: address, webhooks: endpoint, router: router, requestTimeoutMs: requestTimeoutMs, metrics: nil, logger: logger, onServerRunning: onServerRunning)
+        self.init(
+            address: address,
+            webhooks: endpoint,
+            router: router,
+            requestTimeoutMs: requestTimeoutMs,
+            maxConnections: maxConnections,
+            metrics: nil,
+            logger: logger,
+            onServerRunning: onServerRunning
+        )
     }
 
     /// The gateway's: with `metrics`, its connections are counted.
@@ -59,6 +71,7 @@ public struct GatewayServer: Service {
         webhooks endpoint: WebhookEndpoint,
         router: Router<BasicRequestContext>,
         requestTimeoutMs: Int,
+        maxConnections: Int,
         metrics: GatewayMetrics?,
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void
@@ -67,6 +80,7 @@ public struct GatewayServer: Service {
         self.endpoint = endpoint
         self.http1 = HTTP1Channel(responder: Self.responder(router.buildResponder(), logger: logger))
         self.requestTimeoutMs = requestTimeoutMs
+        self.maxConnections = maxConnections
         self.metrics = metrics
         self.logger = logger
         self.onServerRunning = onServerRunning
@@ -77,10 +91,20 @@ public struct GatewayServer: Service {
         let connections = OpenConnections(metrics: self.metrics)
         let endpoint = self.endpoint
         let requestTimeoutMs = self.requestTimeoutMs
+        let maxConnections = self.maxConnections
         let logger = self.logger
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            // One connection a read, so that the limit is checked before each.
+            .serverChannelOption(ChannelOptions.maxMessagesPerRead, value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionLimitHandler(limit: maxConnections, logger: logger)
+                    )
+                }
+            }
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -92,6 +116,7 @@ public struct GatewayServer: Service {
             .bind(host: self.address.host, port: self.address.port)
             .get()
         let port = channel.localAddress?.port ?? self.address.port
+        self.metrics?.connectionLimit(maxConnections)
         self.logger.info("listening", metadata: ["hookline.listen": "\(self.address.host):\(port)"])
         await self.onServerRunning(port)
 

@@ -5,6 +5,7 @@ import HooklineKafka
 import HooklineTestSupport
 import HooklineWebhooks
 import NIOHTTP1
+import Synchronization
 import Testing
 
 /// The connection-level behaviour of the gateway's event-loop webhook handler, over a raw socket:
@@ -342,6 +343,83 @@ struct GatewayConnectionTests {
         #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="github",status="202"} 3"#))
     }
 
+    @Test("at gateway.max_connections it stops accepting until a connection closes, then serves the connection that waited")
+    func connectionLimit() async throws {
+        let broker = try await TestKafka.broker()
+        var configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
+        configuration.gateway.maxConnections = 2
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        let healthz = Array("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n".utf8)
+
+        // Two connections, each answered once and kept open: both were accepted.
+        let first = try RawHTTPConnection.held(port: gateway.port)
+        let second = try RawHTTPConnection.held(port: gateway.port)
+        defer { close(second) }
+        #expect(try await RawHTTPConnection.statuses(on: first, send: healthz, expect: 1) == [200])
+        #expect(try await RawHTTPConnection.statuses(on: second, send: healthz, expect: 1) == [200])
+
+        // A third waits in the kernel's queue: its webhook is not answered while both are open,
+        // and is once one of them closes.
+        let answered = Mutex<ContinuousClock.Instant?>(nil)
+        let waiting = Task {
+            try await RawHTTPConnection.conversation(port: gateway.port, steps: [(try signedPush(id: "waited"), 1)]) {
+                answered.withLock { $0 = .now }
+            }
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(answered.withLock { $0 } == nil, "answered while two connections were open")
+        let closed = ContinuousClock.now
+        close(first)
+        #expect(try await waiting.value.map(\.status) == [202])
+        let answeredAt = try #require(answered.withLock { $0 })
+        #expect(answeredAt >= closed)
+
+        let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
+        #expect(metrics.text.split(separator: "\n").contains { $0.hasPrefix("hookline_gateway_connections_max 2") }, "\(metrics.text)")
+        #expect(try await publishedIDs(gateway, broker: broker, expect: 1) == ["waited"])
+    }
+
+    @Test("with fewer open files than gateway.max_connections needs, it raises its soft limit to the hard one, accepts only what that leaves room for, and waits without spinning while more connect")
+    func openFileLimit() async throws {
+        let broker = try await TestKafka.broker()
+        let prefix = TestKafka.uniqueName("nofile")
+        let gateway = try await GatewayProcess.start(
+            yaml: """
+                kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(prefix)" }
+                gateway: { max_connections: 1000 }
+                sources:
+                  github: { provider: github, secrets: ["s3cret"] }
+                """,
+            port: try freeLoopbackPort(),
+            openFiles: (soft: 100, hard: 128)
+        )
+        defer { if gateway.process.isRunning { gateway.process.terminate() } }
+        let pid = gateway.process.processIdentifier
+
+        let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)
+        let openFiles = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max open files") })
+        #expect(openFiles.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).prefix(2) == ["128", "128"], "\(openFiles)")
+        let log = try String(contentsOf: gateway.log, encoding: .utf8)
+        #expect(log.contains("hookline.connections_allowed=64"), "\(log)")
+
+        // 100 connections: 64 less the start-up probe's are accepted, the rest wait in the
+        // kernel's queue. Accepting past the open-file limit would fail, and NIO would retry at
+        // once, a core's worth of CPU while they wait.
+        let connections = try (0..<100).map { _ in try RawHTTPConnection.held(port: gateway.port) }
+        try await Task.sleep(for: .milliseconds(500))
+        let before = try cpuTicks(pid)
+        try await Task.sleep(for: .seconds(2))
+        let spent = try cpuTicks(pid) - before
+        #expect(spent < 50, "\(spent) clock ticks of CPU in 2 s, of 200 for a core")
+        for fd in connections { close(fd) }
+
+        // Once they have closed, it serves again.
+        let signed = try WebhookProviders.sign(provider: "github", WebhookSigningInput(secret: "s3cret", body: githubPush, event: "push", id: "after", timestamp: 0))
+        let served = try await httpRequest(.POST, "http://127.0.0.1:\(gateway.port)/webhooks/github", headers: signed.headerFields, body: githubPush)
+        #expect(served.status == 202)
+    }
+
     @Test("a request whose body trickles in is cut off at the request timeout: a webhook gets 408 and nothing is published, a routed one is closed")
     func tricklingRequestTimesOut() async throws {
         // A byte every 200 ms keeps Hummingbird's idle timeout (the same 1 s) from ever firing.
@@ -369,6 +447,15 @@ struct GatewayConnectionTests {
         let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
         #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="github",status="408"} 1"#))
     }
+}
+
+/// The user and system CPU time process `pid` has used, in clock ticks (100 a second here).
+private func cpuTicks(_ pid: Int32) throws -> Int {
+    let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+    // The fields after the command name, which is in parentheses: utime and stime are the 12th and 13th.
+    let start = try #require(stat.range(of: ") ", options: .backwards)).upperBound
+    let fields = stat[start...].split(separator: " ")
+    return try #require(Int(fields[11])) + #require(Int(fields[12]))
 }
 
 private let httpDateFormatter: DateFormatter = {
@@ -643,6 +730,20 @@ enum RawHTTPConnection {
                 sent += 1
             }
             return (answer, sent)
+        }
+    }
+
+    /// A blocking TCP connection to 127.0.0.1:`port`, open until the caller closes it; the
+    /// connection completes in the kernel whether or not the server has accepted it yet.
+    static func held(port: Int) throws -> Int32 {
+        try connected(port: port, readTimeout: timeval(tv_sec: 20, tv_usec: 0))
+    }
+
+    /// Sends `bytes` on the connection `fd` and returns the status of each of the `count` answers.
+    static func statuses(on fd: Int32, send bytes: [UInt8], expect count: Int) async throws -> [Int] {
+        try await onOwnThread {
+            _ = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            return try statusLines(fd: fd, count: count, untilClosed: false).statuses
         }
     }
 

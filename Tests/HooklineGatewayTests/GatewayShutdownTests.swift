@@ -21,8 +21,14 @@ struct GatewayProcess {
     }
 
     /// Starts the gateway on `yaml` with `environment` added to this process's, logging at
-    /// `logLevel` to ``log``.
-    static func start(yaml: String, port: Int, logLevel: String = "warning", environment: [String: String] = [:]) async throws -> GatewayProcess {
+    /// `logLevel` to ``log``; with `openFiles`, under that soft and hard limit on open files.
+    static func start(
+        yaml: String,
+        port: Int,
+        logLevel: String = "warning",
+        environment: [String: String] = [:],
+        openFiles: (soft: Int, hard: Int)? = nil
+    ) async throws -> GatewayProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("gateway"))
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("hookline.yaml")
@@ -32,6 +38,11 @@ struct GatewayProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try self.binary())
         process.arguments = ["--config", config.path, "--listen", "127.0.0.1:\(port)", "--log-level", logLevel]
+        if let openFiles {
+            // util-linux's prlimit sets the limits and then runs the gateway in its own process.
+            process.arguments = ["--nofile=\(openFiles.soft):\(openFiles.hard)", process.executableURL!.path] + process.arguments!
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
