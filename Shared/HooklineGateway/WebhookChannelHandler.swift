@@ -286,10 +286,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             // Hummingbird's inbound stream delivers what it was given at the end of a read.
             context.fireChannelReadComplete()
         }
-        if self.readDeferred, !self.isAnswering {
-            self.readDeferred = false
-            context.read()
-        }
+        self.resumeReads(context: context)
         if let error = self.parseErrorPending, !self.isAnswering {
             self.parseErrorPending = nil
             self.errorCaught(context: context, error: error)
@@ -458,14 +455,34 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func read(context: ChannelHandlerContext) {
-        // Reads stop only once the client pipelines behind a waiting webhook: stopping and
-        // resuming them for every request costs two `epoll_ctl` calls, and the usual client
-        // (one request at a time per connection) sends nothing more until it has its answer.
-        if self.isAnswering, !self.held.isEmpty {
+        if self.readsWait(context: context) {
             self.readDeferred = true
         } else {
             context.read()
         }
+    }
+
+    /// Whether reading waits: while the client pipelines behind a waiting webhook, and while
+    /// the answers already written wait for the client to read them (the channel is not
+    /// writable: more than NIO's high watermark, 64 KB, is buffered beyond the socket's own
+    /// buffers). Without the second, a client that sends refusals without reading their answers
+    /// (each about 7 times the size of its request) grew the gateway's memory without limit.
+    /// Reads do not stop for each request: that costs two `epoll_ctl` calls, and the usual
+    /// client (one request at a time per connection) sends nothing more until it has its answer.
+    private func readsWait(context: ChannelHandlerContext) -> Bool {
+        (self.isAnswering && !self.held.isEmpty) || !context.channel.isWritable
+    }
+
+    private func resumeReads(context: ChannelHandlerContext) {
+        if self.readDeferred, !self.readsWait(context: context) {
+            self.readDeferred = false
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        self.resumeReads(context: context)
+        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
