@@ -13,8 +13,10 @@ import NIOHTTP1
 ///   `Connection: keep-alive`, without which an HTTP/1.0 client takes the connection as closing.
 ///
 /// - A request that asks to switch protocols (an `Upgrade` header, or `CONNECT`) is answered as
-///   any other and closes the connection, and nothing more is read from it: NIO's HTTP decoder
-///   stops parsing after such a request and would keep every byte that followed, without limit.
+///   any other and closes the connection, and nothing more is read from it once it has arrived
+///   (its body included: Java's HTTP client asks for `h2c` on the first POST to an `http://`
+///   address and sends the body after the head): NIO's HTTP decoder stops parsing after such a
+///   request and would keep every byte that followed, without limit.
 /// - `Expect: 100-continue` on an HTTP/1.0 request is dropped: a server must ignore it there
 ///   (RFC 9110, 10.1.1), and an HTTP/1.0 client does not understand `100 Continue`.
 /// - Once the server shuts down gracefully, every answer says `Connection: close`: the
@@ -38,17 +40,23 @@ final class HTTPConnectionOptionsHandler: ChannelDuplexHandler, RemovableChannel
 
     /// One entry per request read and not yet answered, in request order.
     private var owed = CircularBuffer<Owed>(initialCapacity: 4)
-    /// A request asked to switch protocols: the decoder has stopped, so nothing more is read.
+    /// A request asked to switch protocols: nothing more is read once it has arrived.
+    private var stopsReadsAtEnd = false
+    /// The request that asked to switch protocols has arrived, and the decoder has stopped.
     private var readsStopped = false
     /// The server is shutting down gracefully.
     private var quiescing = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .head(var head) = self.unwrapInboundIn(data) else {
+        let part = self.unwrapInboundIn(data)
+        guard case .head(var head) = part else {
+            // Its body is parsed (a webhook's body can come after its head, in later reads); what
+            // follows it is not.
+            if case .end = part, self.stopsReadsAtEnd { self.readsStopped = true }
             return context.fireChannelRead(data)
         }
         if head.method == .CONNECT || head.headers.contains(name: "upgrade") {
-            self.readsStopped = true
+            self.stopsReadsAtEnd = true
             self.owed.append(.close)
             head.headers.replaceOrAdd(name: "connection", value: "close")
             context.fireChannelRead(self.wrapInboundOut(.head(head)))

@@ -157,6 +157,21 @@ struct GatewayConnectionTests {
         #expect(try await recordCount(prefix: gateway.configuration.kafka.topicPrefix, broker: broker) == 0)
     }
 
+    @Test("a webhook that asks to switch to h2c, as Java's HTTP client does, and sends its body after the head is read in full, published and answered with Connection: close")
+    func upgradeRequestBodyIsRead() async throws {
+        let (broker, gateway) = try await startGitHubGateway()
+        defer { Task { await gateway.stop() } }
+
+        let upgrade = "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
+        let push = try signedPushParts(id: "h2c", extraHeaders: upgrade)
+        // The body a byte a millisecond: it arrives in reads after the head's.
+        let outcome = try await RawHTTPConnection.trickle(port: gateway.port, head: push.head, body: push.body, every: .milliseconds(1), for: .seconds(15))
+        #expect(outcome.responses.map(\.status) == [202], "cut off after \(outcome.seconds) s")
+        #expect(outcome.responses.first?.headers["connection"] == "close")
+        #expect(outcome.closed)
+        #expect(try await publishedIDs(gateway, broker: broker, expect: 1) == ["h2c"])
+    }
+
     @Test("a held webhook's ack timeout counts from its arrival, not from when the webhook before it was answered")
     func heldWebhookKeepsItsArrivalTime() async throws {
         let broker = try await EmbeddedBroker.start()
