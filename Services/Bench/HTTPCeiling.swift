@@ -57,7 +57,9 @@ struct HTTPCeiling: AsyncParsableCommand {
             }
         }
         guard self.router else {
-            let server = GatewayServer(address: address, webhooks: endpoint, router: router, requestTimeoutMs: 10_000, maxConnections: 4096, logger: logger)
+            let defaults = GatewaySection()
+            let limits = GatewayServer.Limits(defaults, maxConnections: defaults.maxConnections)
+            let server = GatewayServer(address: address, webhooks: endpoint, router: router, limits: limits, logger: logger)
             return try await server.run()  // until the benchmark kills it
         }
         let application = Application(

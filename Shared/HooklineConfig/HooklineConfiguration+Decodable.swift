@@ -43,6 +43,7 @@ extension GatewaySection: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, maxBodyBytes = "max_body_bytes", ackTimeoutMs = "ack_timeout_ms", requestTimeoutMs = "request_timeout_ms"
         case replicaID = "replica_id", shutdownGraceMs = "shutdown_grace_ms", maxConnections = "max_connections"
+        case idleTimeoutMs = "idle_timeout_ms"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -55,6 +56,7 @@ extension GatewaySection: Decodable {
         try container.assign(&self.replicaID, .replicaID)
         try container.assign(&self.shutdownGraceMs, .shutdownGraceMs)
         try container.assign(&self.maxConnections, .maxConnections)
+        try container.assign(&self.idleTimeoutMs, .idleTimeoutMs)
     }
 }
 

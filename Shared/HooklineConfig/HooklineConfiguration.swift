@@ -137,6 +137,7 @@ public struct HooklineConfiguration: Sendable {
         if self.gateway.maxBodyBytes < 1 { throw ConfigurationError("gateway.max_body_bytes must be positive") }
         if self.gateway.ackTimeoutMs < 1 { throw ConfigurationError("gateway.ack_timeout_ms must be positive") }
         if self.gateway.requestTimeoutMs < 1 { throw ConfigurationError("gateway.request_timeout_ms must be positive") }
+        if self.gateway.idleTimeoutMs < 1 { throw ConfigurationError("gateway.idle_timeout_ms must be positive") }
         if self.gateway.maxConnections < 1 { throw ConfigurationError("gateway.max_connections must be positive") }
         if self.gateway.shutdownGraceMs < 0 { throw ConfigurationError("gateway.shutdown_grace_ms must not be negative") }
         for (name, source) in self.sources {
@@ -205,6 +206,10 @@ public struct GatewaySection: Sendable, Hashable {
     public var ackTimeoutMs: Int = 5000
     /// How long a client may take to send its request before it is cut off. Default: `10000`
     public var requestTimeoutMs: Int = 10_000
+    /// How long a kept-alive connection may wait for its next request. Longer than the 60 s a load
+    /// balancer in front (AWS ALB, nginx) keeps an idle connection to a replica, so that the
+    /// gateway never closes one just as the balancer sends on it. Default: `75000`
+    public var idleTimeoutMs: Int = 75_000
     /// Most connections open at once; at the limit, accepting waits until one closes.
     /// Default: `4096`
     public var maxConnections: Int = 4096

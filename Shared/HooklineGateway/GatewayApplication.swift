@@ -67,8 +67,10 @@ public enum GatewayApplication {
                 address: address,
                 webhooks: gateway.endpoint,
                 router: self.router(gateway),
-                requestTimeoutMs: configuration.gateway.requestTimeoutMs,
-                maxConnections: FileDescriptorLimit.connections(configured: configuration.gateway.maxConnections, logger: logger),
+                limits: .init(
+                    configuration.gateway,
+                    maxConnections: FileDescriptorLimit.connections(configured: configuration.gateway.maxConnections, logger: logger)
+                ),
                 metrics: gateway.metrics,
                 logger: logger,
                 onServerRunning: onServerRunning

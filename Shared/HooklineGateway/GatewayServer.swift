@@ -32,11 +32,27 @@ import Synchronization
 /// tasks did, but first its input: a webhook still arriving gets a 503 and is sent again. Either
 /// way `run` returns once every connection has closed.
 public struct GatewayServer: Service {
+    /// How long a connection may take and how many may be open.
+    public struct Limits: Sendable {
+        /// Every request must arrive in full within this of its head.
+        public var requestTimeoutMs: Int
+        /// A connection on which nothing arrives for this long is closed.
+        public var idleTimeoutMs: Int
+        /// At this many open connections, accepting waits until one closes.
+        public var maxConnections: Int
+
+        /// `gateway:`'s, with `maxConnections` as the open-file limit allows.
+        public init(_ gateway: GatewaySection, maxConnections: Int) {
+            self.requestTimeoutMs = gateway.requestTimeoutMs
+            self.idleTimeoutMs = gateway.idleTimeoutMs
+            self.maxConnections = maxConnections
+        }
+    }
+
     private let address: ListenAddress
     private let endpoint: WebhookEndpoint
     private let http1: HTTP1Channel
-    private let requestTimeoutMs: Int
-    private let maxConnections: Int
+    private let limits: Limits
     private let logger: Logger
     private let onServerRunning: @Sendable (Int) async -> Void
     private let metrics: GatewayMetrics?
@@ -48,8 +64,7 @@ public struct GatewayServer: Service {
         address: ListenAddress,
         webhooks endpoint: WebhookEndpoint,
         router: Router<BasicRequestContext>,
-        requestTimeoutMs: Int,
-        maxConnections: Int,
+        limits: Limits,
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
@@ -57,8 +72,7 @@ public struct GatewayServer: Service {
             address: address,
             webhooks: endpoint,
             router: router,
-            requestTimeoutMs: requestTimeoutMs,
-            maxConnections: maxConnections,
+            limits: limits,
             metrics: nil,
             logger: logger,
             onServerRunning: onServerRunning
@@ -70,8 +84,7 @@ public struct GatewayServer: Service {
         address: ListenAddress,
         webhooks endpoint: WebhookEndpoint,
         router: Router<BasicRequestContext>,
-        requestTimeoutMs: Int,
-        maxConnections: Int,
+        limits: Limits,
         metrics: GatewayMetrics?,
         logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void
@@ -79,8 +92,7 @@ public struct GatewayServer: Service {
         self.address = address
         self.endpoint = endpoint
         self.http1 = HTTP1Channel(responder: Self.responder(router.buildResponder(), logger: logger))
-        self.requestTimeoutMs = requestTimeoutMs
-        self.maxConnections = maxConnections
+        self.limits = limits
         self.metrics = metrics
         self.logger = logger
         self.onServerRunning = onServerRunning
@@ -90,8 +102,7 @@ public struct GatewayServer: Service {
         let (routed, handOff) = AsyncStream.makeStream(of: RouterConnection.self)
         let connections = OpenConnections(metrics: self.metrics)
         let endpoint = self.endpoint
-        let requestTimeoutMs = self.requestTimeoutMs
-        let maxConnections = self.maxConnections
+        let limits = self.limits
         let logger = self.logger
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
@@ -101,14 +112,14 @@ public struct GatewayServer: Service {
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ConnectionLimitHandler(limit: maxConnections, logger: logger)
+                        ConnectionLimitHandler(limit: limits.maxConnections, logger: logger)
                     )
                 }
             }
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel, endpoint: endpoint, requestTimeoutMs: requestTimeoutMs, handOff: handOff, logger: logger)
+                    try Self.configure(channel, endpoint: endpoint, limits: limits, handOff: handOff, logger: logger)
                     // After its handlers: one accepted while the server stops is asked to close.
                     connections.add(channel)
                 }
@@ -116,7 +127,7 @@ public struct GatewayServer: Service {
             .bind(host: self.address.host, port: self.address.port)
             .get()
         let port = channel.localAddress?.port ?? self.address.port
-        self.metrics?.connectionLimit(maxConnections)
+        self.metrics?.connectionLimit(limits.maxConnections)
         self.logger.info("listening", metadata: ["hookline.listen": "\(self.address.host):\(port)"])
         await self.onServerRunning(port)
 
@@ -148,16 +159,16 @@ public struct GatewayServer: Service {
     private static func configure(
         _ channel: any Channel,
         endpoint: WebhookEndpoint,
-        requestTimeoutMs: Int,
+        limits: Limits,
         handOff: AsyncStream<RouterConnection>.Continuation,
         logger: Logger
     ) throws {
         let pipeline = channel.pipeline.syncOperations
-        let limits = HTTP1Channel.Configuration.DecoderConfiguration()
+        let hummingbirdLimits = HTTP1Channel.Configuration.DecoderConfiguration()
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderFieldSize = limits.maxHeaderFieldSize
-        decoderLimits.maxHeaderListSize = limits.maxHeaderListSize
-        decoderLimits.maxHeaderFieldCount = limits.maxHeaderFieldCount
+        decoderLimits.maxHeaderFieldSize = hummingbirdLimits.maxHeaderFieldSize
+        decoderLimits.maxHeaderListSize = hummingbirdLimits.maxHeaderListSize
+        decoderLimits.maxHeaderFieldCount = hummingbirdLimits.maxHeaderFieldCount
         try pipeline.configureHTTPServerPipeline(
             withPipeliningAssistance: false,
             withErrorHandling: false,
@@ -168,9 +179,9 @@ public struct GatewayServer: Service {
         let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
         try pipeline.addHandler(HTTPConnectionOptionsHandler(), position: .after(decoder))
         try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-        try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: .milliseconds(requestTimeoutMs), logger: logger))
+        try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: .milliseconds(limits.idleTimeoutMs), logger: logger))
         try pipeline.addHandler(
-            WebhookChannelHandler(endpoint: endpoint, requestTimeoutMs: requestTimeoutMs) { channel in
+            WebhookChannelHandler(endpoint: endpoint, requestTimeoutMs: limits.requestTimeoutMs) { channel in
                 // On the event loop, before the router's first request part is passed on.
                 let asyncChannel = try RouterConnection(
                     wrappingChannelSynchronously: channel,

@@ -490,4 +490,14 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.held.removeAll()
         context.fireChannelInactive()
     }
+
+    /// Called when the connection closes (its pipeline is torn down): `channelInactive` does not
+    /// reach this handler, since Hummingbird's `HTTPConnectionStateHandler` before it does not
+    /// pass it on. A request cut off mid-way has already been refused through the decoder's
+    /// end-of-input error; this stops its timer, which would otherwise keep the handler and what
+    /// it holds until it fired.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.requestArrived()
+        self.held.removeAll()
+    }
 }

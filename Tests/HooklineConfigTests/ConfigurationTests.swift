@@ -76,6 +76,7 @@ struct ConfigurationTests {
             ("kafka: { properties: { topic.acks: \"0\", enable.idempotence: \"false\" } }", "kafka.properties.topic.acks: Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not 0"),
             ("gateway: { request_timeout_ms: 0 }", "gateway.request_timeout_ms must be positive"),
             ("gateway: { max_connections: 0 }", "gateway.max_connections must be positive"),
+            ("gateway: { idle_timeout_ms: 0 }", "gateway.idle_timeout_ms must be positive"),
             ("gateway: { shutdown_grace_ms: -1 }", "gateway.shutdown_grace_ms must not be negative"),
             ("sources: { gh: { provider: stripe, tolerance_seconds: -300 } }", "sources.gh.tolerance_seconds must be at least 1"),
             ("sources: { gh: { provider: github, ack_timeout_ms: 0 } }", "sources.gh.ack_timeout_ms must be positive"),

@@ -369,6 +369,38 @@ struct GatewayConnectionTests {
         #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="github",status="202"} 3"#))
     }
 
+    @Test("a kept-alive connection outlives request_timeout_ms while idle: the next webhook on it, as a load balancer sends it a minute later, is answered")
+    func keptAliveConnectionOutlivesRequestTimeout() async throws {
+        let (broker, gateway) = try await startGitHubGateway(requestTimeoutMs: 1000)
+        defer { Task { await gateway.stop() } }
+
+        let connection = try RawHTTPConnection.held(port: gateway.port)
+        defer { close(connection) }
+        #expect(try await RawHTTPConnection.statuses(on: connection, send: try signedPush(id: "kept-1"), expect: 1) == [202])
+        // The idle timeout was the request timeout: the gateway closed the connection here.
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(try await RawHTTPConnection.statuses(on: connection, send: try signedPush(id: "kept-2"), expect: 1) == [202])
+        #expect(try await publishedIDs(gateway, broker: broker, expect: 2) == ["kept-1", "kept-2"])
+    }
+
+    @Test("a webhook whose client stops after the head gets a JSON 408 at the request timeout, not a bare close")
+    func webhookStalledAfterItsHead() async throws {
+        let (broker, gateway) = try await startGitHubGateway(requestTimeoutMs: 1000)
+        defer { Task { await gateway.stop() } }
+        let push = try signedPushParts(id: "stalled")
+
+        let stalled = try await RawHTTPConnection.trickle(port: gateway.port, head: push.head, body: [], every: .milliseconds(100), for: .seconds(10))
+        #expect(stalled.responses.map(\.status) == [408], "closed after \(stalled.seconds) s")
+        #expect(stalled.responses.first?.json?["error"] as? String == "request_timeout")
+        #expect(stalled.closed)
+        // The idle timeout was the request timeout, and fired first: the client saw the
+        // connection close without an answer.
+
+        let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
+        #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="github",status="408"} 1"#), "\(metrics.text)")
+        #expect(try await recordCount(prefix: gateway.configuration.kafka.topicPrefix, broker: broker) == 0)
+    }
+
     @Test("at gateway.max_connections it stops accepting until a connection closes, then serves the connection that waited")
     func connectionLimit() async throws {
         let broker = try await TestKafka.broker()
