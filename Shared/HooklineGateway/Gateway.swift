@@ -145,6 +145,23 @@ final class Gateway: Sendable {
                 metrics.ackLatency(source: source.name, start.duration(to: .now))
                 metrics.published(topic: topic)
                 answer(webhook.reply.map(GatewayReply.init) ?? .accepted(id: webhook.id, report: report, status: source.successStatus))
+            case .failure(let error) where error.code == .messageSizeTooLarge:
+                // Sending it again cannot help: the broker (or the producer's message.max.bytes) refuses records this large.
+                self.log(
+                    .unacknowledged,
+                    source: source.name,
+                    level: .warning,
+                    "webhook too large for the broker; answering 413",
+                    metadata: ["hookline.source": "\(source.name)", "kafka.topic": "\(topic)", "kafka.error": "\(error)", "http.body_bytes": "\(request.body.count)"],
+                    logger: logger
+                )
+                answer(
+                    .jsonError(
+                        .contentTooLarge,
+                        code: "record_too_large",
+                        message: "The broker refuses a record this large; nothing was stored."
+                    )
+                )
             case .failure(let error):
                 self.log(
                     .unacknowledged,

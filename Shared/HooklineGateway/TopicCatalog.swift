@@ -37,12 +37,15 @@ final class TopicCatalog: Sendable {
     private let admin: KafkaAdmin
     private let partitions: Int32
     private let replicationFactor: Int32
+    /// Topic-level configuration of the topics it creates.
+    private let config: [String: String]
     private let logger: Logger
 
-    init(admin: KafkaAdmin, partitions: Int32, replicationFactor: Int32, logger: Logger) {
+    init(admin: KafkaAdmin, partitions: Int32, replicationFactor: Int32, config: [String: String] = [:], logger: Logger) {
         self.admin = admin
         self.partitions = partitions
         self.replicationFactor = replicationFactor
+        self.config = config
         self.logger = logger
     }
 
@@ -112,9 +115,9 @@ final class TopicCatalog: Sendable {
     /// Creates `topic`, then records the outcome: remembered when created, forgotten when not,
     /// so the next request tries again.
     private func create(_ topic: String) -> Task<Result<Void, KafkaError>, Never> {
-        Task { [admin, partitions, replicationFactor] in
+        Task { [admin, partitions, replicationFactor, config] in
             do throws(KafkaError) {
-                try await admin.createTopics([.init(name: topic, partitions: partitions, replicationFactor: replicationFactor)])
+                try await admin.createTopics([.init(name: topic, partitions: partitions, replicationFactor: replicationFactor, config: config)])
                 self.state.withLock { state in
                     state.creating -= 1
                     state.topics[topic] = .ready

@@ -27,6 +27,7 @@ final class WebhookPublisher: Sendable {
             admin: admin,
             partitions: configuration.kafka.partitions,
             replicationFactor: configuration.kafka.replicationFactor,
+            config: Self.topicConfig(configuration),
             logger: logger
         )
     }
@@ -43,13 +44,37 @@ final class WebhookPublisher: Sendable {
         // And topics come from the admin API with the configured partitions, never from a broker
         // that creates them on a producer's metadata request (librdkafka's producer asks it to by
         // default) with its own defaults. `kafka.properties` overrides all three.
-        var properties = ["linger.ms": "1", "batch.num.messages": "16", "allow.auto.create.topics": "false"]
+        //
+        // A record can be as large as the largest body plus its headers and key, which the
+        // producer's default `message.max.bytes` (1,000,000) refuses for bodies near the default
+        // `max_body_bytes` (1 MiB): those were answered 503 and sent again, forever.
+        var properties = [
+            "linger.ms": "1", "batch.num.messages": "16", "allow.auto.create.topics": "false",
+            "message.max.bytes": String(max(1_000_000, Self.largestRecordBytes(configuration))),
+        ]
         properties.merge(configuration.kafka.properties) { _, user in user }
         return KafkaProducerConfiguration(
             kafka: KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "hookline-gateway", properties: properties),
             // librdkafka gives up after the longest ack timeout; each send holds its own.
             messageTimeout: .milliseconds(Self.longestAckTimeoutMs(configuration, ackTimeouts: ackTimeouts))
         )
+    }
+
+    /// Room for a record's headers, key and framing beyond its body: the CloudEvents headers and
+    /// a key are a few hundred bytes.
+    static let recordOverheadBytes = 65_536
+
+    /// The largest record the gateway writes: a body of `max_body_bytes` and its overhead.
+    static func largestRecordBytes(_ configuration: HooklineConfiguration) -> Int {
+        configuration.gateway.maxBodyBytes + self.recordOverheadBytes
+    }
+
+    /// The configuration of the topics the gateway creates: `max.message.bytes` large enough for
+    /// its largest record when that is over a broker's default (1,048,588 bytes), which a topic
+    /// otherwise takes from its broker.
+    static func topicConfig(_ configuration: HooklineConfiguration) -> [String: String] {
+        let largest = self.largestRecordBytes(configuration)
+        return largest > 1_048_588 ? ["max.message.bytes": String(largest)] : [:]
     }
 
     private static func longestAckTimeoutMs(_ configuration: HooklineConfiguration, ackTimeouts: Set<Int>) -> Int {

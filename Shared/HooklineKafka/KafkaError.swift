@@ -41,6 +41,8 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let fatal = Code(RD_KAFKA_RESP_ERR__FATAL)
         /// The task waiting for the operation was cancelled; the operation may still complete.
         public static let interrupted = Code(RD_KAFKA_RESP_ERR__INTR)
+        /// A record larger than the producer's `message.max.bytes` or the topic's `max.message.bytes`.
+        public static let messageSizeTooLarge = Code(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
     }
 
     public var code: Code

@@ -247,6 +247,34 @@ struct GatewayHTTPTests {
         }
     }
 
+    @Test("a body near the default max_body_bytes (1 MiB) is published whole; one the broker refuses gets a JSON 413, not a 503 to be sent again")
+    func largeBodies() async throws {
+        let broker = try await TestKafka.broker()
+        var configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
+        configuration.gateway.maxBodyBytes = 1_048_576
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+
+        // Over librdkafka's default message.max.bytes (1,000,000), which refused it before.
+        let large = pushPadded(to: 1_040_000)
+        let accepted = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: large, event: "push", id: "large")
+        #expect(accepted.status == 202, "\(accepted.text)")
+        let topic = "\(configuration.kafka.topicPrefix).github.push"
+        #expect(try await records(in: topic, broker: broker, expect: 1).map(\.value) == [large])
+
+        // A producer limited below the body: permanent, so not a 503.
+        var limited = configuration
+        limited.kafka.topicPrefix = TestKafka.uniqueName("wh")
+        limited.kafka.properties["message.max.bytes"] = "100000"
+        let small = try await RunningGateway.start(limited)
+        defer { Task { await small.stop() } }
+        let refused = try await post(small, source: "github", provider: "github", secret: "s3cret", body: pushPadded(to: 200_000), event: "push", id: "too-large")
+        #expect(refused.status == 413)
+        #expect(refused.json?["error"] as? String == "record_too_large")
+        #expect(refused.headers[.retryAfter] == nil)
+        #expect(try await recordCount(prefix: limited.kafka.topicPrefix, broker: broker) == 0)
+    }
+
     @Test("over its rate limit a source answers 429 with Retry-After and publishes nothing more; forged requests do not count")
     func rateLimitIs429() async throws {
         let broker = try await TestKafka.broker()
@@ -456,4 +484,11 @@ private func waitingThreads() throws -> Int {
     try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count { task in
         (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)) == "kafka-wait\n"
     }
+}
+
+/// A GitHub push of `size` bytes: `githubPush`'s repository and ref, padded with a field.
+private func pushPadded(to size: Int) -> [UInt8] {
+    let head = Array(#"{"ref":"refs/heads/main","repository":{"full_name":"octo/hello-world"},"padding":""#.utf8)
+    let tail = Array(#""}"#.utf8)
+    return head + [UInt8](repeating: UInt8(ascii: "x"), count: size - head.count - tail.count) + tail
 }
