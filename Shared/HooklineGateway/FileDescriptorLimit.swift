@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import HooklineConfig
 import Logging
 
 /// The process's limit on open file descriptors, which bounds its connections.
@@ -23,9 +17,9 @@ enum FileDescriptorLimit {
 
     /// How many connections a gateway may hold open: `configured` (`gateway.max_connections`),
     /// or fewer when the open-file limit does not leave room for that many, which is logged.
-    /// Raises the limit first (``raiseToHardLimit()``).
+    /// Raises the limit first (``OpenFileLimit/raiseToHardLimit()``).
     static func connections(configured: Int, logger: Logger) -> Int {
-        guard let limit = self.raiseToHardLimit(), limit - self.reserved < configured else { return configured }
+        guard let limit = OpenFileLimit.raiseToHardLimit(), limit - self.reserved < configured else { return configured }
         let allowed = max(1, limit - self.reserved)
         logger.warning(
             "gateway.max_connections is more than the open-file limit leaves for connections; raise the limit (ulimit -n, LimitNOFILE=, --ulimit nofile=) to allow that many",
@@ -37,25 +31,4 @@ enum FileDescriptorLimit {
         )
         return allowed
     }
-
-    /// Raises the soft limit to the hard one, as Go's runtime does at start: many systems start
-    /// services with a soft limit of 1,024, which a gateway outgrows long before its memory or
-    /// CPU (systemd's hard limit is 524,288 unless configured). Returns the soft limit in effect,
-    /// or nil if it could not be read.
-    static func raiseToHardLimit() -> Int? {
-        var limit = rlimit()
-        guard getrlimit(self.resource, &limit) == 0 else { return nil }
-        if limit.rlim_cur != limit.rlim_max {
-            var raised = limit
-            raised.rlim_cur = limit.rlim_max
-            if setrlimit(self.resource, &raised) == 0 { limit = raised }
-        }
-        return Int(clamping: limit.rlim_cur)  // no limit (RLIM_INFINITY) is Int.max
-    }
-
-    #if os(Linux)
-    private static let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-    #else
-    private static let resource = RLIMIT_NOFILE
-    #endif
 }
