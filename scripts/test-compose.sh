@@ -67,6 +67,22 @@ for _ in $(seq 60); do curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit
 curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$sha" || { say "the push never became a build in the CI service"; exit 1; }
 say "signed GitHub push → $status → build $sha in the CI service; a forged one → 401"
 
+# --- a push near max_body_bytes (1 MiB) goes through the real broker -------------------------------
+# Over Kafka's default record limit with its headers: the gateway creates its topics to take it.
+big_sha=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
+big=$(mktemp)
+python3 -c 'import sys; head = "{\"ref\":\"refs/heads/main\",\"after\":\"%s\",\"repository\":{\"full_name\":\"octo/hookline-compose\"},\"padding\":\"" % sys.argv[1]; sys.stdout.write(head + "x" * (1040000 - len(head) - 2) + "\"}")' "$big_sha" > "$big"
+signature=$(openssl dgst -sha256 -hmac "$GITHUB_WEBHOOK_SECRET" < "$big" | sed 's/^.* //')
+status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$lb/webhooks/github" -H 'Content-Type: application/json' \
+  -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" \
+  -H "X-Hub-Signature-256: sha256=$signature" --data-binary @"$big")
+big_bytes=$(stat -c %s "$big")
+rm -f "$big"
+[[ $status == 2?? ]] || { say "a signed GitHub push of $big_bytes bytes got HTTP $status"; exit 1; }
+for _ in $(seq 60); do curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$big_sha" && break; sleep 0.5; done
+curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$big_sha" || { say "the large push never became a build in the CI service"; exit 1; }
+say "a signed push of $big_bytes bytes → $status → build $big_sha in the CI service"
+
 # --- orders under load while a gateway dies ------------------------------------------------------
 victim=$(scripts/compose.sh names | grep -E "^${HOOKLINE_COMPOSE_PROJECT}_gateway_[0-9]+$" | sed -n 2p)
 [ -n "$victim" ] || { say "found no second gateway container to kill"; exit 1; }

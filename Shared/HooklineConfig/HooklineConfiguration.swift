@@ -135,9 +135,14 @@ public struct HooklineConfiguration: Sendable {
             }
         }
         if self.gateway.maxBodyBytes < 1 { throw ConfigurationError("gateway.max_body_bytes must be positive") }
+        // The producer's message.max.bytes is this plus 64 KiB, and librdkafka takes at most 1,000,000,000.
+        if self.gateway.maxBodyBytes > 104_857_600 { throw ConfigurationError("gateway.max_body_bytes must be at most 104857600 (100 MiB)") }
         if self.gateway.ackTimeoutMs < 1 { throw ConfigurationError("gateway.ack_timeout_ms must be positive") }
         if self.gateway.requestTimeoutMs < 1 { throw ConfigurationError("gateway.request_timeout_ms must be positive") }
-        if self.gateway.idleTimeoutMs < 1 { throw ConfigurationError("gateway.idle_timeout_ms must be positive") }
+        if self.gateway.idleTimeoutMs <= self.gateway.requestTimeoutMs {
+            // The request timer must fire first: a client stalled mid-request gets its 408 rather than a bare close.
+            throw ConfigurationError("gateway.idle_timeout_ms (\(self.gateway.idleTimeoutMs)) must be longer than gateway.request_timeout_ms (\(self.gateway.requestTimeoutMs))")
+        }
         if self.gateway.maxConnections < 1 { throw ConfigurationError("gateway.max_connections must be positive") }
         if self.gateway.shutdownGraceMs < 0 { throw ConfigurationError("gateway.shutdown_grace_ms must not be negative") }
         for (name, source) in self.sources {

@@ -1,5 +1,6 @@
 import HooklineConfig
 import Logging
+import NIOCore
 
 /// The process's limit on open file descriptors, which bounds its connections.
 ///
@@ -10,10 +11,13 @@ import Logging
 /// NIO's `AcceptBackoffHandler` did not stop it (the channel keeps its read pending after a
 /// failed accept, so the socket stays registered as readable).
 enum FileDescriptorLimit {
-    /// Descriptors a gateway needs besides its connections: the listening socket, librdkafka's
-    /// broker connections and wake-up pipes, the event loops' epoll and eventfd, standard I/O,
-    /// files read on a reload.
-    static let reserved = 64
+    /// Descriptors a gateway needs besides its connections: 64 for the listening socket,
+    /// librdkafka's broker connections and wake-up pipes (three a broker for each of its three
+    /// clients), standard I/O and files read on a reload, and 4 for each event loop (one a core:
+    /// its epoll, eventfd and timerfd).
+    static var reserved: Int {
+        64 + 4 * NIOSingletons.groupLoopCountSuggestion
+    }
 
     /// How many connections a gateway may hold open: `configured` (`gateway.max_connections`),
     /// or fewer when the open-file limit does not leave room for that many, which is logged.

@@ -139,6 +139,7 @@ final class Gateway: Sendable {
 
         let topic = WebhookTopic.name(prefix: self.publisher.topicPrefix, source: source.name, event: source.topicEvent(webhook.event))
         let start = ContinuousClock.now
+        let bodyBytes = request.body.count  // not the body: the completion would keep it until the acknowledgement
         self.publisher.publish(webhook, topic: topic, source: source, request: request, receivedAt: receivedAt, arrival: incoming.arrival) { result in
             switch result {
             case .success(let report):
@@ -152,7 +153,7 @@ final class Gateway: Sendable {
                     source: source.name,
                     level: .warning,
                     "webhook too large for the broker; answering 413",
-                    metadata: ["hookline.source": "\(source.name)", "kafka.topic": "\(topic)", "kafka.error": "\(error)", "http.body_bytes": "\(request.body.count)"],
+                    metadata: ["hookline.source": "\(source.name)", "kafka.topic": "\(topic)", "kafka.error": "\(error)", "http.body_bytes": "\(bodyBytes)"],
                     logger: logger
                 )
                 answer(

@@ -112,6 +112,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// count from here.
     private var arrival = ContinuousClock.now
     private var deadlineTimer: Scheduled<Void>?
+    /// Closes a connection whose first request has not begun within the request timeout.
+    private var firstRequestTimer: Scheduled<Void>?
     /// Gives the connection to the router (``GatewayServer``): called on the event loop, once,
     /// before the first part of a request for the router is passed on.
     private let handOff: (any Channel) throws -> Void
@@ -124,11 +126,28 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.handOff = handOff
     }
 
+    /// A new connection must begin its first request within the request timeout, not the idle
+    /// timeout (75 s by default, for load balancers' kept-alive connections): otherwise a few
+    /// thousand sockets that never send a byte, 55 new ones a second, would hold every connection
+    /// the gateway allows (`max_connections`), its probes' included.
+    func channelActive(context: ChannelHandlerContext) {
+        let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        self.firstRequestTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(self.requestTimeoutMs))) {
+            handler.value.0.firstRequestTimer = nil
+            handler.value.1.close(promise: nil)
+        }
+        context.fireChannelActive()
+    }
+
     private var isAnswering: Bool {
         if case .answering = self.state { true } else { false }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if let timer = self.firstRequestTimer {
+            timer.cancel()
+            self.firstRequestTimer = nil
+        }
         let part = self.unwrapInboundIn(data)
         if self.isAnswering {
             self.held.append((part, .now))
@@ -497,6 +516,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// end-of-input error; this stops its timer, which would otherwise keep the handler and what
     /// it holds until it fired.
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.firstRequestTimer?.cancel()
         self.requestArrived()
         self.held.removeAll()
     }
