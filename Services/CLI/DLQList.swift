@@ -66,7 +66,7 @@ struct DLQList: AsyncParsableCommand {
                     letter.attempts.map(String.init) ?? "-",
                     letter.eventID ?? "-",
                     redriven(letter) ? "yes" : "no",
-                    letter.reason ?? "-",
+                    (letter.reason ?? "-") + (letter.payloadOmitted == nil ? "" : " [payload omitted]"),
                 ])
             }
             Table.print(rows)

@@ -24,6 +24,11 @@ struct DLQRedrive: AsyncParsableCommand {
             partition (those below the mark are skipped as already redriven); the mark moves over \
             them when they follow it without a gap. A dead letter sent out of order is sent again by \
             a later --all, where the service's event-id dedupe absorbs it if it was applied.
+
+            A dead letter written without its payload (hookline-dlq-payload-omitted: the record was \
+            too large for a dead letter) is redriven from its original, read again from the source \
+            topic, partition and offset; when the original is no longer there (retention) or is \
+            another event, it is skipped with the reason.
             """
     )
 
@@ -117,7 +122,8 @@ struct DLQRedrive: AsyncParsableCommand {
                 ),
                 logger: .cli
             )
-            let producer: KafkaProducer? = self.dryRun ? nil : try KafkaProducer(configuration: KafkaProducerConfiguration(kafka: self.cluster.kafka(configuration)), logger: .cli)
+            let producer: KafkaProducer? = self.dryRun ? nil : try KafkaProducer(configuration: Self.producerConfiguration(configuration, cluster: self.cluster), logger: .cli)
+            let originals = KafkaRangeReader(kafka: self.cluster.kafka(configuration), logger: .cli)
             do {
                 try consumer.subscribe(topics: [topic.name])
                 failure = try await self.send(
@@ -126,6 +132,7 @@ struct DLQRedrive: AsyncParsableCommand {
                     wanted: wanted,
                     consumer: consumer,
                     producer: producer,
+                    originals: originals,
                     admin: admin,
                     timeout: .milliseconds(configuration.kafka.sessionTimeoutMs) + .seconds(30),
                     interrupted: Interruption.watch(),
@@ -142,6 +149,17 @@ struct DLQRedrive: AsyncParsableCommand {
         }
         self.report(topic: topic.name, group: topic.redriveGroup, sent: sent, skipped: skipped, failure: failure)
         if failure != nil { throw ExitCode(1) }
+    }
+
+    /// The redrive producer: as large records as the gateway writes (its `message.max.bytes` is
+    /// `gateway.max_body_bytes` + 64 KiB), since a redriven original is one of them; librdkafka's
+    /// default of 1,000,000 bytes would refuse the originals too large for a dead letter.
+    /// `kafka.properties` still overrides it.
+    static func producerConfiguration(_ configuration: HooklineConfiguration, cluster: ClusterOptions) -> KafkaProducerConfiguration {
+        var kafka = cluster.kafka(configuration)
+        let largest = max(1_000_000, configuration.gateway.maxBodyBytes + 65_536)
+        kafka.properties = ["message.max.bytes": String(largest)].merging(kafka.properties) { _, configured in configured }
+        return KafkaProducerConfiguration(kafka: kafka)
     }
 
     /// Refuses when the redrive group has members besides this run's `own` (0 before joining, 1 after).
@@ -162,6 +180,7 @@ struct DLQRedrive: AsyncParsableCommand {
         wanted: Set<Int64>,
         consumer: KafkaConsumer,
         producer: KafkaProducer?,
+        originals: KafkaRangeReader,
         admin: KafkaAdmin,
         timeout: Duration,
         interrupted: Interruption,
@@ -217,15 +236,25 @@ struct DLQRedrive: AsyncParsableCommand {
                     handled(letter)
                     continue
                 }
+                let outgoing: Outgoing
+                switch await Self.outgoing(letter, originalTopic: original, originals: originals) {
+                case .success(let found):
+                    outgoing = found
+                case .failure(let reason):
+                    skipped.append(["partition": Int(letter.partition), "offset": letter.offset, "reason": reason.message])
+                    handled(letter)
+                    continue
+                }
                 var entry: [String: Any] = [
                     "partition": Int(letter.partition),
                     "offset": letter.offset,
                     "topic": original,
                     "eventID": JSONOutput.orNull(letter.eventID),
                 ]
+                if letter.payloadOmitted != nil { entry["fromOriginal"] = true }
                 if let producer {
                     do {
-                        let report = try await producer.send(topic: original, key: letter.record.key ?? [], value: letter.record.value, headers: letter.originalHeaders)
+                        let report = try await producer.send(topic: original, key: outgoing.key, value: outgoing.value, headers: outgoing.headers)
                         entry["toPartition"] = Int(report.partition)
                         entry["toOffset"] = report.offset
                     } catch {
@@ -258,6 +287,44 @@ struct DLQRedrive: AsyncParsableCommand {
             failure = "nothing more arrived from \(topic.name) partitions \(remaining.sorted().map(String.init).joined(separator: ", ")) for \(timeout)"
         }
         return failure
+    }
+
+    /// What a redrive sends for one dead letter.
+    struct Outgoing {
+        var key: [UInt8]
+        var value: [UInt8]
+        var headers: [KafkaHeader]
+    }
+
+    /// Why a dead letter is skipped rather than sent.
+    struct SkipReason: Error {
+        var message: String
+    }
+
+    /// The dead letter's own key, value and original headers; for one written without its
+    /// payload, the original record read again from its topic, when it is still there and is the
+    /// same event (its `ce_id`, where the letter kept it).
+    private static func outgoing(_ letter: DeadLetter, originalTopic: String, originals: KafkaRangeReader) async -> Result<Outgoing, SkipReason> {
+        guard letter.payloadOmitted != nil else {
+            return .success(Outgoing(key: letter.record.key ?? [], value: letter.record.value, headers: letter.originalHeaders))
+        }
+        let origin = letter.origin
+        guard let partition = letter.originalPartition, let offset = letter.originalOffset else {
+            return .failure(SkipReason(message: "payload omitted and the letter does not say where the original is (\(origin))"))
+        }
+        let records: [KafkaConsumerMessage]
+        do {
+            records = try await originals.read(topic: originalTopic, ranges: [partition: offset..<(offset + 1)])
+        } catch {
+            return .failure(SkipReason(message: "payload omitted and the original at \(origin) cannot be read: \(error)"))
+        }
+        guard let record = records.first(where: { $0.offset == offset }) else {
+            return .failure(SkipReason(message: "payload omitted and the original at \(origin) is no longer in the log"))
+        }
+        if let id = letter.eventID, record.headers.first("ce_id")?.stringValue != id {
+            return .failure(SkipReason(message: "payload omitted and the record at \(origin) is not event \(id)"))
+        }
+        return .success(Outgoing(key: record.key ?? [], value: record.value, headers: record.headers))
     }
 
     /// Commits the marks that moved since `committed` through the group member; the error, if any.

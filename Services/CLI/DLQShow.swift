@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HooklineConfig
 import HooklineKafka
 
@@ -48,8 +49,9 @@ struct DLQShow: AsyncParsableCommand {
                     let value = header.value.map(DeadLetter.printable)
                     return ["key": header.key, "value": JSONOutput.orNull(value?.text), "encoding": JSONOutput.orNull(value?.encoding)]
                 }
-                object["payload"] = payload.text
-                object["payloadEncoding"] = payload.encoding
+                // A letter written without its payload has none to show, not an empty one.
+                object["payload"] = letter.payloadOmitted == nil ? payload.text : NSNull()
+                object["payloadEncoding"] = letter.payloadOmitted == nil ? payload.encoding : NSNull()
                 JSONOutput.print(object)
                 return
             }
@@ -61,6 +63,10 @@ struct DLQShow: AsyncParsableCommand {
             for header in record.headers {
                 let value = header.value.map(DeadLetter.printable)
                 print("  \(header.key): \(value.map { $0.encoding == "utf8" ? $0.text : "base64:" + $0.text } ?? "(null)")")
+            }
+            if let omitted = letter.payloadOmitted {
+                print("payload: omitted: \(omitted)")
+                return
             }
             print("payload (\(record.value.count) bytes\(payload.encoding == "base64" ? ", base64" : "")):")
             print(payload.text)

@@ -14,6 +14,7 @@ struct DeadLetter {
         DeadLetterWriter.sourcePartitionHeader,
         DeadLetterWriter.sourceOffsetHeader,
         DeadLetterWriter.attemptsHeader,
+        DeadLetterWriter.payloadOmittedHeader,
     ]
 
     var partition: Int32 { self.record.partition }
@@ -23,6 +24,9 @@ struct DeadLetter {
     var originalPartition: Int32? { self.record.headers.first(DeadLetterWriter.sourcePartitionHeader)?.stringValue.flatMap { Int32($0) } }
     var originalOffset: Int64? { self.record.headers.first(DeadLetterWriter.sourceOffsetHeader)?.stringValue.flatMap { Int64($0) } }
     var attempts: Int? { self.record.headers.first(DeadLetterWriter.attemptsHeader)?.stringValue.flatMap { Int($0) } }
+    /// Why the letter has no payload and where the original is, when the writer left the payload
+    /// out (too large for a dead letter); nil when the letter carries it.
+    var payloadOmitted: String? { self.record.headers.first(DeadLetterWriter.payloadOmittedHeader)?.stringValue }
     /// The CloudEvents id the gateway gave the event.
     var eventID: String? { self.record.headers.first("ce_id")?.stringValue }
     var eventType: String? { self.record.headers.first("ce_type")?.stringValue }
@@ -53,6 +57,7 @@ struct DeadLetter {
             "attempts": JSONOutput.orNull(self.attempts),
             "eventID": JSONOutput.orNull(self.eventID),
             "eventType": JSONOutput.orNull(self.eventType),
+            "payloadOmitted": JSONOutput.orNull(self.payloadOmitted),
             "redriven": redriven,
         ]
     }

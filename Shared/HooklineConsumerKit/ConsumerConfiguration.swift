@@ -85,9 +85,14 @@ public struct ConsumerConfiguration: Sendable {
         return min(delay, self.maxRetryBackoff)
     }
 
-    /// The producer that writes dead letters.
+    /// The producer that writes dead letters. It refreshes its metadata every 2 seconds (as the
+    /// consumer does; librdkafka's default is 5 minutes) unless `kafka.properties` says otherwise:
+    /// a dead-letter topic the loop created again after it was deleted is known to librdkafka as
+    /// missing, and refuses every record, until that refresh.
     var deadLetterProducerConfiguration: KafkaProducerConfiguration {
-        KafkaProducerConfiguration(kafka: self.kafka)
+        var kafka = self.kafka
+        kafka.properties = ["topic.metadata.refresh.interval.ms": "2000"].merging(self.kafka.properties) { _, configured in configured }
+        return KafkaProducerConfiguration(kafka: kafka)
     }
 
     /// Checks the librdkafka properties of the service's consumer and of its dead-letter producer,

@@ -100,12 +100,19 @@ struct ConsumerLoop: Sendable {
             ]
             if failure.code == .permanent || attempts >= self.configuration.maxAttempts {
                 do {
-                    try await self.deadLetters.write(record, reason: failure, attempts: attempts)
+                    let content = try await self.deadLetters.write(record, reason: failure, attempts: attempts)
                     self.metrics.deadLettered.increment()
-                    self.logger.error("event dead-lettered", metadata: metadata.merging(["kafka.dlq_topic": "\(self.deadLetters.topic)"]) { $1 })
+                    let letter = metadata.merging(["kafka.dlq_topic": "\(self.deadLetters.topic)"]) { $1 }
+                    switch content {
+                    case .complete:
+                        self.logger.error("event dead-lettered", metadata: letter)
+                    case .withoutPayload, .referenceOnly:
+                        self.logger.error("event dead-lettered without its payload, too large for a dead letter; the original stays in its topic", metadata: letter)
+                    }
                     deadLettered = true
                 } catch {
                     self.logger.error("dead-letter write failed; retrying", metadata: metadata.merging(["kafka.error": "\(error)"]) { $1 })
+                    await self.restoreDeadLetterTopic(after: error)
                     guard await self.pause(self.configuration.backoff(afterAttempt: attempts), stopping: stopping) else { return }
                 }
             } else {
@@ -138,6 +145,24 @@ struct ConsumerLoop: Sendable {
         // wait for the broker: that round trip per batch would cap the service's rate. The
         // runner commits once more, and waits, when it stops.
         self.consumer.commitWithoutWaiting(offsets)
+    }
+
+    /// Creates the dead-letter topic again when a write failed as one to a missing topic does:
+    /// it is created once at start, and one deleted while the service runs (on a broker that does
+    /// not create topics on a producer's request) would otherwise refuse every dead letter, and
+    /// the loop retry the same record for good. librdkafka reports a missing topic as unknown,
+    /// or, when the topic went away under records already queued for it, as a timeout; creating
+    /// a topic that exists changes nothing. The producer sees the new topic at its next metadata
+    /// refresh (``ConsumerConfiguration/deadLetterProducerConfiguration``).
+    private func restoreDeadLetterTopic(after error: KafkaError) async {
+        guard [.unknownTopicOrPartition, .unknownTopic, .unknownPartition, .messageTimedOut].contains(error.code) else { return }
+        let topic = self.deadLetters.topic
+        do {
+            try await self.admin.createTopics([.init(name: topic, partitions: self.configuration.deadLetterPartitions)])
+            self.logger.warning("made sure the dead-letter topic exists (created again if it was missing)", metadata: ["kafka.dlq_topic": "\(topic)"])
+        } catch {
+            self.logger.warning("creating the dead-letter topic failed", metadata: ["kafka.dlq_topic": "\(topic)", "kafka.error": "\(error)"])
+        }
     }
 
     /// Waits before a retry. False when the batch should be given up: shutting down or cancelled

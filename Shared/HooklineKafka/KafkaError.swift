@@ -35,6 +35,10 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let purgedInFlight = Code(RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
         public static let topicAlreadyExists = Code(RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
         public static let unknownTopicOrPartition = Code(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        /// librdkafka's own verdict (`_UNKNOWN_TOPIC`): the cluster's metadata has no such topic.
+        public static let unknownTopic = Code(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+        /// librdkafka's own verdict (`_UNKNOWN_PARTITION`): the topic has no such partition.
+        public static let unknownPartition = Code(RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
         public static let invalidArgument = Code(RD_KAFKA_RESP_ERR__INVALID_ARG)
         public static let invalidConfiguration = Code(RD_KAFKA_RESP_ERR__INVALID_ARG)
         public static let closed = Code(RD_KAFKA_RESP_ERR__DESTROY)

@@ -140,6 +140,50 @@ struct DLQTests {
         #expect((after.json?["records"] as? [[String: Any]])?.allSatisfy { $0["redriven"] as? Bool == true } == true, "\(after)")
     }
 
+    @Test("a dead letter written without its payload (too large): list and show say so and where the original is; redrive sends the original, read again from its topic")
+    func payloadOmitted() async throws {
+        let fixture = try await DLQFixture(service: "orders", original: "shop.orders.create", partitions: 1, deadLetterPartitions: 1)
+        let (broker, service, original) = (fixture.broker, fixture.service, fixture.original)
+
+        // Fits the producer's message.max.bytes (1,000,000) as it is; not with the dead-letter headers.
+        let producer = try TestKafka.producer(broker)
+        let value = [UInt8](repeating: UInt8(ascii: "x"), count: 999_800)
+        _ = try await producer.send(
+            topic: original, key: Array("ord_big".utf8), value: value,
+            headers: [KafkaHeader(key: "ce_id", value: "evt-big"), KafkaHeader(key: "ce_type", value: "shop.orders.create")]
+        )
+        let originals = try await records(in: original, broker: broker, expect: 1)
+        let record = try #require(originals.first)
+        try await DeadLetterWriter(producer: producer, topic: fixture.deadLetters).write(record, reason: .permanent("cannot decode the order"), attempts: 1)
+        await producer.shutdown()
+        let location = "\(original)/0/\(record.offset)"
+
+        let list = try await fixture.dlq(["list", service, "--json"])
+        let listed = try #require((list.json?["records"] as? [[String: Any]])?.first, "\(list)")
+        #expect(listed["eventID"] as? String == "evt-big")
+        #expect((listed["payloadOmitted"] as? String)?.contains(location) == true, "\(listed)")
+        let table = try await fixture.dlq(["list", service])
+        #expect(table.stdout.contains("cannot decode the order [payload omitted]"), "\(table)")
+
+        let show = try await fixture.dlq(["show", service, "0", "--json"])
+        #expect(show.status == 0, "\(show)")
+        #expect(show.json?["payload"] is NSNull, "\(show)")
+        #expect((show.json?["payloadOmitted"] as? String)?.contains("999800 bytes") == true, "\(show)")
+        let showText = try await fixture.dlq(["show", service, "0"])
+        #expect(showText.stdout.contains("payload: omitted: ") && showText.stdout.contains(location), "\(showText)")
+
+        let redrive = try await fixture.dlq(["redrive", service, "--all", "--json"])
+        #expect(redrive.status == 0, "\(redrive)")
+        let sent = redrive.json?["sent"] as? [[String: Any]] ?? []
+        #expect(sent.count == 1 && sent.first?["fromOriginal"] as? Bool == true && sent.first?["eventID"] as? String == "evt-big", "\(redrive)")
+        let republished = try await records(in: original, broker: broker, expect: 2, timeout: .seconds(30))
+        #expect(republished.count == 2)
+        let copy = try #require(republished.first { $0.offset != record.offset })
+        #expect(copy.key == record.key)
+        #expect(copy.value == value)
+        #expect(copy.headers == record.headers)
+    }
+
     @Test("a redrive stopped by SIGTERM records what it sent and leaves the group: the next one sends the rest, nothing twice")
     func interruptedRedrive() async throws {
         let fixture = try await DLQFixture(service: "ci", original: "github.push", partitions: 1, deadLetterPartitions: 1)

@@ -90,6 +90,64 @@ struct ConsumerFailureTests {
         #expect(gaveUp.headers.first("hookline-dlq-source-offset")?.stringValue == "3")
         #expect(gaveUp.headers.first("hookline-dlq-attempts")?.stringValue == "3")
     }
+
+    @Test("a poison record too large to dead-letter whole is dead-lettered without its payload, pointing at the original; the record after it is applied")
+    func oversizedPoison() async throws {
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory, handlers: ["test.json": DecodingHandler()])
+        // Not JSON, so it fails permanently. With its key and headers it fits the producer's
+        // message.max.bytes (1,000,000); with the dead-letter headers added it does not.
+        try await fixture.publish(ids: ["huge"], type: "test.json", body: String(repeating: "x", count: 999_800))
+        try await fixture.publish(ids: ["ok"], type: "test.json")
+
+        let running = RunningConsumer(try fixture.runner())
+        try await waitUntil("the stream passed both records", timeout: .seconds(30)) { try fixture.storedOffsets() == [0: 2] }
+        try await running.stop()
+
+        #expect(try fixture.effects() == ["ok": 1])
+        #expect(metric(running.runner, "dead_lettered_total") == 1)
+        let deadLetters = try await readAll(fixture, topic: fixture.configuration().deadLetterTopic(service: "test"), count: 1)
+        let letter = try #require(deadLetters.first)
+        #expect(letter.value.isEmpty)
+        #expect(letter.key == Array("huge".utf8))
+        #expect(letter.headers.first("ce_id")?.stringValue == "huge")
+        #expect(letter.headers.first("hookline-dlq-reason")?.stringValue?.hasPrefix("permanent") == true)
+        #expect(letter.headers.first("hookline-dlq-source-topic")?.stringValue == fixture.topic)
+        #expect(letter.headers.first("hookline-dlq-source-offset")?.stringValue == "0")
+        let omitted = try #require(letter.headers.first("hookline-dlq-payload-omitted")?.stringValue)
+        #expect(omitted.contains("999800 bytes") && omitted.contains("\(fixture.topic)/0/0"), "\(omitted)")
+    }
+
+    @Test("a dead-letter topic deleted while the service runs is created again by the next dead letter, on a broker that does not create topics itself")
+    func deletedDeadLetterTopic() async throws {
+        let directory = try TemporaryDirectory()
+        var fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory, handlers: ["test.json": DecodingHandler()])
+        // The embedded broker creates a topic a client asks it to (librdkafka's producer does by
+        // default); a broker with auto-creation off is one that is not asked. The producer gives up
+        // on a topic the broker does not know after 1 s instead of 30.
+        fixture.kafkaProperties = ["allow.auto.create.topics": "false", "topic.metadata.propagation.max.ms": "1000"]
+        let deadLetterTopic = fixture.configuration().deadLetterTopic(service: "test")
+        let running = RunningConsumer(try fixture.runner())
+        try await running.waitUntilReady()
+        let admin = try TestKafka.admin(fixture.broker)
+        try #require(try await admin.listTopics().contains { $0.name == deadLetterTopic })
+        try await admin.deleteTopics([deadLetterTopic])
+        try #require(try await !admin.listTopics().contains { $0.name == deadLetterTopic })
+        // The producer learns of the deletion at a metadata refresh. Until then the embedded
+        // broker, unlike Kafka, acknowledges a record sent to the deleted topic, and drops it.
+        try await Task.sleep(for: .seconds(5))
+
+        try await fixture.publish(ids: ["poison"], type: "test.json", body: "{not json")
+        try await fixture.publish(ids: ["ok"], type: "test.json")
+        try await waitUntil("the stream passed both records", timeout: .seconds(30)) { try fixture.storedOffsets() == [0: 2] }
+        try await running.stop()
+
+        #expect(try fixture.effects() == ["ok": 1])
+        #expect(metric(running.runner, "dead_lettered_total") == 1)
+        let deadLetters = try await readAll(fixture, topic: deadLetterTopic, count: 1)
+        #expect(deadLetters.map { $0.headers.first("ce_id")?.stringValue } == ["poison"])
+        #expect(deadLetters.first?.value == Array("{not json".utf8))
+    }
 }
 
 /// Reads a topic from its beginning with a group of its own until `count` records arrived.

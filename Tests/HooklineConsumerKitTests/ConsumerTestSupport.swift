@@ -52,6 +52,8 @@ struct ConsumerFixture {
     let prefix: String
     let databasePath: String
     var service: ConsumerService
+    /// librdkafka properties for every client of the runner (`kafka.properties`).
+    var kafkaProperties: [String: String] = [:]
 
     init(
         broker: EmbeddedBroker,
@@ -79,7 +81,7 @@ struct ConsumerFixture {
 
     func configuration(batchSize: Int = 50, maxAttempts: Int = 5) -> ConsumerConfiguration {
         ConsumerConfiguration(
-            kafka: KafkaConfiguration(bootstrapServers: self.broker.bootstrapServers),
+            kafka: KafkaConfiguration(bootstrapServers: self.broker.bootstrapServers, properties: self.kafkaProperties),
             groupID: self.group,
             databasePath: self.databasePath,
             sessionTimeout: EmbeddedBroker.consumerSessionTimeout,
