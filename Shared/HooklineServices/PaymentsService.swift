@@ -5,6 +5,9 @@ import Hummingbird
 
 /// **payments**: an append-only ledger, one row per provider event, linked to an order where the
 /// event names one. Refunds are negative entries, so an order's payments net out by summing.
+///
+/// An entry is keyed by its event's `ce_source` and `ce_id`, as the kit deduplicates: providers
+/// number their events each for themselves, so two shop backends may both send payment 1001.
 public enum PaymentsService {
     public static func make(prefix: String) -> ConsumerService {
         ConsumerService(
@@ -29,9 +32,40 @@ public enum PaymentsService {
                         t.column("source", .text).notNull()
                     }
                 }
+                // v1 keyed entries by the event id alone: a second source's event with an id the
+                // first had used failed UNIQUE and was dead-lettered, its payment missing from the
+                // ledger. Entries from before keep their ids under `legacyEventSource`.
+                migrator.registerMigration("payments-v2-key-by-source") { db in
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE payments_v2 (
+                                event_source TEXT NOT NULL,
+                                event_id TEXT NOT NULL,
+                                order_id TEXT,
+                                kind TEXT NOT NULL,
+                                amount_minor INTEGER NOT NULL,
+                                currency TEXT,
+                                reference TEXT,
+                                occurred_at TEXT,
+                                source TEXT NOT NULL,
+                                PRIMARY KEY (event_source, event_id)
+                            );
+                            INSERT INTO payments_v2 (event_source, event_id, order_id, kind, amount_minor, currency, reference, occurred_at, source)
+                                SELECT ?, event_id, order_id, kind, amount_minor, currency, reference, occurred_at, source FROM payments;
+                            DROP TABLE payments;
+                            ALTER TABLE payments_v2 RENAME TO payments;
+                            CREATE INDEX index_payments_on_order_id ON payments(order_id);
+                            """,
+                        arguments: [legacyEventSource]
+                    )
+                }
             }
         )
     }
+
+    /// `event_source` of the entries written before the ledger was keyed by source, whose
+    /// `ce_source` was not kept: not one a gateway writes (those start with `/`).
+    public static let legacyEventSource = "*"
 
     public enum Kind: String, Codable, Sendable {
         /// Money received; counts towards the order's net.
@@ -44,6 +78,8 @@ public enum PaymentsService {
 
     public struct Entry: Codable, Sendable, FetchableRecord, PersistableRecord {
         public static let databaseTableName = "payments"
+        /// The event's `ce_source` (empty when it had none); with ``eventID``, the entry's key.
+        public var eventSource: String
         public var eventID: String
         public var orderID: String?
         public var kind: Kind
@@ -55,7 +91,7 @@ public enum PaymentsService {
 
         enum CodingKeys: String, CodingKey {
             case kind, currency, reference, source
-            case eventID = "event_id", orderID = "order_id", amountMinor = "amount_minor", occurredAt = "occurred_at"
+            case eventSource = "event_source", eventID = "event_id", orderID = "order_id", amountMinor = "amount_minor", occurredAt = "occurred_at"
         }
     }
 
@@ -71,7 +107,7 @@ public enum PaymentsService {
         let stripe = try event.json(StripeEvent<PaymentIntent>.self)
         let intent = stripe.data.object
         try Entry(
-            eventID: event.id, orderID: intent.metadata?["order_id"], kind: kind,
+            eventSource: event.source ?? "", eventID: event.id, orderID: intent.metadata?["order_id"], kind: kind,
             amountMinor: kind == .payment ? (intent.amount_received ?? intent.amount) : 0,
             currency: intent.currency.uppercased(), reference: intent.id, occurredAt: iso8601(seconds: stripe.created), source: "stripe"
         ).insert(db)
@@ -89,7 +125,7 @@ public enum PaymentsService {
         let stripe = try event.json(StripeEvent<Charge>.self)
         let charge = stripe.data.object
         try Entry(
-            eventID: event.id, orderID: charge.metadata?["order_id"], kind: .refund, amountMinor: -charge.amount_refunded,
+            eventSource: event.source ?? "", eventID: event.id, orderID: charge.metadata?["order_id"], kind: .refund, amountMinor: -charge.amount_refunded,
             currency: charge.currency.uppercased(), reference: charge.payment_intent ?? charge.id,
             occurredAt: iso8601(seconds: stripe.created), source: "stripe"
         ).insert(db)
@@ -109,7 +145,7 @@ public enum PaymentsService {
             throw ConsumerError.permanent("payment_success amount \"\(payment.amount)\" is not a decimal amount")
         }
         try Entry(
-            eventID: event.id, orderID: payment.order_id, kind: .payment, amountMinor: amount, currency: payment.currency,
+            eventSource: event.source ?? "", eventID: event.id, orderID: payment.order_id, kind: .payment, amountMinor: amount, currency: payment.currency,
             reference: payment.payment_id, occurredAt: payment.created_at, source: event.source ?? "hmac-sha256"
         ).insert(db)
     }

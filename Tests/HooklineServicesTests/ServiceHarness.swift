@@ -85,13 +85,15 @@ func temporaryDirectory() throws -> URL {
 }
 
 /// Posts a sample through the gateway, signed as its provider would; returns the HTTP status.
+/// To the source named after the provider, whose secret is `secret-<source>`, unless `source` names another.
 @discardableResult
-func deliver(_ sample: WebhookSample, to gateway: RunningGateway, body: [UInt8]? = nil, id: String? = nil) async throws -> Int {
-    var input = sample.signingInput(secret: "secret-\(sample.provider)", timestamp: Int64(Date().timeIntervalSince1970))
+func deliver(_ sample: WebhookSample, to gateway: RunningGateway, source: String? = nil, body: [UInt8]? = nil, id: String? = nil) async throws -> Int {
+    let source = source ?? sample.provider
+    var input = sample.signingInput(secret: "secret-\(source)", timestamp: Int64(Date().timeIntervalSince1970))
     if let body { input.body = body }
     if let id { input.id = id }
     let signed = try WebhookProviders.sign(provider: sample.provider, input)
-    return try await httpRequest(.POST, "\(gateway.baseURL)/webhooks/\(sample.provider)", headers: signed.headerFields, body: input.body).status
+    return try await httpRequest(.POST, "\(gateway.baseURL)/webhooks/\(source)", headers: signed.headerFields, body: input.body).status
 }
 
 /// `hookline-orders` as its own process, its output in `log`.

@@ -84,4 +84,30 @@ struct ServicesTests {
         try await Task.sleep(for: .seconds(1))
         #expect(try await httpRequest(.GET, ci.baseURL + "/builds").json?["total"] as? Int == 3)
     }
+
+    @Test("payments: two shop backends sending a payment with the same event id make two ledger entries, neither dead-lettered")
+    func paymentsWithOneIDFromTwoSources() async throws {
+        let broker = try await TestKafka.broker()
+        var configuration = systemConfiguration(broker: broker, directory: try temporaryDirectory())
+        var second = try #require(configuration.sources["hmac-sha256"])
+        second.secrets = ["secret-shop-b"]
+        configuration.sources["shop-b"] = second
+        let gateway = try await RunningGateway.start(configuration)
+        let payments = try await RunningService.start("payments", configuration: configuration)
+        defer { Task { await payments.stop(); await gateway.stop() } }
+
+        // Each backend numbers its events for itself: both send event 1001.
+        let sample = try #require(WebhookSamples.sample(provider: "hmac-sha256", event: "payment_success"))
+        #expect(try await deliver(sample, to: gateway, id: "1001") == 202)
+        #expect(try await deliver(sample, to: gateway, source: "shop-b", id: "1001") == 202)
+
+        let ledger = try await payments.waitFor("/payments?order_id=ord_1001") { ($0["total"] as? Int) == 2 }
+        let items = try #require(ledger["items"] as? [[String: Any]])
+        #expect(Set(items.compactMap { $0["source"] as? String }) == ["/webhooks/hmac-sha256", "/webhooks/shop-b"])
+        #expect(items.allSatisfy { $0["event_id"] as? String == "1001" })
+        #expect(ledger["net_minor"] as? Int == 9980)
+        let metrics = try await httpRequest(.GET, payments.baseURL + "/metrics").text
+        #expect(metrics.contains(#"hookline_consumer_dead_lettered_total{service="payments"} 0"#), "\(metrics)")
+        #expect(metrics.contains(#"hookline_consumer_events_applied_total{service="payments"} 2"#), "\(metrics)")
+    }
 }
