@@ -6,7 +6,8 @@ import Hummingbird
 
 /// **orders**: one row per order, whatever the provider, in its right final state whatever order
 /// the events arrive in. The status only moves forward (open → paid → cancelled), and the
-/// order's details come from the most recent event by the provider's own timestamp.
+/// order's details come from the most recent event by the provider's own timestamp, compared as
+/// the instant it names (`updated_at_ms`), not as text.
 public enum OrdersService {
     public static func make(prefix: String) -> ConsumerService {
         ConsumerService(
@@ -33,6 +34,20 @@ public enum OrdersService {
                         t.column("created_at", .text)
                         t.column("updated_at", .text)  // the provider's time of the event the details come from
                         t.column("events", .integer).notNull().defaults(to: 0)
+                    }
+                }
+                // v1 judged the most recent event by comparing `updated_at` as text, which sorts
+                // by wall-clock time: across a DST change (02:50+02:00, then 02:10+01:00 twenty
+                // minutes later) or between providers writing other offsets, a later event lost.
+                migrator.registerMigration("orders-v2-updated-instant") { db in
+                    try db.alter(table: "orders") { t in
+                        t.add(column: "updated_at_ms", .integer)  // Unix ms of updated_at; NULL when absent or unreadable
+                    }
+                    let rows = try Row.fetchAll(db, sql: "SELECT id, updated_at FROM orders WHERE updated_at IS NOT NULL")
+                    let update = try db.makeStatement(sql: "UPDATE orders SET updated_at_ms = ? WHERE id = ?")
+                    for row in rows {
+                        let text: String = row["updated_at"]
+                        try update.execute(arguments: [RFC3339.milliseconds(text), row["id"] as String])
                     }
                 }
             }
@@ -90,17 +105,18 @@ public enum OrdersService {
         let status = observation.status ?? .open  // rank 0: an update without a status never wins
         try db.cachedStatement(sql: Self.upsert).execute(arguments: [
             observation.id, observation.source, status.rawValue, status.rank, observation.total, observation.currency,
-            observation.customer, observation.createdAt, observation.updatedAt,
+            observation.customer, observation.createdAt, observation.updatedAt, observation.updatedAt.flatMap(RFC3339.milliseconds),
         ])
     }
 
-    /// Whether the incoming event is at least as recent as what the row holds.
-    private static let newer = "(orders.updated_at IS NULL OR COALESCE(excluded.updated_at, '') >= orders.updated_at)"
+    /// Whether the incoming event is at least as recent as what the row holds, by instant. A
+    /// row with no readable time takes any event; an event with none never wins over one with a time.
+    private static let newer = "(orders.updated_at_ms IS NULL OR excluded.updated_at_ms >= orders.updated_at_ms)"
 
     /// The merge, built once: the statement cache is keyed by this text, hashed on every event.
     private static let upsert = """
-        INSERT INTO orders (id, source, status, status_rank, total, currency, customer, created_at, updated_at, events)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+        INSERT INTO orders (id, source, status, status_rank, total, currency, customer, created_at, updated_at, updated_at_ms, events)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
         ON CONFLICT (id) DO UPDATE SET
             status = CASE WHEN excluded.status_rank > orders.status_rank THEN excluded.status ELSE orders.status END,
             status_rank = MAX(orders.status_rank, excluded.status_rank),
@@ -108,6 +124,7 @@ public enum OrdersService {
             currency = CASE WHEN \(Self.newer) THEN COALESCE(excluded.currency, orders.currency) ELSE orders.currency END,
             customer = CASE WHEN \(Self.newer) THEN COALESCE(excluded.customer, orders.customer) ELSE orders.customer END,
             updated_at = CASE WHEN \(Self.newer) THEN COALESCE(excluded.updated_at, orders.updated_at) ELSE orders.updated_at END,
+            updated_at_ms = CASE WHEN \(Self.newer) THEN COALESCE(excluded.updated_at_ms, orders.updated_at_ms) ELSE orders.updated_at_ms END,
             created_at = COALESCE(orders.created_at, excluded.created_at),
             events = orders.events + 1
         """
@@ -184,7 +201,7 @@ public enum OrdersService {
         router.get("/orders") { request, _ -> Response in
             guard let page = Page(request) else { return .badPage }
             let (total, items) = try await reader.read { db in
-                (try Order.fetchCount(db), try Order.order(Column("updated_at").desc, Column("id")).limit(page.limit, offset: page.offset).fetchAll(db))
+                (try Order.fetchCount(db), try Order.order(Column("updated_at_ms").desc, Column("id")).limit(page.limit, offset: page.offset).fetchAll(db))
             }
             return .json(Listing(total: total, items: items))
         }

@@ -52,6 +52,31 @@ struct ServicesTests {
         #expect(try await httpRequest(.GET, orders.baseURL + "/readyz").status == 200)
     }
 
+    @Test("orders: the newest event is judged by the instant its time names, not its text: 02:10+01:00 is after 02:50+02:00 across the DST change")
+    func ordersNewestByInstant() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = systemConfiguration(broker: broker, directory: try temporaryDirectory())
+        let gateway = try await RunningGateway.start(configuration)
+        let orders = try await RunningService.start("orders", configuration: configuration)
+        defer { Task { await orders.stop(); await gateway.stop() } }
+
+        // Berlin's clocks go back at 03:00 CEST on 27 October 2024: the second update is 20
+        // minutes after the first, though its text sorts before it.
+        let sample = try #require(WebhookSamples.sample(provider: "shopify", event: "orders.updated"))
+        let template = String(decoding: sample.body, as: UTF8.self)
+        for (index, (updatedAt, total)) in [("2024-10-27T02:50:00+02:00", "10.00"), ("2024-10-27T02:10:00+01:00", "20.00")].enumerated() {
+            let body = template
+                .replacingOccurrences(of: #""updated_at":"2024-05-14T14:03:11+02:00""#, with: #""updated_at":"\#(updatedAt)""#)
+                .replacingOccurrences(of: #""total_price":"49.90""#, with: #""total_price":"\#(total)""#)
+            try #require(body.contains(updatedAt) && body.contains(total))
+            #expect(try await deliver(sample, to: gateway, body: Array(body.utf8), id: "dst-\(index)") == 202)
+        }
+
+        let order = try await orders.waitFor("/orders/820982911946154508") { ($0["events"] as? Int) == 2 }
+        #expect(order["total"] as? String == "20.00")
+        #expect(order["updated_at"] as? String == "2024-10-27T02:10:00+01:00")
+    }
+
     @Test("payments: a ledger per event, refunds net out; ci: one build per repository, commit and trigger")
     func paymentsAndBuilds() async throws {
         let broker = try await TestKafka.broker()
