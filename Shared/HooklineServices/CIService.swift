@@ -141,6 +141,11 @@ public enum CIService {
 
 /// POSTs pending build jobs to the trigger URL, with retries: `{"id","repository","ref","sha","trigger"}`
 /// and an `Idempotency-Key` of the job id, so a retry the CI server already saw is harmless.
+///
+/// Graceful shutdown cancels the work in hand: the POST waiting for an answer (up to 10 s each)
+/// and the wait before a retry, so SIGTERM is not held up by a CI server that does not answer
+/// (compose gives a service 30 s to stop). A build whose POST was cut short stays pending, that
+/// attempt not counted, and is sent again at the next start under the same key.
 public struct CITrigger: Service {
     let url: String
     let writer: any DatabaseWriter
@@ -154,11 +159,19 @@ public struct CITrigger: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+        do {
+            try await cancelWhenGracefulShutdown { try await self.triggerPending() }
+        } catch where Task.isShuttingDownGracefully || Task.isCancelled {
+            // Cancelled mid-read or mid-write by the shutdown: nothing was half done.
+        }
+    }
+
+    private func triggerPending() async throws {
+        while !Task.isCancelled {
             let pending = try await self.writer.read { db in
                 try CIService.Build.filter(Column("status") == CIService.Status.pending.rawValue).order(Column("id")).limit(20).fetchAll(db)
             }
-            for build in pending { await self.trigger(build) }
+            for build in pending where !Task.isCancelled { await self.trigger(build) }
             try? await Task.sleep(for: pending.isEmpty ? .milliseconds(500) : .zero)
         }
     }
@@ -173,21 +186,26 @@ public struct CITrigger: Service {
             "id": String(build.id ?? 0), "repository": build.repository, "ref": build.ref, "sha": build.sha, "trigger": build.trigger,
         ]
         request.body = .bytes(ByteBuffer(bytes: (try? JSONEncoder().encode(payload)) ?? Data()))
-        build.attempts += 1
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             _ = try? await response.body.collect(upTo: 64 * 1024)
+            build.attempts += 1
             if (200..<300).contains(response.status.code) {
                 build.status = .triggered
             } else if response.status.code < 500 && response.status.code != 429 {
                 build.status = .triggerFailed  // the CI server refuses it: retrying will not help
             }
         } catch {
+            // Cut short by the shutdown: no answer, no attempt; the build stays as it was.
+            guard !Task.isCancelled else { return }
+            build.attempts += 1
             self.logger.warning("build trigger failed", metadata: ["hookline.build": "\(build.id ?? 0)", "error": "\(error)"])
         }
         if build.status == .pending, build.attempts >= self.maxAttempts { build.status = .triggerFailed }
         let updated = build
-        _ = try? await self.writer.write { db in try updated.update(db) }
+        // An answer the CI server gave is recorded even when the shutdown came meanwhile: the
+        // write runs in a task of its own, which the cancellation does not reach.
+        _ = try? await Task { try await self.writer.write { db in try updated.update(db) } }.value
         if build.status == .pending {
             try? await Task.sleep(for: .milliseconds(200 << min(build.attempts, 5)))
         }

@@ -1,9 +1,13 @@
 import Foundation
 import GRDB
 import HooklineConfig
+import HooklineConsumerKit
+import HooklineKafka
+import HooklineServices
 import HooklineTestSupport
 import HooklineWebhooks
 import NIOHTTP1
+import Synchronization
 import Testing
 
 /// The service executables as an operator runs them: their command line, and their start before
@@ -186,6 +190,65 @@ struct ServiceProcessTests {
         #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/orders.sqlite"))
     }
 
+    @Test("with a trigger URL that accepts and never answers, SIGTERM stops hookline-ci within seconds (exit 0), its builds left pending for the next start")
+    func ciStopsWhileTriggerHangs() async throws {
+        let broker = try await TestKafka.broker()
+        let directory = try temporaryDirectory()
+        let database = directory.appendingPathComponent("ci.sqlite").path
+        let listener = try SilentListener()
+        defer { listener.close() }
+
+        // Three builds waiting to be sent, in the database as the service migrates it.
+        do {
+            let runner = try ConsumerRunner(
+                service: CIService.make(prefix: "webhooks", triggers: true),
+                configuration: ConsumerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), groupID: "ci-setup", databasePath: database),
+                logger: TestKafka.logger
+            )
+            let writer = try #require(runner.reader as? any DatabaseWriter)
+            try await writer.write { db in
+                for index in 1...3 {
+                    try db.execute(
+                        sql: "INSERT INTO builds (repository, ref, sha, trigger, status, attempts, created_at) VALUES ('octo/repo', 'refs/heads/main', ?, 'push', 'pending', 0, '2024-05-14T09:26:35Z')",
+                        arguments: [String(repeating: "\(index)", count: 40)]
+                    )
+                }
+            }
+        }
+        let config = directory.appendingPathComponent("ci.yaml")
+        try """
+            kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(TestKafka.uniqueName("wh"))", session_timeout_ms: 6000 }
+            services:
+              ci: { group: "\(TestKafka.uniqueName("ci"))", database: "\(database)", trigger_url: "http://127.0.0.1:\(listener.port)/builds" }
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let log = directory.appendingPathComponent("ci.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try builtExecutable("hookline-ci"))
+        process.arguments = ["--config", config.path, "--listen", "127.0.0.1:0", "--log-level", "info"]
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = try FileHandle(forWritingTo: log)
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+        // SIGTERM while the first build's POST waits for an answer that never comes.
+        #expect(await eventually(timeout: .seconds(20)) { listener.accepted > 0 }, "no trigger POST arrived")
+        try await Task.sleep(for: .milliseconds(500))
+        let signalled = ContinuousClock.now
+        kill(process.processIdentifier, SIGTERM)
+        let status = await exitStatus(of: process, within: .seconds(15))
+        #expect(status == 0, "exit \(status.map(String.init) ?? "none within 15 s (killed)"); log: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        #expect(ContinuousClock.now - signalled < .seconds(15))
+
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        let builds = try await DatabaseQueue(path: database, configuration: readOnly).read { db in
+            try Row.fetchAll(db, sql: "SELECT status, attempts FROM builds ORDER BY id").map { ($0["status"] as String, $0["attempts"] as Int) }
+        }
+        #expect(builds.map(\.0) == ["pending", "pending", "pending"])
+        #expect(builds.map(\.1) == [0, 0, 0], "a POST cut short by the shutdown counted as an attempt")
+    }
+
     // MARK: Helpers
 
     private func status(_ url: String) async throws -> Int? {
@@ -197,5 +260,54 @@ struct ServiceProcessTests {
         readOnly.readonly = true
         guard let database = try? DatabaseQueue(path: path, configuration: readOnly) else { return 0 }
         return (try? database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0 }) ?? 0
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that accepts connections and never reads or answers: an HTTP
+/// server that hangs.
+final class SilentListener: Sendable {
+    let port: Int
+    private let socket: Int32
+    private let state = Mutex<(accepted: [Int32], closed: Bool)>(([], false))
+
+    var accepted: Int { self.state.withLock { $0.accepted.count } }
+
+    init() throws {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard socket >= 0, bound == 0, listen(socket, 16) == 0 else { throw EmbeddedBrokerError(message: "cannot listen on 127.0.0.1: \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
+        self.socket = socket
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+        // Holds the listener until `close()` ends its accept loop.
+        Thread.detachNewThread { [self] in
+            while true {
+                let connection = accept(socket, nil, nil)
+                guard connection >= 0 else { return }  // closed
+                let keep = self.state.withLock { state in
+                    if !state.closed { state.accepted.append(connection) }
+                    return !state.closed
+                }
+                if !keep { Glibc.close(connection) }
+            }
+        }
+    }
+
+    func close() {
+        let connections = self.state.withLock { state in
+            state.closed = true
+            return state.accepted
+        }
+        Glibc.shutdown(self.socket, Int32(SHUT_RDWR))
+        Glibc.close(self.socket)
+        connections.forEach { _ = Glibc.close($0) }
     }
 }
