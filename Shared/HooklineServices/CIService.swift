@@ -146,6 +146,10 @@ public enum CIService {
 /// and the wait before a retry, so SIGTERM is not held up by a CI server that does not answer
 /// (compose gives a service 30 s to stop). A build whose POST was cut short stays pending, that
 /// attempt not counted, and is sent again at the next start under the same key.
+///
+/// Instances of the service sharing one database may both send a pending build (the key makes the
+/// second harmless to the CI server); each records its outcome only over the state it read, so
+/// the first outcome recorded stands.
 public struct CITrigger: Service {
     let url: String
     let writer: any DatabaseWriter
@@ -176,8 +180,20 @@ public struct CITrigger: Service {
         }
     }
 
-    private func trigger(_ build: CIService.Build) async {
-        var build = build
+    /// Writes the outcome of one attempt only over the state the attempt started from (status and
+    /// attempts as read): instances sharing the database read the same pending builds, and one's
+    /// refusal (a 503) written over another's `triggered` would send the build again. False when
+    /// the row had moved on.
+    private static func record(_ build: CIService.Build, over read: CIService.Build, _ db: Database) throws -> Bool {
+        try db.execute(
+            sql: "UPDATE builds SET status = ?, attempts = ? WHERE id = ? AND status = ? AND attempts = ?",
+            arguments: [build.status.rawValue, build.attempts, build.id, read.status.rawValue, read.attempts]
+        )
+        return db.changesCount > 0
+    }
+
+    private func trigger(_ original: CIService.Build) async {
+        var build = original
         var request = HTTPClientRequest(url: self.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -202,10 +218,14 @@ public struct CITrigger: Service {
             self.logger.warning("build trigger failed", metadata: ["hookline.build": "\(build.id ?? 0)", "error": "\(error)"])
         }
         if build.status == .pending, build.attempts >= self.maxAttempts { build.status = .triggerFailed }
-        let updated = build
+        let (read, updated) = (original, build)
         // An answer the CI server gave is recorded even when the shutdown came meanwhile: the
         // write runs in a task of its own, which the cancellation does not reach.
-        _ = try? await Task { try await self.writer.write { db in try updated.update(db) } }.value
+        let recorded = try? await Task { try await self.writer.write { db in try Self.record(updated, over: read, db) } }.value
+        if recorded == false {
+            self.logger.debug("build outcome not recorded: another instance recorded one first", metadata: ["hookline.build": "\(build.id ?? 0)"])
+            return
+        }
         if build.status == .pending {
             try? await Task.sleep(for: .milliseconds(200 << min(build.attempts, 5)))
         }

@@ -7,7 +7,6 @@ import HooklineServices
 import HooklineTestSupport
 import HooklineWebhooks
 import NIOHTTP1
-import Synchronization
 import Testing
 
 /// The service executables as an operator runs them: their command line, and their start before
@@ -195,7 +194,7 @@ struct ServiceProcessTests {
         let broker = try await TestKafka.broker()
         let directory = try temporaryDirectory()
         let database = directory.appendingPathComponent("ci.sqlite").path
-        let listener = try SilentListener()
+        let listener = try LoopbackListener()
         defer { listener.close() }
 
         // Three builds waiting to be sent, in the database as the service migrates it.
@@ -260,54 +259,5 @@ struct ServiceProcessTests {
         readOnly.readonly = true
         guard let database = try? DatabaseQueue(path: path, configuration: readOnly) else { return 0 }
         return (try? database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0 }) ?? 0
-    }
-}
-
-/// A TCP listener on 127.0.0.1 that accepts connections and never reads or answers: an HTTP
-/// server that hangs.
-final class SilentListener: Sendable {
-    let port: Int
-    private let socket: Int32
-    private let state = Mutex<(accepted: [Int32], closed: Bool)>(([], false))
-
-    var accepted: Int { self.state.withLock { $0.accepted.count } }
-
-    init() throws {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard socket >= 0, bound == 0, listen(socket, 16) == 0 else { throw EmbeddedBrokerError(message: "cannot listen on 127.0.0.1: \(errno)") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
-        }
-        self.socket = socket
-        self.port = Int(UInt16(bigEndian: address.sin_port))
-        // Holds the listener until `close()` ends its accept loop.
-        Thread.detachNewThread { [self] in
-            while true {
-                let connection = accept(socket, nil, nil)
-                guard connection >= 0 else { return }  // closed
-                let keep = self.state.withLock { state in
-                    if !state.closed { state.accepted.append(connection) }
-                    return !state.closed
-                }
-                if !keep { Glibc.close(connection) }
-            }
-        }
-    }
-
-    func close() {
-        let connections = self.state.withLock { state in
-            state.closed = true
-            return state.accepted
-        }
-        Glibc.shutdown(self.socket, Int32(SHUT_RDWR))
-        Glibc.close(self.socket)
-        connections.forEach { _ = Glibc.close($0) }
     }
 }
