@@ -57,9 +57,11 @@ public final class ConsumerRunner: Service, Sendable {
     /// The service's database, for its read endpoints.
     public var reader: any DatabaseReader { self.database.pool }
 
-    /// True while running and a member of its group with partitions assigned at least once.
+    /// True while running and holding at least one partition. A member the group assigned
+    /// nothing (more instances than partitions, or none of its topics exists yet) has nothing to
+    /// consume, and is not ready until a rebalance gives it some.
     public var isReady: Bool {
-        self.status.withLock { $0.running && ($0.tracker?.assignments ?? 0) > 0 }
+        self.status.withLock { $0.running && ($0.tracker?.holdsPartitions ?? false) }
     }
 
     /// The partitions this instance holds now, sorted.

@@ -39,7 +39,8 @@ final class PartitionTracker: KafkaRebalanceListener {
         var identity: String
         /// The next offset this consumer will process, per assigned partition.
         var positions: [TopicPartition: Int64] = [:]
-        var assignments = 0
+        /// The partitions assigned now, whether or not their start could be checked.
+        var held: Set<TopicPartition> = []
     }
 
     init(database: ConsumerDatabase, admin: KafkaAdmin, gate: BatchGate, groupID: String, identity: String, logger: Logger) {
@@ -64,8 +65,9 @@ final class PartitionTracker: KafkaRebalanceListener {
         stored == current || stored == self.unknownIdentity || current == self.unknownIdentity
     }
 
-    /// How many assignments this consumer received (more than 0 once it joined its group).
-    var assignments: Int { self.state.withLock { $0.assignments } }
+    /// Whether the group assigned this consumer any partition now. An assignment may be empty:
+    /// more instances than partitions, or no topic of the subscription yet.
+    var holdsPartitions: Bool { self.state.withLock { !$0.held.isEmpty } }
 
     /// The positions of the partitions currently assigned.
     var positions: [TopicPartition: Int64] { self.state.withLock { $0.positions } }
@@ -95,14 +97,14 @@ final class PartitionTracker: KafkaRebalanceListener {
             let (starts, positions) = try await self.startOffsets(partitions)
             self.state.withLock { state in
                 state.positions.merge(positions) { _, new in new }
-                state.assignments += 1
+                state.held.formUnion(partitions)
             }
             return starts
         } catch {
             // Without the log's bounds nothing can be checked: fall back to the group's offsets,
             // which never run ahead of the database's (they are committed after it).
             self.logger.error("cannot check stored offsets; starting from the group's committed offsets", metadata: ["error": "\(error)"])
-            self.state.withLock { $0.assignments += 1 }
+            self.state.withLock { $0.held.formUnion(partitions) }
             return [:]
         }
     }
@@ -111,6 +113,7 @@ final class PartitionTracker: KafkaRebalanceListener {
         await self.gate.revoke(partitions)
         self.state.withLock { state in
             for partition in partitions { state.positions[partition] = nil }
+            state.held.subtract(partitions)
         }
     }
 

@@ -49,7 +49,7 @@ public enum ConsumerServiceApplication {
         router.get("/readyz") { _, _ in
             runner.isReady
                 ? Response.json(["status": "ready"])
-                : Response.json(status: .serviceUnavailable, ["error": "not_ready", "message": "The consumer has no partitions assigned yet."])
+                : Response.json(status: .serviceUnavailable, ["error": "not_ready", "message": "The consumer holds no partitions: not yet, none of its topics exists yet, or the group has more instances than partitions."])
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: runner.metrics.render())))

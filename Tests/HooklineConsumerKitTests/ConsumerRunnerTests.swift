@@ -240,4 +240,37 @@ struct ConsumerRunnerTests {
             #expect(metric(runner, "duplicates_skipped_total") == 0)
         }
     }
+
+    @Test("ready means holding partitions: of two runners on a one-partition topic only the holder is ready; the other becomes ready when it takes the partition over")
+    func readyOnlyWhileHoldingPartitions() async throws {
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory, partitions: 1)
+        let one = RunningConsumer(try fixture.runner())
+        try await one.waitUntilReady()
+        let two = RunningConsumer(try fixture.runner())
+
+        // Both members of the group, then the partition with one of them for 3 s on end: the
+        // rebalance is over, and the other's empty assignment (which counted as joining before)
+        // has reached it. The embedded broker's group descriptions leave assignments out.
+        let admin = try TestKafka.admin(fixture.broker)
+        try #require(await eventually { (try? await admin.describeConsumerGroups([fixture.group]))?.first?.members.count == 2 }, "the second runner did not join")
+        var settled: ContinuousClock.Instant?
+        try await waitUntil("one runner holds the partition for 3 s") {
+            guard one.runner.assignedPartitions.count + two.runner.assignedPartitions.count == 1 else {
+                settled = nil
+                return false
+            }
+            settled = settled ?? .now
+            return settled!.duration(to: .now) >= .seconds(3)
+        }
+        let (holder, idle) = one.runner.assignedPartitions.isEmpty ? (two, one) : (one, two)
+        #expect(holder.runner.isReady)
+        #expect(!idle.runner.isReady, "a runner with no partition says it is ready")
+
+        try await holder.stop()
+        try await waitUntil("the other runner took the partition over") { idle.runner.assignedPartitions.count == 1 }
+        #expect(idle.runner.isReady)
+        try await idle.stop()
+        #expect(!idle.runner.isReady)
+    }
 }

@@ -206,7 +206,7 @@ struct RunningConsumer {
     }
 
     func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
-        try await waitUntil("the runner joined its group", timeout: timeout) { self.runner.isReady }
+        try await waitUntil("the runner holds partitions", timeout: timeout) { self.runner.isReady }
     }
 }
 
