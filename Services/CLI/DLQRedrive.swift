@@ -151,13 +151,13 @@ struct DLQRedrive: AsyncParsableCommand {
         if failure != nil { throw ExitCode(1) }
     }
 
-    /// The redrive producer: as large records as the gateway writes (its `message.max.bytes` is
-    /// `gateway.max_body_bytes` + 64 KiB), since a redriven original is one of them; librdkafka's
+    /// The redrive producer: as large records as the gateway writes (`GatewaySection.largestRecordBytes`),
+    /// since a redriven original is one of them; librdkafka's
     /// default of 1,000,000 bytes would refuse the originals too large for a dead letter.
     /// `kafka.properties` still overrides it.
     static func producerConfiguration(_ configuration: HooklineConfiguration, cluster: ClusterOptions) -> KafkaProducerConfiguration {
         var kafka = cluster.kafka(configuration)
-        let largest = max(1_000_000, configuration.gateway.maxBodyBytes + 65_536)
+        let largest = max(1_000_000, configuration.gateway.largestRecordBytes)
         kafka.properties = ["message.max.bytes": String(largest)].merging(kafka.properties) { _, configured in configured }
         return KafkaProducerConfiguration(kafka: kafka)
     }

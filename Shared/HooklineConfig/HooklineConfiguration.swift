@@ -224,6 +224,13 @@ public struct GatewaySection: Sendable, Hashable {
     public var shutdownGraceMs: Int = 10_000
 
     public init() {}
+
+    /// The largest Kafka record a gateway writes: a body of `max_body_bytes` and 64 KiB for its
+    /// headers, key and framing (the CloudEvents headers and a key are a few hundred bytes). What
+    /// producers of such records (the gateway's, a dead-letter redrive's) must be able to send.
+    public var largestRecordBytes: Int {
+        self.maxBodyBytes + 65_536
+    }
 }
 
 /// `sources.<name>:` — one webhook endpoint.

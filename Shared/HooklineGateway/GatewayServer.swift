@@ -26,8 +26,9 @@ import Synchronization
 /// What Hummingbird's server did is done the same way: the child channels' options, the decoder's
 /// limits, `HTTPConnectionStateHandler` (idle timeout, closing after the answer in flight on
 /// shutdown). At most `maxConnections` are open at once (``ConnectionLimitHandler``), which must
-/// leave file descriptors to spare (``FileDescriptorLimit``). A graceful shutdown stops accepting and asks every connection to close once its
-/// answer in flight is written, as NIO's `ServerQuiescingHelper` does. A cancelled server (the
+/// leave file descriptors to spare (``FileDescriptorLimit``). A graceful shutdown stops accepting
+/// and asks every connection to close once its answer in flight is written, as NIO's
+/// `ServerQuiescingHelper` does. A cancelled server (the
 /// shutdown ran out of time) closes every connection at once, as Hummingbird's per-connection
 /// tasks did, but first its input: a webhook still arriving gets a 503 and is sent again. Either
 /// way `run` returns once every connection has closed.

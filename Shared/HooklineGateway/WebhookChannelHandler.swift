@@ -112,7 +112,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// count from here.
     private var arrival = ContinuousClock.now
     private var deadlineTimer: Scheduled<Void>?
-    /// Closes a connection whose first request has not begun within the request timeout.
+    /// Closes a connection whose first request's head has not arrived within the request timeout.
     private var firstRequestTimer: Scheduled<Void>?
     /// Gives the connection to the router (``GatewayServer``): called on the event loop, once,
     /// before the first part of a request for the router is passed on.
@@ -126,7 +126,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         self.handOff = handOff
     }
 
-    /// A new connection must begin its first request within the request timeout, not the idle
+    /// A new connection must bring its first request's head within the request timeout, not the idle
     /// timeout (75 s by default, for load balancers' kept-alive connections): otherwise a few
     /// thousand sockets that never send a byte, 55 new ones a second, would hold every connection
     /// the gateway allows (`max_connections`), its probes' included.
@@ -502,12 +502,6 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         self.resumeReads(context: context)
         context.fireChannelWritabilityChanged()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        self.requestArrived()
-        self.held.removeAll()
-        context.fireChannelInactive()
     }
 
     /// Called when the connection closes (its pipeline is torn down): `channelInactive` does not

@@ -50,7 +50,7 @@ final class WebhookPublisher: Sendable {
         // `max_body_bytes` (1 MiB): those were answered 503 and sent again, forever.
         var properties = [
             "linger.ms": "1", "batch.num.messages": "16", "allow.auto.create.topics": "false",
-            "message.max.bytes": String(max(1_000_000, Self.largestRecordBytes(configuration))),
+            "message.max.bytes": String(max(1_000_000, configuration.gateway.largestRecordBytes)),
         ]
         properties.merge(configuration.kafka.properties) { _, user in user }
         return KafkaProducerConfiguration(
@@ -60,20 +60,11 @@ final class WebhookPublisher: Sendable {
         )
     }
 
-    /// Room for a record's headers, key and framing beyond its body: the CloudEvents headers and
-    /// a key are a few hundred bytes.
-    static let recordOverheadBytes = 65_536
-
-    /// The largest record the gateway writes: a body of `max_body_bytes` and its overhead.
-    static func largestRecordBytes(_ configuration: HooklineConfiguration) -> Int {
-        configuration.gateway.maxBodyBytes + self.recordOverheadBytes
-    }
-
     /// The configuration of the topics the gateway creates: `max.message.bytes` large enough for
     /// its largest record when that is over a broker's default (1,048,588 bytes), which a topic
     /// otherwise takes from its broker.
     static func topicConfig(_ configuration: HooklineConfiguration) -> [String: String] {
-        let largest = self.largestRecordBytes(configuration)
+        let largest = configuration.gateway.largestRecordBytes
         return largest > 1_048_588 ? ["max.message.bytes": String(largest)] : [:]
     }
 
