@@ -304,6 +304,7 @@ let package = Package(
         .testTarget(
             name: "HooklineConsumerKitTests",
             dependencies: [
+                "HooklineConfig",
                 "HooklineConsumerKit",
                 "HooklineKafka",
                 "HooklineTestSupport",

@@ -11,7 +11,8 @@ extension ConsumerConfiguration {
             databasePath: section.database ?? "./data/\(name).sqlite",
             sessionTimeout: .milliseconds(kafka.sessionTimeoutMs),
             topicPrefix: kafka.topicPrefix,
-            deadLetterPartitions: kafka.partitions
+            deadLetterPartitions: kafka.partitions,
+            deadLetterReplicationFactor: kafka.replicationFactor
         )
         if let batchSize = section.batchSize { self.batchSize = max(batchSize, 1) }
         if let maxAttempts = section.maxAttempts { self.maxAttempts = max(maxAttempts, 1) }

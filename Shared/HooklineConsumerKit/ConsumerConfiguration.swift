@@ -16,6 +16,9 @@ public struct ConsumerConfiguration: Sendable {
     /// Partitions of the dead-letter topic when the kit creates it. Default: `1`; from a
     /// configuration file, `kafka.partitions`
     public var deadLetterPartitions: Int32
+    /// Replicas of the dead-letter topic when the kit creates it. Default: `1`; from a
+    /// configuration file, `kafka.replication_factor`, as the gateway's topics
+    public var deadLetterReplicationFactor: Int32
     /// Most events applied in one transaction (one fsync). Only a backlog fills a batch: under
     /// light load each batch holds what has arrived. Default: `1000`
     public var batchSize: Int
@@ -44,6 +47,7 @@ public struct ConsumerConfiguration: Sendable {
         sessionTimeout: Duration = .seconds(45),
         topicPrefix: String = "webhooks",
         deadLetterPartitions: Int32 = 1,
+        deadLetterReplicationFactor: Int32 = 1,
         batchSize: Int = 1000,
         maxAttempts: Int = 5,
         retryBackoff: Duration = .milliseconds(100),
@@ -60,6 +64,7 @@ public struct ConsumerConfiguration: Sendable {
         self.sessionTimeout = sessionTimeout
         self.topicPrefix = topicPrefix
         self.deadLetterPartitions = deadLetterPartitions
+        self.deadLetterReplicationFactor = deadLetterReplicationFactor
         self.batchSize = batchSize
         self.maxAttempts = maxAttempts
         self.retryBackoff = retryBackoff
@@ -113,5 +118,12 @@ public struct ConsumerConfiguration: Sendable {
             isolationLevel: .readUncommitted,
             bufferCapacity: max(self.batchSize * 4, 2000)
         )
+    }
+}
+
+extension ConsumerConfiguration {
+    /// The dead-letter topic `name` as the kit creates it: its partitions and replicas.
+    func deadLetterTopic(_ name: String) -> KafkaAdmin.NewTopic {
+        KafkaAdmin.NewTopic(name: name, partitions: self.deadLetterPartitions, replicationFactor: self.deadLetterReplicationFactor)
     }
 }

@@ -158,7 +158,7 @@ struct ConsumerLoop: Sendable {
         guard [.unknownTopicOrPartition, .unknownTopic, .unknownPartition, .messageTimedOut].contains(error.code) else { return }
         let topic = self.deadLetters.topic
         do {
-            try await self.admin.createTopics([.init(name: topic, partitions: self.configuration.deadLetterPartitions)])
+            try await self.admin.createTopics([self.configuration.deadLetterTopic(topic)])
             self.logger.warning("made sure the dead-letter topic exists (created again if it was missing)", metadata: ["kafka.dlq_topic": "\(topic)"])
         } catch {
             self.logger.warning("creating the dead-letter topic failed", metadata: ["kafka.dlq_topic": "\(topic)", "kafka.error": "\(error)"])

@@ -141,7 +141,7 @@ public final class ConsumerRunner: Service, Sendable {
         while true {
             do {
                 // A stop asked for meanwhile ends the wait for the broker's answer (`.interrupted`).
-                let topics = [KafkaAdmin.NewTopic(name: topic, partitions: self.configuration.deadLetterPartitions)]
+                let topics = [self.configuration.deadLetterTopic(topic)]
                 try await cancelWhenGracefulShutdown { () async -> Result<Void, KafkaError> in
                     do throws(KafkaError) {
                         return .success(try await admin.createTopics(topics))

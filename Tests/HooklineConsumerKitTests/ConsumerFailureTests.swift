@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HooklineConfig
 import HooklineKafka
 import HooklineTestSupport
 import Synchronization
@@ -43,6 +44,17 @@ final class FlakyHandler: EventHandler {
 
 @Suite("Consumer runner: failures and dead letters", .serialized, .timeLimit(.minutes(3)))
 struct ConsumerFailureTests {
+    @Test("from a configuration file, the dead-letter topic is created with kafka.partitions and kafka.replication_factor, as the gateway's topics are")
+    func deadLetterTopicFromConfiguration() {
+        var kafka = KafkaSection()
+        kafka.partitions = 3
+        kafka.replicationFactor = 3
+        let topic = ConsumerConfiguration(service: "orders", kafka: kafka, section: ServiceSection()).deadLetterTopic("webhooks.dlq.orders")
+        #expect(topic.partitions == 3)
+        // It was 1 whatever the file said: on a cluster, one broker's loss lost the dead letters.
+        #expect(topic.replicationFactor == 3)
+    }
+
     @Test("a poison message goes to the dead-letter topic with its reason and source; the stream continues; a transient failure applies once")
     func poisonAndTransientFailures() async throws {
         let directory = try TemporaryDirectory()
