@@ -44,8 +44,9 @@ public struct WebhookEndpoint: Sendable {
 /// that sends `Connection: close` has the connection closed after its answer.
 ///
 /// Every request, served here or by the router, must arrive in full within the request timeout
-/// of its head: Hummingbird's idle timeout cuts off a client that stalls, but not one that sends
-/// a byte now and then. A webhook that runs out of time is answered 408 and its connection is
+/// of its head, and a later request's head on a kept-alive connection within that of its first
+/// bytes: Hummingbird's idle timeout cuts off a client that stalls, but not one that sends a byte
+/// now and then. A webhook that runs out of time is answered 408 and its connection is
 /// closed; a request of the router's just has its connection closed (an answer could overtake
 /// the router's). The timer is set only for a request still incomplete at the end of a read,
 /// so a request that arrives in one read costs none.
@@ -114,6 +115,9 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var deadlineTimer: Scheduled<Void>?
     /// Closes a connection whose first request's head has not arrived within the request timeout.
     private var firstRequestTimer: Scheduled<Void>?
+    /// The decoder passed something on during the current read: a read without any leaves bytes
+    /// it holds, the start of a head.
+    private var partsThisRead = false
     /// Gives the connection to the router (``GatewayServer``): called on the event loop, once,
     /// before the first part of a request for the router is passed on.
     private let handOff: (any Channel) throws -> Void
@@ -144,6 +148,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.partsThisRead = true
         if let timer = self.firstRequestTimer {
             timer.cancel()
             self.firstRequestTimer = nil
@@ -424,7 +429,17 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: The request timeout
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        self.armRequestDeadline(context: context)
+        if !self.partsThisRead, case .idle = self.state, self.firstRequestTimer == nil {
+            // Bytes the decoder holds: a head has begun. Hummingbird's idle timeout counts from
+            // the last whole request part, so a head trickled a byte now and then would hold the
+            // connection for all of it (75 s by default), one request in that time enough to
+            // start the next. A head whose first bytes came in the same read as the request
+            // before it counts from the next read.
+            self.scheduleRequestDeadline(from: .now, context: context)
+        } else {
+            self.armRequestDeadline(context: context)
+        }
+        self.partsThisRead = false
         context.fireChannelReadComplete()
     }
 
@@ -432,14 +447,20 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func armRequestDeadline(context: ChannelHandlerContext) {
         switch self.state {
         case .reading, .routing:
-            guard self.deadlineTimer == nil else { return }
-            let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let remaining = .milliseconds(self.requestTimeoutMs) - self.arrival.duration(to: .now)
-            self.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(remaining)) {
-                handler.value.0.requestTimedOut(context: handler.value.1)
-            }
+            self.scheduleRequestDeadline(from: self.arrival, context: context)
         case .idle, .answering, .closing:
             break
+        }
+    }
+
+    /// Starts the request timer, unless it runs: a head that began before its timer was set keeps
+    /// it, so the whole request counts from its first byte.
+    private func scheduleRequestDeadline(from start: ContinuousClock.Instant, context: ChannelHandlerContext) {
+        guard self.deadlineTimer == nil else { return }
+        let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let remaining = .milliseconds(self.requestTimeoutMs) - start.duration(to: .now)
+        self.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(remaining)) {
+            handler.value.0.requestTimedOut(context: handler.value.1)
         }
     }
 
@@ -460,7 +481,16 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .routing:
             self.state = .closing
             context.close(promise: nil)
-        case .idle, .answering, .closing:
+        case .idle:
+            // A head still arriving, for a source not known yet.
+            self.state = .closing
+            guard self.routerAnswersDue == 0 else {
+                return context.close(promise: nil)  // an answer could overtake the router's
+            }
+            self.endpoint.refused(nil, .requestTimeout)
+            let message = "The request's header did not arrive in full within \(self.requestTimeoutMs) ms."
+            self.close(answering: .jsonError(.requestTimeout, code: "request_timeout", message: message), context: context)
+        case .answering, .closing:
             break
         }
     }

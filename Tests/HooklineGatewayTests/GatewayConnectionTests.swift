@@ -524,6 +524,28 @@ struct GatewayConnectionTests {
         let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
         #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="github",status="408"} 1"#))
     }
+
+    @Test("the head of a later request on a kept-alive connection must arrive within the request timeout of its first byte: trickled after a webhook or after a health check, it gets a JSON 408 and the connection closes")
+    func laterHeadTricklingTimesOut() async throws {
+        // The idle timeout (75 s here) counts from the last whole request part, so on its own it
+        // would keep both connections open for the whole 15 s.
+        let (broker, gateway) = try await startGitHubGateway(requestTimeoutMs: 1000)
+        defer { Task { await gateway.stop() } }
+        #expect(gateway.configuration.gateway.idleTimeoutMs > 15_000)
+        let nextHead = Array("POST /webhooks/github HTTP/1.1\r\nHost: test\r\nX-Padding: \(String(repeating: "a", count: 200))".utf8)
+
+        for (name, first) in [("webhook", try signedPush(id: "before-trickle")), ("health check", Array("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n".utf8))] {
+            let trickled = try await RawHTTPConnection.trickle(port: gateway.port, head: first, body: nextHead, every: .milliseconds(100), for: .seconds(15))
+            #expect(trickled.responses.map(\.status).last == 408, "\(name): \(trickled.responses.map(\.status))")
+            #expect(trickled.responses.last?.json?["error"] as? String == "request_timeout", "\(name)")
+            #expect(trickled.closed, "\(name): not closed in \(trickled.seconds) s")
+            #expect(trickled.seconds > 0.9 && trickled.seconds < 10, "\(name): cut off after \(trickled.seconds) s")
+        }
+
+        #expect(try await publishedIDs(gateway, broker: broker, expect: 1) == ["before-trickle"])
+        let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
+        #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="-",status="408"} 2"#), "\(metrics.text)")
+    }
 }
 
 /// The user and system CPU time process `pid` has used, in clock ticks (100 a second here).
