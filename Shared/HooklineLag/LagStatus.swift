@@ -1,7 +1,8 @@
 /// How a consumer group (or one of its partitions) is doing, after Burrow's evaluation rules.
 ///
-/// The raw value is the `hookline_consumergroup_status` gauge; a larger value is worse, and a
-/// group's status is its worst partition's.
+/// The raw value is the `hookline_consumergroup_status` gauge. A group's status is its worst
+/// partition's, worst meaning STOPPED, then STALLED, then REWIND, then WARN, then OK: a partition
+/// rewound on purpose (a replay) must not hide a stuck one, which pages.
 public enum LagStatus: Int, Sendable, Hashable, Comparable, CaseIterable, Codable {
     /// Keeping up, or nothing to judge yet.
     case ok = 0
@@ -26,8 +27,19 @@ public enum LagStatus: Int, Sendable, Hashable, Comparable, CaseIterable, Codabl
         }
     }
 
+    /// Ordered by how bad it is, not by the gauge's code.
     public static func < (lhs: LagStatus, rhs: LagStatus) -> Bool {
-        lhs.rawValue < rhs.rawValue
+        lhs.severity < rhs.severity
+    }
+
+    private var severity: Int {
+        switch self {
+        case .ok: 0
+        case .warn: 1
+        case .rewind: 2
+        case .stalled: 3
+        case .stopped: 4
+        }
     }
 
     public init(from decoder: any Decoder) throws {

@@ -4,6 +4,22 @@ import Testing
 
 @Suite("Report shape and the groups left out")
 struct ReportTests {
+    @Test("a group's status is its worst partition's by severity, not by gauge code: a partition rewound by a replay does not hide a stalled one, which pages")
+    func rewindDoesNotHideStalled() throws {
+        var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
+        var report: LagReport?
+        for second in stride(from: 0.0, through: 60, by: 5) {
+            // Partition 0 stuck at 10 with lag and members; partition 1 rewound from 100 to 0 at 55 s.
+            let rewound: Int64 = second < 55 ? 100 : 0
+            report = tracker.record(snapshot(at: second, groups: [group("g", members: 1, [("t", 0, 10, 50), ("t", 1, rewound, 100)])]))
+        }
+        let judged = try #require(report?.groups.first)
+        #expect(judged.partitions.map(\.status) == [.stalled, .rewind])
+        #expect(judged.status == .stalled)
+        #expect(judged.statusCode == 2)
+        #expect([LagStatus.ok, .warn, .rewind, .stalled, .stopped].shuffled().sorted() == [.ok, .warn, .rewind, .stalled, .stopped])
+    }
+
     @Test("the CLI's own groups (dlq redrive marks, throwaway readers) are left out of a full snapshot; services' groups are not")
     func toolingGroups() {
         #expect(LagReader.isToolingGroup("hookline-dlq-redrive-orders"))
