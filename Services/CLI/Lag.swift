@@ -89,11 +89,16 @@ struct Lag: AsyncParsableCommand {
                     String(partition.end),
                     partition.lag.map(String.init) ?? "-",
                     Self.timeLag(partition),
-                    partition.status.name,
+                    partition.judged ? partition.status.name : "-",
                 ])
             }
         }
         Self.emit(Table.render(rows, rightAligned: [2, 3, 4, 5, 6]))
+        if report.groups.contains(where: { !$0.judged }) {
+            // One look cannot tell a stopped consumer from a busy one: OK would be a guess.
+            let window = Int(report.windowSeconds)
+            Self.emit("STATUS -: lag, but fewer than \(window) s of looks to judge it by; run with --watch, or see hookline-monitor's page.")
+        }
     }
 
     /// A look of --watch that failed: a JSON line `{"error", "taken_at"}` with --json (`taken_at` in

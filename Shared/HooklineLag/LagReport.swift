@@ -26,8 +26,11 @@ public struct LagReport: Sendable, Hashable, Codable {
         /// The status as `hookline_consumergroup_status` encodes it (also in the JSON).
         public var statusCode: Int { self.status.rawValue }
 
+        /// Whether every partition's status is a verdict (also in the JSON); see ``Partition/judged``.
+        public var judged: Bool { self.partitions.allSatisfy(\.judged) }
+
         private enum CodingKeys: String, CodingKey {
-            case group, state, members, status, statusCode, lag, lagSeconds, partitions, history
+            case group, state, members, status, statusCode, judged, lag, lagSeconds, partitions, history
         }
 
         public init(
@@ -44,7 +47,7 @@ public struct LagReport: Sendable, Hashable, Codable {
             self.history = history
         }
 
-        /// `statusCode` in the JSON is ignored: it follows from `status`.
+        /// `statusCode` and `judged` in the JSON are ignored: they follow from the rest.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.init(
@@ -66,6 +69,7 @@ public struct LagReport: Sendable, Hashable, Codable {
             try container.encode(self.members, forKey: .members)
             try container.encode(self.status, forKey: .status)
             try container.encode(self.statusCode, forKey: .statusCode)
+            try container.encode(self.judged, forKey: .judged)
             try container.encodeIfPresent(self.lag, forKey: .lag)
             try container.encodeIfPresent(self.lagSeconds, forKey: .lagSeconds)
             try container.encode(self.partitions, forKey: .partitions)
@@ -85,6 +89,9 @@ public struct LagReport: Sendable, Hashable, Codable {
         /// The time lag is a lower bound: the first unconsumed record is older than the history.
         public var lagSecondsIsLowerBound: Bool
         public var status: LagStatus
+        /// False while `status` is OK for want of history: the partition has lag and fewer than
+        /// the window's seconds of looks (``StatusEvaluator/isJudged(_:of:now:)``).
+        public var judged: Bool
     }
 
     public struct Topic: Sendable, Hashable, Codable {

@@ -79,6 +79,7 @@ public struct LagTracker: Sendable {
             if let first = history.firstIndex(where: { $0.at >= windowStart }), first > 1 { history.removeFirst(first - 1) }
             samples[key] = history
             let timeLag = row.committed.flatMap { TimeLag.estimate(committed: $0, history: self.ends[key] ?? [], now: now) }
+            let status = self.evaluator.status(of: history, hasMembers: group.members > 0, now: now)
             partitions.append(
                 LagReport.Partition(
                     topic: row.topic,
@@ -88,7 +89,8 @@ public struct LagTracker: Sendable {
                     lag: row.lag,
                     lagSeconds: timeLag?.seconds,
                     lagSecondsIsLowerBound: timeLag?.isLowerBound ?? false,
-                    status: self.evaluator.status(of: history, hasMembers: group.members > 0, now: now)
+                    status: status,
+                    judged: self.evaluator.isJudged(status, of: history, now: now)
                 )
             )
         }

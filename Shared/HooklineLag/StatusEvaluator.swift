@@ -68,6 +68,15 @@ public struct StatusEvaluator: Sendable {
         return .ok
     }
 
+    /// Whether `status` is a verdict: false for OK on a partition with lag whose history does not
+    /// cover the window yet (a single look, the first minutes of a watch or of the monitor), when
+    /// STOPPED or STALLED could not have been told yet.
+    public func isJudged(_ status: LagStatus, of samples: [OffsetSample], now: Date) -> Bool {
+        guard status == .ok, let last = samples.last, (last.lag ?? 0) > 0 else { return true }
+        let windowStart = now.addingTimeInterval(-self.window)
+        return samples.contains { $0.committed != nil && $0.at <= windowStart }
+    }
+
     /// Whether a group has gone quiet long enough to drop: no members, and nothing (members, lag,
     /// a commit) since `lastActivity`.
     public func isExpired(lastActivity: Date, now: Date) -> Bool {

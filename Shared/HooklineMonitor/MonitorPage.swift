@@ -127,7 +127,8 @@ function partitionLines(partitions) {
     const empty = ps.filter(idle).map((p) => p.partition);
     const shown = ps.filter((p) => !idle(p)).map((p) =>
       `[${p.partition}] ` + (p.committed == null ? `<span class="nocommit">no commit</span> of ${num(p.end)}` :
-        `${num(p.committed)}/${num(p.end)} lag ${num(p.lag)}`) + (p.status !== "OK" ? ` <b>${p.status}</b>` : ""));
+        `${num(p.committed)}/${num(p.end)} lag ${num(p.lag)}`) + (p.status !== "OK" ? ` <b>${p.status}</b>` :
+        !p.judged ? ` <span class="nocommit judging" title="fewer than the window's seconds of looks: not judged yet">judging</span>` : ""));
     if (empty.length) {
       shown.push(`<span class="nocommit" title="partition${empty.length === 1 ? "" : "s"} ${empty.join(", ")}: no records, no commit">${empty.length} empty</span>`);
     }
@@ -166,15 +167,8 @@ async function refresh() {
     const status = await response.json();
     $("error").style.display = status.error ? "block" : "none";
     $("error").textContent = status.error ? "Last snapshot failed: " + status.error : "";
-    const report = status.lag;
-    if (!report) { $("updated").textContent = "waiting for the first snapshot"; return; }
-    $("updated").textContent = new Date(report.taken_at * 1000).toLocaleTimeString();
-    $("window").textContent = report.window_seconds + " s";
-    $("isolation").textContent = report.isolation_level;
-    $("group-count").textContent = report.groups.length;
-    $("bad-count").textContent = report.groups.filter((g) => g.status !== "OK").length;
-    $("total-lag").textContent = num(report.groups.reduce((a, g) => a + (g.lag || 0), 0));
-    $("topic-count").textContent = report.topics.length;
+    // The gateways first: while the broker is out of reach, no snapshot comes, and their 503s
+    // are what matters.
     if (status.gateways.length) {
       const sum = (c) => status.gateways.reduce((a, g) => a + (g.requests[c] || 0), 0);
       $("gateway-tile").style.display = "block";
@@ -187,6 +181,15 @@ async function refresh() {
       $("gateway-down").textContent = down.length ? `${down.length} of ${status.gateways.length} not answering` : "";
       $("gateway-down").title = down.map((g) => g.error || g.url).join("\n");
     }
+    const report = status.lag;
+    if (!report) { $("updated").textContent = "waiting for the first snapshot"; return; }
+    $("updated").textContent = new Date(report.taken_at * 1000).toLocaleTimeString();
+    $("window").textContent = report.window_seconds + " s";
+    $("isolation").textContent = report.isolation_level;
+    $("group-count").textContent = report.groups.length;
+    $("bad-count").textContent = report.groups.filter((g) => g.status !== "OK").length;
+    $("total-lag").textContent = num(report.groups.reduce((a, g) => a + (g.lag || 0), 0));
+    $("topic-count").textContent = report.topics.length;
     renderGroups(report.groups);
     renderTopics(report.topics);
     document.body.dataset.loaded = "true";

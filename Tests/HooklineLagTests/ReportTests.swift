@@ -4,6 +4,21 @@ import Testing
 
 @Suite("Report shape and the groups left out")
 struct ReportTests {
+    @Test("a partition with lag is not judged until its looks cover the window: one look of a group with no members and lag is OK only for want of evidence, STOPPED once the window is covered; no lag is judged at once")
+    func judgedOnceTheWindowIsCovered() throws {
+        var tracker = LagTracker(evaluator: StatusEvaluator(window: 120))
+        let first = try #require(tracker.record(snapshot(at: 0, groups: [group("g", members: 0, [("t", 0, 10, 50_010), ("t", 1, 7, 7)])])).groups.first)
+        #expect(first.partitions.map(\.status) == [.ok, .ok])
+        #expect(first.partitions.map(\.judged) == [false, true])
+        #expect(!first.judged)
+        var last: LagReport.Group?
+        for second in stride(from: 30.0, through: 120, by: 30) {
+            last = tracker.record(snapshot(at: second, groups: [group("g", members: 0, [("t", 0, 10, 50_010), ("t", 1, 7, 7)])])).groups.first
+        }
+        #expect(last?.partitions.map(\.status) == [.stopped, .ok])
+        #expect(last?.judged == true)
+    }
+
     @Test("a group's status is its worst partition's by severity, not by gauge code: a partition rewound by a replay does not hide a stalled one, which pages")
     func rewindDoesNotHideStalled() throws {
         var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
@@ -47,7 +62,7 @@ struct ReportTests {
         let group = try #require((json["groups"] as? [[String: Any]])?.first)
         #expect(group["status_code"] as? Int == 3)
         #expect(group["status"] as? String == "STOPPED")
-        #expect(Set(group.keys) == ["group", "state", "members", "status", "status_code", "lag", "lag_seconds", "partitions", "history"])
+        #expect(Set(group.keys) == ["group", "state", "members", "status", "status_code", "judged", "lag", "lag_seconds", "partitions", "history"])
         #expect(try LagReport.decoder().decode(LagReport.self, from: data) == report)
     }
 

@@ -45,6 +45,14 @@ struct MonitorIntegrationTests {
         let looks = try watched.stdout.split(separator: "\n").map { try LagReport.decoder().decode(LagReport.self, from: Data($0.utf8)) }
         #expect(looks.count >= 2)
         #expect(looks.allSatisfy { $0.groups.first?.lag == 20 })
+        // Seconds of looks, not the 120 s window: a stopped group is not called OK.
+        #expect(looks.allSatisfy { $0.groups.first?.status == .ok && $0.groups.first?.judged == false })
+        let oneLook = try await run(try builtBinary("hookline"), ["lag", "--brokers", broker.bootstrapServers, "--group", scenario.stopped])
+        #expect(oneLook.status == 0)
+        #expect(oneLook.stdout.contains("STATUS -: lag, but fewer than 120 s of looks to judge it by"), "\(oneLook.stdout)")
+        let unjudged = oneLook.stdout.split(separator: "\n").filter { $0.contains(scenario.topic) && $0.trimmingCharacters(in: .whitespaces).hasSuffix(" -") }
+        let laggingPartitions = try #require(looks.last?.groups.first).partitions.filter { ($0.lag ?? 0) > 0 }
+        #expect(!laggingPartitions.isEmpty && unjudged.count == laggingPartitions.count, "\(oneLook.stdout)")
         for look in looks { try self.expectTimeLag(of: look.groups[0], takenAt: look.takenAt, writtenIn: scenario.unconsumedWritten) }
 
         // A group that never committed (named: the embedded broker lists only groups with

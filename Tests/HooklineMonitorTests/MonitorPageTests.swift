@@ -54,6 +54,18 @@ struct MonitorPageTests {
         await scenario.close()
     }
 
+    @Test("with the broker out of reach from the start, the page says why and still shows the gateways, which answer 503 then")
+    func gatewaysWithoutASnapshot() async throws {
+        let nowhere = "127.0.0.1:\(try freeLoopbackPort())"
+        let silent = "http://127.0.0.1:\(try freeLoopbackPort())"
+        let monitor = try await MonitorProcess(brokers: nowhere, gateways: [silent], awaiting: "/healthz")
+        #expect(try await eventually { try await self.status(monitor).gateways.first?.url == silent })
+        let page = try await self.render(monitor, loaded: false)
+        #expect(page.contains("waiting for the first snapshot"))
+        #expect(page.contains(#"data-down="1""#) && page.contains("1 of 1 not answering</div>"), "\(page)")
+        #expect(await monitor.terminate() == 0)
+    }
+
     // MARK: Helpers
 
     /// The group's status as `/api/status` gives it.
@@ -81,11 +93,12 @@ struct MonitorPageTests {
         }
     }
 
-    /// The page's DOM after its script has run, as Chromium serializes it.
-    private func render(_ monitor: MonitorProcess) async throws -> String {
+    /// The page's DOM after its script has run, as Chromium serializes it; `loaded`: with a
+    /// snapshot drawn.
+    private func render(_ monitor: MonitorProcess, loaded: Bool = true) async throws -> String {
         let output = try await run(try Self.chromium(), Self.chromiumArguments + ["--dump-dom", "\(monitor.baseURL)/"])
         try #require(output.status == 0, "chromium failed: \(output.stderr.suffix(2000))")
-        try #require(output.stdout.contains(#"data-loaded="true""#), "the page did not load its data")
+        try #require(!loaded || output.stdout.contains(#"data-loaded="true""#), "the page did not load its data")
         return output.stdout
     }
 

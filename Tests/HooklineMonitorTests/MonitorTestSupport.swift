@@ -32,14 +32,27 @@ final class MonitorProcess {
     /// Starts the monitor against `broker` and waits until `/readyz` answers 200.
     /// `services` become the configuration's `services:` (name → group), whose groups the monitor
     /// watches even when the broker does not list them.
-    init(broker: EmbeddedBroker, interval: Double = 0.5, window: Double = 3, gateways: [String] = [], services: [String: String] = [:]) async throws {
+    convenience init(broker: EmbeddedBroker, interval: Double = 0.5, window: Double = 3, gateways: [String] = [], services: [String: String] = [:]) async throws {
+        try await self.init(brokers: broker.bootstrapServers, interval: interval, window: window, gateways: gateways, services: services)
+    }
+
+    /// Starts the monitor against `brokers`; with `awaiting: "/healthz"` it waits only for the
+    /// process to serve (a monitor whose broker is out of reach is never ready).
+    init(
+        brokers: String,
+        interval: Double = 0.5,
+        window: Double = 3,
+        gateways: [String] = [],
+        services: [String: String] = [:],
+        awaiting probe: String = "/readyz"
+    ) async throws {
         self.port = try freeLoopbackPort()
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("monitor"))
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         let config = self.directory.appendingPathComponent("hookline.yaml")
         try """
         kafka:
-          brokers: "\(broker.bootstrapServers)"
+          brokers: "\(brokers)"
         monitor:
           listen: "127.0.0.1:0"
           interval_seconds: 5
@@ -64,11 +77,11 @@ final class MonitorProcess {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             guard process.isRunning else { throw EmbeddedBrokerError(message: "hookline-monitor exited at start; see \(log.path)") }
-            if let response = try? await get("\(self.baseURL)/readyz"), response.status == 200 { return }
+            if let response = try? await get("\(self.baseURL)\(probe)"), response.status == 200 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         process.terminate()
-        throw EmbeddedBrokerError(message: "hookline-monitor was not ready within 30 s; see \(log.path)")
+        throw EmbeddedBrokerError(message: "hookline-monitor did not answer \(probe) within 30 s; see \(log.path)")
     }
 
     /// Sends SIGTERM and returns the exit status.
