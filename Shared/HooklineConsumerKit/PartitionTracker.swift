@@ -72,12 +72,19 @@ final class PartitionTracker: KafkaRebalanceListener {
     /// The positions of the partitions currently assigned.
     var positions: [TopicPartition: Int64] { self.state.withLock { $0.positions } }
 
-    /// The database's next offsets of the partitions this instance holds: what the group's
-    /// committed offsets should be (a partition with no row yet has none).
+    /// Where the partitions this instance holds stand: the database's next offsets, or this
+    /// consumer's position where it is past them, what the group's committed offsets should be (a
+    /// partition with no row yet has none). A position is past the database's only when the
+    /// records after the stored offset were removed by retention: the consumer starts at the
+    /// earliest record, and the database moves only when a record is applied. Committed as
+    /// stored, a quiet partition would show lag of records that no longer exist, STALLED, for as
+    /// long as nothing new arrived on it.
     func storedPositions() async throws -> [TopicPartition: Int64] {
-        let held = Array(self.positions.keys)
-        guard !held.isEmpty else { return [:] }
-        return try await self.database.offsets(held).mapValues(\.nextOffset)
+        let positions = self.positions
+        guard !positions.isEmpty else { return [:] }
+        return try await self.database.offsets(Array(positions.keys)).reduce(into: [:]) { result, row in
+            result[row.key] = max(row.value.nextOffset, positions[row.key] ?? row.value.nextOffset)
+        }
     }
 
     /// Records what a committed batch moved.

@@ -34,6 +34,30 @@ struct ConsumerTopicIdentityTests {
         #expect(try fixture.storedOffsets() == [0: 3])
     }
 
+    @Test("the offsets committed to the group are the database's, or the consumer's position where it is past them (records removed by retention): a quiet partition does not show lag of records that are gone")
+    func committedPositionPastTheDatabase() async throws {
+        let broker = try await TestKafka.broker()
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: broker, directory: directory)
+        try await fixture.publish(ids: ids("x", 0..<5))
+        try await fixture.storeOffset(3, identity: PartitionTracker.unknownIdentity)
+        let tracker = PartitionTracker(
+            database: try ConsumerDatabase(path: fixture.databasePath, service: fixture.service),
+            admin: try TestKafka.admin(broker),
+            gate: BatchGate(),
+            groupID: fixture.group,
+            identity: PartitionTracker.unknownIdentity,
+            logger: TestKafka.logger
+        )
+        let partition = TopicPartition(topic: fixture.topic, partition: 0)
+        _ = await tracker.partitionsAssigned([partition])
+        #expect(try await tracker.storedPositions() == [partition: 3])
+        // The embedded broker cannot delete records (DeleteRecords), so the position that a start
+        // past removed records gives is set as a batch sets it, without the database.
+        tracker.advance([partition: 5])
+        #expect(try await tracker.storedPositions() == [partition: 5])
+    }
+
     @Test("stored offsets of another cluster are discarded")
     func anotherCluster() async throws {
         let directory = try TemporaryDirectory()
