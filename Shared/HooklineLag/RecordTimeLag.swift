@@ -51,25 +51,32 @@ extension LagReport {
 
 /// Fills in the time lags the end-offset history cannot tell (``LagReport/recordsToTime``) from
 /// the timestamps of the records themselves, read by assignment (``KafkaRangeReader``: no group
-/// join, nothing committed). Keeps what it read while it is still asked for, since a record's
-/// timestamp never changes: a group stopped behind an old record costs one read, not one a look.
-/// A record the log no longer has (deleted by retention) is remembered as such; a read that
-/// timed out is tried again at the next look.
+/// join, nothing committed). Keeps what it read while it is still asked for, for up to
+/// `rereadAfter`: a group stopped behind an old record costs one read a minute, not one a look.
+/// Not for ever, since a position names another record once its log is made again (a topic
+/// deleted and created, a memory-only broker restarted), and the old one's age would be shown for
+/// the new one. A record the log no longer has (deleted by retention) is remembered as such; a
+/// read that timed out is tried again at the next look.
 public struct RecordTimes: Sendable {
     let reader: KafkaRangeReader
-    /// Unix milliseconds by record; nil for a record that is not there to read.
-    private var known: [RecordPosition: Int64?] = [:]
+    let rereadAfter: Duration
+    /// Unix milliseconds by record, nil for a record that is not there to read, and when it was read.
+    private var known: [RecordPosition: (timestamp: Int64?, read: ContinuousClock.Instant)] = [:]
 
-    /// - Parameter timeout: how long one look waits for the records; one not read by then (deleted
-    ///   by retention, a slow broker) leaves its partition with the estimate.
-    public init(kafka: KafkaConfiguration, timeout: Duration = .seconds(10), logger: Logger) {
+    /// - Parameters:
+    ///   - timeout: how long one look waits for the records; one not read by then (deleted by
+    ///     retention, a slow broker) leaves its partition with the estimate.
+    ///   - rereadAfter: how long a record's timestamp is kept before it is read again.
+    public init(kafka: KafkaConfiguration, timeout: Duration = .seconds(10), rereadAfter: Duration = .seconds(60), logger: Logger) {
         self.reader = KafkaRangeReader(kafka: kafka, timeout: timeout, logger: logger)
+        self.rereadAfter = rereadAfter
     }
 
     /// Reads the timestamps `report` needs and is not known yet, and applies them.
     public mutating func fill(_ report: inout LagReport) async {
         let wanted = report.recordsToTime
-        self.known = self.known.filter { wanted.contains($0.key) }
+        let now = ContinuousClock.now
+        self.known = self.known.filter { wanted.contains($0.key) && $0.value.read.duration(to: now) < self.rereadAfter }
         // One offset per partition per read: two groups lagging on one partition take two.
         var pending = Dictionary(grouping: wanted.filter { self.known[$0] == nil }, by: \.topicPartition).mapValues { $0.map(\.offset).sorted() }
         while !pending.isEmpty {
@@ -77,12 +84,12 @@ public struct RecordTimes: Sendable {
             pending = pending.compactMapValues { $0.count > 1 ? Array($0.dropFirst()) : nil }
             guard let records = try? await self.reader.read(ranges) else { continue }
             for (partition, range) in ranges {
-                self.known[RecordPosition(partition, offset: range.lowerBound)] = .some(nil)
+                self.known[RecordPosition(partition, offset: range.lowerBound)] = (nil, now)
             }
             for record in records {
-                self.known[RecordPosition(record.topicPartition, offset: record.offset)] = .some(record.timestamp)
+                self.known[RecordPosition(record.topicPartition, offset: record.offset)] = (record.timestamp, now)
             }
         }
-        report.applyRecordTimes(self.known.compactMapValues { $0 })
+        report.applyRecordTimes(self.known.compactMapValues(\.timestamp))
     }
 }

@@ -1,0 +1,44 @@
+import Foundation
+import HooklineKafka
+import HooklineLag
+import HooklineTestSupport
+import Testing
+
+@Suite("Record times for time lag", .serialized, .timeLimit(.minutes(2)))
+struct RecordTimesTests {
+    @Test("a record's timestamp is read again after rereadAfter: once the log is made again (a memory-only broker restarted), the record now at the position gives the time lag, not the old one")
+    func readAgainOnceTheLogIsMadeAgain() async throws {
+        let broker = try await EmbeddedBroker.start()
+        defer { broker.stop() }
+        let topic = TestKafka.uniqueName("times")
+        func writeOne() async throws {
+            try await TestKafka.admin(broker).createTopics([.init(name: topic, partitions: 1)])
+            let producer = try TestKafka.producer(broker)
+            _ = try await producer.send(topic: topic, value: Array("x".utf8))
+            await producer.shutdown()
+        }
+        /// The time lag of a group waiting at offset 0, from a single look (no end-offset history).
+        func timeLag(_ times: inout RecordTimes) async throws -> Double {
+            var tracker = LagTracker()
+            let partition = PartitionOffsets(topic: topic, partition: 0, committed: 0, end: 1)
+            var report = tracker.record(
+                LagSnapshot(
+                    takenAt: Date(),
+                    groups: [GroupOffsets(groupID: "g", state: "Empty", members: 0, partitions: [partition])],
+                    topics: [TopicOffsets(topic: topic, ends: [0: 1])]
+                )
+            )
+            await times.fill(&report)
+            return try #require(report.groups.first?.partitions.first?.lagSeconds)
+        }
+
+        try await writeOne()
+        var times = RecordTimes(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), timeout: .seconds(5), rereadAfter: .seconds(2), logger: TestKafka.logger)
+        #expect(try await timeLag(&times) < 2)
+        try await Task.sleep(for: .seconds(3))
+        try await broker.restart()
+        try await writeOne()
+        let fresh = try await timeLag(&times)
+        #expect(fresh < 2, "time lag \(fresh) s for a record written a moment ago: the old record's")
+    }
+}
