@@ -87,6 +87,20 @@ struct GitLabTests {
         #expect(verified.key == nil)
     }
 
+    // GitLab 19+ signs `<webhook-id>.<timestamp>.<body>`; the id headers are not signed.
+    @Test func signedDeliveryKeepsItsSignedID() throws {
+        let configuration = ProviderConfiguration(signingTokens: [TestKeys.whsec[0]])
+        let body = bytes(#"{"object_kind":"push"}"#)
+        let signed = try sign("gitlab", WebhookSigningInput(signingToken: TestKeys.whsec[0], body: body, event: "push", id: "signed-id", timestamp: now))
+        let verifier = try verifier("gitlab", configuration)
+        #expect(try verifier.verify(signed).id == "signed-id")
+        // Sent again within the tolerance under fresh unsigned ids: still the same delivery.
+        var replayed = signed
+        replayed.headerFields[HTTPField.Name("Idempotency-Key")!] = "replay-1"
+        replayed.headerFields[HTTPField.Name("X-Gitlab-Event-UUID")!] = "replay-2"
+        #expect(try verifier.verify(replayed).id == "signed-id")
+    }
+
     @Test func systemHookTakesTheBodysEventName() throws {
         let request = WebhookRequest(
             headerFields: fields([("X-Gitlab-Token", "token"), ("X-Gitlab-Event", "System Hook")]),

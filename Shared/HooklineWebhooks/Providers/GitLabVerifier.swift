@@ -72,9 +72,11 @@ public struct GitLabVerifier: WebhookVerifier {
         } else if let event, let kind, kind != event, Self.objectKinds[event]?.contains(kind) != true {
             throw .eventMismatch(Self.eventHeader, "object_kind")
         }
+        // A signed delivery's id is the signed `webhook-id` (GitLab sends the same value as
+        // `Idempotency-Key`): an unsigned header must not give a replayed delivery a fresh id.
         let idempotencyKey = try headers.optional(Self.idempotencyHeader)
         let eventUUID = try headers.optional(Self.uuidHeader)
-        let id = idempotencyKey ?? eventUUID ?? signedID ?? DeliveryID.random()
+        let id = signedID ?? idempotencyKey ?? eventUUID ?? DeliveryID.random()
         let key = JSONScanner.value(at: Self.project, in: request.body)?.string
         return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: key)
     }
