@@ -54,7 +54,7 @@ public struct StatusEvaluator: Sendable {
         if zip(relevant, relevant.dropFirst()).contains(where: { $1.committed! < $0.committed! }) { return .rewind }
         if lag == 0 { return .ok }
 
-        if let oldest = relevant.first, oldest.at <= windowStart,
+        if Self.covers(relevant, from: windowStart),
             relevant.allSatisfy({ $0.committed == last.committed && ($0.lag ?? 0) > 0 })
         {
             return hasMembers ? .stalled : .stopped
@@ -73,8 +73,12 @@ public struct StatusEvaluator: Sendable {
     /// STOPPED or STALLED could not have been told yet.
     public func isJudged(_ status: LagStatus, of samples: [OffsetSample], now: Date) -> Bool {
         guard status == .ok, let last = samples.last, (last.lag ?? 0) > 0 else { return true }
-        let windowStart = now.addingTimeInterval(-self.window)
-        return samples.contains { $0.committed != nil && $0.at <= windowStart }
+        return Self.covers(samples.filter { $0.committed != nil }, from: now.addingTimeInterval(-self.window))
+    }
+
+    /// Whether a history of committed samples, oldest first, reaches back to the window's start.
+    private static func covers(_ committed: some Collection<OffsetSample>, from windowStart: Date) -> Bool {
+        committed.first.map { $0.at <= windowStart } ?? false
     }
 
     /// Whether a group has gone quiet long enough to drop: no members, and nothing (members, lag,
