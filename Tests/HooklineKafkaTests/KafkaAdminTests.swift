@@ -16,6 +16,37 @@ struct KafkaAdminTests {
         #expect(listed?.partitions == [0, 1, 2])
     }
 
+    /// What README.md and docs/monitoring.md say of the embedded broker: its end offset is the
+    /// last batch's first offset + 1, so after a burst it reads far below what the log holds.
+    /// Fails, and those docs want changing, once the broker reports the true end.
+    @Test("the embedded broker's end offset after a burst is the last batch's first offset + 1, far below the records it holds")
+    func embeddedBrokerEndAfterABurst() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let topic = TestKafka.uniqueName("burst")
+        try await admin.createTopics([.init(name: topic, partitions: 1)])
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), linger: .milliseconds(50)),
+            logger: TestKafka.logger
+        )
+        for index in 0..<3 { _ = try await producer.send(topic: topic, value: Array("single-\(index)".utf8)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 { group.addTask { _ = try await producer.send(topic: topic, value: Array("burst-\(index)".utf8)) } }
+            try await group.waitForAll()
+        }
+        await producer.shutdown()
+
+        let metadata = try #require(try await admin.listTopics().first { $0.name == topic })
+        let end = try #require(try await admin.watermarks(topics: [metadata], isolationLevel: .readUncommitted).first?.value.end)
+        #expect(end > 3 && end < 203, "end \(end)")
+
+        // All 203 records are there to read.
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(broker, group: TestKafka.uniqueName("burst")), logger: TestKafka.logger)
+        try consumer.subscribe(topics: [topic])
+        #expect(await read(consumer, count: 203).count == 203)
+        await consumer.close()
+    }
+
     @Test("lag computed as end offset minus committed equals what was left unconsumed")
     func lagMatchesUnconsumed() async throws {
         let broker = try await TestKafka.broker()
