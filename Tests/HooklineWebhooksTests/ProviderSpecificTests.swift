@@ -73,6 +73,30 @@ struct GitLabTests {
         expectRefusal(.eventMismatch, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
     }
 
+    // The event header is not signed: a captured confidential issue or note re-sent as
+    // `Issue Hook` or `Note Hook` must not reach the topic of the non-confidential ones.
+    @Test(arguments: [
+        ("Issue Hook", #"{"object_kind":"issue","object_attributes":{"confidential":true}}"#, "confidential_issue"),
+        ("Issue Hook", #"{"object_kind":"work_item","object_attributes":{"confidential":true}}"#, "confidential_issue"),
+        ("Issue Hook", #"{"object_kind":"issue","object_attributes":{"confidential":false}}"#, "issue"),
+        ("Note Hook", #"{"object_kind":"note","object_attributes":{"internal":true,"confidential":false}}"#, "confidential_note"),
+        ("Note Hook", #"{"object_kind":"note","object_attributes":{"confidential":true}}"#, "confidential_note"),
+        ("Note Hook", #"{"object_kind":"note","object_attributes":{"internal":false},"issue":{"confidential":true}}"#, "confidential_note"),
+        ("Note Hook", #"{"object_kind":"note","object_attributes":{"internal":false},"issue":{"confidential":false}}"#, "note"),
+        ("Note Hook", #"{"object_kind":"note","object_attributes":{"note":"confidential: true"}}"#, "note"),
+        // The header may be stricter than the body, never looser.
+        ("Confidential Issue Hook", #"{"object_kind":"issue","object_attributes":{"confidential":false}}"#, "confidential_issue"),
+        ("Confidential Note Hook", #"{"object_kind":"note","object_attributes":{"internal":false}}"#, "confidential_note"),
+    ])
+    func confidentialBodyKeepsItsConfidentialTopic(header: String, body: String, event: String) throws {
+        let request = WebhookRequest(
+            headerFields: fields([("X-Gitlab-Token", "token"), ("X-Gitlab-Event", header)]),
+            body: bytes(body),
+            now: now
+        )
+        #expect(try verifier("gitlab", self.configuration).verify(request).event == event)
+    }
+
     @Test func idempotencyKeyWinsOverEventUUID() throws {
         let request = WebhookRequest(
             headerFields: fields([

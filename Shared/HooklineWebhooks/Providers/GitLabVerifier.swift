@@ -7,8 +7,10 @@ import HTTPTypes
 ///
 /// Event from `X-Gitlab-Event`, lowercased without ` Hook`, spaces as `_` (`Merge Request Hook` →
 /// `merge_request`), and checked against the body's `object_kind`. System hooks take the body's
-/// `event_name`. Id `Idempotency-Key`, else `X-Gitlab-Event-UUID`; key
-/// `project.path_with_namespace`.
+/// `event_name`. An issue or note the body marks confidential (or internal) is a
+/// `confidential_issue` or `confidential_note` whatever the header says: the header is not
+/// signed, and a topic's readers must not get confidential content by a re-sent delivery.
+/// Id `Idempotency-Key`, else `X-Gitlab-Event-UUID`; key `project.path_with_namespace`.
 public struct GitLabVerifier: WebhookVerifier {
     public static let provider = "gitlab"
     public static let settings: Set<ProviderSetting> = [.secrets, .signingTokens, .toleranceSeconds]
@@ -20,6 +22,16 @@ public struct GitLabVerifier: WebhookVerifier {
     static let objectKind = JSONPointer(members: "object_kind")
     static let eventName = JSONPointer(members: "event_name")
     static let project = JSONPointer(members: "project", "path_with_namespace")
+    /// Where an issue's or a note's body says it is confidential: the issue or work item
+    /// itself; a note's own flag (`internal` since GitLab 15.0) or its issue's.
+    static let confidentialIn: [String: [JSONPointer]] = [
+        "issue": [JSONPointer(members: "object_attributes", "confidential")],
+        "note": [
+            JSONPointer(members: "object_attributes", "confidential"),
+            JSONPointer(members: "object_attributes", "internal"),
+            JSONPointer(members: "issue", "confidential"),
+        ],
+    ]
 
     /// The other `object_kind`s an event's body may carry. Work items other than issues (tasks,
     /// epics, …) arrive as `Issue Hook` or `Confidential Issue Hook` with kind `work_item`, GitLab
@@ -71,6 +83,10 @@ public struct GitLabVerifier: WebhookVerifier {
             event = JSONScanner.value(at: Self.eventName, in: request.body)?.string ?? kind ?? event
         } else if let event, let kind, kind != event, Self.objectKinds[event]?.contains(kind) != true {
             throw .eventMismatch(Self.eventHeader, "object_kind")
+        } else if let plain = event, let pointers = Self.confidentialIn[plain],
+            pointers.contains(where: { JSONScanner.value(at: $0, in: request.body) == .bool(true) })
+        {
+            event = "confidential_" + plain
         }
         // A signed delivery's id is the signed `webhook-id` (GitLab sends the same value as
         // `Idempotency-Key`): an unsigned header must not give a replayed delivery a fresh id.
