@@ -180,12 +180,29 @@ public final class KafkaAdmin: Sendable {
     }
 
     /// Earliest, end or by-timestamp offsets of these partitions, read at the isolation level
-    /// given (stated explicitly: there is no hidden default).
+    /// given (stated explicitly: there is no hidden default). Throws when any partition's offset
+    /// could not be read (see ``listOffsetsOfEach(_:_:isolationLevel:)``).
     public func listOffsets(
         _ partitions: [TopicPartition],
         _ spec: OffsetSpec,
         isolationLevel: KafkaIsolationLevel
     ) async throws(KafkaError) -> [TopicPartition: Int64] {
+        let results = try await self.listOffsetsOfEach(partitions, spec, isolationLevel: isolationLevel)
+        var offsets: [TopicPartition: Int64] = [:]
+        for (partition, result) in results.sorted(by: { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }) {
+            offsets[partition] = try result.get()
+        }
+        return offsets
+    }
+
+    /// Like ``listOffsets(_:_:isolationLevel:)``, with each partition's own outcome: a partition
+    /// whose leader is down (or that does not exist) fails alone, and the others still answer.
+    /// Throws only when the request as a whole fails.
+    public func listOffsetsOfEach(
+        _ partitions: [TopicPartition],
+        _ spec: OffsetSpec,
+        isolationLevel: KafkaIsolationLevel
+    ) async throws(KafkaError) -> [TopicPartition: Result<Int64, KafkaError>] {
         guard !partitions.isEmpty else { return [:] }
         return try await self.request("listing offsets") { handle, options, queue in
             let level = isolationLevel == .readCommitted ? RD_KAFKA_ISOLATION_LEVEL_READ_COMMITTED : RD_KAFKA_ISOLATION_LEVEL_READ_UNCOMMITTED
@@ -199,20 +216,21 @@ public final class KafkaAdmin: Sendable {
         } parse: { event in
             var count = 0
             let infos = rd_kafka_ListOffsets_result_infos(rd_kafka_event_ListOffsets_result(event), &count)
-            var offsets: [TopicPartition: Int64] = [:]
+            var offsets: [TopicPartition: Result<Int64, KafkaError>] = [:]
             for index in 0..<count {
                 let element = rd_kafka_ListOffsetsResultInfo_topic_partition(infos![index])!.pointee
                 let partition = TopicPartition(topic: String(cString: element.topic), partition: element.partition)
                 guard element.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                    return .failure(KafkaError(element.err, operation: "listing offsets of \(partition)"))
+                    offsets[partition] = .failure(KafkaError(element.err, operation: "listing offsets of \(partition)"))
+                    continue
                 }
                 if case .timestamp(let milliseconds) = spec {
                     // A hit is a record at or after the time. Kafka answers -1 when there is none;
                     // the embedded broker answers offset 0 instead, with an earlier timestamp.
                     let found = rd_kafka_ListOffsetsResultInfo_timestamp(infos![index])
-                    offsets[partition] = element.offset >= 0 && found >= max(milliseconds, 0) ? element.offset : -1
+                    offsets[partition] = .success(element.offset >= 0 && found >= max(milliseconds, 0) ? element.offset : -1)
                 } else {
-                    offsets[partition] = element.offset
+                    offsets[partition] = .success(element.offset)
                 }
             }
             return .success(offsets)

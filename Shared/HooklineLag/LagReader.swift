@@ -90,18 +90,23 @@ public struct LagReader: Sendable {
         return LagSnapshot(takenAt: takenAt, groups: groups, topics: topics)
     }
 
-    /// Every topic with the end offset of each partition.
+    /// Every topic with the end offset of each partition. A partition whose end cannot be read
+    /// (its leader is down) is named in ``TopicOffsets/unreadable`` and the rest of the cluster is
+    /// still measured: one lost broker must not blind the monitor to every other group.
     public func topics() async throws(KafkaError) -> [TopicOffsets] {
         let topics = try await self.admin.listTopics()
         let partitions = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic: topic.name, partition: $0) } }
-        let ends = try await self.admin.listOffsets(partitions, .latest, isolationLevel: Self.isolationLevel)
+        let ends = try await self.admin.listOffsetsOfEach(partitions, .latest, isolationLevel: Self.isolationLevel)
         return topics.map { topic in
-            TopicOffsets(
-                topic: topic.name,
-                ends: Dictionary(uniqueKeysWithValues: topic.partitions.compactMap { partition in
-                    ends[TopicPartition(topic: topic.name, partition: partition)].map { (partition, $0) }
-                })
-            )
+            var offsets = TopicOffsets(topic: topic.name, ends: [:])
+            for partition in topic.partitions {
+                switch ends[TopicPartition(topic: topic.name, partition: partition)] {
+                case .success(let end): offsets.ends[partition] = end
+                case .failure(let error): offsets.unreadable[partition] = "\(error.message) (\(error.code.name))"
+                case nil: offsets.unreadable[partition] = "no answer for this partition"
+                }
+            }
+            return offsets
         }
     }
 }

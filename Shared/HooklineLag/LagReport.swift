@@ -9,6 +9,22 @@ public struct LagReport: Sendable, Hashable, Codable {
     public var isolationLevel: String
     public var groups: [Group]
     public var topics: [Topic]
+    /// Partitions whose end offset could not be read at this look (a leader down): left out of
+    /// `groups` and `topics` until they can be, their history kept.
+    public var unreadable: [Unreadable] = []
+
+    public struct Unreadable: Sendable, Hashable, Codable {
+        public var topic: String
+        public var partition: Int32
+        /// librdkafka's words and code.
+        public var error: String
+
+        public init(topic: String, partition: Int32, error: String) {
+            self.topic = topic
+            self.partition = partition
+            self.error = error
+        }
+    }
 
     public struct Group: Sendable, Hashable, Codable {
         public var group: String

@@ -60,10 +60,14 @@ public struct TopicOffsets: Sendable, Hashable {
     public var topic: String
     /// End offsets by partition, in partition order.
     public var ends: [Int32: Int64]
+    /// Partitions whose end offset could not be read this time (a leader down), with why; they
+    /// are in no group's rows either.
+    public var unreadable: [Int32: String]
 
-    public init(topic: String, ends: [Int32: Int64]) {
+    public init(topic: String, ends: [Int32: Int64], unreadable: [Int32: String] = [:]) {
         self.topic = topic
         self.ends = ends
+        self.unreadable = unreadable
     }
 
     /// Records ever written to the topic (the sum of its end offsets).

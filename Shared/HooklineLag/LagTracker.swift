@@ -23,6 +23,8 @@ public struct LagTracker: Sendable {
 
     private struct GroupTrack: Sendable {
         var samples: [TopicPartition: [OffsetSample]] = [:]
+        /// Each partition's status at its last look.
+        var statuses: [TopicPartition: LagStatus] = [:]
         var lastActivity: Date
         var chart: [LagReport.Point] = []
     }
@@ -43,10 +45,19 @@ public struct LagTracker: Sendable {
         for group in snapshot.groups {
             for row in group.partitions { current[TopicPartition(topic: row.topic, partition: row.partition)] = row.end }
         }
+        // A partition that could not be read this time keeps its history, to be judged on when
+        // it can be read again; it is not mistaken for one that is gone.
+        var unreadable: [LagReport.Unreadable] = []
+        for topic in snapshot.topics {
+            for (partition, error) in topic.unreadable {
+                unreadable.append(LagReport.Unreadable(topic: topic.topic, partition: partition, error: error))
+            }
+        }
+        let unread = Set(unreadable.map { TopicPartition(topic: $0.topic, partition: $0.partition) })
         for (partition, end) in current { self.appendEnd(end, at: now, to: partition) }
-        self.ends = self.ends.filter { current[$0.key] != nil }
+        self.ends = self.ends.filter { current[$0.key] != nil || unread.contains($0.key) }
 
-        let groups = snapshot.groups.compactMap { self.judge($0, at: now) }
+        let groups = snapshot.groups.compactMap { self.judge($0, unread: unread, at: now) }
         let live = Set(snapshot.groups.map(\.groupID))
         self.groups = self.groups.filter { live.contains($0.key) }
 
@@ -58,15 +69,20 @@ public struct LagTracker: Sendable {
             windowSeconds: self.evaluator.window,
             isolationLevel: LagReader.isolationLevel.librdkafkaValue,
             groups: groups.sorted { $0.group < $1.group },
-            topics: topics.sorted { $0.topic < $1.topic }
+            topics: topics.sorted { $0.topic < $1.topic },
+            unreadable: unreadable.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         )
     }
 
-    /// Records a group's sample and reports it, or nil while it is expired.
-    private mutating func judge(_ group: GroupOffsets, at now: Date) -> LagReport.Group? {
+    /// Records a group's sample and reports it, or nil while it is expired. Partitions in
+    /// `unread` keep their samples and last status, which still counts in the group's (an alert
+    /// on a stalled partition does not clear because its leader went down); while the group has
+    /// one its chart gets no point (its total would dip by a lag nobody measured).
+    private mutating func judge(_ group: GroupOffsets, unread: Set<TopicPartition>, at now: Date) -> LagReport.Group? {
         var track = self.groups[group.groupID] ?? GroupTrack(lastActivity: now)
         var active = group.members > 0
         var samples: [TopicPartition: [OffsetSample]] = [:]
+        var statuses: [TopicPartition: LagStatus] = [:]
         var partitions: [LagReport.Partition] = []
         for row in group.partitions {
             let key = TopicPartition(topic: row.topic, partition: row.partition)
@@ -80,6 +96,7 @@ public struct LagTracker: Sendable {
             samples[key] = history
             let timeLag = row.committed.flatMap { TimeLag.estimate(committed: $0, history: self.ends[key] ?? [], now: now) }
             let status = self.evaluator.status(of: history, hasMembers: group.members > 0, now: now)
+            statuses[key] = status
             partitions.append(
                 LagReport.Partition(
                     topic: row.topic,
@@ -94,14 +111,19 @@ public struct LagTracker: Sendable {
                 )
             )
         }
-        track.samples = samples
+        let kept = track.samples.filter { unread.contains($0.key) && samples[$0.key] == nil }
+        let keptStatuses = track.statuses.filter { kept[$0.key] != nil }
+        track.samples = samples.merging(kept) { current, _ in current }
+        track.statuses = statuses.merging(keptStatuses) { current, _ in current }
         if active { track.lastActivity = now }
         let lags = partitions.compactMap(\.lag)
         let total: Int64? = lags.isEmpty ? nil : lags.reduce(0, +)
-        track.chart = Self.appending(LagReport.Point(t: now.timeIntervalSince1970, v: total ?? 0), to: track.chart, span: self.chartSpan)
+        if kept.isEmpty {
+            track.chart = Self.appending(LagReport.Point(t: now.timeIntervalSince1970, v: total ?? 0), to: track.chart, span: self.chartSpan)
+        }
         self.groups[group.groupID] = track
         guard !self.evaluator.isExpired(lastActivity: track.lastActivity, now: now) else { return nil }
-        let status = partitions.map(\.status).max() ?? .ok
+        let status = (partitions.map(\.status) + keptStatuses.values).max() ?? .ok
         return LagReport.Group(
             group: group.groupID,
             state: group.state,
@@ -125,17 +147,18 @@ public struct LagTracker: Sendable {
             }
             rows.append(LagReport.TopicPartitionEnd(partition: partition, end: end, messagesPerSecond: rate))
         }
-        let chart = Self.appending(
-            LagReport.Point(t: now.timeIntervalSince1970, v: topic.totalEnd),
-            to: self.topicCharts[topic.topic] ?? [],
-            span: self.chartSpan
-        )
-        self.topicCharts[topic.topic] = chart
+        // A topic with a partition unread has no total to chart or rate to sum this time.
+        let whole = topic.unreadable.isEmpty
+        var chart = self.topicCharts[topic.topic] ?? []
+        if whole {
+            chart = Self.appending(LagReport.Point(t: now.timeIntervalSince1970, v: topic.totalEnd), to: chart, span: self.chartSpan)
+            self.topicCharts[topic.topic] = chart
+        }
         let rates = rows.compactMap(\.messagesPerSecond)
         return LagReport.Topic(
             topic: topic.topic,
             partitions: rows,
-            messagesPerSecond: rates.count == rows.count && !rows.isEmpty ? rates.reduce(0, +) : nil,
+            messagesPerSecond: whole && rates.count == rows.count && !rows.isEmpty ? rates.reduce(0, +) : nil,
             history: chart
         )
     }

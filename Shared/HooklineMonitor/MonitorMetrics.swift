@@ -36,6 +36,12 @@ enum MonitorMetrics {
                 registry.makeGauge(descriptor: end, labels: [("topic", topic.topic), ("partition", String(partition.partition))]).set(partition.end)
             }
         }
+        // Always present, so an alert can ask for > 0 without also asking whether it exists.
+        let unreadable = self.name(
+            "monitor", "partitions_unreadable",
+            help: "Partitions whose end offset the last snapshot could not read (a leader down); their lag series are missing meanwhile."
+        )
+        registry.makeGauge(descriptor: unreadable).set(Int64(report.unreadable.count))
         return registry.emitToBuffer()
     }
 

@@ -56,6 +56,7 @@ enum MonitorPage {
 </header>
 <main>
   <div class="error" id="error"></div>
+  <div class="error" id="unreadable"></div>
   <div class="summary">
     <div class="tile"><div class="label">Groups</div><div class="value" id="group-count">–</div></div>
     <div class="tile"><div class="label">Not OK</div><div class="value" id="bad-count">–</div></div>
@@ -190,6 +191,12 @@ async function refresh() {
     $("bad-count").textContent = report.groups.filter((g) => g.status !== "OK").length;
     $("total-lag").textContent = num(report.groups.reduce((a, g) => a + (g.lag || 0), 0));
     $("topic-count").textContent = report.topics.length;
+    // Partitions whose leader is down: the rest is measured, these are missing from the tables.
+    const unread = report.unreadable || [];
+    $("unreadable").style.display = unread.length ? "block" : "none";
+    $("unreadable").dataset.count = unread.length;
+    $("unreadable").textContent = unread.length ? `${unread.length} partition${unread.length === 1 ? "" : "s"} left out of the last look, ` +
+      `their end offset could not be read: ` + unread.map((u) => `${u.topic}[${u.partition}] (${u.error})`).join(", ") : "";
     renderGroups(report.groups);
     renderTopics(report.topics);
     document.body.dataset.loaded = "true";

@@ -19,15 +19,21 @@ struct MonitorPoller: Service {
             var tracker = LagTracker(evaluator: StatusEvaluator(window: self.configuration.window.inSeconds))
             var recordTimes = self.recordTimes
             var answering: [String: Bool] = [:]
+            var unreadable: [LagReport.Unreadable] = []
             while !Task.isCancelled {
                 let started = ContinuousClock.now
-                await self.poll(&tracker, &recordTimes, &answering)
+                await self.poll(&tracker, &recordTimes, &answering, &unreadable)
                 try? await Task.sleep(until: started + self.configuration.interval)
             }
         }
     }
 
-    private func poll(_ tracker: inout LagTracker, _ recordTimes: inout RecordTimes, _ answering: inout [String: Bool]) async {
+    private func poll(
+        _ tracker: inout LagTracker,
+        _ recordTimes: inout RecordTimes,
+        _ answering: inout [String: Bool],
+        _ unreadable: inout [LagReport.Unreadable]
+    ) async {
         // The gateways answer (or not) whatever Kafka does.
         let gateways = await self.fetchGateways()
         self.logChanges(gateways, since: &answering)
@@ -41,7 +47,22 @@ struct MonitorPoller: Service {
         }
         var report = tracker.record(snapshot)
         await recordTimes.fill(&report)
+        self.logChanges(report.unreadable, since: &unreadable)
         self.state.publish(report, gateways: gateways)
+    }
+
+    /// One line when the partitions that cannot be read change, not one every interval.
+    private func logChanges(_ partitions: [LagReport.Unreadable], since before: inout [LagReport.Unreadable]) {
+        guard partitions != before else { return }
+        if partitions.isEmpty {
+            self.logger.info("every partition can be read again")
+        } else {
+            self.logger.warning(
+                "partitions left out of the snapshot: their end offset could not be read",
+                metadata: ["kafka.partitions": "\(partitions.map { "\($0.topic)[\($0.partition)]: \($0.error)" })"]
+            )
+        }
+        before = partitions
     }
 
     /// One line when a gateway stops answering, with the reason, and one when it answers again

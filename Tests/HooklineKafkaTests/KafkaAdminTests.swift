@@ -121,6 +121,30 @@ struct KafkaAdminTests {
         #expect(afterAll[partition] == -1)
     }
 
+    @Test("offsets per partition: a partition that cannot be read fails alone and the others answer; the strict list names it")
+    func onePartitionFailsAlone() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let topic = TestKafka.uniqueName("each")
+        let empty = TestKafka.uniqueName("each-empty")
+        try await admin.createTopics([.init(name: topic, partitions: 1), .init(name: empty, partitions: 1)])
+        let producer = try TestKafka.producer(broker)
+        for index in 0..<3 { _ = try await producer.send(topic: topic, value: Array("r-\(index)".utf8)) }
+        await producer.shutdown()
+
+        let readable = [TopicPartition(topic: topic, partition: 0), TopicPartition(topic: empty, partition: 0)]
+        let missing = TopicPartition(topic: topic, partition: 7)
+        let each = try await admin.listOffsetsOfEach(readable + [missing], .latest, isolationLevel: .readCommitted)
+        #expect(try (each[readable[0]]?.get() ?? 0) > 0)
+        #expect(try each[readable[1]]?.get() == 0)
+        guard case .failure(let error) = each[missing] else {
+            Issue.record("partition 7 of a 2-partition topic answered \(String(describing: each[missing]))")
+            return
+        }
+        #expect(error.code == .unknownPartition)
+        await #expect(throws: KafkaError.self) { try await admin.listOffsets(readable + [missing], .latest, isolationLevel: .readCommitted) }
+    }
+
     @Test("a producer pointed at a closed port fails within its message timeout with a clear error")
     func closedPortFailsInTime() async throws {
         let port = try freeLoopbackPort()

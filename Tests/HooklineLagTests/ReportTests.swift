@@ -35,6 +35,43 @@ struct ReportTests {
         #expect([LagStatus.ok, .warn, .rewind, .stalled, .stopped].shuffled().sorted() == [.ok, .warn, .rewind, .stalled, .stopped])
     }
 
+    @Test("a partition whose end cannot be read (its leader down) is named, keeps its history and its last status in the group's, and is judged at once when it can be read again; the charts get no point that would dip")
+    func unreadablePartitionKeepsItsHistory() throws {
+        var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
+        // Partition 0 stuck at 10 with lag and a member: STALLED once the window is covered.
+        func look(_ second: Double, unreadable: Bool = false) -> LagReport {
+            var look = snapshot(at: second, groups: [group("g", members: 1, [("t", 0, 10, 50), ("t", 1, 7 + Int64(second), 7 + Int64(second))])])
+            if unreadable {
+                look.groups[0].partitions.removeAll { $0.partition == 0 }
+                look.topics = look.topics.map { topic in
+                    TopicOffsets(topic: topic.topic, ends: topic.ends.filter { $0.key != 0 }, unreadable: [0: "Broker: Leader not available (LEADER_NOT_AVAILABLE)"])
+                }
+            }
+            return tracker.record(look)
+        }
+        var report = look(0)
+        for second in stride(from: 5.0, through: 40, by: 5) { report = look(second) }
+        #expect(report.groups.first?.status == .stalled)
+        #expect(report.unreadable.isEmpty)
+        let chartPoints = report.groups.first?.history.count
+        let topicPoints = report.topics.first?.history.count
+
+        for second in [45.0, 50] { report = look(second, unreadable: true) }
+        #expect(report.unreadable == [LagReport.Unreadable(topic: "t", partition: 0, error: "Broker: Leader not available (LEADER_NOT_AVAILABLE)")])
+        let during = try #require(report.groups.first)
+        #expect(during.partitions.map(\.partition) == [1])
+        #expect(during.status == .stalled, "the unread partition's last status still counts")
+        #expect(during.history.count == chartPoints, "no point for a total missing a partition")
+        #expect(report.topics.first?.history.count == topicPoints)
+        #expect(report.topics.first?.messagesPerSecond == nil)
+
+        report = look(55)
+        #expect(report.unreadable.isEmpty)
+        let after = try #require(report.groups.first)
+        #expect(after.partitions.first { $0.partition == 0 }?.status == .stalled)
+        #expect(after.partitions.first { $0.partition == 0 }?.judged == true)
+    }
+
     @Test("the CLI's own groups (dlq redrive marks, throwaway readers) are left out of a full snapshot; services' groups are not")
     func toolingGroups() {
         #expect(LagReader.isToolingGroup("hookline-dlq-redrive-orders"))

@@ -1,7 +1,9 @@
 import Foundation
 import HooklineConfig
 import HooklineLag
+@testable import HooklineMonitor
 import HooklineTestSupport
+import Hummingbird
 import Testing
 
 /// The monitor's page in a real headless Chromium. `HOOKLINE_SCREENSHOTS=DIR` (relative to the
@@ -66,6 +68,31 @@ struct MonitorPageTests {
         #expect(await monitor.terminate() == 0)
     }
 
+    @Test("partitions whose end offset the last look could not read (a leader down) are named above the tables")
+    func unreadablePartitions() async throws {
+        // The monitor's own routes and state, serving what its tracker makes of such a look (a
+        // single embedded broker cannot lose a partition's leader).
+        var tracker = LagTracker()
+        let look = LagSnapshot(
+            takenAt: Date(),
+            groups: [],
+            topics: [TopicOffsets(topic: "webhooks.github.push", ends: [0: 5], unreadable: [1: "Broker: Leader not available (LEADER_NOT_AVAILABLE)"])]
+        )
+        let state = MonitorState(interval: .seconds(2))
+        state.publish(tracker.record(look), gateways: [])
+        let port = try freeLoopbackPort()
+        let application = Application(router: MonitorApplication.router(state), configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        let serving = Task { try await application.runService() }
+        defer { serving.cancel() }
+        let baseURL = "http://127.0.0.1:\(port)"
+        #expect(try await eventually { (try? await get("\(baseURL)/healthz").status) == 200 })
+
+        let page = try await self.render(baseURL)
+        #expect(page.contains(#"id="unreadable" data-count="1""#), "\(page.prefix(3000))")
+        #expect(page.contains("1 partition left out of the last look, their end offset could not be read: webhooks.github.push[1] (Broker: Leader not available (LEADER_NOT_AVAILABLE))"))
+        #expect(page.contains(#"data-topic="webhooks.github.push""#), "the readable partitions are still shown")
+    }
+
     // MARK: Helpers
 
     /// The group's status as `/api/status` gives it.
@@ -96,7 +123,11 @@ struct MonitorPageTests {
     /// The page's DOM after its script has run, as Chromium serializes it; `loaded`: with a
     /// snapshot drawn.
     private func render(_ monitor: MonitorProcess, loaded: Bool = true) async throws -> String {
-        let output = try await run(try Self.chromium(), Self.chromiumArguments + ["--dump-dom", "\(monitor.baseURL)/"])
+        try await self.render(monitor.baseURL, loaded: loaded)
+    }
+
+    private func render(_ baseURL: String, loaded: Bool = true) async throws -> String {
+        let output = try await run(try Self.chromium(), Self.chromiumArguments + ["--dump-dom", "\(baseURL)/"])
         try #require(output.status == 0, "chromium failed: \(output.stderr.suffix(2000))")
         try #require(!loaded || output.stdout.contains(#"data-loaded="true""#), "the page did not load its data")
         return output.stdout

@@ -46,6 +46,14 @@ struct MonitorStateTests {
         #expect(state.status.error == nil && state.status.lastSuccessAt == later)
     }
 
+    @Test("partitions the snapshot could not read are counted in a gauge that is always there")
+    func unreadablePartitions() {
+        var report = self.report(at: self.start)
+        #expect(self.value("hookline_monitor_partitions_unreadable", in: parseMetrics(String(decoding: MonitorMetrics.render(report), as: UTF8.self))) == 0)
+        report.unreadable = [.init(topic: "t", partition: 0, error: "down"), .init(topic: "t", partition: 3, error: "down")]
+        #expect(self.value("hookline_monitor_partitions_unreadable", in: parseMetrics(String(decoding: MonitorMetrics.render(report), as: UTF8.self))) == 2)
+    }
+
     @Test("gateway traffic is one series per gateway, and none for a gateway that did not answer")
     func perGateway() {
         let a = GatewayTraffic(url: "http://a:8080", up: true, requests: ["2xx": 5, "5xx": 2], published: 5, inFlight: 3)

@@ -343,7 +343,7 @@ def check_prometheus(prod):
     check(any(sd.get("names") == ["gateway"] for sd in jobs.get("hookline-gateway", {}).get("dns_sd_configs", [])), "prometheus.yml: gateways found by DNS")
     expressions = " ".join(rule.get("expr", "") for group in rules["groups"] for rule in group["rules"])
     for metric in ("hookline_consumergroup_lag", "hookline_consumergroup_status", "hookline_gateway_requests_total",
-                   "hookline_monitor_last_success_timestamp_seconds"):
+                   "hookline_monitor_last_success_timestamp_seconds", "hookline_monitor_partitions_unreadable"):
         check(metric in expressions, f"alerts.yml: no rule on {metric}")
     # Statuses 2 (STALLED) and 3 (STOPPED) page; 4 (REWIND, a replay) must not, so no ">= 2".
     for rule in (rule for group in rules["groups"] for rule in group["rules"]):
