@@ -131,6 +131,16 @@ public struct LagReport: Sendable, Hashable, Codable {
         public var v: Int64
     }
 
+    /// The report with only the chart points after `since` (Unix seconds): what a reader that
+    /// keeps the charts it was sent before needs, a point per series and look instead of every
+    /// point of the last minutes.
+    public func chartPoints(after since: Double) -> LagReport {
+        var report = self
+        for index in report.groups.indices { report.groups[index].history.removeAll { $0.t <= since } }
+        for index in report.topics.indices { report.topics[index].history.removeAll { $0.t <= since } }
+        return report
+    }
+
     /// The encoder for this report: dates as Unix seconds, keys sorted, `/` not escaped (URLs stay readable).
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()

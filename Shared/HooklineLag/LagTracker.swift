@@ -10,8 +10,9 @@ import HooklineKafka
 /// one or a few, and tests feed it synthetic snapshots.
 public struct LagTracker: Sendable {
     public var evaluator: StatusEvaluator
-    /// How far back the charts go. Default: 600 seconds
+    /// How far back the charts go. Default: ``defaultChartSpan``
     public var chartSpan: TimeInterval
+    public static let defaultChartSpan: TimeInterval = 600
     /// End-offset samples kept per partition for time lag (runs of an unchanged end offset keep
     /// only their first and last sample). Default: `2000`
     public var maxEndSamples: Int
@@ -29,7 +30,7 @@ public struct LagTracker: Sendable {
         var chart: [LagReport.Point] = []
     }
 
-    public init(evaluator: StatusEvaluator = StatusEvaluator(), chartSpan: TimeInterval = 600, maxEndSamples: Int = 2000) {
+    public init(evaluator: StatusEvaluator = StatusEvaluator(), chartSpan: TimeInterval = LagTracker.defaultChartSpan, maxEndSamples: Int = 2000) {
         self.evaluator = evaluator
         self.chartSpan = chartSpan
         self.maxEndSamples = maxEndSamples

@@ -102,8 +102,17 @@ public enum MonitorApplication {
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: MonitorPage.html)))
         }
-        router.get("/api/status") { _, _ in
-            let data = (try? LagReport.encoder().encode(state.status)) ?? Data(#"{"error":"encoding_failed"}"#.utf8)
+        router.get("/api/status") { request, _ in
+            var status = state.status
+            // `?since=T`: chart points after T only (the page asks with its last report's time
+            // and keeps what it has; a full report at 300 topics is over a megabyte).
+            if let since = request.uri.queryParameters.get("since") {
+                guard let seconds = Double(since), seconds.isFinite else {
+                    return Self.json(.badRequest, #"{"error":"bad_query","message":"since must be a time in Unix seconds."}"#)
+                }
+                status.lag = status.lag?.chartPoints(after: seconds)
+            }
+            let data = (try? LagReport.encoder().encode(status)) ?? Data(#"{"error":"encoding_failed"}"#.utf8)
             return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         router.get("/metrics") { _, _ in

@@ -1,6 +1,7 @@
 /// The page at `GET /`: plain HTML, CSS and JavaScript, no build step and nothing fetched from
 /// elsewhere. It polls `/api/status` every two seconds and draws one row per consumer group and
-/// per topic, each with an inline SVG chart of the last minutes.
+/// per topic, each with an inline SVG chart of the last minutes. It keeps the charts itself and
+/// asks only for the points after the last report it has (`?since=`).
 enum MonitorPage {
     static let html = #"""
 <!doctype html>
@@ -101,7 +102,7 @@ function spark(points, color) {
   const y = (v) => h - 2 - v / max * (h - 14);
   const line = points.map((p, i) => (i ? "L" : "M") + x(p.t).toFixed(1) + " " + y(p.v).toFixed(1)).join(" ");
   const area = line + ` L${x(t1).toFixed(1)} ${h - 1} L${x(t0).toFixed(1)} ${h - 1} Z`;
-  return `<svg class="spark" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">` +
+  return `<svg class="spark" data-points="${points.length}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">` +
     `<path d="${area}" fill="${color}" fill-opacity="0.12"/><path d="${line}" fill="none" stroke="${color}" stroke-width="1.6"/>` +
     `<text x="${w - 2}" y="10" text-anchor="end" font-size="9" fill="#6b7385">${num(max)}</text></svg>`;
 }
@@ -162,10 +163,36 @@ function renderTopics(topics) {
       `<td>${spark(rates(t.history), "#2b6cb0")}</td></tr>`;
   }).join("");
 }
+// The charts, by "g:<group>" and "t:<topic>": the first poll gets them whole, later ones only the
+// points after the last report's time, appended here and trimmed to the chart's span.
+const charts = new Map();
+let since = null;
+function chart(key, points, now, span) {
+  const kept = charts.get(key) || [];
+  const last = kept.length ? kept[kept.length - 1].t : -Infinity;
+  const all = kept.concat(points.filter((p) => p.t > last)).filter((p) => now - p.t <= span);
+  charts.set(key, all);
+  return all;
+}
+function keepCharts(report, span) {
+  const keys = new Set();
+  // A group or topic the page has not seen (new, or back from expiry) has its history only in
+  // a whole report: ask for one next time.
+  let partial = false;
+  const series = report.groups.map((g) => ["g:" + g.group, g]).concat(report.topics.map((t) => ["t:" + t.topic, t]));
+  for (const [key, item] of series) {
+    if (since != null && !charts.has(key)) partial = true;
+    item.history = chart(key, item.history, report.taken_at, span);
+    keys.add(key);
+  }
+  for (const key of [...charts.keys()]) if (!keys.has(key)) charts.delete(key);
+  since = partial ? null : report.taken_at;
+}
 async function refresh() {
   try {
-    const response = await fetch("/api/status", { cache: "no-store" });
+    const response = await fetch(since == null ? "/api/status" : "/api/status?since=" + since, { cache: "no-store" });
     const status = await response.json();
+    document.body.dataset.polls = Number(document.body.dataset.polls || 0) + 1;
     $("error").style.display = status.error ? "block" : "none";
     $("error").textContent = status.error ? "Last snapshot failed: " + status.error : "";
     // The gateways first: while the broker is out of reach, no snapshot comes, and their 503s
@@ -187,6 +214,7 @@ async function refresh() {
     $("updated").textContent = new Date(report.taken_at * 1000).toLocaleTimeString();
     $("window").textContent = report.window_seconds + " s";
     $("isolation").textContent = report.isolation_level;
+    keepCharts(report, status.chart_seconds);
     $("group-count").textContent = report.groups.length;
     $("bad-count").textContent = report.groups.filter((g) => g.status !== "OK").length;
     $("total-lag").textContent = num(report.groups.reduce((a, g) => a + (g.lag || 0), 0));

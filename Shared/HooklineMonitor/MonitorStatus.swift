@@ -12,4 +12,6 @@ public struct MonitorStatus: Sendable, Hashable, Codable {
     public var lastSuccessAt: Date?
     public var lag: LagReport?
     public var gateways: [GatewayTraffic]
+    /// How far back the charts in `lag` go.
+    public var chartSeconds: Double = LagTracker.defaultChartSpan
 }

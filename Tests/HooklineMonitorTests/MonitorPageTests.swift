@@ -80,12 +80,8 @@ struct MonitorPageTests {
         )
         let state = MonitorState(interval: .seconds(2))
         state.publish(tracker.record(look), gateways: [])
-        let port = try freeLoopbackPort()
-        let application = Application(router: MonitorApplication.router(state), configuration: .init(address: .hostname("127.0.0.1", port: port)))
-        let serving = Task { try await application.runService() }
+        let (baseURL, serving) = try await Self.serve(state)
         defer { serving.cancel() }
-        let baseURL = "http://127.0.0.1:\(port)"
-        #expect(try await eventually { (try? await get("\(baseURL)/healthz").status) == 200 })
 
         let page = try await self.render(baseURL)
         #expect(page.contains(#"id="unreadable" data-count="1""#), "\(page.prefix(3000))")
@@ -93,7 +89,57 @@ struct MonitorPageTests {
         #expect(page.contains(#"data-topic="webhooks.github.push""#), "the readable partitions are still shown")
     }
 
+    @Test("the page keeps the charts it was sent and asks only for the points after its last report; /api/status?since= sends no older point")
+    func chartsSentOnce() async throws {
+        var tracker = LagTracker()
+        let first = Date().addingTimeInterval(-200)
+        var report: LagReport?
+        for look in 0..<30 {
+            let end = Int64(look * 7)
+            report = tracker.record(
+                LagSnapshot(
+                    takenAt: first.addingTimeInterval(Double(look) * 5),
+                    groups: [GroupOffsets(groupID: "orders", state: "Stable", members: 1, partitions: [PartitionOffsets(topic: "webhooks.shop.orders.create", partition: 0, committed: end - 2, end: end)])],
+                    topics: [TopicOffsets(topic: "webhooks.shop.orders.create", ends: [0: end])]
+                )
+            )
+        }
+        let takenAt = try #require(report?.takenAt.timeIntervalSince1970)
+        let state = MonitorState(interval: .seconds(5))
+        state.publish(try #require(report), gateways: [])
+        let (baseURL, serving) = try await Self.serve(state)
+        defer { serving.cancel() }
+
+        let whole = try #require(try await self.status(baseURL).lag)
+        #expect(whole.groups.map(\.history.count) == [30] && whole.topics.map(\.history.count) == [30])
+        let after = try #require(try await self.status(baseURL, query: "?since=\(takenAt - 1)").lag)
+        #expect(after.groups.map(\.history.count) == [1] && after.topics.map(\.history.count) == [1])
+        #expect(after.groups.first?.partitions == whole.groups.first?.partitions, "only the charts are cut")
+        let none = try #require(try await self.status(baseURL, query: "?since=\(takenAt)").lag)
+        #expect(none.groups.map(\.history.count) == [0] && none.topics.map(\.history.count) == [0])
+        let bad = try await get("\(baseURL)/api/status?since=yesterday")
+        #expect(bad.status == 400 && bad.body.contains(#""error":"bad_query""#))
+
+        // The first poll is whole, the next ones ask since the report they have and get no
+        // point: the charts drawn are still all 30 looks (29 rates for the topic).
+        let page = try await self.render(baseURL)
+        let polls = try #require(page.firstMatch(of: /data-polls="([0-9]+)"/).map { Int($0.1) ?? 0 })
+        #expect(polls >= 2, "\(polls) polls")
+        #expect(page.contains(#"<svg class="spark" data-points="30""#), "the group's chart")
+        #expect(page.contains(#"<svg class="spark" data-points="29""#), "the topic's rate chart")
+    }
+
     // MARK: Helpers
+
+    /// The monitor's routes over `state`, on a free loopback port, until the task is cancelled.
+    private static func serve(_ state: MonitorState) async throws -> (baseURL: String, serving: Task<Void, any Error>) {
+        let port = try freeLoopbackPort()
+        let application = Application(router: MonitorApplication.router(state), configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        let serving = Task { try await application.runService() }
+        let baseURL = "http://127.0.0.1:\(port)"
+        #expect(try await eventually { (try? await get("\(baseURL)/healthz").status) == 200 })
+        return (baseURL, serving)
+    }
 
     /// The group's status as `/api/status` gives it.
     private func apiStatus(_ monitor: MonitorProcess, _ group: String) async throws -> LagStatus? {
@@ -106,7 +152,11 @@ struct MonitorPageTests {
     }
 
     private func status(_ monitor: MonitorProcess) async throws -> MonitorStatusShape {
-        let body = try await get("\(monitor.baseURL)/api/status").body
+        try await self.status(monitor.baseURL)
+    }
+
+    private func status(_ baseURL: String, query: String = "") async throws -> MonitorStatusShape {
+        let body = try await get("\(baseURL)/api/status\(query)").body
         return try LagReport.decoder().decode(MonitorStatusShape.self, from: Data(body.utf8))
     }
 
