@@ -54,6 +54,32 @@ struct MonitorStateTests {
         #expect(self.value("hookline_monitor_partitions_unreadable", in: parseMetrics(String(decoding: MonitorMetrics.render(report), as: UTF8.self))) == 2)
     }
 
+    /// The figures docs/monitoring.md gives for `/api/status` with and without `since`.
+    @Test("at 300 topics of 6 partitions and 10 groups reading 30 of them, a whole status is about 1.6 MB and one with only the last look's chart points about 0.45 MB")
+    func statusSizeWithSince() throws {
+        var tracker = LagTracker()
+        var report: LagReport?
+        for look in 0...120 {
+            let topics = (0..<300).map { index in
+                TopicOffsets(topic: "webhooks.stripe.event_type_\(index)", ends: Dictionary(uniqueKeysWithValues: (0..<6).map { (Int32($0), Int64(look * 10 + index)) }))
+            }
+            let groups = (0..<10).map { group in
+                GroupOffsets(groupID: "service-\(group)", state: "Stable", members: 2, partitions: (0..<30).flatMap { index in
+                    (0..<6).map { PartitionOffsets(topic: "webhooks.stripe.event_type_\(group * 30 + index)", partition: Int32($0), committed: Int64(look * 10 + index - 3), end: Int64(look * 10 + index)) }
+                })
+            }
+            report = tracker.record(LagSnapshot(takenAt: self.start.addingTimeInterval(Double(look) * 5), groups: groups, topics: topics))
+        }
+        let whole = try #require(report)
+        func size(_ report: LagReport) throws -> Int {
+            try LagReport.encoder().encode(MonitorStatus(ready: true, error: nil, intervalSeconds: 5, lastSuccessAt: report.takenAt, lag: report, gateways: [])).count
+        }
+        let all = try size(whole)
+        let since = try size(whole.chartPoints(after: whole.takenAt.timeIntervalSince1970 - 1))
+        #expect(all > 1_400_000 && all < 1_800_000, "\(all) bytes")
+        #expect(since > 400_000 && since < 500_000, "\(since) bytes")
+    }
+
     @Test("gateway traffic is one series per gateway, and none for a gateway that did not answer")
     func perGateway() {
         let a = GatewayTraffic(url: "http://a:8080", up: true, requests: ["2xx": 5, "5xx": 2], published: 5, inFlight: 3)
