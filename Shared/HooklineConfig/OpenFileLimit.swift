@@ -18,6 +18,14 @@ public enum OpenFileLimit {
         return Int(clamping: limit.rlim_cur)  // no limit (RLIM_INFINITY) is Int.max
     }
 
+    /// The hard limit, which ``raiseToHardLimit()`` raises the soft one to; nil if it could not
+    /// be read.
+    public static func hardLimit() -> Int? {
+        var limit = rlimit()
+        guard getrlimit(self.resource, &limit) == 0 else { return nil }
+        return Int(clamping: limit.rlim_max)
+    }
+
     #if os(Linux)
     private static let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
     #else

@@ -23,8 +23,9 @@ enum FileDescriptorLimit {
     /// or fewer when the open-file limit does not leave room for that many, which is logged.
     /// Raises the limit first (``OpenFileLimit/raiseToHardLimit()``).
     static func connections(configured: Int, logger: Logger) -> Int {
-        guard let limit = OpenFileLimit.raiseToHardLimit(), limit - self.reserved < configured else { return configured }
-        let allowed = max(1, limit - self.reserved)
+        guard let limit = OpenFileLimit.raiseToHardLimit() else { return configured }
+        let allowed = self.connections(configured: configured, openFileLimit: limit)
+        guard allowed < configured else { return configured }
         logger.warning(
             "gateway.max_connections is more than the open-file limit leaves for connections; raise the limit (ulimit -n, LimitNOFILE=, --ulimit nofile=) to allow that many",
             metadata: [
@@ -34,5 +35,10 @@ enum FileDescriptorLimit {
             ]
         )
         return allowed
+    }
+
+    /// How many of `configured` connections an open-file limit leaves room for.
+    static func connections(configured: Int, openFileLimit limit: Int) -> Int {
+        limit - self.reserved < configured ? max(1, limit - self.reserved) : configured
     }
 }

@@ -90,8 +90,14 @@ public enum GatewayApplication {
     ) throws(ConfigurationError) -> [String] {
         let (address, sources) = try self.prepare(configuration, listen: listen, secrets: secrets)
         let kafka = configuration.kafka
+        // What start-up would allow: the soft open-file limit is raised to the hard one first.
+        let configured = configuration.gateway.maxConnections
+        var connections = "at most \(configured) connections"
+        if let limit = OpenFileLimit.hardLimit(), case let allowed = FileDescriptorLimit.connections(configured: configured, openFileLimit: limit), allowed < configured {
+            connections = "at most \(allowed) connections (gateway.max_connections \(configured), fewer for the open-file limit \(limit))"
+        }
         var lines = [
-            "listen \(address), max body \(configuration.gateway.maxBodyBytes) bytes, at most \(configuration.gateway.maxConnections) connections",
+            "listen \(address), max body \(configuration.gateway.maxBodyBytes) bytes, \(connections)",
             "kafka \(kafka.brokers) (not contacted), topics \(kafka.topicPrefix).<source>.<event>, \(kafka.partitions) partitions, replication \(kafka.replicationFactor)",
         ]
         for (name, source) in sources.sorted(by: { $0.key < $1.key }) {

@@ -33,6 +33,27 @@ struct GatewayCheckTests {
         #expect(!run.stderr.contains("Connect to"), "\(run.stderr)")
     }
 
+    @Test("--check names the connections start-up would allow: fewer than gateway.max_connections when the open-file limit leaves no room for them")
+    func checkNamesTheConnectionsAllowed() async throws {
+        let directory = try temporaryDirectory()
+        let yaml = """
+            kafka: { brokers: "127.0.0.1:1" }
+            sources:
+              github: { provider: github, secrets: ["a-secret-value"] }
+            """
+        let limited = try await runGateway(["--check"], yaml: yaml, in: directory, openFiles: (100, 128))
+        #expect(limited.status == 0, "\(limited.stderr)")
+        let match = try #require(
+            limited.stdout.firstMatch(of: /at most ([0-9]+) connections \(gateway.max_connections 4096, fewer for the open-file limit 128\)/),
+            "\(limited.stdout)"
+        )
+        // 128 less the descriptors kept aside (64, and 4 for each event loop).
+        #expect((1..<64).contains(Int(match.1) ?? 0), "\(match.1)")
+
+        let roomy = try await runGateway(["--check"], yaml: yaml, in: directory, openFiles: (1024, 8192))
+        #expect(roomy.stdout.contains("bytes, at most 4096 connections\n"), "\(roomy.stdout)")
+    }
+
     @Test("--check accepts a managed cluster's settings (SASL_SSL with SCRAM, credentials from the environment and a file, zstd and lz4): the librdkafka it runs on has TLS, SASL and the codecs")
     func checkAcceptsManagedClusterSettings() async throws {
         let directory = try temporaryDirectory()
@@ -112,7 +133,14 @@ private func temporaryDirectory() throws -> URL {
 }
 
 /// Runs the gateway executable on `yaml` with `arguments`, to its exit (10 s at most).
-private func runGateway(_ arguments: [String], yaml: String, in directory: URL, environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
+/// `openFiles`: run under `prlimit --nofile=SOFT:HARD`.
+private func runGateway(
+    _ arguments: [String],
+    yaml: String,
+    in directory: URL,
+    environment: [String: String] = [:],
+    openFiles: (soft: Int, hard: Int)? = nil
+) async throws -> (status: Int32, stdout: String, stderr: String) {
     let config = directory.appendingPathComponent("hookline-\(UUID().uuidString.prefix(8)).yaml")
     try yaml.write(to: config, atomically: true, encoding: .utf8)
     let stdout = directory.appendingPathComponent("stdout-\(UUID().uuidString.prefix(8))")
@@ -122,6 +150,10 @@ private func runGateway(_ arguments: [String], yaml: String, in directory: URL, 
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try GatewayProcess.binary())
     process.arguments = ["--config", config.path] + arguments
+    if let openFiles {
+        process.arguments = ["--nofile=\(openFiles.soft):\(openFiles.hard)", process.executableURL!.path] + process.arguments!
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+    }
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     process.standardOutput = try FileHandle(forWritingTo: stdout)
     process.standardError = try FileHandle(forWritingTo: stderr)
