@@ -418,6 +418,24 @@ struct TwilioTests {
         expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(tampered) }
     }
 
+    // Event Streams' webhook sinks post CloudEvents: one object, or a batch as an array.
+    @Test(arguments: [
+        (#"{"specversion":"1.0","type":"com.twilio.messaging.message.delivered","id":"EZ1","data":{"messageSid":"SM1"}}"#, "messaging.message.delivered", "EZ1", "SM1"),
+        (#"[{"specversion":"1.0","type":"com.twilio.voice.insights.call-summary.complete","id":"EZ2","data":{"callSid":"CA2"}}]"#, "voice.insights.call-summary.complete", "EZ2", "CA2"),
+        (#"[{"specversion":"1.0","type":"com.twilio.messaging.message.sent","id":"EZ3","data":{}},{"specversion":"1.0","type":"com.twilio.messaging.message.sent","id":"EZ4"}]"#, "messaging.message.sent", "EZ3", nil),
+        (#"[{"specversion":"1.0","type":"com.twilio.messaging.message.sent","id":"EZ5"},{"specversion":"1.0","type":"com.twilio.messaging.message.failed","id":"EZ6"}]"#, "unknown", "EZ5", nil),
+        (#"[{"type":"com.twilio.messaging.message.sent","id":"EZ7"}]"#, "unknown", nil, nil),
+    ] as [(String, String, String?, String?)])
+    func eventStreamsCloudEvents(body: String, event: String, id: String?, key: String?) throws {
+        var request = try sign("twilio", WebhookSigningInput(secret: "auth-token", body: bytes(body), timestamp: now, configuration: self.configuration))
+        request.headerFields[HTTPField.Name("I-Twilio-Idempotency-Token")!] = nil
+        let verified = try verifier("twilio", self.configuration).verify(request)
+        #expect(verified.event == event)
+        if let id { #expect(verified.id == id) }
+        #expect(verified.key == key)
+        #expect(verified.ceType == "twilio." + event)
+    }
+
     @Test func urlMatchesWithOrWithoutDefaultPort() throws {
         let body = bytes(formEncode([("CallSid", "CA1"), ("CallStatus", "ringing")]))
         let signed = try sign("twilio", WebhookSigningInput(secret: "auth-token", body: body, timestamp: now, url: "https://hooks.example.com:443/twilio"))

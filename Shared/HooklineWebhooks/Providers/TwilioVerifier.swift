@@ -11,7 +11,11 @@ import HTTPTypes
 ///
 /// Event `message.<MessageStatus|SmsStatus>` or `call.<CallStatus>`, lowercased; id
 /// `I-Twilio-Idempotency-Token`, else `<sid>.<status>` (a message's successive status callbacks
-/// share its sid); key the Message/Sms/Call sid. Answered with an empty TwiML `<Response/>`.
+/// share its sid); key the Message/Sms/Call sid. Event Streams' webhook sinks post CloudEvents
+/// (one, or a batch as an array): the event is their `type` without `com.twilio.`
+/// (`messaging.message.delivered`; a batch of several types is `unknown`), the id the token, else
+/// the (first) event's `id`, the key its `data.messageSid` or `data.callSid`. Answered with an
+/// empty TwiML `<Response/>`.
 public struct TwilioVerifier: WebhookVerifier {
     public static let provider = "twilio"
     public static let settings: Set<ProviderSetting> = [.secrets, .publicURL]
@@ -94,24 +98,53 @@ public struct TwilioVerifier: WebhookVerifier {
         }
         let messageStatus = fields.first("MessageStatus") ?? fields.first("SmsStatus")
         let callStatus = fields.first("CallStatus")
-        let sid = fields.first("MessageSid") ?? fields.first("SmsSid") ?? fields.first("CallSid")
+        var sid = fields.first("MessageSid") ?? fields.first("SmsSid") ?? fields.first("CallSid")
         let event: String
-        let status: String?
+        var id: String?
         if let messageStatus {
             event = "message." + messageStatus.lowercased()
-            status = messageStatus.lowercased()
+            id = sid.map { $0 + "." + messageStatus.lowercased() }
         } else if let callStatus {
             event = "call." + callStatus.lowercased()
-            status = callStatus.lowercased()
+            id = sid.map { $0 + "." + callStatus.lowercased() }
+        } else if parameters.isEmpty, let events = StreamEvent.decode(request.body) {
+            let types = Set(events.map(\.type))
+            event = types.count == 1 ? StreamEvent.eventName(events[0].type) : "unknown"
+            id = events[0].id
+            sid = events[0].data?.messageSid ?? events[0].data?.callSid
         } else {
             event = "unknown"
-            status = nil
+            id = sid
         }
         let token = try headers.optional(Self.idempotencyHeader)
-        let id = token
-            ?? sid.map { sid in status.map { sid + "." + $0 } ?? sid }
-            ?? DeliveryID.random()
-        return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: sid, reply: .emptyTwiML)
+        return VerifiedWebhook(provider: Self.provider, event: event, id: token ?? id ?? DeliveryID.random(), key: sid, reply: .emptyTwiML)
+    }
+
+    /// The part of an Event Streams CloudEvent routing needs. Decoded only from a body whose
+    /// signature has been checked, and only when it carries no status callback's fields.
+    struct StreamEvent: Decodable {
+        var specversion: String
+        var type: String
+        var id: String
+        var data: Payload?
+
+        struct Payload: Decodable {
+            var messageSid: String?
+            var callSid: String?
+        }
+
+        /// One CloudEvent, or a batch of them (an array), else nil.
+        static func decode(_ body: [UInt8]) -> [StreamEvent]? {
+            let decoder = JSONDecoder()
+            if let batch = try? decoder.decode([StreamEvent].self, from: Data(body)), !batch.isEmpty { return batch }
+            if let event = try? decoder.decode(StreamEvent.self, from: Data(body)) { return [event] }
+            return nil
+        }
+
+        /// `com.twilio.messaging.message.delivered` → `messaging.message.delivered`.
+        static func eventName(_ type: String) -> String {
+            type.hasPrefix("com.twilio.") ? String(type.dropFirst("com.twilio.".count)) : type
+        }
     }
 
     static func feed<H: HashFunction>(url: String, _ parameters: [FormBody.Pair], into hmac: inout HMAC<H>) {

@@ -5,7 +5,7 @@ extension WebhookSamples {
     static let twilioURL = "https://hooks.example.com/hooks/twilio"
 
     /// Twilio status callbacks (form bodies, signed together with ``twilioURL``): an SMS reaching
-    /// `delivered` and a call `completed`. The event is `message.<MessageStatus>` or
+    /// `delivered` and a call `completed`; and an Event Streams delivery. The event is `message.<MessageStatus>` or
     /// `call.<CallStatus>`; the id travels in `I-Twilio-Idempotency-Token`; the key is the sid.
     static let twilio: [WebhookSample] = [
         WebhookSample(
@@ -23,6 +23,16 @@ extension WebhookSamples {
             id: "7a1c3e5f9b2d4f6a8c0e1b3d5f7a9c2e-completed",
             configuration: ProviderConfiguration(publicURL: twilioURL),
             expectedKey: "CA5e7f9a1b3c5d7e9f0a2b4c6d8e0f1a3b"
+        ),
+        // An Event Streams webhook sink's batch of one CloudEvent (JSON, signed through the URL's
+        // bodySHA256): the event is its type without `com.twilio.`.
+        WebhookSample(
+            provider: "twilio",
+            event: "messaging.message.delivered",
+            body: #"[{"specversion":"1.0","type":"com.twilio.messaging.message.delivered","source":"/2010-04-01/Accounts/AC8f1e2d3c4b5a69788796a5b4c3d2e1f0/Messages/SM3f0e5b7a9c1d4e6f8a0b2c4d6e8f0a1b.json","id":"EZ1f3e5d7c9b0a2f4e6d8c0b1a3f5e7d9c","dataschema":"https://events-schemas.twilio.com/Messaging.MessageStatus/2","datacontenttype":"application/json","time":"2024-05-14T11:28:03.000Z","data":{"accountSid":"AC8f1e2d3c4b5a69788796a5b4c3d2e1f0","messageSid":"SM3f0e5b7a9c1d4e6f8a0b2c4d6e8f0a1b","messagingServiceSid":"MG9d3e7b2a4c6f8e0a1b3d5f7a9c1e3b5d","messageStatus":"DELIVERED","to":"+4915112345678","from":"+15017122661","eventName":"com.twilio.messaging.message.delivered","timestamp":"2024-05-14T11:28:03.000Z"}}]"#,
+            id: "2b4d6f8a0c1e3a5c7e9b1d3f5a7c9e0b-delivered",
+            configuration: ProviderConfiguration(publicURL: twilioURL),
+            expectedKey: "SM3f0e5b7a9c1d4e6f8a0b2c4d6e8f0a1b"
         ),
     ]
 }
