@@ -75,11 +75,8 @@ struct Lag: AsyncParsableCommand {
             return
         }
         if self.watch { Self.emit("— \(report.takenAt.formatted(date: .omitted, time: .standard))") }
-        if !report.unreadable.isEmpty {
-            // Said first: the table below is missing these partitions, and a group's total with them.
-            Self.emit("UNREADABLE: \(report.unreadable.count) partition\(report.unreadable.count == 1 ? "" : "s") left out of this look, their end offset could not be read:")
-            for partition in report.unreadable { Self.emit("  \(partition.topic)[\(partition.partition)]: \(partition.error)") }
-        }
+        // Said first: the table below is missing these partitions, and a group's total with them.
+        report.unreadableLines.forEach(Self.emit)
         guard !report.groups.isEmpty else { return Self.emit("no consumer groups") }
         var rows: [[String]] = [["GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "TIME LAG", "STATUS"]]
         for group in report.groups {

@@ -131,6 +131,15 @@ public struct LagReport: Sendable, Hashable, Codable {
         public var v: Int64
     }
 
+    /// What `hookline lag` says of ``unreadable`` before its table: nothing when every partition
+    /// was read.
+    public var unreadableLines: [String] {
+        guard !self.unreadable.isEmpty else { return [] }
+        let count = self.unreadable.count
+        return ["UNREADABLE: \(count) partition\(count == 1 ? "" : "s") left out of this look, their end offset could not be read:"]
+            + self.unreadable.map { "  \($0.topic)[\($0.partition)]: \($0.error)" }
+    }
+
     /// The report with only the chart points after `since` (Unix seconds): what a reader that
     /// keeps the charts it was sent before needs, a point per series and look instead of every
     /// point of the last minutes.

@@ -64,9 +64,13 @@ struct ReportTests {
         #expect(during.history.count == chartPoints, "no point for a total missing a partition")
         #expect(report.topics.first?.history.count == topicPoints)
         #expect(report.topics.first?.messagesPerSecond == nil)
+        #expect(report.unreadableLines == [
+            "UNREADABLE: 1 partition left out of this look, their end offset could not be read:",
+            "  t[0]: Broker: Leader not available (LEADER_NOT_AVAILABLE)",
+        ])
 
         report = look(55)
-        #expect(report.unreadable.isEmpty)
+        #expect(report.unreadable.isEmpty && report.unreadableLines.isEmpty)
         let after = try #require(report.groups.first)
         #expect(after.partitions.first { $0.partition == 0 }?.status == .stalled)
         #expect(after.partitions.first { $0.partition == 0 }?.judged == true)
