@@ -93,8 +93,11 @@ public enum GatewayApplication {
         // What start-up would allow: the soft open-file limit is raised to the hard one first.
         let configured = configuration.gateway.maxConnections
         var connections = "at most \(configured) connections"
-        if let limit = OpenFileLimit.hardLimit(), case let allowed = FileDescriptorLimit.connections(configured: configured, openFileLimit: limit), allowed < configured {
-            connections = "at most \(allowed) connections (gateway.max_connections \(configured), fewer for the open-file limit \(limit))"
+        if let limit = OpenFileLimit.hardLimit() {
+            let allowed = FileDescriptorLimit.connections(configured: configured, openFileLimit: limit)
+            if allowed < configured {
+                connections = "at most \(allowed) connections (gateway.max_connections \(configured), fewer for the open-file limit \(limit))"
+            }
         }
         var lines = [
             "listen \(address), max body \(configuration.gateway.maxBodyBytes) bytes, \(connections)",
