@@ -300,9 +300,22 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
-    /// State and members of these groups.
+    /// State and members of these groups. Throws when any of them could not be described (see
+    /// ``describeConsumerGroupsOfEach(_:)``).
     public func describeConsumerGroups(_ groupIDs: [String]) async throws(KafkaError) -> [ConsumerGroupDescription] {
-        guard !groupIDs.isEmpty else { return [] }
+        let results = try await self.describeConsumerGroupsOfEach(groupIDs)
+        var descriptions: [ConsumerGroupDescription] = []
+        for groupID in groupIDs {
+            guard let result = results[groupID] else { continue }
+            descriptions.append(try result.get())
+        }
+        return descriptions
+    }
+
+    /// Like ``describeConsumerGroups(_:)``, with each group's own outcome: a group whose
+    /// coordinator is unavailable fails alone. Throws only when the request as a whole fails.
+    public func describeConsumerGroupsOfEach(_ groupIDs: [String]) async throws(KafkaError) -> [String: Result<ConsumerGroupDescription, KafkaError>] {
+        guard !groupIDs.isEmpty else { return [:] }
         return try await self.request("describing consumer groups") { handle, options, queue in
             var names = groupIDs.map { strdup($0) }
             defer { names.forEach { free($0) } }
@@ -315,17 +328,19 @@ public final class KafkaAdmin: Sendable {
         } parse: { event in
             var count = 0
             let groups = rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(event), &count)
-            var descriptions: [ConsumerGroupDescription] = []
+            var descriptions: [String: Result<ConsumerGroupDescription, KafkaError>] = [:]
             for index in 0..<count {
                 let group = groups![index]
+                let groupID = String(cString: rd_kafka_ConsumerGroupDescription_group_id(group))
                 if let error = rd_kafka_ConsumerGroupDescription_error(group) {
-                    return .failure(
+                    descriptions[groupID] = .failure(
                         KafkaError(
                             code: .init(rd_kafka_error_code(error)),
                             message: String(cString: rd_kafka_error_string(error)),
-                            operation: "describing group \(String(cString: rd_kafka_ConsumerGroupDescription_group_id(group)))"
+                            operation: "describing group \(groupID)"
                         )
                     )
+                    continue
                 }
                 let members = (0..<rd_kafka_ConsumerGroupDescription_member_count(group)).map { memberIndex in
                     let member = rd_kafka_ConsumerGroupDescription_member(group, memberIndex)
@@ -338,9 +353,9 @@ public final class KafkaAdmin: Sendable {
                         assignment: partitions
                     )
                 }
-                descriptions.append(
+                descriptions[groupID] = .success(
                     ConsumerGroupDescription(
-                        groupID: String(cString: rd_kafka_ConsumerGroupDescription_group_id(group)),
+                        groupID: groupID,
                         state: String(cString: rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(group))),
                         members: members
                     )

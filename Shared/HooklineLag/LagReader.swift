@@ -36,6 +36,10 @@ public struct LagReader: Sendable {
     ///
     /// Some brokers (the embedded one) list only groups that have committed; a group named in
     /// `knownGroups` or `group` is described even when unlisted, and kept when it has members.
+    ///
+    /// A group that cannot be read (its coordinator unavailable) is named in
+    /// ``LagSnapshot/unreadableGroups`` and the others are still read; asked for alone
+    /// (`group`), it fails the snapshot.
     public func snapshot(group onlyGroup: String? = nil, knownGroups: [String] = []) async throws(KafkaError) -> LagSnapshot {
         let topics = try await self.topics()
         let takenAt = Date()
@@ -48,10 +52,16 @@ public struct LagReader: Sendable {
         let listed = try await self.admin.listConsumerGroups().map(\.groupID)
         let wanted = onlyGroup.map { [$0] } ?? listed.filter { !Self.isToolingGroup($0) }
         let listedWanted = wanted.filter(listed.contains)
-        var described = Dictionary(
-            try await self.admin.describeConsumerGroups(listedWanted).map { ($0.groupID, $0) },
-            uniquingKeysWith: { first, _ in first }
-        )
+        var described: [String: KafkaAdmin.ConsumerGroupDescription] = [:]
+        var unreadableGroups: [String: String] = [:]
+        for (groupID, result) in try await self.admin.describeConsumerGroupsOfEach(listedWanted) {
+            switch result {
+            case .success(let description): described[groupID] = description
+            case .failure(let error):
+                if onlyGroup != nil { throw error }
+                unreadableGroups[groupID] = Self.reason(error)
+            }
+        }
         var unlisted = Set(wanted).union(onlyGroup == nil ? knownGroups : []).subtracting(listed)
         for group in unlisted {
             // An unknown group may be an error on some brokers: then it is simply not there.
@@ -62,9 +72,36 @@ public struct LagReader: Sendable {
             }
         }
 
+        // Each group's offsets come from its own coordinator: asked at once, so coordinators that
+        // do not answer cost one request timeout, not one each.
+        let readable = (listedWanted + unlisted).filter { unreadableGroups[$0] == nil }
+        let admin = self.admin
+        let offsets = await withTaskGroup(of: (String, Result<[TopicPartition: Int64], KafkaError>).self) { tasks in
+            for groupID in readable {
+                tasks.addTask {
+                    do throws(KafkaError) {
+                        return (groupID, .success(try await admin.committedOffsets(group: groupID)))
+                    } catch {
+                        return (groupID, .failure(error))
+                    }
+                }
+            }
+            var offsets: [String: Result<[TopicPartition: Int64], KafkaError>] = [:]
+            for await (groupID, result) in tasks { offsets[groupID] = result }
+            return offsets
+        }
+
         var groups: [GroupOffsets] = []
-        for groupID in (listedWanted + unlisted).sorted() {
-            let committed = try await self.admin.committedOffsets(group: groupID)
+        for groupID in readable.sorted() {
+            let committed: [TopicPartition: Int64]
+            switch offsets[groupID] {
+            case .success(let offsets): committed = offsets
+            case .failure(let error):
+                if onlyGroup != nil { throw error }
+                unreadableGroups[groupID] = Self.reason(error)
+                continue
+            case nil: continue
+            }
             let description = described[groupID]
             // Every partition of each topic the group committed to (a partition it never
             // committed shows as "no commit"), and whatever its members are assigned.
@@ -87,7 +124,12 @@ public struct LagReader: Sendable {
             )
         }
 
-        return LagSnapshot(takenAt: takenAt, groups: groups, topics: topics)
+        return LagSnapshot(takenAt: takenAt, groups: groups, topics: topics, unreadableGroups: unreadableGroups)
+    }
+
+    /// Why something could not be read, in librdkafka's words and code.
+    static func reason(_ error: KafkaError) -> String {
+        "\(error.message) (\(error.code.name))"
     }
 
     /// Every topic with the end offset of each partition. A partition whose end cannot be read
@@ -102,7 +144,7 @@ public struct LagReader: Sendable {
             for partition in topic.partitions {
                 switch ends[TopicPartition(topic: topic.name, partition: partition)] {
                 case .success(let end): offsets.ends[partition] = end
-                case .failure(let error): offsets.unreadable[partition] = "\(error.message) (\(error.code.name))"
+                case .failure(let error): offsets.unreadable[partition] = Self.reason(error)
                 case nil: offsets.unreadable[partition] = "no answer for this partition"
                 }
             }

@@ -12,6 +12,20 @@ public struct LagReport: Sendable, Hashable, Codable {
     /// Partitions whose end offset could not be read at this look (a leader down): left out of
     /// `groups` and `topics` until they can be, their history kept.
     public var unreadable: [Unreadable] = []
+    /// Groups that could not be read at this look (their coordinator unavailable): each is shown
+    /// as it was at its last look, in `groups`, until it can be read again.
+    public var unreadableGroups: [UnreadableGroup] = []
+
+    public struct UnreadableGroup: Sendable, Hashable, Codable {
+        public var group: String
+        /// librdkafka's words and code.
+        public var error: String
+
+        public init(group: String, error: String) {
+            self.group = group
+            self.error = error
+        }
+    }
 
     public struct Unreadable: Sendable, Hashable, Codable {
         public var topic: String
@@ -134,10 +148,18 @@ public struct LagReport: Sendable, Hashable, Codable {
     /// What `hookline lag` says of ``unreadable`` before its table: nothing when every partition
     /// was read.
     public var unreadableLines: [String] {
-        guard !self.unreadable.isEmpty else { return [] }
-        let count = self.unreadable.count
-        return ["UNREADABLE: \(count) partition\(count == 1 ? "" : "s") left out of this look, their end offset could not be read:"]
-            + self.unreadable.map { "  \($0.topic)[\($0.partition)]: \($0.error)" }
+        var lines: [String] = []
+        if !self.unreadable.isEmpty {
+            let count = self.unreadable.count
+            lines.append("UNREADABLE: \(count) partition\(count == 1 ? "" : "s") left out of this look, their end offset could not be read:")
+            lines += self.unreadable.map { "  \($0.topic)[\($0.partition)]: \($0.error)" }
+        }
+        if !self.unreadableGroups.isEmpty {
+            let count = self.unreadableGroups.count
+            lines.append("UNREADABLE: \(count) group\(count == 1 ? "" : "s") could not be read at this look, shown as at the last one:")
+            lines += self.unreadableGroups.map { "  \($0.group): \($0.error)" }
+        }
+        return lines
     }
 
     /// The report with only the chart points after `since` (Unix seconds): what a reader that

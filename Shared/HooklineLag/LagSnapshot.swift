@@ -6,11 +6,15 @@ public struct LagSnapshot: Sendable, Hashable {
     public var takenAt: Date
     public var groups: [GroupOffsets]
     public var topics: [TopicOffsets]
+    /// Groups that could not be read this time (their coordinator unavailable), with why; they
+    /// are not in `groups`.
+    public var unreadableGroups: [String: String]
 
-    public init(takenAt: Date, groups: [GroupOffsets], topics: [TopicOffsets]) {
+    public init(takenAt: Date, groups: [GroupOffsets], topics: [TopicOffsets], unreadableGroups: [String: String] = [:]) {
         self.takenAt = takenAt
         self.groups = groups
         self.topics = topics
+        self.unreadableGroups = unreadableGroups
     }
 }
 

@@ -28,6 +28,8 @@ public struct LagTracker: Sendable {
         var statuses: [TopicPartition: LagStatus] = [:]
         var lastActivity: Date
         var chart: [LagReport.Point] = []
+        /// What the group was reported as at its last look (nil while expired).
+        var last: LagReport.Group?
     }
 
     public init(evaluator: StatusEvaluator = StatusEvaluator(), chartSpan: TimeInterval = LagTracker.defaultChartSpan, maxEndSamples: Int = 2000) {
@@ -58,8 +60,13 @@ public struct LagTracker: Sendable {
         for (partition, end) in current { self.appendEnd(end, at: now, to: partition) }
         self.ends = self.ends.filter { current[$0.key] != nil || unread.contains($0.key) }
 
-        let groups = snapshot.groups.compactMap { self.judge($0, unread: unread, at: now) }
-        let live = Set(snapshot.groups.map(\.groupID))
+        var groups = snapshot.groups.compactMap { self.judge($0, unread: unread, at: now) }
+        // A group that could not be read this time keeps its history and is shown as it was at
+        // its last look: its status gauge (and an alert on it) does not vanish meanwhile.
+        for groupID in snapshot.unreadableGroups.keys {
+            if let last = self.groups[groupID]?.last { groups.append(last) }
+        }
+        let live = Set(snapshot.groups.map(\.groupID)).union(snapshot.unreadableGroups.keys)
         self.groups = self.groups.filter { live.contains($0.key) }
 
         let topics = snapshot.topics.map { self.topicReport($0, at: now) }
@@ -71,7 +78,8 @@ public struct LagTracker: Sendable {
             isolationLevel: LagReader.isolationLevel.librdkafkaValue,
             groups: groups.sorted { $0.group < $1.group },
             topics: topics.sorted { $0.topic < $1.topic },
-            unreadable: unreadable.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+            unreadable: unreadable.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) },
+            unreadableGroups: snapshot.unreadableGroups.map { LagReport.UnreadableGroup(group: $0.key, error: $0.value) }.sorted { $0.group < $1.group }
         )
     }
 
@@ -122,10 +130,11 @@ public struct LagTracker: Sendable {
         if kept.isEmpty {
             track.chart = Self.appending(LagReport.Point(t: now.timeIntervalSince1970, v: total ?? 0), to: track.chart, span: self.chartSpan)
         }
-        self.groups[group.groupID] = track
+        track.last = nil
+        defer { self.groups[group.groupID] = track }
         guard !self.evaluator.isExpired(lastActivity: track.lastActivity, now: now) else { return nil }
         let status = (partitions.map(\.status) + keptStatuses.values).max() ?? .ok
-        return LagReport.Group(
+        track.last = LagReport.Group(
             group: group.groupID,
             state: group.state,
             members: group.members,
@@ -135,6 +144,7 @@ public struct LagTracker: Sendable {
             partitions: partitions,
             history: track.chart
         )
+        return track.last
     }
 
     private mutating func topicReport(_ topic: TopicOffsets, at now: Date) -> LagReport.Topic {

@@ -42,6 +42,11 @@ enum MonitorMetrics {
             help: "Partitions whose end offset the last snapshot could not read (a leader down); their lag series are missing meanwhile."
         )
         registry.makeGauge(descriptor: unreadable).set(Int64(report.unreadable.count))
+        let unreadableGroups = self.name(
+            "monitor", "groups_unreadable",
+            help: "Groups the last snapshot could not read (their coordinator unavailable); their series show their last look meanwhile."
+        )
+        registry.makeGauge(descriptor: unreadableGroups).set(Int64(report.unreadableGroups.count))
         return registry.emitToBuffer()
     }
 

@@ -220,11 +220,16 @@ async function refresh() {
     $("total-lag").textContent = num(report.groups.reduce((a, g) => a + (g.lag || 0), 0));
     $("topic-count").textContent = report.topics.length;
     // Partitions whose leader is down: the rest is measured, these are missing from the tables.
-    const unread = report.unreadable || [];
-    $("unreadable").style.display = unread.length ? "block" : "none";
-    $("unreadable").dataset.count = unread.length;
-    $("unreadable").textContent = unread.length ? `${unread.length} partition${unread.length === 1 ? "" : "s"} left out of the last look, ` +
-      `their end offset could not be read: ` + unread.map((u) => `${u.topic}[${u.partition}] (${u.error})`).join(", ") : "";
+    // Groups whose coordinator is down: shown as at their last look.
+    const unread = report.unreadable || [], unreadGroups = report.unreadable_groups || [];
+    const said = [];
+    if (unread.length) said.push(`${unread.length} partition${unread.length === 1 ? "" : "s"} left out of the last look, ` +
+      `their end offset could not be read: ` + unread.map((u) => `${u.topic}[${u.partition}] (${u.error})`).join(", "));
+    if (unreadGroups.length) said.push(`${unreadGroups.length} group${unreadGroups.length === 1 ? "" : "s"} could not be read at the last look, ` +
+      `shown as at the one before: ` + unreadGroups.map((u) => `${u.group} (${u.error})`).join(", "));
+    $("unreadable").style.display = said.length ? "block" : "none";
+    $("unreadable").dataset.count = unread.length + unreadGroups.length;
+    $("unreadable").textContent = said.join(". ");
     renderGroups(report.groups);
     renderTopics(report.topics);
     document.body.dataset.loaded = "true";

@@ -76,6 +76,34 @@ struct ReportTests {
         #expect(after.partitions.first { $0.partition == 0 }?.judged == true)
     }
 
+    @Test("a group that cannot be read (its coordinator down) is named and shown as at its last look, status included, and keeps its history: judged at once when it can be read again")
+    func unreadableGroupShownAsLastSeen() throws {
+        var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
+        func look(_ second: Double, unreadable: Bool = false) -> LagReport {
+            var look = snapshot(at: second, groups: [group("g", members: 1, [("t", 0, 10, 50)]), group("h", members: 1, [("u", 0, Int64(second), Int64(second))])])
+            if unreadable {
+                look.groups.removeAll { $0.groupID == "g" }
+                look.unreadableGroups = ["g": "Broker: Coordinator not available (COORDINATOR_NOT_AVAILABLE)"]
+            }
+            return tracker.record(look)
+        }
+        var report = look(0)
+        for second in stride(from: 5.0, through: 40, by: 5) { report = look(second) }
+        let before = try #require(report.groups.first { $0.group == "g" })
+        #expect(before.status == .stalled)
+
+        for second in [45.0, 50] { report = look(second, unreadable: true) }
+        #expect(report.unreadableGroups == [LagReport.UnreadableGroup(group: "g", error: "Broker: Coordinator not available (COORDINATOR_NOT_AVAILABLE)")])
+        #expect(report.groups.map(\.group) == ["g", "h"])
+        #expect(report.groups.first { $0.group == "g" } == before, "shown as at its last look")
+        #expect(report.unreadableLines.last == "  g: Broker: Coordinator not available (COORDINATOR_NOT_AVAILABLE)")
+
+        report = look(55)
+        #expect(report.unreadableGroups.isEmpty)
+        let after = try #require(report.groups.first { $0.group == "g" })
+        #expect(after.status == .stalled && after.judged, "judged on the history it kept")
+    }
+
     @Test("the CLI's own groups (dlq redrive marks, throwaway readers) are left out of a full snapshot; services' groups are not")
     func toolingGroups() {
         #expect(LagReader.isToolingGroup("hookline-dlq-redrive-orders"))

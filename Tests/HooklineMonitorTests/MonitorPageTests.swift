@@ -68,24 +68,25 @@ struct MonitorPageTests {
         #expect(await monitor.terminate() == 0)
     }
 
-    @Test("partitions whose end offset the last look could not read (a leader down) are named above the tables")
+    @Test("partitions whose end offset the last look could not read (a leader down) and groups it could not read (a coordinator down) are named above the tables")
     func unreadablePartitions() async throws {
         // The monitor's own routes and state, serving what its tracker makes of such a look (a
         // single embedded broker cannot lose a partition's leader).
         var tracker = LagTracker()
-        let look = LagSnapshot(
-            takenAt: Date(),
-            groups: [],
-            topics: [TopicOffsets(topic: "webhooks.github.push", ends: [0: 5], unreadable: [1: "Broker: Leader not available (LEADER_NOT_AVAILABLE)"])]
-        )
+        let topics = [TopicOffsets(topic: "webhooks.github.push", ends: [0: 5], unreadable: [1: "Broker: Leader not available (LEADER_NOT_AVAILABLE)"])]
+        let ci = GroupOffsets(groupID: "hookline-ci", state: "Stable", members: 1, partitions: [PartitionOffsets(topic: "webhooks.github.push", partition: 0, committed: 3, end: 5)])
+        _ = tracker.record(LagSnapshot(takenAt: Date().addingTimeInterval(-5), groups: [ci], topics: topics))
+        let look = LagSnapshot(takenAt: Date(), groups: [], topics: topics, unreadableGroups: ["hookline-ci": "Broker: Coordinator not available (COORDINATOR_NOT_AVAILABLE)"])
         let state = MonitorState(interval: .seconds(2))
         state.publish(tracker.record(look), gateways: [])
         let (baseURL, serving) = try await Self.serve(state)
         defer { serving.cancel() }
 
         let page = try await self.render(baseURL)
-        #expect(page.contains(#"id="unreadable" data-count="1""#), "\(page.prefix(3000))")
+        #expect(page.contains(#"id="unreadable" data-count="2""#), "\(page.prefix(3000))")
         #expect(page.contains("1 partition left out of the last look, their end offset could not be read: webhooks.github.push[1] (Broker: Leader not available (LEADER_NOT_AVAILABLE))"))
+        #expect(page.contains("1 group could not be read at the last look, shown as at the one before: hookline-ci (Broker: Coordinator not available (COORDINATOR_NOT_AVAILABLE))"))
+        #expect(page.contains(#"data-group="hookline-ci" data-status="OK" data-lag="2""#), "the group as at its last look")
         #expect(page.contains(#"data-topic="webhooks.github.push""#), "the readable partitions are still shown")
     }
 

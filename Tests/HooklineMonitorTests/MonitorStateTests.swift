@@ -46,12 +46,16 @@ struct MonitorStateTests {
         #expect(state.status.error == nil && state.status.lastSuccessAt == later)
     }
 
-    @Test("partitions the snapshot could not read are counted in a gauge that is always there")
+    @Test("partitions and groups the snapshot could not read are counted in gauges that are always there")
     func unreadablePartitions() {
         var report = self.report(at: self.start)
         #expect(self.value("hookline_monitor_partitions_unreadable", in: parseMetrics(String(decoding: MonitorMetrics.render(report), as: UTF8.self))) == 0)
+        #expect(self.value("hookline_monitor_groups_unreadable", in: parseMetrics(String(decoding: MonitorMetrics.render(report), as: UTF8.self))) == 0)
         report.unreadable = [.init(topic: "t", partition: 0, error: "down"), .init(topic: "t", partition: 3, error: "down")]
-        #expect(self.value("hookline_monitor_partitions_unreadable", in: parseMetrics(String(decoding: MonitorMetrics.render(report), as: UTF8.self))) == 2)
+        report.unreadableGroups = [.init(group: "g", error: "down")]
+        let metrics = parseMetrics(String(decoding: MonitorMetrics.render(report), as: UTF8.self))
+        #expect(self.value("hookline_monitor_partitions_unreadable", in: metrics) == 2)
+        #expect(self.value("hookline_monitor_groups_unreadable", in: metrics) == 1)
     }
 
     /// The figures docs/monitoring.md gives for `/api/status` with and without `since`.
