@@ -189,7 +189,8 @@ public final class KafkaAdmin: Sendable {
     ) async throws(KafkaError) -> [TopicPartition: Int64] {
         let results = try await self.listOffsetsOfEach(partitions, spec, isolationLevel: isolationLevel)
         var offsets: [TopicPartition: Int64] = [:]
-        for (partition, result) in results.sorted(by: { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }) {
+        for partition in partitions {
+            guard let result = results[partition] else { continue }
             offsets[partition] = try result.get()
         }
         return offsets
