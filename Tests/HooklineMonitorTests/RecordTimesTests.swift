@@ -34,11 +34,13 @@ struct RecordTimesTests {
 
         try await writeOne()
         var times = RecordTimes(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), timeout: .seconds(5), rereadAfter: .seconds(2), logger: TestKafka.logger)
-        #expect(try await timeLag(&times) < 2)
-        try await Task.sleep(for: .seconds(3))
+        // Thresholds of 4 s leave room for a loaded machine (2 s failed once in a full run); the
+        // old record is at least 6 s old when the new one is looked at.
+        #expect(try await timeLag(&times) < 4)
+        try await Task.sleep(for: .seconds(6))
         try await broker.restart()
         try await writeOne()
         let fresh = try await timeLag(&times)
-        #expect(fresh < 2, "time lag \(fresh) s for a record written a moment ago: the old record's")
+        #expect(fresh < 4, "time lag \(fresh) s for a record written a moment ago: the old record's")
     }
 }
