@@ -65,7 +65,7 @@ struct MonitorIntegrationTests {
         let text = try await run(try builtBinary("hookline"), ["lag", "--brokers", broker.bootstrapServers, "--group", scenario.neverCommitted])
         #expect(text.status == 0)
         #expect(text.stdout.contains(scenario.neverCommitted) && text.stdout.contains("no commit"))
-        let metrics = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+        let metrics = parseMetrics(try await monitor.get("/metrics").body)
         #expect(metrics.contains { $0.name == "hookline_consumergroup_status" && $0.labels["group"] == scenario.neverCommitted && $0.value == 0 })
         #expect(!metrics.contains { $0.name == "hookline_consumergroup_lag" && $0.labels["group"] == scenario.neverCommitted })
         #expect(!metrics.contains { $0.labels["group"] == redrive })
@@ -74,7 +74,7 @@ struct MonitorIntegrationTests {
         // find the in-process gateway slow to answer under a loaded test run (up 0, no traffic,
         // and the monitor says why in its log), so the next looks are awaited.
         let answered = try await eventually {
-            let metrics = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+            let metrics = parseMetrics(try await monitor.get("/metrics").body)
             guard metrics.contains(where: { $0.name == "hookline_monitor_gateway_up" && $0.labels["gateway"] == gateway.baseURL && $0.value == 1 }) else { return false }
             let requests = Dictionary(
                 metrics.filter { $0.name == "hookline_monitor_gateway_requests_total" && $0.labels["gateway"] == gateway.baseURL }
@@ -89,7 +89,7 @@ struct MonitorIntegrationTests {
         #expect(answered, "the monitor never saw the gateway answer; its log: \(monitor.log)")
         // A gateway nobody listens for: up 0 and no traffic series (a sum over whichever answered
         // would read as a counter reset), and one warning with the reason, not one a look.
-        let afterLooks = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+        let afterLooks = parseMetrics(try await monitor.get("/metrics").body)
         #expect(afterLooks.filter { $0.labels["gateway"] == silent }.map(\.name) == ["hookline_monitor_gateway_up"])
         #expect(afterLooks.contains { $0.name == "hookline_monitor_gateway_up" && $0.labels["gateway"] == silent && $0.value == 0 })
         let warnings = monitor.log.split(separator: "\n").filter { $0.contains("did not answer") && $0.contains(silent) }
@@ -112,11 +112,11 @@ struct MonitorIntegrationTests {
         // group expires and its series disappear.
         await scenario.close()
         #expect(try await eventually { try await self.status(monitor, scenario.stopped) == nil })
-        let expired = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+        let expired = parseMetrics(try await monitor.get("/metrics").body)
         #expect(!expired.contains { $0.labels["group"] == scenario.stopped || $0.labels["group"] == scenario.neverCommitted })
         #expect(expired.contains { $0.name == "hookline_topic_end_offset" && $0.labels["topic"] == scenario.topic })
 
-        #expect(await monitor.terminate() == 0)
+        #expect(await monitor.terminate() == 0, "\(monitor.ending)")
         await gateway.stop()
     }
 
@@ -147,7 +147,7 @@ struct MonitorIntegrationTests {
         #expect(!row.lagSecondsIsLowerBound)
         // Within one interval (0.5 s) and the snapshot's own delay of the truth.
         #expect(abs(try #require(row.lagSeconds) - elapsed) < 1.5, "estimated \(row.lagSeconds ?? -1) s, written \(elapsed) s ago")
-        #expect(await monitor.terminate() == 0)
+        #expect(await monitor.terminate() == 0, "\(monitor.ending)")
     }
 
     @Test("hookline topics lists partitions, end offsets and a rate measured over two looks")
@@ -181,7 +181,7 @@ struct MonitorIntegrationTests {
     /// The report `/api/status` serves, nil before the first snapshot.
     private func report(_ monitor: MonitorProcess) async throws -> LagReport? {
         struct Status: Decodable { var lag: LagReport? }
-        return try LagReport.decoder().decode(Status.self, from: Data(try await get("\(monitor.baseURL)/api/status").body.utf8)).lag
+        return try LagReport.decoder().decode(Status.self, from: Data(try await monitor.get("/api/status").body.utf8)).lag
     }
 
     /// The group's first partition as `/api/status` reports it.
@@ -191,7 +191,7 @@ struct MonitorIntegrationTests {
 
     /// `hookline_consumergroup_status{group}`, nil while the group has no series.
     private func status(_ monitor: MonitorProcess, _ group: String) async throws -> Double? {
-        parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+        parseMetrics(try await monitor.get("/metrics").body)
             .first { $0.name == "hookline_consumergroup_status" && $0.labels["group"] == group }?.value
     }
 
@@ -200,7 +200,7 @@ struct MonitorIntegrationTests {
         // The lag series and the status come from one snapshot; wait one interval so the
         // snapshot postdates the expected values just read.
         try await Task.sleep(for: .seconds(1.2))
-        let samples = parseMetrics(try await get("\(monitor.baseURL)/metrics").body)
+        let samples = parseMetrics(try await monitor.get("/metrics").body)
             .filter { $0.name == "hookline_consumergroup_lag" && $0.labels["group"] == scenario.stopped && $0.labels["topic"] == scenario.topic }
         return Dictionary(uniqueKeysWithValues: samples.map { (Int32($0.labels["partition"]!)!, Int64($0.value)) })
     }

@@ -52,7 +52,7 @@ struct MonitorPageTests {
         #expect(row.lag == "0")
         try await self.screenshot(monitor, "monitor-caught-up.png")
 
-        #expect(await monitor.terminate() == 0)
+        #expect(await monitor.terminate() == 0, "\(monitor.ending)")
         await scenario.close()
     }
 
@@ -65,7 +65,7 @@ struct MonitorPageTests {
         let page = try await self.render(monitor, loaded: false)
         #expect(page.contains("waiting for the first snapshot"))
         #expect(page.contains(#"data-down="1""#) && page.contains("1 of 1 not answering</div>"), "\(page)")
-        #expect(await monitor.terminate() == 0)
+        #expect(await monitor.terminate() == 0, "\(monitor.ending)")
     }
 
     @Test("partitions whose end offset the last look could not read (a leader down) and groups it could not read (a coordinator down) are named above the tables")
@@ -153,7 +153,7 @@ struct MonitorPageTests {
     }
 
     private func status(_ monitor: MonitorProcess) async throws -> MonitorStatusShape {
-        try await self.status(monitor.baseURL)
+        try LagReport.decoder().decode(MonitorStatusShape.self, from: Data(try await monitor.get("/api/status").body.utf8))
     }
 
     private func status(_ baseURL: String, query: String = "") async throws -> MonitorStatusShape {

@@ -29,6 +29,24 @@ final class MonitorProcess {
     /// What it has logged so far (warnings and errors: it runs with `--log-level warning`).
     var log: String { (try? String(contentsOf: self.directory.appendingPathComponent("monitor.log"), encoding: .utf8)) ?? "" }
 
+    /// `GET path` from the monitor; when it does not answer, the error says how the process ended.
+    func get(_ path: String) async throws -> HTTPAnswer {
+        do {
+            return try await HooklineMonitorTests.get(self.baseURL + path)
+        } catch {
+            throw EmbeddedBrokerError(message: "GET \(path): \(error); \(self.ending)")
+        }
+    }
+
+    /// How the process ended (or that it runs) and the end of its log, for a failed expectation.
+    var ending: String {
+        let state =
+            self.process.isRunning
+            ? "still running"
+            : "\(self.process.terminationReason == .uncaughtSignal ? "killed by signal" : "exited with") \(self.process.terminationStatus)"
+        return "hookline-monitor \(state); its log ends: \(self.log.suffix(1500))"
+    }
+
     /// Starts the monitor against `broker` and waits until `/readyz` answers 200.
     /// `services` become the configuration's `services:` (name → group), whose groups the monitor
     /// watches even when the broker does not list them.
@@ -77,7 +95,7 @@ final class MonitorProcess {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             guard process.isRunning else { throw EmbeddedBrokerError(message: "hookline-monitor exited at start; see \(log.path)") }
-            if let response = try? await get("\(self.baseURL)\(probe)"), response.status == 200 { return }
+            if let response = try? await self.get(probe), response.status == 200 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         process.terminate()
