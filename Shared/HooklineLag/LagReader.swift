@@ -72,35 +72,16 @@ public struct LagReader: Sendable {
             }
         }
 
-        // Each group's offsets come from its own coordinator: asked at once, so coordinators that
-        // do not answer cost one request timeout, not one each.
         let readable = (listedWanted + unlisted).filter { unreadableGroups[$0] == nil }
-        let admin = self.admin
-        let offsets = await withTaskGroup(of: (String, Result<[TopicPartition: Int64], KafkaError>).self) { tasks in
-            for groupID in readable {
-                tasks.addTask {
-                    do throws(KafkaError) {
-                        return (groupID, .success(try await admin.committedOffsets(group: groupID)))
-                    } catch {
-                        return (groupID, .failure(error))
-                    }
-                }
-            }
-            var offsets: [String: Result<[TopicPartition: Int64], KafkaError>] = [:]
-            for await (groupID, result) in tasks { offsets[groupID] = result }
-            return offsets
-        }
-
         var groups: [GroupOffsets] = []
         for groupID in readable.sorted() {
             let committed: [TopicPartition: Int64]
-            switch offsets[groupID] {
-            case .success(let offsets): committed = offsets
-            case .failure(let error):
+            do {
+                committed = try await self.admin.committedOffsets(group: groupID)
+            } catch {
                 if onlyGroup != nil { throw error }
                 unreadableGroups[groupID] = Self.reason(error)
                 continue
-            case nil: continue
             }
             let description = described[groupID]
             // Every partition of each topic the group committed to (a partition it never
