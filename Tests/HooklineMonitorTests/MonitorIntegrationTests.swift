@@ -9,10 +9,7 @@ import Testing
 struct MonitorIntegrationTests {
     @Test("hookline lag and /metrics agree with end − committed while a group is stopped and after it catches up; a group without commits shows no commit; an idle group's series expire")
     func lagAgrees() async throws {
-        // A broker of its own: on the one the other tests share, with topics made and deleted
-        // all the while, librdkafka 2.8's metadata cache in the monitor was corrupted in about one
-        // full run in three (its main thread recursed without end inserting a topic: SIGSEGV).
-        let broker = try await EmbeddedBroker.start()
+        let broker = try await monitorBroker()
         defer { broker.stop() }
         let scenario = try await LagScenario(broker: broker)
         let gateway = try await RunningGateway.start(gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])]))
@@ -126,10 +123,7 @@ struct MonitorIntegrationTests {
 
     @Test("time lag: the monitor's estimate is how long ago the first unconsumed record was written")
     func timeLag() async throws {
-        // A broker of its own: on the one the other tests share, with topics made and deleted
-        // all the while, librdkafka 2.8's metadata cache in the monitor was corrupted in about one
-        // full run in three (its main thread recursed without end inserting a topic: SIGSEGV).
-        let broker = try await EmbeddedBroker.start()
+        let broker = try await monitorBroker()
         defer { broker.stop() }
         let admin = try TestKafka.admin(broker)
         let topic = TestKafka.uniqueName("timelag")
@@ -160,10 +154,7 @@ struct MonitorIntegrationTests {
 
     @Test("hookline topics lists partitions, end offsets and a rate measured over two looks")
     func topics() async throws {
-        // A broker of its own: on the one the other tests share, with topics made and deleted
-        // all the while, librdkafka 2.8's metadata cache in the monitor was corrupted in about one
-        // full run in three (its main thread recursed without end inserting a topic: SIGSEGV).
-        let broker = try await EmbeddedBroker.start()
+        let broker = try await monitorBroker()
         defer { broker.stop() }
         let topic = TestKafka.uniqueName("topics")
         let admin = try TestKafka.admin(broker)

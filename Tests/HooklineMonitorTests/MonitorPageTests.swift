@@ -12,10 +12,7 @@ import Testing
 struct MonitorPageTests {
     @Test("the page lists the groups, with lag and a non-OK status while a group is stopped, and lag 0 and OK after it catches up; it says a gateway does not answer and how many records await the broker")
     func page() async throws {
-        // A broker of its own: on the one the other tests share, with topics made and deleted
-        // all the while, librdkafka 2.8's metadata cache in the monitor was corrupted in about one
-        // full run in three (its main thread recursed without end inserting a topic: SIGSEGV).
-        let broker = try await EmbeddedBroker.start()
+        let broker = try await monitorBroker()
         defer { broker.stop() }
         let scenario = try await LagScenario(broker: broker)
         // A gateway nobody listens for: its traffic is left out and the page says so.

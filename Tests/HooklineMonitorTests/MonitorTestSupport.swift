@@ -124,6 +124,14 @@ struct HTTPAnswer {
     var body: String
 }
 
+/// A fresh broker for a test that runs `hookline-monitor` (stop it when done). Not the one the
+/// other tests share: they delete topics and make them again under the same names, and librdkafka
+/// 2.8 can then corrupt its metadata cache (confluentinc/librdkafka#4964); the monitor, which
+/// reads every topic, died of it (SIGSEGV in `rd_avl_insert_node`) in full test runs.
+func monitorBroker() async throws -> EmbeddedBroker {
+    try await EmbeddedBroker.start()
+}
+
 func get(_ url: String) async throws -> HTTPAnswer {
     let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
     let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
