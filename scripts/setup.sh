@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything Hookline needs on a Debian/Ubuntu machine, idempotently:
-#   apt packages, librdkafka >= 2.3 (built from Debian trixie's source when the
-#   system's is older), the embedded Kafka-compatible broker (Tansu), Swift packages.
+#   apt packages, librdkafka >= 2.3 (built from Debian trixie's source, with Hookline's
+#   patches, when the system's is older or has a defect they fix), the embedded
+#   Kafka-compatible broker (Tansu), Swift packages.
 # Usage: scripts/setup.sh [--run] [--bench] [--browser] [--containers]
 # A second run finds everything in place and returns in about a second.
 set -euo pipefail
@@ -28,7 +29,7 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Build tools and the libraries librdkafka's codecs and security need (zstd, lz4,
 # SASL, TLS), SQLite for the consumer services, and the tools the benches and
 # the local stack use.
-packages=(build-essential pkg-config dpkg-dev ca-certificates curl openssl
+packages=(build-essential pkg-config dpkg-dev patch ca-certificates curl openssl
           zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libssl-dev libcurl4-openssl-dev
           libsqlite3-dev python3 python3-pip python3-venv)
 [ "$want_run" = 1 ] && packages+=(haproxy)
@@ -58,54 +59,87 @@ fi
 # --- librdkafka >= 2.3 ------------------------------------------------------------
 # Debian bookworm ships 2.0.2, which mis-skips Kafka tagged fields (upstream #4278):
 # every connection to the embedded broker then fails with
-# "ApiVersionRequest failed: Local: Read underflow". Use the system's library when
-# it is new enough; otherwise build Debian trixie's source package into /usr/local.
+# "ApiVersionRequest failed: Local: Read underflow". 2.4 up to 2.9 (trixie has 2.8) keep a
+# freed entry in their metadata cache when a topic comes back under its name with a new id
+# (upstream #4964, fixed in 2.10): lookups then time out or the process crashes. Use the
+# system's library when it has neither defect; otherwise build Debian trixie's source package,
+# with the patches in scripts/patches, into /usr/local.
 export PKG_CONFIG_PATH="/usr/local/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 rdkafka_src="$deps/src/librdkafka"
+rdkafka_orig="$deps/src/librdkafka.orig.tar.gz"
+# The patch set, named by its content: a build made with it says so in its rdkafka.pc
+# (hookline_patches=…), so a changed patch rebuilds and an older build is never taken for it.
+rdkafka_patches=$(cat "$root"/scripts/patches/librdkafka-*.patch | sha256sum | cut -c1-16)
 
-# The source tree counts only once it was extracted in full: it is unpacked beside its place and
-# moved there, with a marker written last, so an interrupted run (or a full disk) leaves nothing
-# a later run would take for complete. The trixie source line is there only while apt fetches.
-fetch_rdkafka_source() {
-  [ -f "$rdkafka_src/.hookline-complete" ] && return 0
-  say "fetching librdkafka source from Debian trixie"
-  local list=/etc/apt/sources.list.d/hookline-trixie-src.list
-  echo "deb-src http://deb.debian.org/debian trixie main" | sudo_if_needed tee "$list" >/dev/null
-  apt_updated=0
-  apt_update
-  local tmp; tmp=$(mktemp -d)
-  if ! (cd "$tmp" && apt-get source --download-only -qq librdkafka/trixie >/dev/null); then
-    sudo_if_needed rm -f "$list"
-    echo "setup: apt-get source librdkafka/trixie failed (above)" >&2
-    exit 1
-  fi
-  sudo_if_needed rm -f "$list"
-  apt_updated=0
-  rm -rf "$rdkafka_src" "$rdkafka_src.partial"
-  mkdir -p "$rdkafka_src.partial"
-  tar -xzf "$tmp"/librdkafka_*.orig.tar.gz -C "$rdkafka_src.partial" --strip-components=1
-  touch "$rdkafka_src.partial/.hookline-complete"
-  mv "$rdkafka_src.partial" "$rdkafka_src"
-  rm -rf "$tmp"
+# The versions whose metadata cache has the topic-id defect.
+rdkafka_version_has_cache_defect() {
+  dpkg --compare-versions "$1" ge 2.4 && dpkg --compare-versions "$1" lt 2.10
 }
 
-if pkg-config --atleast-version=2.3.0 rdkafka 2>/dev/null; then
-  :
-else
+rdkafka_usable() {
+  local version
+  version=$(pkg-config --modversion rdkafka 2>/dev/null) || return 1
+  dpkg --compare-versions "$version" ge 2.3 || return 1
+  rdkafka_version_has_cache_defect "$version" || return 0
+  [ "$(pkg-config --variable=hookline_patches rdkafka)" = "$rdkafka_patches" ]
+}
+
+# The source tree counts only once it was extracted and patched in full: it is unpacked beside
+# its place and moved there, with a marker naming the patch set written last, so an interrupted
+# run (or a full disk) leaves nothing a later run would take for complete. The trixie source line
+# is there only while apt fetches; the tarball is kept, so new patches need no second download.
+fetch_rdkafka_source() {
+  [ "$(cat "$rdkafka_src/.hookline-complete" 2>/dev/null)" = "$rdkafka_patches" ] && return 0
+  if [ ! -f "$rdkafka_orig" ]; then
+    say "fetching librdkafka source from Debian trixie"
+    local list=/etc/apt/sources.list.d/hookline-trixie-src.list
+    echo "deb-src http://deb.debian.org/debian trixie main" | sudo_if_needed tee "$list" >/dev/null
+    apt_updated=0
+    apt_update
+    local tmp; tmp=$(mktemp -d)
+    if ! (cd "$tmp" && apt-get source --download-only -qq librdkafka/trixie >/dev/null); then
+      sudo_if_needed rm -f "$list"
+      echo "setup: apt-get source librdkafka/trixie failed (above)" >&2
+      exit 1
+    fi
+    sudo_if_needed rm -f "$list"
+    apt_updated=0
+    mkdir -p "$deps/src"
+    mv "$tmp"/librdkafka_*.orig.tar.gz "$rdkafka_orig.partial" && mv "$rdkafka_orig.partial" "$rdkafka_orig"
+    rm -rf "$tmp"
+  fi
+  rm -rf "$rdkafka_src" "$rdkafka_src.partial"
+  mkdir -p "$rdkafka_src.partial"
+  tar -xzf "$rdkafka_orig" -C "$rdkafka_src.partial" --strip-components=1
+  local patch
+  for patch in "$root"/scripts/patches/librdkafka-*.patch; do
+    patch -s -p1 -d "$rdkafka_src.partial" < "$patch"
+  done
+  echo "$rdkafka_patches" > "$rdkafka_src.partial/.hookline-complete"
+  mv "$rdkafka_src.partial" "$rdkafka_src"
+}
+
+if ! rdkafka_usable; then
   candidate=$(apt-cache policy librdkafka-dev 2>/dev/null | awk '/Candidate/ {print $2}')
-  if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && dpkg --compare-versions "$candidate" ge 2.3; then
-    say "installing the system's librdkafka-dev (new enough)"
+  if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && dpkg --compare-versions "$candidate" ge 2.3 \
+     && ! rdkafka_version_has_cache_defect "$candidate" \
+     && ! dpkg-query -W -f='${Status}' librdkafka-dev 2>/dev/null | grep -q "install ok installed"; then
+    say "installing the system's librdkafka-dev ($candidate)"
     apt_update
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librdkafka-dev >/dev/null
-  else
-    fetch_rdkafka_source
-    say "building librdkafka $(sed -n '1s/^# librdkafka v//p' "$rdkafka_src/CHANGELOG.md") (about a minute)"
-    (cd "$rdkafka_src" && ./configure --prefix=/usr/local >/dev/null && make -j"$(nproc)" libs >/dev/null \
-       && sudo_if_needed make -C src install >/dev/null)
-    sudo_if_needed ldconfig
   fi
 fi
-pkg-config --atleast-version=2.3.0 rdkafka || { echo "setup: librdkafka >= 2.3 is still not visible to pkg-config" >&2; exit 1; }
+if ! rdkafka_usable; then
+  fetch_rdkafka_source
+  say "building librdkafka $(sed -n '1s/^# librdkafka v//p' "$rdkafka_src/CHANGELOG.md") with Hookline's patches (about a minute)"
+  (cd "$rdkafka_src" && ./configure --prefix=/usr/local >/dev/null && make -j"$(nproc)" libs >/dev/null \
+     && echo "hookline_patches=$rdkafka_patches" >> src/rdkafka.pc \
+     && sudo_if_needed make -C src install >/dev/null)
+  sudo_if_needed ldconfig
+  # librdkafka's own benchmark is built from the same tree: an older one is built again.
+  rm -f "$deps/bin/rdkafka_performance"
+fi
+rdkafka_usable || { echo "setup: librdkafka >= 2.3 (patched where 2.4–2.9) is still not visible to pkg-config" >&2; exit 1; }
 
 # librdkafka's own producer benchmark, built from the same source, for `make bench-kafka`.
 if [ "$want_bench" = 1 ] && [ ! -x "$deps/bin/rdkafka_performance" ]; then
