@@ -32,7 +32,10 @@ public final class KafkaConsumer: Sendable {
     private let client: RDKafkaClient
     private let buffer: MessageBuffer
     private let listener: (any KafkaRebalanceListener)?
-    private let pollThread = Mutex<PollThread?>(nil)
+    /// The thread polling the handle, started by the first ``subscribe(topics:)`` or
+    /// ``assign(_:)``. Taken, for good, by ``close()`` or `deinit` before the handle goes: a
+    /// subscribe whose call ended just before the close then finds it taken and starts none.
+    private let pollThread = Mutex<(thread: PollThread?, taken: Bool)>((nil, false))
     /// Calls into the handle under way: ``close()`` destroys it once none is, and none starts after.
     private let calls = HandleCalls()
     private let logger: Logger
@@ -61,10 +64,7 @@ public final class KafkaConsumer: Sendable {
     }
 
     deinit {
-        let thread = self.pollThread.withLock { thread in
-            defer { thread = nil }
-            return thread
-        }
+        let thread = self.takePollThread()
         self.buffer.close()
         // Not closed: librdkafka leaves the group as part of the destroy.
         self.client.destroyInBackground { thread?.stop() }
@@ -125,9 +125,20 @@ public final class KafkaConsumer: Sendable {
         self.startPolling()
     }
 
+    /// Whether a poll thread is running (tests).
+    var isPolling: Bool { self.pollThread.withLock { $0.thread != nil } }
+
+    /// The poll thread, if one started; none starts after.
+    private func takePollThread() -> PollThread? {
+        self.pollThread.withLock { poll in
+            defer { poll = (nil, true) }
+            return poll.thread
+        }
+    }
+
     private func startPolling() {
-        self.pollThread.withLock { thread in
-            guard thread == nil else { return }
+        self.pollThread.withLock { poll in
+            guard poll.thread == nil, !poll.taken else { return }
             let client = self.client
             let buffer = self.buffer
             let logger = self.logger
@@ -135,7 +146,7 @@ public final class KafkaConsumer: Sendable {
             let maxWait = Duration.milliseconds(
                 Int64(self.configuration.kafka.properties["max.poll.interval.ms"].flatMap(Int64.init) ?? 300_000) / 2
             )
-            thread = PollThread(name: "kafka-consumer") {
+            poll.thread = PollThread(name: "kafka-consumer") {
                 switch buffer.nextPollStep(now: .now, maxWait: maxWait) {
                 case .poll: break
                 case .wait:
@@ -293,10 +304,7 @@ extension KafkaConsumer {
     /// freed under it.
     public func close() async {
         guard self.calls.close() else { return }
-        let thread = self.pollThread.withLock { thread in
-            defer { thread = nil }
-            return thread
-        }
+        let thread = self.takePollThread()
         let client = self.client
         let buffer = self.buffer
         let calls = self.calls
