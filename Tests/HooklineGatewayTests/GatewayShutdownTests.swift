@@ -82,7 +82,7 @@ struct GatewayShutdownTests {
         let prefix = TestKafka.uniqueName("term")
         let gateway = try await GatewayProcess.github(
             broker: broker, prefix: prefix, secret: "term-secret",
-            kafka: #"partitions: 3, properties: { "linger.ms": "100", "batch.num.messages": "10000" }"#,
+            kafka: #"partitions: 3, properties: { "linger.ms": "300", "batch.num.messages": "10000" }"#,
             gateway: "shutdown_grace_ms: 5000"
         )
         let port = gateway.port
@@ -118,20 +118,21 @@ struct GatewayShutdownTests {
             }
         }
 
-        // Every record waits up to 100 ms for its batch (linger.ms), so at any moment nearly every
-        // client has a request the gateway holds. Signal once the load is well under way (on a
-        // loaded machine that takes longer).
+        // Every record waits up to 300 ms for its batch (linger.ms), so at most moments most
+        // clients have a request the gateway holds. Signal once the load is well under way (on a
+        // loaded machine that takes longer), at a moment the gateway itself counts at least 6
+        // records waiting for their acknowledgement, and 40 ms later, so that those requests were
+        // sent well before the signal. (Timing the signal from the acknowledgements the clients
+        // saw left as few as 2 requests held under a full test run's load.)
         let warm = ContinuousClock.now + .seconds(20)
-        while outcome.acknowledged.count < 200, ContinuousClock.now < warm {
+        while outcome.acknowledged.count < 100, ContinuousClock.now < warm {
             try await Task.sleep(for: .milliseconds(50))
         }
-        // The clients' requests go out together after each batch's acknowledgement: signal half a
-        // linger after one, when the next batch's requests are all held.
-        let batchSeen = outcome.acknowledged.count
-        while outcome.acknowledged.count == batchSeen, ContinuousClock.now < warm + .seconds(5) {
-            try await Task.sleep(for: .milliseconds(2))
+        let holding = ContinuousClock.now + .seconds(10)
+        while try await recordsInFlight(at: "http://127.0.0.1:\(port)") ?? 0 < 6, ContinuousClock.now < holding {
+            try await Task.sleep(for: .milliseconds(5))
         }
-        try await Task.sleep(for: .milliseconds(50))
+        try await Task.sleep(for: .milliseconds(40))
         let acknowledgedBeforeSignal = outcome.acknowledged.count
         // Taken before the signal: the gateway's clocks start after it, so a lower bound holds.
         let signalled = ContinuousClock.now
