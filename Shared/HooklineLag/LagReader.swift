@@ -36,6 +36,8 @@ public struct LagReader: Sendable {
     ///
     /// Some brokers (the embedded one) list only groups that have committed; a group named in
     /// `knownGroups` or `group` is described even when unlisted, and kept when it has members.
+    /// One of `knownGroups` that is neither listed nor has members is named in
+    /// ``LagSnapshot/absentGroups``: its service is not running, or has never committed.
     ///
     /// A group that cannot be read (its coordinator unavailable) is named in
     /// ``LagSnapshot/unreadableGroups`` and the others are still read; asked for alone
@@ -62,13 +64,16 @@ public struct LagReader: Sendable {
                 unreadableGroups[groupID] = Self.reason(error)
             }
         }
-        var unlisted = Set(wanted).union(onlyGroup == nil ? knownGroups : []).subtracting(listed)
+        let configured = onlyGroup == nil ? Set(knownGroups) : []
+        var unlisted = Set(wanted).union(configured).subtracting(listed)
+        var absentGroups: [String] = []
         for group in unlisted {
             // An unknown group may be an error on some brokers: then it is simply not there.
             if let description = try? await self.admin.describeConsumerGroups([group]).first, !description.members.isEmpty {
                 described[group] = description
             } else {
                 unlisted.remove(group)
+                if configured.contains(group) { absentGroups.append(group) }
             }
         }
 
@@ -105,7 +110,7 @@ public struct LagReader: Sendable {
             )
         }
 
-        return LagSnapshot(takenAt: takenAt, groups: groups, topics: topics, unreadableGroups: unreadableGroups)
+        return LagSnapshot(takenAt: takenAt, groups: groups, topics: topics, unreadableGroups: unreadableGroups, absentGroups: absentGroups.sorted())
     }
 
     /// Why something could not be read, in librdkafka's words and code.

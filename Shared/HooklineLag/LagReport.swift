@@ -15,6 +15,9 @@ public struct LagReport: Sendable, Hashable, Codable {
     /// Groups that could not be read at this look (their coordinator unavailable): each is shown
     /// as it was at its last look, in `groups`, until it can be read again.
     public var unreadableGroups: [UnreadableGroup] = []
+    /// Configured services' groups that the cluster neither lists nor knows a member of: the
+    /// service is not running, or has never committed. Not in `groups`: there is nothing to judge.
+    public var absentGroups: [String] = []
 
     public struct UnreadableGroup: Sendable, Hashable, Codable {
         public var group: String
@@ -145,8 +148,8 @@ public struct LagReport: Sendable, Hashable, Codable {
         public var v: Int64
     }
 
-    /// What `hookline lag` says of ``unreadable`` before its table: nothing when every partition
-    /// was read.
+    /// What `hookline lag` says of ``unreadable``, ``unreadableGroups`` and ``absentGroups``
+    /// before its table: nothing when everything was read and every configured group is there.
     public var unreadableLines: [String] {
         var lines: [String] = []
         if !self.unreadable.isEmpty {
@@ -158,6 +161,12 @@ public struct LagReport: Sendable, Hashable, Codable {
             let count = self.unreadableGroups.count
             lines.append("UNREADABLE: \(count) group\(count == 1 ? "" : "s") could not be read at this look, shown as at the last one:")
             lines += self.unreadableGroups.map { "  \($0.group): \($0.error)" }
+        }
+        if !self.absentGroups.isEmpty {
+            let count = self.absentGroups.count
+            lines.append(
+                "ABSENT: \(count) configured group\(count == 1 ? " has" : "s have") no member and no commit (the service is not running, or has never committed): \(self.absentGroups.joined(separator: ", "))"
+            )
         }
         return lines
     }

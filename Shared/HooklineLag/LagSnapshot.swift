@@ -9,12 +9,19 @@ public struct LagSnapshot: Sendable, Hashable {
     /// Groups that could not be read this time (their coordinator unavailable), with why; they
     /// are not in `groups`.
     public var unreadableGroups: [String: String]
+    /// Configured groups (``LagReader/snapshot(group:knownGroups:)``'s `knownGroups`) that the
+    /// cluster neither lists nor knows a member of: a configured service that has not joined
+    /// (not started, or stopped before its first commit). Not in `groups`.
+    public var absentGroups: [String]
 
-    public init(takenAt: Date, groups: [GroupOffsets], topics: [TopicOffsets], unreadableGroups: [String: String] = [:]) {
+    public init(
+        takenAt: Date, groups: [GroupOffsets], topics: [TopicOffsets], unreadableGroups: [String: String] = [:], absentGroups: [String] = []
+    ) {
         self.takenAt = takenAt
         self.groups = groups
         self.topics = topics
         self.unreadableGroups = unreadableGroups
+        self.absentGroups = absentGroups
     }
 }
 

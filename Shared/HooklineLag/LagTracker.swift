@@ -79,7 +79,8 @@ public struct LagTracker: Sendable {
             groups: groups.sorted { $0.group < $1.group },
             topics: topics.sorted { $0.topic < $1.topic },
             unreadable: unreadable.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) },
-            unreadableGroups: snapshot.unreadableGroups.map { LagReport.UnreadableGroup(group: $0.key, error: $0.value) }.sorted { $0.group < $1.group }
+            unreadableGroups: snapshot.unreadableGroups.map { LagReport.UnreadableGroup(group: $0.key, error: $0.value) }.sorted { $0.group < $1.group },
+            absentGroups: snapshot.absentGroups.sorted()
         )
     }
 

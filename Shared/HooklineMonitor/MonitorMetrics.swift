@@ -47,6 +47,14 @@ enum MonitorMetrics {
             help: "Groups the last snapshot could not read (their coordinator unavailable); their series show their last look meanwhile."
         )
         registry.makeGauge(descriptor: unreadableGroups).set(Int64(report.unreadableGroups.count))
+        // One series per absent group, so that an alert can name the service.
+        let absent = self.name(
+            "monitor", "group_absent",
+            help: "1 for a configured service's group that the cluster neither lists nor knows a member of (the service is not running, or has never committed); no series for the others."
+        )
+        for group in report.absentGroups {
+            registry.makeGauge(descriptor: absent, labels: [("group", group)]).set(Int64(1))
+        }
         return registry.emitToBuffer()
     }
 

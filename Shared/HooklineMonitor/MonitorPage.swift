@@ -58,6 +58,7 @@ enum MonitorPage {
 <main>
   <div class="error" id="error"></div>
   <div class="error" id="unreadable"></div>
+  <div class="error" id="absent"></div>
   <div class="summary">
     <div class="tile"><div class="label">Groups</div><div class="value" id="group-count">–</div></div>
     <div class="tile"><div class="label">Not OK</div><div class="value" id="bad-count">–</div></div>
@@ -230,6 +231,12 @@ async function refresh() {
     $("unreadable").style.display = said.length ? "block" : "none";
     $("unreadable").dataset.count = unread.length + unreadGroups.length;
     $("unreadable").textContent = said.join(". ");
+    // Configured services whose group has no member and no commit: nothing of theirs to judge.
+    const absent = report.absent_groups || [];
+    $("absent").style.display = absent.length ? "block" : "none";
+    $("absent").dataset.count = absent.length;
+    $("absent").textContent = absent.length ? `${absent.length} configured group${absent.length === 1 ? " has" : "s have"} no member ` +
+      `and no commit (the service is not running, or has never committed): ` + absent.join(", ") : "";
     renderGroups(report.groups);
     renderTopics(report.topics);
     document.body.dataset.loaded = "true";

@@ -21,7 +21,9 @@ struct MonitorIntegrationTests {
         let redrive = TestKafka.uniqueName("hookline-dlq-redrive")
         try await scenario.admin.alterCommittedOffsets(group: redrive, offsets: [TopicPartition(topic: scenario.topic, partition: 0): 0])
         let silent = "http://127.0.0.1:\(try freeLoopbackPort())"
-        let monitor = try await MonitorProcess(broker: broker, gateways: [gateway.baseURL, silent], services: ["idle": scenario.neverCommitted])
+        // A configured service that has never run: no group anywhere.
+        let down = TestKafka.uniqueName("hookline-down")
+        let monitor = try await MonitorProcess(broker: broker, gateways: [gateway.baseURL, silent], services: ["idle": scenario.neverCommitted, "down": down])
 
         // Stopped with lag and no members: STOPPED once the window (3 s) has passed.
         #expect(try await eventually { try await self.status(monitor, scenario.stopped) == Double(LagStatus.stopped.rawValue) })
@@ -71,6 +73,18 @@ struct MonitorIntegrationTests {
         #expect(!metrics.contains { $0.name == "hookline_consumergroup_lag" && $0.labels["group"] == scenario.neverCommitted })
         #expect(!metrics.contains { $0.labels["group"] == redrive })
 
+        // The configured service that has not joined is named (one series, in the report, and
+        // before hookline lag's table), and is not a group with a status; the one with a member is not.
+        #expect(metrics.filter { $0.name == "hookline_monitor_group_absent" }.map(\.labels) == [["group": down]])
+        #expect(metrics.contains { $0.name == "hookline_monitor_group_absent" && $0.value == 1 })
+        let withAbsent = try #require(try await self.report(monitor))
+        #expect(withAbsent.absentGroups == [down])
+        #expect(!withAbsent.groups.contains { $0.group == down })
+        let configured = try await run(try builtBinary("hookline"), ["lag", "--config", monitor.directory.appendingPathComponent("hookline.yaml").path])
+        #expect(configured.status == 0)
+        #expect(configured.stdout.contains("ABSENT: 1 configured group has no member and no commit"), "\(configured.stdout)")
+        #expect(configured.stdout.contains(down), "\(configured.stdout)")
+
         // Gateway traffic from the gateway's own /metrics, one series per gateway. One look may
         // find the in-process gateway slow to answer under a loaded test run (up 0, no traffic,
         // and the monitor says why in its log), so the next looks are awaited.
@@ -113,8 +127,11 @@ struct MonitorIntegrationTests {
         // group expires and its series disappear.
         await scenario.close()
         #expect(try await eventually { try await self.status(monitor, scenario.stopped) == nil })
+        // The configured group that never committed has no member now: absent too.
+        #expect(try await eventually { try await self.report(monitor)?.absentGroups == [down, scenario.neverCommitted].sorted() })
         let expired = parseMetrics(try await monitor.get("/metrics").body)
-        #expect(!expired.contains { $0.labels["group"] == scenario.stopped || $0.labels["group"] == scenario.neverCommitted })
+        let groupSeries = expired.filter { $0.labels["group"] == scenario.stopped || $0.labels["group"] == scenario.neverCommitted }
+        #expect(groupSeries.map(\.name) == ["hookline_monitor_group_absent"], "only the configured group's absence is left")
         #expect(expired.contains { $0.name == "hookline_topic_end_offset" && $0.labels["topic"] == scenario.topic })
 
         #expect(await monitor.terminate() == 0, "\(monitor.ending)")

@@ -69,7 +69,7 @@ struct MonitorPageTests {
         #expect(await monitor.terminate() == 0, "\(monitor.ending)")
     }
 
-    @Test("partitions whose end offset the last look could not read (a leader down) and groups it could not read (a coordinator down) are named above the tables")
+    @Test("partitions whose end offset the last look could not read (a leader down), groups it could not read (a coordinator down) and configured groups that have not joined are named above the tables")
     func unreadablePartitions() async throws {
         // The monitor's own routes and state, serving what its tracker makes of such a look (a
         // single embedded broker cannot lose a partition's leader).
@@ -77,7 +77,10 @@ struct MonitorPageTests {
         let topics = [TopicOffsets(topic: "webhooks.github.push", ends: [0: 5], unreadable: [1: "Broker: Leader not available (LEADER_NOT_AVAILABLE)"])]
         let ci = GroupOffsets(groupID: "hookline-ci", state: "Stable", members: 1, partitions: [PartitionOffsets(topic: "webhooks.github.push", partition: 0, committed: 3, end: 5)])
         _ = tracker.record(LagSnapshot(takenAt: Date().addingTimeInterval(-5), groups: [ci], topics: topics))
-        let look = LagSnapshot(takenAt: Date(), groups: [], topics: topics, unreadableGroups: ["hookline-ci": "Broker: Coordinator not available (COORDINATOR_NOT_AVAILABLE)"])
+        let look = LagSnapshot(
+            takenAt: Date(), groups: [], topics: topics, unreadableGroups: ["hookline-ci": "Broker: Coordinator not available (COORDINATOR_NOT_AVAILABLE)"],
+            absentGroups: ["hookline-payments"]
+        )
         let state = MonitorState(interval: .seconds(2))
         state.publish(tracker.record(look), gateways: [])
         let (baseURL, serving) = try await Self.serve(state)
@@ -89,6 +92,8 @@ struct MonitorPageTests {
         #expect(page.contains("1 group could not be read at the last look, shown as at the one before: hookline-ci (Broker: Coordinator not available (COORDINATOR_NOT_AVAILABLE))"))
         #expect(page.contains(#"data-group="hookline-ci" data-status="OK" data-lag="2""#), "the group as at its last look")
         #expect(page.contains(#"data-topic="webhooks.github.push""#), "the readable partitions are still shown")
+        #expect(page.contains(#"id="absent" data-count="1""#), "\(page.prefix(3000))")
+        #expect(page.contains("1 configured group has no member and no commit (the service is not running, or has never committed): hookline-payments"))
     }
 
     @Test("the page keeps the charts it was sent and asks only for the points after its last report; /api/status?since= sends no older point")

@@ -58,6 +58,16 @@ struct MonitorStateTests {
         #expect(self.value("hookline_monitor_groups_unreadable", in: metrics) == 1)
     }
 
+    @Test("a configured group that has not joined has a series of its own, for an alert to name; the others have none")
+    func absentGroups() {
+        var report = self.report(at: self.start)
+        #expect(!parseMetrics(String(decoding: MonitorMetrics.render(report), as: UTF8.self)).contains { $0.name == "hookline_monitor_group_absent" })
+        report.absentGroups = ["hookline-ci", "hookline-payments"]
+        let absent = parseMetrics(String(decoding: MonitorMetrics.render(report), as: UTF8.self)).filter { $0.name == "hookline_monitor_group_absent" }
+        #expect(Set(absent.map(\.labels)) == [["group": "hookline-ci"], ["group": "hookline-payments"]])
+        #expect(absent.allSatisfy { $0.value == 1 })
+    }
+
     /// The figures docs/monitoring.md gives for `/api/status` with and without `since`.
     @Test("at 300 topics of 6 partitions and 10 groups reading 30 of them, a whole status is about 1.6 MB and one with only the last look's chart points about 0.45 MB")
     func statusSizeWithSince() throws {

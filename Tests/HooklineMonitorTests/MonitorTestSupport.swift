@@ -23,7 +23,7 @@ func run(_ executable: URL, _ arguments: [String], timeout: Duration = .seconds(
 final class MonitorProcess {
     let port: Int
     private let process: Process
-    private let directory: URL
+    let directory: URL
 
     var baseURL: String { "http://127.0.0.1:\(self.port)" }
     /// What it has logged so far (warnings and errors: it runs with `--log-level warning`).
