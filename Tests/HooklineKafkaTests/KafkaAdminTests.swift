@@ -182,6 +182,30 @@ struct KafkaAdminTests {
         await producer.shutdown()
     }
 
+    /// What README.md says of the embedded broker: a topic deleted there still takes writes under
+    /// its name, acknowledged, while the cluster's metadata no longer lists the topic and no reader
+    /// can reach them. Kafka refuses them
+    /// (UNKNOWN_TOPIC_OR_PARTITION), which a gateway answers 503 before creating the topic again.
+    /// Fails, and the README wants changing, once the broker refuses them too.
+    @Test("the embedded broker acknowledges writes to a deleted topic that no reader can reach")
+    func embeddedBrokerTakesWritesToADeletedTopic() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let topic = TestKafka.uniqueName("deleted")
+        try await admin.createTopics([.init(name: topic, partitions: 1)])
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers)),
+            logger: TestKafka.logger
+        )
+        _ = try await producer.send(topic: topic, value: Array("before".utf8))
+        try await admin.deleteTopics([topic])
+        #expect(try await admin.listTopics().allSatisfy { $0.name != topic })
+        // Acknowledged (a refusal throws), three times over.
+        for index in 0..<3 { _ = try await producer.send(topic: topic, value: Array("after \(index)".utf8)) }
+        #expect(try await admin.listTopics().allSatisfy { $0.name != topic }, "and still not in the metadata")
+        await producer.shutdown()
+    }
+
     @Test("a producer pointed at a closed port fails within its message timeout with a clear error")
     func closedPortFailsInTime() async throws {
         let port = try freeLoopbackPort()
