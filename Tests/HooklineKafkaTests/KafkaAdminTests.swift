@@ -184,8 +184,8 @@ struct KafkaAdminTests {
 
     /// What README.md says of the embedded broker: a topic deleted there still takes writes under
     /// its name, acknowledged, while the cluster's metadata no longer lists the topic and no reader
-    /// can reach them. Kafka refuses them
-    /// (UNKNOWN_TOPIC_OR_PARTITION), which a gateway answers 503 before creating the topic again.
+    /// can reach them. Kafka refuses them (UNKNOWN_TOPIC_OR_PARTITION), which a gateway answers 503
+    /// before creating the topic again.
     /// Fails, and the README wants changing, once the broker refuses them too.
     @Test("the embedded broker acknowledges writes to a deleted topic that no reader can reach")
     func embeddedBrokerTakesWritesToADeletedTopic() async throws {
