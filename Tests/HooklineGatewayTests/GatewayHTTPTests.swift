@@ -401,6 +401,46 @@ struct GatewayHTTPTests {
         let messages = try await records(in: "\(configuration.kafka.topicPrefix).github.push", broker: broker, expect: 1)
         #expect(messages.map(\.value) == [githubPush])
     }
+
+    /// An operator deletes a topic the gateway made and remembers. Once its producer knows (at once
+    /// on Kafka, which refuses the write; at its next metadata refresh on the embedded broker,
+    /// which acknowledges writes to a deleted topic until then), the next webhook gets a 503 to be
+    /// sent again, the gateway forgets the topic, and the one after creates it again under its
+    /// name. (Fails when the gateway does not forget a topic whose write failed.)
+    @Test("a topic deleted while the gateway runs is created again under its name by the webhooks that follow; what was acknowledged after lands in it")
+    func deletedTopicIsCreatedAgain() async throws {
+        let broker = try await TestKafka.broker()
+        let github = source("github", secrets: ["s3cret"]) { $0.ackTimeoutMs = 3000 }
+        var configuration = gatewayConfiguration(broker: broker, sources: ["github": github], ackTimeoutMs: 10_000)
+        // Metadata every second, and a topic the broker does not know is failed after 1 s, as a
+        // broker that does not create topics itself would have it.
+        configuration.kafka.properties["topic.metadata.refresh.interval.ms"] = "1000"
+        configuration.kafka.properties["topic.metadata.propagation.max.ms"] = "1000"
+        configuration.kafka.properties["allow.auto.create.topics"] = "false"
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        let admin = try TestKafka.admin(broker)
+        let topic = "\(configuration.kafka.topicPrefix).github.push"
+        func postUntilAccepted() async throws -> [Int] {
+            var statuses: [Int] = []
+            _ = try await eventually {
+                let status = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push").status
+                statuses.append(status)
+                return status == 202
+            }
+            return statuses
+        }
+        #expect(try await postUntilAccepted() == [202])
+        for round in 1...3 {
+            try await admin.deleteTopics([topic])
+            try await Task.sleep(for: .seconds(3))
+            let statuses = try await postUntilAccepted()
+            // Refused while the topic was gone (503, for the provider to send again), then accepted.
+            #expect(statuses.last == 202 && statuses.dropLast().allSatisfy { $0 == 503 } && statuses.count >= 2, "round \(round): \(statuses)")
+        }
+        let messages = try await records(in: topic, broker: broker, expect: 1)
+        #expect(messages.map(\.value) == [githubPush], "only the webhook acknowledged since the last deletion")
+    }
 }
 
 /// Counted threads are the whole test process's: these two are not run beside each other.
