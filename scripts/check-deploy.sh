@@ -38,6 +38,14 @@ if [ -x "$promtool" ]; then
   else
     echo "$out" >&2; echo "check-deploy: FAIL promtool check config deploy/prometheus/prometheus.yml" >&2; status=1
   fi
+  # Each alert fires on the series Hookline exports, after its `for:`, and not on what it must
+  # leave alone (deploy/prometheus/alerts.test.yml).
+  cp deploy/prometheus/alerts.test.yml "$tmp/"
+  if out=$("$promtool" test rules "$tmp/alerts.test.yml" 2>&1); then
+    echo "check-deploy: promtool: alerts.test.yml passes ($(grep -c 'alertname:' deploy/prometheus/alerts.test.yml) alert checks)"
+  else
+    echo "$out" >&2; echo "check-deploy: FAIL promtool test rules deploy/prometheus/alerts.test.yml" >&2; status=1
+  fi
   rm -rf "$tmp"
 fi
 exit $status

@@ -360,6 +360,12 @@ def check_prometheus(prod):
     for group in rules["groups"]:
         for rule in group["rules"]:
             check(rule.get("alert") and rule.get("expr") and rule.get("labels", {}).get("severity"), f"alerts.yml: incomplete rule {rule}")
+    # Every alert has promtool tests that expect it to fire (run by check-deploy.sh).
+    tests = load_yaml("deploy/prometheus/alerts.test.yml")
+    firing = {case["alertname"] for test in tests.get("tests", []) for case in test.get("alert_rule_test", []) if case.get("exp_alerts")}
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            check(rule.get("alert") in firing, f"alerts.test.yml: no test in which {rule.get('alert')} fires")
 
 
 def check_haproxy(prod):
