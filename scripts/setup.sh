@@ -133,7 +133,7 @@ if ! rdkafka_usable; then
   fetch_rdkafka_source
   say "building librdkafka $(sed -n '1s/^# librdkafka v//p' "$rdkafka_src/CHANGELOG.md") with Hookline's patches (about a minute)"
   (cd "$rdkafka_src" && ./configure --prefix=/usr/local >/dev/null && make -j"$(nproc)" libs >/dev/null \
-     && echo "hookline_patches=$rdkafka_patches" >> src/rdkafka.pc \
+     && sed -i '/^hookline_patches=/d' src/rdkafka.pc && echo "hookline_patches=$rdkafka_patches" >> src/rdkafka.pc \
      && sudo_if_needed make -C src install >/dev/null)
   sudo_if_needed ldconfig
   # librdkafka's own benchmark is built from the same tree: an older one is built again.

@@ -76,7 +76,7 @@ struct Lag: AsyncParsableCommand {
         }
         if self.watch { Self.emit("— \(report.takenAt.formatted(date: .omitted, time: .standard))") }
         // Said first: the table below is missing these partitions, and a group's total with them.
-        report.unreadableLines.forEach(Self.emit)
+        report.blindSpotLines.forEach(Self.emit)
         guard !report.groups.isEmpty else { return Self.emit("no consumer groups") }
         var rows: [[String]] = [["GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "TIME LAG", "STATUS"]]
         for group in report.groups {

@@ -148,9 +148,10 @@ public struct LagReport: Sendable, Hashable, Codable {
         public var v: Int64
     }
 
-    /// What `hookline lag` says of ``unreadable``, ``unreadableGroups`` and ``absentGroups``
-    /// before its table: nothing when everything was read and every configured group is there.
-    public var unreadableLines: [String] {
+    /// What `hookline lag` says before its table of what this look could not see: ``unreadable``,
+    /// ``unreadableGroups`` and ``absentGroups``. Nothing when everything was read and every
+    /// configured group is there.
+    public var blindSpotLines: [String] {
         var lines: [String] = []
         if !self.unreadable.isEmpty {
             let count = self.unreadable.count

@@ -64,13 +64,13 @@ struct ReportTests {
         #expect(during.history.count == chartPoints, "no point for a total missing a partition")
         #expect(report.topics.first?.history.count == topicPoints)
         #expect(report.topics.first?.messagesPerSecond == nil)
-        #expect(report.unreadableLines == [
+        #expect(report.blindSpotLines == [
             "UNREADABLE: 1 partition left out of this look, their end offset could not be read:",
             "  t[0]: Broker: Leader not available (LEADER_NOT_AVAILABLE)",
         ])
 
         report = look(55)
-        #expect(report.unreadable.isEmpty && report.unreadableLines.isEmpty)
+        #expect(report.unreadable.isEmpty && report.blindSpotLines.isEmpty)
         let after = try #require(report.groups.first)
         #expect(after.partitions.first { $0.partition == 0 }?.status == .stalled)
         #expect(after.partitions.first { $0.partition == 0 }?.judged == true)
@@ -96,7 +96,7 @@ struct ReportTests {
         #expect(report.unreadableGroups == [LagReport.UnreadableGroup(group: "g", error: "Broker: Coordinator not available (COORDINATOR_NOT_AVAILABLE)")])
         #expect(report.groups.map(\.group) == ["g", "h"])
         #expect(report.groups.first { $0.group == "g" } == before, "shown as at its last look")
-        #expect(report.unreadableLines.last == "  g: Broker: Coordinator not available (COORDINATOR_NOT_AVAILABLE)")
+        #expect(report.blindSpotLines.last == "  g: Broker: Coordinator not available (COORDINATOR_NOT_AVAILABLE)")
 
         report = look(55)
         #expect(report.unreadableGroups.isEmpty)
