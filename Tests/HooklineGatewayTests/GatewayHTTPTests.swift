@@ -412,11 +412,10 @@ struct GatewayHTTPTests {
         let broker = try await TestKafka.broker()
         let github = source("github", secrets: ["s3cret"]) { $0.ackTimeoutMs = 3000 }
         var configuration = gatewayConfiguration(broker: broker, sources: ["github": github], ackTimeoutMs: 10_000)
-        // Metadata every second, and a topic the broker does not know is failed after 1 s, as a
-        // broker that does not create topics itself would have it.
+        // Metadata every second, and a topic the broker does not know is failed after 1 s (the
+        // gateway's producer never asks the broker to create one).
         configuration.kafka.properties["topic.metadata.refresh.interval.ms"] = "1000"
         configuration.kafka.properties["topic.metadata.propagation.max.ms"] = "1000"
-        configuration.kafka.properties["allow.auto.create.topics"] = "false"
         let gateway = try await RunningGateway.start(configuration)
         defer { Task { await gateway.stop() } }
         let admin = try TestKafka.admin(broker)

@@ -156,10 +156,7 @@ struct KafkaAdminTests {
     func topicsRecreatedUnderTheirNames() async throws {
         let broker = try await TestKafka.broker()
         let admin = try TestKafka.admin(broker)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers)),
-            logger: TestKafka.logger
-        )
+        let producer = try TestKafka.producer(broker)
         let names = (0..<6).map { _ in TestKafka.uniqueName("recreated") }
         for round in 0..<25 {
             try await admin.createTopics(names.map { .init(name: $0, partitions: 1) })
@@ -193,10 +190,7 @@ struct KafkaAdminTests {
         let admin = try TestKafka.admin(broker)
         let topic = TestKafka.uniqueName("deleted")
         try await admin.createTopics([.init(name: topic, partitions: 1)])
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers)),
-            logger: TestKafka.logger
-        )
+        let producer = try TestKafka.producer(broker)
         _ = try await producer.send(topic: topic, value: Array("before".utf8))
         try await admin.deleteTopics([topic])
         #expect(try await admin.listTopics().allSatisfy { $0.name != topic })
