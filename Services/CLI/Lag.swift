@@ -17,6 +17,12 @@ struct Lag: AsyncParsableCommand {
             marks a lower bound, when that record could not be read. With --json, --watch prints \
             one JSON object per line. A look that fails while watching is reported (on standard error, or \
             with --json as a line {"error": …, "taken_at": …}) and the watch goes on.
+
+            --max-lag and --max-time-lag make one look a check for scripts: it exits 2, naming \
+            each reason after the table (on standard error with --json), when a group's lag or \
+            time lag is over the threshold, and also when the look cannot vouch for a group: a \
+            configured group that is absent, a partition or group it could not read, a lagging \
+            partition without a commit or (with --max-time-lag) whose time lag it cannot tell.
             """
     )
 
@@ -32,8 +38,22 @@ struct Lag: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds between two looks with --watch.")
     var interval: Double = 2
 
+    @Option(name: .customLong("max-lag"), help: "Exit 2 when a group's lag (summed over its partitions) is over this many records.")
+    var maxLag: Int64?
+
+    @Option(name: .customLong("max-time-lag"), help: "Exit 2 when a group's time lag is over this many seconds.")
+    var maxTimeLag: Double?
+
     func validate() throws {
         if self.interval <= 0 { throw ValidationError("--interval must be positive") }
+        if let maxLag = self.maxLag, maxLag < 0 { throw ValidationError("--max-lag must be 0 or more") }
+        if let maxTimeLag = self.maxTimeLag, !(maxTimeLag >= 0) { throw ValidationError("--max-time-lag must be 0 or more") }
+        if self.check != nil, self.watch { throw ValidationError("--max-lag and --max-time-lag check one look; leave out --watch") }
+    }
+
+    /// The thresholds, when any is given.
+    private var check: LagCheck? {
+        self.maxLag == nil && self.maxTimeLag == nil ? nil : LagCheck(maxLag: self.maxLag, maxLagSeconds: self.maxTimeLag)
     }
 
     func run() async throws {
@@ -59,6 +79,7 @@ struct Lag: AsyncParsableCommand {
                 var report = tracker.record(snapshot)
                 await recordTimes.fill(&report)
                 self.print(report)
+                if let check = self.check { try self.hold(report, to: check) }
                 guard self.watch else { return }
                 try await Task.sleep(for: .milliseconds(Int64(self.interval * 1000)))
             }
@@ -101,6 +122,19 @@ struct Lag: AsyncParsableCommand {
             let window = Int(report.windowSeconds)
             Self.emit("STATUS -: lag, but fewer than \(window) s of looks to judge it by; run with --watch, or see hookline-monitor's page.")
         }
+    }
+
+    /// Ends with exit code 2 when `report` fails `check`, after naming why: below the table, or
+    /// on standard error with --json (standard output holding only the report).
+    private func hold(_ report: LagReport, to check: LagCheck) throws {
+        let failures = check.failures(in: report)
+        guard !failures.isEmpty else { return }
+        if self.output.json {
+            FileHandle.standardError.write(Data(failures.map { "hookline: check failed: \($0)\n" }.joined().utf8))
+        } else {
+            (["CHECK FAILED:"] + failures.map { "  " + $0 }).forEach(Self.emit)
+        }
+        throw ExitCode(2)
     }
 
     /// A look of --watch that failed: a JSON line `{"error", "taken_at"}` with --json (`taken_at` in

@@ -58,6 +58,22 @@ struct MonitorIntegrationTests {
         #expect(!laggingPartitions.isEmpty && unjudged.count == laggingPartitions.count, "\(oneLook.stdout)")
         for look in looks { try self.expectTimeLag(of: look.groups[0], takenAt: look.takenAt, writtenIn: scenario.unconsumedWritten) }
 
+        // One look as a check for scripts: exit 2 over a threshold, naming the group and why; 0 within.
+        let overLag = try await self.cliCheck(broker, scenario.stopped, ["--max-lag", "19"])
+        #expect(overLag.status == 2)
+        #expect(overLag.stdout.contains("CHECK FAILED:\n  \(scenario.stopped): lag 20 is over --max-lag 19\n"), "\(overLag.stdout)")
+        let within = try await self.cliCheck(broker, scenario.stopped, ["--max-lag", "20", "--max-time-lag", "3600"])
+        #expect(within.status == 0 && !within.stdout.contains("CHECK FAILED"), "\(within.stdout)")
+        // The time lag read from the first unconsumed record's timestamp, exact: over 0 s. With
+        // --json, standard output is the report alone and the reasons go to standard error.
+        let overTime = try await self.cliCheck(broker, scenario.stopped, ["--max-time-lag", "0", "--json"])
+        #expect(overTime.status == 2)
+        #expect(try LagReport.decoder().decode(LagReport.self, from: Data(overTime.stdout.utf8)).groups.first?.lag == 20)
+        #expect(overTime.stderr.contains("hookline: check failed: \(scenario.stopped): time lag "), "\(overTime.stderr)")
+        #expect(overTime.stderr.contains(" is over --max-time-lag 0 s\n") && !overTime.stderr.contains("at least"), "\(overTime.stderr)")
+        let watching = try await self.cliCheck(broker, scenario.stopped, ["--max-lag", "0", "--watch"])
+        #expect(watching.status == 64 && watching.stderr.contains("leave out --watch"), "\(watching.stderr)")
+
         // A group that never committed (named: the embedded broker lists only groups with
         // commits): "no commit" everywhere, a status but no lag series.
         let never = try #require(try await self.cliLag(broker, group: scenario.neverCommitted).groups.first)
@@ -84,6 +100,12 @@ struct MonitorIntegrationTests {
         #expect(configured.status == 0)
         #expect(configured.stdout.contains("ABSENT: 1 configured group has no member and no commit"), "\(configured.stdout)")
         #expect(configured.stdout.contains(down), "\(configured.stdout)")
+        // A check cannot vouch for a service that is not there, however high the threshold.
+        let absentChecked = try await run(
+            try builtBinary("hookline"), ["lag", "--config", monitor.directory.appendingPathComponent("hookline.yaml").path, "--max-lag", "1000000"]
+        )
+        #expect(absentChecked.status == 2)
+        #expect(absentChecked.stdout.contains("\n  \(down): absent (configured, but no member and no commit)\n"), "\(absentChecked.stdout)")
 
         // Gateway traffic from the gateway's own /metrics, one series per gateway. One look may
         // find the in-process gateway slow to answer under a loaded test run (up 0, no traffic,
@@ -122,6 +144,8 @@ struct MonitorIntegrationTests {
         let after = try #require(try await self.cliLag(broker).groups.first { $0.group == scenario.stopped })
         #expect(after.partitions.map(\.lag) == [0, 0, 0])
         #expect(after.status == .ok)
+        let caughtUpCheck = try await self.cliCheck(broker, scenario.stopped, ["--max-lag", "0", "--max-time-lag", "0"])
+        #expect(caughtUpCheck.status == 0, "\(caughtUpCheck.stdout)")
 
         // Everyone leaves: caught up, no members, nothing moving; after the window (3 s) the
         // group expires and its series disappear.
@@ -242,6 +266,11 @@ struct MonitorIntegrationTests {
     }
 
     /// `hookline lag --json [--group G]`, run as the built binary.
+    /// `hookline lag --group G` with check options: its exit status and output.
+    private func cliCheck(_ broker: EmbeddedBroker, _ group: String, _ options: [String]) async throws -> BinaryOutput {
+        try await run(try builtBinary("hookline"), ["lag", "--brokers", broker.bootstrapServers, "--group", group] + options)
+    }
+
     private func cliLag(_ broker: EmbeddedBroker, group: String? = nil) async throws -> LagReport {
         let output = try await run(try builtBinary("hookline"), ["lag", "--brokers", broker.bootstrapServers, "--json"] + (group.map { ["--group", $0] } ?? []))
         try #require(output.status == 0, "hookline lag failed: \(output.stderr)")
