@@ -249,14 +249,14 @@ struct DLQRedrive: AsyncParsableCommand {
                     "partition": Int(letter.partition),
                     "offset": letter.offset,
                     "topic": original,
-                    "eventID": JSONOutput.orNull(letter.eventID),
+                    "event_id": JSONOutput.orNull(letter.eventID),
                 ]
-                if letter.payloadOmitted != nil { entry["fromOriginal"] = true }
+                if letter.payloadOmitted != nil { entry["from_original"] = true }
                 if let producer {
                     do {
                         let report = try await producer.send(topic: original, key: outgoing.key, value: outgoing.value, headers: outgoing.headers)
-                        entry["toPartition"] = Int(report.partition)
-                        entry["toOffset"] = report.offset
+                        entry["to_partition"] = Int(report.partition)
+                        entry["to_offset"] = report.offset
                     } catch {
                         failure = "sending \(topic.name)[\(letter.partition)]@\(letter.offset) to \(original): \(error)"
                         break reading
@@ -343,8 +343,8 @@ struct DLQRedrive: AsyncParsableCommand {
     /// One sent (or, with --dry-run, to be sent) dead letter, as text.
     private func line(sent entry: [String: Any], from topic: String) -> String {
         let from = "\(topic)[\(entry["partition"]!)]@\(entry["offset"]!)"
-        let to = entry["toOffset"].map { "\(entry["topic"]!)[\(entry["toPartition"]!)]@\($0)" } ?? "\(entry["topic"]!)"
-        let event = (entry["eventID"] as? String).map { " (event \($0))" } ?? ""
+        let to = entry["to_offset"].map { "\(entry["topic"]!)[\(entry["to_partition"]!)]@\($0)" } ?? "\(entry["topic"]!)"
+        let event = (entry["event_id"] as? String).map { " (event \($0))" } ?? ""
         return "\(self.dryRun ? "would send" : "sent") \(from) → \(to)\(event)"
     }
 
@@ -353,7 +353,7 @@ struct DLQRedrive: AsyncParsableCommand {
             JSONOutput.print([
                 "topic": topic,
                 "group": group,
-                "dryRun": self.dryRun,
+                "dry_run": self.dryRun,
                 "sent": sent,
                 "skipped": skipped,
                 "error": JSONOutput.orNull(failure),

@@ -44,14 +44,14 @@ struct DLQShow: AsyncParsableCommand {
                 var object = letter.summary(redriven: redriven)
                 object["topic"] = topic.name
                 object["key"] = JSONOutput.orNull(key?.text)
-                object["keyEncoding"] = JSONOutput.orNull(key?.encoding)
+                object["key_encoding"] = JSONOutput.orNull(key?.encoding)
                 object["headers"] = record.headers.map { header -> [String: Any] in
                     let value = header.value.map(DeadLetter.printable)
                     return ["key": header.key, "value": JSONOutput.orNull(value?.text), "encoding": JSONOutput.orNull(value?.encoding)]
                 }
                 // A letter written without its payload has none to show, not an empty one.
                 object["payload"] = letter.payloadOmitted == nil ? payload.text : NSNull()
-                object["payloadEncoding"] = letter.payloadOmitted == nil ? payload.encoding : NSNull()
+                object["payload_encoding"] = letter.payloadOmitted == nil ? payload.encoding : NSNull()
                 JSONOutput.print(object)
                 return
             }

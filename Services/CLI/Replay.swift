@@ -123,7 +123,7 @@ struct Replay: AsyncParsableCommand {
                 JSONOutput.print([
                     "group": self.group,
                     "topic": self.topic,
-                    "dryRun": self.dryRun,
+                    "dry_run": self.dryRun,
                     "partitions": partitions.map { partition -> [String: Any] in
                         ["partition": Int(partition.partition), "old": JSONOutput.orNull(old[partition]), "new": new[partition]!]
                     },

@@ -68,17 +68,17 @@ struct DLQTests {
         #expect(listed.count == 3, "\(list)")
         for (index, entry) in listed.enumerated() {
             #expect(entry["offset"] as? Int64 == Int64(index))
-            #expect(entry["originalTopic"] as? String == original)
-            #expect(entry["originalPartition"] as? Int == Int(originals[index].partition))
-            #expect(entry["originalOffset"] as? Int64 == originals[index].offset)
+            #expect(entry["original_topic"] as? String == original)
+            #expect(entry["original_partition"] as? Int == Int(originals[index].partition))
+            #expect(entry["original_offset"] as? Int64 == originals[index].offset)
             #expect((entry["reason"] as? String)?.hasPrefix("permanent") == true, "\(entry)")
             #expect(entry["attempts"] as? Int == 3)
-            #expect(entry["eventID"] as? String == "evt-\(index)")
+            #expect(entry["event_id"] as? String == "evt-\(index)")
             #expect(entry["redriven"] as? Bool == false)
             #expect(entry["time"] is String)
         }
         let limited = try await hookline(["list", service, "--limit", "1", "--json"])
-        #expect((limited.json?["records"] as? [[String: Any]])?.map { $0["eventID"] as? String } == ["evt-2"], "\(limited)")
+        #expect((limited.json?["records"] as? [[String: Any]])?.map { $0["event_id"] as? String } == ["evt-2"], "\(limited)")
         let table = try await hookline(["list", service])
         #expect(table.status == 0 && table.stdout.contains("evt-1") && table.stdout.contains("cannot decode the order"), "\(table)")
 
@@ -112,7 +112,7 @@ struct DLQTests {
         #expect((dry.json?["sent"] as? [[String: Any]])?.count == 3, "\(dry)")
         let first = try await hookline(["redrive", service, "--offset", "0", "--json"])
         #expect(first.status == 0, "\(first)")
-        #expect((first.json?["sent"] as? [[String: Any]])?.map { $0["eventID"] as? String } == ["evt-0"], "\(first)")
+        #expect((first.json?["sent"] as? [[String: Any]])?.map { $0["event_id"] as? String } == ["evt-0"], "\(first)")
         let rest = try await hookline(["redrive", service, "--all"])
         #expect(rest.status == 0, "\(rest)")
         #expect(rest.stdout.contains("evt-1") && rest.stdout.contains("evt-2") && !rest.stdout.contains("evt-0"), "\(rest)")
@@ -160,22 +160,22 @@ struct DLQTests {
 
         let list = try await fixture.dlq(["list", service, "--json"])
         let listed = try #require((list.json?["records"] as? [[String: Any]])?.first, "\(list)")
-        #expect(listed["eventID"] as? String == "evt-big")
-        #expect((listed["payloadOmitted"] as? String)?.contains(location) == true, "\(listed)")
+        #expect(listed["event_id"] as? String == "evt-big")
+        #expect((listed["payload_omitted"] as? String)?.contains(location) == true, "\(listed)")
         let table = try await fixture.dlq(["list", service])
         #expect(table.stdout.contains("cannot decode the order [payload omitted]"), "\(table)")
 
         let show = try await fixture.dlq(["show", service, "0", "--json"])
         #expect(show.status == 0, "\(show)")
         #expect(show.json?["payload"] is NSNull, "\(show)")
-        #expect((show.json?["payloadOmitted"] as? String)?.contains("999800 bytes") == true, "\(show)")
+        #expect((show.json?["payload_omitted"] as? String)?.contains("999800 bytes") == true, "\(show)")
         let showText = try await fixture.dlq(["show", service, "0"])
         #expect(showText.stdout.contains("payload: omitted: ") && showText.stdout.contains(location), "\(showText)")
 
         let redrive = try await fixture.dlq(["redrive", service, "--all", "--json"])
         #expect(redrive.status == 0, "\(redrive)")
         let sent = redrive.json?["sent"] as? [[String: Any]] ?? []
-        #expect(sent.count == 1 && sent.first?["fromOriginal"] as? Bool == true && sent.first?["eventID"] as? String == "evt-big", "\(redrive)")
+        #expect(sent.count == 1 && sent.first?["from_original"] as? Bool == true && sent.first?["event_id"] as? String == "evt-big", "\(redrive)")
         let republished = try await records(in: original, broker: broker, expect: 2, timeout: .seconds(30))
         #expect(republished.count == 2)
         let copy = try #require(republished.first { $0.offset != record.offset })
@@ -249,19 +249,19 @@ struct DLQTests {
         let hookline = fixture.dlq
 
         let latest = try await hookline(["list", service, "--limit", "2", "--json"])
-        let latestIDs = (latest.json?["records"] as? [[String: Any]])?.compactMap { $0["eventID"] as? String }
+        let latestIDs = (latest.json?["records"] as? [[String: Any]])?.compactMap { $0["event_id"] as? String }
         #expect(latestIDs == ["evt-4", "evt-5"], "\(latest)")
 
         let all = try await hookline(["list", service, "--json"])
         let listed = all.json?["records"] as? [[String: Any]] ?? []
-        #expect(listed.compactMap { $0["eventID"] as? String } == (0..<6).map { "evt-\($0)" }, "\(all)")
+        #expect(listed.compactMap { $0["event_id"] as? String } == (0..<6).map { "evt-\($0)" }, "\(all)")
         let elsewhere = try #require(listed.first { ($0["partition"] as? Int ?? 0) != 0 }, "\(all)")
         let partition = try #require(elsewhere["partition"] as? Int)
         let offset = try #require(elsewhere["offset"] as? Int64)
         let show = try await hookline(["show", service, String(offset), "--partition", String(partition), "--json"])
         #expect(show.status == 0, "\(show)")
-        #expect(show.json?["eventID"] as? String == elsewhere["eventID"] as? String, "\(show)")
-        #expect(show.json?["payload"] as? String == "refund-\((elsewhere["eventID"] as? String ?? "").dropFirst(4))", "\(show)")
+        #expect(show.json?["event_id"] as? String == elsewhere["event_id"] as? String, "\(show)")
+        #expect(show.json?["payload"] as? String == "refund-\((elsewhere["event_id"] as? String ?? "").dropFirst(4))", "\(show)")
 
         for ambiguous in [["show", service, String(offset)], ["redrive", service, "--offset", String(offset)]] {
             let refused = try await hookline(ambiguous)
@@ -275,7 +275,7 @@ struct DLQTests {
 
         let redrive = try await hookline(["redrive", service, "--all", "--json"])
         #expect(redrive.status == 0, "\(redrive)")
-        let sent = (redrive.json?["sent"] as? [[String: Any]])?.compactMap { $0["eventID"] as? String } ?? []
+        let sent = (redrive.json?["sent"] as? [[String: Any]])?.compactMap { $0["event_id"] as? String } ?? []
         #expect(Set(sent) == Set((0..<6).map { "evt-\($0)" }) && sent.count == 6, "\(redrive)")
         #expect(try await admin.committedOffsets(group: "hookline-dlq-redrive-\(service)") == end.filter { $0.value > 0 })
         let again = try await hookline(["redrive", service, "--all", "--json"])

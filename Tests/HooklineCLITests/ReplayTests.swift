@@ -60,7 +60,7 @@ struct ReplayTests {
         // Dry run: shows, changes nothing.
         let dry = try await self.replay(broker, ["--group", group, "--topic", topic, "--to-earliest", "--dry-run", "--json"])
         #expect(dry.status == 0, "\(dry)")
-        #expect(dry.json?["dryRun"] as? Bool == true)
+        #expect(dry.json?["dry_run"] as? Bool == true)
         #expect(try await admin.committedOffsets(group: group) == end)
 
         let earliest = try await self.replay(broker, ["--group", group, "--topic", topic, "--to-earliest", "--json"])
