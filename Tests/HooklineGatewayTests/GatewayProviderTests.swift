@@ -203,7 +203,7 @@ struct GatewayProviderTests {
         #expect(published == Int64(samples.count), "\(published) of \(samples.count) deliveries signed with a rotated credential published")
     }
 
-    @Test("Slack's url_verification and Discord's PING are answered, not published")
+    @Test("Slack's url_verification and ssl_check and Discord's PING are answered, not published")
     func handshakesAreAnswered() async throws {
         let broker = try await TestKafka.broker()
         var discord = SourceSection(provider: "discord")
@@ -218,6 +218,18 @@ struct GatewayProviderTests {
         )
         #expect(challenge.status == 200)
         #expect(challenge.json?["challenge"] as? String == "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
+        // The certificate check of a slash command URL, which Slack need not sign: an empty 200.
+        let sslCheck = try await httpRequest(
+            .POST, "\(gateway.baseURL)/webhooks/slack", headers: [.contentType: "application/x-www-form-urlencoded"],
+            body: Array("ssl_check=1&token=gIkuvaNzQIHg97ATvDxqgjtO".utf8)
+        )
+        #expect(sslCheck.status == 200)
+        #expect(sslCheck.body.isEmpty)
+        let unsignedCommand = try await httpRequest(
+            .POST, "\(gateway.baseURL)/webhooks/slack", headers: [.contentType: "application/x-www-form-urlencoded"],
+            body: Array("command=%2Fdeploy&text=main&ssl_check=0".utf8)
+        )
+        #expect(unsignedCommand.status == 401)
 
         let ping = try await post(
             gateway, source: "discord", provider: "discord",

@@ -272,6 +272,22 @@ struct SlackTests {
         #expect(callback.reply == nil)
     }
 
+    /// Slack's certificate check of a slash command URL: answered, whatever its signature, and
+    /// never published; `ssl_check` other than 1 is an ordinary form delivery, signed or refused.
+    @Test func sslCheckIsAnsweredAndNotPublished() throws {
+        let verifier = try verifier("slack", self.configuration)
+        let body = bytes(formEncode([("ssl_check", "1"), ("token", "gIkuvaNzQIHg97ATvDxqgjtO")]))
+        let unsigned = WebhookRequest(headerFields: [.contentType: "application/x-www-form-urlencoded"], body: body, now: now)
+        for request in [unsigned, try sign("slack", WebhookSigningInput(secret: "slack-secret", body: body, timestamp: now))] {
+            let verified = try verifier.verify(request)
+            #expect(!verified.publish)
+            #expect(verified.event == "ssl_check")
+            #expect(verified.reply == .emptyOK)
+        }
+        let notACheck = WebhookRequest(headerFields: [.contentType: "application/x-www-form-urlencoded"], body: bytes("ssl_check=0&token=t"), now: now)
+        expectRefusal(.missingSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(notACheck) }
+    }
+
     @Test func signatureWithoutVersionPrefixIsRefused() throws {
         var request = try sign("slack", WebhookSigningInput(secret: "slack-secret", body: bytes(#"{"type":"event_callback","event":{"type":"x"}}"#), timestamp: now))
         let name = HTTPField.Name("X-Slack-Signature")!

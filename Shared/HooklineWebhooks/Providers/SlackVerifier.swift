@@ -11,6 +11,11 @@ import HTTPTypes
 /// id. Once published, they are answered with an empty 200, Slack's bare acknowledgement: a body
 /// would be taken as the command's reply message or a modal's `response_action`. The consumer
 /// replies later through the delivery's `response_url` or the Web API.
+///
+/// Slack's certificate check of a slash command's URL (a form with `ssl_check=1` and a token,
+/// sent now and then to publicly distributed apps) is answered with an empty 200 and not
+/// published, signed or not, as Slack's own Bolt answers it: it carries no event, and a 401 would
+/// fail the check.
 public struct SlackVerifier: WebhookVerifier {
     public static let provider = "slack"
     public static let settings: Set<ProviderSetting> = [.secrets, .toleranceSeconds]
@@ -37,6 +42,10 @@ public struct SlackVerifier: WebhookVerifier {
     }
 
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
+        let form = FormBody.looksLikeForm(request.body) ? FormBody.parse(request.body) : nil
+        if form?.first("ssl_check") == "1" {
+            return VerifiedWebhook(provider: Self.provider, event: "ssl_check", id: DeliveryID.random(), publish: false, reply: .emptyOK)
+        }
         let headers = request.headerFields
         let signature = try headers.signature(Self.signatureHeader)
         let timestampText = try headers.required(Self.timestampHeader)
@@ -55,8 +64,8 @@ public struct SlackVerifier: WebhookVerifier {
         else {
             throw .badSignature(Self.signatureHeader)
         }
-        if FormBody.looksLikeForm(request.body) {
-            return try self.form(request.body)
+        if let form {
+            return try self.form(form)
         }
         return try self.json(request.body)
     }
@@ -87,8 +96,7 @@ public struct SlackVerifier: WebhookVerifier {
         }
     }
 
-    private func form(_ body: [UInt8]) throws(WebhookError) -> VerifiedWebhook {
-        let pairs = FormBody.parse(body)
+    private func form(_ pairs: [FormBody.Pair]) throws(WebhookError) -> VerifiedWebhook {
         if let payload = pairs.first("payload") {
             let json = Array(payload.utf8)
             guard let type = JSONScanner.value(at: Self.type, in: json)?.string else {
