@@ -5,6 +5,9 @@ import Hummingbird
 
 /// **payments**: an append-only ledger, one row per provider event, linked to an order where the
 /// event names one. Refunds are negative entries, so an order's payments net out by summing.
+/// Stripe's `charge.refunded` carries the charge's refunded total so far, sent again at each
+/// partial refund: its entry is what that total adds to the refunds already recorded for the
+/// charge (`charge_id`), and 0 for an event older than one applied before it.
 ///
 /// An entry is keyed by its event's `ce_source` and `ce_id`, as the kit deduplicates: providers
 /// number their events each for themselves, so two shop backends may both send payment 1001.
@@ -59,6 +62,12 @@ public enum PaymentsService {
                         arguments: [legacyEventSource]
                     )
                 }
+                // Refund entries name their charge, whose recorded refunds a later total is netted
+                // against. Entries from before have none: each took the total it carried.
+                migrator.registerMigration("payments-v3-refunded-charge") { db in
+                    try db.alter(table: "payments") { t in t.add(column: "charge_id", .text) }
+                    try db.create(index: "index_payments_on_charge_id", on: "payments", columns: ["charge_id"])
+                }
             }
         )
     }
@@ -88,10 +97,13 @@ public enum PaymentsService {
         public var reference: String?
         public var occurredAt: String?
         public var source: String
+        /// The Stripe charge a refund returns money of; nil for other entries.
+        public var chargeID: String? = nil
 
         enum CodingKeys: String, CodingKey {
             case kind, currency, reference, source
             case eventSource = "event_source", eventID = "event_id", orderID = "order_id", amountMinor = "amount_minor", occurredAt = "occurred_at"
+            case chargeID = "charge_id"
         }
     }
 
@@ -121,13 +133,20 @@ public enum PaymentsService {
         var metadata: [String: String]?
     }
 
+    /// `amount_refunded` is the charge's total refunded so far: two partial refunds of 10 and 20
+    /// arrive as 1000 and 3000. The entry is what the total adds to the refunds recorded for the
+    /// charge (Stripe's ids are unique across accounts), whichever order the events come in.
     private static func stripeRefund(_ event: ConsumerEvent, _ db: Database) throws {
         let stripe = try event.json(StripeEvent<Charge>.self)
         let charge = stripe.data.object
+        let recorded = try Int64.fetchOne(
+            db, sql: "SELECT -COALESCE(SUM(amount_minor), 0) FROM payments WHERE charge_id = ? AND kind = ?", arguments: [charge.id, Kind.refund.rawValue]
+        ) ?? 0
         try Entry(
-            eventSource: event.source ?? "", eventID: event.id, orderID: charge.metadata?["order_id"], kind: .refund, amountMinor: -charge.amount_refunded,
+            eventSource: event.source ?? "", eventID: event.id, orderID: charge.metadata?["order_id"], kind: .refund,
+            amountMinor: -max(0, charge.amount_refunded - recorded),
             currency: charge.currency.uppercased(), reference: charge.payment_intent ?? charge.id,
-            occurredAt: iso8601(seconds: stripe.created), source: "stripe"
+            occurredAt: iso8601(seconds: stripe.created), source: "stripe", chargeID: charge.id
         ).insert(db)
     }
 

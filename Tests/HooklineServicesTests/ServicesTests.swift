@@ -110,6 +110,39 @@ struct ServicesTests {
         #expect(try await httpRequest(.GET, ci.baseURL + "/builds").json?["total"] as? Int == 3)
     }
 
+    @Test("payments: Stripe's refunded total, sent again at each partial refund, nets once per charge, whichever order its events arrive in")
+    func partialRefundsNetOnce() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = systemConfiguration(broker: broker, directory: try temporaryDirectory())
+        let gateway = try await RunningGateway.start(configuration)
+        let payments = try await RunningService.start("payments", configuration: configuration)
+        defer { Task { await payments.stop(); await gateway.stop() } }
+
+        // Two charges of 49.90, each refunded 10.00 then 20.00 more: their events carry the totals
+        // 1000 and 3000. The first charge's arrive in order, the second's the other way round.
+        let sample = try #require(WebhookSamples.sample(provider: "stripe", event: "charge.refunded"))
+        let template = String(decoding: sample.body, as: UTF8.self)
+        for (order, totals) in [("ord_in_order", [1000, 3000]), ("ord_reversed", [3000, 1000])] {
+            for (index, total) in totals.enumerated() {
+                let body = template
+                    .replacingOccurrences(of: #""amount_refunded":4990"#, with: #""amount_refunded":\#(total)"#)
+                    .replacingOccurrences(of: #""id":"ch_3PGq7uLkdIwHu7ix1Kc0Wd3F""#, with: #""id":"ch_\#(order)""#)
+                    .replacingOccurrences(of: #""order_id":"ord_1001""#, with: #""order_id":"\#(order)""#)
+                    .replacingOccurrences(of: #""id":"evt_3PGq7uLkdIwHu7ix1Jr6Pc0A""#, with: #""id":"evt_\#(order)_\#(index)""#)
+                try #require(body.contains("\(total),") && body.contains("ch_\(order)") && body.contains("\"\(order)\"") && body.contains("evt_\(order)_\(index)"))
+                #expect(try await deliver(sample, to: gateway, body: Array(body.utf8)) == 202)
+            }
+        }
+        for (order, amounts) in [("ord_in_order", [-1000, -2000]), ("ord_reversed", [-3000, 0])] {
+            let ledger = try await payments.waitFor("/payments?order_id=\(order)") { ($0["total"] as? Int) == 2 }
+            #expect(ledger["net_minor"] as? Int == -3000, "\(order): \(ledger)")
+            let items = try #require(ledger["items"] as? [[String: Any]])
+            let byEvent = Dictionary(uniqueKeysWithValues: items.compactMap { item in (item["event_id"] as? String).map { ($0, item["amount_minor"] as? Int) } })
+            #expect(byEvent == ["evt_\(order)_0": amounts[0], "evt_\(order)_1": amounts[1]], "\(order)")
+            #expect(items.allSatisfy { $0["charge_id"] as? String == "ch_\(order)" && $0["kind"] as? String == "refund" })
+        }
+    }
+
     @Test("payments: two shop backends sending a payment with the same event id make two ledger entries, neither dead-lettered")
     func paymentsWithOneIDFromTwoSources() async throws {
         let broker = try await TestKafka.broker()
