@@ -33,15 +33,42 @@ final class ConsumerDatabase: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.writerCheckpointPages)")
         }
-        self.pool = try DatabasePool(path: path, configuration: configuration)
         var migrator = DatabaseMigrator()
         Self.registerKitMigrations(&migrator)
         service.migrations(&migrator)
-        try migrator.migrate(self.pool)
+        self.pool = try Self.open(path: path, configuration: configuration, migrator: migrator)
 
         var checkpointing = Configuration()
         checkpointing.label = "hookline.\(service.name).checkpoint"
         self.checkpointer = try DatabaseQueue(path: path, configuration: checkpointing)
+    }
+
+    /// Opens the file and migrates it, again while another instance of the service (which shares
+    /// the file, and starts beside this one) is doing the same. A deployment starts them together,
+    /// and two first opens race: turning a new file to WAL fails busy at once, and GRDB's migrator
+    /// reads which migrations the file has before running each of the others in a transaction of
+    /// its own, so the instance that waited for the other's runs the same migration again and
+    /// fails (`table … already exists`), rolled back. Each failure is looked at again after a
+    /// short pause; the file is done once the other instance has migrated it. A failure of its
+    /// own (a migration that cannot run, a file that is not a database) is thrown at the last try.
+    private static func open(path: String, configuration: Configuration, migrator: DatabaseMigrator) throws -> DatabasePool {
+        let attempts = 8
+        var attempt = 1
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                do {
+                    try migrator.migrate(pool)
+                } catch {
+                    guard try pool.read(migrator.hasCompletedMigrations) else { throw error }
+                }
+                return pool
+            } catch where attempt < attempts {
+                // 25 to 50 ms, then longer: out of step with the other instance.
+                Thread.sleep(forTimeInterval: Double(attempt) * .random(in: 0.025...0.05))
+                attempt += 1
+            }
+        }
     }
 
     /// Copies what the WAL holds into the database file (a passive checkpoint: it never waits
