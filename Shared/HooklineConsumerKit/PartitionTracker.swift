@@ -9,6 +9,9 @@ import Synchronization
 /// 1. At the database's `next_offset`, when one is stored and still belongs to the current log.
 /// 2. Else at the group's committed offset, else at the earliest offset (`auto.offset.reset`).
 ///
+/// When the cluster does not answer for the log's bounds at the assignment, the stored offsets
+/// are taken unchecked, and the other partitions start at the group's committed offsets.
+///
 /// ## When stored offsets are discarded
 /// Topic ids are not available from every broker (the embedded one has none), so a stored
 /// offset is tied to its log by the cluster id (`topic_identity`) and checked against the log's
@@ -87,11 +90,12 @@ final class PartitionTracker: KafkaRebalanceListener {
         }
     }
 
-    /// Records what a committed batch moved.
+    /// Records what a committed batch moved, for the partitions still held: also the first
+    /// position of one whose start could not be checked (``partitionsAssigned(_:)``).
     func advance(_ offsets: [TopicPartition: Int64]) {
         self.state.withLock { state in
-            for (partition, next) in offsets where state.positions[partition] != nil {
-                state.positions[partition] = max(state.positions[partition]!, next)
+            for (partition, next) in offsets where state.held.contains(partition) {
+                state.positions[partition] = max(state.positions[partition] ?? next, next)
             }
         }
     }
@@ -108,11 +112,21 @@ final class PartitionTracker: KafkaRebalanceListener {
             }
             return starts
         } catch {
-            // Without the log's bounds nothing can be checked: fall back to the group's offsets,
-            // which never run ahead of the database's (they are committed after it).
-            self.logger.error("cannot check stored offsets; starting from the group's committed offsets", metadata: ["error": "\(error)"])
-            self.state.withLock { $0.held.formUnion(partitions) }
-            return [:]
+            // Without the log's bounds the stored offsets cannot be checked against it (another
+            // cluster, a recreated log), only taken as they are: the database is where processing
+            // stands. A partition without one starts at the group's committed offset, which never
+            // runs ahead of the database's (it is committed after it), and gets its position from
+            // its first batch.
+            let stored = (try? await self.database.offsets(partitions)) ?? [:]
+            self.logger.error(
+                "cannot check stored offsets against the log; starting from them unchecked, else from the group's committed offsets",
+                metadata: ["error": "\(error)", "kafka.stored_partitions": "\(stored.count)"]
+            )
+            self.state.withLock { state in
+                state.positions.merge(stored.mapValues(\.nextOffset)) { _, new in new }
+                state.held.formUnion(partitions)
+            }
+            return stored.mapValues { .offset($0.nextOffset) }
         }
     }
 

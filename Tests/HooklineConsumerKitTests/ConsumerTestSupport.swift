@@ -175,12 +175,12 @@ struct ConsumerFixture {
 
     /// Stores partition 0's next offset as taken from the log of cluster `identity`, in a
     /// database the kit has migrated (as a runner left it).
-    func storeOffset(_ next: Int64, identity: String) async throws {
+    func storeOffset(_ next: Int64, partition: Int32 = 0, identity: String) async throws {
         let database = try ConsumerDatabase(path: self.databasePath, service: self.service)
         try await database.pool.write { db in
             try db.execute(
-                sql: "INSERT INTO kafka_offsets (topic, partition, next_offset, topic_identity, updated_at) VALUES (?, 0, ?, ?, 0)",
-                arguments: [self.topic, next, identity]
+                sql: "INSERT OR REPLACE INTO kafka_offsets (topic, partition, next_offset, topic_identity, updated_at) VALUES (?, ?, ?, ?, 0)",
+                arguments: [self.topic, partition, next, identity]
             )
         }
     }

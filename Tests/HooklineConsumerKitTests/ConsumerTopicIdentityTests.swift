@@ -58,6 +58,37 @@ struct ConsumerTopicIdentityTests {
         #expect(try await tracker.storedPositions() == [partition: 5])
     }
 
+    @Test("when the log cannot be asked for its bounds at an assignment, partitions start at their stored offsets, unchecked, and the others at the group's; the positions committed to the group include both")
+    func assignedWhileTheClusterDoesNotAnswer() async throws {
+        let broker = try await TestKafka.broker()
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: broker, directory: directory, partitions: 2)
+        try await fixture.storeOffset(3, partition: 0, identity: PartitionTracker.unknownIdentity)
+        // An admin client whose every request fails: nobody listens on its port.
+        let unreachable = KafkaConfiguration(bootstrapServers: "127.0.0.1:\(try freeLoopbackPort())")
+        let tracker = PartitionTracker(
+            database: try ConsumerDatabase(path: fixture.databasePath, service: fixture.service),
+            admin: try KafkaAdmin(configuration: unreachable, requestTimeout: .milliseconds(500), logger: TestKafka.logger),
+            gate: BatchGate(),
+            groupID: fixture.group,
+            identity: PartitionTracker.unknownIdentity,
+            logger: TestKafka.logger
+        )
+        let stored = TopicPartition(topic: fixture.topic, partition: 0)
+        let fresh = TopicPartition(topic: fixture.topic, partition: 1)
+        #expect(await tracker.partitionsAssigned([stored, fresh]) == [stored: .offset(3)])
+        #expect(tracker.holdsPartitions)
+        #expect(try await tracker.storedPositions() == [stored: 3])
+        // A first batch on the other partition gives it its position, as any batch moves one.
+        try await fixture.storeOffset(2, partition: 1, identity: PartitionTracker.unknownIdentity)
+        tracker.advance([fresh: 2])
+        #expect(try await tracker.storedPositions() == [stored: 3, fresh: 2])
+        // Not a partition given up meanwhile.
+        await tracker.partitionsRevoked([fresh])
+        tracker.advance([fresh: 4])
+        #expect(try await tracker.storedPositions() == [stored: 3])
+    }
+
     @Test("stored offsets of another cluster are discarded")
     func anotherCluster() async throws {
         let directory = try TemporaryDirectory()
