@@ -27,6 +27,7 @@ help:
 	@echo "                  behind HAProxy on 127.0.0.1:8080, orders, payments, ci, monitor"
 	@echo "make clean-state  wipe what make run keeps in .state/ (databases, logs)"
 	@echo "make test         set up and run every test"
+	@echo "make test-asan    the Kafka module's tests under AddressSanitizer"
 	@echo "make test-run     start make run, send webhooks through it, Ctrl-C it; check it all stops"
 	@echo "make chaos        SIGKILL one of three gateways under load; check nothing acknowledged is lost"
 	@echo "make compose-up   the compose deployment on this machine's podman (compose-down stops it)"
@@ -36,6 +37,8 @@ help:
 	@echo "make bench-instructions  the gateway's instructions a request under callgrind vs its HTTP ceilings"
 	@echo "make bench-forged  the gateway under forged requests: GitHub requests/s beside forged signatures, CPU a forged body"
 	@echo "make bench-haproxy-reuse  gateway connections per webhook behind HAProxy when senders close theirs"
+	@echo "make bench-consumers  the orders service (durable effects) vs the raw consume rate"
+	@echo "make demo         a walk through the Kafka module on the embedded broker"
 
 setup:
 	@scripts/setup.sh

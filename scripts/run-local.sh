@@ -57,6 +57,8 @@ export HOOKLINE_CONFIG=$config
     SHOPIFY_WEBHOOK_SECRET GITLAB_WEBHOOK_TOKEN LEGACY_WEBHOOK_SECRET; do
     printf 'export %s=%q\n' "$name" "${!name}"
   done >"$state/env.new"
+  # The binaries it runs, `hookline` among them, by their bare names.
+  printf 'export PATH=%q:"$PATH"\n' "$bin" >>"$state/env.new"
 )
 mv "$state/env.new" "$state/env"
 chmod 600 "$state/env"

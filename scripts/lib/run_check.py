@@ -74,14 +74,11 @@ def alive(pid):
 
 
 def environment(path):
-    """The `export NAME=value` lines `make run` writes for `hookline send`."""
-    env = dict(os.environ)
-    with open(path) as f:
-        for line in f:
-            name, _, value = line.strip().removeprefix("export ").partition("=")
-            if name:
-                env[name] = value
-    return env
+    """The environment after `source .state/env`, as the README has a reader do before `hookline
+    send`: make run's secrets and broker, and its binaries on PATH."""
+    out = subprocess.run(["bash", "-c", 'source "$1" && env -0', "bash", path],
+                         check=True, capture_output=True).stdout.decode()
+    return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
 
 
 def main():
@@ -121,7 +118,8 @@ def main():
 
         send_env = environment(os.path.join(STATE, "env"))
         for source, event in (("github", "push"), ("shop", "orders.create")):
-            sent = subprocess.run([os.path.join(BIN, "hookline"), "send", source, event, "--url", BASE],
+            # By its bare name, as the README sends it: .state/env puts the binaries on PATH.
+            sent = subprocess.run(["hookline", "send", source, event, "--url", BASE],
                                   env=send_env, capture_output=True, text=True, timeout=30)
             if sent.returncode != 0:
                 fail(f"hookline send {source} {event}: status {sent.returncode}\n{sent.stdout}{sent.stderr}", output)
@@ -141,7 +139,7 @@ def main():
                 for partition in group["partitions"]) for group in report["groups"])
 
         def lag_report():
-            lag = subprocess.run([os.path.join(BIN, "hookline"), "lag", "--json"], env=send_env,
+            lag = subprocess.run(["hookline", "lag", "--json"], env=send_env,
                                  capture_output=True, text=True, timeout=30)
             return lag.returncode == 0 and lag_shows(json.loads(lag.stdout))
         eventually("hookline lag did not show hookline-orders committed on webhooks.shop.orders.create", lag_report)
