@@ -102,6 +102,11 @@ extension ConsumerDatabase {
                     } else {
                         result.ignored += 1
                     }
+                } catch let error as DatabaseError where error.isTheDatabases {
+                    // Not the event's failure: the transaction is retried as a whole, without a
+                    // limit, as a failed commit is. Counted against the event, a full disk would
+                    // dead-letter every event that came while it lasted.
+                    throw error
                 } catch {
                     throw HandlerFailure(index: index, error: ConsumerError.classify(error))
                 }
@@ -134,5 +139,20 @@ extension ConsumerDatabase {
             }
         }
         return offsets
+    }
+}
+
+extension DatabaseError {
+    /// A failure of the database itself (disk full, I/O, locked, out of memory, read-only,
+    /// corrupt), which says nothing about the event being applied when it happened. A handler's
+    /// own mistakes (a constraint it breaks, SQL that does not compile) are not among them.
+    var isTheDatabases: Bool {
+        switch self.resultCode {
+        case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_NOMEM, .SQLITE_READONLY, .SQLITE_CANTOPEN,
+            .SQLITE_PROTOCOL, .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            true
+        default:
+            false
+        }
     }
 }

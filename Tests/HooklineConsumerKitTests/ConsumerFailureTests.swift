@@ -42,6 +42,34 @@ final class FlakyHandler: EventHandler {
     }
 }
 
+/// Fills the database for its first `failures` calls: SQLite's own SQLITE_FULL, from a page
+/// limit set at the file's size while the handler writes more than fits. Then records the event.
+final class DiskFullHandler: EventHandler {
+    let failures: Int
+    private let calls = Mutex(0)
+
+    init(failures: Int) {
+        self.failures = failures
+    }
+
+    var callCount: Int { self.calls.withLock { $0 } }
+
+    func apply(_ event: ConsumerEvent, in db: Database) throws {
+        let call = self.calls.withLock { calls in
+            calls += 1
+            return calls
+        }
+        if call <= self.failures {
+            let limit = try Int.fetchOne(db, sql: "PRAGMA max_page_count")!
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count")!
+            try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+            defer { try? db.execute(sql: "PRAGMA max_page_count = \(limit)") }
+            try db.execute(sql: "INSERT INTO effects (event_id, topic, partition, kafka_offset) VALUES (hex(randomblob(200000)), 'filler', 0, 0)")
+        }
+        try RecordingHandler().apply(event, in: db)
+    }
+}
+
 @Suite("Consumer runner: failures and dead letters", .serialized, .timeLimit(.minutes(3)))
 struct ConsumerFailureTests {
     @Test("from a configuration file, the dead-letter topic is created with kafka.partitions and kafka.replication_factor, as the gateway's topics are")
@@ -101,6 +129,23 @@ struct ConsumerFailureTests {
         #expect(gaveUp.headers.first("hookline-dlq-reason")?.stringValue?.hasPrefix("transient") == true)
         #expect(gaveUp.headers.first("hookline-dlq-source-offset")?.stringValue == "3")
         #expect(gaveUp.headers.first("hookline-dlq-attempts")?.stringValue == "3")
+    }
+
+    @Test("a full disk under a handler is the database's failure, not the event's: the batch waits for room, retried past max_attempts, and nothing is dead-lettered")
+    func diskFullIsNotTheEvents() async throws {
+        let directory = try TemporaryDirectory()
+        let full = DiskFullHandler(failures: 6)
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory, handlers: ["test.full": full])
+        try await fixture.publish(ids: ["a", "b"], type: "test.full")
+
+        let running = RunningConsumer(try fixture.runner(maxAttempts: 3))
+        try await waitUntil("both applied") { try fixture.storedOffsets() == [0: 2] }
+        try await running.stop()
+
+        #expect(full.callCount >= 8, "six calls failed, then each event applied")
+        #expect(try fixture.effects() == ["a": 1, "b": 1])
+        #expect(metric(running.runner, "dead_lettered_total") == 0)
+        #expect(metric(running.runner, "events_applied_total") == 2)
     }
 
     @Test("a poison record too large to dead-letter whole is dead-lettered without its payload, pointing at the original; the record after it is applied")
