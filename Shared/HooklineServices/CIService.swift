@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import GRDB
 import HooklineConsumerKit
@@ -37,6 +38,17 @@ public enum CIService {
                 }
             }
         )
+    }
+
+    /// The `Idempotency-Key` a build is triggered under: its own key (repository, commit, trigger)
+    /// hashed, the same however often it is sent, and also after the database is rebuilt from
+    /// the topics (where row ids are given out again, to other builds).
+    public static func idempotencyKey(repository: String, sha: String, trigger: String) -> String {
+        let digest = SHA256.hash(data: Array("\(repository)\u{0}\(sha)\u{0}\(trigger)".utf8))
+        let digits = Array("0123456789abcdef".utf8)
+        var key = Array("hookline-ci-".utf8)
+        for byte in digest.prefix(16) { key += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
+        return String(decoding: key, as: UTF8.self)
     }
 
     public enum Status: String, Codable, Sendable {
@@ -197,7 +209,7 @@ public struct CITrigger: Service {
         var request = HTTPClientRequest(url: self.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Idempotency-Key", value: "hookline-ci-\(build.id ?? 0)")
+        request.headers.add(name: "Idempotency-Key", value: CIService.idempotencyKey(repository: build.repository, sha: build.sha, trigger: build.trigger))
         let payload: [String: String] = [
             "id": String(build.id ?? 0), "repository": build.repository, "ref": build.ref, "sha": build.sha, "trigger": build.trigger,
         ]

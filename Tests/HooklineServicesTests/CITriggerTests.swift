@@ -32,8 +32,10 @@ struct CITriggerTests {
         }
         // The first POST is accepted after 1 s, the second refused (503) after 2 s, when the first
         // instance has recorded its success; any later one is refused at once.
-        let server = try LoopbackListener.http { index in
-            switch index {
+        let keys = Mutex<[String]>([])
+        let server = try LoopbackListener.http { index, head -> (delay: Duration, status: Int) in
+            keys.withLock { $0 += head.split(separator: "\r\n").filter { $0.hasPrefix("idempotency-key:") }.map(String.init) }
+            return switch index {
             case 0: (.seconds(1), 200)
             case 1: (.seconds(2), 503)
             default: (.zero, 503)
@@ -60,5 +62,11 @@ struct CITriggerTests {
         #expect(build["status"] as String == "triggered")
         #expect(build["attempts"] as Int == 1)
         #expect(server.accepted == 2, "the build was sent again after it was triggered")
+        // Both sends under the build's own key, not its row id, which a database rebuilt from the
+        // topics gives out again to other builds.
+        let expected = CIService.idempotencyKey(repository: "octo/repo", sha: String(repeating: "a", count: 40), trigger: "push")
+        #expect(keys.withLock { $0 } == Array(repeating: "idempotency-key: \(expected)", count: 2))
+        #expect(expected.hasPrefix("hookline-ci-") && expected.count == "hookline-ci-".count + 32)
+        #expect(expected != CIService.idempotencyKey(repository: "octo/repo", sha: String(repeating: "a", count: 40), trigger: "pull_request"))
     }
 }

@@ -59,12 +59,13 @@ final class LoopbackListener: Sendable {
 }
 
 extension LoopbackListener {
-    /// A listener answering each HTTP/1.1 request (one a connection) with `reply(index)`: a
-    /// status, after a delay counted from the request's arrival, with an empty body.
-    static func http(reply: @escaping @Sendable (_ index: Int) -> (delay: Duration, status: Int)) throws -> LoopbackListener {
+    /// A listener answering each HTTP/1.1 request (one a connection) with `reply(index, head)`:
+    /// a status, after a delay counted from the request's arrival, with an empty body. `head` is
+    /// the request line and header lines, lowercased.
+    static func http(reply: @escaping @Sendable (_ index: Int, _ head: String) -> (delay: Duration, status: Int)) throws -> LoopbackListener {
         try LoopbackListener { connection, index in
-            guard readRequest(connection) else { return }
-            let (delay, status) = reply(index)
+            guard let head = readRequest(connection) else { return }
+            let (delay, status) = reply(index, head)
             Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
             let response = Array("HTTP/1.1 \(status) Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
             _ = response.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -72,8 +73,9 @@ extension LoopbackListener {
         }
     }
 
-    /// Reads one request's head and its `Content-Length` body; false when the peer went away first.
-    private static func readRequest(_ connection: Int32) -> Bool {
+    /// Reads one request's head and its `Content-Length` body, and returns the head (lowercased);
+    /// nil when the peer went away first.
+    private static func readRequest(_ connection: Int32) -> String? {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -81,10 +83,10 @@ extension LoopbackListener {
                 let head = String(decoding: received[..<end.lowerBound], as: UTF8.self).lowercased()
                 let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                     .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
-                if received.count - end.upperBound >= length { return true }
+                if received.count - end.upperBound >= length { return head }
             }
             let count = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { return false }
+            guard count > 0 else { return nil }
             received += buffer[..<count]
         }
     }
