@@ -288,7 +288,9 @@ struct KafkaAdminTests {
         let cancelledAt = clock.now
         request.cancel()
         let result = await request.result
-        #expect(clock.now - cancelledAt < .seconds(1))
+        // Alone it ends about 10 ms after the cancel; in a full run on 2 cores it once took 1.6 s
+        // to get back. Either way far from the 20 s the request would have waited.
+        #expect(clock.now - cancelledAt < .seconds(5))
         guard case .failure(let error) = result else {
             Issue.record("the request succeeded against a closed port")
             return
