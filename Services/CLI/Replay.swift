@@ -11,7 +11,9 @@ struct Replay: AsyncParsableCommand {
         discussion: """
             The group must be stopped: while it has members (or is not Empty) the command refuses \
             with exit code 3 and says how many members are active. Prints old → new offset per \
-            partition; --dry-run changes nothing.
+            partition; --dry-run changes nothing. A group without any committed offset (a name \
+            mistyped, say) is refused with exit code 1, since moving its offsets would create it; \
+            --create gives a new group its first offsets.
 
             Hookline's consumer services (orders, payments, ci) keep their position in their own \
             database, table kafka_offsets, and start from it when it holds an offset for the \
@@ -48,6 +50,9 @@ struct Replay: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Show the new offsets; change nothing.")
     var dryRun = false
 
+    @Flag(name: .long, help: "Create the group with these offsets when it has none (a new service's starting point).")
+    var create = false
+
     @OptionGroup var cluster: ClusterOptions
     @OptionGroup var output: OutputOptions
 
@@ -60,6 +65,11 @@ struct Replay: AsyncParsableCommand {
     /// `text` as Unix milliseconds: digits are epoch milliseconds, anything else ISO-8601.
     static func milliseconds(_ text: String) throws -> Int64 {
         if !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber), let value = Int64(text) {
+            // Before March 1973 in milliseconds, and the seconds of any date since: a whole
+            // topic would be replayed for a time typed in seconds.
+            guard value >= 100_000_000_000 else {
+                throw ValidationError("--to-time \(text) looks like epoch seconds; give milliseconds (\(text)000) or ISO-8601 (2024-05-14T09:00:00Z).")
+            }
             return value
         }
         for options: ISO8601DateFormatter.Options in [
@@ -88,6 +98,14 @@ struct Replay: AsyncParsableCommand {
                     "group \(self.group) has \(group.members.count) active member(s) (state \(group.state)); stop its consumers, then run replay again"
                 )
             }
+            let old = try await admin.committedOffsets(group: self.group)
+            // Committing offsets for a group creates it: a mistyped name would be "replayed", and
+            // exit 0, while the real group is left as it was.
+            if old.isEmpty, !self.create {
+                throw CLIError.failed(
+                    "group \(self.group) has no committed offsets (hookline lag lists the groups); to give a new group its first offsets, add --create"
+                )
+            }
             guard let metadata = try await admin.listTopics().first(where: { $0.name == self.topic }) else {
                 throw CLIError.failed("topic \(self.topic) does not exist")
             }
@@ -97,7 +115,6 @@ struct Replay: AsyncParsableCommand {
             }
             let partitions = selected.map { TopicPartition(topic: self.topic, partition: $0) }
             let bounds = try await admin.watermarks(topics: [metadata], isolationLevel: .readUncommitted)
-            let old = try await admin.committedOffsets(group: self.group)
 
             var new: [TopicPartition: Int64] = [:]
             if let toOffset = self.toOffset {

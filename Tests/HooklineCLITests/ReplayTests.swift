@@ -92,15 +92,23 @@ struct ReplayTests {
         #expect(future.status == 0, "\(future)")
         #expect(try await admin.committedOffsets(group: group) == end)
 
-        // A group that never consumed can be positioned before its first start.
+        // A group with no offsets is a mistyped name until said otherwise: refused, and not created.
         let fresh = TestKafka.uniqueName("replay-fresh")
-        let positioned = try await self.replay(broker, ["--group", fresh, "--topic", topic, "--to-offset", "1", "--json"])
+        let mistyped = try await self.replay(broker, ["--group", fresh, "--topic", topic, "--to-offset", "1"])
+        #expect(mistyped.status == 1, "\(mistyped)")
+        #expect(mistyped.stderr.contains("group \(fresh) has no committed offsets") && mistyped.stderr.contains("--create"), "\(mistyped)")
+        #expect(try await admin.committedOffsets(group: fresh).isEmpty)
+        // With --create, a group that never consumed is positioned before its first start.
+        let positioned = try await self.replay(broker, ["--group", fresh, "--topic", topic, "--to-offset", "1", "--create", "--json"])
         #expect(positioned.status == 0, "\(positioned)")
         #expect((positioned.json?["partitions"] as? [[String: Any]])?.allSatisfy { $0["old"] is NSNull } == true, "\(positioned)")
         #expect(try await admin.committedOffsets(group: fresh) == [p0: 1, p1: 1])
 
         let usage = try await self.replay(broker, ["--group", group, "--topic", topic, "--to-time", "yesterday"])
         #expect(usage.status != 0 && usage.status != 3, "\(usage)")
+        // Epoch seconds, where milliseconds are asked for, would replay the whole topic from 1970.
+        let seconds = try await self.replay(broker, ["--group", group, "--topic", topic, "--to-time", String(millis / 1000)])
+        #expect(seconds.status == 64 && seconds.stderr.contains("looks like epoch seconds"), "\(seconds)")
         #expect(try await admin.committedOffsets(group: group) == end)
     }
 }
