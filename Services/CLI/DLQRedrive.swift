@@ -215,6 +215,10 @@ struct DLQRedrive: AsyncParsableCommand {
             while done[letter.partition]!.contains(mark) { mark += 1 }
             marks[letter.partition] = mark
         }
+        // The letters this run has dealt with: a rebalance of the redrive group (another redrive
+        // joining before it refuses, a coordinator moving) hands the partition back at the
+        // committed mark, behind what this run sent since, and those would be sent again.
+        var dealtWith: [Int32: Set<Int64>] = [:]
         var lastCommit = ContinuousClock.now
         var sentSinceCommit = 0
         func stopIfInterrupted() -> Bool {
@@ -230,6 +234,7 @@ struct DLQRedrive: AsyncParsableCommand {
                 guard let range = ranges[record.partition] else { continue }
                 if record.offset >= range.upperBound - 1 { remaining.remove(record.partition) }
                 guard range.contains(record.offset), self.all || wanted.contains(record.offset) else { continue }
+                guard dealtWith[record.partition, default: []].insert(record.offset).inserted else { continue }
                 let letter = DeadLetter(record: record)
                 guard let original = letter.originalTopic else {
                     skipped.append(["partition": Int(letter.partition), "offset": letter.offset, "reason": "no hookline-dlq-source-topic header"])
@@ -237,13 +242,18 @@ struct DLQRedrive: AsyncParsableCommand {
                     continue
                 }
                 let outgoing: Outgoing
-                switch await Self.outgoing(letter, originalTopic: original, originals: originals) {
+                switch await Self.outgoing(letter, originalTopic: original, originals: originals, admin: admin) {
                 case .success(let found):
                     outgoing = found
-                case .failure(let reason):
+                case .failure(let reason) where reason.isFinal:
                     skipped.append(["partition": Int(letter.partition), "offset": letter.offset, "reason": reason.message])
                     handled(letter)
                     continue
+                case .failure(let reason):
+                    // Not sent and not marked: the next redrive tries it again, and nothing after
+                    // it is sent before it (--all moves the mark in order).
+                    failure = "\(topic.name)[\(letter.partition)]@\(letter.offset): \(reason.message); run the redrive again"
+                    break reading
                 }
                 var entry: [String: Any] = [
                     "partition": Int(letter.partition),
@@ -296,15 +306,20 @@ struct DLQRedrive: AsyncParsableCommand {
         var headers: [KafkaHeader]
     }
 
-    /// Why a dead letter is skipped rather than sent.
+    /// Why a dead letter is not sent.
     struct SkipReason: Error {
         var message: String
+        /// It never can be (the original is gone, or is another event): skipped and marked
+        /// redriven. Otherwise (the original could not be read now) the run stops before it.
+        var isFinal = true
     }
 
     /// The dead letter's own key, value and original headers; for one written without its
     /// payload, the original record read again from its topic, when it is still there and is the
     /// same event (its `ce_id`, where the letter kept it).
-    private static func outgoing(_ letter: DeadLetter, originalTopic: String, originals: KafkaRangeReader) async -> Result<Outgoing, SkipReason> {
+    private static func outgoing(
+        _ letter: DeadLetter, originalTopic: String, originals: KafkaRangeReader, admin: KafkaAdmin
+    ) async -> Result<Outgoing, SkipReason> {
         guard letter.payloadOmitted != nil else {
             return .success(Outgoing(key: letter.record.key ?? [], value: letter.record.value, headers: letter.originalHeaders))
         }
@@ -316,7 +331,13 @@ struct DLQRedrive: AsyncParsableCommand {
         do {
             records = try await originals.read(topic: originalTopic, ranges: [partition: offset..<(offset + 1)])
         } catch {
-            return .failure(SkipReason(message: "payload omitted and the original at \(origin) cannot be read: \(error)"))
+            // A partition that no longer exists is gone for good; anything else (a timeout, a
+            // leader down) may pass.
+            let exists = try? await admin.listTopics().contains { $0.name == originalTopic && $0.partitions.contains(partition) }
+            if exists == false {
+                return .failure(SkipReason(message: "payload omitted and the original's partition \(originalTopic)/\(partition) no longer exists"))
+            }
+            return .failure(SkipReason(message: "payload omitted and the original at \(origin) cannot be read: \(error)", isFinal: false))
         }
         guard let record = records.first(where: { $0.offset == offset }) else {
             return .failure(SkipReason(message: "payload omitted and the original at \(origin) is no longer in the log"))

@@ -11,10 +11,16 @@ public struct KafkaRangeReader: Sendable {
     let logger: Logger
 
     public init(kafka: KafkaConfiguration, timeout: Duration = .seconds(30), logger: Logger) {
+        // A range that starts before the log does reads what is left of it: from the earliest
+        // record, whatever reset the services' kafka.properties ask for ("latest" would read
+        // nothing, "error" fail, and either be told apart from a deleted record only by a timeout).
+        var kafka = kafka
+        for name in ["auto.offset.reset", "topic.auto.offset.reset"] { kafka.properties[name] = nil }
         self.configuration = KafkaConsumerConfiguration(
             kafka: kafka,
             // librdkafka wants a group for a consumer; this one never joins or commits.
             groupID: "hookline-read-\(UUID().uuidString.prefix(8).lowercased())",
+            autoOffsetReset: .earliest,
             isolationLevel: .readUncommitted
         )
         self.timeout = timeout
