@@ -274,7 +274,7 @@ struct DLQRedrive: AsyncParsableCommand {
                 }
                 handled(letter)
                 sent.append(entry)
-                if !self.output.json { print(self.line(sent: entry, from: topic.name)) }
+                if !self.output.json { print(self.line(sent: entry, from: topic.name).terminalSafe()) }
                 sentSinceCommit += 1
                 if sentSinceCommit >= 100 || lastCommit.duration(to: .now) >= .seconds(1) {
                     if let error = await Self.commit(marks, over: &committed, topic: topic.name, consumer: consumer) {
@@ -383,7 +383,7 @@ struct DLQRedrive: AsyncParsableCommand {
         }
         // Each sent line was printed as it was sent.
         for entry in skipped {
-            print("skipped \(topic)[\(entry["partition"]!)]@\(entry["offset"]!): \(entry["reason"]!)")
+            print("skipped \(topic)[\(entry["partition"]!)]@\(entry["offset"]!): \(entry["reason"]!)".terminalSafe())
         }
         if let failure { FileHandle.standardError.write(Data("hookline: \(failure)\n".utf8)) }
         print("\(sent.count) \(self.dryRun ? "to redrive" : "redriven"), \(skipped.count) skipped")

@@ -57,19 +57,19 @@ struct DLQShow: AsyncParsableCommand {
             }
             print("\(topic.name)[\(letter.partition)]@\(letter.offset)\(redriven ? " (redriven)" : "")")
             print("time: \(letter.timestamp.map { JSONOutput.iso8601(milliseconds: $0) } ?? "-")")
-            print("original: \(letter.origin)")
-            print("key: \(key.map { $0.encoding == "utf8" ? $0.text : "base64:" + $0.text } ?? "(none)")")
+            print("original: \(letter.origin.terminalSafe())")
+            print("key: \(key.map { $0.encoding == "utf8" ? $0.text.terminalSafe() : "base64:" + $0.text } ?? "(none)")")
             print("headers:")
             for header in record.headers {
                 let value = header.value.map(DeadLetter.printable)
-                print("  \(header.key): \(value.map { $0.encoding == "utf8" ? $0.text : "base64:" + $0.text } ?? "(null)")")
+                print("  \(header.key.terminalSafe()): \(value.map { $0.encoding == "utf8" ? $0.text.terminalSafe() : "base64:" + $0.text } ?? "(null)")")
             }
             if let omitted = letter.payloadOmitted {
-                print("payload: omitted: \(omitted)")
+                print("payload: omitted: \(omitted.terminalSafe())")
                 return
             }
             print("payload (\(record.value.count) bytes\(payload.encoding == "base64" ? ", base64" : "")):")
-            print(payload.text)
+            print(payload.encoding == "utf8" ? payload.text.terminalSafe(keepingLines: true) : payload.text)
         }
     }
 }

@@ -223,6 +223,34 @@ struct DLQTests {
         #expect(republished.map { String(decoding: $0.value, as: UTF8.self) } == ["order 0", "order 1", "order 1"])
     }
 
+    @Test("list and show print the control characters of what came off the wire as \\u{…}, not to the terminal; --json is the bytes as they are")
+    func controlCharactersAreShownNotSent() async throws {
+        let fixture = try await DLQFixture(service: "ci", original: "github.push", partitions: 1, deadLetterPartitions: 1)
+        let producer = try TestKafka.producer(fixture.broker)
+        // A commit message that retitles the terminal and turns its text red.
+        let message = "fix\u{1B}]0;owned\u{07} \u{1B}[31mred\u{1B}[0m\r\nline two"
+        _ = try await producer.send(
+            topic: fixture.deadLetters, key: Array("octo\u{1B}[2J".utf8), value: Array(#"{"message":"\#(message)"}"#.utf8),
+            headers: [
+                KafkaHeader(key: "ce_id", value: "evt-\u{9B}1"),
+                KafkaHeader(key: DeadLetterWriter.reasonHeader, value: "permanent: \(message)"),
+                KafkaHeader(key: DeadLetterWriter.sourceTopicHeader, value: fixture.original),
+            ]
+        )
+        await producer.shutdown()
+        let list = try await fixture.dlq(["list", fixture.service])
+        let show = try await fixture.dlq(["show", fixture.service, "0"])
+        for output in [list, show] {
+            #expect(output.status == 0, "\(output)")
+            #expect(!output.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" || (0x7F...0x9F).contains($0.value) }, "\(output)")
+            #expect(output.stdout.contains(#"fix\u{1B}]0;owned\u{7} \u{1B}[31mred\u{1B}[0m"#), "\(output)")
+        }
+        #expect(list.stdout.contains(#"\u{D}\u{A}line two"#) && list.stdout.contains(#"evt-\u{9B}1"#), "\(list)")
+        #expect(show.stdout.contains("key: octo\\u{1B}[2J"), "\(show)")
+        let json = try await fixture.dlq(["show", fixture.service, "0", "--json"])
+        #expect(json.json?["payload"] as? String == #"{"message":"\#(message)"}"#, "\(json)")
+    }
+
     @Test("a redrive stopped by SIGTERM records what it sent and leaves the group: the next one sends the rest, nothing twice")
     func interruptedRedrive() async throws {
         let fixture = try await DLQFixture(service: "ci", original: "github.push", partitions: 1, deadLetterPartitions: 1)
