@@ -23,7 +23,15 @@ struct DeadLetterTopic {
     static func load(service: String, configuration: HooklineConfiguration, admin: KafkaAdmin) async throws -> DeadLetterTopic? {
         let consumer = ConsumerConfiguration(service: service, kafka: configuration.kafka, section: configuration.services[service] ?? ServiceSection())
         let name = consumer.deadLetterTopic(service: service)
-        guard let metadata = try await admin.listTopics().first(where: { $0.name == name }) else { return nil }
+        guard let metadata = try await admin.listTopics().first(where: { $0.name == name }) else {
+            // A service the configuration does not name either is a mistyped name more likely
+            // than one with no dead letters.
+            guard configuration.services[service] != nil else {
+                let known = configuration.services.keys.sorted().joined(separator: ", ")
+                throw CLIError.failed("no service named \(service) in the configuration (\(known.isEmpty ? "none" : known)), and no topic \(name)")
+            }
+            return nil
+        }
         let partitions = metadata.partitions.map { TopicPartition(topic: name, partition: $0) }
         let bounds = try await admin.watermarks(topics: [metadata], isolationLevel: .readUncommitted)
         let group = "hookline-dlq-redrive-\(service)"

@@ -109,7 +109,7 @@ struct Replay: AsyncParsableCommand {
             guard let metadata = try await admin.listTopics().first(where: { $0.name == self.topic }) else {
                 throw CLIError.failed("topic \(self.topic) does not exist")
             }
-            let selected = self.partition.isEmpty ? metadata.partitions : self.partition.sorted()
+            let selected = self.partition.isEmpty ? metadata.partitions : Set(self.partition).sorted()
             if let missing = selected.first(where: { !metadata.partitions.contains($0) }) {
                 throw CLIError.failed("topic \(self.topic) has no partition \(missing) (partitions: \(metadata.partitions.map(String.init).joined(separator: ", ")))")
             }

@@ -251,6 +251,22 @@ struct DLQTests {
         #expect(json.json?["payload"] as? String == #"{"message":"\#(message)"}"#, "\(json)")
     }
 
+    @Test("a service name the configuration does not know, without a dead-letter topic, is an error (exit 1) naming the services it knows; a configured one without dead letters has none")
+    func unknownServiceIsAnError() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = try cliConfiguration(
+            broker: broker, prefix: TestKafka.uniqueName("dlqcli"),
+            extra: #"services: { orders: { group: "hookline-orders" }, payments: { group: "hookline-payments" } }"#
+        )
+        for command in [["list", "order"], ["show", "order", "0"], ["redrive", "order", "--all"]] {
+            let mistyped = try await HooklineBinary.run(["dlq"] + command + ["--config", configuration])
+            #expect(mistyped.status == 1, "\(command): \(mistyped)")
+            #expect(mistyped.stderr.contains("no service named order in the configuration (orders, payments)"), "\(command): \(mistyped)")
+        }
+        let none = try await HooklineBinary.run(["dlq", "list", "orders", "--config", configuration])
+        #expect(none.status == 0 && none.stdout.hasPrefix("No dead letters: "), "\(none)")
+    }
+
     @Test("a redrive stopped by SIGTERM records what it sent and leaves the group: the next one sends the rest, nothing twice")
     func interruptedRedrive() async throws {
         let fixture = try await DLQFixture(service: "ci", original: "github.push", partitions: 1, deadLetterPartitions: 1)
