@@ -20,8 +20,8 @@ struct Replay: AsyncParsableCommand {
             partition; only without one do they start from the group's committed offset. So to \
             reprocess with a service: stop it, run this command, then either delete the topic's \
             rows from kafka_offsets in its database (services.<name>.database, default \
-            ./data/<name>.sqlite), for example \
-            sqlite3 data/orders.sqlite "DELETE FROM kafka_offsets WHERE topic = '<topic>'" \
+            ./data/<name>.sqlite where the service runs: .state/data/ under make run), for example \
+            sqlite3 .state/data/orders.sqlite "DELETE FROM kafka_offsets WHERE topic = '<topic>'" \
             (its processed_events table then skips the events it already applied, for \
             services.<name>.dedup_retention_hours, 168 by default), or remove the whole database \
             file to rebuild the service's state from scratch (every event is applied again). Then \
