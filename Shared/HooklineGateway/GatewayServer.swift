@@ -57,8 +57,6 @@ public struct GatewayServer: Service {
     private let logger: Logger
     private let onServerRunning: @Sendable (Int) async -> Void
     private let metrics: GatewayMetrics?
-    /// Its open connections, to end them when it stops.
-    private let connections: OpenConnections
 
     /// - Parameters:
     ///   - router: answers what the webhook handler leaves to it.
@@ -99,20 +97,11 @@ public struct GatewayServer: Service {
         self.metrics = metrics
         self.logger = logger
         self.onServerRunning = onServerRunning
-        self.connections = OpenConnections(metrics: metrics)
-    }
-
-    /// Tells every connection that the server is shutting down (each closes after its answer in
-    /// flight, which says `Connection: close`), ahead of the graceful shutdown that does the same:
-    /// the gateway calls it before it flushes its records, so that their acknowledgements reach
-    /// each connection after the news and are answered so. Called once more, it does nothing.
-    func quiesceConnections() {
-        self.connections.end(.quiescing)
     }
 
     public func run() async throws {
         let (routed, handOff) = AsyncStream.makeStream(of: RouterConnection.self)
-        let connections = self.connections
+        let connections = OpenConnections(metrics: self.metrics)
         let endpoint = self.endpoint
         let limits = self.limits
         let logger = self.logger
