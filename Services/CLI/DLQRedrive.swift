@@ -200,13 +200,18 @@ struct DLQRedrive: AsyncParsableCommand {
 
         var marks = topic.redriveMark
         var committed = topic.redriveMark
+        // The letters this run has dealt with (sent, or skipped for good). Also read to deal with
+        // each once: a rebalance of the redrive group (another redrive joining before it refuses,
+        // a coordinator moving) hands the partition back at the committed mark, behind what this
+        // run sent since, and those would be sent again.
         var done: [Int32: Set<Int64>] = [:]
         var remaining = Set(ranges.keys)
         var failure: String?
-        // Marks a dead letter handled and moves its partition's mark over every one handled without a gap.
+        // Marks a dead letter handled and, but in a dry run, moves its partition's mark over every
+        // one handled without a gap.
         func handled(_ letter: DeadLetter) {
-            guard producer != nil else { return }
             done[letter.partition, default: []].insert(letter.offset)
+            guard producer != nil else { return }
             var mark = marks[letter.partition]!
             if self.all {
                 // --all reads each partition in order: everything before this one is handled.
@@ -215,10 +220,6 @@ struct DLQRedrive: AsyncParsableCommand {
             while done[letter.partition]!.contains(mark) { mark += 1 }
             marks[letter.partition] = mark
         }
-        // The letters this run has dealt with: a rebalance of the redrive group (another redrive
-        // joining before it refuses, a coordinator moving) hands the partition back at the
-        // committed mark, behind what this run sent since, and those would be sent again.
-        var dealtWith: [Int32: Set<Int64>] = [:]
         var lastCommit = ContinuousClock.now
         var sentSinceCommit = 0
         func stopIfInterrupted() -> Bool {
@@ -234,7 +235,7 @@ struct DLQRedrive: AsyncParsableCommand {
                 guard let range = ranges[record.partition] else { continue }
                 if record.offset >= range.upperBound - 1 { remaining.remove(record.partition) }
                 guard range.contains(record.offset), self.all || wanted.contains(record.offset) else { continue }
-                guard dealtWith[record.partition, default: []].insert(record.offset).inserted else { continue }
+                guard done[record.partition]?.contains(record.offset) != true else { continue }
                 let letter = DeadLetter(record: record)
                 guard let original = letter.originalTopic else {
                     skipped.append(["partition": Int(letter.partition), "offset": letter.offset, "reason": "no hookline-dlq-source-topic header"])

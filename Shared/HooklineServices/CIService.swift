@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import GRDB
 import HooklineConsumerKit
+import HooklineWebhooks
 import Hummingbird
 import Logging
 import NIOCore
@@ -45,10 +46,7 @@ public enum CIService {
     /// the topics (where row ids are given out again, to other builds).
     public static func idempotencyKey(repository: String, sha: String, trigger: String) -> String {
         let digest = SHA256.hash(data: Array("\(repository)\u{0}\(sha)\u{0}\(trigger)".utf8))
-        let digits = Array("0123456789abcdef".utf8)
-        var key = Array("hookline-ci-".utf8)
-        for byte in digest.prefix(16) { key += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
-        return String(decoding: key, as: UTF8.self)
+        return "hookline-ci-" + Hex.encode(digest.prefix(16))
     }
 
     public enum Status: String, Codable, Sendable {
