@@ -62,21 +62,23 @@ public enum GatewayApplication {
                 ConfigurationReloader(gateway: gateway, started: configuration, load: reload.load, secrets: secrets, signals: reload.signals, logger: logger)
             )
         }
-        services.append(
-            GatewayServer(
-                address: address,
-                webhooks: gateway.endpoint,
-                router: self.router(gateway),
-                limits: .init(
-                    configuration.gateway,
-                    maxConnections: FileDescriptorLimit.connections(configured: configuration.gateway.maxConnections, logger: logger)
-                ),
-                metrics: gateway.metrics,
-                logger: logger,
-                onServerRunning: onServerRunning
-            )
+        let server = GatewayServer(
+            address: address,
+            webhooks: gateway.endpoint,
+            router: self.router(gateway),
+            limits: .init(
+                configuration.gateway,
+                maxConnections: FileDescriptorLimit.connections(configured: configuration.gateway.maxConnections, logger: logger)
+            ),
+            metrics: gateway.metrics,
+            logger: logger,
+            onServerRunning: onServerRunning
         )
-        return GatewayService(services: services, publisher: publisher, flushTimeout: .milliseconds(configuration.gateway.shutdownGraceMs), logger: logger)
+        services.append(server)
+        return GatewayService(
+            services: services, publisher: publisher, flushTimeout: .milliseconds(configuration.gateway.shutdownGraceMs),
+            beforeFlushing: { server.announceShutdown() }, logger: logger
+        )
     }
 
     /// Checks everything the gateway would start with, without contacting the broker or
@@ -204,12 +206,15 @@ final class GatewayService: Service {
     let services: ServiceGroup
     let publisher: WebhookPublisher
     let flushTimeout: Duration
+    /// Run at the signal before the records are flushed: the server tells its connections.
+    let beforeFlushing: @Sendable () -> Void
     private let signalled = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(services: [any Service], publisher: WebhookPublisher, flushTimeout: Duration, logger: Logger) {
+    init(services: [any Service], publisher: WebhookPublisher, flushTimeout: Duration, beforeFlushing: @escaping @Sendable () -> Void, logger: Logger) {
         self.services = ServiceGroup(configuration: .init(services: services, logger: logger))
         self.publisher = publisher
         self.flushTimeout = flushTimeout
+        self.beforeFlushing = beforeFlushing
     }
 
     func run() async throws {
@@ -218,6 +223,11 @@ final class GatewayService: Service {
                 try await self.services.run()
             } onGracefulShutdown: {
                 self.signalled.withLock { $0 = .now }
+                // The connections hear of the shutdown first: an acknowledgement the flush brings
+                // reaches its connection after the news (both are tasks on its event loop), and is
+                // answered with Connection: close. The other way round, a fast broker's came first
+                // now and then, answered to be kept alive by a server about to close it.
+                self.beforeFlushing()
                 self.publisher.startFlushing(timeout: self.flushTimeout)
             }
         } catch {

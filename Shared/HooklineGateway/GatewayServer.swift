@@ -57,6 +57,8 @@ public struct GatewayServer: Service {
     private let logger: Logger
     private let onServerRunning: @Sendable (Int) async -> Void
     private let metrics: GatewayMetrics?
+    /// Its open connections, to tell and end them when it stops.
+    private let connections: OpenConnections
 
     /// - Parameters:
     ///   - router: answers what the webhook handler leaves to it.
@@ -97,11 +99,21 @@ public struct GatewayServer: Service {
         self.metrics = metrics
         self.logger = logger
         self.onServerRunning = onServerRunning
+        self.connections = OpenConnections(metrics: metrics)
+    }
+
+    /// Tells every connection, now and accepted from now on, that the server is shutting down:
+    /// each closes after its answer in flight, which says `Connection: close`. The gateway calls
+    /// it at the signal before it flushes its records, so that their acknowledgements reach each
+    /// connection after the news. It does not end the server's run, which its service group's
+    /// graceful shutdown does (a run that ended first would count as a service that failed).
+    func announceShutdown() {
+        self.connections.announce()
     }
 
     public func run() async throws {
         let (routed, handOff) = AsyncStream.makeStream(of: RouterConnection.self)
-        let connections = OpenConnections(metrics: self.metrics)
+        let connections = self.connections
         let endpoint = self.endpoint
         let limits = self.limits
         let logger = self.logger
@@ -244,6 +256,8 @@ final class OpenConnections: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: any Channel] = [:]
         var ending = Ending.no
+        /// Every connection has been told to quiesce (``announce()``), before the ending began.
+        var announced = false
         var waiter: CheckedContinuation<Void, Never>?
     }
 
@@ -259,7 +273,7 @@ final class OpenConnections: Sendable {
     func add(_ channel: any Channel) {
         let ending = self.state.withLock { state in
             state.channels[ObjectIdentifier(channel)] = channel
-            return state.ending
+            return state.announced ? max(state.ending, .quiescing) : state.ending
         }
         self.metrics?.connectionOpened()
         channel.closeFuture.whenComplete { _ in self.remove(channel) }
@@ -270,10 +284,24 @@ final class OpenConnections: Sendable {
         let (channels, waiter) = self.state.withLock { state -> ([any Channel], CheckedContinuation<Void, Never>?) in
             guard ending > state.ending else { return ([], nil) }
             state.ending = ending
-            return (Array(state.channels.values), state.channels.isEmpty ? state.waiter.take() : nil)
+            let waiter = state.channels.isEmpty ? state.waiter.take() : nil
+            // Quiescing channels that were told already would tell them twice.
+            if ending == .quiescing, state.announced { return ([], waiter) }
+            return (Array(state.channels.values), waiter)
         }
         for channel in channels { Self.end(channel, ending) }
         waiter?.resume()
+    }
+
+    /// Tells every connection, and each one added from now on, to quiesce, without beginning
+    /// the ending: ``allClosed()`` still waits for ``end(_:)``.
+    func announce() {
+        let channels = self.state.withLock { state -> [any Channel] in
+            guard !state.announced, state.ending == .no else { return [] }
+            state.announced = true
+            return Array(state.channels.values)
+        }
+        for channel in channels { Self.end(channel, .quiescing) }
     }
 
     /// Returns once the connections are being ended and the last one has closed.

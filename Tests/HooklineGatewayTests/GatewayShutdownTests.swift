@@ -51,7 +51,9 @@ struct GatewayProcess {
         let gateway = GatewayProcess(process: process, port: port, log: log, config: config)
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
-            if (try? await httpRequest(.GET, "http://127.0.0.1:\(port)/healthz", timeout: .seconds(1)))?.status == 200 { return gateway }
+            // A connection of its own, closed after: a test starts from a gateway without any.
+            let probe = try? await httpRequest(.GET, "http://127.0.0.1:\(port)/healthz", headers: [.connection: "close"], timeout: .seconds(1))
+            if probe?.status == 200 { return gateway }
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -164,6 +166,26 @@ struct GatewayShutdownTests {
             "sent \(signalled - request.start) before, ended \(request.end - signalled) after: \(request.outcome)"
         }
         #expect(cut.isEmpty, "in flight at the signal and not answered 202: \(cut.count) of \(held.count): \(cut.prefix(4))")
+    }
+
+    @Test("SIGTERM with no connection open: the gateway exits 0 at once")
+    func sigtermWithoutConnections() async throws {
+        let broker = try await TestKafka.broker()
+        let gateway = try await GatewayProcess.github(
+            broker: broker, prefix: TestKafka.uniqueName("idle"), secret: "idle-secret", kafka: "partitions: 1", gateway: "shutdown_grace_ms: 5000"
+        )
+        defer { if gateway.process.isRunning { gateway.process.terminate() } }
+        // The start's probe asked for its connection to be closed; give the close a moment.
+        try await Task.sleep(for: .milliseconds(300))
+        let signalled = ContinuousClock.now
+        kill(gateway.process.processIdentifier, SIGTERM)
+        while gateway.process.isRunning, ContinuousClock.now - signalled < .seconds(15) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let log = (try? String(contentsOf: gateway.log, encoding: .utf8)) ?? ""
+        #expect(!gateway.process.isRunning)
+        #expect(gateway.process.terminationStatus == 0, "\(log)")
+        #expect(ContinuousClock.now - signalled < .seconds(5))
     }
 
     @Test("SIGTERM while a record waits for its batch: it is sent at once, not after linger.ms, and its request is answered 202 with Connection: close before the gateway exits 0")
