@@ -11,6 +11,6 @@ struct Hookline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hookline",
         abstract: "Send, watch, replay and repair Hookline's webhooks on Kafka.",
-        subcommands: [Send.self, Lag.self, Topics.self, Replay.self, DLQ.self]
+        subcommands: [Send.self, Tail.self, Lag.self, Topics.self, Replay.self, DLQ.self]
     )
 }

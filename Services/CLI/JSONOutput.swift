@@ -5,8 +5,13 @@ import Foundation
 enum JSONOutput {
     /// Prints `object` (dictionaries, arrays, strings, numbers, booleans, `NSNull`) as one line.
     static func print(_ object: Any) {
+        Swift.print(self.line(object))
+    }
+
+    /// `object` as one line of JSON, keys sorted.
+    static func line(_ object: Any) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        Swift.print(String(decoding: data, as: UTF8.self))
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// `value` or JSON `null`.

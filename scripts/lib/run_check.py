@@ -117,6 +117,7 @@ def main():
                 fail(f"no {needed} among the processes make run started ({names})", output)
 
         send_env = environment(os.path.join(STATE, "env"))
+        sent_ids = []
         for source, event in (("github", "push"), ("shop", "orders.create")):
             # By its bare name, as the README sends it: .state/env puts the binaries on PATH.
             sent = subprocess.run(["hookline", "send", source, event, "--url", BASE],
@@ -124,6 +125,14 @@ def main():
             if sent.returncode != 0:
                 fail(f"hookline send {source} {event}: status {sent.returncode}\n{sent.stdout}{sent.stderr}", output)
             print(f"test-run: hookline send {source} {event}: {sent.stdout.strip().splitlines()[0]}")
+            sent_ids.append(json.loads(sent.stdout.strip().splitlines()[1])["id"])
+
+        # The README's next command: both, as the gateways published them.
+        tail = subprocess.run(["hookline", "tail", "--json"], env=send_env, capture_output=True, text=True, timeout=60)
+        shown = [(r["id"], r["type"]) for r in json.loads(tail.stdout)["records"]] if tail.returncode == 0 else None
+        if shown != list(zip(sent_ids, ("github.push", "shopify.orders.create"))):
+            fail(f"hookline tail did not show the two webhooks sent ({sent_ids}): status {tail.returncode}\n{tail.stdout}{tail.stderr}", output)
+        print("test-run: hookline tail shows both, as github.push and shopify.orders.create")
 
         # The push becomes a build in the CI service, the order an order in the orders service.
         for what, url, field, value in (("the order", "http://127.0.0.1:8091/orders", "source", "shopify"),

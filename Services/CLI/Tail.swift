@@ -1,0 +1,228 @@
+import ArgumentParser
+import Foundation
+import HooklineConfig
+import HooklineKafka
+import HooklineWebhooks
+
+/// `hookline tail [<source> [<event>]]`: the latest webhooks the gateways published, and with
+/// `--follow` each one as it is written. Reads by assignment: no group, nothing committed.
+struct Tail: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the latest webhooks published (time, topic, offset, type, id, key, size); --follow for new ones.",
+        discussion: """
+            With no source, every configured source's topics (every topic under the prefix but \
+            the dead-letter topics when the configuration names no source). With --follow, topics \
+            created later (an event type's first webhook) are picked up within 2 s, from their \
+            first record; Ctrl-C stops. With --json, one JSON object {"records": […]}, or with \
+            --follow one object per line, each with every header and, with --payload, the body.
+            """
+    )
+
+    @Argument(help: "A source (sources.<name>), such as github. Every source when left out.")
+    var source: String?
+
+    @Argument(help: "One event of that source, as the provider names it (push, orders/create) or as its topic does (orders.create).")
+    var event: String?
+
+    @Option(name: [.customShort("n"), .long], help: "Show the latest this many first (at most 10000).")
+    var last: Int = 10
+
+    @Flag(name: [.customShort("f"), .long], help: "Then show each new webhook as it is written, until Ctrl-C.")
+    var follow = false
+
+    @Flag(name: .long, help: "Show each webhook's body too.")
+    var payload = false
+
+    @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard (0...10_000).contains(self.last) else { throw ValidationError("--last must be 0 to 10000.") }
+    }
+
+    func run() async throws {
+        let interruption = self.follow ? Interruption.watch() : nil
+        try await self.output.reporting {
+            let configuration = try self.cluster.load()
+            let admin = try self.cluster.admin(configuration)
+            let selection = TailSelection(prefix: configuration.kafka.topicPrefix, sources: configuration.sources.keys.sorted(), source: self.source, event: self.event)
+            let topics = try await admin.listTopics().filter { selection.matches($0.name) }
+            if topics.isEmpty, let source = self.source, configuration.sources[source] == nil {
+                let known = configuration.sources.keys.sorted().joined(separator: ", ")
+                throw CLIError.failed("no source named \(source) in the configuration (\(known.isEmpty ? "none" : known)), and no topic \(selection.description)")
+            }
+            let bounds = try await admin.watermarks(topics: topics, isolationLevel: .readUncommitted)
+            let reader = KafkaRangeReader(kafka: self.cluster.kafka(configuration), logger: .cli)
+            var ranges: [TopicPartition: Range<Int64>] = [:]
+            for (partition, bound) in bounds {
+                ranges[partition] = max(bound.earliest, bound.end - Int64(self.last))..<bound.end
+            }
+            let latest = try await reader.read(ranges)
+                .sorted { ($0.timestamp ?? 0, $0.topic, $0.partition, $0.offset) < ($1.timestamp ?? 0, $1.topic, $1.partition, $1.offset) }
+                .suffix(self.last)
+            guard let interruption else {
+                if self.output.json {
+                    JSONOutput.print(["records": latest.map { TailRecord($0).object(payload: self.payload) }])
+                } else if latest.isEmpty {
+                    print("No webhooks in \(selection.description).")
+                } else {
+                    for record in latest { self.show(record) }
+                }
+                return
+            }
+            for record in latest { self.show(record) }
+            FileHandle.standardError.write(Data("hookline: following \(selection.description) (\(topics.count) topic(s) now); Ctrl-C stops\n".utf8))
+            // A partition whose end could not be read starts at its end all the same.
+            let partitions = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic: topic.name, partition: $0) } }
+            try await self.follow(
+                from: Dictionary(uniqueKeysWithValues: partitions.map { ($0, bounds[$0]?.end ?? -1) }),
+                selection: selection,
+                admin: admin,
+                reader: reader,
+                interruption: interruption
+            )
+        }
+    }
+
+    /// Reads on from `start` (partition → the offset to show next, -1 for its end whatever it is)
+    /// until interrupted, looking for new topics every 2 s; a new one is read from its first record.
+    private func follow(
+        from start: [TopicPartition: Int64],
+        selection: TailSelection,
+        admin: KafkaAdmin,
+        reader: KafkaRangeReader,
+        interruption: Interruption
+    ) async throws {
+        let consumer = try KafkaConsumer(configuration: reader.configuration, logger: .cli)
+        var next = start
+        func assign() throws(KafkaError) {
+            try consumer.assign(next.mapValues { $0 < 0 ? .end : .offset($0) })
+        }
+        if !next.isEmpty { try assign() }
+        var lastLook = ContinuousClock.now
+        while interruption.signalName == nil {
+            // A record fetched before a reassignment can come again after it: shown once.
+            for record in await consumer.nextBatch(timeout: .milliseconds(250)) where record.offset >= next[record.topicPartition] ?? .max {
+                next[record.topicPartition] = record.offset + 1
+                self.show(record)
+            }
+            guard ContinuousClock.now - lastLook >= .seconds(2) else { continue }
+            lastLook = .now
+            // A failed look (a broker restarting) is tried again at the next one.
+            guard let topics = try? await admin.listTopics().filter({ selection.matches($0.name) }) else { continue }
+            let added = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic: topic.name, partition: $0) } }.filter { next[$0] == nil }
+            guard !added.isEmpty else { continue }
+            for partition in added { next[partition] = 0 }
+            try assign()
+        }
+        await consumer.close()
+    }
+
+    /// One record: a line (its body below it with --payload), or a JSON line with --json.
+    private func show(_ record: KafkaConsumerMessage) {
+        let tail = TailRecord(record)
+        if self.output.json {
+            Self.emit(JSONOutput.line(tail.object(payload: self.payload)))
+            return
+        }
+        Self.emit(tail.line)
+        guard self.payload else { return }
+        let body = DeadLetter.printable(record.value)
+        Self.emit(body.encoding == "utf8" ? body.text.terminalSafe(keepingLines: true) : "base64:" + body.text)
+    }
+
+    /// Writes a line unbuffered, so each record of --follow reaches a pipe as it is read.
+    private static func emit(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}
+
+/// Which topics `hookline tail` reads.
+struct TailSelection: CustomStringConvertible {
+    /// Exact topic names, or name prefixes ending in `.`.
+    let patterns: [String]
+    /// Dead-letter topics, left out when no source is configured to select by.
+    let excluded: String?
+
+    init(prefix: String, sources: [String], source: String?, event: String?) {
+        // The gateway's own naming, so `orders/create` finds shop.orders.create.
+        func topic(_ source: String, _ event: String) -> String { WebhookTopic.name(prefix: prefix, source: source, event: event) }
+        func everyTopic(of source: String) -> String { String(topic(source, "x").dropLast()) }
+        switch (source, event) {
+        case (let source?, let event?):
+            self.patterns = [topic(source, event)]
+            self.excluded = nil
+        case (let source?, nil):
+            self.patterns = [everyTopic(of: source)]
+            self.excluded = nil
+        case (nil, _) where !sources.isEmpty:
+            self.patterns = sources.map(everyTopic)
+            self.excluded = nil
+        case (nil, _):
+            self.patterns = [prefix.isEmpty ? "" : prefix + "."]
+            self.excluded = everyTopic(of: "dlq")
+        }
+    }
+
+    func matches(_ topic: String) -> Bool {
+        if let excluded, topic.hasPrefix(excluded) { return false }
+        return self.patterns.contains { $0.hasSuffix(".") || $0.isEmpty ? topic.hasPrefix($0) : topic == $0 }
+    }
+
+    var description: String {
+        self.patterns.map { $0.hasSuffix(".") || $0.isEmpty ? $0 + "*" : $0 }.joined(separator: ", ")
+    }
+}
+
+/// A published webhook as `hookline tail` shows it, from the record the gateway wrote.
+struct TailRecord {
+    let record: KafkaConsumerMessage
+
+    init(_ record: KafkaConsumerMessage) {
+        self.record = record
+    }
+
+    func header(_ name: String) -> String? {
+        self.record.headers.last { $0.key == name }?.value.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    var time: String { self.record.timestamp.map { JSONOutput.iso8601(milliseconds: $0) } ?? "-" }
+
+    /// `TIME TOPIC[PARTITION]@OFFSET TYPE id=ID key=KEY SIZE`, wire text shown, not sent.
+    var line: String {
+        let key = self.record.key.map(DeadLetter.printable).map { $0.encoding == "utf8" ? $0.text : "base64:" + $0.text } ?? "-"
+        return [
+            self.time,
+            "\(self.record.topic)[\(self.record.partition)]@\(self.record.offset)",
+            self.header("ce_type") ?? "-",
+            "id=\(self.header("ce_id") ?? "-")",
+            "key=\(key)",
+            "\(self.record.value.count) B",
+        ].map { $0.terminalSafe() }.joined(separator: "  ")
+    }
+
+    /// The record for `--json`, with every header; its body only with `payload`.
+    func object(payload: Bool) -> [String: Any] {
+        let key = self.record.key.map(DeadLetter.printable)
+        var object: [String: Any] = [
+            "topic": self.record.topic,
+            "partition": Int(self.record.partition),
+            "offset": self.record.offset,
+            "time": JSONOutput.orNull(self.record.timestamp.map { JSONOutput.iso8601(milliseconds: $0) }),
+            "type": JSONOutput.orNull(self.header("ce_type")),
+            "id": JSONOutput.orNull(self.header("ce_id")),
+            "key": JSONOutput.orNull(key?.text),
+            "key_encoding": JSONOutput.orNull(key?.encoding),
+            "size": self.record.value.count,
+            "headers": self.record.headers.map { header -> [String: Any] in
+                let value = header.value.map(DeadLetter.printable)
+                return ["key": header.key, "value": JSONOutput.orNull(value?.text), "encoding": JSONOutput.orNull(value?.encoding)]
+            },
+        ]
+        guard payload else { return object }
+        let body = DeadLetter.printable(self.record.value)
+        object["payload"] = body.text
+        object["payload_encoding"] = body.encoding
+        return object
+    }
+}
