@@ -24,7 +24,7 @@ extension HooklineConfiguration: Decodable {
 extension KafkaSection: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case brokers, topicPrefix = "topic_prefix", partitions, replicationFactor = "replication_factor"
-        case sessionTimeoutMs = "session_timeout_ms", properties
+        case sessionTimeoutMs = "session_timeout_ms", properties, topicConfig = "topic_config"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -36,6 +36,7 @@ extension KafkaSection: Decodable {
         try container.assign(&self.replicationFactor, .replicationFactor)
         try container.assign(&self.sessionTimeoutMs, .sessionTimeoutMs)
         try container.assign(&self.properties, .properties)
+        try container.assign(&self.topicConfig, .topicConfig)
     }
 }
 

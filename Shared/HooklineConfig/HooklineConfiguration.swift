@@ -118,7 +118,12 @@ public struct HooklineConfiguration: Sendable {
             throw ConfigurationError("sources.\(name): a source name may use only a-z, 0-9, '_' and '-' (it becomes part of a URL and a topic name)")
         }
         if self.kafka.partitions < 1 { throw ConfigurationError("kafka.partitions must be at least 1") }
-        if self.kafka.replicationFactor < 1 { throw ConfigurationError("kafka.replication_factor must be at least 1") }
+        if self.kafka.replicationFactor < 1, self.kafka.replicationFactor != -1 {
+            throw ConfigurationError("kafka.replication_factor must be at least 1, or -1 for the cluster's default.replication.factor")
+        }
+        for (key, value) in self.kafka.topicConfig where key.isEmpty || value.isEmpty {
+            throw ConfigurationError("kafka.topic_config: \(key.isEmpty ? "a key is empty" : "\(key) has an empty value")")
+        }
         if self.kafka.sessionTimeoutMs < 1 { throw ConfigurationError("kafka.session_timeout_ms must be positive") }
         // Kafka's own bound on group.max.session.timeout.ms is 30 minutes by default.
         if self.kafka.sessionTimeoutMs > 3_600_000 { throw ConfigurationError("kafka.session_timeout_ms must be at most 3600000 (an hour)") }
@@ -191,8 +196,13 @@ public struct KafkaSection: Sendable, Hashable {
     public var topicPrefix: String = "webhooks"
     /// Partitions of the topics Hookline creates. Default: `6`
     public var partitions: Int32 = 6
-    /// Replication factor of the topics Hookline creates. Default: `1`
-    public var replicationFactor: Int32 = 1
+    /// Replication factor of the topics Hookline creates; `-1` leaves it to the cluster's
+    /// `default.replication.factor`. Default: `-1`
+    public var replicationFactor: Int32 = -1
+    /// Topic-level configuration of the topics Hookline creates (webhook and dead-letter topics),
+    /// such as `min.insync.replicas` or `retention.ms`; what it leaves out comes from the cluster's
+    /// defaults. Default: empty
+    public var topicConfig: [String: String] = [:]
     /// Consumer `session.timeout.ms`. Default: `45000` (use 6000 with the embedded broker)
     public var sessionTimeoutMs: Int = 45_000
     /// Any librdkafka property, passed through unchanged. Default: empty

@@ -14,6 +14,7 @@ extension ConsumerConfiguration {
             deadLetterPartitions: kafka.partitions,
             deadLetterReplicationFactor: kafka.replicationFactor
         )
+        self.deadLetterTopicConfig = kafka.topicConfig
         if let batchSize = section.batchSize { self.batchSize = max(batchSize, 1) }
         if let maxAttempts = section.maxAttempts { self.maxAttempts = max(maxAttempts, 1) }
         if let hours = section.dedupRetentionHours { self.dedupRetention = .seconds(max(hours, 1) * 3600) }

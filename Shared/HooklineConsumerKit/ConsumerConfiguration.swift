@@ -16,9 +16,13 @@ public struct ConsumerConfiguration: Sendable {
     /// Partitions of the dead-letter topic when the kit creates it. Default: `1`; from a
     /// configuration file, `kafka.partitions`
     public var deadLetterPartitions: Int32
-    /// Replicas of the dead-letter topic when the kit creates it. Default: `1`; from a
-    /// configuration file, `kafka.replication_factor`, as the gateway's topics
+    /// Replicas of the dead-letter topic when the kit creates it; `-1` is the cluster's
+    /// `default.replication.factor`. Default: `-1`; from a configuration file,
+    /// `kafka.replication_factor`, as the gateway's topics
     public var deadLetterReplicationFactor: Int32
+    /// Topic-level configuration of the dead-letter topic when the kit creates it. Default:
+    /// empty; from a configuration file, `kafka.topic_config`, as the gateway's topics
+    public var deadLetterTopicConfig: [String: String] = [:]
     /// Most events applied in one transaction (one fsync). Only a backlog fills a batch: under
     /// light load each batch holds what has arrived. Default: `1000`
     public var batchSize: Int
@@ -47,7 +51,7 @@ public struct ConsumerConfiguration: Sendable {
         sessionTimeout: Duration = .seconds(45),
         topicPrefix: String = "webhooks",
         deadLetterPartitions: Int32 = 1,
-        deadLetterReplicationFactor: Int32 = 1,
+        deadLetterReplicationFactor: Int32 = -1,
         batchSize: Int = 1000,
         maxAttempts: Int = 5,
         retryBackoff: Duration = .milliseconds(100),
@@ -124,6 +128,11 @@ public struct ConsumerConfiguration: Sendable {
 extension ConsumerConfiguration {
     /// The dead-letter topic `name` as the kit creates it: its partitions and replicas.
     func deadLetterTopic(_ name: String) -> KafkaAdmin.NewTopic {
-        KafkaAdmin.NewTopic(name: name, partitions: self.deadLetterPartitions, replicationFactor: self.deadLetterReplicationFactor)
+        KafkaAdmin.NewTopic(
+            name: name,
+            partitions: self.deadLetterPartitions,
+            replicationFactor: self.deadLetterReplicationFactor,
+            config: self.deadLetterTopicConfig
+        )
     }
 }

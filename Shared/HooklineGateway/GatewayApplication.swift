@@ -103,7 +103,7 @@ public enum GatewayApplication {
         }
         var lines = [
             "listen \(address), max body \(configuration.gateway.maxBodyBytes) bytes, \(connections)",
-            "kafka \(kafka.brokers) (not contacted), topics \(kafka.topicPrefix).<source>.<event>, \(kafka.partitions) partitions, replication \(kafka.replicationFactor)",
+            "kafka \(kafka.brokers) (not contacted), topics \(kafka.topicPrefix).<source>.<event>, \(kafka.partitions) partitions, replication \(kafka.replicationFactor == -1 ? "the cluster's default" : String(kafka.replicationFactor))\(kafka.topicConfig.isEmpty ? "" : ", topic config " + kafka.topicConfig.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
         ]
         for (name, source) in sources.sorted(by: { $0.key < $1.key }) {
             let section = configuration.sources[name]!

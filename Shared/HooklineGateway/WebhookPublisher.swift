@@ -60,12 +60,13 @@ final class WebhookPublisher: Sendable {
         )
     }
 
-    /// The configuration of the topics the gateway creates: `max.message.bytes` large enough for
-    /// its largest record when that is over a broker's default (1,048,588 bytes), which a topic
-    /// otherwise takes from its broker.
+    /// The configuration of the topics the gateway creates: `kafka.topic_config`, and unless it
+    /// says otherwise `max.message.bytes` large enough for its largest record when that is over a
+    /// broker's default (1,048,588 bytes), which a topic otherwise takes from its broker.
     static func topicConfig(_ configuration: HooklineConfiguration) -> [String: String] {
         let largest = configuration.gateway.largestRecordBytes
-        return largest > 1_048_588 ? ["max.message.bytes": String(largest)] : [:]
+        let fitting = largest > 1_048_588 ? ["max.message.bytes": String(largest)] : [:]
+        return fitting.merging(configuration.kafka.topicConfig) { _, configured in configured }
     }
 
     private static func longestAckTimeoutMs(_ configuration: HooklineConfiguration, ackTimeouts: Set<Int>) -> Int {

@@ -53,7 +53,23 @@ public final class KafkaAdmin: Sendable {
     }
 
     /// Creates the topics that do not exist yet. A topic that already exists is not an error.
+    ///
+    /// Nor is a creation refused for topics that exist: a cluster whose topics are made by its
+    /// operators may let Hookline write to them and not create them, and Kafka then answers
+    /// `TOPIC_AUTHORIZATION_FAILED` before it looks whether the topic exists. After a refusal
+    /// the cluster's metadata is asked; when every topic is there, the call succeeds (the
+    /// refusal logged at info).
     public func createTopics(_ topics: [NewTopic]) async throws(KafkaError) {
+        do {
+            try await self.requestCreation(of: topics)
+        } catch {
+            let names = Set(topics.map(\.name))
+            guard let existing = try? await self.listTopics(), names.isSubset(of: existing.map(\.name)) else { throw error }
+            self.client.logger.info("topic creation refused, but the topics exist: using them", metadata: ["kafka.topics": "\(names.sorted())", "kafka.error": "\(error)"])
+        }
+    }
+
+    private func requestCreation(of topics: [NewTopic]) async throws(KafkaError) {
         guard !topics.isEmpty else { return }
         let operation = "creating topics \(topics.map(\.name).joined(separator: ", "))"
         try await self.request(operation) { handle, options, queue -> Result<Void, KafkaError> in
@@ -142,6 +158,37 @@ public final class KafkaAdmin: Sendable {
             return .success(topics.sorted { $0.name < $1.name })
         }
         return try result.get()
+    }
+
+    /// A topic's configuration as the cluster reports it: every entry it has a value for, its
+    /// own settings and the defaults it takes.
+    public func topicConfig(_ topic: String) async throws(KafkaError) -> [String: String] {
+        try await self.request("describing the configuration of topic \(topic)") { handle, options, queue in
+            var resources = [rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic)]
+            defer { resources.forEach { rd_kafka_ConfigResource_destroy($0) } }
+            resources.withUnsafeMutableBufferPointer {
+                rd_kafka_DescribeConfigs(handle, $0.baseAddress, $0.count, options, queue)
+            }
+            return .success(())
+        } parse: { event in
+            var count = 0
+            let resources = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event), &count)
+            guard count == 1, let resource = resources?[0] else {
+                return .failure(KafkaError(code: .unknownTopicOrPartition, message: "no answer for the topic", operation: "describing the configuration of topic \(topic)"))
+            }
+            let err = rd_kafka_ConfigResource_error(resource)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                return .failure(KafkaError(err, operation: "describing the configuration of topic \(topic)"))
+            }
+            var entryCount = 0
+            let entries = rd_kafka_ConfigResource_configs(resource, &entryCount)
+            var config: [String: String] = [:]
+            for index in 0..<entryCount {
+                guard let entry = entries?[index], let value = rd_kafka_ConfigEntry_value(entry) else { continue }
+                config[String(cString: rd_kafka_ConfigEntry_name(entry))] = String(cString: value)
+            }
+            return .success(config)
+        }
     }
 
     /// The cluster's id, as its metadata gives it.

@@ -54,6 +54,8 @@ struct ConfigurationTests {
         #expect(configuration.kafka.topicPrefix == "webhooks")
         #expect(configuration.gateway.listen == "0.0.0.0:8080")
         #expect(configuration.gateway.maxBodyBytes == 1_048_576)
+        #expect(configuration.kafka.replicationFactor == -1)
+        #expect(configuration.kafka.topicConfig.isEmpty)
         #expect(configuration.sources.isEmpty)
     }
 
@@ -70,6 +72,8 @@ struct ConfigurationTests {
             ("sources:\n  gh: { provider: github }\n  gh: { provider: stripe }\n", "not valid YAML: the mapping at line 2, column 3 has the key 'gh' more than once"),
             ("sources: { \"Bad Name\": { provider: github } }", "a source name may use only"),
             ("kafka: { partitions: 0 }", "kafka.partitions must be at least 1"),
+            ("kafka: { replication_factor: 0 }", "kafka.replication_factor must be at least 1, or -1 for the cluster's default.replication.factor"),
+            ("kafka: { topic_config: { retention.ms: \"\" } }", "kafka.topic_config: retention.ms has an empty value"),
             ("kafka: { topic_prefix: \"hooks/prod\" }", "kafka.topic_prefix may use only"),
             ("kafka: { properties: { acks: \"1\" } }", "kafka.properties.acks: Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not 1"),
             ("kafka: { properties: { request.required.acks: \"0\", enable.idempotence: \"false\" } }", "kafka.properties.request.required.acks: Hookline answers 2xx only once a record is on every in-sync replica, so acks must be all (or -1), not 0"),
@@ -135,7 +139,7 @@ struct ConfigurationTests {
         let path = root.appendingPathComponent("deploy/hookline.yaml").path
         let local = try HooklineConfiguration.load(path: path, environment: ["KAFKA_BROKERS": "127.0.0.1:9092"])
         #expect(local.kafka.brokers == "127.0.0.1:9092")
-        #expect(local.kafka.replicationFactor == 1)
+        #expect(local.kafka.replicationFactor == -1)
         #expect(Set(local.services.keys) == ["orders", "payments", "ci"])
         let cluster = try HooklineConfiguration.load(path: path, environment: ["KAFKA_BROKERS": "kafka-1:9092", "KAFKA_REPLICATION_FACTOR": "3"])
         #expect(cluster.kafka.replicationFactor == 3)

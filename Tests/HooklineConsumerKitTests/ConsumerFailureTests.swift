@@ -77,10 +77,12 @@ struct ConsumerFailureTests {
         var kafka = KafkaSection()
         kafka.partitions = 3
         kafka.replicationFactor = 3
+        kafka.topicConfig = ["min.insync.replicas": "2"]
         let topic = ConsumerConfiguration(service: "orders", kafka: kafka, section: ServiceSection()).deadLetterTopic("webhooks.dlq.orders")
         #expect(topic.partitions == 3)
         // It was 1 whatever the file said: on a cluster, one broker's loss lost the dead letters.
         #expect(topic.replicationFactor == 3)
+        #expect(topic.config == ["min.insync.replicas": "2"])
     }
 
     @Test("a poison message goes to the dead-letter topic with its reason and source; the stream continues; a transient failure applies once")

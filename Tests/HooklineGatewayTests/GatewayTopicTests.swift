@@ -1,0 +1,55 @@
+import Foundation
+import HooklineConfig
+import HooklineKafka
+import HooklineTestSupport
+@testable import HooklineGateway
+import Testing
+
+@Suite("The topics a gateway creates", .timeLimit(.minutes(3)))
+struct GatewayTopicTests {
+    @Test("a webhook's topic is created with kafka.topic_config, and the max.message.bytes its largest record needs unless that says otherwise; replication -1 is the cluster's default")
+    func createdWithTheConfiguredTopicConfig() async throws {
+        let broker = try await TestKafka.broker()
+        var configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
+        #expect(configuration.kafka.replicationFactor == -1)
+        configuration.kafka.topicConfig = ["retention.ms": "86400000", "min.insync.replicas": "1"]
+        configuration.gateway.maxBodyBytes = 2_000_000
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        let admin = try TestKafka.admin(broker)
+
+        let accepted = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push", id: "configured")
+        #expect(accepted.status == 202, "\(accepted.text)")
+        let config = try await admin.topicConfig("\(configuration.kafka.topicPrefix).github.push")
+        #expect(config["retention.ms"] == "86400000")
+        #expect(config["min.insync.replicas"] == "1")
+        #expect(config["max.message.bytes"] == String(configuration.gateway.largestRecordBytes))
+
+        // The file's own max.message.bytes wins.
+        var overridden = configuration
+        overridden.kafka.topicPrefix = TestKafka.uniqueName("wh")
+        overridden.kafka.topicConfig["max.message.bytes"] = "3000000"
+        let second = try await RunningGateway.start(overridden)
+        defer { Task { await second.stop() } }
+        let published = try await post(second, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push", id: "overridden")
+        #expect(published.status == 202, "\(published.text)")
+        #expect(try await admin.topicConfig("\(overridden.kafka.topicPrefix).github.push")["max.message.bytes"] == "3000000")
+    }
+
+    @Test("a creation refused for a topic that exists (a gateway allowed to write but not to create) leaves the topic in use; for one that does not, it fails")
+    func refusedCreationOfAnExistingTopic() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let existing = TestKafka.uniqueName("made-by-operators")
+        try await admin.createTopics([.init(name: existing, partitions: 2)])
+        // Refused here by librdkafka itself (-2 partitions): the embedded broker has no ACLs to
+        // refuse it as a cluster without CREATE permission does.
+        let catalog = TopicCatalog(admin: admin, partitions: -2, replicationFactor: -1, logger: TestKafka.logger)
+
+        try await catalog.ensure(existing, before: .now + .seconds(10))
+        #expect(catalog.isKnown(existing))
+        let missing = TestKafka.uniqueName("nobody-made")
+        await #expect(throws: KafkaError.self) { try await catalog.ensure(missing, before: .now + .seconds(10)) }
+        #expect(!catalog.isKnown(missing))
+    }
+}
