@@ -63,6 +63,9 @@ public final class KafkaAdmin: Sendable {
         do {
             try await self.requestCreation(of: topics)
         } catch {
+            // A cluster that does not answer (or a wait cancelled) refused nothing: no look, which
+            // would wait out the request timeout again.
+            guard !error.isRetriable, ![.interrupted, .timedOut, .transport, .allBrokersDown, .closed].contains(error.code) else { throw error }
             let names = Set(topics.map(\.name))
             guard let existing = try? await self.listTopics(), names.isSubset(of: existing.map(\.name)) else { throw error }
             self.client.logger.info("topic creation refused, but the topics exist: using them", metadata: ["kafka.topics": "\(names.sorted())", "kafka.error": "\(error)"])
