@@ -37,6 +37,14 @@ public enum ConsumerServiceApplication {
     ) throws -> (runner: ConsumerRunner, services: [any Service]) {
         let prepared = try self.prepare(name: name, configuration: configuration, listen: listen)
         let (definition, section, address) = (prepared.definition, prepared.section, prepared.address)
+        // The file is shared: a service of a newer release (its section added before this
+        // instance's image was) must not stop this one. --check refuses it, as a misspelling.
+        for unknown in prepared.unknownSections {
+            logger.warning(
+                "services.\(unknown): no consumer service of this build has that name; its section is left to the service that has it",
+                metadata: ["hookline.known_services": "\(self.catalog.keys.sorted().joined(separator: ", "))"]
+            )
+        }
         let runner: ConsumerRunner
         do {
             runner = try ConsumerRunner(service: prepared.service, configuration: prepared.consumer, logger: logger)
@@ -76,6 +84,10 @@ public enum ConsumerServiceApplication {
     /// (`hookline-<service> --check`).
     public static func check(name: String, configuration: HooklineConfiguration, listen: String? = nil) throws(ConfigurationError) -> [String] {
         let prepared = try self.prepare(name: name, configuration: configuration, listen: listen)
+        // A misspelt section would leave its settings unused and the service on its defaults.
+        if let unknown = prepared.unknownSections.first {
+            throw ConfigurationError("services.\(unknown): no consumer service has that name; known: \(self.catalog.keys.sorted().joined(separator: ", "))")
+        }
         let consumer = prepared.consumer
         var lines = [
             "listen \(prepared.address)",
@@ -98,10 +110,6 @@ public enum ConsumerServiceApplication {
         guard let definition = self.catalog[name] else {
             throw ConfigurationError("no consumer service named \(name); known: \(self.catalog.keys.sorted().joined(separator: ", "))")
         }
-        // A misspelt section would leave its settings unused and the service on its defaults.
-        if let unknown = configuration.services.keys.sorted().first(where: { self.catalog[$0] == nil }) {
-            throw ConfigurationError("services.\(unknown): no consumer service has that name; known: \(self.catalog.keys.sorted().joined(separator: ", "))")
-        }
         let section = configuration.services[name] ?? ServiceSection()
         var service = definition.make(section, configuration.kafka.topicPrefix)
         if let topics = section.topics { service.topicPatterns = topics }
@@ -121,7 +129,10 @@ public enum ConsumerServiceApplication {
             _ = try URL.http(url, field: "services.\(name).trigger_url")
         }
         let database = try self.checkDatabase(consumer.databasePath, field: "services.\(name).database")
-        return Prepared(definition: definition, section: section, service: service, consumer: consumer, address: address, database: database)
+        return Prepared(
+            definition: definition, section: section, service: service, consumer: consumer, address: address, database: database,
+            unknownSections: configuration.services.keys.sorted().filter { self.catalog[$0] == nil }
+        )
     }
 
     private struct Prepared {
@@ -132,6 +143,8 @@ public enum ConsumerServiceApplication {
         var address: ListenAddress
         /// Whether the database exists or is to be created.
         var database: String
+        /// Sections of `services:` that no service of this build has.
+        var unknownSections: [String]
     }
 
     /// Whether the database at `path` exists (and is a writable file) or can be created: its

@@ -27,7 +27,7 @@ struct ServiceProcessTests {
         #expect(loud.stderr.contains("hookline-orders") && loud.stderr.contains("--log-level") && loud.stderr.contains("loud"))
     }
 
-    @Test("started before its broker, a service waits for it (serving /healthz, not ready), then consumes what arrives; SIGTERM while waiting exits 0")
+    @Test("started before its broker, a service waits for it (serving /healthz, not ready), then consumes what arrives; SIGTERM while waiting exits 0; a section of a service it does not know (a newer release's) is named in a warning, not fatal")
     func startsBeforeTheBroker() async throws {
         let directory = try temporaryDirectory()
         let brokerPort = try freeLoopbackPort()
@@ -40,6 +40,7 @@ struct ServiceProcessTests {
             kafka: { brokers: "127.0.0.1:\(brokerPort)", topic_prefix: "\(prefix)", session_timeout_ms: 6000 }
             services:
               orders: { group: "\(group)", database: "\(database)" }
+              refunds: { listen: "127.0.0.1:1" }
             """.write(to: config, atomically: true, encoding: .utf8)
         let log = directory.appendingPathComponent("orders.log")
 
@@ -73,6 +74,7 @@ struct ServiceProcessTests {
         let applied = await eventually(timeout: .seconds(90)) { self.orderCount(database) == 1 }
         #expect(applied, "no order applied; the service's log: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         #expect(try await self.status("http://127.0.0.1:\(servicePort)/readyz") == 200)
+        #expect((try? String(contentsOf: log, encoding: .utf8))?.contains("services.refunds: no consumer service of this build has that name") == true)
 
         kill(orders.processIdentifier, SIGTERM)
         #expect(await exitStatus(of: orders) == 0)

@@ -30,7 +30,19 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEPLOY = os.path.join(ROOT, "deploy")
 CONFIG_MOUNT = "./hookline.yaml:/etc/hookline/hookline.yaml:ro"
 CONFIG_PATH = "/etc/hookline/hookline.yaml"
-SECRETS_ENV = ["GITHUB_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET", "SHOPIFY_WEBHOOK_SECRET", "GITLAB_WEBHOOK_TOKEN", "LEGACY_WEBHOOK_SECRET"]
+# The variables the sources' secrets read (deploy/hookline.yaml), set by main(): only the gateway
+# resolves them, and compose must refuse to start without them.
+SECRETS_ENV: list[str] = []
+
+
+def secret_variables(config):
+    """Every ${VAR} in a source's secrets, public_keys or signing_tokens."""
+    found = set()
+    for source in (config.get("sources") or {}).values():
+        for key in ("secrets", "public_keys", "signing_tokens"):
+            for value in source.get(key) or []:
+                found |= set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", str(value)))
+    return sorted(found)
 
 failures: list[str] = []
 passed = 0
@@ -177,6 +189,7 @@ def main():
     config = yaml.safe_load(config_text)
     # The variables the configuration's values read (comments left out).
     config_vars = sorted(set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", yaml.safe_dump(config))))
+    SECRETS_ENV[:] = secret_variables(config)
     env = {name: f"test-{name.lower()}" for name in SECRETS_ENV}
 
     raw_prod = load_yaml("deploy/compose.yaml")
@@ -209,7 +222,7 @@ def main():
                 check(False, f"compose.local.yaml: services.{name}.healthcheck.test must be a string (lists get appended)")
 
     check_parity(prod, merged, config, config_vars)
-    check_production(prod)
+    check_production(prod, config)
     check_local(merged)
     check_prometheus(prod)
     check_haproxy(prod)
@@ -289,7 +302,7 @@ def check_parity(prod, merged, config, config_vars):
         check(variable in gateway_env, f"compose.yaml: the gateway lacks {variable}")
 
 
-def check_production(prod):
+def check_production(prod, config):
     services = prod["services"]
     for name, service in services.items():
         check("healthcheck" in service and service["healthcheck"].get("test"), f"compose.yaml: services.{name} has no healthcheck")
@@ -315,7 +328,11 @@ def check_production(prod):
     check("container_name" not in gateway and not gateway.get("ports"), "compose.yaml: gateway must publish no port and have no container_name (scaling)")
     lb = services.get("haproxy", {})
     check((8080, 8080) in published_ports(lb), "compose.yaml: haproxy should publish 8080")
-    for name in ("orders", "payments", "ci"):
+    # Every configured service keeps its database on a named volume: in the container's own
+    # layer, the next image would start it empty.
+    by_executable = {executable: name for name, executable in hookline_services(prod).items()}
+    for service in (config.get("services") or {}):
+        name = by_executable.get(f"hookline-{service}", service)
         volumes = services.get(name, {}).get("volumes", [])
         data = [v for v in volumes if mount_target(v) == "/var/lib/hookline/data"]
         check(data and data[0].split(":")[0] in (prod.get("volumes") or {}), f"compose.yaml: services.{name} needs a named volume on /var/lib/hookline/data")
