@@ -168,16 +168,39 @@ final class WebhookPublisher: Sendable {
 ///   replacing it would only fail the records it holds. At most one such replacement every two
 ///   seconds; a fatally broken producer is replaced at once.
 ///
+/// A fatal error that comes back with each new producer (a cluster that refuses this client an
+/// idempotent producer id: an authorization, an unsupported feature) would otherwise make a new
+/// handle, its threads and its connections many times a second: once producers have died of it
+/// within ``quickDeath`` of their start, each replacement waits 1, 2, 4 … up to 30 s from the
+/// last one, and readiness reports the error until a producer outlives ``quickDeath``.
+///
 /// A record that meets a producer being replaced goes to its successor.
 final class ReplaceableProducer: Sendable {
-    private let current: Mutex<(producer: KafkaProducer, since: ContinuousClock.Instant, replacing: Bool)>
+    private struct Current {
+        var producer: KafkaProducer
+        var since: ContinuousClock.Instant
+        var replacing = false
+        /// Producers in a row, before this one, that died of a fatal error within ``quickDeath``.
+        var quickFatalDeaths = 0
+        /// The last of those deaths' error.
+        var lastFatal: KafkaError?
+    }
+
+    static let quickDeath = Duration.seconds(10)
+
+    /// How long a producer must have lived before a fatal error replaces it, after `deaths` quick fatal deaths.
+    static func fatalBackoff(after deaths: Int) -> Duration {
+        deaths == 0 ? .zero : .seconds(min(1 << min(deaths - 1, 5), 30))
+    }
+
+    private let current: Mutex<Current>
     private let configuration: KafkaProducerConfiguration
     private let logger: Logger
 
     init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
         self.configuration = configuration
         self.logger = logger
-        self.current = Mutex((try KafkaProducer(configuration: configuration, logger: logger), .now, false))
+        self.current = Mutex(Current(producer: try KafkaProducer(configuration: configuration, logger: logger), since: .now))
     }
 
     /// Queues one record; `completion` gets its delivery report (see ``KafkaProducer/enqueue``),
@@ -229,9 +252,13 @@ final class ReplaceableProducer: Sendable {
     /// producer gets no delivery whose failure would replace it, so readiness must.
     func recoverIfFatal() -> KafkaError? {
         let producer = self.producer
-        guard let fatal = producer.fatalError else { return nil }
-        self.replace(producer, because: fatal)
-        return self.producer.fatalError
+        if let fatal = producer.fatalError { self.replace(producer, because: fatal) }
+        return self.current.withLock { current in
+            if let fatal = current.producer.fatalError { return fatal }
+            // Twice in a row at once: the next one has to prove itself first.
+            guard current.quickFatalDeaths >= 2, current.since.duration(to: .now) < Self.quickDeath else { return nil }
+            return current.lastFatal
+        }
     }
 
     /// Records queued in the current producer or in flight to the broker.
@@ -257,8 +284,9 @@ final class ReplaceableProducer: Sendable {
         // lock, and a new librdkafka handle starts threads. `replacing` keeps a second caller from
         // building another meanwhile, so `broken` is still current when the fresh one is swapped in.
         let due = self.current.withLock { current -> Bool in
+            let lived = current.since.duration(to: .now)
             guard current.producer === broken, !current.replacing,
-                current.since.duration(to: .now) > .seconds(2) || reason.isFatal
+                reason.isFatal ? lived >= Self.fatalBackoff(after: current.quickFatalDeaths) : lived > .seconds(2)
             else { return false }
             current.replacing = true
             return true
@@ -268,7 +296,13 @@ final class ReplaceableProducer: Sendable {
         let replaced = self.current.withLock { current -> Bool in
             current.replacing = false
             guard let fresh else { return false }
-            current = (fresh, .now, false)
+            let quick = reason.isFatal && current.since.duration(to: .now) < Self.quickDeath
+            current = Current(
+                producer: fresh,
+                since: .now,
+                quickFatalDeaths: quick ? current.quickFatalDeaths + 1 : 0,
+                lastFatal: quick ? reason : nil
+            )
             return true
         }
         guard replaced else { return }

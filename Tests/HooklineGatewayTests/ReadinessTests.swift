@@ -53,6 +53,41 @@ struct ReadinessTests {
         await producer.shutdown(timeout: .seconds(2))
     }
 
+    @Test("a fatal error that comes back with each new producer is not answered by a new producer at once each time, and readiness reports it until one lasts")
+    func repeatedFatalErrorBacksOff() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let producer = try ReplaceableProducer(
+            configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), messageTimeout: .seconds(10)),
+            logger: TestKafka.logger
+        )
+        defer { Task { await producer.shutdown(timeout: .seconds(1)) } }
+        let readiness = Readiness(admin: admin) { producer.recoverIfFatal() }
+
+        // Once (a fenced producer): replaced at once, and ready.
+        producer.producer.simulateFatalError(reason: "fenced in a test")
+        #expect(await readiness.check() == .ready)
+        let first = producer.producer
+
+        // Again at once: the successor waits a second from its start, not ready meanwhile.
+        first.simulateFatalError(reason: "refused again")
+        #expect(producer.recoverIfFatal()?.isFatal == true)
+        #expect(producer.producer === first)
+        try await Task.sleep(for: .milliseconds(1100))
+        // Replaced now; the error is still reported while the new one has not lasted.
+        #expect(producer.recoverIfFatal()?.isFatal == true)
+        let second = producer.producer
+        #expect(second !== first && second.fatalError == nil)
+        // Its third death in a row waits 2 s.
+        second.simulateFatalError(reason: "and again")
+        try await Task.sleep(for: .milliseconds(1100))
+        #expect(producer.recoverIfFatal() != nil)
+        #expect(producer.producer === second)
+
+        #expect(ReplaceableProducer.fatalBackoff(after: 0) == .zero)
+        #expect((1...8).map { ReplaceableProducer.fatalBackoff(after: $0) } == [1, 2, 4, 8, 16, 30, 30, 30].map { .seconds($0) })
+    }
+
     @Test("a write that times out while the broker acknowledges others leaves the producer in place; one with nothing acknowledged since it was queued replaces it")
     func onlyAStuckProducerIsReplaced() async throws {
         // A broker of its own: this test stops it.
