@@ -40,16 +40,21 @@ final class WebhookPublisher: Sendable {
         // - batch.num.messages 16, not 10,000: under heavy load a batch leaves as soon as it
         //   holds 16 records (about 30 KB of typical webhooks, enough to spread the broker's cost
         //   of a produce request) instead of holding every record for the full linger. Measured:
-        //   15-30% more requests/s at 32 connections, p99 no higher (docs/benchmarks.md).
+        //   15-30% more requests/s at 32 connections, p99 no higher (docs/benchmarks.md);
+        // - batch.size 64 KiB, not 1,000,000: Kafka holds a whole batch to a topic's
+        //   max.message.bytes and refuses every record of one over it, MSG_SIZE_TOO_LARGE each,
+        //   which is a 413. Under 64 KiB, only a record that is too large alone is refused
+        //   (librdkafka lets one record of any size be a batch), so a 413 is the record's own,
+        //   on a topic whose limit was set low too. Typical webhooks fill 16 a batch far below it.
         // And topics come from the admin API with the configured partitions, never from a broker
         // that creates them on a producer's metadata request (librdkafka's producer asks it to by
-        // default) with its own defaults. `kafka.properties` overrides all three.
+        // default) with its own defaults. `kafka.properties` overrides each.
         //
         // A record can be as large as the largest body plus its headers and key, which the
         // producer's default `message.max.bytes` (1,000,000) refuses for bodies near the default
         // `max_body_bytes` (1 MiB): those were answered 503 and sent again, forever.
         var properties = [
-            "linger.ms": "1", "batch.num.messages": "16", "allow.auto.create.topics": "false",
+            "linger.ms": "1", "batch.num.messages": "16", "batch.size": "65536", "allow.auto.create.topics": "false",
             "message.max.bytes": String(max(1_000_000, configuration.gateway.largestRecordBytes)),
         ]
         properties.merge(configuration.kafka.properties) { _, user in user }
