@@ -7,6 +7,16 @@ import Testing
 
 @Suite("Readiness", .timeLimit(.minutes(1)))
 struct ReadinessTests {
+    /// An admin client and a replaceable producer on the tests' shared broker.
+    static func producerOnTheSharedBroker() async throws -> (KafkaAdmin, ReplaceableProducer) {
+        let broker = try await TestKafka.broker()
+        let producer = try ReplaceableProducer(
+            configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), messageTimeout: .seconds(10)),
+            logger: TestKafka.logger
+        )
+        return (try TestKafka.admin(broker), producer)
+    }
+
     @Test("ready while the broker answers and the producer is usable; a failed producer, then a stopped broker, are not ready")
     func readinessFollowsProducerAndBroker() async throws {
         // A broker of its own: this test stops it (TestKafka's is shared).
@@ -30,12 +40,7 @@ struct ReadinessTests {
 
     @Test("a producer librdkafka declared fatally broken is replaced when readiness is asked, with no delivery to replace it")
     func brokenProducerIsReplacedByReadiness() async throws {
-        let broker = try await TestKafka.broker()
-        let admin = try TestKafka.admin(broker)
-        let producer = try ReplaceableProducer(
-            configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), messageTimeout: .seconds(10)),
-            logger: TestKafka.logger
-        )
+        let (admin, producer) = try await Self.producerOnTheSharedBroker()
         let readiness = Readiness(admin: admin) { producer.recoverIfFatal() }
         let broken = producer.producer
         broken.simulateFatalError(reason: "fenced in a test")
@@ -55,12 +60,7 @@ struct ReadinessTests {
 
     @Test("a fatal error that comes back with each new producer is not answered by a new producer at once each time, and readiness reports it until one lasts")
     func repeatedFatalErrorBacksOff() async throws {
-        let broker = try await TestKafka.broker()
-        let admin = try TestKafka.admin(broker)
-        let producer = try ReplaceableProducer(
-            configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), messageTimeout: .seconds(10)),
-            logger: TestKafka.logger
-        )
+        let (admin, producer) = try await Self.producerOnTheSharedBroker()
         defer { Task { await producer.shutdown(timeout: .seconds(1)) } }
         let readiness = Readiness(admin: admin) { producer.recoverIfFatal() }
 
