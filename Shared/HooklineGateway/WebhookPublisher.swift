@@ -193,17 +193,21 @@ final class ReplaceableProducer: Sendable {
 
     static let quickDeath = Duration.seconds(10)
 
-    /// How long a producer must have lived before a fatal error replaces it, after `deaths` quick fatal deaths.
-    static func fatalBackoff(after deaths: Int) -> Duration {
-        deaths == 0 ? .zero : .seconds(min(1 << min(deaths - 1, 5), 30))
+    /// How long a producer must have lived before a fatal error replaces it, after `deaths` quick
+    /// fatal deaths: `unit`, doubled for each death after the first, at most 30 s.
+    static func fatalBackoff(after deaths: Int, unit: Duration = .seconds(1)) -> Duration {
+        deaths == 0 ? .zero : min(unit * (1 << min(deaths - 1, 5)), .seconds(30))
     }
 
     private let current: Mutex<Current>
+    /// The first wait of ``fatalBackoff(after:unit:)`` (tests lengthen it, to be told apart from a slow machine).
+    private let fatalBackoffUnit: Duration
     private let configuration: KafkaProducerConfiguration
     private let logger: Logger
 
-    init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+    init(configuration: KafkaProducerConfiguration, fatalBackoffUnit: Duration = .seconds(1), logger: Logger) throws(KafkaError) {
         self.configuration = configuration
+        self.fatalBackoffUnit = fatalBackoffUnit
         self.logger = logger
         self.current = Mutex(Current(producer: try KafkaProducer(configuration: configuration, logger: logger), since: .now))
     }
@@ -291,7 +295,7 @@ final class ReplaceableProducer: Sendable {
         let due = self.current.withLock { current -> Bool in
             let lived = current.since.duration(to: .now)
             guard current.producer === broken, !current.replacing,
-                reason.isFatal ? lived >= Self.fatalBackoff(after: current.quickFatalDeaths) : lived > .seconds(2)
+                reason.isFatal ? lived >= Self.fatalBackoff(after: current.quickFatalDeaths, unit: self.fatalBackoffUnit) : lived > .seconds(2)
             else { return false }
             current.replacing = true
             return true

@@ -8,10 +8,11 @@ import Testing
 @Suite("Readiness", .timeLimit(.minutes(1)))
 struct ReadinessTests {
     /// An admin client and a replaceable producer on the tests' shared broker.
-    static func producerOnTheSharedBroker() async throws -> (KafkaAdmin, ReplaceableProducer) {
+    static func producerOnTheSharedBroker(fatalBackoffUnit: Duration = .seconds(1)) async throws -> (KafkaAdmin, ReplaceableProducer) {
         let broker = try await TestKafka.broker()
         let producer = try ReplaceableProducer(
             configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), messageTimeout: .seconds(10)),
+            fatalBackoffUnit: fatalBackoffUnit,
             logger: TestKafka.logger
         )
         return (try TestKafka.admin(broker), producer)
@@ -60,7 +61,8 @@ struct ReadinessTests {
 
     @Test("a fatal error that comes back with each new producer is not answered by a new producer at once each time, and readiness reports it until one lasts")
     func repeatedFatalErrorBacksOff() async throws {
-        let (admin, producer) = try await Self.producerOnTheSharedBroker()
+        // Waits of 4 s, then 8 s: far from what a loaded machine takes between two lines.
+        let (admin, producer) = try await Self.producerOnTheSharedBroker(fatalBackoffUnit: .seconds(4))
         defer { Task { await producer.shutdown(timeout: .seconds(1)) } }
         let readiness = Readiness(admin: admin) { producer.recoverIfFatal() }
 
@@ -69,18 +71,18 @@ struct ReadinessTests {
         #expect(await readiness.check() == .ready)
         let first = producer.producer
 
-        // Again at once: the successor waits a second from its start, not ready meanwhile.
+        // Again at once: the successor waits 4 s from its start, not ready meanwhile.
         first.simulateFatalError(reason: "refused again")
         #expect(producer.recoverIfFatal()?.isFatal == true)
         #expect(producer.producer === first)
-        try await Task.sleep(for: .milliseconds(1100))
+        try await Task.sleep(for: .milliseconds(4100))
         // Replaced now; the error is still reported while the new one has not lasted.
         #expect(producer.recoverIfFatal()?.isFatal == true)
         let second = producer.producer
         #expect(second !== first && second.fatalError == nil)
-        // Its third death in a row waits 2 s.
+        // Its third death in a row waits 8 s.
         second.simulateFatalError(reason: "and again")
-        try await Task.sleep(for: .milliseconds(1100))
+        try await Task.sleep(for: .milliseconds(4100))
         #expect(producer.recoverIfFatal() != nil)
         #expect(producer.producer === second)
 
