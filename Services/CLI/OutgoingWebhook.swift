@@ -72,6 +72,10 @@ struct OutgoingWebhook {
         } else {
             throw .failed("nothing to send: give a sample event or --file")
         }
+        // The URL the gateway checks a Twilio signature against: the source's public_url with the
+        // query of the request as it arrives, else the URL posted to.
+        let postQuery = postURL.firstIndex(of: "?").map { postURL[postURL.index(after: $0)...] }
+        let signedFor = signer.configuration.publicURL.map { url in postQuery.map { "\(url)?\($0)" } ?? url } ?? postURL
         let signed: SignedWebhook
         do {
             signed = try WebhookProviders.sign(
@@ -85,7 +89,7 @@ struct OutgoingWebhook {
                     id: headerID,
                     key: sample?.key,
                     timestamp: timestamp,
-                    url: signer.configuration.publicURL ?? postURL,
+                    url: signedFor,
                     configuration: signer.configuration
                 )
             )
@@ -98,9 +102,12 @@ struct OutgoingWebhook {
             // for Stripe): no delivery carries this id, so there is none to report.
             deliveryID = nil
         }
+        // What the scheme added to the URL it signed (Twilio's `?bodySHA256=…`, or `&…` after a
+        // query of its own) goes on the URL posted to, after any query that one has.
         var url = postURL
-        if let signedURL = signed.url, let query = signedURL.firstIndex(of: "?"), !postURL.contains("?") {
-            url += String(signedURL[query...])
+        if let signedURL = signed.url, signedURL.count > signedFor.count, signedURL.hasPrefix(signedFor) {
+            let added = signedURL.dropFirst(signedFor.count).dropFirst()
+            url += (url.contains("?") ? "&" : "?") + added
         }
         return OutgoingWebhook(url: url, headerFields: signed.headerFields, body: payload, id: deliveryID, timestamp: timestamp)
     }

@@ -181,6 +181,21 @@ struct SendTests {
         }
     }
 
+    @Test("Twilio through a URL with a query of its own: form and JSON (bodySHA256) deliveries are signed over the public URL with that query, and accepted")
+    func twilioWithAQuery() async throws {
+        let fixture = try await SendFixture(providers: ["twilio"])
+        try await fixture.withGateway { gateway in
+            for event in ["message.delivered", "messaging.message.delivered"] {
+                let sent = try await fixture.send("twilio", event, gateway: gateway, extra: ["--url", gateway.baseURL + "?tenant=acme"])
+                #expect(sent.status == 0, "\(event): \(sent)")
+                #expect(sent.json?["status"] as? Int == 200, "\(event): \(sent)")
+                let url = try #require(sent.json?["url"] as? String, "\(sent)")
+                #expect(url.hasPrefix(gateway.baseURL + "/webhooks/in-twilio?tenant=acme"), "\(url)")
+                #expect(url.contains("bodySHA256=") == (event == "messaging.message.delivered"), "\(url)")
+            }
+        }
+    }
+
     @Test("--file sends its exact bytes, re-signed with a fresh delivery id each time; repeated sample sends are distinct events")
     func fileAndRepeatedSends() async throws {
         let fixture = try await SendFixture(providers: ["github", "stripe"])
