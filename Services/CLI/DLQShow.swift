@@ -37,18 +37,15 @@ struct DLQShow: AsyncParsableCommand {
             }
             let letter = DeadLetter(record: record)
             let redriven = letter.offset < topic.redriveMark[letter.partition]!
-            let payload = DeadLetter.printable(record.value)
-            let key = record.key.map(DeadLetter.printable)
+            let payload = WireBytes.printable(record.value)
+            let key = record.key.map(WireBytes.printable)
 
             if self.output.json {
                 var object = letter.summary(redriven: redriven)
                 object["topic"] = topic.name
                 object["key"] = JSONOutput.orNull(key?.text)
                 object["key_encoding"] = JSONOutput.orNull(key?.encoding)
-                object["headers"] = record.headers.map { header -> [String: Any] in
-                    let value = header.value.map(DeadLetter.printable)
-                    return ["key": header.key, "value": JSONOutput.orNull(value?.text), "encoding": JSONOutput.orNull(value?.encoding)]
-                }
+                object["headers"] = WireBytes.json(record.headers)
                 // A letter written without its payload has none to show, not an empty one.
                 object["payload"] = letter.payloadOmitted == nil ? payload.text : NSNull()
                 object["payload_encoding"] = letter.payloadOmitted == nil ? payload.encoding : NSNull()
@@ -58,11 +55,10 @@ struct DLQShow: AsyncParsableCommand {
             print("\(topic.name)[\(letter.partition)]@\(letter.offset)\(redriven ? " (redriven)" : "")")
             print("time: \(letter.timestamp.map { JSONOutput.iso8601(milliseconds: $0) } ?? "-")")
             print("original: \(letter.origin.terminalSafe())")
-            print("key: \(key.map { $0.encoding == "utf8" ? $0.text.terminalSafe() : "base64:" + $0.text } ?? "(none)")")
+            print("key: \(record.key.map { WireBytes.shown($0) } ?? "(none)")")
             print("headers:")
             for header in record.headers {
-                let value = header.value.map(DeadLetter.printable)
-                print("  \(header.key.terminalSafe()): \(value.map { $0.encoding == "utf8" ? $0.text.terminalSafe() : "base64:" + $0.text } ?? "(null)")")
+                print("  \(header.key.terminalSafe()): \(header.value.map { WireBytes.shown($0) } ?? "(null)")")
             }
             if let omitted = letter.payloadOmitted {
                 print("payload: omitted: \(omitted.terminalSafe())")

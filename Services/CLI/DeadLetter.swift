@@ -61,10 +61,4 @@ struct DeadLetter {
             "redriven": redriven,
         ]
     }
-
-    /// `bytes` as text when they are UTF-8, else base64, with the encoding's name.
-    static func printable(_ bytes: [UInt8]) -> (text: String, encoding: String) {
-        if let text = String(validating: bytes, as: UTF8.self) { return (text, "utf8") }
-        return (Data(bytes).base64EncodedString(), "base64")
-    }
 }

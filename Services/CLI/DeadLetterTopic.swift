@@ -32,7 +32,7 @@ struct DeadLetterTopic {
             }
             return nil
         }
-        let partitions = metadata.partitions.map { TopicPartition(topic: name, partition: $0) }
+        let partitions = metadata.topicPartitions
         let bounds = try await admin.watermarks(topics: [metadata], isolationLevel: .readUncommitted)
         let group = "hookline-dlq-redrive-\(service)"
         let committed = try await admin.committedOffsets(group: group)

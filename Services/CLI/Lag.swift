@@ -92,13 +92,13 @@ struct Lag: AsyncParsableCommand {
             report.topics = []
             for index in report.groups.indices { report.groups[index].history = [] }
             let data = (try? LagReport.encoder().encode(report)) ?? Data()
-            Self.emit(String(decoding: data, as: UTF8.self))
+            printUnbuffered(String(decoding: data, as: UTF8.self))
             return
         }
-        if self.watch { Self.emit("— \(report.takenAt.formatted(date: .omitted, time: .standard))") }
+        if self.watch { printUnbuffered("— \(report.takenAt.formatted(date: .omitted, time: .standard))") }
         // Said first: the table below is missing these partitions, and a group's total with them.
-        report.blindSpotLines.forEach(Self.emit)
-        guard !report.groups.isEmpty else { return Self.emit("no consumer groups") }
+        report.blindSpotLines.forEach(printUnbuffered)
+        guard !report.groups.isEmpty else { return printUnbuffered("no consumer groups") }
         var rows: [[String]] = [["GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "TIME LAG", "STATUS"]]
         for group in report.groups {
             let header = "\(group.group) (\(group.state), \(group.members) member\(group.members == 1 ? "" : "s"))"
@@ -116,11 +116,11 @@ struct Lag: AsyncParsableCommand {
                 ])
             }
         }
-        Self.emit(Table.render(rows, rightAligned: [2, 3, 4, 5, 6]))
+        printUnbuffered(Table.render(rows, rightAligned: [2, 3, 4, 5, 6]))
         if report.groups.contains(where: { !$0.judged }) {
             // One look cannot tell a stopped consumer from a busy one: OK would be a guess.
             let window = Int(report.windowSeconds)
-            Self.emit("STATUS -: lag, but fewer than \(window) s of looks to judge it by; run with --watch, or see hookline-monitor's page.")
+            printUnbuffered("STATUS -: lag, but fewer than \(window) s of looks to judge it by; run with --watch, or see hookline-monitor's page.")
         }
     }
 
@@ -132,7 +132,7 @@ struct Lag: AsyncParsableCommand {
         if self.output.json {
             FileHandle.standardError.write(Data(failures.map { "hookline: check failed: \($0)\n" }.joined().utf8))
         } else {
-            (["CHECK FAILED:"] + failures.map { "  " + $0 }).forEach(Self.emit)
+            (["CHECK FAILED:"] + failures.map { "  " + $0 }).forEach(printUnbuffered)
         }
         throw ExitCode(2)
     }
@@ -144,16 +144,12 @@ struct Lag: AsyncParsableCommand {
         if self.output.json {
             let line: [String: Any] = ["error": message, "taken_at": Date().timeIntervalSince1970]
             let data = (try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])) ?? Data()
-            Self.emit(String(decoding: data, as: UTF8.self))
+            printUnbuffered(String(decoding: data, as: UTF8.self))
         } else {
             FileHandle.standardError.write(Data("hookline: \(message)\n".utf8))
         }
     }
 
-    /// Writes a line unbuffered, so each look of --watch reaches a pipe as it is made.
-    private static func emit(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
 
     static func timeLag(_ partition: LagReport.Partition) -> String {
         guard let seconds = partition.lagSeconds else { return "-" }

@@ -50,6 +50,12 @@ struct ClusterOptions: ParsableArguments {
     }
 }
 
+/// Writes `line` and a newline to standard output at once, past `print`'s buffer: for commands
+/// that go on (`lag --watch`, `tail --follow`), whose lines must reach a pipe as they are made.
+func printUnbuffered(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 /// `--json`: machine-readable output instead of tables.
 struct OutputOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of text.")

@@ -73,7 +73,7 @@ struct Tail: AsyncParsableCommand {
             for record in latest { self.show(record) }
             FileHandle.standardError.write(Data("hookline: following \(selection.description) (\(topics.count) topic(s) now); Ctrl-C stops\n".utf8))
             // A partition whose end could not be read starts at its end all the same.
-            let partitions = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic: topic.name, partition: $0) } }
+            let partitions = topics.flatMap(\.topicPartitions)
             try await self.follow(
                 from: Dictionary(uniqueKeysWithValues: partitions.map { ($0, bounds[$0]?.end ?? -1) }),
                 selection: selection,
@@ -110,7 +110,7 @@ struct Tail: AsyncParsableCommand {
             lastLook = .now
             // A failed look (a broker restarting) is tried again at the next one.
             guard let topics = try? await admin.listTopics().filter({ selection.matches($0.name) }) else { continue }
-            let added = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic: topic.name, partition: $0) } }.filter { next[$0] == nil }
+            let added = topics.flatMap(\.topicPartitions).filter { next[$0] == nil }
             guard !added.isEmpty else { continue }
             for partition in added { next[partition] = 0 }
             try assign()
@@ -122,19 +122,13 @@ struct Tail: AsyncParsableCommand {
     private func show(_ record: KafkaConsumerMessage) {
         let tail = TailRecord(record)
         if self.output.json {
-            Self.emit(JSONOutput.line(tail.object(payload: self.payload)))
+            printUnbuffered(JSONOutput.line(tail.object(payload: self.payload)))
             return
         }
-        Self.emit(tail.line)
-        guard self.payload else { return }
-        let body = DeadLetter.printable(record.value)
-        Self.emit(body.encoding == "utf8" ? body.text.terminalSafe(keepingLines: true) : "base64:" + body.text)
+        printUnbuffered(tail.line)
+        if self.payload { printUnbuffered(WireBytes.shown(record.value, keepingLines: true)) }
     }
 
-    /// Writes a line unbuffered, so each record of --follow reaches a pipe as it is read.
-    private static func emit(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
 }
 
 /// Which topics `hookline tail` reads.
@@ -190,20 +184,19 @@ struct TailRecord {
 
     /// `TIME TOPIC[PARTITION]@OFFSET TYPE id=ID key=KEY SIZE`, wire text shown, not sent.
     var line: String {
-        let key = self.record.key.map(DeadLetter.printable).map { $0.encoding == "utf8" ? $0.text : "base64:" + $0.text } ?? "-"
-        return [
+        [
             self.time,
             "\(self.record.topic)[\(self.record.partition)]@\(self.record.offset)",
-            self.header("ce_type") ?? "-",
-            "id=\(self.header("ce_id") ?? "-")",
-            "key=\(key)",
+            (self.header("ce_type") ?? "-").terminalSafe(),
+            "id=\((self.header("ce_id") ?? "-").terminalSafe())",
+            "key=\(self.record.key.map { WireBytes.shown($0) } ?? "-")",
             "\(self.record.value.count) B",
-        ].map { $0.terminalSafe() }.joined(separator: "  ")
+        ].joined(separator: "  ")
     }
 
     /// The record for `--json`, with every header; its body only with `payload`.
     func object(payload: Bool) -> [String: Any] {
-        let key = self.record.key.map(DeadLetter.printable)
+        let key = self.record.key.map(WireBytes.printable)
         var object: [String: Any] = [
             "topic": self.record.topic,
             "partition": Int(self.record.partition),
@@ -214,13 +207,10 @@ struct TailRecord {
             "key": JSONOutput.orNull(key?.text),
             "key_encoding": JSONOutput.orNull(key?.encoding),
             "size": self.record.value.count,
-            "headers": self.record.headers.map { header -> [String: Any] in
-                let value = header.value.map(DeadLetter.printable)
-                return ["key": header.key, "value": JSONOutput.orNull(value?.text), "encoding": JSONOutput.orNull(value?.encoding)]
-            },
+            "headers": WireBytes.json(self.record.headers),
         ]
         guard payload else { return object }
-        let body = DeadLetter.printable(self.record.value)
+        let body = WireBytes.printable(self.record.value)
         object["payload"] = body.text
         object["payload_encoding"] = body.encoding
         return object

@@ -1,3 +1,6 @@
+import Foundation
+import HooklineKafka
+
 /// Text from the wire (webhook bodies, keys, header values, dead-letter reasons) as `hookline`
 /// prints it for a person: the control characters a terminal would act on are shown, not sent.
 /// An escape sequence in a commit message could otherwise recolour, retitle or rewrite the
@@ -18,5 +21,30 @@ extension String {
             }
         }
         return String(safe)
+    }
+}
+
+/// Bytes from the wire (a body, a key, a header value) as `hookline` prints them.
+enum WireBytes {
+    /// As text when they are UTF-8, else base64, with the encoding's name: what `--json` carries.
+    static func printable(_ bytes: [UInt8]) -> (text: String, encoding: String) {
+        if let text = String(validating: bytes, as: UTF8.self) { return (text, "utf8") }
+        return (Data(bytes).base64EncodedString(), "base64")
+    }
+
+    /// For a person: UTF-8 with its control characters shown (``Swift/String/terminalSafe(keepingLines:)``),
+    /// else `base64:` and the base64.
+    static func shown(_ bytes: [UInt8], keepingLines: Bool = false) -> String {
+        let printable = self.printable(bytes)
+        return printable.encoding == "utf8" ? printable.text.terminalSafe(keepingLines: keepingLines) : "base64:" + printable.text
+    }
+
+    /// Record headers for `--json`: `[{"key", "value", "encoding"}]` in their order, a header
+    /// without a value with `null` for both.
+    static func json(_ headers: [KafkaHeader]) -> [[String: Any]] {
+        headers.map { header in
+            let value = header.value.map(self.printable)
+            return ["key": header.key, "value": JSONOutput.orNull(value?.text), "encoding": JSONOutput.orNull(value?.encoding)]
+        }
     }
 }

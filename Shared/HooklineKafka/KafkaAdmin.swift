@@ -137,6 +137,11 @@ public final class KafkaAdmin: Sendable {
     public struct TopicMetadata: Sendable, Hashable {
         public var name: String
         public var partitions: [Int32]
+
+        /// Each partition, named with its topic.
+        public var topicPartitions: [TopicPartition] {
+            self.partitions.map { TopicPartition(topic: self.name, partition: $0) }
+        }
     }
 
     /// Every topic in the cluster (internal `__` topics left out), sorted by name.
@@ -293,7 +298,7 @@ public final class KafkaAdmin: Sendable {
         topics: [TopicMetadata],
         isolationLevel: KafkaIsolationLevel
     ) async throws(KafkaError) -> [TopicPartition: (earliest: Int64, end: Int64)] {
-        let partitions = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic: topic.name, partition: $0) } }
+        let partitions = topics.flatMap(\.topicPartitions)
         let earliest = try await self.listOffsets(partitions, .earliest, isolationLevel: isolationLevel)
         let end = try await self.listOffsets(partitions, .latest, isolationLevel: isolationLevel)
         var result: [TopicPartition: (earliest: Int64, end: Int64)] = [:]

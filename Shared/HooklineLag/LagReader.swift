@@ -123,7 +123,7 @@ public struct LagReader: Sendable {
     /// still measured: one lost broker must not blind the monitor to every other group.
     public func topics() async throws(KafkaError) -> [TopicOffsets] {
         let topics = try await self.admin.listTopics()
-        let partitions = topics.flatMap { topic in topic.partitions.map { TopicPartition(topic: topic.name, partition: $0) } }
+        let partitions = topics.flatMap(\.topicPartitions)
         let ends = try await self.admin.listOffsetsOfEach(partitions, .latest, isolationLevel: Self.isolationLevel)
         return topics.map { topic in
             var offsets = TopicOffsets(topic: topic.name, ends: [:])
