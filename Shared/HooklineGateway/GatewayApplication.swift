@@ -101,9 +101,14 @@ public enum GatewayApplication {
                 connections = "at most \(allowed) connections (gateway.max_connections \(configured), fewer for the open-file limit \(limit))"
             }
         }
+        var topics = "topics \(kafka.topicPrefix).<source>.<event>, \(kafka.partitions) partitions, replication "
+        topics += kafka.replicationFactor == -1 ? "the cluster's default" : String(kafka.replicationFactor)
+        if !kafka.topicConfig.isEmpty {
+            topics += ", topic config " + kafka.topicConfig.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
         var lines = [
             "listen \(address), max body \(configuration.gateway.maxBodyBytes) bytes, \(connections)",
-            "kafka \(kafka.brokers) (not contacted), topics \(kafka.topicPrefix).<source>.<event>, \(kafka.partitions) partitions, replication \(kafka.replicationFactor == -1 ? "the cluster's default" : String(kafka.replicationFactor))\(kafka.topicConfig.isEmpty ? "" : ", topic config " + kafka.topicConfig.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
+            "kafka \(kafka.brokers) (not contacted), \(topics)",
         ]
         for (name, source) in sources.sorted(by: { $0.key < $1.key }) {
             let section = configuration.sources[name]!

@@ -13,7 +13,8 @@ struct GatewayCheckTests {
         let run = try await runGateway(
             ["--check", "--listen", "127.0.0.1:9999"],
             yaml: """
-                kafka: { brokers: "127.0.0.1:1", topic_prefix: "checked", partitions: 3, properties: { "linger.ms": "2" } }
+                kafka: { brokers: "127.0.0.1:1", topic_prefix: "checked", partitions: 3, properties: { "linger.ms": "2" },
+                         topic_config: { "retention.ms": "604800000", "min.insync.replicas": "2" } }
                 sources:
                   github: { provider: github, secrets: ["${CHECK_GITHUB_SECRET}", "file:\(previous.path)"], rate_limit_per_second: 50 }
                   discord: { provider: discord, public_keys: ["\(String(repeating: "ab", count: 32))"], ack_timeout_ms: 2500 }
@@ -24,7 +25,9 @@ struct GatewayCheckTests {
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("configuration OK"))
         #expect(run.stdout.contains("listen 127.0.0.1:9999"))
-        #expect(run.stdout.contains("kafka 127.0.0.1:1 (not contacted), topics checked.<source>.<event>, 3 partitions"))
+        #expect(run.stdout.contains(
+            "kafka 127.0.0.1:1 (not contacted), topics checked.<source>.<event>, 3 partitions, replication the cluster's default, topic config min.insync.replicas=2 retention.ms=604800000\n"
+        ), "\(run.stdout)")
         #expect(run.stdout.contains("POST /webhooks/github: github, 2 secrets, ack timeout 5000 ms, at most 50 requests/s"))
         #expect(run.stdout.contains("POST /webhooks/discord: discord, 1 public key, ack timeout 2500 ms"))
         for secret in ["current-secret-value", "previous-secret-value"] {
