@@ -183,7 +183,7 @@ public enum GatewayApplication {
                 Response.jsonError(
                     .serviceUnavailable,
                     code: "producer_failed",
-                    message: "The Kafka producer failed (\(code)); the next delivery replaces it."
+                    message: "The Kafka producer failed (\(code)); it is replaced by a new one, at once the first time and with a growing wait while the error comes back."
                 )
             }
         }

@@ -185,13 +185,14 @@ final class ReplaceableProducer: Sendable {
         var producer: KafkaProducer
         var since: ContinuousClock.Instant
         var replacing = false
+        /// When this producer's fatal error was first seen: its death, which its replacement may
+        /// come well after, held back by the backoff.
+        var diedAt: ContinuousClock.Instant?
         /// Producers in a row, before this one, that died of a fatal error within ``quickDeath``.
         var quickFatalDeaths = 0
         /// The last of those deaths' error.
         var lastFatal: KafkaError?
     }
-
-    static let quickDeath = Duration.seconds(10)
 
     /// How long a producer must have lived before a fatal error replaces it, after `deaths` quick
     /// fatal deaths: `unit`, doubled for each death after the first, at most 30 s.
@@ -200,14 +201,23 @@ final class ReplaceableProducer: Sendable {
     }
 
     private let current: Mutex<Current>
-    /// The first wait of ``fatalBackoff(after:unit:)`` (tests lengthen it, to be told apart from a slow machine).
+    /// The first wait of ``fatalBackoff(after:unit:)`` (tests set it, to be told apart from a slow machine).
     private let fatalBackoffUnit: Duration
+    /// A producer that dies of a fatal error sooner than this after its start counts as one that
+    /// met a fatal error coming back; one that lasts longer ends the backoff. 10 s (tests set it).
+    private let quickDeath: Duration
     private let configuration: KafkaProducerConfiguration
     private let logger: Logger
 
-    init(configuration: KafkaProducerConfiguration, fatalBackoffUnit: Duration = .seconds(1), logger: Logger) throws(KafkaError) {
+    init(
+        configuration: KafkaProducerConfiguration,
+        fatalBackoffUnit: Duration = .seconds(1),
+        quickDeath: Duration = .seconds(10),
+        logger: Logger
+    ) throws(KafkaError) {
         self.configuration = configuration
         self.fatalBackoffUnit = fatalBackoffUnit
+        self.quickDeath = quickDeath
         self.logger = logger
         self.current = Mutex(Current(producer: try KafkaProducer(configuration: configuration, logger: logger), since: .now))
     }
@@ -265,7 +275,7 @@ final class ReplaceableProducer: Sendable {
         return self.current.withLock { current in
             if let fatal = current.producer.fatalError { return fatal }
             // Twice in a row at once: the next one has to prove itself first.
-            guard current.quickFatalDeaths >= 2, current.since.duration(to: .now) < Self.quickDeath else { return nil }
+            guard current.quickFatalDeaths >= 2, current.since.duration(to: .now) < self.quickDeath else { return nil }
             return current.lastFatal
         }
     }
@@ -293,8 +303,10 @@ final class ReplaceableProducer: Sendable {
         // lock, and a new librdkafka handle starts threads. `replacing` keeps a second caller from
         // building another meanwhile, so `broken` is still current when the fresh one is swapped in.
         let due = self.current.withLock { current -> Bool in
+            guard current.producer === broken else { return false }
+            if reason.isFatal, current.diedAt == nil { current.diedAt = .now }
             let lived = current.since.duration(to: .now)
-            guard current.producer === broken, !current.replacing,
+            guard !current.replacing,
                 reason.isFatal ? lived >= Self.fatalBackoff(after: current.quickFatalDeaths, unit: self.fatalBackoffUnit) : lived > .seconds(2)
             else { return false }
             current.replacing = true
@@ -305,7 +317,7 @@ final class ReplaceableProducer: Sendable {
         let replaced = self.current.withLock { current -> Bool in
             current.replacing = false
             guard let fresh else { return false }
-            let quick = reason.isFatal && current.since.duration(to: .now) < Self.quickDeath
+            let quick = reason.isFatal && current.since.duration(to: current.diedAt ?? .now) < self.quickDeath
             current = Current(
                 producer: fresh,
                 since: .now,

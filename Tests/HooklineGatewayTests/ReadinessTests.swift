@@ -8,11 +8,12 @@ import Testing
 @Suite("Readiness", .timeLimit(.minutes(1)))
 struct ReadinessTests {
     /// An admin client and a replaceable producer on the tests' shared broker.
-    static func producerOnTheSharedBroker(fatalBackoffUnit: Duration = .seconds(1)) async throws -> (KafkaAdmin, ReplaceableProducer) {
+    static func producerOnTheSharedBroker(fatalBackoffUnit: Duration = .seconds(1), quickDeath: Duration = .seconds(10)) async throws -> (KafkaAdmin, ReplaceableProducer) {
         let broker = try await TestKafka.broker()
         let producer = try ReplaceableProducer(
             configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), messageTimeout: .seconds(10)),
             fatalBackoffUnit: fatalBackoffUnit,
+            quickDeath: quickDeath,
             logger: TestKafka.logger
         )
         return (try TestKafka.admin(broker), producer)
@@ -61,8 +62,9 @@ struct ReadinessTests {
 
     @Test("a fatal error that comes back with each new producer is not answered by a new producer at once each time, and readiness reports it until one lasts")
     func repeatedFatalErrorBacksOff() async throws {
-        // Waits of 4 s, then 8 s: far from what a loaded machine takes between two lines.
-        let (admin, producer) = try await Self.producerOnTheSharedBroker(fatalBackoffUnit: .seconds(4))
+        // Waits of 3 s, then 6 s, and 5 s to count as lasting: far from what a loaded machine
+        // takes between two lines, and the 6 s wait outlasts the 5 s.
+        let (admin, producer) = try await Self.producerOnTheSharedBroker(fatalBackoffUnit: .seconds(3), quickDeath: .seconds(5))
         defer { Task { await producer.shutdown(timeout: .seconds(1)) } }
         let readiness = Readiness(admin: admin) { producer.recoverIfFatal() }
 
@@ -71,20 +73,30 @@ struct ReadinessTests {
         #expect(await readiness.check() == .ready)
         let first = producer.producer
 
-        // Again at once: the successor waits 4 s from its start, not ready meanwhile.
+        // Again at once: the successor waits 3 s from its start, not ready meanwhile.
         first.simulateFatalError(reason: "refused again")
         #expect(producer.recoverIfFatal()?.isFatal == true)
         #expect(producer.producer === first)
-        try await Task.sleep(for: .milliseconds(4100))
+        try await Task.sleep(for: .milliseconds(3100))
         // Replaced now; the error is still reported while the new one has not lasted.
         #expect(producer.recoverIfFatal()?.isFatal == true)
         let second = producer.producer
         #expect(second !== first && second.fatalError == nil)
-        // Its third death in a row waits 8 s.
+
+        // Its third death in a row waits 6 s. It died at once, though replaced only after more
+        // than the 5 s that count as lasting: still a quick death, and still not ready.
         second.simulateFatalError(reason: "and again")
-        try await Task.sleep(for: .milliseconds(4100))
         #expect(producer.recoverIfFatal() != nil)
         #expect(producer.producer === second)
+        try await Task.sleep(for: .milliseconds(6100))
+        #expect(producer.recoverIfFatal()?.isFatal == true)
+        let third = producer.producer
+        #expect(third !== second && third.fatalError == nil)
+
+        // One that lasts 5 s ends it: ready again.
+        try await Task.sleep(for: .milliseconds(5100))
+        #expect(producer.recoverIfFatal() == nil)
+        #expect(await readiness.check() == .ready)
 
         #expect(ReplaceableProducer.fatalBackoff(after: 0) == .zero)
         #expect((1...8).map { ReplaceableProducer.fatalBackoff(after: $0) } == [1, 2, 4, 8, 16, 30, 30, 30].map { .seconds($0) })
