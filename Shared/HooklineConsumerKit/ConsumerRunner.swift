@@ -135,7 +135,8 @@ public final class ConsumerRunner: Service, Sendable {
     /// Creates the dead-letter topic (it exists before any event could need it), waiting for a
     /// cluster that does not answer yet: started after the service, or restarting. True once the
     /// topic exists; false when the service was asked to stop first. An error that waiting
-    /// cannot mend (authorization, an invalid topic) is thrown.
+    /// cannot mend (authorization, an invalid topic) is thrown; too few brokers for the
+    /// replication is waited out, as a cluster whose brokers are still joining it answers that.
     private func createDeadLetterTopic(_ topic: String, admin: KafkaAdmin) async throws(KafkaError) -> Bool {
         var attempts = 0
         while true {
@@ -153,7 +154,9 @@ public final class ConsumerRunner: Service, Sendable {
                 return true
             } catch where error.code == .interrupted {
                 return false
-            } catch where error.isRetriable || [.timedOut, .transport, .allBrokersDown].contains(error.code) {
+            } catch where error.isRetriable || [.timedOut, .transport, .allBrokersDown, .invalidReplicationFactor, .notController].contains(error.code) {
+                // A cluster still starting (its brokers not all registered yet) refuses the
+                // replication asked for: as much a cluster not answering yet as a timeout.
                 attempts += 1
                 self.logger.warning(
                     "Kafka does not answer yet; the consumer waits for it",

@@ -34,6 +34,11 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let purgedQueue = Code(RD_KAFKA_RESP_ERR__PURGE_QUEUE)
         public static let purgedInFlight = Code(RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
         public static let topicAlreadyExists = Code(RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        /// More replicas asked for than brokers the cluster has registered: also what a cluster
+        /// answers while its brokers are still joining it.
+        public static let invalidReplicationFactor = Code(RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR)
+        /// The request reached a broker that is not (or no longer) the controller.
+        public static let notController = Code(RD_KAFKA_RESP_ERR_NOT_CONTROLLER)
         public static let unknownTopicOrPartition = Code(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
         /// librdkafka's own verdict (`_UNKNOWN_TOPIC`): the cluster's metadata has no such topic.
         public static let unknownTopic = Code(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
