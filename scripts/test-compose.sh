@@ -66,8 +66,10 @@ bad=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$lb/webhooks/github" -H 'C
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$sha" && break; sleep 0.5; done
 curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$sha" || { say "the push never became a build in the CI service"; exit 1; }
 say "signed GitHub push → $status → build $sha in the CI service; a forged one → 401"
-metrics=$(curl -s -o /dev/null -w '%{http_code}' "$lb/metrics")
-[ "$metrics" = 404 ] || { say "the load balancer serves a gateway's /metrics (HTTP $metrics), where providers reach it"; exit 1; }
+for path in /metrics /metrics/ //metrics; do
+  metrics=$(curl -s -o /dev/null -w '%{http_code}' "$lb$path")
+  [ "$metrics" = 404 ] || { say "the load balancer serves a gateway's $path (HTTP $metrics), where providers reach it"; exit 1; }
+done
 
 # --- a push near max_body_bytes (1 MiB) goes through the real broker -------------------------------
 # Over Kafka's default record limit with its headers: the gateway creates its topics to take it.
