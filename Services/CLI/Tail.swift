@@ -21,7 +21,7 @@ struct Tail: AsyncParsableCommand {
     @Argument(help: "A source (sources.<name>), such as github. Every source when left out.")
     var source: String?
 
-    @Argument(help: "One event of that source, as the provider names it (push, orders/create) or as its topic does (orders.create).")
+    @Argument(help: "One event of that source, as its topic names it (push, merge_request, orders.create; orders/create is the same topic).")
     var event: String?
 
     @Option(name: [.customShort("n"), .long], help: "Show the latest this many first (at most 10000).")
@@ -51,7 +51,12 @@ struct Tail: AsyncParsableCommand {
                 let known = configuration.sources.keys.sorted().joined(separator: ", ")
                 throw CLIError.failed("no source named \(source) in the configuration (\(known.isEmpty ? "none" : known)), and no topic \(selection.description)")
             }
-            let bounds = try await admin.watermarks(topics: topics, isolationLevel: .readUncommitted)
+            // A partition whose offsets cannot be read now (its leader down) is left out, named on
+            // standard error, rather than failing the rest; --follow takes it up once it can.
+            let (bounds, unreadable) = try await Self.bounds(of: topics.flatMap(\.topicPartitions), admin: admin)
+            for (partition, error) in unreadable.sorted(by: { $0.key.description < $1.key.description }) {
+                FileHandle.standardError.write(Data("hookline: \(partition) left out: \(error)\n".utf8))
+            }
             let reader = KafkaRangeReader(kafka: self.cluster.kafka(configuration), logger: .cli)
             var ranges: [TopicPartition: Range<Int64>] = [:]
             for (partition, bound) in bounds {
@@ -72,50 +77,28 @@ struct Tail: AsyncParsableCommand {
             }
             for record in latest { self.show(record) }
             FileHandle.standardError.write(Data("hookline: following \(selection.description) (\(topics.count) topic(s) now); Ctrl-C stops\n".utf8))
-            // A partition whose end could not be read starts at its end all the same.
-            let partitions = topics.flatMap(\.topicPartitions)
-            try await self.follow(
-                from: Dictionary(uniqueKeysWithValues: partitions.map { ($0, bounds[$0]?.end ?? -1) }),
-                selection: selection,
-                admin: admin,
-                reader: reader,
-                interruption: interruption
-            )
+            var following = Following(next: bounds.mapValues(\.end), waiting: Set(unreadable.keys))
+            try await following.run(selection: selection, admin: admin, reader: reader, interruption: interruption, show: self.show)
         }
     }
 
-    /// Reads on from `start` (partition → the offset to show next, -1 for its end whatever it is)
-    /// until interrupted, looking for new topics every 2 s; a new one is read from its first record.
-    private func follow(
-        from start: [TopicPartition: Int64],
-        selection: TailSelection,
-        admin: KafkaAdmin,
-        reader: KafkaRangeReader,
-        interruption: Interruption
-    ) async throws {
-        let consumer = try KafkaConsumer(configuration: reader.configuration, logger: .cli)
-        var next = start
-        func assign() throws(KafkaError) {
-            try consumer.assign(next.mapValues { $0 < 0 ? .end : .offset($0) })
-        }
-        if !next.isEmpty { try assign() }
-        var lastLook = ContinuousClock.now
-        while interruption.signalName == nil {
-            // A record fetched before a reassignment can come again after it: shown once.
-            for record in await consumer.nextBatch(timeout: .milliseconds(250)) where record.offset >= next[record.topicPartition] ?? .max {
-                next[record.topicPartition] = record.offset + 1
-                self.show(record)
+    /// Each partition's earliest and end offsets, and the partitions whose offsets could not be read.
+    static func bounds(
+        of partitions: [TopicPartition],
+        admin: KafkaAdmin
+    ) async throws(KafkaError) -> (bounds: [TopicPartition: (earliest: Int64, end: Int64)], unreadable: [TopicPartition: KafkaError]) {
+        let earliest = try await admin.listOffsetsOfEach(partitions, .earliest, isolationLevel: .readUncommitted)
+        let end = try await admin.listOffsetsOfEach(partitions, .latest, isolationLevel: .readUncommitted)
+        var bounds: [TopicPartition: (earliest: Int64, end: Int64)] = [:]
+        var unreadable: [TopicPartition: KafkaError] = [:]
+        for partition in partitions {
+            switch (earliest[partition], end[partition]) {
+            case (.success(let first)?, .success(let last)?): bounds[partition] = (first, last)
+            case (.failure(let error)?, _), (_, .failure(let error)?): unreadable[partition] = error
+            default: unreadable[partition] = KafkaError(code: .unknownTopicOrPartition, message: "no answer", operation: "listing offsets of \(partition)")
             }
-            guard ContinuousClock.now - lastLook >= .seconds(2) else { continue }
-            lastLook = .now
-            // A failed look (a broker restarting) is tried again at the next one.
-            guard let topics = try? await admin.listTopics().filter({ selection.matches($0.name) }) else { continue }
-            let added = topics.flatMap(\.topicPartitions).filter { next[$0] == nil }
-            guard !added.isEmpty else { continue }
-            for partition in added { next[partition] = 0 }
-            try assign()
         }
-        await consumer.close()
+        return (bounds, unreadable)
     }
 
     /// One record: a line (its body below it with --payload), or a JSON line with --json.
@@ -129,6 +112,71 @@ struct Tail: AsyncParsableCommand {
         if self.payload { printUnbuffered(WireBytes.shown(record.value, keepingLines: true)) }
     }
 
+}
+
+/// Where `hookline tail --follow` is in each partition, kept up with the topics as they come and go.
+struct Following {
+    /// Partition → the offset to show next.
+    var next: [TopicPartition: Int64]
+    /// Partitions of topics there at the start whose end could not be read yet: followed from
+    /// their end once it can be.
+    var waiting: Set<TopicPartition>
+
+    /// Shows each record as it comes until interrupted. Every 2 s it looks at the topics again:
+    /// a new one is read from its first record, one deleted is let go (and read from its first
+    /// record should it come back), a waiting partition starts at its end once that can be read.
+    /// A look or an assignment that fails is tried again at the next look.
+    mutating func run(
+        selection: TailSelection,
+        admin: KafkaAdmin,
+        reader: KafkaRangeReader,
+        interruption: Interruption,
+        show: (KafkaConsumerMessage) -> Void
+    ) async throws {
+        let consumer = try KafkaConsumer(configuration: reader.configuration, logger: .cli)
+        var assigned = self.next.isEmpty
+        var lastLook = ContinuousClock.now
+        while interruption.signalName == nil {
+            if !assigned {
+                do {
+                    try consumer.assign(self.next.mapValues { .offset($0) })
+                    assigned = true
+                } catch {
+                    FileHandle.standardError.write(Data("hookline: \(error) (tried again in 2 s)\n".utf8))
+                }
+            }
+            // A record fetched before a reassignment can come again after it: shown once.
+            for record in await consumer.nextBatch(timeout: .milliseconds(250)) where record.offset >= self.next[record.topicPartition] ?? .max {
+                self.next[record.topicPartition] = record.offset + 1
+                show(record)
+            }
+            guard ContinuousClock.now - lastLook >= .seconds(2) else { continue }
+            lastLook = .now
+            guard let topics = try? await admin.listTopics().filter({ selection.matches($0.name) }) else { continue }
+            if await self.look(at: Set(topics.flatMap(\.topicPartitions)), admin: admin) { assigned = false }
+        }
+        await consumer.close()
+    }
+
+    /// Brings the partitions up to date with `current`, the partitions there now; true when they changed.
+    mutating func look(at current: Set<TopicPartition>, admin: KafkaAdmin) async -> Bool {
+        let gone = Set(self.next.keys).union(self.waiting).subtracting(current)
+        for partition in gone {
+            self.next[partition] = nil
+            self.waiting.remove(partition)
+        }
+        let added = current.subtracting(self.next.keys).subtracting(self.waiting)
+        for partition in added { self.next[partition] = 0 }
+        var started = false
+        if !self.waiting.isEmpty, let ends = try? await admin.listOffsetsOfEach(Array(self.waiting), .latest, isolationLevel: .readUncommitted) {
+            for case (let partition, .success(let end)) in ends where self.waiting.contains(partition) {
+                self.waiting.remove(partition)
+                self.next[partition] = end
+                started = true
+            }
+        }
+        return !gone.isEmpty || !added.isEmpty || started
+    }
 }
 
 /// Which topics `hookline tail` reads.

@@ -69,39 +69,67 @@ struct TailTests {
             let before = try await fixture.send("github", "push", gateway: gateway)
             #expect(before.status == 0, "\(before)")
 
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hookline-tail-\(UUID().uuidString.prefix(8))")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: directory) }
-            let stdout = directory.appendingPathComponent("stdout")
-            let stderr = directory.appendingPathComponent("stderr")
-            FileManager.default.createFile(atPath: stdout.path, contents: nil)
-            FileManager.default.createFile(atPath: stderr.path, contents: nil)
-            let tail = Process()
-            tail.executableURL = URL(fileURLWithPath: HooklineBinary.path)
-            tail.arguments = ["tail", "--follow", "--last", "0", "--json", "--config", fixture.configurationPath]
-            tail.environment = ProcessInfo.processInfo.environment.merging(fixture.environment) { $1 }
-            tail.standardOutput = try FileHandle(forWritingTo: stdout)
-            tail.standardError = try FileHandle(forWritingTo: stderr)
-            tail.standardInput = FileHandle.nullDevice
-            try tail.run()
-            defer { if tail.isRunning { kill(tail.processIdentifier, SIGKILL) } }
-            let read = { (file: URL) in (try? String(contentsOf: file, encoding: .utf8)) ?? "" }
-
-            try await eventually(timeout: .seconds(20)) { read(stderr).contains("hookline: following ") }
+            let tail = try FollowingTail(arguments: ["--last", "0", "--config", fixture.configurationPath], environment: fixture.environment)
+            defer { tail.kill() }
+            try await tail.started()
             let existing = try await fixture.send("github", "push", gateway: gateway)
             // The shop's topic is created by this webhook, after the tail looked.
             let created = try await fixture.send("shopify", "orders.create", gateway: gateway)
             let expected = try [existing, created].map { try #require($0.json?["id"] as? String, "\($0)") }
-            try await eventually(timeout: .seconds(20)) { read(stdout).split(separator: "\n").count >= 2 }
-            // A look for new topics every 2 s: time for a record to come twice, were it to.
-            try await Task.sleep(for: .seconds(3))
-
-            kill(tail.processIdentifier, SIGINT)
-            let status = await exitStatus(of: tail, within: .seconds(5))
-            #expect(status == 0, "\(read(stderr))")
-            let lines = read(stdout).split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            #expect(lines.map { $0?["id"] as? String } == expected, "\(read(stdout))")
-            #expect(lines.last??["topic"] as? String == WebhookTopic.name(prefix: fixture.configuration.kafka.topicPrefix, source: "in-shopify", event: "orders/create"))
+            let lines = try await tail.stop(after: 2)
+            #expect(lines.map { $0["id"] as? String } == expected, "\(tail.output)")
+            #expect(lines.last?["topic"] as? String == WebhookTopic.name(prefix: fixture.configuration.kafka.topicPrefix, source: "in-shopify", event: "orders/create"))
         }
+    }
+}
+
+/// `hookline tail --follow --json …` running, its output in files.
+final class FollowingTail: @unchecked Sendable {
+    let process = Process()
+    let directory: URL
+
+    init(arguments: [String], environment: [String: String]) throws {
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("hookline-tail-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        for name in ["stdout", "stderr"] {
+            FileManager.default.createFile(atPath: self.directory.appendingPathComponent(name).path, contents: nil)
+        }
+        self.process.executableURL = URL(fileURLWithPath: HooklineBinary.path)
+        self.process.arguments = ["tail", "--follow", "--json"] + arguments
+        var base = ProcessInfo.processInfo.environment
+        base["HOOKLINE_CONFIG"] = nil
+        self.process.environment = base.merging(environment) { $1 }
+        self.process.currentDirectoryURL = HooklineBinary.workingDirectory
+        self.process.standardOutput = try FileHandle(forWritingTo: self.directory.appendingPathComponent("stdout"))
+        self.process.standardError = try FileHandle(forWritingTo: self.directory.appendingPathComponent("stderr"))
+        self.process.standardInput = FileHandle.nullDevice
+        try self.process.run()
+    }
+
+    func read(_ name: String) -> String {
+        (try? String(contentsOf: self.directory.appendingPathComponent(name), encoding: .utf8)) ?? ""
+    }
+
+    var output: String { "stdout: \(self.read("stdout"))\nstderr: \(self.read("stderr"))" }
+
+    /// Waits until it has looked at the topics and follows them.
+    func started() async throws {
+        let following = await eventually(timeout: .seconds(20)) { self.read("stderr").contains("hookline: following ") }
+        try #require(following, "\(self.output)")
+    }
+
+    /// Waits for `count` lines, then 3 s more (a look for new topics is every 2 s: time for a
+    /// record to come twice, were it to), sends SIGINT, expects exit 0, and returns every line.
+    func stop(after count: Int) async throws -> [[String: Any]] {
+        _ = await eventually(timeout: .seconds(20)) { self.read("stdout").split(separator: "\n").count >= count }
+        try await Task.sleep(for: .seconds(3))
+        Foundation.kill(self.process.processIdentifier, SIGINT)
+        #expect(await exitStatus(of: self.process, within: .seconds(5)) == 0, "\(self.output)")
+        return self.read("stdout").split(separator: "\n").map { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? [:] }
+    }
+
+    func kill() {
+        if self.process.isRunning { Foundation.kill(self.process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: self.directory)
     }
 }
