@@ -7,7 +7,7 @@ import Testing
 
 @Suite("The topics a gateway creates", .timeLimit(.minutes(3)))
 struct GatewayTopicTests {
-    @Test("a webhook's topic is created with kafka.topic_config, and the max.message.bytes its largest record needs unless that says otherwise; replication -1 is the cluster's default")
+    @Test("a webhook's topic is created with kafka.topic_config, and the max.message.bytes its largest record needs unless that says otherwise; with replication -1, the default, the cluster takes the creation")
     func createdWithTheConfiguredTopicConfig() async throws {
         let broker = try await TestKafka.broker()
         var configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
@@ -36,7 +36,7 @@ struct GatewayTopicTests {
         #expect(try await admin.topicConfig("\(overridden.kafka.topicPrefix).github.push")["max.message.bytes"] == "3000000")
     }
 
-    @Test("a creation refused for a topic that exists (a gateway allowed to write but not to create) leaves the topic in use; for one that does not, it fails")
+    @Test("a creation refused for a topic that exists leaves the topic in use; for one that does not, it fails (refused here by librdkafka, as a cluster refuses a gateway allowed to write but not to create)")
     func refusedCreationOfAnExistingTopic() async throws {
         let broker = try await TestKafka.broker()
         let admin = try TestKafka.admin(broker)
