@@ -17,9 +17,11 @@ struct MonitorPageTests {
         let scenario = try await LagScenario(broker: broker)
         // A gateway nobody listens for: its traffic is left out and the page says so.
         let silent = "http://127.0.0.1:\(try freeLoopbackPort())"
-        // A gateway whose one webhook waits 20 s for its batch: the page counts it as awaiting the broker.
-        var holding = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])], ackTimeoutMs: 30_000)
-        holding.kafka.properties["linger.ms"] = "20000"
+        // A gateway whose one webhook waits for its batch until the gateway stops (which flushes
+        // it): the page counts it as awaiting the broker. 20 s of linger ran out under a loaded
+        // clean-clone CI run before Chromium had rendered the page.
+        var holding = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])], ackTimeoutMs: 150_000)
+        holding.kafka.properties["linger.ms"] = "120000"
         let gateway = try await RunningGateway.start(holding)
         let monitor = try await MonitorProcess(broker: broker, gateways: [silent, gateway.baseURL], services: ["idle": scenario.neverCommitted])
 
