@@ -53,7 +53,17 @@ struct Tail: AsyncParsableCommand {
             }
             // A partition whose offsets cannot be read now (its leader down) is left out, named on
             // standard error, rather than failing the rest; --follow takes it up once it can.
-            let (bounds, unreadable) = try await Self.bounds(of: topics.flatMap(\.topicPartitions), admin: admin)
+            let partitions = topics.flatMap(\.topicPartitions)
+            let watermarks = try await admin.watermarksOfEach(partitions, isolationLevel: .readUncommitted)
+            let bounds = watermarks.compactMapValues { try? $0.get() }
+            var unreadable: [TopicPartition: KafkaError] = [:]
+            for partition in partitions where bounds[partition] == nil {
+                guard case .failure(let error)? = watermarks[partition] else {
+                    unreadable[partition] = KafkaError(code: .unknownTopicOrPartition, message: "no answer", operation: "listing offsets of \(partition)")
+                    continue
+                }
+                unreadable[partition] = error
+            }
             for (partition, error) in unreadable.sorted(by: { $0.key.description < $1.key.description }) {
                 FileHandle.standardError.write(Data("hookline: \(partition) left out: \(error)\n".utf8))
             }
@@ -80,25 +90,6 @@ struct Tail: AsyncParsableCommand {
             var following = Following(next: bounds.mapValues(\.end), waiting: Set(unreadable.keys))
             try await following.run(selection: selection, admin: admin, reader: reader, interruption: interruption, show: self.show)
         }
-    }
-
-    /// Each partition's earliest and end offsets, and the partitions whose offsets could not be read.
-    static func bounds(
-        of partitions: [TopicPartition],
-        admin: KafkaAdmin
-    ) async throws(KafkaError) -> (bounds: [TopicPartition: (earliest: Int64, end: Int64)], unreadable: [TopicPartition: KafkaError]) {
-        let earliest = try await admin.listOffsetsOfEach(partitions, .earliest, isolationLevel: .readUncommitted)
-        let end = try await admin.listOffsetsOfEach(partitions, .latest, isolationLevel: .readUncommitted)
-        var bounds: [TopicPartition: (earliest: Int64, end: Int64)] = [:]
-        var unreadable: [TopicPartition: KafkaError] = [:]
-        for partition in partitions {
-            switch (earliest[partition], end[partition]) {
-            case (.success(let first)?, .success(let last)?): bounds[partition] = (first, last)
-            case (.failure(let error)?, _), (_, .failure(let error)?): unreadable[partition] = error
-            default: unreadable[partition] = KafkaError(code: .unknownTopicOrPartition, message: "no answer", operation: "listing offsets of \(partition)")
-            }
-        }
-        return (bounds, unreadable)
     }
 
     /// One record: a line (its body below it with --payload), or a JSON line with --json.

@@ -298,13 +298,27 @@ public final class KafkaAdmin: Sendable {
         topics: [TopicMetadata],
         isolationLevel: KafkaIsolationLevel
     ) async throws(KafkaError) -> [TopicPartition: (earliest: Int64, end: Int64)] {
-        let partitions = topics.flatMap(\.topicPartitions)
-        let earliest = try await self.listOffsets(partitions, .earliest, isolationLevel: isolationLevel)
-        let end = try await self.listOffsets(partitions, .latest, isolationLevel: isolationLevel)
         var result: [TopicPartition: (earliest: Int64, end: Int64)] = [:]
+        for (partition, bounds) in try await self.watermarksOfEach(topics.flatMap(\.topicPartitions), isolationLevel: isolationLevel) {
+            result[partition] = try bounds.get()
+        }
+        return result
+    }
+
+    /// Like ``watermarks(topics:isolationLevel:)``, with each partition's own outcome: a partition
+    /// whose leader is down fails alone. Throws only when a request as a whole fails.
+    public func watermarksOfEach(
+        _ partitions: [TopicPartition],
+        isolationLevel: KafkaIsolationLevel
+    ) async throws(KafkaError) -> [TopicPartition: Result<(earliest: Int64, end: Int64), KafkaError>] {
+        let earliest = try await self.listOffsetsOfEach(partitions, .earliest, isolationLevel: isolationLevel)
+        let end = try await self.listOffsetsOfEach(partitions, .latest, isolationLevel: isolationLevel)
+        var result: [TopicPartition: Result<(earliest: Int64, end: Int64), KafkaError>] = [:]
         for partition in partitions {
-            if let first = earliest[partition], let last = end[partition] {
-                result[partition] = (first, last)
+            switch (earliest[partition], end[partition]) {
+            case (.success(let first)?, .success(let last)?): result[partition] = .success((first, last))
+            case (.failure(let error)?, _), (_, .failure(let error)?): result[partition] = .failure(error)
+            default: break
             }
         }
         return result
