@@ -193,6 +193,31 @@ struct GatewayConnectionTests {
         #expect(apart < .milliseconds(750), "the second answer came \(apart) after the first")
     }
 
+    @Test("a body that takes longer than the ack timeout to arrive, within the request timeout, gets a 503 and is not published, the broker up")
+    func lateBodyIsNotPublished() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])], ackTimeoutMs: 1000)
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+
+        // The topic exists and takes writes: the late body's refusal is its own.
+        let onTime = try await RawHTTPConnection.exchange(port: gateway.port, send: try signedPush(id: "on-time"), expect: 1)
+        #expect(onTime.map(\.status) == [202])
+
+        // A byte every 16 ms: the body is complete about 2 s after its head, past the 1 s ack
+        // timeout and well within the 10 s request timeout.
+        let late = try signedPushParts(id: "late")
+        let outcome = try await RawHTTPConnection.trickle(port: gateway.port, head: late.head, body: late.body, every: .milliseconds(16), for: .seconds(4))
+        #expect(outcome.responses.map(\.status) == [503])
+        #expect(outcome.responses.first?.json?["error"] as? String == "broker_unavailable")
+        #expect(outcome.responses.first?.headers["retry-after"] != nil)
+        #expect((outcome.answeredAfter ?? 0) > 1.5, "answered before the whole body was sent")
+
+        // Had it been handed to the producer, it would be written within milliseconds.
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 1)
+    }
+
     @Test("a webhook whose sender ends the connection's input before the body is complete gets a JSON 503 with Retry-After, not a 400, and nothing is published")
     func truncatedBodyIsRetriable() async throws {
         let (broker, gateway) = try await startGitHubGateway()
