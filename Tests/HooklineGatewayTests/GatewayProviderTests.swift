@@ -82,6 +82,16 @@ func expectPublishedAnswer(
 
 @Suite("Every provider through the gateway", .timeLimit(.minutes(3)))
 struct GatewayProviderTests {
+    /// The headers of every published record (`traceparent` only when the request had one).
+    static let recordHeaders: Set<String> = [
+        "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type", "hookline-received-at", "hookline-gateway",
+    ]
+    /// The headers a provider's records may carry besides (docs/gateway.md).
+    static let providerHeaders: [String: Set<String>] = [
+        "shopify": ["shopify-event-id", "shopify-webhook-id"],
+        "slack": ["slack-command"],
+    ]
+
     @Test("each provider's sample deliveries are accepted and land in their topics with exact bytes and CloudEvents headers")
     func everyProviderLands() async throws {
         let broker = try await TestKafka.broker()
@@ -137,6 +147,12 @@ struct GatewayProviderTests {
                 #expect(message.headers.string("content-type") == (sent[.contentType] ?? "application/octet-stream"), "\(sample.provider)")
                 #expect(message.headers.string("hookline-received-at").flatMap(Int64.init) != nil, "\(sample.provider)")
                 #expect(message.headers.string("hookline-gateway")?.isEmpty == false, "\(sample.provider)")
+                // Nothing else travels: no request header (a GitLab token, a signature) is forwarded.
+                let keys = message.headers.map(\.key)
+                let extras = Set(keys).subtracting(Self.recordHeaders)
+                #expect(Set(keys).isSuperset(of: Self.recordHeaders), "\(sample.provider): \(keys)")
+                #expect(extras.isSubset(of: Self.providerHeaders[sample.provider] ?? []), "\(sample.provider): \(extras.sorted())")
+                #expect(keys.count == Set(keys).count, "\(sample.provider): a header twice in \(keys)")
                 if sample.provider == "shopify" {
                     // Both of Shopify's ids travel with the record.
                     #expect(message.headers.string("shopify-event-id") == sent[HTTPField.Name("X-Shopify-Event-Id")!])
