@@ -89,6 +89,7 @@ struct GatewayHTTPTests {
 
         let wrongSecret = try await post(gateway, source: "github", provider: "github", secret: "not-it", body: githubPush, event: "push")
         #expect(wrongSecret.status == 401)
+        #expect(wrongSecret.json?["error"] as? String == "bad_signature")
 
         let stripeBody = Array(#"{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1"}}}"#.utf8)
         let stale = try await post(
@@ -102,6 +103,7 @@ struct GatewayHTTPTests {
             timestamp: Int64(Date().timeIntervalSince1970) + 3600
         )
         #expect(future.status == 401)
+        #expect(future.json?["error"] as? String == "timestamp_out_of_tolerance")
 
         let missing = try await httpRequest(.POST, "\(gateway.baseURL)/webhooks/github", headers: [.contentType: "application/json"], body: githubPush)
         #expect(missing.status == 401)
@@ -122,6 +124,52 @@ struct GatewayHTTPTests {
         #expect(metrics.text.contains(#"hookline_gateway_requests_total{source="github",status="202"} 1"#))
         #expect(metrics.text.contains("hookline_gateway_ack_latency_seconds_bucket"))
         #expect(metrics.text.contains(#"hookline_gateway_messages_published_total{topic="\#(configuration.kafka.topicPrefix).github.push"} 1"#))
+    }
+
+    @Test("a malformed delivery, correctly signed, is a JSON 400 naming what is wrong and publishes nothing: a missing required header, two signature headers, a routing header contradicting the body, a body the scheme cannot parse")
+    func malformedDeliveriesAre400() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = gatewayConfiguration(
+            broker: broker,
+            sources: [
+                "github": source("github", secrets: ["s3cret"]),
+                "gitlab": source("gitlab", secrets: ["t0ken"]),
+                "stripe": source("stripe", secrets: ["whsec_test"]),
+            ]
+        )
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+
+        let noDelivery = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push") { headers, _ in
+            headers[HTTPField.Name("X-GitHub-Delivery")!] = nil
+        }
+        let twoSignatures = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push") { headers, _ in
+            headers.append(HTTPField(name: HTTPField.Name("X-Hub-Signature-256")!, value: "sha256=" + String(repeating: "0", count: 64)))
+        }
+        let mergeRequest = Array(#"{"object_kind":"merge_request","project":{"path_with_namespace":"group/app"}}"#.utf8)
+        let contradicted = try await post(gateway, source: "gitlab", provider: "gitlab", secret: "t0ken", body: mergeRequest, event: "push")
+        let notJSON = Array("not json".utf8)
+        let unparsable = try await post(gateway, source: "stripe", provider: "stripe", secret: "whsec_test", body: notJSON)
+
+        let refusals = [
+            ("missing_header", noDelivery), ("duplicate_signature_header", twoSignatures), ("event_mismatch", contradicted), ("malformed_body", unparsable),
+        ]
+        for (reason, response) in refusals {
+            #expect(response.status == 400, "\(reason): \(response.text)")
+            #expect(response.json?["error"] as? String == reason, "\(response.text)")
+            #expect((response.json?["message"] as? String)?.isEmpty == false, "\(reason)")
+            #expect(response.headers[.contentType] == "application/json", "\(reason)")
+        }
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 0)
+
+        // Counted by reason, and the gateway goes on serving.
+        let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics").text
+        for (source, reason) in [("github", "missing_header"), ("github", "duplicate_signature_header"), ("gitlab", "event_mismatch"), ("stripe", "malformed_body")] {
+            let line = #"hookline_gateway_verification_failures_total{source="\#(source)",reason="\#(reason)"} 1"#
+            #expect(metrics.contains(line), "\(line)")
+        }
+        let good = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push")
+        #expect(good.status == 202)
     }
 
     @Test("every configured secret is accepted: rotation")
