@@ -15,8 +15,8 @@ public struct BinaryOutput: Sendable, CustomStringConvertible {
 }
 
 /// Runs `path arguments…` to its end with `environment` (the whole environment) in `directory`,
-/// standard input empty. After `timeout` it gets SIGTERM, and SIGKILL 5 s later if still running;
-/// the output then says `timedOut`.
+/// standard input empty. After `timeout`, or once `interruptWhen` (asked every 100 ms) answers
+/// true, it gets SIGTERM, and SIGKILL 5 s later if still running; the output then says `timedOut`.
 ///
 /// The blocking reads and the wait run on threads of their own: on Swift's cooperative pool they
 /// would starve in-process servers (a gateway, consumers) the child is talking to.
@@ -25,7 +25,8 @@ public func runBinary(
     arguments: [String],
     environment: [String: String],
     directory: URL = FileManager.default.temporaryDirectory,
-    timeout: Duration = .seconds(60)
+    timeout: Duration = .seconds(60),
+    interruptWhen: (@Sendable () async -> Bool)? = nil
 ) async throws -> BinaryOutput {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
@@ -41,7 +42,14 @@ public func runBinary(
     let pid = process.processIdentifier
     let state = RunState()
     let killer = Task {
-        try await Task.sleep(for: timeout)
+        let deadline = ContinuousClock.now + timeout
+        if let interruptWhen {
+            while ContinuousClock.now < deadline, !state.exited.load(ordering: .acquiring), await !interruptWhen() {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        } else {
+            try await Task.sleep(until: deadline, clock: .continuous)
+        }
         guard !state.exited.load(ordering: .acquiring) else { return }
         state.timedOut.store(true, ordering: .releasing)
         kill(pid, SIGTERM)

@@ -244,16 +244,19 @@ struct DLQTests {
         }
         await producer.shutdown()
 
-        // SIGTERM a few seconds in (the join takes about 3 of them), while it sends.
+        // SIGTERM once it has sent some (after its group join), while it sends the rest.
+        let (admin, written) = (fixture.admin, TopicPartition(topic: fixture.original, partition: 0))
         let first = try await runBinary(
             HooklineBinary.path,
             arguments: ["dlq", "redrive", fixture.service, "--all", "--config", fixture.configuration],
             environment: ProcessInfo.processInfo.environment,
             directory: HooklineBinary.workingDirectory,
-            timeout: .seconds(5)
+            timeout: .seconds(60),
+            interruptWhen: { (try? await admin.watermarksOfEach([written], isolationLevel: .readUncommitted)[written]?.get().end) ?? 0 > 0 }
         )
         #expect(first.timedOut && first.status == 1 && first.stderr.contains("interrupted (SIGTERM)"), "\(first)")
         let sentFirst = first.stdout.split(separator: "\n").count { $0.hasPrefix("sent ") }
+        #expect(sentFirst > 0 && sentFirst < count, "sent \(sentFirst) of \(count) before SIGTERM")
         let group = "hookline-dlq-redrive-\(fixture.service)"
         let mark = try await fixture.admin.committedOffsets(group: group)[TopicPartition(topic: fixture.deadLetters, partition: 0)] ?? 0
         #expect(mark == Int64(sentFirst), "recorded \(mark), printed \(sentFirst) sent")
