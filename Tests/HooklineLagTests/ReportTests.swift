@@ -19,6 +19,17 @@ struct ReportTests {
         #expect(last?.judged == true)
     }
 
+    @Test("a commit ahead of an end offset read a moment earlier is lag 0, not negative, in the partition and in the group's total, and no status comes of it")
+    func lagIsFlooredAtZero() throws {
+        var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
+        let report = tracker.record(snapshot(at: 0, groups: [group("g", members: 1, [("t", 0, 12, 10), ("t", 1, 5, 10)])]))
+        let judged = try #require(report.groups.first)
+        #expect(judged.partitions.map(\.lag) == [0, 5])
+        #expect(judged.lag == 5)
+        #expect(judged.partitions.map(\.status) == [.ok, .ok])
+        #expect(OffsetSample(at: at(0), committed: 12, end: 10).lag == 0)
+    }
+
     @Test("a group's status is its worst partition's by severity, not by gauge code: a partition rewound by a replay does not hide a stalled one, which pages")
     func rewindDoesNotHideStalled() throws {
         var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
