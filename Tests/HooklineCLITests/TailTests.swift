@@ -60,6 +60,33 @@ struct TailTests {
         #expect(none.status == 0 && none.stdout == "No webhooks in \(WebhookTopic.name(prefix: prefix, source: "in-shopify", event: "orders/paid")).", "\(none)")
         let mistyped = try await HooklineBinary.run(["tail", "in-gtihub"] + config, environment: fixture.environment)
         #expect(mistyped.status == 1 && mistyped.stderr.contains("no source named in-gtihub in the configuration (in-github, in-shopify)"), "\(mistyped)")
+
+        // It reads by assignment: no tail above left a group behind, or committed a position on
+        // these topics (the test's own reader above is a `check` group).
+        let admin = try TestKafka.admin(fixture.broker)
+        for group in try await admin.listConsumerGroups().map(\.groupID) where !group.hasPrefix("check") {
+            #expect(!group.contains("tail"), "\(group)")
+            let committed = try await admin.committedOffsets(group: group).keys.filter { $0.topic.hasPrefix(prefix + ".") }
+            #expect(committed.isEmpty, "\(group) committed \(committed)")
+        }
+    }
+
+    @Test("--payload shows a body's control characters (a terminal escape) as text, never sends them to the terminal; --json carries the bytes")
+    func controlCharactersAreShown() async throws {
+        let fixture = try await SendFixture(providers: ["github"])
+        let config = ["--config", fixture.configurationPath]
+        let body = "{\"zen\":\"\u{1B}[2J\u{1B}]0;pwned\u{07}\",\"repository\":{\"full_name\":\"octo/escape\"}}"
+        let file = try HooklineBinary.writeFile("escape-\(UUID().uuidString.prefix(8)).json", body)
+        try await fixture.withGateway { gateway in
+            let sent = try await fixture.send("github", "push", gateway: gateway, extra: ["--file", file])
+            #expect(sent.status == 0, "\(sent)")
+        }
+        let text = try await HooklineBinary.run(["tail", "in-github", "--payload"] + config, environment: fixture.environment)
+        #expect(text.status == 0, "\(text)")
+        #expect(!text.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, "\(text.stdout.debugDescription)")
+        #expect(text.stdout.contains(#"\u{1B}[2J\u{1B}]0;pwned\u{7}"#), "\(text.stdout)")
+        let json = try await HooklineBinary.run(["tail", "in-github", "--payload", "--json"] + config, environment: fixture.environment)
+        #expect((json.json?["records"] as? [[String: Any]])?.first?["payload"] as? String == body, "\(json)")
     }
 
     @Test("--follow shows each webhook once as it is written, in a topic that existed or one created after it started, and stops at Ctrl-C with exit 0")
