@@ -17,6 +17,9 @@ ifeq ($(filter hookline-gateway,$(EXECUTABLES)),)
 $(error cannot read the executable targets from Package.swift (found: "$(EXECUTABLES)"))
 endif
 RELEASE_ALL := for product in $(EXECUTABLES); do $(RELEASE) --product $$product || exit 1; done
+# What make run and the compose images run: every executable but the demo and the benchmarks
+# (each build of a product costs seconds even when nothing changed).
+RELEASE_SERVICES := for product in $(filter-out hookline-demo hookline-bench,$(EXECUTABLES)); do $(RELEASE) --product $$product || exit 1; done
 GATEWAYS ?= 3
 
 .PHONY: help setup build test test-asan test-run run chaos demo clean-state bench-kafka bench-gateway bench-instructions bench-forged bench-haproxy-reuse bench-consumers \
@@ -64,7 +67,7 @@ test-asan: setup
 # 127.0.0.1:8080, the orders, payments and CI services, the monitor. State in .state/.
 run:
 	@scripts/setup.sh --run
-	@$(RELEASE_ALL)
+	@$(RELEASE_SERVICES)
 	GATEWAYS=$(GATEWAYS) scripts/run-local.sh
 
 # `make run` as a new user meets it: started in a process group of its own, ready, a GitHub push
@@ -92,7 +95,7 @@ chaos:
 
 compose-up:
 	@scripts/setup.sh --containers
-	@$(RELEASE_ALL)
+	@$(RELEASE_SERVICES)
 	scripts/compose.sh up
 
 compose-down:
@@ -100,7 +103,7 @@ compose-down:
 
 test-compose:
 	@scripts/setup.sh --containers
-	@$(RELEASE_ALL)
+	@$(RELEASE_SERVICES)
 	scripts/test-compose.sh
 
 # Wipes what `make run` keeps between runs: the services' databases, logs, generated config.

@@ -25,7 +25,9 @@ promtool=.deps/promtool/usr/bin/promtool
 if [ ! -x "$promtool" ]; then
   echo "check-deploy: fetching promtool (Debian package prometheus)"
   tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1) && dpkg-deb -x "$tmp"/prometheus_*.deb .deps/promtool \
+  # Unpacked beside its place and moved there: a cut-off unpack leaves no promtool to trust.
+  (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1) && dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/unpacked" \
+    && rm -rf .deps/promtool && mv "$tmp/unpacked" .deps/promtool \
     || echo "check-deploy: could not fetch promtool; the Prometheus files are checked by the Python checks only" >&2
   rm -rf "$tmp"
 fi

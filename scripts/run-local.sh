@@ -29,6 +29,31 @@ for role in gateway orders payments ci monitor ""; do
   [ -x "$executable" ] || { echo "run: $executable is missing (make run builds it)" >&2; exit 1; }
 done
 
+# A make run killed outright (SIGKILL, an OOM kill) could not stop what it started, and left its
+# pids file. When the run that wrote it is gone, stop what it names that is still this checkout's
+# (newest first, as a stop does); when it is still running, this is a second make run.
+is_ours() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -e "$root" -e "$state"; }
+if [ -f "$state/pids" ]; then
+  read -r _ earlier <"$state/pids" || true
+  if [ -n "${earlier:-}" ] && [ "$(readlink "/proc/$earlier/cwd" 2>/dev/null)" = "$root" ] \
+     && tr '\0' ' ' <"/proc/$earlier/cmdline" 2>/dev/null | grep -q run-local.sh; then
+    echo "run: another \`make run\` (pid $earlier) is up with $state; stop it first" >&2
+    exit 1
+  fi
+  left=()
+  while read -r name pid; do
+    [ "$name" != make-run ] && is_ours "$pid" || continue
+    echo "run: stopping $name (pid $pid), left running by a \`make run\` that was killed"
+    kill -TERM "$pid" 2>/dev/null && left+=("$pid")
+  done < <(tac "$state/pids")
+  for _ in $(seq 300); do
+    alive=0; for pid in "${left[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break; sleep 0.1
+  done
+  for pid in "${left[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -f "$state/pids"
+fi
+
 # Ports: the load balancer, the gateways behind it, and what the configuration gives the
 # services and the monitor. Refuse to start over a port something else holds.
 gateway_port() { echo $((8100 + $1)); }
@@ -64,7 +89,8 @@ mv "$state/env.new" "$state/env"
 chmod 600 "$state/env"
 
 pids=()
-: >"$state/pids"
+# This run first, so that the next can tell whether it is still up.
+echo "make-run $$" >"$state/pids"
 declare -A gone=()  # pid → status, for what exited by itself while running (reported then)
 stopping=0
 stop() {
