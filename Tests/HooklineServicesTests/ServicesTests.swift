@@ -105,8 +105,11 @@ struct ServicesTests {
         let items = try #require(builds["items"] as? [[String: Any]])
         #expect(Set(items.compactMap { $0["trigger"] as? String }) == ["push", "pull_request"])
         #expect(items.allSatisfy { $0["status"] as? String == "recorded" })
-        // Give the redelivered push time to arrive; still three builds.
-        try await Task.sleep(for: .seconds(1))
+        // Once the service has applied all four of its events (the redelivered push among them): still three builds.
+        let applied = await eventually(timeout: .seconds(20)) {
+            (try? await httpRequest(.GET, ci.baseURL + "/metrics"))?.text.contains(#"hookline_consumer_events_applied_total{service="ci"} 4"#) == true
+        }
+        #expect(applied, "the ci service did not apply 4 events")
         #expect(try await httpRequest(.GET, ci.baseURL + "/builds").json?["total"] as? Int == 3)
     }
 
