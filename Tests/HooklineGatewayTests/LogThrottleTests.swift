@@ -39,6 +39,7 @@ struct LogThrottleTests {
         let tampered = try WebhookProviders.sign(provider: "github", WebhookSigningInput(secret: "wrong", body: body, event: "push", id: "flood", timestamp: 0)).headerFields
 
         // 60 refusals on 4 connections: far more than 10 in the first second.
+        let start = ContinuousClock.now
         let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
             for _ in 0..<4 {
                 group.addTask {
@@ -54,10 +55,13 @@ struct LogThrottleTests {
         #expect(statuses.count == 60 && statuses.allSatisfy { $0 == 401 })
         try await Task.sleep(for: .milliseconds(1100))
         #expect(try await httpRequest(.POST, "\(gateway.baseURL)/webhooks/github", headers: tampered, body: body).status == 401)
+        // The throttle's one-second windows start at a line each, at least a second apart.
+        let windows = Int((ContinuousClock.now - start) / .seconds(1)) + 1
 
         let refusals = logs.all.filter { $0.message == "webhook refused" }
         let held = refusals.compactMap { $0.metadata["hookline.suppressed"].flatMap(Int.init) }.reduce(0, +)
-        #expect(refusals.count < 61, "every refusal was logged")
+        // At most 10 lines a window (the default rate), whatever the machine's speed.
+        #expect(refusals.count <= 10 * windows, "\(refusals.count) lines in \(windows) windows")
         #expect(refusals.count + held == 61, "\(refusals.count) logged, \(held) reported held back")
         #expect(refusals.last?.metadata["hookline.delivery_id"] == "flood")
         let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
