@@ -433,7 +433,9 @@ struct GatewayHTTPTests {
         #expect(fresh.status == 503)
         #expect(fresh.json?["error"] as? String == "broker_unavailable")
         #expect(freshElapsed < .milliseconds(1500 + 4000))
-        #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 503)
+        let notReady = try await httpRequest(.GET, "\(gateway.baseURL)/readyz")
+        #expect(notReady.status == 503)
+        #expect(notReady.json?["error"] as? String == "broker_unreachable", "\(notReady.text)")
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/healthz").status == 200)
 
         // The broker comes back (empty: memory storage): the gateway recreates the topic and
