@@ -231,6 +231,29 @@ struct SendTests {
         }
     }
 
+    @Test("--id X sends X as the delivery id, in a header or written into the body; --keep-id sends the sample's own id, twice the same")
+    func chosenAndKeptIDs() async throws {
+        let fixture = try await SendFixture(providers: ["github", "stripe"])
+        let sample = try #require(WebhookSamples.sample(provider: "stripe", event: "charge.refunded"))
+        try await fixture.withGateway { gateway in
+            let prefix = fixture.configuration.kafka.topicPrefix
+            let header = try await fixture.send("github", "push", gateway: gateway, extra: ["--id", "delivery-chosen"])
+            let body = try await fixture.send("stripe", "charge.refunded", gateway: gateway, extra: ["--id", "evt_chosen"])
+            let keptA = try await fixture.send("stripe", "charge.refunded", gateway: gateway, extra: ["--keep-id"])
+            let keptB = try await fixture.send("stripe", "charge.refunded", gateway: gateway, extra: ["--keep-id"])
+            for result in [header, body, keptA, keptB] { #expect(result.status == 0, "\(result)") }
+            #expect(header.json?["id"] as? String == "delivery-chosen")
+            #expect(body.json?["id"] as? String == "evt_chosen")
+            #expect([keptA, keptB].map { $0.json?["id"] as? String } == [sample.expectedID, sample.expectedID], "\(keptA)")
+
+            let pushes = try await records(in: WebhookTopic.name(prefix: prefix, source: "in-github", event: "push"), broker: fixture.broker, expect: 1)
+            #expect(pushes.map { $0.headers.string("ce_id") } == ["delivery-chosen"])
+            let refunds = try await records(in: WebhookTopic.name(prefix: prefix, source: "in-stripe", event: "charge.refunded"), broker: fixture.broker, expect: 3)
+            #expect(refunds.map { $0.headers.string("ce_id") }.sorted { ($0 ?? "") < ($1 ?? "") } == ["evt_chosen", sample.expectedID, sample.expectedID].sorted())
+            #expect(refunds.contains { String(decoding: $0.value, as: UTF8.self).contains(#""id":"evt_chosen""#) })
+        }
+    }
+
     @Test("--list shows every provider's sample events, or one source's")
     func listsSamples() async throws {
         let all = try await HooklineBinary.run(["send", "--list", "--json"])
