@@ -191,9 +191,11 @@ function keepCharts(report, span) {
 }
 async function refresh() {
   try {
-    const response = await fetch(since == null ? "/api/status" : "/api/status?since=" + since, { cache: "no-store" });
+    const asked = since;
+    const response = await fetch(asked == null ? "/api/status" : "/api/status?since=" + asked, { cache: "no-store" });
     const status = await response.json();
     document.body.dataset.polls = Number(document.body.dataset.polls || 0) + 1;
+    if (asked != null) document.body.dataset.partialPolls = Number(document.body.dataset.partialPolls || 0) + 1;
     $("error").style.display = status.error ? "block" : "none";
     $("error").textContent = status.error ? "Last snapshot failed: " + status.error : "";
     // The gateways first: while the broker is out of reach, no snapshot comes, and their 503s

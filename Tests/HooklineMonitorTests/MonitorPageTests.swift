@@ -134,6 +134,9 @@ struct MonitorPageTests {
         let page = try await self.render(baseURL)
         let polls = try #require(page.firstMatch(of: /data-polls="([0-9]+)"/).map { Int($0.1) ?? 0 })
         #expect(polls >= 2, "\(polls) polls")
+        // Every poll after the first asked only for the points since (the server cuts them, above).
+        let partial = try #require(page.firstMatch(of: /data-partial-polls="([0-9]+)"/).map { Int($0.1) ?? 0 }, "no poll asked with ?since=")
+        #expect(partial >= polls - 1, "\(partial) of \(polls) polls asked with ?since=")
         #expect(page.contains(#"<svg class="spark" data-points="30""#), "the group's chart")
         #expect(page.contains(#"<svg class="spark" data-points="29""#), "the topic's rate chart")
     }
