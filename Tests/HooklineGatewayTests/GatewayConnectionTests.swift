@@ -514,6 +514,14 @@ struct GatewayConnectionTests {
         try await Task.sleep(for: .seconds(2))
         let spent = try cpuTicks(pid) - before
         #expect(spent < 50, "\(spent) clock ticks of CPU in 2 s, of 200 for a core")
+        // The first connection was accepted and is served; the last waits unaccepted: no answer
+        // in a second (its read times out).
+        let healthz = Array("GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n".utf8)
+        #expect(try await RawHTTPConnection.statuses(on: connections[0], send: healthz, expect: 1) == [200])
+        var second = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(connections[connections.count - 1], SOL_SOCKET, SO_RCVTIMEO, &second, socklen_t(MemoryLayout<timeval>.size))
+        let beyond = try? await RawHTTPConnection.statuses(on: connections[connections.count - 1], send: healthz, expect: 1)
+        #expect(beyond ?? [] == [], "a connection past the limit was served")
         for fd in connections { close(fd) }
 
         // Once they have closed, it serves again.
