@@ -1,7 +1,8 @@
 """Forged 1 MB bodies for `make bench-forged`: what the gateway process spends refusing one, for a
 Twilio source (whose signature covers the sorted form parameters, so they are read before it can
-be checked) and for a GitHub source (an HMAC of the raw body) as the yardstick. 40 requests of
-each, one connection each, in sequence. Prints one line per source:
+be checked), a Slack source (a form is looked into for Slack's unsigned certificate check) and a
+GitHub source (an HMAC of the raw body) as the yardstick. 40 requests of each, one connection
+each, in sequence. Prints one line per source:
 FORGED_BODY source=… parameters=… cpu_ms=… wall_ms=… status=…
 
 Loopback only; bounded by the request count.
@@ -29,6 +30,8 @@ form = "&".join(f"p{i}=v" for i in range(200_000)).encode()[: 1_048_000]
 parameters = form.count(b"&") + 1
 cases = [
     ("twilio", "application/x-www-form-urlencoded", "X-Twilio-Signature: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"),
+    ("slack", "application/x-www-form-urlencoded",
+     "X-Slack-Signature: v0=" + "0" * 64 + "\r\nX-Slack-Request-Timestamp: " + str(int(time.time())) + "\r\n"),
     ("github", "application/json", "X-GitHub-Event: push\r\nX-GitHub-Delivery: forged\r\nX-Hub-Signature-256: sha256=" + "0" * 64 + "\r\n"),
 ]
 for source, content_type, headers in cases:

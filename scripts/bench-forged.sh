@@ -28,6 +28,7 @@ sources:
   github: { provider: github, secrets: ["\${BENCH_SECRET}"] }
   svix: { provider: standard-webhooks, public_keys: ["$public"] }
   twilio: { provider: twilio, secrets: ["forged-bench"], public_url: "https://hooks.example.com/webhooks/twilio" }
+  slack: { provider: slack, secrets: ["forged-bench"] }
 YAML
 BENCH_SECRET=$BENCH_SECRET start_bg gateway "${GATEWAY:-.build/release/hookline-gateway}" --config "$BENCH_TMP/hookline.yaml" --log-level warning
 wait_port "$port" gateway

@@ -288,6 +288,17 @@ struct SlackTests {
         expectRefusal(.missingSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(notACheck) }
     }
 
+    /// A large unsigned form is not parsed for `ssl_check` (a forged megabyte of parameters would
+    /// cost a parse per request): it needs a signature like any delivery; signed, it is answered.
+    @Test func largeFormIsNotParsedBeforeItsSignature() throws {
+        let verifier = try verifier("slack", self.configuration)
+        let body = bytes(String(repeating: "a&", count: 600_000) + "ssl_check=1")
+        let unsigned = WebhookRequest(headerFields: [.contentType: "application/x-www-form-urlencoded"], body: body, now: now)
+        expectRefusal(.missingSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(unsigned) }
+        let signed = try verifier.verify(try sign("slack", WebhookSigningInput(secret: "slack-secret", body: body, timestamp: now)))
+        #expect(signed.event == "ssl_check" && !signed.publish)
+    }
+
     @Test func signatureWithoutVersionPrefixIsRefused() throws {
         var request = try sign("slack", WebhookSigningInput(secret: "slack-secret", body: bytes(#"{"type":"event_callback","event":{"type":"x"}}"#), timestamp: now))
         let name = HTTPField.Name("X-Slack-Signature")!

@@ -15,7 +15,9 @@ import HTTPTypes
 /// Slack's certificate check of a slash command's URL (a form with `ssl_check=1` and a token,
 /// sent now and then to publicly distributed apps) is answered with an empty 200 and not
 /// published, signed or not, as Slack's own Bolt answers it: it carries no event, and a 401 would
-/// fail the check.
+/// fail the check. Only a body of at most ``sslCheckLimit`` bytes is read for it before the
+/// signature (Slack's is `ssl_check=1&token=…`, some 60 bytes): a larger form is parsed only once
+/// its signature holds, so a forged megabyte of `a&a&…` costs a 401, not a parse.
 public struct SlackVerifier: WebhookVerifier {
     public static let provider = "slack"
     public static let settings: Set<ProviderSetting> = [.secrets, .toleranceSeconds]
@@ -29,6 +31,7 @@ public struct SlackVerifier: WebhookVerifier {
     static let teamID = JSONPointer(members: "team_id")
     static let team = JSONPointer(members: "team", "id")
     static let triggerID = JSONPointer(members: "trigger_id")
+    static let sslCheckLimit = 1024
 
     let keys: HMACKeys<SHA256>
     let tolerance: Int64
@@ -42,9 +45,9 @@ public struct SlackVerifier: WebhookVerifier {
     }
 
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
-        let form = FormBody.looksLikeForm(request.body) ? FormBody.parse(request.body) : nil
-        if form?.first("ssl_check") == "1" {
-            return VerifiedWebhook(provider: Self.provider, event: "ssl_check", id: DeliveryID.random(), publish: false, reply: .emptyOK)
+        let isForm = FormBody.looksLikeForm(request.body)
+        if isForm, request.body.count <= Self.sslCheckLimit, FormBody.parse(request.body).first("ssl_check") == "1" {
+            return Self.sslCheck
         }
         let headers = request.headerFields
         let signature = try headers.signature(Self.signatureHeader)
@@ -64,10 +67,13 @@ public struct SlackVerifier: WebhookVerifier {
         else {
             throw .badSignature(Self.signatureHeader)
         }
-        if let form {
-            return try self.form(form)
-        }
-        return try self.json(request.body)
+        guard isForm else { return try self.json(request.body) }
+        let form = FormBody.parse(request.body)
+        return form.first("ssl_check") == "1" ? Self.sslCheck : try self.form(form)
+    }
+
+    private static var sslCheck: VerifiedWebhook {
+        VerifiedWebhook(provider: Self.provider, event: "ssl_check", id: DeliveryID.random(), publish: false, reply: .emptyOK)
     }
 
     private func json(_ body: [UInt8]) throws(WebhookError) -> VerifiedWebhook {
