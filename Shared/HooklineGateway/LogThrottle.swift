@@ -13,6 +13,8 @@ final class LogThrottle: Sendable {
         case cutOff
         /// A webhook the broker did not acknowledge (503).
         case unacknowledged
+        /// A topic the broker did not create (keyed by the topic, not the source).
+        case topicCreation
     }
 
     private struct Key: Hashable {

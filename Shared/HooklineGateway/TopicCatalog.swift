@@ -40,6 +40,9 @@ final class TopicCatalog: Sendable {
     /// Topic-level configuration of the topics it creates.
     private let config: [String: String]
     private let logger: Logger
+    /// A topic whose creation keeps failing (a name colliding with another's in `.` against `_`)
+    /// fails at each of its webhooks: a few lines a second, not one a request.
+    private let logThrottle = LogThrottle()
 
     init(admin: KafkaAdmin, partitions: Int32, replicationFactor: Int32, config: [String: String] = [:], logger: Logger) {
         self.admin = admin
@@ -130,7 +133,11 @@ final class TopicCatalog: Sendable {
                     if case .creating = state.topics[topic] { state.topics[topic] = nil }
                     return state.waiterToWake()
                 }?.resume(returning: true)
-                self.logger.warning("topic creation failed", metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"])
+                if let held = self.logThrottle.admit(.topicCreation, source: topic) {
+                    var metadata: Logger.Metadata = ["kafka.topic": "\(topic)", "kafka.error": "\(error)"]
+                    if held > 0 { metadata["hookline.suppressed"] = "\(held)" }
+                    self.logger.warning("topic creation failed", metadata: metadata)
+                }
                 return .failure(error)
             }
         }

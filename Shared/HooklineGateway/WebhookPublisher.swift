@@ -104,11 +104,11 @@ final class WebhookPublisher: Sendable {
             KafkaHeader(key: "ce_source", value: source.ceSource),
             KafkaHeader(key: "ce_type", value: webhook.ceType),
             KafkaHeader(key: "ce_time", value: receivedAt.rfc3339),
-            KafkaHeader(key: "content-type", value: request.headerFields.first(.contentType) ?? "application/octet-stream"),
+            KafkaHeader(key: "content-type", value: Self.contentType(request.headerFields.first(.contentType))),
             KafkaHeader(key: "hookline-received-at", value: receivedAt.milliseconds),
             KafkaHeader(key: "hookline-gateway", value: self.replicaID),
         ]
-        if let traceparent = request.headerFields.first(.traceparent) {
+        if let traceparent = request.headerFields.first(.traceparent), Self.isTraceparent(traceparent) {
             headers.append(KafkaHeader(key: "traceparent", value: traceparent))
         }
         for extra in webhook.headers {
@@ -117,8 +117,9 @@ final class WebhookPublisher: Sendable {
         let key = Array((webhook.key ?? webhook.id).utf8)
         let send: @Sendable () -> Void = { [producer, topics, headers] in
             producer.enqueue(topic: topic, key: key, value: request.body, headers: headers, timeout: timeout, since: arrival) { result in
-                // The broker may have lost the topic (an embedded broker restarts empty): check it again next time.
-                if case .failure = result { topics.forget(topic) }
+                // The broker may have lost the topic (an embedded broker restarts empty): check it
+                // again next time. A record too large says nothing about the topic.
+                if case .failure(let error) = result, error.code != .messageSizeTooLarge { topics.forget(topic) }
                 completion(result)
             }
         }
@@ -337,6 +338,35 @@ final class ReplaceableProducer: Sendable {
 
     func shutdown(timeout: Duration) async {
         await self.producer.shutdown(timeout: timeout)
+    }
+}
+
+extension WebhookPublisher {
+    /// The longest `Content-Type` a record carries; a longer one (no media type is near it) is
+    /// not the sender's description of the body, and the record says `application/octet-stream`.
+    static let maxContentTypeBytes = 256
+
+    static func contentType(_ value: String?) -> String {
+        guard let value, !value.isEmpty, value.utf8.count <= Self.maxContentTypeBytes else { return "application/octet-stream" }
+        return value
+    }
+
+    /// Whether `value` is a W3C Trace Context `traceparent`: `00-<32 hex>-<16 hex>-<2 hex>`, ids
+    /// not all zeros, lowercase; a later version may add fields after a `-`. Anything else is not
+    /// carried, so a consumer's tracer never parses what a sender made up.
+    static func isTraceparent(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        guard bytes.count >= 55, bytes.count <= 512 else { return false }
+        func isHex(_ range: Range<Int>) -> Bool {
+            bytes[range].allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        }
+        func isZero(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == 0x30 } }
+        let dash = UInt8(ascii: "-")
+        guard isHex(0..<2), bytes[2] == dash, isHex(3..<35), bytes[35] == dash, isHex(36..<52), bytes[52] == dash, isHex(53..<55),
+            !isZero(3..<35), !isZero(36..<52), bytes[0..<2] != [0x66, 0x66]
+        else { return false }
+        let version00 = bytes[0] == 0x30 && bytes[1] == 0x30
+        return bytes.count == 55 || (!version00 && bytes[55] == dash)
     }
 }
 

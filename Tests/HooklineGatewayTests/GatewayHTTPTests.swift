@@ -52,11 +52,15 @@ struct GatewayHTTPTests {
         let receivedAt = try #require(message.headers.string("hookline-received-at").flatMap(Int64.init))
         #expect(abs(Double(receivedAt) / 1000 - Date().timeIntervalSince1970) < 60)
 
-        // The event header is not signed; without it the delivery is still taken, as unknown.
+        // The event header is not signed; without it the delivery is still taken, as unknown. Nor
+        // are the others the record carries: a made-up traceparent is left out, and a content
+        // type no media type comes near is replaced.
         let eventless = try await post(
             gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push", id: "delivery-2"
         ) { headers, _ in
             headers[HTTPField.Name("X-GitHub-Event")!] = nil
+            headers[HTTPField.Name("traceparent")!] = "00-not-a-trace"
+            headers[.contentType] = "application/json; x=" + String(repeating: "a", count: 300)
         }
         #expect(eventless.status == 202)
         let unknown = "\(configuration.kafka.topicPrefix).github.unknown"
@@ -65,6 +69,26 @@ struct GatewayHTTPTests {
         #expect(landed.map(\.value) == [githubPush])
         #expect(landed.first?.headers.string("ce_type") == "github.unknown")
         #expect(landed.first?.headers.string("ce_id") == "delivery-2")
+        #expect(landed.first?.headers.string("traceparent") == nil)
+        #expect(landed.first?.headers.string("content-type") == "application/octet-stream")
+    }
+
+    @Test("traceparent: only the W3C form travels, version 00 exactly 55 characters, a later version with fields after; content-type up to 256 bytes")
+    func recordHeaderHygiene() {
+        let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        #expect(WebhookPublisher.isTraceparent(valid))
+        #expect(WebhookPublisher.isTraceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later"))
+        for invalid in [
+            valid + "-more", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", "",
+        ] {
+            #expect(!WebhookPublisher.isTraceparent(invalid), "\(invalid)")
+        }
+        #expect(WebhookPublisher.contentType("application/json; charset=utf-8") == "application/json; charset=utf-8")
+        #expect(WebhookPublisher.contentType(String(repeating: "a", count: 256)) == String(repeating: "a", count: 256))
+        #expect(WebhookPublisher.contentType(String(repeating: "a", count: 257)) == "application/octet-stream")
+        #expect(WebhookPublisher.contentType(nil) == "application/octet-stream")
     }
 
     @Test("tampered body, wrong secret and stale timestamp are 401 and publish nothing")
