@@ -355,18 +355,20 @@ extension WebhookPublisher {
     /// not all zeros, lowercase; a later version may add fields after a `-`. Anything else is not
     /// carried, so a consumer's tracer never parses what a sender made up.
     static func isTraceparent(_ value: String) -> Bool {
-        let bytes = Array(value.utf8)
-        guard bytes.count >= 55, bytes.count <= 512 else { return false }
-        func isHex(_ range: Range<Int>) -> Bool {
-            bytes[range].allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        var value = value
+        return value.withUTF8 { bytes in  // the header's own storage: nothing copied on the request path
+            guard bytes.count >= 55, bytes.count <= 512 else { return false }
+            func isHex(_ range: Range<Int>) -> Bool {
+                bytes[range].allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+            }
+            func isZero(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == 0x30 } }
+            let dash = UInt8(ascii: "-")
+            guard isHex(0..<2), bytes[2] == dash, isHex(3..<35), bytes[35] == dash, isHex(36..<52), bytes[52] == dash, isHex(53..<55),
+                !isZero(3..<35), !isZero(36..<52), !(bytes[0] == 0x66 && bytes[1] == 0x66)
+            else { return false }
+            let version00 = bytes[0] == 0x30 && bytes[1] == 0x30
+            return bytes.count == 55 || (!version00 && bytes[55] == dash)
         }
-        func isZero(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == 0x30 } }
-        let dash = UInt8(ascii: "-")
-        guard isHex(0..<2), bytes[2] == dash, isHex(3..<35), bytes[35] == dash, isHex(36..<52), bytes[52] == dash, isHex(53..<55),
-            !isZero(3..<35), !isZero(36..<52), bytes[0..<2] != [0x66, 0x66]
-        else { return false }
-        let version00 = bytes[0] == 0x30 && bytes[1] == 0x30
-        return bytes.count == 55 || (!version00 && bytes[55] == dash)
     }
 }
 

@@ -26,7 +26,7 @@ public struct TwilioVerifier: WebhookVerifier {
     /// Twilio's callbacks carry a few dozen parameters (each media item of an incoming message
     /// adds two); a form of more is refused before its parameters are decoded and sorted.
     static let maxParameters = 1_000
-    /// …and a form of more bytes (an SMS body of 1,600 characters percent-encodes to under 15 KB):
+    /// …and a form of more bytes (an SMS body of 1,600 characters, four-byte emoji all, percent-encodes to under 20 KB):
     /// a thousand parameters of a kilobyte each, alike up to their last bytes, would cost some
     /// ten million byte comparisons to sort.
     static let maxFormBytes = 65_536
