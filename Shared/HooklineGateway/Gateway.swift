@@ -5,6 +5,7 @@ import HooklineWebhooks
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// The gateway's request handling: verify over the raw bytes, publish to the event's topic,
 /// answer only after the broker's acknowledgement.
@@ -25,6 +26,18 @@ final class Gateway: Sendable {
     let logger: Logger
     /// Refusals and 503s are logged a few a second per source at most.
     let logThrottle: LogThrottle
+    /// Deliveries to public-key sources handed to the cooperative pool for their Ed25519 checks
+    /// and not yet through them, and how many may be. Anyone can send a delivery listing ten
+    /// signatures, each checked against each key (about 75 µs a check, plus hashing the body);
+    /// unbounded, they would queue on the pool that also answers `/readyz`, until a load
+    /// balancer's probes timed out and took every replica out of rotation. Past the bound a
+    /// delivery is answered 503 with `Retry-After` at once.
+    let publicKeyChecks = Atomic<Int>(0)
+    let maxPublicKeyChecks: Int
+
+    /// The default bound: 32 deliveries a core, some 25 ms of forged checks a core queued at most
+    /// with one key, and more than the connections a sender keeps busy.
+    static let defaultMaxPublicKeyChecks = 32 * System.coreCount
 
     init(
         sources: [String: GatewaySource],
@@ -33,7 +46,8 @@ final class Gateway: Sendable {
         readiness: Readiness,
         maxBodyBytes: Int,
         logger: Logger,
-        logThrottle: LogThrottle = LogThrottle()
+        logThrottle: LogThrottle = LogThrottle(),
+        maxPublicKeyChecks: Int = Gateway.defaultMaxPublicKeyChecks
     ) {
         self.sources = SourceTable(sources)
         self.publisher = publisher
@@ -42,6 +56,7 @@ final class Gateway: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
         self.logThrottle = logThrottle
+        self.maxPublicKeyChecks = maxPublicKeyChecks
     }
 
     /// Logs one line of `kind` for `source` unless the throttle holds it back; the line says
@@ -51,6 +66,26 @@ final class Gateway: Sendable {
         var metadata = metadata()
         if held > 0 { metadata["hookline.suppressed"] = "\(held)" }
         logger.log(level: level, message, metadata: metadata)
+    }
+
+    /// A delivery to a public-key source while ``maxPublicKeyChecks`` are being verified: 503,
+    /// sent again later by a provider, and counted and logged as a refusal of the broker's is.
+    private func refuseOverload(source: GatewaySource) -> GatewayReply {
+        self.metrics.request(source: source.name, status: 503)
+        self.log(
+            .unacknowledged,
+            source: source.name,
+            level: .warning,
+            "too many deliveries awaiting their signature checks; answering 503",
+            metadata: ["hookline.source": "\(source.name)", "hookline.checks_in_flight": "\(self.maxPublicKeyChecks)"],
+            logger: self.logger
+        )
+        return .jsonError(
+            .serviceUnavailable,
+            code: "overloaded",
+            message: "Too many deliveries are awaiting their signature checks; nothing was stored. Retry later.",
+            retryAfter: "1"
+        )
     }
 
     /// Counts a request for a source that is not configured (any more) and says so.
@@ -212,8 +247,16 @@ extension Gateway {
             }
             // Ed25519 checks (75 µs each) go to the cooperative pool, where the scheduler shares
             // the cores between them and the event loops: on the loop, a few forged requests a
-            // second held every other connection of that loop back (docs/gateway.md).
-            Task { self.handle(incoming, source: source, logger: self.logger, reply: reply) }
+            // second held every other connection of that loop back (docs/gateway.md). At most
+            // maxPublicKeyChecks at once.
+            guard self.publicKeyChecks.add(1, ordering: .relaxed).newValue <= self.maxPublicKeyChecks else {
+                self.publicKeyChecks.subtract(1, ordering: .relaxed)
+                return reply(self.refuseOverload(source: source))
+            }
+            Task {
+                defer { self.publicKeyChecks.subtract(1, ordering: .relaxed) }
+                self.handle(incoming, source: source, logger: self.logger, reply: reply)
+            }
         }
     }
 }

@@ -19,12 +19,15 @@ public enum GatewayApplication {
     ///   - reload: when given, each signal in it reloads `sources:` from what `load` returns
     ///     (``ConfigurationReloader``).
     ///   - onServerRunning: called with the bound port once the server listens (tests bind port 0).
+    ///   - maxPublicKeyChecks: how many deliveries to public-key sources may await their checks
+    ///     at once (``Gateway/maxPublicKeyChecks``); the default scales with the cores.
     public static func build(
         configuration: HooklineConfiguration,
         listen: String? = nil,
         secrets: SecretResolver = SecretResolver(),
         logger: Logger,
         reload: (signals: UnixSignalsSequence, load: @Sendable () throws(ConfigurationError) -> HooklineConfiguration)? = nil,
+        maxPublicKeyChecks: Int? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some Service {
         let (address, sources) = try self.prepare(configuration, listen: listen, secrets: secrets)
@@ -45,7 +48,8 @@ public enum GatewayApplication {
             metrics: GatewayMetrics(),
             readiness: Readiness(admin: readinessAdmin) { publisher.recoverProducer() },
             maxBodyBytes: configuration.gateway.maxBodyBytes,
-            logger: logger
+            logger: logger,
+            maxPublicKeyChecks: maxPublicKeyChecks ?? Gateway.defaultMaxPublicKeyChecks
         )
         logger.info(
             "gateway configured",

@@ -30,7 +30,8 @@ public final class RunningGateway: Sendable {
     public static func start(
         _ configuration: HooklineConfiguration,
         secrets: SecretResolver = SecretResolver(environment: [:]),
-        logger: Logger = TestKafka.logger
+        logger: Logger = TestKafka.logger,
+        maxPublicKeyChecks: Int? = nil
     ) async throws -> RunningGateway {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let application = try GatewayApplication.build(
@@ -38,6 +39,7 @@ public final class RunningGateway: Sendable {
             listen: "127.0.0.1:0",
             secrets: secrets,
             logger: logger,
+            maxPublicKeyChecks: maxPublicKeyChecks,
             onServerRunning: { port in continuation.yield(port) }
         )
         let group = ServiceGroup(services: [application], logger: TestKafka.logger)

@@ -319,4 +319,45 @@ struct GatewayProviderTests {
         #expect(refused.json?["error"] as? String == "too_many_signatures")
         #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 1)
     }
+
+    @Test("deliveries to a public-key source past the bound awaiting their checks get a JSON 503 overloaded with Retry-After at once; the others are checked (forged: 401); the gateway keeps answering /readyz")
+    func publicKeyChecksAreBounded() async throws {
+        let broker = try await TestKafka.broker()
+        var svix = SourceSection(provider: "standard-webhooks")
+        svix.publicKeys = ["whpk_" + Data(ProviderCredentials.ed25519.publicKey.rawRepresentation).base64EncodedString()]
+        var configuration = gatewayConfiguration(broker: broker, sources: ["svix": svix])
+        configuration.gateway.maxBodyBytes = 1_048_576
+        let gateway = try await RunningGateway.start(configuration, maxPublicKeyChecks: 1)
+        defer { Task { await gateway.stop() } }
+
+        // Forged megabytes listing ten signatures each: ten checks over the whole body apiece, so
+        // several arrive while one is being checked.
+        let body = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        let signatures = (1...10).map { "v1a," + Data(repeating: UInt8($0), count: 64).base64EncodedString() }.joined(separator: " ")
+        let headers: HTTPFields = [
+            HTTPField.Name("webhook-id")!: "msg_forged",
+            HTTPField.Name("webhook-timestamp")!: String(Int(Date().timeIntervalSince1970)),
+            HTTPField.Name("webhook-signature")!: signatures,
+            .contentType: "application/json",
+        ]
+        let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+            for _ in 0..<16 {
+                group.addTask { try await httpRequest(.POST, "\(gateway.baseURL)/webhooks/svix", headers: headers, body: body) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let statuses = responses.map(\.status)
+        #expect(statuses.allSatisfy { $0 == 401 || $0 == 503 }, "\(statuses)")
+        #expect(statuses.contains(401), "none was checked: \(statuses)")
+        let overloaded = responses.filter { $0.status == 503 }
+        #expect(!overloaded.isEmpty, "none was turned away: \(statuses)")
+        for response in overloaded {
+            #expect(response.json?["error"] as? String == "overloaded", "\(response.text)")
+            #expect(response.headers[.retryAfter] == "1")
+        }
+        #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 200)
+        let metrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics").text
+        #expect(metrics.contains(#"hookline_gateway_requests_total{source="svix",status="503"} \#(overloaded.count)"#), "\(metrics)")
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 0)
+    }
 }
