@@ -35,8 +35,9 @@ final class Gateway: Sendable {
     let publicKeyChecks = Atomic<Int>(0)
     let maxPublicKeyChecks: Int
 
-    /// The default bound: 32 deliveries a core, some 25 ms of forged checks a core queued at most
-    /// with one key, and more than the connections a sender keeps busy.
+    /// The default bound: 32 deliveries a core, more than the connections a sender keeps busy. With
+    /// one key and ten forged signatures each, that queues some 25 ms of checks a core for small
+    /// bodies, and a few hundred for megabytes (each check hashes the body again).
     static let defaultMaxPublicKeyChecks = 32 * System.coreCount
 
     init(
