@@ -71,7 +71,7 @@ final class Gateway: Sendable {
 
     /// A delivery to a public-key source while ``maxPublicKeyChecks`` are being verified: 503,
     /// sent again later by a provider, and counted and logged as a refusal of the broker's is.
-    private func refuseOverload(source: GatewaySource) -> GatewayReply {
+    func refuseOverload(source: GatewaySource) -> GatewayReply {
         self.metrics.request(source: source.name, status: 503)
         self.log(
             .unacknowledged,
@@ -130,10 +130,29 @@ final class Gateway: Sendable {
             return .jsonError(.badRequest, code: "unreadable_body", message: "The request body could not be read.")
         }
         let incoming = IncomingWebhook(headerFields: request.headers, query: request.uri.query, body: body, arrival: arrival)
+        // Already on the cooperative pool: a public-key source's checks run here, within the same
+        // bound as the event loop's (an `Expect` other than `100-continue` leads here).
+        let bounded = source.verifier.verifiesWithPublicKeys
+        guard !bounded || self.takeCheckPlace() else { return Response(self.refuseOverload(source: source)) }
         let reply = await withUnsafeContinuation { continuation in
             self.handle(incoming, source: source, logger: context.logger) { continuation.resume(returning: $0) }
+            if bounded { self.leaveCheckPlace() }  // verified, and the record with the producer
         }
         return Response(reply)
+    }
+
+    /// Takes one of the ``maxPublicKeyChecks`` places of a delivery awaiting its public-key
+    /// checks; false when every one is taken (the delivery is then refused, ``refuseOverload``).
+    func takeCheckPlace() -> Bool {
+        guard self.publicKeyChecks.add(1, ordering: .relaxed).newValue <= self.maxPublicKeyChecks else {
+            self.publicKeyChecks.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func leaveCheckPlace() {
+        self.publicKeyChecks.subtract(1, ordering: .relaxed)
     }
 
     /// Verifies, publishes and answers one request whose body has been read: `reply` is called
@@ -250,13 +269,10 @@ extension Gateway {
             // the cores between them and the event loops: on the loop, a few forged requests a
             // second held every other connection of that loop back (docs/gateway.md). At most
             // maxPublicKeyChecks at once.
-            guard self.publicKeyChecks.add(1, ordering: .relaxed).newValue <= self.maxPublicKeyChecks else {
-                self.publicKeyChecks.subtract(1, ordering: .relaxed)
-                return reply(self.refuseOverload(source: source))
-            }
+            guard self.takeCheckPlace() else { return reply(self.refuseOverload(source: source)) }
             Task {
-                defer { self.publicKeyChecks.subtract(1, ordering: .relaxed) }
                 self.handle(incoming, source: source, logger: self.logger, reply: reply)
+                self.leaveCheckPlace()
             }
         }
     }
