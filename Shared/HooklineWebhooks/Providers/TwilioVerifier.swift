@@ -26,10 +26,11 @@ public struct TwilioVerifier: WebhookVerifier {
     /// Twilio's callbacks carry a few dozen parameters (each media item of an incoming message
     /// adds two); a form of more is refused before its parameters are decoded and sorted.
     static let maxParameters = 1_000
-    /// …and a form of more bytes (an SMS body of 1,600 characters, four-byte emoji all, percent-encodes to under 20 KB):
-    /// a thousand parameters of a kilobyte each, alike up to their last bytes, would cost some
-    /// ten million byte comparisons to sort.
-    static let maxFormBytes = 65_536
+    /// …and a form of more bytes: a Conversations message body may be 32 KB, and attributes 4 KB
+    /// more, which percent-encoding of non-ASCII text triples. A thousand parameters alike up to
+    /// their last bytes cost some ten million byte comparisons to sort in a megabyte, and at most
+    /// a quarter of that within this.
+    static let maxFormBytes = 262_144
 
     let sha1: HMACKeys<Insecure.SHA1>
     let sha256: HMACKeys<SHA256>
