@@ -12,11 +12,11 @@
 # HOOKLINE_BIN (.build/release), and the sources' secrets (demo values otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
+root=$(pwd -P)  # as /proc/PID/cwd shows it, symlinks resolved
 gateways=${GATEWAYS:-3}
 lb_port=${HOOKLINE_PORT:-8080}
 bin=${HOOKLINE_BIN:-$root/.build/release}
-state=$(mkdir -p "${HOOKLINE_STATE:-.state}" && cd "${HOOKLINE_STATE:-.state}" && pwd)
+state=$(mkdir -p "${HOOKLINE_STATE:-.state}" && cd "${HOOKLINE_STATE:-.state}" && pwd -P)
 config=$root/deploy/hookline.yaml
 mkdir -p "$state/logs" "$state/data"
 source scripts/lib/broker.sh
@@ -30,15 +30,28 @@ for role in gateway orders payments ci monitor ""; do
 done
 
 # A make run killed outright (SIGKILL, an OOM kill) could not stop what it started, and left its
-# pids file. When the run that wrote it is gone, stop what it names that is still this checkout's
-# (newest first, as a stop does); when it is still running, this is a second make run.
-is_ours() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -e "$root" -e "$state"; }
+# pids file. When the run that wrote it is gone, stop what it names that is still its: a process
+# started in the state folder (each is) whose command names this checkout or that folder, newest
+# first, as a stop does. When that run is still up, this is a second make run.
+is_ours() {
+  [ "/proc/$1/cwd" -ef "$state" ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -e "$root" -e "$state"
+}
 if [ -f "$state/pids" ]; then
-  read -r _ earlier <"$state/pids" || true
-  if [ -n "${earlier:-}" ] && [ "$(readlink "/proc/$earlier/cwd" 2>/dev/null)" = "$root" ] \
+  read -r first earlier <"$state/pids" || true
+  if [ "${first:-}" = make-run ] && [ "/proc/${earlier:-0}/cwd" -ef "$root" ] \
      && tr '\0' ' ' <"/proc/$earlier/cmdline" 2>/dev/null | grep -q run-local.sh; then
     echo "run: another \`make run\` (pid $earlier) is up with $state; stop it first" >&2
     exit 1
+  fi
+  # A file written before runs named themselves in it cannot tell a run still up from a killed
+  # one: refuse while what it names lives.
+  if [ "${first:-}" != make-run ]; then
+    while read -r name pid; do
+      if is_ours "$pid"; then
+        echo "run: $name (pid $pid), named in $state/pids by an earlier \`make run\`, is still up; stop that run first" >&2
+        exit 1
+      fi
+    done <"$state/pids"
   fi
   left=()
   while read -r name pid; do
