@@ -24,8 +24,9 @@ status=0
 promtool=.deps/promtool/usr/bin/promtool
 if [ ! -x "$promtool" ]; then
   echo "check-deploy: fetching promtool (Debian package prometheus)"
-  tmp=$(mktemp -d)
-  # Unpacked beside its place and moved there: a cut-off unpack leaves no promtool to trust.
+  # Unpacked beside its place (on its file system, so the move is a rename) and moved there: a
+  # cut-off unpack leaves no promtool to trust.
+  tmp=$(mktemp -d .deps/promtool.XXXXXX)
   (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1) && dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/unpacked" \
     && rm -rf .deps/promtool && mv "$tmp/unpacked" .deps/promtool \
     || echo "check-deploy: could not fetch promtool; the Prometheus files are checked by the Python checks only" >&2

