@@ -879,6 +879,26 @@ enum RawHTTPConnection {
         }
     }
 
+    /// Sends `bytes` on the connection `fd` and returns the `count` answers that follow, whole.
+    static func responses(on fd: Int32, send bytes: [UInt8], expect count: Int) async throws -> [Response] {
+        try await onOwnThread {
+            _ = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var received: [UInt8] = []
+            var responses: [Response] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while responses.count < count {
+                let n = recv(fd, &chunk, chunk.count, 0)
+                guard n > 0 else { throw Failure(description: "closed or silent after \(responses.count) of \(count) answers") }
+                received += chunk[0..<n]
+                while let (response, used) = try parse(received) {
+                    responses.append(response)
+                    received.removeFirst(used)
+                }
+            }
+            return responses
+        }
+    }
+
     /// Whether a TCP connection to 127.0.0.1:`port` is refused (ECONNREFUSED), rather than
     /// accepted or failing otherwise.
     static func connectionRefused(port: Int) async throws -> Bool {
