@@ -51,6 +51,9 @@ public enum GatewayApplication {
             logger: logger,
             maxPublicKeyChecks: maxPublicKeyChecks ?? Gateway.defaultMaxPublicKeyChecks
         )
+        if let warning = configuration.kafka.unfamiliarTopicConfigWarning {
+            logger.warning("\(warning)")
+        }
         logger.info(
             "gateway configured",
             metadata: [
@@ -114,6 +117,7 @@ public enum GatewayApplication {
             "listen \(address), max body \(configuration.gateway.maxBodyBytes) bytes, \(connections)",
             "kafka \(kafka.brokers) (not contacted), \(topics)",
         ]
+        if let warning = kafka.unfamiliarTopicConfigWarning { lines.append(warning) }
         for (name, source) in sources.sorted(by: { $0.key < $1.key }) {
             let section = configuration.sources[name]!
             var keys: [String] = []

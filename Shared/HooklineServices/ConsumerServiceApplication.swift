@@ -96,6 +96,7 @@ public enum ConsumerServiceApplication {
             "database \(consumer.databasePath) (\(prepared.database)), batches of up to \(consumer.batchSize) events, \(consumer.maxAttempts) attempts an event, ids kept \(Int(consumer.dedupRetention.components.seconds / 3600)) h",
         ]
         if let url = prepared.section.triggerURL { lines.append("build jobs POSTed to \(url)") }
+        if let warning = configuration.kafka.unfamiliarTopicConfigWarning { lines.append(warning) }
         return lines
     }
 

@@ -48,6 +48,16 @@ struct ConfigurationTests {
         #expect(configuration.monitor.listen == "127.0.0.1:8099")
     }
 
+    @Test("topic_config keys that are no Apache Kafka topic setting and in no platform's namespace are named, sorted; known ones are not")
+    func unfamiliarTopicConfigKeys() throws {
+        let configuration = try HooklineConfiguration.parse(
+            #"kafka: { topic_config: { retention.msec: "1", min.insync.replica: "2", retention.ms: "3", confluent.tier.enable: "true", redpanda.remote.read: "true" } }"#
+        )
+        #expect(configuration.kafka.unfamiliarTopicConfigKeys == ["min.insync.replica", "retention.msec"])
+        #expect(configuration.kafka.unfamiliarTopicConfigWarning?.hasPrefix("warning: kafka.topic_config: min.insync.replica, retention.msec are not topic settings") == true)
+        #expect(try HooklineConfiguration.parse(#"kafka: { topic_config: { retention.ms: "3" } }"#).kafka.unfamiliarTopicConfigWarning == nil)
+    }
+
     @Test("an empty file is all defaults")
     func emptyIsDefaults() throws {
         let configuration = try HooklineConfiguration.parse("{}")

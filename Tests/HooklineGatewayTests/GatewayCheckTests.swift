@@ -36,6 +36,34 @@ struct GatewayCheckTests {
         #expect(!run.stderr.contains("Connect to"), "\(run.stderr)")
     }
 
+    @Test("--check warns of a kafka.topic_config key that is no Kafka topic setting (misspelt), which would fail the creation of every topic; a platform's own namespace passes quietly")
+    func checkWarnsOfAMisspeltTopicSetting() async throws {
+        let directory = try temporaryDirectory()
+        let run = try await runGateway(
+            ["--check"],
+            yaml: """
+                kafka: { brokers: "127.0.0.1:1", topic_config: { "retention.msec": "604800000", "min.insync.replicas": "2", "confluent.placement.constraints": "{}" } }
+                sources:
+                  github: { provider: github, secrets: ["a-secret-value"] }
+                """,
+            in: directory
+        )
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains(
+            "warning: kafka.topic_config: retention.msec is not a topic setting Apache Kafka knows (misspelt?); a cluster refuses to create a topic with one"
+        ), "\(run.stdout)")
+        let clean = try await runGateway(
+            ["--check"],
+            yaml: """
+                kafka: { brokers: "127.0.0.1:1", topic_config: { "retention.ms": "604800000", "redpanda.remote.read": "true" } }
+                sources:
+                  github: { provider: github, secrets: ["a-secret-value"] }
+                """,
+            in: directory
+        )
+        #expect(clean.status == 0 && !clean.stdout.contains("warning"), "\(clean.stdout)")
+    }
+
     @Test("--check names the connections start-up would allow: fewer than gateway.max_connections when the open-file limit leaves no room for them")
     func checkNamesTheConnectionsAllowed() async throws {
         let directory = try temporaryDirectory()
