@@ -233,12 +233,15 @@ public struct KafkaSection: Sendable, Hashable {
         }.sorted()
     }
 
-    /// A line for `--check` or the log naming ``unfamiliarTopicConfigKeys``; nil when there are none.
-    public var unfamiliarTopicConfigWarning: String? {
+    /// What is wrong with ``unfamiliarTopicConfigKeys``, for the log; nil when there are none.
+    public var unfamiliarTopicConfigMessage: String? {
         let keys = self.unfamiliarTopicConfigKeys
         guard !keys.isEmpty else { return nil }
-        return "warning: kafka.topic_config: \(keys.joined(separator: ", ")) \(keys.count == 1 ? "is not a topic setting" : "are not topic settings") Apache Kafka knows (misspelt?); a cluster refuses to create a topic with one"
+        return "kafka.topic_config: \(keys.joined(separator: ", ")) \(keys.count == 1 ? "is not a topic setting" : "are not topic settings") Apache Kafka knows (misspelt?); a cluster refuses to create a topic with one"
     }
+
+    /// The same as a `--check` line.
+    public var unfamiliarTopicConfigWarning: String? { self.unfamiliarTopicConfigMessage.map { "warning: " + $0 } }
 }
 
 /// `gateway:` — the HTTP side of every gateway replica.

@@ -60,13 +60,9 @@ final class Gateway: Sendable {
         self.maxPublicKeyChecks = maxPublicKeyChecks
     }
 
-    /// Logs one line of `kind` for `source` unless the throttle holds it back; the line says
-    /// how many were held back before it.
+    /// Logs one line of `kind` for `source` unless the throttle holds it back (``LogThrottle/log``).
     func log(_ kind: LogThrottle.Kind, source: String, level: Logger.Level, _ message: Logger.Message, metadata: @autoclosure () -> Logger.Metadata, logger: Logger) {
-        guard logger.logLevel <= level, let held = self.logThrottle.admit(kind, source: source) else { return }
-        var metadata = metadata()
-        if held > 0 { metadata["hookline.suppressed"] = "\(held)" }
-        logger.log(level: level, message, metadata: metadata)
+        self.logThrottle.log(kind, source: source, level: level, message, metadata: metadata(), logger: logger)
     }
 
     /// A delivery to a public-key source while ``maxPublicKeyChecks`` are being verified: 503,

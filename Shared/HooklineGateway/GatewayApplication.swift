@@ -51,8 +51,8 @@ public enum GatewayApplication {
             logger: logger,
             maxPublicKeyChecks: maxPublicKeyChecks ?? Gateway.defaultMaxPublicKeyChecks
         )
-        if let warning = configuration.kafka.unfamiliarTopicConfigWarning {
-            logger.warning("\(warning)")
+        if let message = configuration.kafka.unfamiliarTopicConfigMessage {
+            logger.warning("\(message)")
         }
         logger.info(
             "gateway configured",

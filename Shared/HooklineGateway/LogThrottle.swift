@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// Bounds the log lines of events that can come once per request: for each source and kind, at
@@ -33,6 +34,15 @@ final class LogThrottle: Sendable {
 
     init(linesPerSecond: Int = 10) {
         self.linesPerSecond = linesPerSecond
+    }
+
+    /// Logs one line of `kind` for `source` unless the throttle holds it back; the line says how
+    /// many were held back before it (`hookline.suppressed`).
+    func log(_ kind: Kind, source: String, level: Logger.Level, _ message: Logger.Message, metadata: @autoclosure () -> Logger.Metadata, logger: Logger) {
+        guard logger.logLevel <= level, let held = self.admit(kind, source: source) else { return }
+        var metadata = metadata()
+        if held > 0 { metadata["hookline.suppressed"] = "\(held)" }
+        logger.log(level: level, message, metadata: metadata)
     }
 
     /// Whether a line of `kind` for `source` may be logged now: nil when not, else how many lines

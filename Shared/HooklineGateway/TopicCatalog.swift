@@ -133,11 +133,10 @@ final class TopicCatalog: Sendable {
                     if case .creating = state.topics[topic] { state.topics[topic] = nil }
                     return state.waiterToWake()
                 }?.resume(returning: true)
-                if let held = self.logThrottle.admit(.topicCreation, source: topic) {
-                    var metadata: Logger.Metadata = ["kafka.topic": "\(topic)", "kafka.error": "\(error)"]
-                    if held > 0 { metadata["hookline.suppressed"] = "\(held)" }
-                    self.logger.warning("topic creation failed", metadata: metadata)
-                }
+                self.logThrottle.log(
+                    .topicCreation, source: topic, level: .warning, "topic creation failed",
+                    metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"], logger: self.logger
+                )
                 return .failure(error)
             }
         }
