@@ -496,7 +496,6 @@ struct GatewayConnectionTests {
                 sources:
                   github: { provider: github, secrets: ["s3cret"] }
                 """,
-            port: try freeLoopbackPort(),
             openFiles: (soft: 100, hard: 128)
         )
         defer { if gateway.process.isRunning { gateway.process.terminate() } }

@@ -16,7 +16,6 @@ struct GatewayLogTests {
         let stripeSecret = "whsec_" + Data("stripe-secret-\(UUID().uuidString.prefix(8))".utf8).base64EncodedString()
         let stripeSecretFile = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("stripe-secret"))
         try stripeSecret.write(to: stripeSecretFile, atomically: true, encoding: .utf8)
-        let port = try freeLoopbackPort()
         let gateway = try await GatewayProcess.start(
             yaml: """
                 kafka: { brokers: "\(broker.bootstrapServers)", topic_prefix: "\(TestKafka.uniqueName("logs"))", partitions: 1 }
@@ -25,12 +24,11 @@ struct GatewayLogTests {
                   github: { provider: github, secrets: ["${HOOKLINE_TEST_GITHUB_SECRET}"] }
                   stripe: { provider: stripe, secrets: ["file:\(stripeSecretFile.path)"], tolerance_seconds: 300 }
                 """,
-            port: port,
             logLevel: "trace",
             environment: ["HOOKLINE_TEST_GITHUB_SECRET": githubSecret, "HOOKLINE_LOG_FORMAT": format]
         )
         defer { if gateway.process.isRunning { gateway.process.terminate() } }
-        let base = "http://127.0.0.1:\(port)/webhooks"
+        let base = "http://127.0.0.1:\(gateway.port)/webhooks"
         let now = Int64(Date().timeIntervalSince1970)
         func sign(_ provider: String, _ secret: String, _ body: [UInt8], id: String) throws -> HTTPFields {
             try WebhookProviders.sign(provider: provider, WebhookSigningInput(secret: secret, body: body, event: "push", id: id, timestamp: now)).headerFields

@@ -17,7 +17,7 @@ struct GatewayReloadTests {
         try "first-secret\n".write(to: secretFile, atomically: true, encoding: .utf8)
         let kafka = #"kafka: { brokers: "\#(broker.bootstrapServers)", topic_prefix: "\#(prefix)", partitions: 3 }"#
         let github = #"  github: { provider: github, secrets: ["file:\#(secretFile.path)"] }"#
-        let gateway = try await GatewayProcess.start(yaml: [kafka, "sources:", github].joined(separator: "\n"), port: try freeLoopbackPort(), logLevel: "info")
+        let gateway = try await GatewayProcess.start(yaml: [kafka, "sources:", github].joined(separator: "\n"), logLevel: "info")
         defer { if gateway.process.isRunning { kill(gateway.process.processIdentifier, SIGKILL) } }
         let base = "http://127.0.0.1:\(gateway.port)"
         func push(_ secret: String) async throws -> Int {

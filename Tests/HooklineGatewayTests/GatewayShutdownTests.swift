@@ -22,81 +22,46 @@ struct GatewayProcess {
 
     /// Starts the gateway on `yaml` with `environment` added to this process's, logging at
     /// `logLevel` to ``log``; with `openFiles`, under that soft and hard limit on open files.
-    /// Returns once the process itself listens on `port` and answers there. Another test's server
-    /// can take a free port between its choice and the gateway's bind (the gateway then exits
-    /// with `Address already in use`, and a probe may reach the other server): the start is then
-    /// tried again on another free port, twice at most.
+    /// It listens on a loopback port of its own choosing (``port``); returns once it answers there.
     static func start(
         yaml: String,
-        port: Int,
         logLevel: String = "warning",
         environment: [String: String] = [:],
         openFiles: (soft: Int, hard: Int)? = nil
     ) async throws -> GatewayProcess {
-        var port = port
-        for attempt in 1...3 {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("gateway"))
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let config = directory.appendingPathComponent("hookline.yaml")
-            try yaml.write(to: config, atomically: true, encoding: .utf8)
-            let log = directory.appendingPathComponent("gateway.log")
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try self.binary())
-            process.arguments = ["--config", config.path, "--listen", "127.0.0.1:\(port)", "--log-level", logLevel]
-            if let openFiles {
-                // util-linux's prlimit sets the limits and then runs the gateway in its own process.
-                process.arguments = ["--nofile=\(openFiles.soft):\(openFiles.hard)", process.executableURL!.path] + process.arguments!
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            }
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-            let gateway = GatewayProcess(process: process, port: port, log: log, config: config)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("gateway"))
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("hookline.yaml")
+        try yaml.write(to: config, atomically: true, encoding: .utf8)
+        let log = directory.appendingPathComponent("gateway.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try self.binary())
+        process.arguments = ["--config", config.path, "--listen", "127.0.0.1:0", "--log-level", logLevel]
+        if let openFiles {
+            // util-linux's prlimit sets the limits and then executes the gateway (the same process).
+            process.arguments = ["--nofile=\(openFiles.soft):\(openFiles.hard)", process.executableURL!.path] + process.arguments!
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        if let port = try await listeningPort(of: process) {
             let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
+            while ContinuousClock.now < deadline, process.isRunning {
                 // A connection of its own, closed after: a test starts from a gateway without any.
                 let probe = try? await httpRequest(.GET, "http://127.0.0.1:\(port)/healthz", headers: [.connection: "close"], timeout: .seconds(1))
-                if probe?.status == 200, Self.listens(pid: process.processIdentifier, port: port) { return gateway }
-                guard process.isRunning else { break }
+                if probe?.status == 200 { return GatewayProcess(process: process, port: port, log: log, config: config) }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            process.terminate()
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            guard text.contains("Address already in use"), attempt < 3 else {
-                throw EmbeddedBrokerError(message: "the gateway did not start: \(text)")
-            }
-            port = try freeLoopbackPort()
         }
-        throw EmbeddedBrokerError(message: "the gateway did not start")
+        process.terminate()
+        throw EmbeddedBrokerError(message: "the gateway did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
 
-    /// Whether process `pid` has a socket listening on TCP `port` (from /proc: the listening
-    /// sockets' inodes, against the process's descriptors).
-    static func listens(pid: Int32, port: Int) -> Bool {
-        let hex = String(port, radix: 16, uppercase: true)
-        let suffix = ":" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-        var inodes: Set<String> = []
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
-            for line in text.split(separator: "\n").dropFirst() {
-                let fields = line.split(separator: " ")
-                // local_address, rem_address, st (0A: LISTEN), …, inode (the tenth field).
-                guard fields.count > 9, fields[1].hasSuffix(suffix), fields[3] == "0A" else { continue }
-                inodes.insert(String(fields[9]))
-            }
-        }
-        let descriptors = "/proc/\(pid)/fd"
-        guard !inodes.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: descriptors) else { return false }
-        return entries.contains { entry in
-            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(descriptors)/\(entry)") else { return false }
-            return target.hasPrefix("socket:[") && inodes.contains(String(target.dropFirst(8).dropLast()))
-        }
-    }
-
-    /// Starts a gateway on a free port with one source, `github`, whose secret is `secret`;
+    /// Starts a gateway with one source, `github`, whose secret is `secret`;
     /// `kafka` and `gateway` are added to those sections (YAML flow-mapping members).
     static func github(broker: EmbeddedBroker, prefix: String, secret: String, kafka: String, gateway: String) async throws -> GatewayProcess {
         try await self.start(
@@ -105,8 +70,7 @@ struct GatewayProcess {
                 gateway: { \(gateway) }
                 sources:
                   github: { provider: github, secrets: ["\(secret)"] }
-                """,
-            port: try freeLoopbackPort()
+                """
         )
     }
 }

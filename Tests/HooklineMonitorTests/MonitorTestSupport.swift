@@ -19,7 +19,7 @@ func run(_ executable: URL, _ arguments: [String], timeout: Duration = .seconds(
     return try await runBinary(executable.path, arguments: arguments, environment: environment, timeout: timeout)
 }
 
-/// `hookline-monitor` running as its own process on a free loopback port.
+/// `hookline-monitor` running as its own process, on a loopback port of its choosing.
 final class MonitorProcess {
     let port: Int
     private let process: Process
@@ -64,7 +64,6 @@ final class MonitorProcess {
         services: [String: String] = [:],
         awaiting probe: String = "/readyz"
     ) async throws {
-        self.port = try freeLoopbackPort()
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("monitor"))
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         let config = self.directory.appendingPathComponent("hookline.yaml")
@@ -81,7 +80,7 @@ final class MonitorProcess {
         let process = Process()
         process.executableURL = try builtBinary("hookline-monitor")
         process.arguments =
-            ["--config", config.path, "--listen", "127.0.0.1:\(self.port)", "--interval", "\(interval)", "--window", "\(window)", "--log-level", "warning"]
+            ["--config", config.path, "--listen", "127.0.0.1:0", "--interval", "\(interval)", "--window", "\(window)", "--log-level", "warning"]
             + gateways.flatMap { ["--gateway", $0] }
         process.currentDirectoryURL = self.directory
         let log = self.directory.appendingPathComponent("monitor.log")
@@ -91,6 +90,11 @@ final class MonitorProcess {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         self.process = process
+        guard let port = try await listeningPort(of: process) else {
+            process.terminate()
+            throw EmbeddedBrokerError(message: "hookline-monitor did not listen; see \(log.path)")
+        }
+        self.port = port
 
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {

@@ -96,13 +96,13 @@ func deliver(_ sample: WebhookSample, to gateway: RunningGateway, source: String
     return try await httpRequest(.POST, "\(gateway.baseURL)/webhooks/\(source)", headers: signed.headerFields, body: input.body).status
 }
 
-/// `hookline-orders` as its own process, its output in `log`.
-func startOrders(config: String, listen: String = "127.0.0.1:0", logLevel: String = "warning", log: URL) throws -> Process {
+/// `hookline-orders` as its own process on a loopback port of its choosing (``listeningPort(of:within:)``), its output in `log`.
+func startOrders(config: String, logLevel: String = "warning", log: URL) throws -> Process {
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
     let handle = try FileHandle(forWritingTo: log)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try builtExecutable("hookline-orders"))
-    process.arguments = ["--config", config, "--listen", listen, "--log-level", logLevel]
+    process.arguments = ["--config", config, "--listen", "127.0.0.1:0", "--log-level", logLevel]
     process.standardOutput = handle
     process.standardError = handle
     try process.run()

@@ -31,7 +31,6 @@ struct ServiceProcessTests {
     func startsBeforeTheBroker() async throws {
         let directory = try temporaryDirectory()
         let brokerPort = try freeLoopbackPort()
-        let servicePort = try freeLoopbackPort()
         let prefix = TestKafka.uniqueName("wh")
         let group = TestKafka.uniqueName("orders")
         let database = directory.appendingPathComponent("orders.sqlite").path
@@ -46,8 +45,9 @@ struct ServiceProcessTests {
 
         // With no broker at all, SIGTERM stops the wait (in the middle of its first admin request,
         // which would take 10 s to time out) and the process exits 0 at once.
-        let early = try startOrders(config: config.path, listen: "127.0.0.1:\(servicePort)", logLevel: "info", log: directory.appendingPathComponent("early.log"))
+        let early = try startOrders(config: config.path, logLevel: "info", log: directory.appendingPathComponent("early.log"))
         defer { if early.isRunning { kill(early.processIdentifier, SIGKILL) } }
+        var servicePort = try #require(try await listeningPort(of: early))
         #expect(try await eventually { try await self.status("http://127.0.0.1:\(servicePort)/healthz") == 200 })
         try await Task.sleep(for: .seconds(1))
         let signalled = ContinuousClock.now
@@ -55,8 +55,9 @@ struct ServiceProcessTests {
         #expect(await exitStatus(of: early) == 0)
         #expect(ContinuousClock.now - signalled < .seconds(3))
 
-        let orders = try startOrders(config: config.path, listen: "127.0.0.1:\(servicePort)", logLevel: "info", log: log)
+        let orders = try startOrders(config: config.path, logLevel: "info", log: log)
         defer { if orders.isRunning { kill(orders.processIdentifier, SIGKILL) } }
+        servicePort = try #require(try await listeningPort(of: orders))
         #expect(try await eventually { try await self.status("http://127.0.0.1:\(servicePort)/healthz") == 200 })
         #expect(try await eventually { (try? String(contentsOf: log, encoding: .utf8))?.contains("Kafka does not answer yet") == true })
         #expect(orders.isRunning, "the service gave up: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
