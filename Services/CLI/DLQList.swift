@@ -27,7 +27,7 @@ struct DLQList: AsyncParsableCommand {
             let configuration = try self.cluster.load()
             let admin = try self.cluster.admin(configuration)
             guard let topic = try await DeadLetterTopic.load(service: self.service, configuration: configuration, admin: admin) else {
-                let name = "\(configuration.kafka.topicPrefix).dlq.\(self.service)"
+                let name = DeadLetterTopic.name(service: self.service, configuration: configuration)
                 if self.output.json {
                     JSONOutput.print(["topic": name, "records": [Any]()])
                 } else {

@@ -70,9 +70,9 @@ struct DLQRedrive: AsyncParsableCommand {
         let admin = try self.cluster.admin(configuration)
         guard let topic = try await DeadLetterTopic.load(service: self.service, configuration: configuration, admin: admin) else {
             guard self.all else {
-                throw CLIError.failed("\(configuration.kafka.topicPrefix).dlq.\(self.service) does not exist: \(self.service) has no dead letters")
+                throw CLIError.failed("\(DeadLetterTopic.name(service: self.service, configuration: configuration)) does not exist: \(self.service) has no dead letters")
             }
-            self.report(topic: "\(configuration.kafka.topicPrefix).dlq.\(self.service)", group: "hookline-dlq-redrive-\(self.service)", sent: [], skipped: [], failure: nil)
+            self.report(topic: DeadLetterTopic.name(service: self.service, configuration: configuration), group: "hookline-dlq-redrive-\(self.service)", sent: [], skipped: [], failure: nil)
             return
         }
         try await Self.refuseIfRunning(admin: admin, group: topic.redriveGroup, own: 0)

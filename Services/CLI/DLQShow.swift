@@ -27,7 +27,7 @@ struct DLQShow: AsyncParsableCommand {
             let configuration = try self.cluster.load()
             let admin = try self.cluster.admin(configuration)
             guard let topic = try await DeadLetterTopic.load(service: self.service, configuration: configuration, admin: admin) else {
-                throw CLIError.failed("\(configuration.kafka.topicPrefix).dlq.\(self.service) does not exist: \(self.service) has no dead letters")
+                throw CLIError.failed("\(DeadLetterTopic.name(service: self.service, configuration: configuration)) does not exist: \(self.service) has no dead letters")
             }
             let partition = try topic.partition(self.partition)
             try topic.check(partition: partition, offset: self.offset)

@@ -1,6 +1,7 @@
 import HooklineConfig
 import HooklineConsumerKit
 import HooklineKafka
+import HooklineWebhooks
 
 /// A service's dead-letter topic as the cluster has it now: partitions, bounds and how far
 /// redrives have got.
@@ -19,10 +20,14 @@ struct DeadLetterTopic {
 
     var partitions: [Int32] { self.end.keys.sorted() }
 
+    /// `<prefix>.dlq.<service>`.
+    static func name(service: String, configuration: HooklineConfiguration) -> String {
+        WebhookTopic.deadLetters(prefix: configuration.kafka.topicPrefix, service: service)
+    }
+
     /// Looks the topic up; `nil` when it does not exist (the service never dead-lettered anything).
     static func load(service: String, configuration: HooklineConfiguration, admin: KafkaAdmin) async throws -> DeadLetterTopic? {
-        let consumer = ConsumerConfiguration(service: service, kafka: configuration.kafka, section: configuration.services[service] ?? ServiceSection())
-        let name = consumer.deadLetterTopic(service: service)
+        let name = self.name(service: service, configuration: configuration)
         guard let metadata = try await admin.listTopics().first(where: { $0.name == name }) else {
             // A service the configuration does not name either is a mistyped name more likely
             // than one with no dead letters.

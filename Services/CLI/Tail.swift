@@ -193,7 +193,7 @@ struct TailSelection: CustomStringConvertible {
             self.excluded = nil
         case (nil, _):
             self.patterns = [prefix.isEmpty ? "" : prefix + "."]
-            self.excluded = everyTopic(of: "dlq")
+            self.excluded = everyTopic(of: WebhookTopic.deadLetterSource)
         }
     }
 

@@ -3,6 +3,13 @@ extension HooklineConfiguration {
     /// `hookline-<name>`, as the consumer services name it): the groups the monitor and
     /// `hookline lag` look for even when the cluster does not list them.
     public var serviceGroups: [String] {
-        self.services.map { name, section in section.group ?? "hookline-\(name)" }.sorted()
+        self.services.map { name, section in section.groupID(service: name) }.sorted()
+    }
+}
+
+extension ServiceSection {
+    /// The consumer group of the service named `name`: ``group``, by default `hookline-<name>`.
+    public func groupID(service name: String) -> String {
+        self.group ?? "hookline-\(name)"
     }
 }

@@ -117,6 +117,10 @@ public struct HooklineConfiguration: Sendable {
         for (name, _) in self.sources where !Self.isValidName(name) {
             throw ConfigurationError("sources.\(name): a source name may use only a-z, 0-9, '_' and '-' (it becomes part of a URL and a topic name)")
         }
+        if self.sources[WebhookTopic.deadLetterSource] != nil {
+            let topics = WebhookTopic.deadLetters(prefix: self.kafka.topicPrefix, service: "<service>")
+            throw ConfigurationError("sources.\(WebhookTopic.deadLetterSource): the name is taken: \(topics) are the consumer services' dead-letter topics")
+        }
         if self.kafka.partitions < 1 { throw ConfigurationError("kafka.partitions must be at least 1") }
         if self.kafka.replicationFactor < 1, self.kafka.replicationFactor != -1 {
             throw ConfigurationError("kafka.replication_factor must be at least 1, or -1 for the cluster's default.replication.factor")
@@ -164,6 +168,9 @@ public struct HooklineConfiguration: Sendable {
         for (name, service) in self.services {
             for (field, value) in [("max_attempts", service.maxAttempts), ("dedup_retention_hours", service.dedupRetentionHours), ("batch_size", service.batchSize)] {
                 if let value, value < 1 { throw ConfigurationError("services.\(name).\(field) must be at least 1") }
+            }
+            if service.triggerURL != nil, name != "ci" {
+                throw ConfigurationError("services.\(name).trigger_url: only the ci service POSTs build jobs")
             }
             if let hours = service.dedupRetentionHours, hours > 87_600 {
                 throw ConfigurationError("services.\(name).dedup_retention_hours must be at most 87600 (ten years)")

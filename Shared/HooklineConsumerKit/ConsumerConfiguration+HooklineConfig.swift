@@ -7,7 +7,7 @@ extension ConsumerConfiguration {
     public init(service name: String, kafka: KafkaSection, section: ServiceSection) {
         self.init(
             kafka: KafkaConfiguration(bootstrapServers: kafka.brokers, clientID: "hookline-\(name)", properties: kafka.properties),
-            groupID: section.group ?? "hookline-\(name)",
+            groupID: section.groupID(service: name),
             databasePath: section.database ?? "./data/\(name).sqlite",
             sessionTimeout: .milliseconds(kafka.sessionTimeoutMs),
             topicPrefix: kafka.topicPrefix,

@@ -1,4 +1,5 @@
 import HooklineKafka
+import HooklineWebhooks
 
 /// How a ``ConsumerRunner`` consumes: where the broker and the database are, and its limits.
 public struct ConsumerConfiguration: Sendable {
@@ -80,9 +81,9 @@ public struct ConsumerConfiguration: Sendable {
         self.checkpointInterval = checkpointInterval
     }
 
-    /// `<prefix>.dlq.<service>`.
+    /// `<prefix>.dlq.<service>` (``WebhookTopic/deadLetters(prefix:service:)``).
     public func deadLetterTopic(service: String) -> String {
-        "\(self.topicPrefix).dlq.\(service)"
+        WebhookTopic.deadLetters(prefix: self.topicPrefix, service: service)
     }
 
     /// The wait before attempt `attempt + 1`, `attempt` counting from 1.

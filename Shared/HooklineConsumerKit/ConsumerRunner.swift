@@ -57,6 +57,10 @@ public final class ConsumerRunner: Service, Sendable {
     /// The service's database, for its read endpoints.
     public var reader: any DatabaseReader { self.database.pool }
 
+    /// The service's database, for what runs beside the consumer and writes to it (the CI
+    /// service's build trigger).
+    package var writer: any DatabaseWriter { self.database.pool }
+
     /// True while running and holding at least one partition. A member the group assigned
     /// nothing (more instances than partitions, or none of its topics exists yet) has nothing to
     /// consume, and is not ready until a rebalance gives it some.

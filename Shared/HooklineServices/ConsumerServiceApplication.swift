@@ -10,14 +10,21 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Runs one consumer service: its consumer (the kit's ``ConsumerRunner``), its HTTP API with
-/// `/healthz`, `/readyz` and `/metrics`, and for `ci` the build trigger. SIGTERM stops the HTTP
-/// side, lets the consumer finish and record its batch, and exits 0.
+/// `/healthz`, `/readyz` and `/metrics`, and what the service runs beside them (the CI service's
+/// build trigger). SIGTERM stops the HTTP side, lets the consumer finish and record its batch, and
+/// exits 0.
 public enum ConsumerServiceApplication {
-    /// The services this package knows, by name. A fourth service is one file plus one line here.
+    /// The services this package knows, by name. A fourth service is its file, a line here, and
+    /// its executable (docs/adding-a-consumer.md).
     public static let catalog: [String: Definition] = [
         "orders": Definition(defaultListen: "127.0.0.1:8091", make: { OrdersService.make(prefix: $1) }, routes: OrdersService.routes),
         "payments": Definition(defaultListen: "127.0.0.1:8092", make: { PaymentsService.make(prefix: $1) }, routes: PaymentsService.routes),
-        "ci": Definition(defaultListen: "127.0.0.1:8093", make: { CIService.make(prefix: $1, triggers: $0.triggerURL != nil) }, routes: CIService.routes),
+        "ci": Definition(
+            defaultListen: "127.0.0.1:8093",
+            make: { CIService.make(prefix: $1, triggers: $0.triggerURL != nil) },
+            routes: CIService.routes,
+            beside: { section, writer, logger in section.triggerURL.map { [CITrigger(url: $0, writer: writer, logger: logger)] } ?? [] }
+        ),
     ]
 
     public struct Definition: Sendable {
@@ -25,6 +32,8 @@ public enum ConsumerServiceApplication {
         /// The service from its section and the topic prefix its patterns start with.
         public var make: @Sendable (ServiceSection, String) -> ConsumerService
         public var routes: @Sendable (Router<BasicRequestContext>, any DatabaseReader) -> Void
+        /// What runs beside the consumer, on the service's database, from its section.
+        public var beside: @Sendable (ServiceSection, any DatabaseWriter, Logger) -> [any Service] = { _, _, _ in [] }
     }
 
     /// Builds the service's runner and the services to run beside it, in start order.
@@ -69,12 +78,7 @@ public enum ConsumerServiceApplication {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? address.port) },
             logger: logger
         )
-        var services: [any Service] = [runner]
-        if let url = section.triggerURL, let writer = runner.reader as? any DatabaseWriter {
-            services.append(CITrigger(url: url, writer: writer, logger: logger))
-        }
-        services.append(http)
-        return (runner, services)
+        return (runner, [runner] + definition.beside(section, runner.writer, logger) + [http])
     }
 
     /// Checks everything service `name` would start with, without contacting the broker, opening

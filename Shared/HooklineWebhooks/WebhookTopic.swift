@@ -3,6 +3,16 @@ public enum WebhookTopic {
     /// Kafka's longest legal topic name.
     public static let maximumLength = 249
 
+    /// The name in the place of a source that the consumer services' dead-letter topics have;
+    /// no source may take it (the configuration refuses one so named).
+    public static let deadLetterSource = "dlq"
+
+    /// The dead-letter topic of consumer service `service`: `<prefix>.dlq.<service>` (an empty
+    /// prefix left out, with its dot, as in ``name(prefix:source:event:)``).
+    public static func deadLetters(prefix: String, service: String) -> String {
+        prefix.isEmpty ? "\(deadLetterSource).\(service)" : "\(prefix).\(deadLetterSource).\(service)"
+    }
+
     /// The topic for `event` from `source`: `<prefix>.<source>.<event>`.
     ///
     /// The rules, in order:

@@ -97,6 +97,8 @@ struct ConfigurationTests {
             ("sources: { gh: { provider: github, ack_timeout_ms: 0 } }", "sources.gh.ack_timeout_ms must be positive"),
             ("sources: { gh: { provider: github, rate_limit_per_second: 0 } }", "sources.gh.rate_limit_per_second must be at least 1"),
             ("services: { orders: { max_attempts: 0 } }", "services.orders.max_attempts must be at least 1"),
+            ("services: { orders: { trigger_url: \"https://ci.example.com\" } }", "services.orders.trigger_url: only the ci service POSTs build jobs"),
+            ("sources: { dlq: { provider: github } }", "sources.dlq: the name is taken: webhooks.dlq.<service> are the consumer services' dead-letter topics"),
             ("services: { orders: { dedup_retention_hours: 99999999999999 } }", "services.orders.dedup_retention_hours must be at most 87600"),
             ("kafka: { session_timeout_ms: 9999999999 }", "kafka.session_timeout_ms must be at most 3600000"),
             ("sources: { gh: { provider: github, success_status: 201 } }", "sources.gh.success_status is 201; it may be 200, 202 or 204"),

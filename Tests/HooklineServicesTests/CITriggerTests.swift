@@ -22,7 +22,7 @@ struct CITriggerTests {
                 configuration: ConsumerConfiguration(kafka: KafkaConfiguration(bootstrapServers: "127.0.0.1:1"), groupID: "ci-setup", databasePath: database),
                 logger: TestKafka.logger
             )
-            let writer = try #require(runner.reader as? any DatabaseWriter)
+            let writer = runner.writer
             try await writer.write { db in
                 try db.execute(
                     sql: "INSERT INTO builds (repository, ref, sha, trigger, status, attempts, created_at) VALUES ('octo/repo', 'refs/heads/main', ?, 'push', 'pending', 0, '2024-05-14T09:26:35Z')",

@@ -33,7 +33,7 @@ struct PaymentsLedgerTests {
             configuration: ConsumerConfiguration(kafka: KafkaConfiguration(bootstrapServers: "127.0.0.1:1"), groupID: "payments-migration", databasePath: path),
             logger: Logger(label: "hookline.test")
         )
-        let writer = try #require(runner.reader as? any DatabaseWriter)
+        let writer = runner.writer
         try writer.write { db in
             let kept = try PaymentsService.Entry.fetchAll(db)
             #expect(kept.map(\.eventID) == ["1001"])

@@ -207,7 +207,7 @@ struct ServiceProcessTests {
                 configuration: ConsumerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), groupID: "ci-setup", databasePath: database),
                 logger: TestKafka.logger
             )
-            let writer = try #require(runner.reader as? any DatabaseWriter)
+            let writer = runner.writer
             try await writer.write { db in
                 for index in 1...3 {
                     try db.execute(

@@ -24,6 +24,13 @@ struct WebhookTopicTests {
         #expect(WebhookTopic.name(prefix: "My Prefix", source: "Src", event: "E") == "My_Prefix.Src.e")
     }
 
+    @Test("a consumer service's dead letters: <prefix>.dlq.<service>, an empty prefix left out as in webhook topics")
+    func deadLetterTopics() {
+        #expect(WebhookTopic.deadLetters(prefix: "webhooks", service: "orders") == "webhooks.dlq.orders")
+        #expect(WebhookTopic.deadLetters(prefix: "", service: "orders") == "dlq.orders")
+        #expect(WebhookTopic.deadLetters(prefix: "", service: "orders") == WebhookTopic.name(prefix: "", source: WebhookTopic.deadLetterSource, event: "orders"))
+    }
+
     @Test func longNamesAreCutTo249WithAStableHash() {
         let long = String(repeating: "a", count: 300)
         let topic = WebhookTopic.name(prefix: "hookline", source: "github", event: long)
