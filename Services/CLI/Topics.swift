@@ -28,24 +28,29 @@ struct Topics: AsyncParsableCommand {
             _ = tracker.record(LagSnapshot(takenAt: Date(), groups: [], topics: try await reader.topics()))
             try await Task.sleep(for: .milliseconds(Int64(self.interval * 1000)))
             let report = tracker.record(LagSnapshot(takenAt: Date(), groups: [], topics: try await reader.topics()))
-            self.print(report.topics)
+            self.print(report)
         }
     }
 
-    private func print(_ topics: [LagReport.Topic]) {
+    /// The topics, after the partitions whose end could not be read (left out of the counts and
+    /// sums: a topic with its leader down must not read as a smaller one).
+    private func print(_ report: LagReport) {
+        let topics = report.topics
         if self.output.json {
             struct Output: Encodable {
                 var topics: [LagReport.Topic]
+                var unreadable: [LagReport.Unreadable]
             }
             let stripped = topics.map { topic in
                 var topic = topic
                 topic.history = []
                 return topic
             }
-            let data = (try? LagReport.encoder().encode(Output(topics: stripped))) ?? Data()
+            let data = (try? LagReport.encoder().encode(Output(topics: stripped, unreadable: report.unreadable))) ?? Data()
             Swift.print(String(decoding: data, as: UTF8.self))
             return
         }
+        report.blindSpotLines.forEach { Swift.print($0) }
         guard !topics.isEmpty else { return Swift.print("no topics") }
         var rows: [[String]] = [["TOPIC", "PARTITIONS", "END OFFSETS", "MSG/S", "PER PARTITION (END @ MSG/S)"]]
         for topic in topics {

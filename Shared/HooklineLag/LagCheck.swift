@@ -6,7 +6,8 @@
 /// look could not measure, since "caught up" cannot be vouched for there. That is a configured
 /// group that is absent, a partition or group the look could not read, a lagging partition
 /// without a commit, and (with `maxLagSeconds`) a lagging partition whose time lag is unknown or
-/// only a lower bound below the threshold. Statuses are not checked: one look cannot judge them.
+/// only a lower bound below the threshold; and a look that found no group at all (a cluster with
+/// no consumers yet, or not the cluster meant). Statuses are not checked: one look cannot judge them.
 public struct LagCheck: Sendable, Hashable {
     /// A group's lag (summed over its partitions, as `HooklineConsumerLagHigh` sums it) above
     /// this fails the check.
@@ -26,6 +27,9 @@ public struct LagCheck: Sendable, Hashable {
         lines += report.unreadable.map { "\($0.topic)[\($0.partition)]: its end offset could not be read at this look" }
         for group in report.groups {
             lines += self.failures(of: group).map { "\(group.group): \($0)" }
+        }
+        if lines.isEmpty, report.groups.isEmpty {
+            lines.append("no consumer group in this look: nothing to vouch for (no consumer has committed on this cluster, or it is not the one meant)")
         }
         return lines
     }

@@ -55,4 +55,11 @@ struct LagCheckTests {
         #expect(failures.prefix(3) == ["hookline-ci: absent (configured, but no member and no commit)", "payments: could not be read at this look", "u[3]: its end offset could not be read at this look"])
         #expect(Set(failures.dropFirst(3)) == ["fresh: no commit and no partition known, its lag cannot be told", "orders: no commit on t[1] (end 7), its lag cannot be told"])
     }
+
+    @Test("a look that found no group fails the check: a wrong --brokers or an empty cluster vouches for nothing")
+    func noGroupFails() {
+        let failures = LagCheck(maxLag: 0).failures(in: self.look([]))
+        #expect(failures == ["no consumer group in this look: nothing to vouch for (no consumer has committed on this cluster, or it is not the one meant)"])
+        #expect(LagCheck(maxLag: 0).failures(in: self.look([group("orders", members: 1, [("t", 0, 5, 5)])])).isEmpty)
+    }
 }
