@@ -104,6 +104,7 @@ public enum MonitorApplication {
         }
         router.get("/api/status") { request, _ in
             var status = state.status
+            status.servedAt = Date()
             // `?since=T`: chart points after T only (the page asks with its last report's time
             // and keeps what it has; a full report at 300 topics is over a megabyte).
             if let since = request.uri.queryParameters.get("since") {

@@ -57,6 +57,7 @@ enum MonitorPage {
 </header>
 <main>
   <div class="error" id="error"></div>
+  <div class="error" id="stale"></div>
   <div class="error" id="unreadable"></div>
   <div class="error" id="absent"></div>
   <div class="summary">
@@ -189,15 +190,27 @@ function keepCharts(report, span) {
   for (const key of [...charts.keys()]) if (!keys.has(key)) charts.delete(key);
   since = partial ? null : report.taken_at;
 }
+// Polls that failed in a row: the next waits twice as long for each, up to 30 s.
+let failures = 0;
 async function refresh() {
   try {
     const asked = since;
-    const response = await fetch(asked == null ? "/api/status" : "/api/status?since=" + asked, { cache: "no-store" });
+    const response = await fetch(asked == null ? "/api/status" : "/api/status?since=" + asked,
+      { cache: "no-store", signal: AbortSignal.timeout(10000) });
     const status = await response.json();
+    failures = 0;
     document.body.dataset.polls = Number(document.body.dataset.polls || 0) + 1;
     if (asked != null) document.body.dataset.partialPolls = Number(document.body.dataset.partialPolls || 0) + 1;
     $("error").style.display = status.error ? "block" : "none";
     $("error").textContent = status.error ? "Last snapshot failed: " + status.error : "";
+    // No success for three intervals (when /readyz turns 503): what is shown is that old, whether
+    // the looks fail or hang. Measured on the monitor's clock.
+    const age = status.last_success_at == null ? null : status.served_at - status.last_success_at;
+    const stale = age != null && age > 3 * status.interval_seconds;
+    $("stale").style.display = stale ? "block" : "none";
+    $("stale").dataset.age = stale ? Math.round(age) : "";
+    $("stale").textContent = stale ? `No snapshot has succeeded for ${Math.round(age)} s (the monitor looks every ` +
+      `${status.interval_seconds} s): what is shown is as of then.` : "";
     // The gateways first: while the broker is out of reach, no snapshot comes, and their 503s
     // are what matters.
     if (status.gateways.length) {
@@ -243,12 +256,18 @@ async function refresh() {
     renderTopics(report.topics);
     document.body.dataset.loaded = "true";
   } catch (error) {
+    failures += 1;
     $("error").style.display = "block";
     $("error").textContent = "The monitor does not answer: " + error;
   }
 }
-refresh();
-setInterval(refresh, 2000);
+// The next poll is asked for only once this one is done: a slow answer never has another
+// queued behind it.
+async function poll() {
+  await refresh();
+  setTimeout(poll, Math.min(30000, 2000 * 2 ** failures));
+}
+poll();
 </script>
 </body>
 </html>

@@ -14,4 +14,7 @@ public struct MonitorStatus: Sendable, Hashable, Codable {
     public var gateways: [GatewayTraffic]
     /// How far back the charts in `lag` go.
     public var chartSeconds: Double = LagTracker.defaultChartSpan
+    /// When this answer was made, by the monitor's clock: the page tells the age of the last
+    /// success from it, not from the browser's clock.
+    public var servedAt: Date?
 }

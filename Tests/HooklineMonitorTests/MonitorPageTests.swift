@@ -98,6 +98,26 @@ struct MonitorPageTests {
         #expect(page.contains("1 configured group has no member and no commit (the service is not running, or has never committed): hookline-payments"))
     }
 
+    @Test("a last success older than three intervals is said above the tables, by the monitor's clock; a fresh one is not")
+    func staleSnapshot() async throws {
+        var tracker = LagTracker()
+        let topics = [TopicOffsets(topic: "webhooks.github.push", ends: [0: 5])]
+        let lastSuccess = Date().addingTimeInterval(-60)
+        let state = MonitorState(interval: .seconds(2))
+        state.publish(tracker.record(LagSnapshot(takenAt: lastSuccess, groups: [], topics: topics)), gateways: [], at: lastSuccess)
+        let (baseURL, serving) = try await Self.serve(state)
+        defer { serving.cancel() }
+
+        let page = try await self.render(baseURL)
+        let age = try #require(page.firstMatch(of: /id="stale" data-age="([0-9]+)"/).map { Int($0.1) ?? 0 }, "\(page.prefix(3000))")
+        #expect((60...120).contains(age))
+        #expect(page.contains("No snapshot has succeeded for \(age) s (the monitor looks every 2 s): what is shown is as of then."))
+
+        state.publish(tracker.record(LagSnapshot(takenAt: Date(), groups: [], topics: topics)), gateways: [])
+        let fresh = try await self.render(baseURL)
+        #expect(fresh.contains(#"id="stale" data-age="""#) && fresh.contains(#"data-polls="#), "\(fresh.prefix(3000))")
+    }
+
     @Test("the page keeps the charts it was sent and asks only for the points after its last report; /api/status?since= sends no older point")
     func chartsSentOnce() async throws {
         var tracker = LagTracker()
