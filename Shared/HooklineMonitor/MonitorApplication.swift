@@ -69,6 +69,14 @@ public enum MonitorApplication {
     /// connects, so a mistake stops start-up at once with exit 78).
     private static func prepare(kafka: KafkaSection, configuration: MonitorConfiguration) throws(ConfigurationError) -> (ListenAddress, KafkaConfiguration) {
         let address = try ListenAddress(configuration.listen)
+        // The file's own rules hold whole seconds; --interval and --window take fractions (tests
+        // look every half second), but a look every millisecond would hammer the cluster.
+        if configuration.interval < .milliseconds(100) {
+            throw ConfigurationError("monitor.interval_seconds (or --interval) must be at least 0.1 s")
+        }
+        if configuration.window < configuration.interval {
+            throw ConfigurationError("monitor.window_seconds (or --window) must be at least monitor.interval_seconds (or --interval): a status is judged over several looks")
+        }
         for gateway in configuration.gateways {
             _ = try URL.http(gateway, field: "monitor.gateways (or --gateway)")
         }

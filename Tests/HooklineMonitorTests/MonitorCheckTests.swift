@@ -29,12 +29,14 @@ struct MonitorCheckTests {
         #expect(!run.stderr.contains("Connect to"), "\(run.stderr)")
     }
 
-    @Test("--check exits 78 and names the field: a librdkafka property, a gateway URL from the file or the command line")
+    @Test("--check exits 78 and names the field: a librdkafka property, a gateway URL from the file or the command line, an interval too short or longer than the window")
     func checkFails() async throws {
         let cases: [(yaml: String, arguments: [String], expected: String)] = [
             (#"kafka: { brokers: "127.0.0.1:1", properties: { "socket.timeout.msx": "5000" } }"#, [], #"kafka.properties: socket.timeout.msx: No such configuration property"#),
             (#"monitor: { gateways: ["gateway-1:8080/metrics"] }"#, [], "monitor.gateways (or --gateway): gateway-1:8080/metrics is not an http or https URL"),
             ("", ["--gateway", "http://127.0.0.1:8080", "--gateway", "ftp://127.0.0.1"], "monitor.gateways (or --gateway): ftp://127.0.0.1 is not an http or https URL"),
+            ("", ["--interval", "0.0004"], "monitor.interval_seconds (or --interval) must be at least 0.1 s"),
+            ("monitor: { window_seconds: 30 }", ["--interval", "60"], "monitor.window_seconds (or --window) must be at least monitor.interval_seconds (or --interval)"),
         ]
         for (yaml, arguments, expected) in cases {
             let config = try writeConfiguration(yaml.hasPrefix("kafka:") ? yaml : #"kafka: { brokers: "127.0.0.1:1" }"# + "\n" + yaml)
