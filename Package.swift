@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Every target is Swift 6 language mode (strict concurrency) with the same upcoming features.
+// Every target is Swift 6 language mode (strict concurrency) with the same upcoming features
+// (given to each at the end of this file).
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -46,8 +47,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Shared/HooklineKafka",
-            swiftSettings: swiftSettings
+            path: "Shared/HooklineKafka"
         ),
 
         // MARK: - Webhook verification
@@ -58,17 +58,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
-            path: "Shared/HooklineWebhooks",
-            swiftSettings: swiftSettings
+            path: "Shared/HooklineWebhooks"
         ),
 
         // MARK: - Configuration
 
         .target(
             name: "HooklineConfig",
-            dependencies: ["HooklineWebhooks", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")],
-            path: "Shared/HooklineConfig",
-            swiftSettings: swiftSettings
+            dependencies: [
+                "HooklineWebhooks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Shared/HooklineConfig"
         ),
 
         // MARK: - Gateway
@@ -90,11 +93,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            path: "Shared/HooklineGateway",
-            swiftSettings: swiftSettings
+            path: "Shared/HooklineGateway"
         ),
 
-        // MARK: - Consumer services
+        // MARK: - Consumer kit (what every consumer service is built on)
 
         .target(
             name: "HooklineConsumerKit",
@@ -107,11 +109,10 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Shared/HooklineConsumerKit",
-            swiftSettings: swiftSettings
+            path: "Shared/HooklineConsumerKit"
         ),
 
-        // MARK: - Consumer services
+        // MARK: - The consumer services (the executables' library)
 
         .target(
             name: "HooklineServices",
@@ -131,8 +132,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            path: "Shared/HooklineServices",
-            swiftSettings: swiftSettings
+            path: "Shared/HooklineServices"
         ),
 
         // MARK: - Lag monitoring
@@ -140,8 +140,7 @@ let package = Package(
         .target(
             name: "HooklineLag",
             dependencies: ["HooklineKafka", .product(name: "Logging", package: "swift-log")],
-            path: "Shared/HooklineLag",
-            swiftSettings: swiftSettings
+            path: "Shared/HooklineLag"
         ),
         .target(
             name: "HooklineMonitor",
@@ -158,8 +157,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            path: "Shared/HooklineMonitor",
-            swiftSettings: swiftSettings
+            path: "Shared/HooklineMonitor"
         ),
 
         // MARK: - Test and benchmark support
@@ -177,8 +175,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Shared/HooklineTestSupport",
-            swiftSettings: swiftSettings
+            path: "Shared/HooklineTestSupport"
         ),
 
         // MARK: - Executables
@@ -191,26 +188,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Services/Gateway",
-            swiftSettings: swiftSettings
+            path: "Services/Gateway"
         ),
         .executableTarget(
             name: "hookline-orders",
             dependencies: ["HooklineServices"],
-            path: "Services/Orders",
-            swiftSettings: swiftSettings
+            path: "Services/Orders"
         ),
         .executableTarget(
             name: "hookline-payments",
             dependencies: ["HooklineServices"],
-            path: "Services/Payments",
-            swiftSettings: swiftSettings
+            path: "Services/Payments"
         ),
         .executableTarget(
             name: "hookline-ci",
             dependencies: ["HooklineServices"],
-            path: "Services/CI",
-            swiftSettings: swiftSettings
+            path: "Services/CI"
         ),
         .executableTarget(
             name: "hookline",
@@ -227,8 +220,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Services/CLI",
-            swiftSettings: swiftSettings
+            path: "Services/CLI"
         ),
         .executableTarget(
             name: "hookline-monitor",
@@ -238,8 +230,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Services/Monitor",
-            swiftSettings: swiftSettings
+            path: "Services/Monitor"
         ),
         .executableTarget(
             name: "hookline-demo",
@@ -248,8 +239,7 @@ let package = Package(
                 "HooklineTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Services/Demo",
-            swiftSettings: swiftSettings
+            path: "Services/Demo"
         ),
         .executableTarget(
             name: "hookline-bench",
@@ -270,8 +260,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Services/Bench",
-            swiftSettings: swiftSettings
+            path: "Services/Bench"
         ),
 
         // MARK: - Tests
@@ -283,8 +272,7 @@ let package = Package(
                 "HooklineTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tests/HooklineKafkaTests",
-            swiftSettings: swiftSettings
+            path: "Tests/HooklineKafkaTests"
         ),
         .testTarget(
             name: "HooklineGatewayTests",
@@ -299,8 +287,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Tests/HooklineGatewayTests",
-            swiftSettings: swiftSettings
+            path: "Tests/HooklineGatewayTests"
         ),
         .testTarget(
             name: "HooklineConsumerKitTests",
@@ -314,8 +301,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Tests/HooklineConsumerKitTests",
-            swiftSettings: swiftSettings
+            path: "Tests/HooklineConsumerKitTests"
         ),
         .testTarget(
             name: "HooklineServicesTests",
@@ -329,14 +315,12 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Tests/HooklineServicesTests",
-            swiftSettings: swiftSettings
+            path: "Tests/HooklineServicesTests"
         ),
         .testTarget(
             name: "HooklineLagTests",
             dependencies: ["HooklineKafka", "HooklineLag"],
-            path: "Tests/HooklineLagTests",
-            swiftSettings: swiftSettings
+            path: "Tests/HooklineLagTests"
         ),
         .testTarget(
             name: "HooklineMonitorTests",
@@ -351,8 +335,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Tests/HooklineMonitorTests",
-            swiftSettings: swiftSettings
+            path: "Tests/HooklineMonitorTests"
         ),
         .testTarget(
             name: "HooklineCLITests",
@@ -364,14 +347,12 @@ let package = Package(
                 "HooklineWebhooks",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Tests/HooklineCLITests",
-            swiftSettings: swiftSettings
+            path: "Tests/HooklineCLITests"
         ),
         .testTarget(
             name: "HooklineConfigTests",
             dependencies: ["HooklineConfig"],
-            path: "Tests/HooklineConfigTests",
-            swiftSettings: swiftSettings
+            path: "Tests/HooklineConfigTests"
         ),
         .testTarget(
             name: "HooklineWebhooksTests",
@@ -380,8 +361,11 @@ let package = Package(
                 "HooklineTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Tests/HooklineWebhooksTests",
-            swiftSettings: swiftSettings
+            path: "Tests/HooklineWebhooksTests"
         ),
     ]
 )
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}

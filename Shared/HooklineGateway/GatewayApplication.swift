@@ -12,7 +12,7 @@ import UnixSignals
 /// Builds and runs `hookline-gateway`.
 public enum GatewayApplication {
     /// Builds the gateway from configuration: resolves every source's secrets, creates the
-    /// producers, and returns the application, ready to run as a `Service`.
+    /// producer, and returns the application, ready to run as a `Service`.
     ///
     /// - Parameters:
     ///   - listen: `HOST:PORT`, overriding `gateway.listen` (several replicas share one file).

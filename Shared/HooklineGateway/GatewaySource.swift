@@ -11,7 +11,7 @@ final class GatewaySource: Sendable {
     let verifier: any WebhookVerifier
     /// The public URL for schemes that sign the URL (Twilio, Square).
     let publicURL: String?
-    /// Which producer acknowledges this source's writes (one per distinct ack timeout).
+    /// How long a write of this source may wait for the broker's acknowledgement before its 503.
     let ackTimeoutMs: Int
     let rateLimiter: RateLimiter?
     /// `/webhooks/<name>`, the CloudEvents source.

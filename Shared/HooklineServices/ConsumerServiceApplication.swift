@@ -232,6 +232,3 @@ public struct ConsumerServiceOptions: ParsableCommand {
         }
     }
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}
-extension LogFormat: ExpressibleByArgument {}
