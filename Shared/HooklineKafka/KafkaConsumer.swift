@@ -332,7 +332,7 @@ extension KafkaConsumer {
         listener: (any KafkaRebalanceListener)?,
         logger: Logger
     ) {
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
         let partitions = RDKafkaClient.entries(of: list).map(\.topicPartition)
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:

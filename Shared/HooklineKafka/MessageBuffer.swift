@@ -9,12 +9,16 @@ final class MessageBuffer: Sendable {
         var closed = false
         var fetchPaused = false
         var fullSince: ContinuousClock.Instant?
+        /// When the poll thread last polled while the buffer was full.
+        var lastPollWhileFull: ContinuousClock.Instant?
 
         var count: Int { self.messages.count - self.head }
     }
 
     private let state = Mutex(State())
     let capacity: Int
+    /// How often a full buffer is polled all the same (``PollStep/wait``).
+    static let pollWhileFull = Duration.seconds(1)
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -25,7 +29,10 @@ final class MessageBuffer: Sendable {
         /// Poll librdkafka for the next record.
         case poll
         /// The buffer is full: wait a moment without polling. librdkafka keeps prefetching into its
-        /// own bounded queue, so nothing is fetched twice and throughput does not drop.
+        /// own bounded queue, so nothing is fetched twice and throughput does not drop. Once every
+        /// ``pollWhileFull`` it polls anyway (taking a record past the capacity): librdkafka serves
+        /// rebalances only inside a poll, and a member that stopped polling would hold up the
+        /// whole group's rebalance (a revoke never delivered) while its application is stuck.
         case wait
         /// Full for long (the application is stuck): pause fetching and poll anyway, so the group
         /// does not drop this member for missing `max.poll.interval.ms`.
@@ -38,6 +45,7 @@ final class MessageBuffer: Sendable {
         self.state.withLock { state in
             guard state.count >= self.capacity else {
                 state.fullSince = nil
+                state.lastPollWhileFull = nil
                 guard state.fetchPaused else { return .poll }
                 state.fetchPaused = false
                 return .resumeAndPoll
@@ -45,7 +53,11 @@ final class MessageBuffer: Sendable {
             let since = state.fullSince ?? now
             state.fullSince = since
             if state.fetchPaused { return .poll }
-            guard since.duration(to: now) >= maxWait else { return .wait }
+            guard since.duration(to: now) >= maxWait else {
+                if let last = state.lastPollWhileFull, last.duration(to: now) < Self.pollWhileFull { return .wait }
+                state.lastPollWhileFull = now
+                return .poll
+            }
             state.fetchPaused = true
             return .pauseAndPoll
         }
