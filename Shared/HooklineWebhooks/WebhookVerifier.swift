@@ -3,11 +3,16 @@ import HTTPTypes
 /// One provider's signature scheme: a verifier created once from configuration (keys decoded
 /// there), and a signer producing what the provider itself would send.
 ///
-/// To add a provider, write one conforming type in `Providers/` and list it in
-/// ``WebhookProviders/all``.
+/// To add a provider, write one conforming type in `Providers/`, its ``samples`` in `Samples/`,
+/// and list it in ``WebhookProviders/all``.
 public protocol WebhookVerifier: Sendable {
     /// The provider's name as written in configuration, such as `github` or `standard-webhooks`.
     static var provider: String { get }
+
+    /// Realistic deliveries of this provider, at least one: what `hookline send`, `make run`'s
+    /// demo and the tests send (every one is sent through a gateway and checked to land in its
+    /// topic with its id and key).
+    static var samples: [WebhookSample] { get }
 
     /// The settings of ``ProviderConfiguration`` this provider reads: a source of it that sets
     /// any other is refused at start-up, so a setting meant for another provider is never

@@ -1,10 +1,8 @@
-/// Realistic sample deliveries for every built-in provider, one file per provider
-/// (`WebhookSamples+GitHub.swift`, …).
+/// Realistic sample deliveries of every built-in provider: each provider's own
+/// (``WebhookVerifier/samples``, in `Samples/<Provider>Verifier+Samples.swift`).
 public enum WebhookSamples {
     /// Every sample, grouped by provider in the order of ``WebhookProviders/all``.
-    public static let all: [WebhookSample] =
-        github + gitlab + stripe + shopify + slack + twilio + standardWebhooks + discord + genericHMAC
-        + square + paddle + linear + intercom
+    public static let all: [WebhookSample] = WebhookProviders.all.flatMap { $0.samples }
 
     /// The providers that have samples, in the order of ``WebhookProviders/all``.
     public static let providers: [String] = WebhookProviders.names.filter { name in

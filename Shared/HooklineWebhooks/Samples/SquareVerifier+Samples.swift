@@ -1,12 +1,12 @@
-// MARK: - WebhookSamples + Square
+// MARK: - SquareVerifier + samples
 
-extension WebhookSamples {
+extension SquareVerifier {
     /// The notification URL the Square samples are signed for.
     static let squareURL = "https://hooks.example.com/hooks/square"
 
     /// Square: `payment.updated` for a completed 49.90 EUR card payment, signed together with
     /// ``squareURL``. The event and id come from the body (`type`, `event_id`); the key is `data.id`.
-    static let square: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "square",
             event: "payment.updated",

@@ -1,10 +1,10 @@
 // MARK: - WebhookSamples + Standard Webhooks
 
-extension WebhookSamples {
+extension StandardWebhooksVerifier {
     /// Standard Webhooks: an `invoice.paid` event. The id travels in `webhook-id`; the key is
     /// `data.id`, as configured with `key_json_pointer: /data/id`. Sign with a `whsec_` secret
     /// (`v1`) or a `whsk_` private key (`v1a`).
-    static let standardWebhooks: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "standard-webhooks",
             event: "invoice.paid",

@@ -1,9 +1,9 @@
-// MARK: - WebhookSamples + Paddle
+// MARK: - PaddleVerifier + samples
 
-extension WebhookSamples {
+extension PaddleVerifier {
     /// Paddle Billing: `transaction.completed` for a 49.90 EUR checkout. The event and id come from
     /// the body (`event_type`, `event_id`); the key is `data.id`.
-    static let paddle: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "paddle",
             event: "transaction.completed",

@@ -1,11 +1,11 @@
-// MARK: - WebhookSamples + Shopify
+// MARK: - ShopifyVerifier + samples
 
-extension WebhookSamples {
+extension ShopifyVerifier {
     /// Shopify: the life of order `820982911946154508` (#1001, 49.90 EUR, `jon@example.com`):
     /// `orders.create`, `orders.paid`, `orders.updated`, `orders.cancelled`. The topic travels in
     /// `X-Shopify-Topic` (`orders/create`), the id in `X-Shopify-Event-Id`, the key (the shop) in
     /// `X-Shopify-Shop-Domain`.
-    static let shopify: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "shopify",
             event: "orders.create",

@@ -1,9 +1,9 @@
-// MARK: - WebhookSamples + GitHub
+// MARK: - GitHubVerifier + samples
 
-extension WebhookSamples {
+extension GitHubVerifier {
     /// GitHub: `push`, `pull_request` (opened), `issues` (opened), `ping`. Event and delivery id
     /// travel in `X-GitHub-Event` and `X-GitHub-Delivery`; the key is `repository.full_name`.
-    static let github: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "github",
             event: "push",

@@ -1,10 +1,10 @@
-// MARK: - WebhookSamples + GitLab
+// MARK: - GitLabVerifier + samples
 
-extension WebhookSamples {
+extension GitLabVerifier {
     /// GitLab: `push` and `merge_request`. The event travels in `X-Gitlab-Event` (`Push Hook`,
     /// `Merge Request Hook`) and must match `object_kind`; the id in `Idempotency-Key`; the key is
     /// `project.path_with_namespace`.
-    static let gitlab: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "gitlab",
             event: "push",

@@ -1,11 +1,11 @@
-// MARK: - WebhookSamples + Stripe
+// MARK: - StripeVerifier + samples
 
-extension WebhookSamples {
+extension StripeVerifier {
     /// Stripe: a 49.90 EUR payment for order `ord_1001` (`metadata.order_id`) by customer
     /// `cus_Q5hZ8xY2mN4kLp`, through `checkout.session.completed`, `payment_intent.succeeded`,
     /// `charge.refunded`, and a declined attempt in `payment_intent.payment_failed`. The event and id
     /// come from the body (`type`, `id`); the key is `data.object.id`.
-    static let stripe: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "stripe",
             event: "checkout.session.completed",

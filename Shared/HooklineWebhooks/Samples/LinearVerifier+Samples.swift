@@ -1,10 +1,10 @@
-// MARK: - WebhookSamples + Linear
+// MARK: - LinearVerifier + samples
 
-extension WebhookSamples {
+extension LinearVerifier {
     /// Linear: an issue created (`Issue` + `create` → `issue.create`). Freshness comes from the body's
     /// `webhookTimestamp` (Unix milliseconds), so the body is restamped when signed
     /// (``WebhookSample/body(at:)``). The id travels in `Linear-Delivery`; the key is `data.id`.
-    static let linear: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "linear",
             event: "issue.create",

@@ -1,6 +1,6 @@
 // MARK: - WebhookSamples + generic HMAC-SHA256
 
-extension WebhookSamples {
+extension GenericHMACVerifier {
     /// The configuration the generic samples assume: `X-Signature: sha256=<hex>`, the event in the
     /// body's `event_type`, the id in `X-Webhook-Id`, and events of one order keyed together by
     /// `order_id`.
@@ -14,7 +14,7 @@ extension WebhookSamples {
 
     /// A shop backend's own webhooks (`hmac-sha256`): `new_order` and `payment_success` for order
     /// `ord_1001`, keyed by `order_id`.
-    static let genericHMAC: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "hmac-sha256",
             event: "new_order",

@@ -1,9 +1,9 @@
-// MARK: - WebhookSamples + Intercom
+// MARK: - IntercomVerifier + samples
 
-extension WebhookSamples {
+extension IntercomVerifier {
     /// Intercom: `conversation.user.created`, a customer starting a conversation. The event and id
     /// come from the body (`topic`, `id`); the key is `data.item.id`, the conversation.
-    static let intercom: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "intercom",
             event: "conversation.user.created",

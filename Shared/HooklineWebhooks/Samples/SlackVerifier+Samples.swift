@@ -1,9 +1,9 @@
-// MARK: - WebhookSamples + Slack
+// MARK: - SlackVerifier + samples
 
-extension WebhookSamples {
+extension SlackVerifier {
     /// Slack Events API: `event_callback` deliveries of an `app_mention` and a channel `message`.
     /// The verifier reports the inner `event.type`; the id is `event_id`, the key `team_id`.
-    static let slack: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "slack",
             event: "app_mention",

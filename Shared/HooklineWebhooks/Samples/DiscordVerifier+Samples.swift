@@ -1,9 +1,9 @@
-// MARK: - WebhookSamples + Discord
+// MARK: - DiscordVerifier + samples
 
-extension WebhookSamples {
+extension DiscordVerifier {
     /// Discord interactions: a slash command (type 2, `application_command`). Signed with the
     /// application's Ed25519 private key; the id is the interaction `id`, the key `guild_id`.
-    static let discord: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "discord",
             event: "application_command",

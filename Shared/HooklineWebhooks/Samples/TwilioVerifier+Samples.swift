@@ -1,13 +1,13 @@
-// MARK: - WebhookSamples + Twilio
+// MARK: - TwilioVerifier + samples
 
-extension WebhookSamples {
+extension TwilioVerifier {
     /// The public URL the Twilio samples are signed for.
     static let twilioURL = "https://hooks.example.com/hooks/twilio"
 
     /// Twilio status callbacks (form bodies, signed together with ``twilioURL``): an SMS reaching
     /// `delivered` and a call `completed`; and an Event Streams delivery. The event is `message.<MessageStatus>` or
     /// `call.<CallStatus>`; the id travels in `I-Twilio-Idempotency-Token`; the key is the sid.
-    static let twilio: [WebhookSample] = [
+    public static let samples: [WebhookSample] = [
         WebhookSample(
             provider: "twilio",
             event: "message.delivered",
