@@ -54,6 +54,9 @@ public enum GatewayApplication {
         if let message = configuration.kafka.unfamiliarTopicConfigMessage {
             logger.warning("\(message)")
         }
+        for source in sources.values.sorted(by: { $0.name < $1.name }) {
+            if let warning = source.unlistedEventsWarning { logger.warning("\(warning)") }
+        }
         logger.info(
             "gateway configured",
             metadata: [
@@ -128,6 +131,7 @@ public enum GatewayApplication {
             if let limit = section.rateLimitPerSecond { line += ", at most \(limit) requests/s" }
             if let events = source.events { line += ", topics for \(events.sorted().joined(separator: ", ")) (others to unknown)" }
             lines.append(line)
+            if let warning = source.unlistedEventsWarning { lines.append("warning: " + warning) }
         }
         return lines
     }

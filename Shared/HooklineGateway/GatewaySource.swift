@@ -42,6 +42,14 @@ final class GatewaySource: Sendable {
         self.successStatus = successStatus.map { HTTPResponse.Status(code: $0) } ?? type(of: verifier).successStatus
     }
 
+    /// What to say of a source that lists no `events:` while its provider's signature leaves the
+    /// event type open (``WebhookVerifier/unsignedEventSource``); nil otherwise.
+    var unlistedEventsWarning: String? {
+        guard self.events == nil, let source = self.verifier.unsignedEventSource else { return nil }
+        return "sources.\(self.name): its event type comes from \(source), which the signature does not cover: a captured delivery sent "
+            + "again under made-up event names would get a topic for each; list the events you subscribe to in events: (docs/gateway.md, Routing)"
+    }
+
     /// The event a delivery's topic is named after: its own, or `unknown` when ``events`` leaves it out.
     func topicEvent(_ event: String) -> String {
         guard let events = self.events, !events.contains(event) else { return event }

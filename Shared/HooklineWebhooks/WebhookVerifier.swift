@@ -45,9 +45,17 @@ public protocol WebhookVerifier: Sendable {
     /// that a burst of them, or a forged request's checks, does not hold up every other
     /// connection on the loop. False by default.
     var verifiesWithPublicKeys: Bool { get }
+
+    /// What a delivery's event type is read from when the signature does not bind it (GitHub's
+    /// `X-GitHub-Event` header), or nil where it does (the default): a captured delivery sent
+    /// again under made-up event names would get a topic for each, unless the source lists its
+    /// `events:`, which the gateway's start and `--check` then ask for.
+    var unsignedEventSource: String? { get }
 }
 
 extension WebhookVerifier {
+    public var unsignedEventSource: String? { nil }
+
     public var deliveryIDHeaders: [HTTPField.Name] { [] }
 
     public var verifiesWithPublicKeys: Bool { false }

@@ -57,11 +57,44 @@ struct GatewayCheckTests {
             yaml: """
                 kafka: { brokers: "127.0.0.1:1", topic_config: { "retention.ms": "604800000", "redpanda.remote.read": "true" } }
                 sources:
-                  github: { provider: github, secrets: ["a-secret-value"] }
+                  github: { provider: github, secrets: ["a-secret-value"], events: [push] }
                 """,
             in: directory
         )
         #expect(clean.status == 0 && !clean.stdout.contains("warning"), "\(clean.stdout)")
+    }
+
+    @Test("--check asks for events: where the signature leaves the event type open (an unsigned header, a token, Twilio's undelimited form), and only there")
+    func checkAsksForEventsWhereTheEventIsUnsigned() async throws {
+        let directory = try temporaryDirectory()
+        let run = try await runGateway(
+            ["--check"],
+            yaml: """
+                kafka: { brokers: "127.0.0.1:1" }
+                sources:
+                  github: { provider: github, secrets: ["a"] }
+                  listed: { provider: github, secrets: ["a"], events: [push] }
+                  shop: { provider: shopify, secrets: ["a"] }
+                  twilio: { provider: twilio, secrets: ["a"], public_url: "https://hooks.example.com/webhooks/twilio" }
+                  gitlab: { provider: gitlab, secrets: ["a"] }
+                  signed: { provider: gitlab, signing_tokens: ["whsec_\(Data("a-signing-token".utf8).base64EncodedString())"] }
+                  legacy: { provider: hmac-sha256, secrets: ["a"], signature_header: "X-Signature", event_type_header: "X-Event-Type" }
+                  bound: { provider: hmac-sha256, secrets: ["a"], signature_header: "X-Signature", event_type_header: "X-Event-Type", event_type_json_pointer: "/type" }
+                  stripe: { provider: stripe, secrets: ["whsec_\(Data("a-stripe-secret".utf8).base64EncodedString())"] }
+                """,
+            in: directory
+        )
+        #expect(run.status == 0, "\(run.stderr)")
+        let warned = run.stdout.split(separator: "\n").compactMap { line -> String? in
+            guard let range = line.range(of: "warning: sources.") else { return nil }
+            return String(line[range.upperBound...].prefix { $0 != ":" })
+        }
+        #expect(warned == ["github", "gitlab", "legacy", "shop", "twilio"], "\(run.stdout)")
+        #expect(run.stdout.contains(
+            "warning: sources.github: its event type comes from the X-GitHub-Event header, which the signature does not cover: a captured delivery sent again under made-up event names would get a topic for each; list the events you subscribe to in events: (docs/gateway.md, Routing)"
+        ))
+        #expect(run.stdout.contains("warning: sources.legacy: its event type comes from the X-Event-Type header,"))
+        #expect(run.stdout.contains("warning: sources.twilio: its event type comes from form parameters the signature does not delimit,"))
     }
 
     @Test("--check names the connections start-up would allow: fewer than gateway.max_connections when the open-file limit leaves no room for them")

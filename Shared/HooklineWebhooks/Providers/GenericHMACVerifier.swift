@@ -21,6 +21,12 @@ public struct GenericHMACVerifier: WebhookVerifier {
 
     public var deliveryIDHeaders: [HTTPField.Name] { self.idHeader.map { [$0] } ?? [] }
 
+    /// A header alone; with `event_type_json_pointer` too, the signed body must agree with it.
+    public var unsignedEventSource: String? {
+        guard let header = self.eventHeader, self.eventPointer == nil else { return nil }
+        return "the \(header) header"
+    }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets.")

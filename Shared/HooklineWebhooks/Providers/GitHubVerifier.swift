@@ -18,6 +18,8 @@ public struct GitHubVerifier: WebhookVerifier {
 
     public var deliveryIDHeaders: [HTTPField.Name] { [Self.deliveryHeader] }
 
+    public var unsignedEventSource: String? { "the X-GitHub-Event header" }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets.")

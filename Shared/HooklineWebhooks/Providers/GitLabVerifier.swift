@@ -47,6 +47,10 @@ public struct GitLabVerifier: WebhookVerifier {
     let tokens: [SecretDigest]
     let signing: StandardWebhooksScheme?
 
+    /// A token (`X-Gitlab-Token`) signs nothing: whoever has one delivery has the token. With
+    /// signing tokens alone the body is signed and the header must agree with its `object_kind`.
+    public var unsignedEventSource: String? { self.tokens.isEmpty ? nil : "the X-Gitlab-Event header and the body, which a token does not sign" }
+
     public var deliveryIDHeaders: [HTTPField.Name] { [Self.idempotencyHeader, Self.uuidHeader, StandardWebhooksScheme.idHeader] }
 
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {

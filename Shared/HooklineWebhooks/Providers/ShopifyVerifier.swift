@@ -27,6 +27,8 @@ public struct ShopifyVerifier: WebhookVerifier {
 
     let keys: HMACKeys<SHA256>
 
+    public var unsignedEventSource: String? { "the X-Shopify-Topic header" }
+
     public var deliveryIDHeaders: [HTTPField.Name] { [Self.eventID.name, Self.eventID.alias, Self.webhookID.name, Self.webhookID.alias] }
 
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {

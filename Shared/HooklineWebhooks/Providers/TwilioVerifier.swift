@@ -38,6 +38,10 @@ public struct TwilioVerifier: WebhookVerifier {
 
     public var deliveryIDHeaders: [HTTPField.Name] { [Self.idempotencyHeader] }
 
+    /// The signature covers the form's names and values run together: a captured delivery can be
+    /// split again into another form, with another status, under the same signature.
+    public var unsignedEventSource: String? { "form parameters the signature does not delimit" }
+
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {
         guard !configuration.secrets.isEmpty else {
             throw WebhookConfigurationError(provider: Self.provider, message: "Needs at least one entry in secrets (auth tokens or shared keys).")
