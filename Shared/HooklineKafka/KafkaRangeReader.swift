@@ -39,8 +39,26 @@ public struct KafkaRangeReader: Sendable {
     /// - Throws: ``KafkaError`` with ``KafkaError/Code/timedOut`` when some partition did not
     ///   reach the end of its range within ``timeout``.
     public func read(_ ranges: [TopicPartition: Range<Int64>]) async throws(KafkaError) -> [KafkaConsumerMessage] {
+        let (records, unfinished) = try await self.readAvailable(ranges)
+        guard unfinished.isEmpty else {
+            throw KafkaError(
+                code: .timedOut,
+                message: "timed out after \(self.timeout) reading \(unfinished.map(\.description).sorted().joined(separator: ", "))",
+                operation: "reading offset ranges",
+                isRetriable: true
+            )
+        }
+        return records
+    }
+
+    /// Like ``read(_:)``, but a partition that does not reach the end of its range within
+    /// ``timeout`` is named in `unfinished` instead of failing the others: `records` holds what
+    /// every partition gave.
+    public func readAvailable(
+        _ ranges: [TopicPartition: Range<Int64>]
+    ) async throws(KafkaError) -> (records: [KafkaConsumerMessage], unfinished: Set<TopicPartition>) {
         let wanted = ranges.filter { !$0.value.isEmpty }
-        guard !wanted.isEmpty else { return [] }
+        guard !wanted.isEmpty else { return ([], []) }
         let consumer = try KafkaConsumer(configuration: self.configuration, logger: self.logger)
         do {
             try consumer.assign(wanted.mapValues { .offset($0.lowerBound) })
@@ -59,14 +77,6 @@ public struct KafkaRangeReader: Sendable {
             }
         }
         await consumer.close()
-        guard remaining.isEmpty else {
-            throw KafkaError(
-                code: .timedOut,
-                message: "timed out after \(self.timeout) reading \(remaining.map(\.description).sorted().joined(separator: ", "))",
-                operation: "reading offset ranges",
-                isRetriable: true
-            )
-        }
-        return records.keys.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }.flatMap { records[$0]! }
+        return (records.keys.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }.flatMap { records[$0]! }, remaining)
     }
 }

@@ -55,8 +55,10 @@ extension LagReport {
 /// `rereadAfter`: a group stopped behind an old record costs one read a minute, not one a look.
 /// Not for ever, since a position names another record once its log is made again (a topic
 /// deleted and created, a memory-only broker restarted), and the old one's age would be shown for
-/// the new one. A record the log no longer has (deleted by retention) is remembered as such; a
-/// read that timed out is tried again at the next look.
+/// the new one. A record the log no longer has (deleted by retention), or that did not come within
+/// the timeout (a partition whose log retention emptied, a principal allowed to describe topics
+/// but not to read them), is remembered as not there for as long, so a look does not wait the
+/// timeout out each time; it does not keep the records of the other partitions from being used.
 public struct RecordTimes: Sendable {
     let reader: KafkaRangeReader
     let rereadAfter: Duration
@@ -65,7 +67,7 @@ public struct RecordTimes: Sendable {
 
     /// - Parameters:
     ///   - timeout: how long one look waits for the records; one not read by then (deleted by
-    ///     retention, a slow broker) leaves its partition with the estimate.
+    ///     retention, a slow broker) leaves its partition with the estimate until `rereadAfter`.
     ///   - rereadAfter: how long a record's timestamp is kept before it is read again.
     public init(kafka: KafkaConfiguration, timeout: Duration = .seconds(10), rereadAfter: Duration = .seconds(60), logger: Logger) {
         self.reader = KafkaRangeReader(kafka: kafka, timeout: timeout, logger: logger)
@@ -82,7 +84,7 @@ public struct RecordTimes: Sendable {
         while !pending.isEmpty {
             let ranges = pending.mapValues { $0[0]..<($0[0] + 1) }
             pending = pending.compactMapValues { $0.count > 1 ? Array($0.dropFirst()) : nil }
-            guard let records = try? await self.reader.read(ranges) else { continue }
+            guard let records = try? await self.reader.readAvailable(ranges).records else { continue }
             for (partition, range) in ranges {
                 self.known[RecordPosition(partition, offset: range.lowerBound)] = (nil, now)
             }

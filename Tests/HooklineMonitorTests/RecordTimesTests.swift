@@ -43,4 +43,40 @@ struct RecordTimesTests {
         let fresh = try await timeLag(&times)
         #expect(fresh < 4, "time lag \(fresh) s for a record written a moment ago: the old record's")
     }
+
+    @Test("a record that does not come within the timeout leaves the others' time lags told, and is not waited for again at the next look")
+    func aMissingRecordDoesNotBlankTheOthers() async throws {
+        let broker = try await TestKafka.broker()
+        let written = TestKafka.uniqueName("times-written")
+        // No record at offset 0 here (as after retention emptied it, or without read access): the
+        // group's position names a record that never comes.
+        let empty = TestKafka.uniqueName("times-empty")
+        try await TestKafka.admin(broker).createTopics([.init(name: written, partitions: 1), .init(name: empty, partitions: 1)])
+        let producer = try TestKafka.producer(broker)
+        _ = try await producer.send(topic: written, value: Array("x".utf8))
+        await producer.shutdown()
+        func look() -> LagReport {
+            var tracker = LagTracker()
+            let partitions = [written, empty].map { PartitionOffsets(topic: $0, partition: 0, committed: 0, end: 1) }
+            return tracker.record(
+                LagSnapshot(
+                    takenAt: Date(),
+                    groups: [GroupOffsets(groupID: "g", state: "Empty", members: 0, partitions: partitions)],
+                    topics: [TopicOffsets(topic: written, ends: [0: 1]), TopicOffsets(topic: empty, ends: [0: 1])]
+                )
+            )
+        }
+        var times = RecordTimes(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), timeout: .seconds(3), rereadAfter: .seconds(60), logger: TestKafka.logger)
+        var first = look()
+        await times.fill(&first)
+        let told = try #require(first.groups.first?.partitions.first { $0.topic == written })
+        #expect(told.lagSeconds.map { $0 < 10 } == true && !told.lagSecondsIsLowerBound, "\(told)")
+        #expect(first.groups.first?.partitions.first { $0.topic == empty }?.lagSecondsIsLowerBound == true, "still the estimate's bound")
+
+        var second = look()
+        let started = ContinuousClock.now
+        await times.fill(&second)
+        #expect(ContinuousClock.now - started < .seconds(2), "the missing record was waited for again")
+        #expect(second.groups.first?.partitions.first { $0.topic == written }?.lagSeconds != nil)
+    }
 }
