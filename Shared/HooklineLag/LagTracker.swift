@@ -70,7 +70,8 @@ public struct LagTracker: Sendable {
         self.groups = self.groups.filter { live.contains($0.key) }
 
         let topics = snapshot.topics.map { self.topicReport($0, at: now) }
-        self.topicCharts = self.topicCharts.filter { name, _ in snapshot.topics.contains { $0.topic == name } }
+        let names = Set(snapshot.topics.map(\.topic))
+        self.topicCharts = self.topicCharts.filter { names.contains($0.key) }
         self.previous = (now, current)
         return LagReport(
             takenAt: now,
