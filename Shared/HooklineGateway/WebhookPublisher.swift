@@ -329,7 +329,11 @@ final class ReplaceableProducer: Sendable {
         }
         guard replaced else { return }
         self.logger.warning("replaced the Kafka producer", metadata: ["kafka.error": "\(reason)"])
-        Task { await broken.shutdown(timeout: .seconds(1)) }
+        // A stuck producer may still be writing other topics' records: it is given until the
+        // longest ack deadline to deliver them (each request fails at its own deadline anyway),
+        // rather than failing them all a second from now. A fatally broken one delivers nothing.
+        let drain = reason.isFatal ? .seconds(1) : max(self.configuration.messageTimeout, .seconds(1))
+        Task { await broken.shutdown(timeout: drain) }
     }
 
     func flush(timeout: Duration) async {
