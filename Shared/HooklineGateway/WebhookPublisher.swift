@@ -329,11 +329,11 @@ final class ReplaceableProducer: Sendable {
         }
         guard replaced else { return }
         self.logger.warning("replaced the Kafka producer", metadata: ["kafka.error": "\(reason)"])
-        // A stuck producer may still be writing other topics' records: it is given until the
-        // longest ack deadline to deliver them (each request fails at its own deadline anyway),
-        // rather than failing them all a second from now. A fatally broken one delivers nothing.
-        let drain = reason.isFatal ? .seconds(1) : max(self.configuration.messageTimeout, .seconds(1))
-        Task { await broken.shutdown(timeout: drain) }
+        // A second, not the longest ack deadline: what the old producer holds is mostly records
+        // already answered 503 (a broker gone), and draining longer writes them once the broker is
+        // back, a duplicate of the provider's retry each (the broker-down test saw it). Records of
+        // healthy topics still in flight meanwhile are purged and answered 503 in turn.
+        Task { await broken.shutdown(timeout: .seconds(1)) }
     }
 
     func flush(timeout: Duration) async {
