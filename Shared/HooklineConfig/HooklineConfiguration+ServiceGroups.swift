@@ -6,10 +6,3 @@ extension HooklineConfiguration {
         self.services.map { name, section in section.groupID(service: name) }.sorted()
     }
 }
-
-extension ServiceSection {
-    /// The consumer group of the service named `name`: ``group``, by default `hookline-<name>`.
-    public func groupID(service name: String) -> String {
-        self.group ?? "hookline-\(name)"
-    }
-}
