@@ -72,7 +72,7 @@ struct DLQRedrive: AsyncParsableCommand {
             guard self.all else {
                 throw CLIError.failed("\(DeadLetterTopic.name(service: self.service, configuration: configuration)) does not exist: \(self.service) has no dead letters")
             }
-            self.report(topic: DeadLetterTopic.name(service: self.service, configuration: configuration), group: "hookline-dlq-redrive-\(self.service)", sent: [], skipped: [], failure: nil)
+            self.report(topic: DeadLetterTopic.name(service: self.service, configuration: configuration), group: DeadLetterTopic.redriveGroup(service: self.service), sent: [], skipped: [], failure: nil)
             return
         }
         try await Self.refuseIfRunning(admin: admin, group: topic.redriveGroup, own: 0)

@@ -25,6 +25,11 @@ struct DeadLetterTopic {
         WebhookTopic.deadLetters(prefix: configuration.kafka.topicPrefix, service: service)
     }
 
+    /// `hookline-dlq-redrive-<service>` (``redriveGroup``).
+    static func redriveGroup(service: String) -> String {
+        "hookline-dlq-redrive-\(service)"
+    }
+
     /// Looks the topic up; `nil` when it does not exist (the service never dead-lettered anything).
     static func load(service: String, configuration: HooklineConfiguration, admin: KafkaAdmin) async throws -> DeadLetterTopic? {
         let name = self.name(service: service, configuration: configuration)
@@ -39,7 +44,7 @@ struct DeadLetterTopic {
         }
         let partitions = metadata.topicPartitions
         let bounds = try await admin.watermarks(topics: [metadata], isolationLevel: .readUncommitted)
-        let group = "hookline-dlq-redrive-\(service)"
+        let group = self.redriveGroup(service: service)
         let committed = try await admin.committedOffsets(group: group)
         var marks: [Int32: Int64] = [:]
         for partition in partitions {

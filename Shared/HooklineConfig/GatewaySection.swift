@@ -1,6 +1,3 @@
-import Foundation
-import HooklineWebhooks
-
 /// `gateway:` — the HTTP side of every gateway replica.
 public struct GatewaySection: Sendable, Hashable {
     /// `HOST:PORT` to listen on; `--listen` overrides it per replica. Default: `0.0.0.0:8080`

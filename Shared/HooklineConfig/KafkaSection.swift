@@ -1,6 +1,3 @@
-import Foundation
-import HooklineWebhooks
-
 /// `kafka:` — the cluster every process talks to.
 public struct KafkaSection: Sendable, Hashable {
     /// `bootstrap.servers`. Default: `127.0.0.1:9092`

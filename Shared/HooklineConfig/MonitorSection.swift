@@ -1,6 +1,3 @@
-import Foundation
-import HooklineWebhooks
-
 /// `monitor:` — the lag monitor.
 public struct MonitorSection: Sendable, Hashable {
     /// `HOST:PORT` of its page and metrics. Default: `127.0.0.1:8099`

@@ -1,6 +1,3 @@
-import Foundation
-import HooklineWebhooks
-
 /// `services.<name>:` — one consumer service.
 public struct ServiceSection: Sendable, Hashable {
     /// The Kafka consumer group. Default: `hookline-<name>`

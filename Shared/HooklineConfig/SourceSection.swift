@@ -1,6 +1,3 @@
-import Foundation
-import HooklineWebhooks
-
 /// `sources.<name>:` — one webhook endpoint.
 public struct SourceSection: Sendable, Hashable {
     /// Which scheme verifies it: `github`, `stripe`, `shopify`, `slack`, `twilio`,
