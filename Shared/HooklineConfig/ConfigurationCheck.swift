@@ -1,14 +1,14 @@
 import Foundation
 
 /// What every executable's `--check` prints, so their output reads alike.
-public enum ConfigurationCheck {
+package enum ConfigurationCheck {
     /// On standard output: `configuration OK`, then one indented line per thing it would run.
-    public static func printPassed(_ lines: [String]) {
+    package static func printPassed(_ lines: [String]) {
         print((["configuration OK"] + lines).joined(separator: "\n  "))
     }
 
     /// On standard error: `configuration invalid: <what to fix>`. The caller exits 78 (EX_CONFIG).
-    public static func printInvalid(_ error: ConfigurationError) {
+    package static func printInvalid(_ error: ConfigurationError) {
         FileHandle.standardError.write(Data("configuration invalid: \(error.message)\n".utf8))
     }
 }
@@ -17,7 +17,7 @@ extension URL {
     /// `text` as an `http` or `https` URL with a host, the only kind a Hookline process calls
     /// (a CI trigger, a gateway's metrics).
     /// - Throws: an error naming `field` for anything else.
-    public static func http(_ text: String, field: String) throws(ConfigurationError) -> URL {
+    package static func http(_ text: String, field: String) throws(ConfigurationError) -> URL {
         guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased()), url.host?.isEmpty == false else {
             throw ConfigurationError("\(field): \(text) is not an http or https URL")
         }

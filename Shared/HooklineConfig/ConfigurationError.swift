@@ -1,14 +1,14 @@
 import Yams
 
 /// A configuration that cannot work, said so that its reader knows what to fix.
-public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
-    public var message: String
+package struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    package var message: String
 
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = message
     }
 
-    public var description: String { self.message }
+    package var description: String { self.message }
 }
 
 extension YamlError {

@@ -9,7 +9,7 @@ extension HooklineConfiguration: Decodable {
         case kafka, gateway, sources, services, monitor
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
         self.init(
             kafka: try container.decodeIfPresent(KafkaSection.self, forKey: .kafka) ?? .init(),
@@ -27,7 +27,7 @@ extension KafkaSection: Decodable {
         case sessionTimeoutMs = "session_timeout_ms", properties, topicConfig = "topic_config"
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
         self.init()
         try container.assign(&self.brokers, .brokers)
@@ -47,7 +47,7 @@ extension GatewaySection: Decodable {
         case idleTimeoutMs = "idle_timeout_ms"
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
         self.init()
         try container.assign(&self.listen, .listen)
@@ -70,7 +70,7 @@ extension SourceSection: Decodable {
         case events, successStatus = "success_status"
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
         self.init(provider: try container.decode(String.self, forKey: .provider))
         // A setting its provider does not read is a mistake (meant for another provider, or the
@@ -108,7 +108,7 @@ extension ServiceSection: Decodable {
         case batchSize = "batch_size", triggerURL = "trigger_url"
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
         self.init()
         try container.assign(&self.group, .group)
@@ -127,7 +127,7 @@ extension MonitorSection: Decodable {
         case listen, intervalSeconds = "interval_seconds", windowSeconds = "window_seconds", gateways
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
         self.init()
         try container.assign(&self.listen, .listen)

@@ -7,16 +7,16 @@ import Yams
 /// Each process takes its own section: the gateway `kafka`, `gateway` and `sources`; a consumer
 /// service `kafka` and `services.<name>`; the monitor `kafka` and `monitor`. Unknown keys are
 /// errors, so a typo never silently falls back to a default.
-public struct HooklineConfiguration: Sendable {
-    public var kafka: KafkaSection
-    public var gateway: GatewaySection
+package struct HooklineConfiguration: Sendable {
+    package var kafka: KafkaSection
+    package var gateway: GatewaySection
     /// Webhook sources by name; each is served at `POST /webhooks/<name>`.
-    public var sources: [String: SourceSection]
+    package var sources: [String: SourceSection]
     /// Consumer services by name (`orders`, `payments`, `ci`, …).
-    public var services: [String: ServiceSection]
-    public var monitor: MonitorSection
+    package var services: [String: ServiceSection]
+    package var monitor: MonitorSection
 
-    public init(
+    package init(
         kafka: KafkaSection = .init(),
         gateway: GatewaySection = .init(),
         sources: [String: SourceSection] = [:],
@@ -31,12 +31,12 @@ public struct HooklineConfiguration: Sendable {
     }
 
     /// The repository's configuration, relative to the working directory.
-    public static let repositoryPath = "deploy/hookline.yaml"
+    package static let repositoryPath = "deploy/hookline.yaml"
 
     /// The configuration file a process reads when not given `--config`: `$HOOKLINE_CONFIG`, else
     /// `deploy/hookline.yaml` when it exists (a checkout's root), else none. The `hookline` CLI
     /// then runs on defaults; the gateway and the monitor refuse to start.
-    public static func defaultPath(
+    package static func defaultPath(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         fileExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
     ) -> String? {
@@ -46,7 +46,7 @@ public struct HooklineConfiguration: Sendable {
 
     /// Loads the file an executable was pointed at: `--config` when given, else ``defaultPath(environment:fileExists:)``.
     /// - Throws: a ``ConfigurationError`` saying how to give one when there is none.
-    public static func load(commandLinePath path: String?) throws(ConfigurationError) -> HooklineConfiguration {
+    package static func load(commandLinePath path: String?) throws(ConfigurationError) -> HooklineConfiguration {
         guard let path = path ?? self.defaultPath() else {
             throw ConfigurationError("no configuration file: give --config, set HOOKLINE_CONFIG, or run where deploy/hookline.yaml is")
         }
@@ -60,7 +60,7 @@ public struct HooklineConfiguration: Sendable {
     /// never reads another process's secrets. `kafka.brokers` and the values of
     /// `kafka.properties`, which every process needs, may also be `file:PATH`; they are resolved
     /// here.
-    public static func load(
+    package static func load(
         path: String,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigurationError) -> HooklineConfiguration {
@@ -86,7 +86,7 @@ public struct HooklineConfiguration: Sendable {
 
     /// Parses configuration text, expanding the variables in its values (see
     /// ``load(path:environment:)``). `origin` names it in errors.
-    public static func parse(
+    package static func parse(
         _ text: String,
         origin: String = "configuration",
         environment: [String: String] = [:]

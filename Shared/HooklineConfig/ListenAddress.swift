@@ -2,12 +2,12 @@ import Foundation
 
 /// `HOST:PORT`, where HOST is a name, an IPv4 address, or an IPv6 address in brackets as in URLs
 /// (`[::]:8080` listens on every interface, IPv4 included where the system maps it).
-public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+package struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     /// The host to bind, without brackets.
-    public var host: String
-    public var port: Int
+    package var host: String
+    package var port: Int
 
-    public init(_ text: String) throws(ConfigurationError) {
+    package init(_ text: String) throws(ConfigurationError) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
             throw ConfigurationError("listen address \"\(text)\" is not HOST:PORT")
         }
@@ -25,7 +25,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// As written in a configuration: an IPv6 address in brackets.
-    public var description: String {
+    package var description: String {
         self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)"
     }
 }

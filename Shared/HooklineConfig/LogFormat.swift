@@ -5,17 +5,17 @@ import Synchronization
 
 /// How a Hookline process writes its log lines to standard error: swift-log's text lines, or
 /// one JSON object a line for a log collector.
-public enum LogFormat: String, CaseIterable, Sendable {
+package enum LogFormat: String, CaseIterable, Sendable {
     /// `2026-11-27T19:30:00+0000 info hookline.gateway: key=value [Module] message`
     case text
     /// `{"time":"2026-11-27T19:30:00.123Z","level":"info","logger":"hookline.gateway","message":"…","key":"value"}`
     case json
 
     /// The variable that chooses the format when the command line does not.
-    public static let environmentVariable = "HOOKLINE_LOG_FORMAT"
+    package static let environmentVariable = "HOOKLINE_LOG_FORMAT"
 
     /// `explicit` if given, else `$HOOKLINE_LOG_FORMAT`, else text.
-    public static func resolve(_ explicit: LogFormat?, environment: [String: String]) throws(ConfigurationError) -> LogFormat {
+    package static func resolve(_ explicit: LogFormat?, environment: [String: String]) throws(ConfigurationError) -> LogFormat {
         if let explicit { return explicit }
         guard let value = environment[self.environmentVariable], !value.isEmpty else { return .text }
         guard let format = LogFormat(rawValue: value.lowercased()) else {
@@ -26,14 +26,14 @@ public enum LogFormat: String, CaseIterable, Sendable {
 
     /// Makes `explicit`, else `$HOOKLINE_LOG_FORMAT`'s format, else text, the process's log
     /// handler. Call it once, before the first logger.
-    public static func bootstrap(_ explicit: LogFormat?) throws(ConfigurationError) {
+    package static func bootstrap(_ explicit: LogFormat?) throws(ConfigurationError) {
         var environment: [String: String] = [:]
         if let value = getenv(self.environmentVariable) { environment[self.environmentVariable] = String(cString: value) }
         try self.resolve(explicit, environment: environment).bootstrap()
     }
 
     /// Makes this format the process's log handler. Call it once, before the first logger.
-    public func bootstrap() {
+    package func bootstrap() {
         switch self {
         case .text:
             LoggingSystem.bootstrap(StreamLogHandler.standardError)
@@ -47,27 +47,27 @@ public enum LogFormat: String, CaseIterable, Sendable {
 /// label), `message`, `source` (the module), then the metadata's keys, flat (a key that would
 /// replace one of those five is written as `metadata.<key>`). Nested metadata become arrays and
 /// objects; every other value is a string.
-public struct JSONLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
+package struct JSONLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider?
     let label: String
     let output: JSONLogOutput
 
-    public init(label: String, metadataProvider: Logger.MetadataProvider? = nil, output: JSONLogOutput = .standardError) {
+    package init(label: String, metadataProvider: Logger.MetadataProvider? = nil, output: JSONLogOutput = .standardError) {
         self.label = label
         self.metadataProvider = metadataProvider
         self.output = output
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { self.metadata[key] }
         set { self.metadata[key] = newValue }
     }
 
     static let reserved: Set<String> = ["time", "level", "logger", "message", "source"]
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var metadata = self.metadata
         if let provided = self.metadataProvider?.get() { metadata.merge(provided) { $1 } }
         if let explicit = event.metadata { metadata.merge(explicit) { $1 } }
@@ -164,15 +164,15 @@ public struct JSONLogHandler: LogHandler {
 
 /// Where ``JSONLogHandler`` writes: a file descriptor, one whole line at a time, so the lines of
 /// concurrent loggers never interleave.
-public final class JSONLogOutput: Sendable {
+package final class JSONLogOutput: Sendable {
     let descriptor: Int32
     let lock = Mutex(())
 
-    public init(descriptor: Int32) {
+    package init(descriptor: Int32) {
         self.descriptor = descriptor
     }
 
-    public static let standardError = JSONLogOutput(descriptor: 2)
+    package static let standardError = JSONLogOutput(descriptor: 2)
 
     func write(_ line: [UInt8]) {
         self.lock.withLock { _ in

@@ -2,12 +2,12 @@ import Foundation
 
 /// The process's limit on open files (`RLIMIT_NOFILE`), which bounds how many connections a
 /// server can hold.
-public enum OpenFileLimit {
+package enum OpenFileLimit {
     /// Raises the soft limit to the hard one, as Go's runtime does at start: many systems start
     /// services with a soft limit of 1,024, which a gateway outgrows long before its memory or
     /// CPU (systemd's hard limit is 524,288 unless configured). Returns the soft limit in effect,
     /// or nil if it could not be read.
-    public static func raiseToHardLimit() -> Int? {
+    package static func raiseToHardLimit() -> Int? {
         var limit = rlimit()
         guard getrlimit(self.resource, &limit) == 0 else { return nil }
         if limit.rlim_cur != limit.rlim_max {
@@ -20,7 +20,7 @@ public enum OpenFileLimit {
 
     /// The hard limit, which ``raiseToHardLimit()`` raises the soft one to; nil if it could not
     /// be read.
-    public static func hardLimit() -> Int? {
+    package static func hardLimit() -> Int? {
         var limit = rlimit()
         guard getrlimit(self.resource, &limit) == 0 else { return nil }
         return Int(clamping: limit.rlim_max)

@@ -10,14 +10,14 @@ import Foundation
 /// - anything else: the value itself.
 ///
 /// A missing variable or unreadable file is an error naming the reference, never the value.
-public struct SecretResolver: Sendable {
-    public var environment: [String: String]
+package struct SecretResolver: Sendable {
+    package var environment: [String: String]
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
     }
 
-    public func resolve(_ reference: String, for field: String) throws(ConfigurationError) -> String {
+    package func resolve(_ reference: String, for field: String) throws(ConfigurationError) -> String {
         // Variables first, once: `file:${SECRETS_DIR}/github` and `${GITHUB_SECRET:-file:/run/secrets/github}`
         // both name a file.
         let reference = try ConfigurationVariables.expand(reference, environment: self.environment, for: field)
@@ -36,7 +36,7 @@ public struct SecretResolver: Sendable {
         return reference
     }
 
-    public func resolve(_ references: [String], for field: String) throws(ConfigurationError) -> [String] {
+    package func resolve(_ references: [String], for field: String) throws(ConfigurationError) -> [String] {
         var values: [String] = []
         for (index, reference) in references.enumerated() {
             values.append(try self.resolve(reference, for: "\(field)[\(index)]"))

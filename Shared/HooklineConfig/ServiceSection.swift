@@ -1,29 +1,29 @@
 /// `services.<name>:` — one consumer service.
-public struct ServiceSection: Sendable, Hashable {
+package struct ServiceSection: Sendable, Hashable {
     /// The Kafka consumer group. Default: `hookline-<name>`
-    public var group: String?
+    package var group: String?
     /// Path of the service's SQLite database. Default: `./data/<name>.sqlite`
-    public var database: String?
+    package var database: String?
     /// `HOST:PORT` of its HTTP API, health and metrics. Default: the service's own (orders
     /// `127.0.0.1:8091`, payments `:8092`, ci `:8093`)
-    public var listen: String?
+    package var listen: String?
     /// Regular expressions over topic names to follow; replaces the service's own defaults. Default: none
-    public var topics: [String]?
+    package var topics: [String]?
     /// Attempts for a failing event before it goes to the dead-letter topic. Default: `5`
-    public var maxAttempts: Int?
+    package var maxAttempts: Int?
     /// How long processed event ids are kept for deduplication, in hours. Default: `168` (7 days)
-    public var dedupRetentionHours: Int?
+    package var dedupRetentionHours: Int?
     /// Most events applied in one database transaction. Default: `1000`
-    public var batchSize: Int?
+    package var batchSize: Int?
     /// CI service: where new build jobs are POSTed. Default: none (jobs are only recorded)
-    public var triggerURL: String?
+    package var triggerURL: String?
 
-    public init() {}
+    package init() {}
 }
 
 extension ServiceSection {
     /// The consumer group of the service named `name`: ``group``, by default `hookline-<name>`.
-    public func groupID(service name: String) -> String {
+    package func groupID(service name: String) -> String {
         self.group ?? "hookline-\(name)"
     }
 }

@@ -4,7 +4,7 @@ extension SourceSection {
     /// The source's settings as its provider's verifier and signer read them. Keys are passed in
     /// resolved (see ``SecretResolver``): the gateway resolves all of them, `hookline send` at
     /// most the one it signs with.
-    public func providerConfiguration(secrets: [String] = [], publicKeys: [String] = [], signingTokens: [String] = []) -> ProviderConfiguration {
+    package func providerConfiguration(secrets: [String] = [], publicKeys: [String] = [], signingTokens: [String] = []) -> ProviderConfiguration {
         ProviderConfiguration(
             secrets: secrets,
             publicKeys: publicKeys,

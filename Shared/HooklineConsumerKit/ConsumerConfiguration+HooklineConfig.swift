@@ -4,7 +4,7 @@ import HooklineKafka
 extension ConsumerConfiguration {
     /// The configuration of service `name` from the shared file's `kafka:` and `services.<name>:`
     /// sections, each unset key taking its documented default.
-    public init(service name: String, kafka: KafkaSection, section: ServiceSection) {
+    package init(service name: String, kafka: KafkaSection, section: ServiceSection) {
         self.init(
             kafka: KafkaConfiguration(bootstrapServers: kafka.brokers, clientID: "hookline-\(name)", properties: kafka.properties),
             groupID: section.groupID(service: name),

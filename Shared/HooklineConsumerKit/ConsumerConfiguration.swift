@@ -2,50 +2,50 @@ import HooklineKafka
 import HooklineWebhooks
 
 /// How a ``ConsumerRunner`` consumes: where the broker and the database are, and its limits.
-public struct ConsumerConfiguration: Sendable {
+package struct ConsumerConfiguration: Sendable {
     /// The cluster. Required.
-    public var kafka: KafkaConfiguration
+    package var kafka: KafkaConfiguration
     /// `group.id`. Every instance of one service uses the same group. Required.
-    public var groupID: String
+    package var groupID: String
     /// Path of the service's SQLite database. Instances of one service share this file: the
     /// offsets in it are the service's position. Required.
-    public var databasePath: String
+    package var databasePath: String
     /// `session.timeout.ms`. Default: 45 seconds (6 seconds suits the embedded broker)
-    public var sessionTimeout: Duration
+    package var sessionTimeout: Duration
     /// First part of the dead-letter topic `<prefix>.dlq.<service>`. Default: `webhooks`
-    public var topicPrefix: String
+    package var topicPrefix: String
     /// Partitions of the dead-letter topic when the kit creates it. Default: `1`; from a
     /// configuration file, `kafka.partitions`
-    public var deadLetterPartitions: Int32
+    package var deadLetterPartitions: Int32
     /// Replicas of the dead-letter topic when the kit creates it; `-1` is the cluster's
     /// `default.replication.factor`. Default: `-1`; from a configuration file,
     /// `kafka.replication_factor`, as the gateway's topics
-    public var deadLetterReplicationFactor: Int32
+    package var deadLetterReplicationFactor: Int32
     /// Topic-level configuration of the dead-letter topic when the kit creates it. Default:
     /// empty; from a configuration file, `kafka.topic_config`, as the gateway's topics
-    public var deadLetterTopicConfig: [String: String] = [:]
+    package var deadLetterTopicConfig: [String: String] = [:]
     /// Most events applied in one transaction (one fsync). Only a backlog fills a batch: under
     /// light load each batch holds what has arrived. Default: `1000`
-    public var batchSize: Int
+    package var batchSize: Int
     /// Attempts for a failing event before it is dead-lettered. Default: `5`
-    public var maxAttempts: Int
+    package var maxAttempts: Int
     /// Wait before the first retry; doubled per attempt up to ``maxRetryBackoff``. Default: 100 ms
-    public var retryBackoff: Duration
+    package var retryBackoff: Duration
     /// Longest wait between two attempts. Default: 5 seconds
-    public var maxRetryBackoff: Duration
+    package var maxRetryBackoff: Duration
     /// How long processed event ids are kept for deduplication. Default: 7 days
-    public var dedupRetention: Duration
+    package var dedupRetention: Duration
     /// How often ids older than ``dedupRetention`` are pruned. Default: 1 hour
-    public var pruneInterval: Duration
+    package var pruneInterval: Duration
     /// How often per-partition lag is refreshed from the broker. Default: 5 seconds
-    public var lagRefreshInterval: Duration
+    package var lagRefreshInterval: Duration
     /// How long to wait for records before checking for shutdown and housekeeping. Default: 250 ms
-    public var pollTimeout: Duration
+    package var pollTimeout: Duration
     /// How often the database's WAL is checkpointed, beside the batches rather than inside
     /// their commits. Default: 200 ms
-    public var checkpointInterval: Duration
+    package var checkpointInterval: Duration
 
-    public init(
+    package init(
         kafka: KafkaConfiguration,
         groupID: String,
         databasePath: String,
@@ -82,7 +82,7 @@ public struct ConsumerConfiguration: Sendable {
     }
 
     /// `<prefix>.dlq.<service>` (``WebhookTopic/deadLetters(prefix:service:)``).
-    public func deadLetterTopic(service: String) -> String {
+    package func deadLetterTopic(service: String) -> String {
         WebhookTopic.deadLetters(prefix: self.topicPrefix, service: service)
     }
 
@@ -108,7 +108,7 @@ public struct ConsumerConfiguration: Sendable {
     /// Checks the librdkafka properties of the service's consumer and of its dead-letter producer,
     /// without contacting a broker. Unchecked, a property either client refuses would stop the
     /// service only once it runs.
-    public func validate() throws(KafkaError) {
+    package func validate() throws(KafkaError) {
         try self.consumerConfiguration.validate()
         try self.deadLetterProducerConfiguration.validate()
     }

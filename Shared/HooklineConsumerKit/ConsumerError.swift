@@ -4,40 +4,40 @@
 /// to ``ConsumerConfiguration/maxAttempts`` attempts; a ``Code/permanent`` one (an undecodable
 /// payload, a schema mismatch) goes to the dead-letter topic at once. Any other error a handler
 /// throws counts as transient, except `DecodingError`, which counts as permanent.
-public struct ConsumerError: Error, Sendable, CustomStringConvertible {
+package struct ConsumerError: Error, Sendable, CustomStringConvertible {
     /// Whether retrying can help; opaque so new kinds need no API change.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         let rawValue: String
 
         /// Retrying later may succeed.
-        public static let transient = Code(rawValue: "transient")
+        package static let transient = Code(rawValue: "transient")
         /// Retrying will fail the same way.
-        public static let permanent = Code(rawValue: "permanent")
+        package static let permanent = Code(rawValue: "permanent")
 
-        public var description: String { self.rawValue }
+        package var description: String { self.rawValue }
     }
 
-    public var code: Code
+    package var code: Code
     /// What went wrong, for logs and the `hookline-dlq-reason` header. Never the payload.
-    public var message: String
+    package var message: String
     /// The underlying error, when there is one.
-    public var cause: (any Error)?
+    package var cause: (any Error)?
 
-    public init(code: Code, message: String, cause: (any Error)? = nil) {
+    package init(code: Code, message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.cause = cause
     }
 
-    public static func transient(_ message: String, cause: (any Error)? = nil) -> ConsumerError {
+    package static func transient(_ message: String, cause: (any Error)? = nil) -> ConsumerError {
         ConsumerError(code: .transient, message: message, cause: cause)
     }
 
-    public static func permanent(_ message: String, cause: (any Error)? = nil) -> ConsumerError {
+    package static func permanent(_ message: String, cause: (any Error)? = nil) -> ConsumerError {
         ConsumerError(code: .permanent, message: message, cause: cause)
     }
 
-    public var description: String {
+    package var description: String {
         if let cause { return "\(self.code): \(self.message) (\(cause))" }
         return "\(self.code): \(self.message)"
     }

@@ -4,24 +4,24 @@ import HooklineWebhooks
 
 /// One webhook event as a handler sees it: the CloudEvents attributes the gateway put in the
 /// record's headers, the provider's raw JSON body, and where the record sits in Kafka.
-public struct ConsumerEvent: Sendable {
+package struct ConsumerEvent: Sendable {
     /// `ce_id`: the provider's event id; with ``source``, the deduplication key.
-    public var id: String
+    package var id: String
     /// `ce_type`: `<provider>.<event>`, such as `shopify.orders.create`; selects the handler.
-    public var type: String
+    package var type: String
     /// `ce_source` (`/webhooks/<source>`), when present.
-    public var source: String?
+    package var source: String?
     /// `ce_time` as the gateway wrote it (RFC 3339), when present.
-    public var time: String?
+    package var time: String?
     /// The provider's payload, byte for byte.
-    public var body: [UInt8]
+    package var body: [UInt8]
     /// Every header of the record, CloudEvents ones included.
-    public var headers: [KafkaHeader]
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
+    package var headers: [KafkaHeader]
+    package var topic: String
+    package var partition: Int32
+    package var offset: Int64
 
-    public init(
+    package init(
         id: String,
         type: String,
         source: String? = nil,
@@ -45,7 +45,7 @@ public struct ConsumerEvent: Sendable {
 
     /// Reads the CloudEvents headers of a consumed record.
     /// - Throws: a permanent ``ConsumerError`` when `ce_id` or `ce_type` is missing or empty.
-    public init(_ message: KafkaConsumerMessage) throws(ConsumerError) {
+    package init(_ message: KafkaConsumerMessage) throws(ConsumerError) {
         guard let id = message.headers.first("ce_id")?.stringValue, !id.isEmpty else {
             throw .permanent("the record has no ce_id header")
         }
@@ -65,16 +65,16 @@ public struct ConsumerEvent: Sendable {
         )
     }
 
-    public var topicPartition: TopicPartition {
+    package var topicPartition: TopicPartition {
         TopicPartition(topic: self.topic, partition: self.partition)
     }
 
     /// The default decoder: one for every event, not one per event.
-    public static let decoder = JSONDecoder()
+    package static let decoder = JSONDecoder()
 
     /// Decodes the body as JSON.
     /// - Throws: a permanent ``ConsumerError`` (the payload will not decode on a retry either).
-    public func json<T: Decodable>(_ type: T.Type = T.self, decoder: JSONDecoder = ConsumerEvent.decoder) throws(ConsumerError) -> T {
+    package func json<T: Decodable>(_ type: T.Type = T.self, decoder: JSONDecoder = ConsumerEvent.decoder) throws(ConsumerError) -> T {
         do {
             return try decoder.decode(T.self, from: Data(self.body))
         } catch {
@@ -85,13 +85,13 @@ public struct ConsumerEvent: Sendable {
     /// One value of the JSON body, found by `pointer` without decoding the rest: strings as
     /// they are, numbers as written; `nil` when absent, `null`, an object or an array.
     /// Cheaper than ``json(_:decoder:)`` when a handler needs a few fields of a large payload.
-    public func text(at pointer: JSONPointer) -> String? {
+    package func text(at pointer: JSONPointer) -> String? {
         JSONScanner.value(at: pointer, in: self.body)?.text
     }
 
     /// Like ``text(at:)``, for a field the event cannot do without.
     /// - Throws: a permanent ``ConsumerError`` when it is missing (a retry will not bring it).
-    public func requiredText(at pointer: JSONPointer) throws(ConsumerError) -> String {
+    package func requiredText(at pointer: JSONPointer) throws(ConsumerError) -> String {
         guard let value = self.text(at: pointer), !value.isEmpty else {
             throw .permanent("the \(self.type) payload has no \(pointer)")
         }
@@ -99,7 +99,7 @@ public struct ConsumerEvent: Sendable {
     }
 
     /// An integral number of the JSON body, found by `pointer`; `nil` when absent or not one.
-    public func integer(at pointer: JSONPointer) -> Int64? {
+    package func integer(at pointer: JSONPointer) -> Int64? {
         JSONScanner.value(at: pointer, in: self.body)?.integer
     }
 }

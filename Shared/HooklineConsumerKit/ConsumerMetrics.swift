@@ -9,8 +9,8 @@ import Synchronization
 /// again after a rebalance or a lost Kafka commit), `…_retries_total`, `…_dead_lettered_total`,
 /// `…_batch_duration_seconds` (histogram) and `…_lag{topic,partition}` (end offset − next offset
 /// of each assigned partition, as this consumer sees it).
-public final class ConsumerMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package final class ConsumerMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
     let applied: Counter
     let duplicates: Counter
     let ignored: Counter
@@ -26,7 +26,7 @@ public final class ConsumerMetrics: Sendable {
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
     ]
 
-    public init(service: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(service: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         self.service = service
         let labels = [("service", service)]
@@ -72,7 +72,7 @@ public final class ConsumerMetrics: Sendable {
     }
 
     /// The Prometheus text exposition of every metric in the registry.
-    public func render() -> String {
+    package func render() -> String {
         self.registry.emitToString()
     }
 }

@@ -18,10 +18,10 @@ import Synchronization
 ///
 /// A `Service`: on graceful shutdown it finishes the batch in hand, leaves the group and
 /// returns. The database is opened and migrated by `init`, before anything runs.
-public final class ConsumerRunner: Service, Sendable {
-    public let service: ConsumerService
-    public let configuration: ConsumerConfiguration
-    public let metrics: ConsumerMetrics
+package final class ConsumerRunner: Service, Sendable {
+    package let service: ConsumerService
+    package let configuration: ConsumerConfiguration
+    package let metrics: ConsumerMetrics
     private let database: ConsumerDatabase
     private let logger: Logger
     private let status = Mutex(Status())
@@ -34,7 +34,7 @@ public final class ConsumerRunner: Service, Sendable {
     }
 
     /// Opens the service's database and runs its migrations.
-    public convenience init(
+    package convenience init(
         service: ConsumerService,
         configuration: ConsumerConfiguration,
         metrics: ConsumerMetrics? = nil,
@@ -55,7 +55,7 @@ public final class ConsumerRunner: Service, Sendable {
     }
 
     /// The service's database, for its read endpoints.
-    public var reader: any DatabaseReader { self.database.pool }
+    package var reader: any DatabaseReader { self.database.pool }
 
     /// The service's database, for what runs beside the consumer and writes to it (the CI
     /// service's build trigger).
@@ -64,17 +64,17 @@ public final class ConsumerRunner: Service, Sendable {
     /// True while running and holding at least one partition. A member the group assigned
     /// nothing (more instances than partitions, or none of its topics exists yet) has nothing to
     /// consume, and is not ready until a rebalance gives it some.
-    public var isReady: Bool {
+    package var isReady: Bool {
         self.status.withLock { $0.running && ($0.tracker?.holdsPartitions ?? false) }
     }
 
     /// The partitions this instance holds now, sorted.
-    public var assignedPartitions: [TopicPartition] {
+    package var assignedPartitions: [TopicPartition] {
         let positions = self.status.withLock { $0.tracker?.positions ?? [:] }
         return positions.keys.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let admin = try KafkaAdmin(configuration: self.configuration.kafka, logger: self.logger)
         let producer = try KafkaProducer(configuration: self.configuration.deadLetterProducerConfiguration, logger: self.logger)
         let deadLetters = DeadLetterWriter(producer: producer, topic: self.configuration.deadLetterTopic(service: self.service.name))

@@ -7,21 +7,21 @@ import GRDB
 /// in a new transaction: a handler may run more than once for an event, and only what it
 /// wrote through `db` in the committed run counts. So it must only write through `db`
 /// (anything else it does is not undone) and must not log the payload.
-public protocol EventHandler: Sendable {
+package protocol EventHandler: Sendable {
     /// Throw ``ConsumerError/permanent(_:cause:)`` for an event that can never apply, anything
     /// else to have it retried.
     func apply(_ event: ConsumerEvent, in db: Database) throws
 }
 
 /// A handler made of a closure, for handlers too small to deserve a type.
-public struct EventHandlerFunction: EventHandler {
+package struct EventHandlerFunction: EventHandler {
     private let body: @Sendable (ConsumerEvent, Database) throws -> Void
 
-    public init(_ body: @escaping @Sendable (ConsumerEvent, Database) throws -> Void) {
+    package init(_ body: @escaping @Sendable (ConsumerEvent, Database) throws -> Void) {
         self.body = body
     }
 
-    public func apply(_ event: ConsumerEvent, in db: Database) throws {
+    package func apply(_ event: ConsumerEvent, in db: Database) throws {
         try self.body(event, db)
     }
 }

@@ -275,15 +275,15 @@ extension Gateway {
 }
 
 /// A webhook request read in full, as ``Gateway/handle(_:source:logger:reply:)`` takes it.
-public struct IncomingWebhook: Sendable {
-    public var headerFields: HTTPFields
+package struct IncomingWebhook: Sendable {
+    package var headerFields: HTTPFields
     /// The request target's query, without `?` (Twilio signs the URL with it).
-    public var query: String?
-    public var body: ByteBuffer
+    package var query: String?
+    package var body: ByteBuffer
     /// When the request's head arrived: the ack timeout counts from here.
-    public var arrival: ContinuousClock.Instant
+    package var arrival: ContinuousClock.Instant
 
-    public init(headerFields: HTTPFields, query: String?, body: ByteBuffer, arrival: ContinuousClock.Instant) {
+    package init(headerFields: HTTPFields, query: String?, body: ByteBuffer, arrival: ContinuousClock.Instant) {
         self.headerFields = headerFields
         self.query = query
         self.body = body

@@ -10,7 +10,7 @@ import Synchronization
 import UnixSignals
 
 /// Builds and runs `hookline-gateway`.
-public enum GatewayApplication {
+package enum GatewayApplication {
     /// Builds the gateway from configuration: resolves every source's secrets, creates the
     /// producer, and returns the application, ready to run as a `Service`.
     ///
@@ -21,7 +21,7 @@ public enum GatewayApplication {
     ///   - onServerRunning: called with the bound port once the server listens (tests bind port 0).
     ///   - maxPublicKeyChecks: how many deliveries to public-key sources may await their checks
     ///     at once (``Gateway/maxPublicKeyChecks``); the default scales with the cores.
-    public static func build(
+    package static func build(
         configuration: HooklineConfiguration,
         listen: String? = nil,
         secrets: SecretResolver = SecretResolver(),
@@ -95,7 +95,7 @@ public enum GatewayApplication {
     /// listening: the listen address, every source's provider settings and secrets (`${ENV}`
     /// and `file:` resolved), and `kafka.properties` as librdkafka takes them. Returns what it
     /// would serve, one line each, with no secret in it (`hookline-gateway --check`).
-    public static func check(
+    package static func check(
         configuration: HooklineConfiguration,
         listen: String? = nil,
         secrets: SecretResolver = SecretResolver()
@@ -157,7 +157,7 @@ public enum GatewayApplication {
     /// Runs the gateway until SIGTERM or SIGINT, then stops accepting, lets in-flight requests
     /// get their acknowledgements (within `gateway.shutdown_grace_ms`), flushes and returns.
     /// SIGHUP reloads `sources:` from what `load` returns (the configuration file, read again).
-    public static func run(
+    package static func run(
         configuration: HooklineConfiguration,
         listen: String?,
         reloadingWith load: @escaping @Sendable () throws(ConfigurationError) -> HooklineConfiguration,

@@ -6,12 +6,12 @@ import NIOCore
 
 /// A complete answer to a webhook request, body included, so either way a request comes in
 /// (the event-loop handler or the router) can write it.
-public struct GatewayReply: Sendable {
-    public var status: HTTPResponse.Status
-    public var headerFields: HTTPFields
-    public var body: ByteBuffer
+package struct GatewayReply: Sendable {
+    package var status: HTTPResponse.Status
+    package var headerFields: HTTPFields
+    package var body: ByteBuffer
 
-    public init(status: HTTPResponse.Status, headerFields: HTTPFields = [:], body: ByteBuffer = ByteBuffer()) {
+    package init(status: HTTPResponse.Status, headerFields: HTTPFields = [:], body: ByteBuffer = ByteBuffer()) {
         self.status = status
         self.headerFields = headerFields
         self.body = body

@@ -32,18 +32,18 @@ import Synchronization
 /// shutdown ran out of time) closes every connection at once, as Hummingbird's per-connection
 /// tasks did, but first its input: a webhook still arriving gets a 503 and is sent again. Either
 /// way `run` returns once every connection has closed.
-public struct GatewayServer: Service {
+package struct GatewayServer: Service {
     /// How long a connection may take and how many may be open.
-    public struct Limits: Sendable {
+    package struct Limits: Sendable {
         /// Every request must arrive in full within this of its head.
-        public var requestTimeoutMs: Int
+        package var requestTimeoutMs: Int
         /// A connection on which nothing arrives for this long is closed.
-        public var idleTimeoutMs: Int
+        package var idleTimeoutMs: Int
         /// At this many open connections, accepting waits until one closes.
-        public var maxConnections: Int
+        package var maxConnections: Int
 
         /// `gateway:`'s, with `maxConnections` as the open-file limit allows.
-        public init(_ gateway: GatewaySection, maxConnections: Int) {
+        package init(_ gateway: GatewaySection, maxConnections: Int) {
             self.requestTimeoutMs = gateway.requestTimeoutMs
             self.idleTimeoutMs = gateway.idleTimeoutMs
             self.maxConnections = maxConnections
@@ -63,7 +63,7 @@ public struct GatewayServer: Service {
     /// - Parameters:
     ///   - router: answers what the webhook handler leaves to it.
     ///   - onServerRunning: called with the bound port once the server listens (tests bind port 0).
-    public init(
+    package init(
         address: ListenAddress,
         webhooks endpoint: WebhookEndpoint,
         router: Router<BasicRequestContext>,
@@ -111,7 +111,7 @@ public struct GatewayServer: Service {
         self.connections.announce()
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let (routed, handOff) = AsyncStream.makeStream(of: RouterConnection.self)
         let connections = self.connections
         let endpoint = self.endpoint

@@ -8,20 +8,20 @@ import NIOHTTPTypes
 
 /// What ``WebhookChannelHandler`` serves: the gateway, or in the HTTP-only ceiling benchmark a
 /// stand-in that answers 202 at once.
-public struct WebhookEndpoint: Sendable {
+package struct WebhookEndpoint: Sendable {
     /// The largest body read; a longer one is left to the router, which answers 413.
-    public var maxBodyBytes: Int
+    package var maxBodyBytes: Int
     /// Whether `POST /webhooks/<name>` is served here; the router answers the rest (404 included).
-    public var serves: @Sendable (_ source: String) -> Bool
+    package var serves: @Sendable (_ source: String) -> Bool
     /// Answers one request by calling `reply` once, on any thread.
-    public var handle: @Sendable (_ source: String, IncomingWebhook, _ reply: @escaping @Sendable (GatewayReply) -> Void) -> Void
+    package var handle: @Sendable (_ source: String, IncomingWebhook, _ reply: @escaping @Sendable (GatewayReply) -> Void) -> Void
     /// Told, on the event loop, when the handler itself refuses a request before the endpoint
     /// saw it: a webhook for `source` that did not arrive in full within the request timeout
     /// (408), or bytes that are not HTTP/1.1 (400, or 431 for an oversized header; `source` is
     /// nil unless a webhook's head had been read). The connection is then closed.
-    public var refused: @Sendable (_ source: String?, _ status: HTTPResponse.Status) -> Void
+    package var refused: @Sendable (_ source: String?, _ status: HTTPResponse.Status) -> Void
 
-    public init(
+    package init(
         maxBodyBytes: Int,
         serves: @escaping @Sendable (String) -> Bool,
         refused: @escaping @Sendable (String?, HTTPResponse.Status) -> Void = { _, _ in },

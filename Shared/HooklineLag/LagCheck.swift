@@ -8,20 +8,20 @@
 /// without a commit, and (with `maxLagSeconds`) a lagging partition whose time lag is unknown or
 /// only a lower bound below the threshold; and a look that found no group at all (a cluster with
 /// no consumers yet, or not the cluster meant). Statuses are not checked: one look cannot judge them.
-public struct LagCheck: Sendable, Hashable {
+package struct LagCheck: Sendable, Hashable {
     /// A group's lag (summed over its partitions, as `HooklineConsumerLagHigh` sums it) above
     /// this fails the check.
-    public var maxLag: Int64?
+    package var maxLag: Int64?
     /// A group's time lag (its slowest partition's) above this fails the check.
-    public var maxLagSeconds: Double?
+    package var maxLagSeconds: Double?
 
-    public init(maxLag: Int64? = nil, maxLagSeconds: Double? = nil) {
+    package init(maxLag: Int64? = nil, maxLagSeconds: Double? = nil) {
         self.maxLag = maxLag
         self.maxLagSeconds = maxLagSeconds
     }
 
     /// Why `report` fails the check, one line each, in the report's order; empty when it passes.
-    public func failures(in report: LagReport) -> [String] {
+    package func failures(in report: LagReport) -> [String] {
         var lines = report.absentGroups.map { "\($0): absent (configured, but no member and no commit)" }
         lines += report.unreadableGroups.map { "\($0.group): could not be read at this look" }
         lines += report.unreadable.map { "\($0.topic)[\($0.partition)]: its end offset could not be read at this look" }

@@ -8,9 +8,9 @@ import HooklineKafka
 /// stable offset, so an open transaction never shows as lag the consumer could not remove.
 /// Without transactional producers (Hookline's are idempotent, not transactional) it equals the
 /// high watermark.
-public struct LagReader: Sendable {
+package struct LagReader: Sendable {
     /// The isolation level end offsets are read at.
-    public static let isolationLevel: KafkaIsolationLevel = .readCommitted
+    package static let isolationLevel: KafkaIsolationLevel = .readCommitted
 
     /// Prefixes of the groups the `hookline` CLI uses for itself, left out of a full snapshot:
     /// `hookline-dlq-redrive-<service>` records how far `hookline dlq redrive` got and has no
@@ -18,16 +18,16 @@ public struct LagReader: Sendable {
     /// show as the end offsets of the `<prefix>.dlq.<service>` topics instead);
     /// `hookline-cli-*` were throwaway groups of one command, in versions that read a topic by
     /// joining a group (``KafkaRangeReader`` reads by assignment and registers none).
-    public static let toolingGroupPrefixes = ["hookline-dlq-redrive-", "hookline-cli-"]
+    package static let toolingGroupPrefixes = ["hookline-dlq-redrive-", "hookline-cli-"]
 
     /// Whether a group is one of the CLI's own (``toolingGroupPrefixes``): not judged unless asked for by name.
-    public static func isToolingGroup(_ group: String) -> Bool {
+    package static func isToolingGroup(_ group: String) -> Bool {
         self.toolingGroupPrefixes.contains { group.hasPrefix($0) }
     }
 
-    public let admin: KafkaAdmin
+    package let admin: KafkaAdmin
 
-    public init(admin: KafkaAdmin) {
+    package init(admin: KafkaAdmin) {
         self.admin = admin
     }
 
@@ -42,7 +42,7 @@ public struct LagReader: Sendable {
     /// A group that cannot be read (its coordinator unavailable) is named in
     /// ``LagSnapshot/unreadableGroups`` and the others are still read; asked for alone
     /// (`group`), it fails the snapshot.
-    public func snapshot(group onlyGroup: String? = nil, knownGroups: [String] = []) async throws(KafkaError) -> LagSnapshot {
+    package func snapshot(group onlyGroup: String? = nil, knownGroups: [String] = []) async throws(KafkaError) -> LagSnapshot {
         let topics = try await self.topics()
         let takenAt = Date()
         var ends: [TopicPartition: Int64] = [:]
@@ -121,7 +121,7 @@ public struct LagReader: Sendable {
     /// Every topic with the end offset of each partition. A partition whose end cannot be read
     /// (its leader is down) is named in ``TopicOffsets/unreadable`` and the rest of the cluster is
     /// still measured: one lost broker must not blind the monitor to every other group.
-    public func topics() async throws(KafkaError) -> [TopicOffsets] {
+    package func topics() async throws(KafkaError) -> [TopicOffsets] {
         let topics = try await self.admin.listTopics()
         let partitions = topics.flatMap(\.topicPartitions)
         let ends = try await self.admin.listOffsetsOfEach(partitions, .latest, isolationLevel: Self.isolationLevel)

@@ -2,71 +2,71 @@ import Foundation
 
 /// What the monitor serves at `/api/status` and `hookline lag --json` prints: every group and
 /// topic, judged. Made by ``LagTracker``.
-public struct LagReport: Sendable, Hashable, Codable {
-    public var takenAt: Date
-    public var windowSeconds: Double
+package struct LagReport: Sendable, Hashable, Codable {
+    package var takenAt: Date
+    package var windowSeconds: Double
     /// ``LagReader/isolationLevel`` (`read_committed`).
-    public var isolationLevel: String
-    public var groups: [Group]
-    public var topics: [Topic]
+    package var isolationLevel: String
+    package var groups: [Group]
+    package var topics: [Topic]
     /// Partitions whose end offset could not be read at this look (a leader down): left out of
     /// `groups` and `topics` until they can be, their history kept.
-    public var unreadable: [Unreadable] = []
+    package var unreadable: [Unreadable] = []
     /// Groups that could not be read at this look (their coordinator unavailable): each is shown
     /// as it was at its last look, in `groups`, until it can be read again.
-    public var unreadableGroups: [UnreadableGroup] = []
+    package var unreadableGroups: [UnreadableGroup] = []
     /// Configured services' groups that the cluster neither lists nor knows a member of: the
     /// service is not running, or has never committed. Not in `groups`: there is nothing to judge.
-    public var absentGroups: [String] = []
+    package var absentGroups: [String] = []
 
-    public struct UnreadableGroup: Sendable, Hashable, Codable {
-        public var group: String
+    package struct UnreadableGroup: Sendable, Hashable, Codable {
+        package var group: String
         /// librdkafka's words and code.
-        public var error: String
+        package var error: String
 
-        public init(group: String, error: String) {
+        package init(group: String, error: String) {
             self.group = group
             self.error = error
         }
     }
 
-    public struct Unreadable: Sendable, Hashable, Codable {
-        public var topic: String
-        public var partition: Int32
+    package struct Unreadable: Sendable, Hashable, Codable {
+        package var topic: String
+        package var partition: Int32
         /// librdkafka's words and code.
-        public var error: String
+        package var error: String
 
-        public init(topic: String, partition: Int32, error: String) {
+        package init(topic: String, partition: Int32, error: String) {
             self.topic = topic
             self.partition = partition
             self.error = error
         }
     }
 
-    public struct Group: Sendable, Hashable, Codable {
-        public var group: String
-        public var state: String
-        public var members: Int
-        public var status: LagStatus
+    package struct Group: Sendable, Hashable, Codable {
+        package var group: String
+        package var state: String
+        package var members: Int
+        package var status: LagStatus
         /// The sum over partitions with a commit; nil when the group has no commit at all.
-        public var lag: Int64?
+        package var lag: Int64?
         /// The largest partition time lag.
-        public var lagSeconds: Double?
-        public var partitions: [Partition]
+        package var lagSeconds: Double?
+        package var partitions: [Partition]
         /// Total lag over the last minutes, for charts.
-        public var history: [Point]
+        package var history: [Point]
 
         /// The status as `hookline_consumergroup_status` encodes it (also in the JSON).
-        public var statusCode: Int { self.status.rawValue }
+        package var statusCode: Int { self.status.rawValue }
 
         /// Whether every partition's status is a verdict (also in the JSON); see ``Partition/judged``.
-        public var judged: Bool { self.partitions.allSatisfy(\.judged) }
+        package var judged: Bool { self.partitions.allSatisfy(\.judged) }
 
         private enum CodingKeys: String, CodingKey {
             case group, state, members, status, statusCode, judged, lag, lagSeconds, partitions, history
         }
 
-        public init(
+        package init(
             group: String, state: String, members: Int, status: LagStatus, lag: Int64?, lagSeconds: Double?,
             partitions: [Partition], history: [Point]
         ) {
@@ -81,7 +81,7 @@ public struct LagReport: Sendable, Hashable, Codable {
         }
 
         /// `statusCode` and `judged` in the JSON are ignored: they follow from the rest.
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.init(
                 group: try container.decode(String.self, forKey: .group),
@@ -95,7 +95,7 @@ public struct LagReport: Sendable, Hashable, Codable {
             )
         }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(self.group, forKey: .group)
             try container.encode(self.state, forKey: .state)
@@ -110,48 +110,48 @@ public struct LagReport: Sendable, Hashable, Codable {
         }
     }
 
-    public struct Partition: Sendable, Hashable, Codable {
-        public var topic: String
-        public var partition: Int32
+    package struct Partition: Sendable, Hashable, Codable {
+        package var topic: String
+        package var partition: Int32
         /// Nil: "no commit".
-        public var committed: Int64?
-        public var end: Int64
+        package var committed: Int64?
+        package var end: Int64
         /// End minus committed, floored at zero; nil without a commit.
-        public var lag: Int64?
-        public var lagSeconds: Double?
+        package var lag: Int64?
+        package var lagSeconds: Double?
         /// The time lag is a lower bound: the first unconsumed record is older than the history.
-        public var lagSecondsIsLowerBound: Bool
-        public var status: LagStatus
+        package var lagSecondsIsLowerBound: Bool
+        package var status: LagStatus
         /// False while `status` is OK for want of history: the partition has lag and fewer than
         /// the window's seconds of looks (``StatusEvaluator/isJudged(_:of:now:)``).
-        public var judged: Bool
+        package var judged: Bool
     }
 
-    public struct Topic: Sendable, Hashable, Codable {
-        public var topic: String
-        public var partitions: [TopicPartitionEnd]
+    package struct Topic: Sendable, Hashable, Codable {
+        package var topic: String
+        package var partitions: [TopicPartitionEnd]
         /// Records per second over the last two samples; nil after only one.
-        public var messagesPerSecond: Double?
+        package var messagesPerSecond: Double?
         /// The sum of end offsets over the last minutes, for charts.
-        public var history: [Point]
+        package var history: [Point]
     }
 
-    public struct TopicPartitionEnd: Sendable, Hashable, Codable {
-        public var partition: Int32
-        public var end: Int64
-        public var messagesPerSecond: Double?
+    package struct TopicPartitionEnd: Sendable, Hashable, Codable {
+        package var partition: Int32
+        package var end: Int64
+        package var messagesPerSecond: Double?
     }
 
-    public struct Point: Sendable, Hashable, Codable {
+    package struct Point: Sendable, Hashable, Codable {
         /// Unix seconds.
-        public var t: Double
-        public var v: Int64
+        package var t: Double
+        package var v: Int64
     }
 
     /// What `hookline lag` says before its table of what this look could not see: ``unreadable``,
     /// ``unreadableGroups`` and ``absentGroups``. Nothing when everything was read and every
     /// configured group is there.
-    public var blindSpotLines: [String] {
+    package var blindSpotLines: [String] {
         var lines: [String] = []
         if !self.unreadable.isEmpty {
             let count = self.unreadable.count
@@ -175,7 +175,7 @@ public struct LagReport: Sendable, Hashable, Codable {
     /// The report with only the chart points after `since` (Unix seconds): what a reader that
     /// keeps the charts it was sent before needs, a point per series and look instead of every
     /// point of the last minutes.
-    public func chartPoints(after since: Double) -> LagReport {
+    package func chartPoints(after since: Double) -> LagReport {
         var report = self
         for index in report.groups.indices { report.groups[index].history.removeAll { $0.t <= since } }
         for index in report.topics.indices { report.topics[index].history.removeAll { $0.t <= since } }
@@ -183,7 +183,7 @@ public struct LagReport: Sendable, Hashable, Codable {
     }
 
     /// The encoder for this report: dates as Unix seconds, keys sorted, `/` not escaped (URLs stay readable).
-    public static func encoder() -> JSONEncoder {
+    package static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .secondsSince1970
@@ -192,7 +192,7 @@ public struct LagReport: Sendable, Hashable, Codable {
         return encoder
     }
 
-    public static func decoder() -> JSONDecoder {
+    package static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .secondsSince1970
         decoder.keyDecodingStrategy = .convertFromSnakeCase

@@ -3,7 +3,7 @@
 /// The raw value is the `hookline_consumergroup_status` gauge. A group's status is its worst
 /// partition's, worst meaning STOPPED, then STALLED, then REWIND, then WARN, then OK: a partition
 /// rewound on purpose (a replay) must not hide a stuck one, which pages.
-public enum LagStatus: Int, Sendable, Hashable, Comparable, CaseIterable, Codable {
+package enum LagStatus: Int, Sendable, Hashable, Comparable, CaseIterable, Codable {
     /// Keeping up, or nothing to judge yet.
     case ok = 0
     /// Lag grew across the whole window: consuming, but slower than records arrive.
@@ -17,7 +17,7 @@ public enum LagStatus: Int, Sendable, Hashable, Comparable, CaseIterable, Codabl
     /// A committed offset went back within the window (a reset or a replay).
     case rewind = 4
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .ok: "OK"
         case .warn: "WARN"
@@ -28,7 +28,7 @@ public enum LagStatus: Int, Sendable, Hashable, Comparable, CaseIterable, Codabl
     }
 
     /// Ordered by how bad it is, not by the gauge's code.
-    public static func < (lhs: LagStatus, rhs: LagStatus) -> Bool {
+    package static func < (lhs: LagStatus, rhs: LagStatus) -> Bool {
         lhs.severity < rhs.severity
     }
 
@@ -42,7 +42,7 @@ public enum LagStatus: Int, Sendable, Hashable, Comparable, CaseIterable, Codabl
         }
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let name = try decoder.singleValueContainer().decode(String.self)
         guard let status = Self.allCases.first(where: { $0.name == name }) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown status \(name)"))
@@ -50,7 +50,7 @@ public enum LagStatus: Int, Sendable, Hashable, Comparable, CaseIterable, Codabl
         self = status
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(self.name)
     }

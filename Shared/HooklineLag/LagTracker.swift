@@ -8,14 +8,14 @@ import HooklineKafka
 ///
 /// A value type without I/O: the monitor records a snapshot every interval, `hookline lag`
 /// one or a few, and tests feed it synthetic snapshots.
-public struct LagTracker: Sendable {
-    public var evaluator: StatusEvaluator
+package struct LagTracker: Sendable {
+    package var evaluator: StatusEvaluator
     /// How far back the charts go. Default: ``defaultChartSpan``
-    public var chartSpan: TimeInterval
-    public static let defaultChartSpan: TimeInterval = 600
+    package var chartSpan: TimeInterval
+    package static let defaultChartSpan: TimeInterval = 600
     /// End-offset samples kept per partition for time lag (runs of an unchanged end offset keep
     /// only their first and last sample). Default: `2000`
-    public var maxEndSamples: Int
+    package var maxEndSamples: Int
 
     private var ends: [TopicPartition: [EndOffsetSample]] = [:]
     private var groups: [String: GroupTrack] = [:]
@@ -32,14 +32,14 @@ public struct LagTracker: Sendable {
         var last: LagReport.Group?
     }
 
-    public init(evaluator: StatusEvaluator = StatusEvaluator(), chartSpan: TimeInterval = LagTracker.defaultChartSpan, maxEndSamples: Int = 2000) {
+    package init(evaluator: StatusEvaluator = StatusEvaluator(), chartSpan: TimeInterval = LagTracker.defaultChartSpan, maxEndSamples: Int = 2000) {
         self.evaluator = evaluator
         self.chartSpan = chartSpan
         self.maxEndSamples = maxEndSamples
     }
 
     /// Adds a snapshot to the history and judges it.
-    public mutating func record(_ snapshot: LagSnapshot) -> LagReport {
+    package mutating func record(_ snapshot: LagSnapshot) -> LagReport {
         let now = snapshot.takenAt
         var current: [TopicPartition: Int64] = [:]
         for topic in snapshot.topics {

@@ -3,11 +3,11 @@ import HooklineKafka
 import Logging
 
 /// One record's place in a log.
-public struct RecordPosition: Sendable, Hashable {
-    public var topicPartition: TopicPartition
-    public var offset: Int64
+package struct RecordPosition: Sendable, Hashable {
+    package var topicPartition: TopicPartition
+    package var offset: Int64
 
-    public init(_ topicPartition: TopicPartition, offset: Int64) {
+    package init(_ topicPartition: TopicPartition, offset: Int64) {
         self.topicPartition = topicPartition
         self.offset = offset
     }
@@ -25,7 +25,7 @@ extension LagReport {
     /// The first unconsumed record of every lagging partition whose time lag the end-offset
     /// history cannot tell (no history yet, or only a lower bound): its timestamp tells it
     /// exactly, for the price of reading it.
-    public var recordsToTime: Set<RecordPosition> {
+    package var recordsToTime: Set<RecordPosition> {
         Set(self.groups.flatMap { group in
             group.partitions.compactMap { $0.lagSeconds == nil || $0.lagSecondsIsLowerBound ? $0.firstUnconsumed : nil }
         })
@@ -34,7 +34,7 @@ extension LagReport {
     /// Sets the time lag of each lagging partition whose first unconsumed record has a timestamp
     /// (Unix milliseconds) in `timestamps`: the time from that record's timestamp to ``takenAt``,
     /// no longer an estimate. Each group's time lag follows.
-    public mutating func applyRecordTimes(_ timestamps: [RecordPosition: Int64]) {
+    package mutating func applyRecordTimes(_ timestamps: [RecordPosition: Int64]) {
         guard !timestamps.isEmpty else { return }
         for groupIndex in self.groups.indices {
             var changed = false
@@ -59,7 +59,7 @@ extension LagReport {
 /// the timeout (a partition whose log retention emptied, a principal allowed to describe topics
 /// but not to read them), is remembered as not there for as long, so a look does not wait the
 /// timeout out each time; it does not keep the records of the other partitions from being used.
-public struct RecordTimes: Sendable {
+package struct RecordTimes: Sendable {
     let reader: KafkaRangeReader
     let rereadAfter: Duration
     /// Unix milliseconds by record, nil for a record that is not there to read, and when it was read.
@@ -69,13 +69,13 @@ public struct RecordTimes: Sendable {
     ///   - timeout: how long one look waits for the records; one not read by then (deleted by
     ///     retention, a slow broker) leaves its partition with the estimate until `rereadAfter`.
     ///   - rereadAfter: how long a record's timestamp is kept before it is read again.
-    public init(kafka: KafkaConfiguration, timeout: Duration = .seconds(10), rereadAfter: Duration = .seconds(60), logger: Logger) {
+    package init(kafka: KafkaConfiguration, timeout: Duration = .seconds(10), rereadAfter: Duration = .seconds(60), logger: Logger) {
         self.reader = KafkaRangeReader(kafka: kafka, timeout: timeout, logger: logger)
         self.rereadAfter = rereadAfter
     }
 
     /// Reads the timestamps `report` needs and is not known yet, and applies them.
-    public mutating func fill(_ report: inout LagReport) async {
+    package mutating func fill(_ report: inout LagReport) async {
         let wanted = report.recordsToTime
         let now = ContinuousClock.now
         self.known = self.known.filter { wanted.contains($0.key) && $0.value.read.duration(to: now) < self.rereadAfter }

@@ -1,20 +1,20 @@
 import Foundation
 
 /// A group's position on one partition at one moment: what ``StatusEvaluator`` judges.
-public struct OffsetSample: Sendable, Hashable {
-    public var at: Date
+package struct OffsetSample: Sendable, Hashable {
+    package var at: Date
     /// Nil while the group has no commit for the partition.
-    public var committed: Int64?
-    public var end: Int64
+    package var committed: Int64?
+    package var end: Int64
 
-    public init(at: Date, committed: Int64?, end: Int64) {
+    package init(at: Date, committed: Int64?, end: Int64) {
         self.at = at
         self.committed = committed
         self.end = end
     }
 
     /// End minus committed, floored at zero; nil without a commit.
-    public var lag: Int64? { self.committed.map { max(0, self.end - $0) } }
+    package var lag: Int64? { self.committed.map { max(0, self.end - $0) } }
 }
 
 /// Judges a partition over a sliding window, after Burrow's consumer evaluation rules
@@ -31,21 +31,21 @@ public struct OffsetSample: Sendable, Hashable {
 ///    was never zero: STOPPED without members, STALLED with members;
 /// 5. lag above zero in every sample, never falling, and higher at the end than at the start: WARN;
 /// 6. otherwise OK.
-public struct StatusEvaluator: Sendable {
+package struct StatusEvaluator: Sendable {
     /// The sliding window. Default: 120 seconds (`monitor.window_seconds`)
-    public var window: TimeInterval
+    package var window: TimeInterval
     /// How long a group with no members, no lag and no movement is kept before it expires
     /// (disappears from the report and the metrics). Default: the window
-    public var expireAfter: TimeInterval
+    package var expireAfter: TimeInterval
 
-    public init(window: TimeInterval = 120, expireAfter: TimeInterval? = nil) {
+    package init(window: TimeInterval = 120, expireAfter: TimeInterval? = nil) {
         self.window = window
         self.expireAfter = expireAfter ?? window
     }
 
     /// One partition's status. `samples` is its history, oldest first; older samples than the
     /// last one before the window are ignored.
-    public func status(of samples: [OffsetSample], hasMembers: Bool, now: Date) -> LagStatus {
+    package func status(of samples: [OffsetSample], hasMembers: Bool, now: Date) -> LagStatus {
         let windowStart = now.addingTimeInterval(-self.window)
         let firstInWindow = samples.firstIndex { $0.at >= windowStart } ?? samples.endIndex
         let relevant = samples[max(samples.startIndex, firstInWindow - 1)...].filter { $0.committed != nil }
@@ -71,7 +71,7 @@ public struct StatusEvaluator: Sendable {
     /// Whether `status` is a verdict: false for OK on a partition with lag whose history does not
     /// cover the window yet (a single look, the first minutes of a watch or of the monitor), when
     /// STOPPED or STALLED could not have been told yet.
-    public func isJudged(_ status: LagStatus, of samples: [OffsetSample], now: Date) -> Bool {
+    package func isJudged(_ status: LagStatus, of samples: [OffsetSample], now: Date) -> Bool {
         guard status == .ok, let last = samples.last, (last.lag ?? 0) > 0 else { return true }
         return Self.covers(samples.filter { $0.committed != nil }, from: now.addingTimeInterval(-self.window))
     }
@@ -83,7 +83,7 @@ public struct StatusEvaluator: Sendable {
 
     /// Whether a group has gone quiet long enough to drop: no members, and nothing (members, lag,
     /// a commit) since `lastActivity`.
-    public func isExpired(lastActivity: Date, now: Date) -> Bool {
+    package func isExpired(lastActivity: Date, now: Date) -> Bool {
         now.timeIntervalSince(lastActivity) > self.expireAfter
     }
 }

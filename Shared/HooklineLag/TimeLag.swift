@@ -1,11 +1,11 @@
 import Foundation
 
 /// When a partition's end offset was seen: the history time lag is estimated from.
-public struct EndOffsetSample: Sendable, Hashable {
-    public var at: Date
-    public var end: Int64
+package struct EndOffsetSample: Sendable, Hashable {
+    package var at: Date
+    package var end: Int64
 
-    public init(at: Date, end: Int64) {
+    package init(at: Date, end: Int64) {
         self.at = at
         self.end = end
     }
@@ -21,19 +21,19 @@ public struct EndOffsetSample: Sendable, Hashable {
 /// bound (``isLowerBound``). A one-shot look therefore only knows "caught up" or a lower bound;
 /// a watch or the monitor, sampling continuously, knows more with every sample. Where the
 /// history cannot tell, both read the record's own timestamp (``RecordTimes``).
-public struct TimeLag: Sendable, Hashable, Codable {
-    public var seconds: Double
+package struct TimeLag: Sendable, Hashable, Codable {
+    package var seconds: Double
     /// The record is older than the history: the consumer is at least ``seconds`` behind.
-    public var isLowerBound: Bool
+    package var isLowerBound: Bool
 
-    public init(seconds: Double, isLowerBound: Bool) {
+    package init(seconds: Double, isLowerBound: Bool) {
         self.seconds = seconds
         self.isLowerBound = isLowerBound
     }
 
     /// The estimate for a group committed at `committed`, given the partition's end offset
     /// history (oldest first). Nil without history.
-    public static func estimate(committed: Int64, history: [EndOffsetSample], now: Date) -> TimeLag? {
+    package static func estimate(committed: Int64, history: [EndOffsetSample], now: Date) -> TimeLag? {
         guard let last = history.last else { return nil }
         if committed >= last.end { return TimeLag(seconds: 0, isLowerBound: false) }
         guard let passed = history.firstIndex(where: { $0.end > committed }) else { return nil }

@@ -7,22 +7,22 @@ import NIOHTTP1
 /// (`hookline_gateway_requests_total{source,status}` summed into `2xx`, `4xx`, `5xx`, …),
 /// records published (`hookline_gateway_messages_published_total`) and records awaiting the
 /// broker's acknowledgement (`hookline_gateway_records_in_flight`).
-public struct GatewayTraffic: Sendable, Hashable, Codable {
-    public var url: String
+package struct GatewayTraffic: Sendable, Hashable, Codable {
+    package var url: String
     /// Whether its `/metrics` answered at the last look.
-    public var up: Bool
+    package var up: Bool
     /// Requests by status class since the gateway started.
-    public var requests: [String: Int64]
-    public var published: Int64
+    package var requests: [String: Int64]
+    package var published: Int64
     /// Records handed to its producer and not yet acknowledged or failed, at the last look: each
     /// is a request waiting for its answer.
-    public var inFlight: Int64
+    package var inFlight: Int64
     /// Why its `/metrics` did not answer at the last look (a timeout, a refused connection, a
     /// status other than 200); nil when it answered.
-    public var error: String? = nil
+    package var error: String? = nil
 
     /// Reads Prometheus text exposition; unknown lines are ignored.
-    public static func parse(_ text: String, url: String) -> GatewayTraffic {
+    package static func parse(_ text: String, url: String) -> GatewayTraffic {
         var traffic = GatewayTraffic(url: url, up: true, requests: [:], published: 0, inFlight: 0)
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }

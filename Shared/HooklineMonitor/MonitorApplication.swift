@@ -11,9 +11,9 @@ import UnixSignals
 /// Builds and runs `hookline-monitor`: a poller judging consumer lag every interval, and an HTTP
 /// server with the page (`/`), its data (`/api/status`), `/metrics`, `/healthz` and `/readyz`
 /// (503 until a snapshot succeeds, and again while none has for three intervals).
-public enum MonitorApplication {
+package enum MonitorApplication {
     /// - Parameter onServerRunning: called with the bound port once the server listens (tests bind port 0).
-    public static func build(
+    package static func build(
         kafka: KafkaSection,
         configuration: MonitorConfiguration,
         logger: Logger,
@@ -51,7 +51,7 @@ public enum MonitorApplication {
     /// Checks everything the monitor would start with, without contacting the broker, a gateway
     /// or listening: the listen address, the gateway URLs and `kafka.properties` as librdkafka
     /// takes them. Returns what it would watch, one line each (`hookline-monitor --check`).
-    public static func check(kafka: KafkaSection, configuration: MonitorConfiguration) throws(ConfigurationError) -> [String] {
+    package static func check(kafka: KafkaSection, configuration: MonitorConfiguration) throws(ConfigurationError) -> [String] {
         let (address, _) = try self.prepare(kafka: kafka, configuration: configuration)
         var lines = [
             "listen \(address)",
@@ -97,7 +97,7 @@ public enum MonitorApplication {
     }
 
     /// Runs until SIGTERM or SIGINT, then stops polling and serving and returns (exit 0).
-    public static func run(kafka: KafkaSection, configuration: MonitorConfiguration, logger: Logger) async throws {
+    package static func run(kafka: KafkaSection, configuration: MonitorConfiguration, logger: Logger) async throws {
         let application = try self.build(kafka: kafka, configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

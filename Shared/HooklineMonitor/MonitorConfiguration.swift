@@ -2,22 +2,22 @@ import Foundation
 import HooklineConfig
 
 /// What `hookline-monitor` needs: the `monitor:` section with command-line overrides.
-public struct MonitorConfiguration: Sendable {
+package struct MonitorConfiguration: Sendable {
     /// `HOST:PORT` of the page, API and metrics. Default: `127.0.0.1:8099`
-    public var listen: String
+    package var listen: String
     /// Time between two snapshots of the cluster. Default: 5 seconds
-    public var interval: Duration
+    package var interval: Duration
     /// The window statuses are judged over; idle groups also expire after it. Default: 120 seconds
-    public var window: Duration
+    package var window: Duration
     /// Base URLs (or `/metrics` URLs) of gateways whose traffic the monitor reports. Default: none
-    public var gateways: [String]
+    package var gateways: [String]
     /// How long one gateway may take to answer its `/metrics`. Default: 2 seconds
-    public var gatewayTimeout: Duration
+    package var gatewayTimeout: Duration
     /// Consumer groups watched even when the cluster does not list them (some brokers list only
     /// groups that have committed); shown while they have members. Default: none
-    public var knownGroups: [String]
+    package var knownGroups: [String]
 
-    public init(
+    package init(
         listen: String = "127.0.0.1:8099",
         interval: Duration = .seconds(5),
         window: Duration = .seconds(120),
@@ -34,7 +34,7 @@ public struct MonitorConfiguration: Sendable {
     }
 
     /// The file's `monitor:` section; the known groups are those of its `services:`.
-    public init(_ configuration: HooklineConfiguration) {
+    package init(_ configuration: HooklineConfiguration) {
         let section = configuration.monitor
         self.init(
             listen: section.listen,

@@ -13,8 +13,8 @@ import ServiceLifecycle
 /// **ci**: build jobs from pushes and pull requests, one per (repository, commit, trigger) however
 /// often the provider delivers. With a `trigger_url`, each new job is POSTed there by
 /// ``CITrigger`` from an outbox table, so the HTTP call never runs inside a batch transaction.
-public enum CIService {
-    public static func make(prefix: String, triggers: Bool) -> ConsumerService {
+package enum CIService {
+    package static func make(prefix: String, triggers: Bool) -> ConsumerService {
         ConsumerService(
             name: "ci",
             topicPatterns: topicPatterns(prefix, #"[^.]+\.push$"#, #"[^.]+\.pull_request$"#),
@@ -44,12 +44,12 @@ public enum CIService {
     /// The `Idempotency-Key` a build is triggered under: its own key (repository, commit, trigger)
     /// hashed, the same however often it is sent, and also after the database is rebuilt from
     /// the topics (where row ids are given out again, to other builds).
-    public static func idempotencyKey(repository: String, sha: String, trigger: String) -> String {
+    package static func idempotencyKey(repository: String, sha: String, trigger: String) -> String {
         let digest = SHA256.hash(data: Array("\(repository)\u{0}\(sha)\u{0}\(trigger)".utf8))
         return "hookline-ci-" + Hex.encode(digest.prefix(16))
     }
 
-    public enum Status: String, Codable, Sendable {
+    package enum Status: String, Codable, Sendable {
         /// Recorded only (no trigger URL configured).
         case recorded
         /// Waiting to be POSTed to the trigger URL.
@@ -59,23 +59,23 @@ public enum CIService {
         case triggerFailed = "trigger_failed"
     }
 
-    public struct Build: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
-        public static let databaseTableName = "builds"
-        public var id: Int64?
-        public var repository: String
-        public var ref: String
-        public var sha: String
-        public var trigger: String
-        public var status: Status
-        public var attempts: Int
-        public var createdAt: String
+    package struct Build: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+        package static let databaseTableName = "builds"
+        package var id: Int64?
+        package var repository: String
+        package var ref: String
+        package var sha: String
+        package var trigger: String
+        package var status: Status
+        package var attempts: Int
+        package var createdAt: String
 
         enum CodingKeys: String, CodingKey {
             case id, repository, ref, sha, trigger, status, attempts
             case createdAt = "created_at"
         }
 
-        public mutating func didInsert(_ inserted: InsertionSuccess) {
+        package mutating func didInsert(_ inserted: InsertionSuccess) {
             self.id = inserted.rowID
         }
     }
@@ -138,7 +138,7 @@ public enum CIService {
     }
 
     /// `GET /builds?limit=&offset=` → `{"total", "items"}`, newest first.
-    public static func routes(_ router: Router<BasicRequestContext>, reader: any DatabaseReader) {
+    package static func routes(_ router: Router<BasicRequestContext>, reader: any DatabaseReader) {
         router.get("/builds") { request, _ -> Response in
             guard let page = Page(request) else { return .badPage }
             let (total, items) = try await reader.read { db in
@@ -160,19 +160,19 @@ public enum CIService {
 /// Instances of the service sharing one database may both send a pending build (the key makes the
 /// second harmless to the CI server); each records its outcome only over the state it read, so
 /// the first outcome recorded stands.
-public struct CITrigger: Service {
+package struct CITrigger: Service {
     let url: String
     let writer: any DatabaseWriter
     let logger: Logger
     let maxAttempts = 5
 
-    public init(url: String, writer: any DatabaseWriter, logger: Logger) {
+    package init(url: String, writer: any DatabaseWriter, logger: Logger) {
         self.url = url
         self.writer = writer
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         do {
             try await cancelWhenGracefulShutdown { try await self.triggerPending() }
         } catch where Task.isShuttingDownGracefully || Task.isCancelled {

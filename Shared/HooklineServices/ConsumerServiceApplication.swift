@@ -13,10 +13,10 @@ import UnixSignals
 /// `/healthz`, `/readyz` and `/metrics`, and what the service runs beside them (the CI service's
 /// build trigger). SIGTERM stops the HTTP side, lets the consumer finish and record its batch, and
 /// exits 0.
-public enum ConsumerServiceApplication {
+package enum ConsumerServiceApplication {
     /// The services this package knows, by name. A fourth service is its file, a line here, and
     /// its executable (docs/adding-a-consumer.md).
-    public static let catalog: [String: Definition] = [
+    package static let catalog: [String: Definition] = [
         "orders": Definition(defaultListen: "127.0.0.1:8091", make: { OrdersService.make(prefix: $1) }, routes: OrdersService.routes),
         "payments": Definition(defaultListen: "127.0.0.1:8092", make: { PaymentsService.make(prefix: $1) }, routes: PaymentsService.routes),
         "ci": Definition(
@@ -27,17 +27,17 @@ public enum ConsumerServiceApplication {
         ),
     ]
 
-    public struct Definition: Sendable {
-        public var defaultListen: String
+    package struct Definition: Sendable {
+        package var defaultListen: String
         /// The service from its section and the topic prefix its patterns start with.
-        public var make: @Sendable (ServiceSection, String) -> ConsumerService
-        public var routes: @Sendable (Router<BasicRequestContext>, any DatabaseReader) -> Void
+        package var make: @Sendable (ServiceSection, String) -> ConsumerService
+        package var routes: @Sendable (Router<BasicRequestContext>, any DatabaseReader) -> Void
         /// What runs beside the consumer, on the service's database, from its section.
-        public var beside: @Sendable (ServiceSection, any DatabaseWriter, Logger) -> [any Service] = { _, _, _ in [] }
+        package var beside: @Sendable (ServiceSection, any DatabaseWriter, Logger) -> [any Service] = { _, _, _ in [] }
     }
 
     /// Builds the service's runner and the services to run beside it, in start order.
-    public static func build(
+    package static func build(
         name: String,
         configuration: HooklineConfiguration,
         listen: String? = nil,
@@ -86,7 +86,7 @@ public enum ConsumerServiceApplication {
     /// properties of its consumer and dead-letter producer, that its database exists as a writable
     /// file or can be created, and the CI trigger URL. Returns what it would run, one line each
     /// (`hookline-<service> --check`).
-    public static func check(name: String, configuration: HooklineConfiguration, listen: String? = nil) throws(ConfigurationError) -> [String] {
+    package static func check(name: String, configuration: HooklineConfiguration, listen: String? = nil) throws(ConfigurationError) -> [String] {
         let prepared = try self.prepare(name: name, configuration: configuration, listen: listen)
         // A misspelt section would leave its settings unused and the service on its defaults.
         if let unknown = prepared.unknownSections.first {
@@ -173,7 +173,7 @@ public enum ConsumerServiceApplication {
         return "to be created"
     }
 
-    public static func run(name: String, configuration: HooklineConfiguration, listen: String?, logger: Logger) async throws {
+    package static func run(name: String, configuration: HooklineConfiguration, listen: String?, logger: Logger) async throws {
         let (_, services) = try self.build(name: name, configuration: configuration, listen: listen, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -183,9 +183,9 @@ public enum ConsumerServiceApplication {
 }
 
 /// `hookline-<service> --config PATH [--listen HOST:PORT]`, shared by the service executables.
-public struct ConsumerServiceOptions: ParsableCommand {
+package struct ConsumerServiceOptions: ParsableCommand {
     /// Named as the executable was run (`hookline-orders`, …): one type serves every service.
-    public static var configuration: CommandConfiguration {
+    package static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: URL(fileURLWithPath: CommandLine.arguments.first ?? "hookline-service").lastPathComponent,
             abstract: "A Hookline consumer service: applies its webhook events exactly once in effect to its own SQLite database, and serves its API with /healthz, /readyz and /metrics."
@@ -199,10 +199,10 @@ public struct ConsumerServiceOptions: ParsableCommand {
     @Flag(help: "Check the configuration (address, topics, Kafka properties, database, trigger URL) without starting; exit 0 when it would start, 78 when not.")
     var check = false
 
-    public init() {}
+    package init() {}
 
     /// Parses the command line and runs the named service until SIGTERM.
-    public static func main(service name: String) async {
+    package static func main(service name: String) async {
         do {
             let options = try self.parse()
             do {

@@ -8,8 +8,8 @@ import Hummingbird
 /// the events arrive in. The status only moves forward (open → paid → cancelled), and the
 /// order's details come from the most recent event by the provider's own timestamp, compared as
 /// the instant it names (`updated_at_ms`), not as text.
-public enum OrdersService {
-    public static func make(prefix: String) -> ConsumerService {
+package enum OrdersService {
+    package static func make(prefix: String) -> ConsumerService {
         ConsumerService(
             name: "orders",
             topicPatterns: topicPatterns(prefix, #"[^.]+\.orders\..*"#, #"[^.]+\.checkout\.session\.completed$"#, #"[^.]+\.new_order$"#),
@@ -55,7 +55,7 @@ public enum OrdersService {
     }
 
     /// Where an order stands; later statuses win over earlier ones whatever order events arrive in.
-    public enum Status: String, Codable, Sendable, Comparable {
+    package enum Status: String, Codable, Sendable, Comparable {
         case open, paid, cancelled
 
         var rank: Int {
@@ -66,20 +66,20 @@ public enum OrdersService {
             }
         }
 
-        public static func < (lhs: Status, rhs: Status) -> Bool { lhs.rank < rhs.rank }
+        package static func < (lhs: Status, rhs: Status) -> Bool { lhs.rank < rhs.rank }
     }
 
-    public struct Order: Codable, Sendable, FetchableRecord, PersistableRecord {
-        public static let databaseTableName = "orders"
-        public var id: String
-        public var source: String
-        public var status: Status
-        public var total: String?
-        public var currency: String?
-        public var customer: String?
-        public var createdAt: String?
-        public var updatedAt: String?
-        public var events: Int
+    package struct Order: Codable, Sendable, FetchableRecord, PersistableRecord {
+        package static let databaseTableName = "orders"
+        package var id: String
+        package var source: String
+        package var status: Status
+        package var total: String?
+        package var currency: String?
+        package var customer: String?
+        package var createdAt: String?
+        package var updatedAt: String?
+        package var events: Int
 
         enum CodingKeys: String, CodingKey {
             case id, source, status, total, currency, customer, events
@@ -190,7 +190,7 @@ public enum OrdersService {
     // MARK: HTTP
 
     /// `GET /orders/{id}` (404 when unknown) and `GET /orders?limit=&offset=`.
-    public static func routes(_ router: Router<BasicRequestContext>, reader: any DatabaseReader) {
+    package static func routes(_ router: Router<BasicRequestContext>, reader: any DatabaseReader) {
         router.get("/orders/:id") { _, context -> Response in
             let id = context.parameters.get("id") ?? ""
             guard let order = try await reader.read({ try Order.fetchOne($0, key: id) }) else {

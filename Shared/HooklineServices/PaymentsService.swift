@@ -11,8 +11,8 @@ import Hummingbird
 ///
 /// An entry is keyed by its event's `ce_source` and `ce_id`, as the kit deduplicates: providers
 /// number their events each for themselves, so two shop backends may both send payment 1001.
-public enum PaymentsService {
-    public static func make(prefix: String) -> ConsumerService {
+package enum PaymentsService {
+    package static func make(prefix: String) -> ConsumerService {
         ConsumerService(
             name: "payments",
             topicPatterns: topicPatterns(prefix, #"[^.]+\.payment_intent\..*"#, #"[^.]+\.charge\.refunded$"#, #"[^.]+\.payment_success$"#),
@@ -74,9 +74,9 @@ public enum PaymentsService {
 
     /// `event_source` of the entries written before the ledger was keyed by source, whose
     /// `ce_source` was not kept: not one a gateway writes (those start with `/`).
-    public static let legacyEventSource = "*"
+    package static let legacyEventSource = "*"
 
-    public enum Kind: String, Codable, Sendable {
+    package enum Kind: String, Codable, Sendable {
         /// Money received; counts towards the order's net.
         case payment
         /// A failed attempt; recorded with amount 0 (nothing moved).
@@ -85,20 +85,20 @@ public enum PaymentsService {
         case refund
     }
 
-    public struct Entry: Codable, Sendable, FetchableRecord, PersistableRecord {
-        public static let databaseTableName = "payments"
+    package struct Entry: Codable, Sendable, FetchableRecord, PersistableRecord {
+        package static let databaseTableName = "payments"
         /// The event's `ce_source` (empty when it had none); with ``eventID``, the entry's key.
-        public var eventSource: String
-        public var eventID: String
-        public var orderID: String?
-        public var kind: Kind
-        public var amountMinor: Int64
-        public var currency: String?
-        public var reference: String?
-        public var occurredAt: String?
-        public var source: String
+        package var eventSource: String
+        package var eventID: String
+        package var orderID: String?
+        package var kind: Kind
+        package var amountMinor: Int64
+        package var currency: String?
+        package var reference: String?
+        package var occurredAt: String?
+        package var source: String
         /// The Stripe charge a refund returns money of; nil for other entries.
-        public var chargeID: String? = nil
+        package var chargeID: String? = nil
 
         enum CodingKeys: String, CodingKey {
             case kind, currency, reference, source
@@ -179,7 +179,7 @@ public enum PaymentsService {
     }
 
     /// `GET /payments?order_id=&limit=&offset=` → `{"total", "items", "net_minor"}`.
-    public static func routes(_ router: Router<BasicRequestContext>, reader: any DatabaseReader) {
+    package static func routes(_ router: Router<BasicRequestContext>, reader: any DatabaseReader) {
         router.get("/payments") { request, _ -> Response in
             guard let page = Page(request) else { return .badPage }
             let orderID = request.uri.queryParameters.get("order_id")

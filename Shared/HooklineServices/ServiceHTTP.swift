@@ -3,9 +3,9 @@ import Hummingbird
 import NIOCore
 
 /// `{"total": N, "items": [...]}`: every list endpoint's shape.
-public struct Listing<Item: Encodable & Sendable>: Encodable, Sendable {
-    public var total: Int
-    public var items: [Item]
+package struct Listing<Item: Encodable & Sendable>: Encodable, Sendable {
+    package var total: Int
+    package var items: [Item]
 }
 
 /// `?limit=&offset=`, with limit 1…500 (default 50; out of range, the nearest end) and offset

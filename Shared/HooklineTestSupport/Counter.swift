@@ -1,16 +1,16 @@
 import Synchronization
 
 /// A count that escaping closures on other threads can share (an `Atomic` cannot be captured).
-public final class Counter: Sendable {
+package final class Counter: Sendable {
     private let count = Atomic<Int>(0)
 
-    public init() {}
+    package init() {}
 
-    public func increment() {
+    package func increment() {
         self.count.add(1, ordering: .relaxed)
     }
 
-    public var value: Int {
+    package var value: Int {
         self.count.load(ordering: .relaxed)
     }
 }

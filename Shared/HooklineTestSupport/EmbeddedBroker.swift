@@ -8,20 +8,20 @@ import Synchronization
 ///
 /// Memory storage only: a restarted broker is empty. A consumer-group join completes about
 /// half of `session.timeout.ms` after the first JoinGroup, so use ``consumerSessionTimeout``.
-public final class EmbeddedBroker: Sendable {
-    public let port: Int
-    public let logFile: URL
+package final class EmbeddedBroker: Sendable {
+    package let port: Int
+    package let logFile: URL
     private let process: Mutex<Process?>
 
     /// `host:port` to hand to clients.
-    public var bootstrapServers: String { "127.0.0.1:\(self.port)" }
+    package var bootstrapServers: String { "127.0.0.1:\(self.port)" }
 
     /// The session timeout the embedded profile uses: joins take half of it.
-    public static let consumerSessionTimeout: Duration = .seconds(6)
+    package static let consumerSessionTimeout: Duration = .seconds(6)
 
     /// Starts a broker and waits until it answers a metadata request.
     /// - Parameter port: the port to listen on; a free one when nil.
-    public static func start(port: Int? = nil, logger: Logger = Logger(label: "hookline.embedded-broker")) async throws -> EmbeddedBroker {
+    package static func start(port: Int? = nil, logger: Logger = Logger(label: "hookline.embedded-broker")) async throws -> EmbeddedBroker {
         let port = try port ?? freeLoopbackPort()
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("hookline-tansu-\(port).log")
         let broker = EmbeddedBroker(port: port, logFile: logFile)
@@ -81,7 +81,7 @@ public final class EmbeddedBroker: Sendable {
 
     /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and returns at once: a thread of its
     /// own waits for the exit. Idempotent. Use ``shutDown()`` to wait until the port is free.
-    public func stop() {
+    package func stop() {
         guard let process = self.takeProcess() else { return }
         Thread.detachNewThread { Self.terminate(process.value) }
     }
@@ -89,13 +89,13 @@ public final class EmbeddedBroker: Sendable {
     /// Stops the broker and waits until it has exited, on a thread of its own: a test process has
     /// one cooperative thread per core, and holding one for the seconds Tansu may take to exit
     /// stalls every other test's tasks (seen as timed-out topic creations in CI). Idempotent.
-    public func shutDown() async {
+    package func shutDown() async {
         guard let process = self.takeProcess() else { return }
         await onOwnThread { Self.terminate(process.value) }
     }
 
     /// Stops the broker and starts an empty one on the same port.
-    public func restart(logger: Logger = Logger(label: "hookline.embedded-broker")) async throws {
+    package func restart(logger: Logger = Logger(label: "hookline.embedded-broker")) async throws {
         await self.shutDown()
         try await self.launch(logger: logger)
     }
@@ -117,7 +117,7 @@ public final class EmbeddedBroker: Sendable {
     }
 
     /// Where the broker binary is: `$HOOKLINE_TANSU`, else `.deps/bin/tansu` in the package root.
-    public static func binaryPath() throws -> String {
+    package static func binaryPath() throws -> String {
         if let path = ProcessInfo.processInfo.environment["HOOKLINE_TANSU"], FileManager.default.isExecutableFile(atPath: path) {
             return path
         }
@@ -129,7 +129,7 @@ public final class EmbeddedBroker: Sendable {
     }
 
     /// The package root: found from this source file's location.
-    public static func packageRoot() -> URL {
+    package static func packageRoot() -> URL {
         URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent()  // HooklineTestSupport
             .deletingLastPathComponent()  // Shared
@@ -137,18 +137,18 @@ public final class EmbeddedBroker: Sendable {
     }
 }
 
-public struct EmbeddedBrokerError: Error, CustomStringConvertible {
-    public var message: String
+package struct EmbeddedBrokerError: Error, CustomStringConvertible {
+    package var message: String
 
-    public init(message: String) {
+    package init(message: String) {
         self.message = message
     }
 
-    public var description: String { self.message }
+    package var description: String { self.message }
 }
 
 /// A free TCP port on 127.0.0.1, from the kernel.
-public func freeLoopbackPort() throws -> Int {
+package func freeLoopbackPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw EmbeddedBrokerError(message: "socket() failed: \(errno)") }
     defer { close(fd) }

@@ -12,13 +12,13 @@ import ServiceLifecycle
 import Synchronization
 
 /// A gateway running in this process on a free loopback port, in its own service group.
-public final class RunningGateway: Sendable {
-    public let port: Int
-    public let configuration: HooklineConfiguration
+package final class RunningGateway: Sendable {
+    package let port: Int
+    package let configuration: HooklineConfiguration
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    public var baseURL: String { "http://127.0.0.1:\(self.port)" }
+    package var baseURL: String { "http://127.0.0.1:\(self.port)" }
 
     private init(port: Int, configuration: HooklineConfiguration, group: ServiceGroup, task: Task<Void, any Error>) {
         self.port = port
@@ -27,7 +27,7 @@ public final class RunningGateway: Sendable {
         self.task = task
     }
 
-    public static func start(
+    package static func start(
         _ configuration: HooklineConfiguration,
         secrets: SecretResolver = SecretResolver(environment: [:]),
         logger: Logger = TestKafka.logger,
@@ -49,14 +49,14 @@ public final class RunningGateway: Sendable {
         return RunningGateway(port: port, configuration: configuration, group: group, task: task)
     }
 
-    public func stop() async {
+    package func stop() async {
         await self.group.triggerGracefulShutdown()
         _ = try? await self.task.value
     }
 }
 
 /// A minimal configuration: the test's broker, a unique topic prefix, and the given sources.
-public func gatewayConfiguration(broker: EmbeddedBroker, sources: [String: SourceSection], ackTimeoutMs: Int = 5000) -> HooklineConfiguration {
+package func gatewayConfiguration(broker: EmbeddedBroker, sources: [String: SourceSection], ackTimeoutMs: Int = 5000) -> HooklineConfiguration {
     var configuration = HooklineConfiguration()
     configuration.kafka.brokers = broker.bootstrapServers
     configuration.kafka.topicPrefix = TestKafka.uniqueName("wh")
@@ -68,7 +68,7 @@ public func gatewayConfiguration(broker: EmbeddedBroker, sources: [String: Sourc
     return configuration
 }
 
-public func source(_ provider: String, secrets: [String] = [], configure: (inout SourceSection) -> Void = { _ in }) -> SourceSection {
+package func source(_ provider: String, secrets: [String] = [], configure: (inout SourceSection) -> Void = { _ in }) -> SourceSection {
     var section = SourceSection(provider: provider)
     section.secrets = secrets
     configure(&section)
@@ -76,7 +76,7 @@ public func source(_ provider: String, secrets: [String] = [], configure: (inout
 }
 
 /// A source for `provider` carrying a sample's non-secret settings (URL, header names, pointers).
-public func source(_ provider: String, settings: ProviderConfiguration) -> SourceSection {
+package func source(_ provider: String, settings: ProviderConfiguration) -> SourceSection {
     var section = SourceSection(provider: provider)
     section.publicURL = settings.publicURL
     section.signatureHeader = settings.signatureHeader
@@ -89,17 +89,17 @@ public func source(_ provider: String, settings: ProviderConfiguration) -> Sourc
 }
 
 /// A response with its body read.
-public struct TestResponse: Sendable {
-    public var status: Int
-    public var headers: HTTPFields
-    public var body: [UInt8]
+package struct TestResponse: Sendable {
+    package var status: Int
+    package var headers: HTTPFields
+    package var body: [UInt8]
 
-    public var text: String { String(decoding: self.body, as: UTF8.self) }
-    public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(self.body))) as? [String: Any] }
+    package var text: String { String(decoding: self.body, as: UTF8.self) }
+    package var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(self.body))) as? [String: Any] }
 }
 
 /// Sends one request over real HTTP.
-public func httpRequest(
+package func httpRequest(
     _ method: HTTPMethod = .POST,
     _ url: String,
     headers: HTTPFields = [:],
@@ -122,7 +122,7 @@ public func httpRequest(
 }
 
 /// Signs `body` as `provider` would and posts it to the gateway's source.
-public func post(
+package func post(
     _ gateway: RunningGateway,
     source: String,
     provider: String,
@@ -169,14 +169,14 @@ public func post(
 }
 
 /// The gateway's `hookline_gateway_records_in_flight`, from its `/metrics`.
-public func recordsInFlight(at baseURL: String) async throws -> Double? {
+package func recordsInFlight(at baseURL: String) async throws -> Double? {
     let text = try await httpRequest(.GET, "\(baseURL)/metrics").text
     let line = text.split(separator: "\n").first { $0.hasPrefix("hookline_gateway_records_in_flight ") }
     return line.flatMap { Double($0.split(separator: " ")[1]) }
 }
 
 /// Every record of a topic, read from the beginning by a fresh group (empty when the topic does not exist).
-public func records(in topic: String, broker: EmbeddedBroker, expect count: Int, timeout: Duration = .seconds(20)) async throws -> [KafkaConsumerMessage] {
+package func records(in topic: String, broker: EmbeddedBroker, expect count: Int, timeout: Duration = .seconds(20)) async throws -> [KafkaConsumerMessage] {
     let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(broker, group: TestKafka.uniqueName("check")), logger: TestKafka.logger)
     try consumer.subscribe(topics: [topic])
     var messages: [KafkaConsumerMessage] = []
@@ -189,7 +189,7 @@ public func records(in topic: String, broker: EmbeddedBroker, expect count: Int,
 }
 
 /// How many records the topics with this prefix hold in all (0 when none exist).
-public func recordCount(prefix: String, broker: EmbeddedBroker) async throws -> Int64 {
+package func recordCount(prefix: String, broker: EmbeddedBroker) async throws -> Int64 {
     let admin = try TestKafka.admin(broker)
     let topics = try await admin.listTopics().filter { $0.name.hasPrefix(prefix + ".") }
     let marks = try await admin.watermarks(topics: topics, isolationLevel: .readUncommitted)
@@ -197,11 +197,11 @@ public func recordCount(prefix: String, broker: EmbeddedBroker) async throws -> 
 }
 
 extension [KafkaHeader] {
-    public func string(_ key: String) -> String? { self.first(key)?.stringValue }
+    package func string(_ key: String) -> String? { self.first(key)?.stringValue }
 }
 
 /// Posts `chunks` × `chunkSize` bytes with no Content-Length (chunked) and returns the status.
-public func sendStreamed(_ url: String, chunks: Int, chunkSize: Int) async throws -> Int {
+package func sendStreamed(_ url: String, chunks: Int, chunkSize: Int) async throws -> Int {
     var request = HTTPClientRequest(url: url)
     request.method = .POST
     let stream = AsyncStream<ByteBuffer> { continuation in

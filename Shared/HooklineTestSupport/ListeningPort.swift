@@ -2,7 +2,7 @@ import Foundation
 
 /// The TCP ports process `pid` listens on, from /proc: the listening sockets of `/proc/net/tcp`
 /// and `tcp6` (their inodes) against the process's descriptors.
-public func listeningPorts(of pid: Int32) -> Set<Int> {
+package func listeningPorts(of pid: Int32) -> Set<Int> {
     var portsByInode: [String: Int] = [:]
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
@@ -33,7 +33,7 @@ public func listeningPorts(of pid: Int32) -> Set<Int> {
 /// A port of its own choosing cannot be taken by another test's server, as one chosen before the
 /// start (``freeLoopbackPort()``) can be between the choice and the server's bind; the server then
 /// fails to start, or a probe of that port reaches the other server.
-public func listeningPort(of process: Process, within timeout: Duration = .seconds(20)) async throws -> Int? {
+package func listeningPort(of process: Process, within timeout: Duration = .seconds(20)) async throws -> Int? {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline, process.isRunning {
         if let port = listeningPorts(of: process.processIdentifier).first { return port }

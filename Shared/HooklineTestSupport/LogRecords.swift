@@ -2,23 +2,23 @@ import Logging
 import Synchronization
 
 /// Every record logged through its ``logger(label:)``, for tests that check what a component logs.
-public final class LogRecords: Sendable {
-    public struct Record: Sendable {
-        public var level: Logger.Level
-        public var message: String
-        public var metadata: [String: String]
+package final class LogRecords: Sendable {
+    package struct Record: Sendable {
+        package var level: Logger.Level
+        package var message: String
+        package var metadata: [String: String]
     }
 
     private let storage = Mutex<[Record]>([])
 
-    public init() {}
+    package init() {}
 
     /// A logger at `trace` whose records are kept here.
-    public func logger(label: String = "hookline.test.recorded") -> Logger {
+    package func logger(label: String = "hookline.test.recorded") -> Logger {
         Logger(label: label) { _ in RecordingLogHandler(records: self) }
     }
 
-    public var all: [Record] { self.storage.withLock { $0 } }
+    package var all: [Record] { self.storage.withLock { $0 } }
 
     fileprivate func append(_ record: Record) {
         self.storage.withLock { $0.append(record) }

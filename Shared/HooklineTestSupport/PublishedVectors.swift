@@ -2,27 +2,27 @@ import Foundation
 
 /// One of the providers' published signature test vectors, from `shared/provider-vectors.json`
 /// beside the repository.
-public struct PublishedVector: Sendable {
-    public var provider: String
-    public var secret: String?
-    public var publicKey: String?
+package struct PublishedVector: Sendable {
+    package var provider: String
+    package var secret: String?
+    package var publicKey: String?
     /// The headers as published, sorted by name.
-    public var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
     /// The body as sent: a vector given as form parameters has them form-encoded, sorted by name.
-    public var body: [UInt8]
+    package var body: [UInt8]
     /// The URL it was signed for (Twilio, Square), query included.
-    public var url: String?
+    package var url: String?
     /// When it was signed (Unix seconds), for the schemes that sign a timestamp.
-    public var signedAt: Int64?
+    package var signedAt: Int64?
 
-    public static let path: String = {
+    package static let path: String = {
         // #filePath is <repo>/Shared/HooklineTestSupport/PublishedVectors.swift; shared/ is beside <repo>.
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<4 { url.deleteLastPathComponent() }
         return url.appendingPathComponent("shared/provider-vectors.json").path
     }()
 
-    public static func all() throws -> [PublishedVector] {
+    package static func all() throws -> [PublishedVector] {
         guard let data = FileManager.default.contents(atPath: self.path) else {
             throw VectorsMissing(path: self.path)
         }
@@ -51,7 +51,7 @@ public struct PublishedVector: Sendable {
 }
 
 /// Percent-encodes form parameters as browsers and Twilio do (space as `+`).
-public func formEncode(_ pairs: [(String, String)]) -> String {
+package func formEncode(_ pairs: [(String, String)]) -> String {
     let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._*".utf8)
     let digits = Array("0123456789ABCDEF")
     func encode(_ text: String) -> String {

@@ -2,14 +2,14 @@ import Foundation
 import Synchronization
 
 /// What one run of a program printed and how it ended.
-public struct BinaryOutput: Sendable, CustomStringConvertible {
-    public var status: Int32
-    public var stdout: String
-    public var stderr: String
+package struct BinaryOutput: Sendable, CustomStringConvertible {
+    package var status: Int32
+    package var stdout: String
+    package var stderr: String
     /// Whether the run was stopped because it outlived its timeout.
-    public var timedOut: Bool
+    package var timedOut: Bool
 
-    public var description: String {
+    package var description: String {
         "exit \(self.status)\(self.timedOut ? " (killed after its timeout)" : "")\nstdout: \(self.stdout)\nstderr: \(self.stderr)"
     }
 }
@@ -20,7 +20,7 @@ public struct BinaryOutput: Sendable, CustomStringConvertible {
 ///
 /// The blocking reads and the wait run on threads of their own: on Swift's cooperative pool they
 /// would starve in-process servers (a gateway, consumers) the child is talking to.
-public func runBinary(
+package func runBinary(
     _ path: String,
     arguments: [String],
     environment: [String: String],
@@ -96,7 +96,7 @@ final class Unchecked<Value>: @unchecked Sendable {
 
 /// The path of one of this package's executables as `swift build` leaves it (`.build/debug`), or
 /// as `HOOKLINE_<NAME>_BINARY` names it (`HOOKLINE_GATEWAY_BINARY` for `hookline-gateway`).
-public func builtExecutable(_ name: String) throws -> String {
+package func builtExecutable(_ name: String) throws -> String {
     let variable = "HOOKLINE_" + name.replacingOccurrences(of: "hookline-", with: "").replacingOccurrences(of: "-", with: "_").uppercased() + "_BINARY"
     let path = ProcessInfo.processInfo.environment[variable]
         ?? EmbeddedBroker.packageRoot().appendingPathComponent(".build/debug/\(name)").path
@@ -108,7 +108,7 @@ public func builtExecutable(_ name: String) throws -> String {
 
 /// Waits for `process` to end without holding a thread (a test process has one cooperative
 /// thread per core); after `limit` it is killed and the result is nil.
-public func exitStatus(of process: Process, within limit: Duration = .seconds(30)) async -> Int32? {
+package func exitStatus(of process: Process, within limit: Duration = .seconds(30)) async -> Int32? {
     let deadline = ContinuousClock.now + limit
     while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
     guard !process.isRunning else {

@@ -3,27 +3,27 @@ import HooklineKafka
 import Logging
 
 /// What integration tests share: one embedded broker per test process, and unique names.
-public enum TestKafka {
+package enum TestKafka {
     private static let sharedBroker = Task { try await EmbeddedBroker.start() }
 
     /// The test process's broker, started on first use and killed when the process exits.
-    public static func broker() async throws -> EmbeddedBroker {
+    package static func broker() async throws -> EmbeddedBroker {
         try await self.sharedBroker.value
     }
 
     /// A name no other test (or earlier run against the same broker) uses.
-    public static func uniqueName(_ prefix: String) -> String {
+    package static func uniqueName(_ prefix: String) -> String {
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
     /// Logs at warning and above to stderr, so test output stays readable.
-    public static let logger: Logger = {
+    package static let logger: Logger = {
         var logger = Logger(label: "hookline.test")
         logger.logLevel = ProcessInfo.processInfo.environment["HOOKLINE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return logger
     }()
 
-    public static func producer(_ broker: EmbeddedBroker, messageTimeout: Duration = .seconds(10)) throws -> KafkaProducer {
+    package static func producer(_ broker: EmbeddedBroker, messageTimeout: Duration = .seconds(10)) throws -> KafkaProducer {
         try KafkaProducer(
             configuration: KafkaProducerConfiguration(
                 kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers),
@@ -33,7 +33,7 @@ public enum TestKafka {
         )
     }
 
-    public static func consumerConfiguration(_ broker: EmbeddedBroker, group: String) -> KafkaConsumerConfiguration {
+    package static func consumerConfiguration(_ broker: EmbeddedBroker, group: String) -> KafkaConsumerConfiguration {
         KafkaConsumerConfiguration(
             kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers),
             groupID: group,
@@ -41,7 +41,7 @@ public enum TestKafka {
         )
     }
 
-    public static func admin(_ broker: EmbeddedBroker) throws -> KafkaAdmin {
+    package static func admin(_ broker: EmbeddedBroker) throws -> KafkaAdmin {
         try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), logger: self.logger)
     }
 }

@@ -397,7 +397,7 @@ private struct Cursor {
 }
 
 /// JSON text for replies.
-public enum JSONText {
+package enum JSONText {
     /// `value` as a JSON string literal, quotes included.
     static func quote(_ value: String) -> String {
         var out: [UInt8] = []
@@ -408,7 +408,7 @@ public enum JSONText {
 
     /// Appends `value` as a JSON string literal, quotes included: quotes, backslashes and control
     /// characters escaped.
-    public static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+    package static func appendQuoted(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         let digits = Array("0123456789abcdef".utf8)
         for byte in value.utf8 {
