@@ -94,7 +94,9 @@ struct OutgoingWebhook {
                 )
             )
         } catch {
-            let hint = signer.provider == "discord" ? " Pass --private-key with the application's Ed25519 seed (hex)." : " Pass --secret, or --config with this source in sources:."
+            // A provider that takes no secret signs with a private key (Discord's Ed25519 seed).
+            let signsWithSecrets = WebhookProviders.provider(named: signer.provider)?.settings.contains(.secrets) ?? true
+            let hint = signsWithSecrets ? " Pass --secret, or --config with this source in sources:." : " Pass --private-key with the application's Ed25519 seed (hex)."
             throw .configuration("cannot sign as \(signer.provider): \(error.message)" + (signer.secret == nil && signer.privateKey == nil ? hint : ""))
         }
         if let headerID, deliveryID == headerID, !signed.headerFields.contains(where: { $0.value == headerID }) {

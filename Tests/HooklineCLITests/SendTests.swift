@@ -164,6 +164,16 @@ struct SendTests {
         }
     }
 
+    @Test("without a key to sign with, the error says which to pass: --private-key for a provider that takes no secret (Discord), --secret for the others")
+    func missingKeyNamesTheOption() async throws {
+        for (provider, event, option) in [("discord", "application_command", "--private-key"), ("github", "push", "--secret")] {
+            let run = try await HooklineBinary.run(["send", provider, event, "--url", "http://127.0.0.1:1", "--json"])
+            #expect(run.status == 78, "\(run)")
+            let error = run.json?["error"] as? String ?? ""
+            #expect(error.contains("cannot sign as \(provider)") && error.contains("Pass \(option)"), "\(run)")
+        }
+    }
+
     @Test("--secret replaces a configured source's secret, which is then not resolved: an unset ${ENV} there does not stop the send")
     func secretOptionSkipsConfiguredSecret() async throws {
         let fixture = try await SendFixture(providers: ["github"])
