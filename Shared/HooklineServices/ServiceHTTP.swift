@@ -75,9 +75,10 @@ struct StripeEvent<Object: Decodable>: Decodable {
     var data: Data
 }
 
-/// Topic regular expressions `^<prefix>\.<suffix>`, the prefix taken literally.
+/// Topic regular expressions `^<prefix>\.<suffix>`, the prefix taken literally; `^<suffix>` for an
+/// empty prefix, which topic names leave out with its dot (``WebhookTopic/name(prefix:source:event:)``).
 func topicPatterns(_ prefix: String, _ suffixes: String...) -> [String] {
-    suffixes.map { "^" + literalPattern(prefix) + "\\." + $0 }
+    suffixes.map { "^" + (prefix.isEmpty ? "" : literalPattern(prefix) + "\\.") + $0 }
 }
 
 /// `text` as a literal inside a regular expression.
