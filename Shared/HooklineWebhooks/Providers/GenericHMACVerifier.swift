@@ -21,10 +21,11 @@ public struct GenericHMACVerifier: WebhookVerifier {
 
     public var deliveryIDHeaders: [HTTPField.Name] { self.idHeader.map { [$0] } ?? [] }
 
-    /// A header alone; with `event_type_json_pointer` too, the signed body must agree with it.
+    /// The header; with `event_type_json_pointer` too, the signed body must agree with it, but
+    /// only where the body has a value there.
     public var unsignedEventSource: String? {
-        guard let header = self.eventHeader, self.eventPointer == nil else { return nil }
-        return "the \(header) header"
+        guard let header = self.eventHeader else { return nil }
+        return self.eventPointer == nil ? "the \(header) header" : "the \(header) header where the signed body has nothing at event_type_json_pointer"
     }
 
     public init(configuration: ProviderConfiguration) throws(WebhookConfigurationError) {

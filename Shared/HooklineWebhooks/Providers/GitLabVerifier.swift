@@ -48,8 +48,13 @@ public struct GitLabVerifier: WebhookVerifier {
     let signing: StandardWebhooksScheme?
 
     /// A token (`X-Gitlab-Token`) signs nothing: whoever has one delivery has the token. With
-    /// signing tokens alone the body is signed and the header must agree with its `object_kind`.
-    public var unsignedEventSource: String? { self.tokens.isEmpty ? nil : "the X-Gitlab-Event header and the body, which a token does not sign" }
+    /// signing tokens alone the body is signed, but the header is checked only against a body's
+    /// `object_kind`, which system hooks' bodies do not have.
+    public var unsignedEventSource: String? {
+        self.tokens.isEmpty
+            ? "the X-Gitlab-Event header where the signed body has no object_kind to hold it to (system hooks)"
+            : "the X-Gitlab-Event header and the body, which a token does not sign"
+    }
 
     public var deliveryIDHeaders: [HTTPField.Name] { [Self.idempotencyHeader, Self.uuidHeader, StandardWebhooksScheme.idHeader] }
 
