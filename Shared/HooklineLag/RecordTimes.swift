@@ -55,19 +55,23 @@ extension LagReport {
 /// `rereadAfter`: a group stopped behind an old record costs one read a minute, not one a look.
 /// Not for ever, since a position names another record once its log is made again (a topic
 /// deleted and created, a memory-only broker restarted), and the old one's age would be shown for
-/// the new one. A record the log no longer has (deleted by retention), or that did not come within
-/// the timeout (a partition whose log retention emptied, a principal allowed to describe topics
-/// but not to read them), is remembered as not there for as long, so a look does not wait the
-/// timeout out each time; it does not keep the records of the other partitions from being used.
+/// the new one. A record the log no longer has (deleted by retention) is remembered as such. One
+/// that did not come within the timeout does not keep the other partitions' records from being
+/// used; it is tried again at the next look (a slow broker, a leader moving), and once it has
+/// not come twice in a row (a partition whose log retention emptied, a principal allowed to
+/// describe topics but not to read them) it is remembered as not there until `rereadAfter`, so
+/// that a look does not wait the timeout out each time.
 package struct RecordTimes: Sendable {
     let reader: KafkaRangeReader
     let rereadAfter: Duration
     /// Unix milliseconds by record, nil for a record that is not there to read, and when it was read.
     private var known: [RecordPosition: (timestamp: Int64?, read: ContinuousClock.Instant)] = [:]
+    /// Records that did not come within the timeout at the last look they were asked for.
+    private var missedOnce: Set<RecordPosition> = []
 
     /// - Parameters:
-    ///   - timeout: how long one look waits for the records; one not read by then (deleted by
-    ///     retention, a slow broker) leaves its partition with the estimate until `rereadAfter`.
+    ///   - timeout: how long one look waits for the records; one not read by then leaves its
+    ///     partition with the estimate (until `rereadAfter` after it failed twice in a row).
     ///   - rereadAfter: how long a record's timestamp is kept before it is read again.
     package init(kafka: KafkaConfiguration, timeout: Duration = .seconds(10), rereadAfter: Duration = .seconds(60), logger: Logger) {
         self.reader = KafkaRangeReader(kafka: kafka, timeout: timeout, logger: logger)
@@ -79,14 +83,18 @@ package struct RecordTimes: Sendable {
         let wanted = report.recordsToTime
         let now = ContinuousClock.now
         self.known = self.known.filter { wanted.contains($0.key) && $0.value.read.duration(to: now) < self.rereadAfter }
+        self.missedOnce.formIntersection(wanted)
         // One offset per partition per read: two groups lagging on one partition take two.
         var pending = Dictionary(grouping: wanted.filter { self.known[$0] == nil }, by: \.topicPartition).mapValues { $0.map(\.offset).sorted() }
         while !pending.isEmpty {
             let ranges = pending.mapValues { $0[0]..<($0[0] + 1) }
             pending = pending.compactMapValues { $0.count > 1 ? Array($0.dropFirst()) : nil }
-            guard let records = try? await self.reader.readAvailable(ranges).records else { continue }
+            guard let (records, unfinished) = try? await self.reader.readAvailable(ranges) else { continue }
             for (partition, range) in ranges {
-                self.known[RecordPosition(partition, offset: range.lowerBound)] = (nil, now)
+                let position = RecordPosition(partition, offset: range.lowerBound)
+                if unfinished.contains(partition), self.missedOnce.insert(position).inserted { continue }
+                self.missedOnce.remove(position)
+                self.known[position] = (nil, now)
             }
             for record in records {
                 self.known[RecordPosition(record.topicPartition, offset: record.offset)] = (record.timestamp, now)
