@@ -195,9 +195,20 @@ let failures = 0;
 async function refresh() {
   try {
     const asked = since;
-    const response = await fetch(asked == null ? "/api/status" : "/api/status?since=" + asked,
-      { cache: "no-store", signal: AbortSignal.timeout(10000) });
-    const status = await response.json();
+    // 10 s for the answer to begin, then a minute for its body (a whole report of hundreds of
+    // topics is megabytes, on a slow link too): a poll that hangs is given up, and the next asked.
+    const controller = new AbortController();
+    let timer = setTimeout(() => controller.abort(), 10000);
+    let status;
+    try {
+      const response = await fetch(asked == null ? "/api/status" : "/api/status?since=" + asked,
+        { cache: "no-store", signal: controller.signal });
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(), 60000);
+      status = await response.json();
+    } finally {
+      clearTimeout(timer);
+    }
     failures = 0;
     document.body.dataset.polls = Number(document.body.dataset.polls || 0) + 1;
     if (asked != null) document.body.dataset.partialPolls = Number(document.body.dataset.partialPolls || 0) + 1;
