@@ -71,6 +71,10 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
                     "hookline.removed": "\(changes.removed.joined(separator: ","))",
                 ]
             )
+            // As at start: the sources now served that should list their events.
+            for source in self.gateway.sources.all.values.sorted(by: { $0.name < $1.name }) {
+                if let warning = source.unlistedEventsWarning { self.logger.warning("\(warning)") }
+            }
             if !restartOnly.isEmpty {
                 self.logger.warning(
                     "changes outside sources: take effect at the next restart",

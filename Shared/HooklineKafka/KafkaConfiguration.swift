@@ -94,8 +94,8 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// `isolation.level`. Named explicitly because librdkafka consumers default to read_committed.
     /// Default: `.readCommitted`
     public var isolationLevel: KafkaIsolationLevel
-    /// How many fetched messages the consumer buffers for the application before it stops taking
-    /// more from librdkafka (which keeps prefetching into its own bounded queue).
+    /// How many fetched messages the consumer buffers for the application before it takes only
+    /// one more a second from librdkafka (which keeps prefetching into its own bounded queue).
     /// Default: 10,000
     public var bufferCapacity: Int
     /// `topic.metadata.refresh.interval.ms`: how soon a regular-expression subscription sees a

@@ -23,10 +23,11 @@ public protocol KafkaRebalanceListener: Sendable {
 ///
 /// Messages arrive through ``nextBatch(maxCount:)`` or ``messages``; offsets move only when the
 /// application calls ``commit(_:)``. A dedicated thread polls librdkafka while the application
-/// works. When ``KafkaConsumerConfiguration/bufferCapacity`` records are waiting it stops taking
-/// more (librdkafka keeps prefetching into its own bounded queue); should the application stay
-/// stuck for half of `max.poll.interval.ms`, it pauses fetching and polls on, so a slow
-/// application never makes the consumer leave its group.
+/// works. When ``KafkaConsumerConfiguration/bufferCapacity`` records are waiting it takes only
+/// one more a second (librdkafka keeps prefetching into its own bounded queue, and serves
+/// rebalances only inside a poll); should the application stay stuck for half of
+/// `max.poll.interval.ms`, it pauses fetching and polls on, so a slow application never makes the
+/// consumer leave its group or hold up its rebalances.
 public final class KafkaConsumer: Sendable {
     public let configuration: KafkaConsumerConfiguration
     private let client: RDKafkaClient

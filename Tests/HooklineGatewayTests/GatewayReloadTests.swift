@@ -46,8 +46,9 @@ struct GatewayReloadTests {
         #expect(try await push("second-secret") == 202)
         #expect(try await push("first-secret") == 401)
 
-        // A source added to the file is served.
-        try rewrite(kafka, "sources:", github, #"  stripe: { provider: stripe, secrets: ["whsec_aHVwLXN0cmlwZQ=="] }"#)
+        // A source added to the file is served; one whose event header is unsigned and that lists
+        // no events: is warned of, as at start.
+        try rewrite(kafka, "sources:", github, #"  stripe: { provider: stripe, secrets: ["whsec_aHVwLXN0cmlwZQ=="] }"#, #"  shop: { provider: shopify, secrets: ["hup-shop"] }"#)
         #expect(try await httpRequest(.POST, "\(base)/webhooks/stripe", body: Array("{}".utf8)).status == 404)
         try await hangUpAndWait(for: "applied", count: 2)
         let sample = try #require(WebhookSamples.sample(provider: "stripe", event: "payment_intent.succeeded"))
@@ -56,6 +57,7 @@ struct GatewayReloadTests {
             sample.signingInput(secret: "whsec_aHVwLXN0cmlwZQ==", timestamp: Int64(Date().timeIntervalSince1970))
         )
         #expect(try await httpRequest(.POST, "\(base)/webhooks/stripe", headers: stripe.headerFields, body: sample.body).status == 202)
+        #expect(gateway.logText.contains("sources.shop: its event type comes from the X-Shopify-Topic header"), "\(gateway.logText)")
 
         // The secret file is gone: the reload is refused, github keeps its secret, stripe stays.
         try FileManager.default.removeItem(at: secretFile)
