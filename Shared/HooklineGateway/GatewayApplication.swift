@@ -54,9 +54,7 @@ package enum GatewayApplication {
         if let message = configuration.kafka.unfamiliarTopicConfigMessage {
             logger.warning("\(message)")
         }
-        for source in sources.values.sorted(by: { $0.name < $1.name }) {
-            if let warning = source.unlistedEventsWarning { logger.warning("\(warning)") }
-        }
+        GatewaySource.warnOfUnlistedEvents(sources, logger: logger)
         logger.info(
             "gateway configured",
             metadata: [

@@ -72,9 +72,7 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
                 ]
             )
             // As at start: the sources now served that should list their events.
-            for source in self.gateway.sources.all.values.sorted(by: { $0.name < $1.name }) {
-                if let warning = source.unlistedEventsWarning { self.logger.warning("\(warning)") }
-            }
+            GatewaySource.warnOfUnlistedEvents(self.gateway.sources.all, logger: self.logger)
             if !restartOnly.isEmpty {
                 self.logger.warning(
                     "changes outside sources: take effect at the next restart",

@@ -1,6 +1,7 @@
 import HTTPTypes
 import HooklineConfig
 import HooklineWebhooks
+import Logging
 import Synchronization
 
 /// One configured webhook endpoint, ready to serve: its verifier holds decoded keys. A class:
@@ -48,6 +49,13 @@ final class GatewaySource: Sendable {
         guard self.events == nil, let source = self.verifier.unsignedEventSource else { return nil }
         return "sources.\(self.name): its event type comes from \(source), which the signature does not cover: a captured delivery sent "
             + "again under made-up event names would get a topic for each; list the events you subscribe to in events: (docs/gateway.md, Routing)"
+    }
+
+    /// Logs ``unlistedEventsWarning`` of each of `sources` that has one, by name.
+    static func warnOfUnlistedEvents(_ sources: [String: GatewaySource], logger: Logger) {
+        for source in sources.values.sorted(by: { $0.name < $1.name }) {
+            if let warning = source.unlistedEventsWarning { logger.warning("\(warning)") }
+        }
     }
 
     /// The event a delivery's topic is named after: its own, or `unknown` when ``events`` leaves it out.
