@@ -84,7 +84,7 @@ enum MonitorMetrics {
     }
 
     /// The monitor's own series, rendered at every scrape so they move while snapshots fail.
-    static func renderHealth(lastSuccess: Date, failures: Int) -> [UInt8] {
+    static func renderHealth(lastSuccess: Date, failures: Int, interval: TimeInterval) -> [UInt8] {
         let registry = PrometheusCollectorRegistry()
         registry.makeGauge(
             descriptor: self.name(
@@ -94,6 +94,9 @@ enum MonitorMetrics {
         ).set(lastSuccess.timeIntervalSince1970)
         registry.makeCounter(descriptor: self.name("monitor", "snapshot_failures", unit: "total", help: "Snapshots of the cluster that failed."))
             .increment(by: Int64(failures))
+        // What HooklineMonitorStale measures the last success's age against.
+        registry.makeGauge(descriptor: self.name("monitor", "interval", unit: "seconds", help: "Seconds between two looks at the cluster."))
+            .set(interval)
         return registry.emitToBuffer()
     }
 

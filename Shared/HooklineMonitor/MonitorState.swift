@@ -35,7 +35,7 @@ final class MonitorState: Sendable {
     /// monitor's own, always current.
     var metrics: [UInt8] {
         let (report, gateways, lastSuccess, failures) = self.current.withLock { ($0.reportMetrics, $0.gatewayMetrics, $0.lastSuccess, $0.failures) }
-        return report + gateways + MonitorMetrics.renderHealth(lastSuccess: lastSuccess, failures: failures)
+        return report + gateways + MonitorMetrics.renderHealth(lastSuccess: lastSuccess, failures: failures, interval: self.staleAfter / 3)
     }
 
     /// Nil when ready: a snapshot succeeded within ``staleAfter``; else why not.

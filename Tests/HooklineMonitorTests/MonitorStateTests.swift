@@ -26,6 +26,7 @@ struct MonitorStateTests {
         #expect(state.notReadyReason(now: self.start) != nil)
         #expect(self.value("hookline_monitor_last_success_timestamp_seconds", in: self.metrics(state)) == self.start.timeIntervalSince1970)
         #expect(self.value("hookline_monitor_snapshot_failures_total", in: self.metrics(state)) == 0)
+        #expect(self.value("hookline_monitor_interval_seconds", in: self.metrics(state)) == 5)
 
         let success = self.start.addingTimeInterval(5)
         state.publish(self.report(at: success), gateways: [], at: success)
