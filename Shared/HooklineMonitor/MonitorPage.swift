@@ -214,14 +214,16 @@ async function refresh() {
     if (asked != null) document.body.dataset.partialPolls = Number(document.body.dataset.partialPolls || 0) + 1;
     $("error").style.display = status.error ? "block" : "none";
     $("error").textContent = status.error ? "Last snapshot failed: " + status.error : "";
-    // No success for three intervals (when /readyz turns 503): what is shown is that old, whether
-    // the looks fail or hang. Measured on the monitor's clock.
-    const age = status.last_success_at == null ? null : status.served_at - status.last_success_at;
+    // No success for three intervals (when /readyz turns 503), or none since the monitor started:
+    // what is shown is that old, whether the looks fail or hang. Measured on the monitor's clock.
+    const lastGood = status.last_success_at ?? status.started_at;
+    const age = lastGood == null ? null : status.served_at - lastGood;
     const stale = age != null && age > 3 * status.interval_seconds;
     $("stale").style.display = stale ? "block" : "none";
     $("stale").dataset.age = stale ? Math.round(age) : "";
-    $("stale").textContent = stale ? `No snapshot has succeeded for ${Math.round(age)} s (the monitor looks every ` +
-      `${status.interval_seconds} s): what is shown is as of then.` : "";
+    $("stale").textContent = !stale ? "" : status.last_success_at == null
+      ? `No snapshot has succeeded in the ${Math.round(age)} s since the monitor started (it looks every ${status.interval_seconds} s).`
+      : `No snapshot has succeeded for ${Math.round(age)} s (the monitor looks every ${status.interval_seconds} s): what is shown is as of then.`;
     // The gateways first: while the broker is out of reach, no snapshot comes, and their 503s
     // are what matters.
     if (status.gateways.length) {

@@ -21,12 +21,9 @@ final class MonitorState: Sendable {
 
     init(interval: Duration, startedAt: Date = Date()) {
         self.staleAfter = 3 * interval.inSeconds
-        self.current = Mutex(
-            Current(
-                status: MonitorStatus(ready: false, error: nil, intervalSeconds: interval.inSeconds, lastSuccessAt: nil, lag: nil, gateways: []),
-                lastSuccess: startedAt
-            )
-        )
+        var status = MonitorStatus(ready: false, error: nil, intervalSeconds: interval.inSeconds, lastSuccessAt: nil, lag: nil, gateways: [])
+        status.startedAt = startedAt
+        self.current = Mutex(Current(status: status, lastSuccess: startedAt))
     }
 
     var status: MonitorStatus { self.current.withLock { $0.status } }

@@ -14,6 +14,8 @@ package struct MonitorStatus: Sendable, Hashable, Codable {
     package var gateways: [GatewayTraffic]
     /// How far back the charts in `lag` go.
     package var chartSeconds: Double = LagTracker.defaultChartSpan
+    /// When the monitor started: what a first snapshot is waited for since.
+    package var startedAt: Date?
     /// When this answer was made, by the monitor's clock: the page tells the age of the last
     /// success from it, not from the browser's clock.
     package var servedAt: Date?

@@ -113,6 +113,13 @@ struct MonitorPageTests {
         #expect((60...120).contains(age))
         #expect(page.contains("No snapshot has succeeded for \(age) s (the monitor looks every 2 s): what is shown is as of then."))
 
+        // Before any success: since the monitor started.
+        let starting = MonitorState(interval: .seconds(2), startedAt: Date().addingTimeInterval(-60))
+        let (startingURL, startingServer) = try await Self.serve(starting)
+        defer { startingServer.cancel() }
+        let waiting = try await self.render(startingURL, loaded: false)
+        #expect(waiting.firstMatch(of: /No snapshot has succeeded in the [0-9]+ s since the monitor started \(it looks every 2 s\)\./) != nil, "\(waiting.prefix(3000))")
+
         state.publish(tracker.record(LagSnapshot(takenAt: Date(), groups: [], topics: topics)), gateways: [])
         let fresh = try await self.render(baseURL)
         #expect(fresh.contains(#"id="stale" data-age="""#) && fresh.contains(#"data-polls="#), "\(fresh.prefix(3000))")
