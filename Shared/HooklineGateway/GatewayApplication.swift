@@ -129,7 +129,7 @@ package enum GatewayApplication {
             if let limit = section.rateLimitPerSecond { line += ", at most \(limit) requests/s" }
             if let events = source.events { line += ", topics for \(events.sorted().joined(separator: ", ")) (others to unknown)" }
             lines.append(line)
-            if let warning = source.unlistedEventsWarning { lines.append("warning: " + warning) }
+            if let message = source.unlistedEventsMessage { lines.append("warning: " + message) }
         }
         return lines
     }

@@ -44,17 +44,18 @@ final class GatewaySource: Sendable {
     }
 
     /// What to say of a source that lists no `events:` while its provider's signature leaves the
-    /// event type open (``WebhookVerifier/unsignedEventSource``); nil otherwise.
-    var unlistedEventsWarning: String? {
+    /// event type open (``WebhookVerifier/unsignedEventSource``), for the log (`--check` prefixes
+    /// `warning: `, as with ``KafkaSection/unfamiliarTopicConfigMessage``); nil otherwise.
+    var unlistedEventsMessage: String? {
         guard self.events == nil, let source = self.verifier.unsignedEventSource else { return nil }
         return "sources.\(self.name): its event type comes from \(source), which the signature does not cover: a captured delivery sent "
             + "again under made-up event names would get a topic for each; list the events you subscribe to in events: (docs/gateway.md, Routing)"
     }
 
-    /// Logs ``unlistedEventsWarning`` of each of `sources` that has one, by name.
+    /// Logs ``unlistedEventsMessage`` of each of `sources` that has one, by name.
     static func warnOfUnlistedEvents(_ sources: [String: GatewaySource], logger: Logger) {
         for source in sources.values.sorted(by: { $0.name < $1.name }) {
-            if let warning = source.unlistedEventsWarning { logger.warning("\(warning)") }
+            if let message = source.unlistedEventsMessage { logger.warning("\(message)") }
         }
     }
 

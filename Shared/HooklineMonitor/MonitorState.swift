@@ -16,12 +16,14 @@ final class MonitorState: Sendable {
     }
 
     private let current: Mutex<Current>
+    /// Seconds between two looks at the cluster.
+    let interval: TimeInterval
     /// How old the last success may be before `/readyz` answers 503: three intervals.
-    let staleAfter: TimeInterval
+    var staleAfter: TimeInterval { 3 * self.interval }
 
     init(interval: Duration, startedAt: Date = Date()) {
-        self.staleAfter = 3 * interval.inSeconds
-        var status = MonitorStatus(ready: false, error: nil, intervalSeconds: interval.inSeconds, lastSuccessAt: nil, lag: nil, gateways: [])
+        self.interval = interval.inSeconds
+        var status = MonitorStatus(ready: false, error: nil, intervalSeconds: self.interval, lastSuccessAt: nil, lag: nil, gateways: [])
         status.startedAt = startedAt
         self.current = Mutex(Current(status: status, lastSuccess: startedAt))
     }
@@ -32,7 +34,7 @@ final class MonitorState: Sendable {
     /// monitor's own, always current.
     var metrics: [UInt8] {
         let (report, gateways, lastSuccess, failures) = self.current.withLock { ($0.reportMetrics, $0.gatewayMetrics, $0.lastSuccess, $0.failures) }
-        return report + gateways + MonitorMetrics.renderHealth(lastSuccess: lastSuccess, failures: failures, interval: self.staleAfter / 3)
+        return report + gateways + MonitorMetrics.renderHealth(lastSuccess: lastSuccess, failures: failures, interval: self.interval)
     }
 
     /// Nil when ready: a snapshot succeeded within ``staleAfter``; else why not.
