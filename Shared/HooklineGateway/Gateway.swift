@@ -198,20 +198,24 @@ final class Gateway: Sendable {
                 metrics.published(topic: topic)
                 answer(webhook.reply.map(GatewayReply.init) ?? .accepted(id: webhook.id, report: report, status: source.successStatus))
             case .failure(let error) where error.code == .messageSizeTooLarge:
-                // Sending it again cannot help: the broker (or the producer's message.max.bytes) refuses records this large.
+                // The body is within max_body_bytes, so the topic's max.message.bytes is lower than
+                // the gateway's records (a topic that existed before, or a limit set since): an
+                // operator's to raise. A 503 keeps the provider sending it until then; a 413 would
+                // make the provider drop it for good.
                 self.log(
                     .unacknowledged,
                     source: source.name,
-                    level: .warning,
-                    "webhook too large for the broker; answering 413",
+                    level: .error,
+                    "webhook too large for its topic; answering 503: raise the topic's max.message.bytes, or lower gateway.max_body_bytes",
                     metadata: ["hookline.source": "\(source.name)", "kafka.topic": "\(topic)", "kafka.error": "\(error)", "http.body_bytes": "\(bodyBytes)"],
                     logger: logger
                 )
                 answer(
                     .jsonError(
-                        .contentTooLarge,
+                        .serviceUnavailable,
                         code: "record_too_large",
-                        message: "The broker refuses a record this large; nothing was stored."
+                        message: "The broker refuses a record this large until its topic's limit is raised; nothing was acknowledged. Retry later.",
+                        retryAfter: "60"
                     )
                 )
             case .failure(let error):

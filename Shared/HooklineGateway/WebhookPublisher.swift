@@ -42,10 +42,10 @@ final class WebhookPublisher: Sendable {
         //   of a produce request) instead of holding every record for the full linger. Measured:
         //   15-30% more requests/s at 32 connections, p99 no higher (docs/benchmarks.md);
         // - batch.size 64 KiB, not 1,000,000: Kafka holds a whole batch to a topic's
-        //   max.message.bytes and refuses every record of one over it, MSG_SIZE_TOO_LARGE each,
-        //   which is a 413. Under 64 KiB, only a record that is too large alone is refused
-        //   (librdkafka lets one record of any size be a batch), so a 413 is the record's own,
-        //   on a topic whose limit was set low too. Typical webhooks fill 16 a batch far below it.
+        //   max.message.bytes and refuses every record of one over it, MSG_SIZE_TOO_LARGE each
+        //   (a 503 `record_too_large`). Under 64 KiB, only a record that is too large alone is
+        //   refused (librdkafka lets one record of any size be a batch), so the refusal is the
+        //   record's own, on a topic whose limit was set low too. Typical webhooks fill 16 a batch far below it.
         // And topics come from the admin API with the configured partitions, never from a broker
         // that creates them on a producer's metadata request (librdkafka's producer asks it to by
         // default) with its own defaults. `kafka.properties` overrides each.
