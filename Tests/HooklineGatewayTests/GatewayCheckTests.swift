@@ -36,6 +36,27 @@ struct GatewayCheckTests {
         #expect(!run.stderr.contains("Connect to"), "\(run.stderr)")
     }
 
+    @Test("without --config, the file is $HOOKLINE_CONFIG's; with it, --config's")
+    func configFromTheEnvironment() async throws {
+        let directory = try temporaryDirectory()
+        let yaml = """
+            kafka: { brokers: "127.0.0.1:1", topic_prefix: "from-env" }
+            gateway: { listen: "127.0.0.1:9998" }
+            sources:
+              github: { provider: github, secrets: ["a-secret-value"], events: [push] }
+            """
+        let run = try await runGateway(["--check"], yaml: yaml, in: directory, configFrom: .environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("listen 127.0.0.1:9998"), "\(run.stdout)")
+        #expect(run.stdout.contains("topics from-env.<source>.<event>"), "\(run.stdout)")
+
+        let missing = directory.appendingPathComponent("not-there.yaml").path
+        let flagWins = try await runGateway(["--check"], yaml: yaml, in: directory, environment: ["HOOKLINE_CONFIG": missing])
+        #expect(flagWins.status == 0, "\(flagWins.stderr)")
+        let flagMissing = try await runGateway(["--check", "--config", missing], yaml: yaml, in: directory, configFrom: .environment)
+        #expect(flagMissing.status == 78, "\(flagMissing.stdout)")
+    }
+
     @Test("--check warns of a kafka.topic_config key that is no Kafka topic setting (misspelt), which would fail the creation of every topic; a platform's own namespace passes quietly")
     func checkWarnsOfAMisspeltTopicSetting() async throws {
         let directory = try temporaryDirectory()
@@ -200,22 +221,32 @@ private func temporaryDirectory() throws -> URL {
 
 /// Runs the gateway executable on `yaml` with `arguments`, to its exit (10 s at most).
 /// `openFiles`: run under `prlimit --nofile=SOFT:HARD`.
+/// Where ``runGateway(_:yaml:in:environment:openFiles:configFrom:)`` names its file: `--config`, or `HOOKLINE_CONFIG`.
+private enum ConfigFrom { case flag, environment }
+
 private func runGateway(
     _ arguments: [String],
     yaml: String,
     in directory: URL,
     environment: [String: String] = [:],
-    openFiles: (soft: Int, hard: Int)? = nil
+    openFiles: (soft: Int, hard: Int)? = nil,
+    configFrom: ConfigFrom = .flag
 ) async throws -> (status: Int32, stdout: String, stderr: String) {
     let config = directory.appendingPathComponent("hookline-\(UUID().uuidString.prefix(8)).yaml")
     try yaml.write(to: config, atomically: true, encoding: .utf8)
+    var environment = environment
+    var arguments = arguments
+    switch configFrom {
+    case .flag: arguments = ["--config", config.path] + arguments
+    case .environment: environment["HOOKLINE_CONFIG"] = config.path
+    }
     let stdout = directory.appendingPathComponent("stdout-\(UUID().uuidString.prefix(8))")
     let stderr = directory.appendingPathComponent("stderr-\(UUID().uuidString.prefix(8))")
     _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
     _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try GatewayProcess.binary())
-    process.arguments = ["--config", config.path] + arguments
+    process.arguments = arguments
     if let openFiles {
         process.arguments = ["--nofile=\(openFiles.soft):\(openFiles.hard)", process.executableURL!.path] + process.arguments!
         process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")

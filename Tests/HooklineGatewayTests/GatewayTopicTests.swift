@@ -7,11 +7,12 @@ import Testing
 
 @Suite("The topics a gateway creates", .timeLimit(.minutes(3)))
 struct GatewayTopicTests {
-    @Test("a webhook's topic is created with kafka.topic_config, and the max.message.bytes its largest record needs unless that says otherwise; with replication -1, the default, the cluster takes the creation")
+    @Test("a webhook's topic is created with kafka.partitions and kafka.topic_config, and the max.message.bytes its largest record needs unless that says otherwise; with replication -1, the default, the cluster takes the creation")
     func createdWithTheConfiguredTopicConfig() async throws {
         let broker = try await TestKafka.broker()
         var configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
         #expect(configuration.kafka.replicationFactor == -1)
+        configuration.kafka.partitions = 5
         configuration.kafka.topicConfig = ["retention.ms": "86400000", "min.insync.replicas": "1"]
         configuration.gateway.maxBodyBytes = 2_000_000
         let gateway = try await RunningGateway.start(configuration)
@@ -20,7 +21,9 @@ struct GatewayTopicTests {
 
         let accepted = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: githubPush, event: "push", id: "configured")
         #expect(accepted.status == 202, "\(accepted.text)")
-        let config = try await admin.topicConfig("\(configuration.kafka.topicPrefix).github.push")
+        let topic = "\(configuration.kafka.topicPrefix).github.push"
+        #expect(try await admin.listTopics().first { $0.name == topic }?.partitions == [0, 1, 2, 3, 4])
+        let config = try await admin.topicConfig(topic)
         #expect(config["retention.ms"] == "86400000")
         #expect(config["min.insync.replicas"] == "1")
         #expect(config["max.message.bytes"] == String(configuration.gateway.largestRecordBytes))
