@@ -19,11 +19,7 @@ package struct GatewayReply: Sendable {
 
     /// The one error shape every gateway error has: `{"error": code, "message": text}`.
     static func jsonError(_ status: HTTPResponse.Status, code: String, message: String, retryAfter: String? = nil) -> GatewayReply {
-        var body = #"{"error":"#
-        appendJSONString(code, to: &body)
-        body += #","message":"#
-        appendJSONString(message, to: &body)
-        body += "}"
+        let body = #"{"error":"# + JSONText.quote(code) + #","message":"# + JSONText.quote(message) + "}"
         var reply = GatewayReply(status: status, headerFields: Self.jsonHeaders, body: ByteBuffer(string: body))
         if let retryAfter { reply.headerFields[.retryAfter] = retryAfter }
         return reply
@@ -76,47 +72,16 @@ extension Response {
     }
 }
 
-/// Appends `value` as a JSON string literal.
-func appendJSONString(_ value: String, to output: inout String) {
-    output += "\""
-    defer { output += "\"" }
-    // Ids and topic names need no escaping: one append instead of one per character.
-    guard needsJSONEscaping(value) else {
-        output += value
-        return
-    }
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\"": output += "\\\""
-        case "\\": output += "\\\\"
-        case "\n": output += "\\n"
-        case "\r": output += "\\r"
-        case "\t": output += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: output.unicodeScalars.append(scalar)
-        }
-    }
-}
-
-private func needsJSONEscaping(_ value: String) -> Bool {
-    func needsEscaping(_ byte: UInt8) -> Bool { byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") }
-    // A native string's bytes in one buffer: a plain loop, where iterating `utf8` costs ~40 instructions a byte.
-    return value.utf8.withContiguousStorageIfAvailable { $0.contains(where: needsEscaping) } ?? value.utf8.contains(where: needsEscaping)
-}
-
 extension ByteBuffer {
     /// Writes `value` as a JSON string literal.
     fileprivate mutating func writeJSONString(_ value: String) {
-        guard needsJSONEscaping(value) else {
+        // Ids and topic names need no escaping: one write instead of one a byte.
+        guard JSONText.needsEscaping(value) else {
             self.writeInteger(UInt8(ascii: "\""))
             self.writeString(value)
             self.writeInteger(UInt8(ascii: "\""))
             return
         }
-        var literal = ""
-        appendJSONString(value, to: &literal)
-        self.writeString(literal)
+        self.writeString(JSONText.quote(value))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HooklineWebhooks
 import NIOCore
 import Testing
 
@@ -9,18 +10,19 @@ import Testing
 @Suite("The gateway's JSON string literals")
 struct JSONStringTests {
     @Test(
-        "what appendJSONString writes decodes back to the same string",
+        "a string quoted by JSONText, and a JSON error's message, decode back to the same string",
         arguments: [
             "evt_1Q2w3E", "webhooks.github.push", "", "quote \" and backslash \\", "line\nbreak\r\ttab",
             "\u{1}\u{1f} control", "unicode: é ✓ 🚀", "\\\"",
         ]
     )
     func roundTrip(_ value: String) throws {
-        var json = "["
-        appendJSONString(value, to: &json)
-        json += "]"
+        let json = "[" + JSONText.quote(value) + "]"
         let decoded = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String]
         #expect(decoded == [value])
+        let error = GatewayReply.jsonError(.badRequest, code: "malformed", message: value)
+        let object = try JSONSerialization.jsonObject(with: Data(error.body.readableBytesView)) as? [String: String]
+        #expect(object == ["error": "malformed", "message": value])
     }
 
     @Test(
@@ -40,10 +42,12 @@ struct JSONStringTests {
         #expect(object.count == 4)
     }
 
-    @Test("a string that needs no escaping is copied as it is")
-    func plain() {
-        var json = ""
-        appendJSONString("d1c2a3b4-0000-4000-8000-000000000001", to: &json)
-        #expect(json == #""d1c2a3b4-0000-4000-8000-000000000001""#)
+    @Test("only quotes, backslashes and control characters need escaping (the rest is written whole)")
+    func needsEscaping() {
+        #expect(!JSONText.needsEscaping("d1c2a3b4-0000-4000-8000-000000000001"))
+        #expect(!JSONText.needsEscaping("unicode: é ✓ 🚀"))
+        for value in ["quote \"", "backslash \\", "line\nbreak", "\u{1f}"] {
+            #expect(JSONText.needsEscaping(value), "\(value)")
+        }
     }
 }
