@@ -192,10 +192,8 @@ package struct ConsumerServiceOptions: ParsableCommand {
         )
     }
 
-    @Option(help: "Configuration file (default: $HOOKLINE_CONFIG, else deploy/hookline.yaml if present).") var config: String?
+    @OptionGroup var options: ProcessOptions
     @Option(help: "HOST:PORT for the HTTP API, overriding services.<name>.listen.") var listen: String?
-    @Option(help: "Log level.") var logLevel: Logger.Level = .info
-    @Option(help: "Log lines as text or json (default: $HOOKLINE_LOG_FORMAT, else text).") var logFormat: LogFormat?
     @Flag(help: "Check the configuration (address, topics, Kafka properties, database, trigger URL) without starting; exit 0 when it would start, 78 when not.")
     var check = false
 
@@ -204,28 +202,12 @@ package struct ConsumerServiceOptions: ParsableCommand {
     /// Parses the command line and runs the named service until SIGTERM.
     package static func main(service name: String) async {
         do {
-            let options = try self.parse()
-            do {
-                try LogFormat.bootstrap(options.logFormat)
-            } catch {
-                throw ValidationError(error.message)
-            }
-            var logger = Logger(label: "hookline.\(name)")
-            logger.logLevel = options.logLevel
-            do {
-                let configuration = try HooklineConfiguration.load(commandLinePath: options.config)
-                if options.check {
-                    let lines = try ConsumerServiceApplication.check(name: name, configuration: configuration, listen: options.listen)
-                    ConfigurationCheck.printPassed(lines)
-                    return
-                }
-                try await ConsumerServiceApplication.run(name: name, configuration: configuration, listen: options.listen, logger: logger)
-            } catch let error as ConfigurationError where options.check {
-                ConfigurationCheck.printInvalid(error)
-                Foundation.exit(78)
-            } catch let error as ConfigurationError {
-                logger.critical("cannot start: \(error.message)")
-                Foundation.exit(78)
+            let command = try self.parse()
+            let listen = command.listen
+            try await command.options.run(label: "hookline.\(name)", check: command.check) { configuration throws(ConfigurationError) in
+                try ConsumerServiceApplication.check(name: name, configuration: configuration, listen: listen)
+            } starting: { configuration, logger in
+                try await ConsumerServiceApplication.run(name: name, configuration: configuration, listen: listen, logger: logger)
             }
         } catch {
             self.exit(withError: error)
