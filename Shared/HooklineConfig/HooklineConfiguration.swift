@@ -146,13 +146,6 @@ package struct HooklineConfiguration: Sendable {
         if self.gateway.maxBodyBytes < 1 { throw ConfigurationError("gateway.max_body_bytes must be positive") }
         // The producer's message.max.bytes is this plus 64 KiB, and librdkafka takes at most 1,000,000,000.
         if self.gateway.maxBodyBytes > 104_857_600 { throw ConfigurationError("gateway.max_body_bytes must be at most 104857600 (100 MiB)") }
-        // A body the gateway reads whole must fit the producer: one it cannot send would be read,
-        // verified and then refused by every gateway, each time the provider sends it again.
-        if let text = self.kafka.properties["message.max.bytes"], let limit = Int(text), limit < self.gateway.largestRecordBytes {
-            throw ConfigurationError(
-                "kafka.properties.message.max.bytes (\(limit)) is below the largest record the gateway accepts, gateway.max_body_bytes + 65536 = \(self.gateway.largestRecordBytes): raise it or lower gateway.max_body_bytes"
-            )
-        }
         if self.gateway.ackTimeoutMs < 1 { throw ConfigurationError("gateway.ack_timeout_ms must be positive") }
         if self.gateway.requestTimeoutMs < 1 { throw ConfigurationError("gateway.request_timeout_ms must be positive") }
         if self.gateway.idleTimeoutMs <= self.gateway.requestTimeoutMs {

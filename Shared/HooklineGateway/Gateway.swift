@@ -197,7 +197,24 @@ final class Gateway: Sendable {
                 metrics.ackLatency(source: source.name, start.duration(to: .now))
                 metrics.published(topic: topic)
                 answer(webhook.reply.map(GatewayReply.init) ?? .accepted(id: webhook.id, report: report, status: source.successStatus))
-            case .failure(let error) where error.code == .messageSizeTooLarge:
+            case .failure(.overRecordLimit(let recordBytes)):
+                // Permanent: the body is within max_body_bytes, its key and headers far beyond 64 KiB.
+                self.log(
+                    .unacknowledged,
+                    source: source.name,
+                    level: .warning,
+                    "webhook's record over the gateway's largest; answering 413",
+                    metadata: ["hookline.source": "\(source.name)", "kafka.topic": "\(topic)", "kafka.record_bytes": "\(recordBytes)", "http.body_bytes": "\(bodyBytes)"],
+                    logger: logger
+                )
+                answer(
+                    .jsonError(
+                        .contentTooLarge,
+                        code: "record_too_large",
+                        message: "With its key and headers the record would be \(recordBytes) bytes, more than this gateway writes; nothing was stored."
+                    )
+                )
+            case .failure(.kafka(let error)) where error.code == .messageSizeTooLarge:
                 // The body is within max_body_bytes, so the topic's max.message.bytes is lower than
                 // the gateway's records (a topic that existed before, or a limit set since): an
                 // operator's to raise. A 503 keeps the provider sending it until then; a 413 would
@@ -218,7 +235,7 @@ final class Gateway: Sendable {
                         retryAfter: "60"
                     )
                 )
-            case .failure(let error):
+            case .failure(.kafka(let error)):
                 self.log(
                     .unacknowledged,
                     source: source.name,

@@ -144,10 +144,18 @@ package enum GatewayApplication {
     ) throws(ConfigurationError) -> (ListenAddress, [String: GatewaySource]) {
         let address = try ListenAddress(listen ?? configuration.gateway.listen)
         let sources = try GatewaySource.makeAll(configuration, secrets: secrets)
+        let producer = WebhookPublisher.producerConfiguration(configuration, ackTimeouts: Set(sources.values.map(\.ackTimeoutMs)))
         do {
-            try WebhookPublisher.producerConfiguration(configuration, ackTimeouts: Set(sources.values.map(\.ackTimeoutMs))).validate()
+            try producer.validate()
         } catch {
             throw ConfigurationError("kafka.properties: \(error.message)")
+        }
+        // A body the gateway reads whole must fit the producer: one it cannot send would be read,
+        // verified and then refused by every gateway, each time the provider sends it again.
+        if let limit = WebhookPublisher.recordLimit(of: producer), limit < configuration.gateway.largestRecordBytes {
+            throw ConfigurationError(
+                "kafka.properties.message.max.bytes (\(limit)) is below the largest record the gateway accepts, gateway.max_body_bytes + 65536 = \(configuration.gateway.largestRecordBytes): raise it or lower gateway.max_body_bytes"
+            )
         }
         return (address, sources)
     }

@@ -14,13 +14,25 @@ final class WebhookPublisher: Sendable {
     let replicaID: String
     /// The longest ack timeout a source may have: librdkafka gives up on a record after it.
     let longestAckTimeoutMs: Int
+    /// The producer's `message.max.bytes`: a larger record it refuses itself, before any broker
+    /// sees it. At least `max_body_bytes` + 64 KiB (refused at start when set lower).
+    let producerRecordLimit: Int
+
+    /// Why a webhook was not written.
+    enum Failure: Error {
+        /// Its record, key and headers included, is over ``producerRecordLimit``: a signed
+        /// delivery whose key or headers are far beyond any provider's (the body alone is within
+        /// `max_body_bytes`). No cluster setting would take it, and it is not sent.
+        case overRecordLimit(bytes: Int)
+        /// The producer or the broker did not write it.
+        case kafka(KafkaError)
+    }
 
     init(configuration: HooklineConfiguration, ackTimeouts: Set<Int>, replicaID: String, admin: KafkaAdmin, logger: Logger) throws(KafkaError) {
-        self.producer = try ReplaceableProducer(
-            configuration: Self.producerConfiguration(configuration, ackTimeouts: ackTimeouts),
-            logger: logger
-        )
+        let producerConfiguration = Self.producerConfiguration(configuration, ackTimeouts: ackTimeouts)
+        self.producer = try ReplaceableProducer(configuration: producerConfiguration, logger: logger)
         self.longestAckTimeoutMs = Self.longestAckTimeoutMs(configuration, ackTimeouts: ackTimeouts)
+        self.producerRecordLimit = Self.recordLimit(of: producerConfiguration) ?? configuration.gateway.largestRecordBytes
         self.topicPrefix = configuration.kafka.topicPrefix
         self.replicaID = replicaID
         self.topics = TopicCatalog(
@@ -65,6 +77,11 @@ final class WebhookPublisher: Sendable {
         )
     }
 
+    /// The `message.max.bytes` the producer is configured with.
+    static func recordLimit(of configuration: KafkaProducerConfiguration) -> Int? {
+        configuration.kafka.properties["message.max.bytes"].flatMap { Int($0) }
+    }
+
     /// The configuration of the topics the gateway creates: `kafka.topic_config`, and unless it
     /// says otherwise `max.message.bytes` large enough for its largest record when that is over a
     /// broker's default (1,048,588 bytes), which a topic otherwise takes from its broker.
@@ -89,13 +106,13 @@ final class WebhookPublisher: Sendable {
         request: WebhookRequest,
         receivedAt: ReceivedAt,
         arrival: ContinuousClock.Instant,
-        completion: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
+        completion: @escaping @Sendable (Result<KafkaDeliveryReport, Failure>) -> Void
     ) {
         let timeout = Duration.milliseconds(source.ackTimeoutMs)
         // A body that took the whole timeout to arrive is not published: the provider gave up.
         guard arrival + timeout > .now else {
             return completion(
-                .failure(KafkaError(code: .timedOut, message: "the request used up its ack timeout before publishing", operation: "producing to \(topic)", isRetriable: true))
+                .failure(.kafka(KafkaError(code: .timedOut, message: "the request used up its ack timeout before publishing", operation: "producing to \(topic)", isRetriable: true)))
             )
         }
         var headers: [KafkaHeader] = [
@@ -115,12 +132,17 @@ final class WebhookPublisher: Sendable {
             headers.append(KafkaHeader(key: extra.name, value: extra.value))
         }
         let key = Array((webhook.key ?? webhook.id).utf8)
+        // What the producer counts against message.max.bytes: a header's two lengths take up to 5 bytes each.
+        let recordBytes = headers.reduce(request.body.count + key.count) { $0 + 10 + $1.key.utf8.count + ($1.value?.count ?? 0) }
+        guard recordBytes <= self.producerRecordLimit else {
+            return completion(.failure(.overRecordLimit(bytes: recordBytes)))
+        }
         let send: @Sendable () -> Void = { [producer, topics, headers] in
             producer.enqueue(topic: topic, key: key, value: request.body, headers: headers, timeout: timeout, since: arrival) { result in
                 // The broker may have lost the topic (an embedded broker restarts empty): check it
                 // again next time. A record too large says nothing about the topic.
                 if case .failure(let error) = result, error.code != .messageSizeTooLarge { topics.forget(topic) }
-                completion(result)
+                completion(result.mapError(Failure.kafka))
             }
         }
         guard self.topics.isKnown(topic) else {
@@ -130,7 +152,7 @@ final class WebhookPublisher: Sendable {
                     try await topics.ensure(topic, before: arrival + timeout)
                     send()
                 } catch {
-                    completion(.failure(error))
+                    completion(.failure(.kafka(error)))
                 }
             }
             return

@@ -92,7 +92,6 @@ struct ConfigurationTests {
             ("gateway: { max_connections: 0 }", "gateway.max_connections must be positive"),
             ("gateway: { idle_timeout_ms: 10000 }", "gateway.idle_timeout_ms (10000) must be longer than gateway.request_timeout_ms (10000)"),
             ("gateway: { max_body_bytes: 104857601 }", "gateway.max_body_bytes must be at most 104857600 (100 MiB)"),
-            ("kafka: { properties: { message.max.bytes: \"1000000\" } }", "kafka.properties.message.max.bytes (1000000) is below the largest record the gateway accepts, gateway.max_body_bytes + 65536 = 1114112"),
             ("gateway: { shutdown_grace_ms: -1 }", "gateway.shutdown_grace_ms must not be negative"),
             ("sources: { gh: { provider: stripe, tolerance_seconds: -300 } }", "sources.gh.tolerance_seconds must be at least 1"),
             ("sources: { gh: { provider: github, ack_timeout_ms: 0 } }", "sources.gh.ack_timeout_ms must be positive"),

@@ -36,6 +36,35 @@ struct GatewayCheckTests {
         #expect(!run.stderr.contains("Connect to"), "\(run.stderr)")
     }
 
+    @Test("a kafka.properties message.max.bytes below max_body_bytes + 64 KiB is refused (exit 78): the gateway would read bodies it cannot send")
+    func refusesAProducerSmallerThanItsBodies() async throws {
+        let directory = try temporaryDirectory()
+        let run = try await runGateway(
+            ["--check"],
+            yaml: """
+                kafka: { brokers: "127.0.0.1:1", properties: { "message.max.bytes": "1000000" } }
+                sources:
+                  github: { provider: github, secrets: ["a-secret-value"], events: [push] }
+                """,
+            in: directory
+        )
+        #expect(run.status == 78, "\(run.stdout)")
+        #expect(run.stderr.contains(
+            "kafka.properties.message.max.bytes (1000000) is below the largest record the gateway accepts, gateway.max_body_bytes + 65536 = 1114112"
+        ), "\(run.stderr)")
+        let fitting = try await runGateway(
+            ["--check"],
+            yaml: """
+                kafka: { brokers: "127.0.0.1:1", properties: { "message.max.bytes": "1000000" } }
+                gateway: { max_body_bytes: 900000 }
+                sources:
+                  github: { provider: github, secrets: ["a-secret-value"], events: [push] }
+                """,
+            in: directory
+        )
+        #expect(fitting.status == 0, "\(fitting.stderr)")
+    }
+
     @Test("without --config, the file is $HOOKLINE_CONFIG's; with it, --config's")
     func configFromTheEnvironment() async throws {
         let directory = try temporaryDirectory()
@@ -219,11 +248,11 @@ private func temporaryDirectory() throws -> URL {
     return directory
 }
 
-/// Runs the gateway executable on `yaml` with `arguments`, to its exit (10 s at most).
-/// `openFiles`: run under `prlimit --nofile=SOFT:HARD`.
 /// Where ``runGateway(_:yaml:in:environment:openFiles:configFrom:)`` names its file: `--config`, or `HOOKLINE_CONFIG`.
 private enum ConfigFrom { case flag, environment }
 
+/// Runs the gateway executable on `yaml` with `arguments`, to its exit (10 s at most).
+/// `openFiles`: run under `prlimit --nofile=SOFT:HARD`.
 private func runGateway(
     _ arguments: [String],
     yaml: String,

@@ -319,7 +319,7 @@ struct GatewayHTTPTests {
         }
     }
 
-    @Test("a body near the default max_body_bytes (1 MiB) is published whole; one the broker refuses as too large gets a JSON 503 record_too_large, for the provider to send again once the limit is raised")
+    @Test("a body near the default max_body_bytes (1 MiB) is published whole; one whose key makes its record larger than the producer writes gets a JSON 413 record_too_large before anything is sent")
     func largeBodies() async throws {
         let broker = try await TestKafka.broker()
         var configuration = gatewayConfiguration(broker: broker, sources: ["github": source("github", secrets: ["s3cret"])])
@@ -334,18 +334,16 @@ struct GatewayHTTPTests {
         let topic = "\(configuration.kafka.topicPrefix).github.push"
         #expect(try await records(in: topic, broker: broker, expect: 1).map(\.value) == [large])
 
-        // A limit below the body (here the producer's; a file is refused for it at load, a
-        // topic's own cannot be): an operator's to raise, so a 503 for the provider to retry.
-        var limited = configuration
-        limited.kafka.topicPrefix = TestKafka.uniqueName("wh")
-        limited.kafka.properties["message.max.bytes"] = "100000"
-        let small = try await RunningGateway.start(limited)
-        defer { Task { await small.stop() } }
-        let refused = try await post(small, source: "github", provider: "github", secret: "s3cret", body: pushPadded(to: 200_000), event: "push", id: "too-large")
-        #expect(refused.status == 503)
+        // The key (repository.full_name) is in the body, and the record carries both: a body
+        // within max_body_bytes whose key is most of it is over the producer's message.max.bytes
+        // (max_body_bytes + 64 KiB). Permanent, so a 413, not a 503 to be sent again.
+        let name = String(repeating: "k", count: 600_000)
+        let keyed = pushPadded(to: 1_040_000, fullName: name)
+        let refused = try await post(gateway, source: "github", provider: "github", secret: "s3cret", body: keyed, event: "push", id: "too-large")
+        #expect(refused.status == 413, "\(refused.text)")
         #expect(refused.json?["error"] as? String == "record_too_large")
-        #expect(refused.headers[.retryAfter] == "60")
-        #expect(try await recordCount(prefix: limited.kafka.topicPrefix, broker: broker) == 0)
+        #expect(refused.headers[.retryAfter] == nil)
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 1)
     }
 
     @Test("over its rate limit a source answers 429 with Retry-After and publishes nothing more; forged requests do not count")
@@ -603,8 +601,8 @@ private func waitingThreads() throws -> Int {
 }
 
 /// A GitHub push of `size` bytes: `githubPush`'s repository and ref, padded with a field.
-private func pushPadded(to size: Int) -> [UInt8] {
-    let head = Array(#"{"ref":"refs/heads/main","repository":{"full_name":"octo/hello-world"},"padding":""#.utf8)
+private func pushPadded(to size: Int, fullName: String = "octo/hello-world") -> [UInt8] {
+    let head = Array(#"{"ref":"refs/heads/main","repository":{"full_name":"\#(fullName)"},"padding":""#.utf8)
     let tail = Array(#""}"#.utf8)
     return head + [UInt8](repeating: UInt8(ascii: "x"), count: size - head.count - tail.count) + tail
 }
