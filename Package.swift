@@ -43,7 +43,7 @@ let package = Package(
             name: "HooklineKafka",
             dependencies: [
                 "CRdKafka",
-                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
