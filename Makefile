@@ -37,7 +37,7 @@ help:
 	@echo "make test-compose bring the compose deployment up, send webhooks, kill a gateway, tear down"
 	@echo "make bench-kafka  Swift producer vs librdkafka's rdkafka_performance, same broker"
 	@echo "make bench-gateway  the gateway under wrk vs its HTTP, produce and librdkafka ceilings and a Python peer"
-	@echo "make bench-instructions  the gateway's instructions a request under callgrind vs its HTTP ceilings"
+	@echo "make bench-instructions  the gateway's instructions a request under callgrind vs its HTTP ceilings (valgrind 3.19 fails on today's binaries)"
 	@echo "make bench-forged  the gateway under forged requests: GitHub requests/s beside forged signatures, CPU a forged body"
 	@echo "make bench-haproxy-reuse  gateway connections per webhook behind HAProxy when senders close theirs"
 	@echo "make bench-consumers  the orders service (durable effects) vs the raw consume rate"

@@ -6,7 +6,8 @@
 # refused unchecked past 10), then 10 each (checked, every one). Prints GitHub requests/s and p99
 # for each and the share of the first left under each attack. Then bench/forged_bodies.py sends
 # forged 1 MB bodies of 115,912 form parameters to a Twilio source (whose signature covers the
-# sorted parameters) and to the GitHub source, and prints the gateway's CPU for each refusal.
+# sorted parameters) and to the GitHub source, and a forged Slack body, and prints the gateway's
+# CPU for each refusal. Every GitHub request must be answered 2xx and every forged one refused.
 #
 # Knobs: WRK_DURATION (8s), FORGED_FULL_RATE (25/s), FORGED_CHECKED_RATE (200/s), GATEWAY (the
 # binary, .build/release/hookline-gateway: another build for a before-and-after).
@@ -37,6 +38,7 @@ run_wrk "$url" 2s >/dev/null
 
 summary() { printf 'rps=%s p99_ms=%s non2xx=%s' "$(result_field "$1" rps)" "$(result_field "$1" p99_ms)" "$(result_field "$1" non2xx)"; }
 alone=$(run_wrk "$url")
+require_2xx "$alone" "the GitHub source"
 echo "GitHub alone:                  $(summary "$alone")"
 seconds=${WRK_DURATION%s}
 for attack in "860 ${FORGED_FULL_RATE:-25}" "10 ${FORGED_CHECKED_RATE:-200}"; do
@@ -48,6 +50,7 @@ for attack in "860 ${FORGED_FULL_RATE:-25}" "10 ${FORGED_CHECKED_RATE:-200}"; do
   line=$(run_wrk "$url")
   wait "$forger"
   forged=$(cat "$BENCH_TMP/forged.out")
+  require_2xx "$line" "the GitHub source under forged deliveries"
   printf 'GitHub, forged %3s x %-4s/s: %s  (%s of alone)\n' "$signatures" "$rate" "$(summary "$line")" \
     "$(awk -v a="$(result_field "$line" rps)" -v b="$(result_field "$alone" rps)" 'BEGIN { printf "%.2f", a / b }')"
   echo "  $forged"

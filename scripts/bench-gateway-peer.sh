@@ -6,8 +6,9 @@
 #
 # Steps (measure_peer in scripts/lib/bench.sh): a fresh broker on a free loopback port, the peer
 # (it creates webhooks.github.push with 6 partitions through the admin API on first use), a 2 s
-# warm-up, wrk -t2 -c32 -d15s with a signed 1.6 KB push event, then a check that the topic gained
-# at least as many messages as wrk counted 2xx responses. Everything is torn down on exit.
+# warm-up, wrk -t2 -c32 -d15s with a signed 1.6 KB push event, then a check that every answer was
+# a 2xx and the topic gained at least as many messages as wrk counted. Everything is torn down on
+# exit.
 # Knobs: WRK_DURATION, WRK_CONNECTIONS, WRK_THREADS, WARMUP (2s), LINGER_MS (1) and
 # BATCH_MESSAGES (16), the gateway's producer defaults, BENCH_KEEP_LOGS=1.
 set -euo pipefail

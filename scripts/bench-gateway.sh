@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench-gateway`: a signed 1.6 KB GitHub push under wrk (-t2 -c32, 15 s) against, each with a
 # fresh embedded broker on loopback:
-#   1. the HTTP-only ceiling: the gateway's HTTP stack (Hummingbird's HTTP/1.1 server with the
-#      gateway's event-loop webhook handler) answering 202 at once (no verify, no publish), then
+#   1. the HTTP-only ceiling: the gateway's HTTP stack (its own NIO HTTP/1.1 server, GatewayServer,
+#      with the event-loop webhook handler) answering 202 at once (no verify, no publish), then
 #      with the gateway's verifier, then also answered from another thread (as the gateway answers
 #      from its delivery report, without a broker); and the same server answering through
 #      Hummingbird's router instead (a task per connection: how the gateway answered until 11-26)
@@ -61,7 +61,7 @@ ceiling_run() {  # ARGS...: hookline-bench http-ceiling ARGS
   line=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" ceiling)
   stop_processes
   # With --verify-github a wrong signature would be a fast 401: those are not the figure.
-  [ "$(result_field "$line" non2xx)" = 0 ] || bench_die "FAIL: http-ceiling $* answered non-2xx: $line"
+  require_2xx "$line" "http-ceiling $*"
   result=$line
 }
 
@@ -148,7 +148,7 @@ median() {
 ratio() {
   local round each=()
   for ((round = 1; round <= rounds; round++)); do
-    each+=("$(printf '%.2f' "$(echo "scale=3; $(result_field "${results[$1.$round]}" rps) / $(result_field "${results[$2.$round]}" rps)" | bc)")")
+    each+=("$(awk -v a="$(result_field "${results[$1.$round]}" rps)" -v b="$(result_field "${results[$2.$round]}" rps)" 'BEGIN { printf "%.2f", a / b }')")
   done
   printf '%s   (rounds: %s)' "$(printf '%s\n' "${each[@]}" | middle)" "${each[*]}"
 }
@@ -167,7 +167,7 @@ row() {  # NAME RESULT [SERVER]: requests/s, latency, and the CPU per request th
 }
 echo
 echo "wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION, signed $(stat -c %s "$BENCH_BODY")-byte GitHub push, fresh broker each,"
-echo "topic of $partitions partitions, linger.ms=$BENCH_LINGER_MS, batch.num.messages=$BENCH_BATCH_MESSAGES; median of $rounds rounds:"
+echo "topic of $partitions partitions, linger.ms=$BENCH_LINGER_MS, batch.num.messages=$BENCH_BATCH_MESSAGES; median of $rounds rounds$( ((rounds % 2)) || echo ' (an even count: the lower of the two middle ones)'):"
 measured() { [ -n "${results[$1.1]:-}" ]; }
 show() {  # ROW NAME [SERVER]: the row's median run, if it was measured
   measured "$1" && row "$2" "$(median "$1")" "${3:-}"

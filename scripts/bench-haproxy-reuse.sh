@@ -45,7 +45,7 @@ YAML
   line=$(run_wrk "$url")
   connections=$(($(counter "$port" hookline_gateway_connections_total) - connections))
   requests=$(($(counter "$port" hookline_gateway_requests_total) - requests))
-  [ "$(result_field "$line" non2xx)" = 0 ] || bench_die "FAIL: non-2xx answers through HAProxy: $line"
+  require_2xx "$line" "the gateway through HAProxy"
   printf 'http-reuse %-8s wrk %6s requests/s; the gateway got %6s requests on %6s connections\n' \
     "$reuse" "$(result_field "$line" rps)" "$requests" "$connections"
   stop_processes

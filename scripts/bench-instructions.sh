@@ -36,7 +36,7 @@ count() {
   callgrind_control --zero "$(bg_pid "$name")" >/dev/null 2>&1 || bench_die "callgrind_control could not reach $name"
   line=$(WRK_CONNECTIONS=${CONNECTIONS:-8} WRK_THREADS=1 run_wrk "http://127.0.0.1:$port/webhooks/github" "$duration")
   callgrind_control --dump "$(bg_pid "$name")" >/dev/null 2>&1 || bench_die "callgrind_control could not reach $name"
-  [ "$(result_field "$line" non2xx)" = 0 ] || bench_die "FAIL: $name answered non-2xx: $line"
+  require_2xx "$line" "$name"
   stop_processes
   # The dump of the counted stretch is part 1 (the rest, up to the exit, is part 0).
   echo "$(awk '/^summary:/ { print $2 }' "$BENCH_TMP/$name.callgrind.1") $(result_field "$line" requests)" >"$BENCH_TMP/$name.count"
@@ -68,7 +68,7 @@ for row in ceiling resumed gateway; do
     resumed) label="  + verifier, answered from another thread" ;;
     gateway) label="hookline-gateway (verify + publish + ack)" ;;
   esac
-  printf '  %-45s %9s   %s x the ceiling\n' "$label" "$(per_request "$row")" "$(echo "scale=2; $(per_request "$row") / $ceiling" | bc)"
+  printf '  %-45s %9s   %s x the ceiling\n' "$label" "$(per_request "$row")" "$(awk -v a="$(per_request "$row")" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')"
 done
 echo
 echo "the gateway's functions by their own instructions a request:"

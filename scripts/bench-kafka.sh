@@ -22,13 +22,23 @@ start_broker() {
 }
 stop_broker() { kill "$broker"; wait "$broker" 2>/dev/null || true; broker=; }
 
+# Each prints its messages/s, and fails when a record was not delivered (a fast run of failed
+# deliveries is no figure).
 run_c() {
-  .deps/bin/rdkafka_performance -P -t "bench-c" -b "127.0.0.1:$port" -s "$size" -c "$count" -a -1 \
-    -X enable.idempotence=true -X linger.ms=5 2>&1 | grep 'messages produced' | tail -1 | sed -E 's/.* ([0-9]+) msgs\/s.*/\1/'
+  local out summary
+  out=$(.deps/bin/rdkafka_performance -P -t "bench-c" -b "127.0.0.1:$port" -s "$size" -c "$count" -a -1 \
+    -X enable.idempotence=true -X linger.ms=5 2>&1)
+  summary=$(printf '%s\n' "$out" | grep 'messages produced' | tail -1)
+  # "% N messages produced (B bytes), D delivered (offset O, F failed) in T ms: R msgs/s and ..."
+  [[ "$summary" =~ \ ([0-9]+)\ delivered.*\ ([0-9]+)\ failed ]] || { echo "rdkafka_performance: no summary: $out" >&2; return 1; }
+  [ "${BASH_REMATCH[1]}" = "$count" ] && [ "${BASH_REMATCH[2]}" = 0 ] || { echo "rdkafka_performance delivered ${BASH_REMATCH[1]} of $count, ${BASH_REMATCH[2]} failed" >&2; return 1; }
+  printf '%s\n' "$summary" | sed -E 's/.* ([0-9]+) msgs\/s.*/\1/'
 }
 run_swift() {
-  .build/release/hookline-bench produce --brokers "127.0.0.1:$port" --topic "bench-$1" --count "$count" --size "$size" \
-    --mode "$1" | sed -E 's/.*msgs_per_s=([0-9]+).*/\1/'
+  local out
+  out=$(.build/release/hookline-bench produce --brokers "127.0.0.1:$port" --topic "bench-$1" --count "$count" --size "$size" --mode "$1")
+  [[ "$out" == *" failures=0 "* ]] || { echo "hookline-bench produce --mode $1: $out" >&2; return 1; }
+  printf '%s\n' "$out" | sed -E 's/.*msgs_per_s=([0-9]+).*/\1/'
 }
 
 declare -A rates
@@ -51,5 +61,6 @@ c=$(median "${rates[c]}") s=$(median "${rates[send]}") e=$(median "${rates[enque
 echo
 echo "median of $rounds rounds, $count records of $size bytes, acks=all, idempotent, linger.ms=5, fresh broker per round:"
 printf '  librdkafka rdkafka_performance (C, delivery callbacks)   %8d msgs/s\n' "$c"
-printf '  Swift KafkaProducer.enqueue (delivery callbacks)         %8d msgs/s  %3.0f%% of C\n' "$e" "$(echo "100*$e/$c" | bc -l)"
-printf '  Swift KafkaProducer.send (async, one task per record)    %8d msgs/s  %3.0f%% of C\n' "$s" "$(echo "100*$s/$c" | bc -l)"
+percent() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%3.0f", 100 * a / b }'; }
+printf '  Swift KafkaProducer.enqueue (delivery callbacks)         %8d msgs/s  %s%% of C\n' "$e" "$(percent "$e" "$c")"
+printf '  Swift KafkaProducer.send (async, one task per record)    %8d msgs/s  %s%% of C\n' "$s" "$(percent "$s" "$c")"

@@ -84,6 +84,11 @@ struct Chaos: AsyncParsableCommand {
             print("DUPLICATED: \(appliedTwice) orders applied more than once")
             throw ExitCode.failure
         }
+        // A run that acknowledged nothing proved nothing (the gateway down throughout, a wrong secret).
+        if result.acknowledged.isEmpty {
+            print("NOTHING ACKNOWLEDGED: no webhook was answered 2xx, so nothing was checked")
+            throw ExitCode.failure
+        }
         if !missingInKafka.isEmpty || !missingApplied.isEmpty {
             print("LOST: \(missingInKafka.count) acknowledged but not in Kafka, \(missingApplied.count) acknowledged but not applied, e.g. \(missingInKafka.union(missingApplied).prefix(5).sorted())")
             throw ExitCode.failure

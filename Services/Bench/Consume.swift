@@ -56,14 +56,17 @@ struct Consume: AsyncParsableCommand {
         )
         try consumer.subscribe(topics: [topic])
         var seen = 0
-        var rawStart: ContinuousClock.Instant?
+        // From the first batch: the group join is not consuming. The events of that batch came
+        // before the clock started, so they are left out of the rate, as the service's first are.
+        var rawStart: (at: ContinuousClock.Instant, seen: Int)?
         while seen < self.count {
             let batch = await consumer.nextBatch(maxCount: 5000, timeout: .seconds(30))
             guard !batch.isEmpty else { throw ValidationError("the raw consumer stalled at \(seen)") }
-            rawStart = rawStart ?? .now  // from the first record: the group join is not consuming
             seen += batch.count
+            rawStart = rawStart ?? (.now, seen)
         }
-        let raw = Double(self.count) / seconds(rawStart!.duration(to: .now))
+        guard let rawStart, seen > rawStart.seen else { throw ValidationError("the raw consumer took all \(seen) events in one batch: raise --count") }
+        let raw = Double(seen - rawStart.seen) / seconds(rawStart.at.duration(to: .now))
         await consumer.close()
 
         // 2. The orders service, effects durable (WAL, one transaction per batch).

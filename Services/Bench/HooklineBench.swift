@@ -88,8 +88,8 @@ struct Produce: AsyncParsableCommand {
         let failures = try await self.mode == .send ? self.runSends(producer, payload: payload) : self.runEnqueues(producer, payload: payload)
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let rate = Double(self.count) / seconds
-        // One machine-readable line, read by scripts/bench-kafka.sh.
+        let rate = Double(self.count - failures) / seconds  // delivered records only
+        // One machine-readable line, read by scripts/bench-kafka.sh (which fails on failures).
         print("messages=\(self.count) failures=\(failures) seconds=\(seconds) msgs_per_s=\(Int(rate)) mb_per_s=\(rate * Double(self.size) / 1e6)")
     }
 

@@ -8,7 +8,7 @@
 #   start_bg gateway some-gateway --listen 127.0.0.1:$port --brokers "$BROKERS" ...
 #   wait_port "$port" gateway
 #   run_wrk "http://127.0.0.1:$port/webhooks/github" 2s >/dev/null   # warm-up
-#   before=$(topic_messages webhooks.github.push)
+#   before=$(settled_messages webhooks.github.push)
 #   line=$(run_wrk "http://127.0.0.1:$port/webhooks/github")         # the RESULT line
 #   check_published "$line" "$before" webhooks.github.push
 #
@@ -195,10 +195,35 @@ c.close()
 print(total)' "$BROKERS" "$1"
 }
 
-# check_published RESULT_LINE MESSAGES_BEFORE TOPIC: fails unless the topic gained at least as
-# many messages as wrk counted 2xx responses (a 202 is only sent after the broker's ack).
+# settled_messages TOPIC: topic_messages once two reads half a second apart agree: wrk stops at
+# its duration without waiting for the requests in flight, whose records land after it returns
+# (counted before the run, not as its own).
+settled_messages() {
+  local last now
+  last=$(topic_messages "$1") || return 1
+  for _ in $(seq 20); do
+    sleep 0.5
+    now=$(topic_messages "$1") || return 1
+    [ "$now" = "$last" ] && break
+    last=$now
+  done
+  [[ $last =~ ^[0-9]+$ ]] || { echo "could not count the messages of $1: '$last'" >&2; return 1; }
+  printf '%s\n' "$last"
+}
+
+# require_2xx RESULT_LINE WHAT: fails unless wrk had answers, each a 2xx, and no socket error.
+require_2xx() {
+  [ "$(result_field "$1" ok)" -gt 0 ] 2>/dev/null && [ "$(result_field "$1" non2xx)" = 0 ] && [ "$(result_field "$1" errors)" = 0 ] ||
+    bench_die "FAIL: not every request to $2 was answered 2xx: $1"
+}
+
+# check_published RESULT_LINE MESSAGES_BEFORE TOPIC: fails unless every request was answered 2xx
+# (requests/s counts every answer: a run of 401s or 503s is fast, and no figure) and the topic
+# gained at least as many messages as wrk counted 2xx responses (a 202 is only sent after the
+# broker's ack).
 check_published() {
   local ok after
+  require_2xx "$1" "the gateway publishing to $3"
   ok=$(result_field "$1" ok)
   after=$(topic_messages "$3")
   local gained=$((after - $2))
@@ -217,7 +242,7 @@ measure_server() {
   start_bg "$name" "$@"
   wait_port "$port" "$name"
   run_wrk "http://127.0.0.1:$port/webhooks/github" "${WARMUP:-2s}" >/dev/null
-  before=$(topic_messages "$topic")
+  before=$(settled_messages "$topic") || bench_die "FAIL: could not count the messages of $topic"
   line=$(run_wrk_cpu "http://127.0.0.1:$port/webhooks/github" "$name" broker)
   check_published "$line" "$before" "$topic"
   stop_processes
