@@ -252,9 +252,11 @@ struct KafkaAdminTests {
         #expect(startedResult.0 == .messageTimedOut)
         #expect(shortResult.0 == .messageTimedOut)
         #expect(lateResult.0 == .messageTimedOut)
-        // Due at 1 s and 2.1 s; well before the first send's 6 s (slack for a loaded CI machine).
-        #expect(startedResult.1 >= .seconds(1) && startedResult.1 < .seconds(4))
-        #expect(shortResult.1 >= .seconds(2) && shortResult.1 < .seconds(5))
+        // Due at 1 s and 2.1 s: the first before the 6 s of the send tracked ahead of it, the
+        // second well before librdkafka's own 30 s (slack for a loaded machine: 5 s failed once
+        // in a full run on a slower one).
+        #expect(startedResult.1 >= .seconds(1) && startedResult.1 < .seconds(5.5))
+        #expect(shortResult.1 >= .seconds(2) && shortResult.1 < .seconds(10))
         #expect(lateResult.1 >= .seconds(6) && lateResult.1 < .seconds(10))
         await producer.shutdown(timeout: .seconds(1))
     }

@@ -34,14 +34,14 @@ struct RecordTimesTests {
 
         try await writeOne()
         var times = RecordTimes(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), timeout: .seconds(5), rereadAfter: .seconds(2), logger: TestKafka.logger)
-        // Thresholds of 4 s leave room for a loaded machine (2 s failed once in a full run); the
-        // old record is at least 6 s old when the new one is looked at.
-        #expect(try await timeLag(&times) < 4)
-        try await Task.sleep(for: .seconds(6))
+        // Thresholds of 7 s leave room for a loaded machine (2 s, then 4 s, failed once in a full
+        // run); the old record is at least 10 s old when the new one is looked at.
+        #expect(try await timeLag(&times) < 7)
+        try await Task.sleep(for: .seconds(10))
         try await broker.restart()
         try await writeOne()
         let fresh = try await timeLag(&times)
-        #expect(fresh < 4, "time lag \(fresh) s for a record written a moment ago: the old record's")
+        #expect(fresh < 7, "time lag \(fresh) s for a record written a moment ago: the old record's")
     }
 
     @Test("a record that does not come within the timeout leaves the others' time lags told; it is tried again at the next look, and after a second miss not waited for")

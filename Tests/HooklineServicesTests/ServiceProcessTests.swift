@@ -53,7 +53,8 @@ struct ServiceProcessTests {
         let signalled = ContinuousClock.now
         kill(early.processIdentifier, SIGTERM)
         #expect(await exitStatus(of: early) == 0)
-        #expect(ContinuousClock.now - signalled < .seconds(3))
+        // Not the admin request's 10 s (3 s failed once in a full run on a slower machine).
+        #expect(ContinuousClock.now - signalled < .seconds(6))
 
         let orders = try startOrders(config: config.path, logLevel: "info", log: log)
         defer { if orders.isRunning { kill(orders.processIdentifier, SIGKILL) } }
