@@ -203,7 +203,7 @@ final class Gateway: Sendable {
                     .unacknowledged,
                     source: source.name,
                     level: .warning,
-                    "webhook's record over the gateway's largest; answering 413",
+                    "webhook's record over the producer's message.max.bytes with its key and headers; answering 413",
                     metadata: ["hookline.source": "\(source.name)", "kafka.topic": "\(topic)", "kafka.record_bytes": "\(recordBytes)", "http.body_bytes": "\(bodyBytes)"],
                     logger: logger
                 )

@@ -57,7 +57,8 @@ final class WebhookPublisher: Sendable {
         //   max.message.bytes and refuses every record of one over it, MSG_SIZE_TOO_LARGE each
         //   (a 503 `record_too_large`). Under 64 KiB, only a record that is too large alone is
         //   refused (librdkafka lets one record of any size be a batch), so the refusal is the
-        //   record's own, on a topic whose limit was set low too. Typical webhooks fill 16 a batch far below it.
+        //   record's own, on a topic whose limit was set low too. Typical webhooks fill 16 a
+        //   batch far below it.
         // And topics come from the admin API with the configured partitions, never from a broker
         // that creates them on a producer's metadata request (librdkafka's producer asks it to by
         // default) with its own defaults. `kafka.properties` overrides each.
