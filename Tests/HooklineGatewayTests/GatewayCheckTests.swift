@@ -39,29 +39,21 @@ struct GatewayCheckTests {
     @Test("a kafka.properties message.max.bytes below max_body_bytes + 64 KiB is refused (exit 78): the gateway would read bodies it cannot send")
     func refusesAProducerSmallerThanItsBodies() async throws {
         let directory = try temporaryDirectory()
-        let run = try await runGateway(
-            ["--check"],
-            yaml: """
-                kafka: { brokers: "127.0.0.1:1", properties: { "message.max.bytes": "1000000" } }
-                sources:
-                  github: { provider: github, secrets: ["a-secret-value"], events: [push] }
-                """,
-            in: directory
-        )
+        /// A producer limited to 1,000,000 bytes, with bodies of up to `maxBodyBytes` (default 1 MiB).
+        func yaml(maxBodyBytes: Int? = nil) -> String {
+            """
+            kafka: { brokers: "127.0.0.1:1", properties: { "message.max.bytes": "1000000" } }
+            gateway: { \(maxBodyBytes.map { "max_body_bytes: \($0)" } ?? "") }
+            sources:
+              github: { provider: github, secrets: ["a-secret-value"], events: [push] }
+            """
+        }
+        let run = try await runGateway(["--check"], yaml: yaml(), in: directory)
         #expect(run.status == 78, "\(run.stdout)")
         #expect(run.stderr.contains(
             "kafka.properties.message.max.bytes (1000000) is below the largest record the gateway accepts, gateway.max_body_bytes + 65536 = 1114112"
         ), "\(run.stderr)")
-        let fitting = try await runGateway(
-            ["--check"],
-            yaml: """
-                kafka: { brokers: "127.0.0.1:1", properties: { "message.max.bytes": "1000000" } }
-                gateway: { max_body_bytes: 900000 }
-                sources:
-                  github: { provider: github, secrets: ["a-secret-value"], events: [push] }
-                """,
-            in: directory
-        )
+        let fitting = try await runGateway(["--check"], yaml: yaml(maxBodyBytes: 900_000), in: directory)
         #expect(fitting.status == 0, "\(fitting.stderr)")
     }
 
