@@ -62,39 +62,26 @@ extension GatewaySection: Decodable {
 }
 
 extension SourceSection: Decodable {
+    /// The section's own keys; its provider's settings (``ProviderSetting``) sit beside them.
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case provider, secrets, publicKeys = "public_keys", signingTokens = "signing_tokens", toleranceSeconds = "tolerance_seconds"
-        case publicURL = "public_url", signatureHeader = "signature_header", signaturePrefix = "signature_prefix"
-        case eventTypeHeader = "event_type_header", eventTypeJSONPointer = "event_type_json_pointer", idHeader = "id_header"
-        case keyJSONPointer = "key_json_pointer", ackTimeoutMs = "ack_timeout_ms", rateLimitPerSecond = "rate_limit_per_second"
+        case provider, ackTimeoutMs = "ack_timeout_ms", rateLimitPerSecond = "rate_limit_per_second"
         case events, successStatus = "success_status"
     }
 
     package init(from decoder: any Decoder) throws {
-        let container = try decoder.strictContainer(keyedBy: CodingKeys.self)
+        let container = try decoder.strictContainer(keyedBy: CodingKeys.self, alongside: ProviderSetting.self)
         self.init(provider: try container.decode(String.self, forKey: .provider))
         // A setting its provider does not read is a mistake (meant for another provider, or the
         // wrong provider named): refused, not ignored. An unknown provider is refused later.
         if let type = WebhookProviders.provider(named: self.provider) {
-            for key in container.allKeys {
-                guard let setting = ProviderSetting(rawValue: key.stringValue), !type.settings.contains(setting) else { continue }
-                let path = (decoder.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+            for setting in try decoder.container(keyedBy: ProviderSetting.self).allKeys where !type.settings.contains(setting) {
+                let path = (decoder.codingPath.map(\.stringValue) + [setting.rawValue]).joined(separator: ".")
                 throw ConfigurationError(
                     "\(path): the \(self.provider) provider does not use it (it reads \(type.settings.map(\.rawValue).sorted().joined(separator: ", ")))"
                 )
             }
         }
-        try container.assign(&self.secrets, .secrets)
-        try container.assign(&self.publicKeys, .publicKeys)
-        try container.assign(&self.signingTokens, .signingTokens)
-        try container.assign(&self.toleranceSeconds, .toleranceSeconds)
-        try container.assign(&self.publicURL, .publicURL)
-        try container.assign(&self.signatureHeader, .signatureHeader)
-        try container.assign(&self.signaturePrefix, .signaturePrefix)
-        try container.assign(&self.eventTypeHeader, .eventTypeHeader)
-        try container.assign(&self.eventTypeJSONPointer, .eventTypeJSONPointer)
-        try container.assign(&self.idHeader, .idHeader)
-        try container.assign(&self.keyJSONPointer, .keyJSONPointer)
+        self.verification = try ProviderConfiguration(from: decoder)
         try container.assign(&self.ackTimeoutMs, .ackTimeoutMs)
         try container.assign(&self.rateLimitPerSecond, .rateLimitPerSecond)
         try container.assign(&self.events, .events)
@@ -149,7 +136,16 @@ private struct AnyKey: CodingKey {
 extension Decoder {
     /// A keyed container that first checks the mapping has no keys besides `Key`'s.
     fileprivate func strictContainer<Key: CodingKey & CaseIterable>(keyedBy: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        let known = Set(Key.allCases.map(\.stringValue))
+        try self.strictContainer(keyedBy: Key.self, alongside: Key.self)
+    }
+
+    /// Like ``strictContainer(keyedBy:)``, where the keys of `Other` are known too (read by
+    /// another type from the same decoder).
+    fileprivate func strictContainer<Key: CodingKey & CaseIterable, Other: CodingKey & CaseIterable>(
+        keyedBy: Key.Type,
+        alongside: Other.Type
+    ) throws -> KeyedDecodingContainer<Key> {
+        let known = Set(Key.allCases.map(\.stringValue) + Other.allCases.map(\.stringValue))
         let present = try self.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
         if let unknown = present.first(where: { !known.contains($0) }) {
             let path = (self.codingPath.map(\.stringValue) + [unknown]).joined(separator: ".")

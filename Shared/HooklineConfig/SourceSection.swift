@@ -1,32 +1,19 @@
+import HooklineWebhooks
+
 /// `sources.<name>:` — one webhook endpoint.
+@dynamicMemberLookup
 package struct SourceSection: Sendable, Hashable {
     /// Which scheme verifies it: `github`, `stripe`, `shopify`, `slack`, `twilio`,
     /// `standard-webhooks`, `discord`, `gitlab`, `hmac-sha256`, `square`, `paddle`, `linear`,
     /// `intercom`. Required.
     package var provider: String
-    /// Shared secrets; several mean rotation. `${NAME}` reads the environment and `file:PATH` a
-    /// file, at start. Default: empty
-    package var secrets: [String] = []
-    /// Public keys (Discord hex, Standard Webhooks `whpk_…`). Same `${…}`/`file:` forms. Default: empty
-    package var publicKeys: [String] = []
-    /// GitLab 19+ signing tokens (`whsec_…`). Same forms. Default: empty
-    package var signingTokens: [String] = []
-    /// Allowed clock skew of signed timestamps, both directions. Default: `300`
-    package var toleranceSeconds: Int64 = 300
-    /// The public URL the provider calls (Twilio, Square sign it). Default: none
-    package var publicURL: String?
-    /// Generic provider: the signature header. Default: `X-Signature`
-    package var signatureHeader: String?
-    /// Generic provider: the signature's prefix, such as `sha256=`. Default: none
-    package var signaturePrefix: String?
-    /// Generic provider: the header naming the event. Default: none
-    package var eventTypeHeader: String?
-    /// Generic provider: a JSON pointer to the event in the body, such as `/event_type`. Default: none
-    package var eventTypeJSONPointer: String?
-    /// Generic provider: the header carrying the delivery id. Default: none (a UUID per delivery)
-    package var idHeader: String?
-    /// A JSON pointer to the entity key in the body, where the provider has no built-in one. Default: none
-    package var keyJSONPointer: String?
+    /// What its provider's verifier reads (`secrets`, `public_keys`, `tolerance_seconds`,
+    /// `public_url`, the generic provider's header names and pointers, …), as written: the keys
+    /// still in their `${NAME}` and `file:PATH` forms, resolved at start (see
+    /// ``SecretResolver``, ``providerConfiguration(secrets:publicKeys:signingTokens:)``). Each is
+    /// also read and written as if it were the section's own (`section.secrets`), so a provider
+    /// setting is declared once, in ``ProviderConfiguration`` and ``ProviderSetting``.
+    package var verification = ProviderConfiguration()
     /// Overrides `gateway.ack_timeout_ms` for this source (Slack retries after 3 s). Default: none
     package var ackTimeoutMs: Int?
     /// Requests per second this source may send before getting 429. Default: none (unlimited)
@@ -41,5 +28,22 @@ package struct SourceSection: Sendable, Hashable {
 
     package init(provider: String) {
         self.provider = provider
+    }
+
+    /// A provider setting (``verification``) as if it were the section's own.
+    package subscript<Value>(dynamicMember setting: WritableKeyPath<ProviderConfiguration, Value>) -> Value {
+        get { self.verification[keyPath: setting] }
+        set { self.verification[keyPath: setting] = newValue }
+    }
+
+    /// The source's settings as its provider's verifier and signer read them, with these keys
+    /// in place of the ones written (see ``SecretResolver``): the gateway resolves all of them,
+    /// `hookline send` at most the one it signs with.
+    package func providerConfiguration(secrets: [String] = [], publicKeys: [String] = [], signingTokens: [String] = []) -> ProviderConfiguration {
+        var resolved = self.verification
+        resolved.secrets = secrets
+        resolved.publicKeys = publicKeys
+        resolved.signingTokens = signingTokens
+        return resolved
     }
 }

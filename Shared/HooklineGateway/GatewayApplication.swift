@@ -1,6 +1,7 @@
 import Foundation
 import HooklineConfig
 import HooklineKafka
+import HooklineWebhooks
 import Hummingbird
 import HummingbirdCore
 import Logging

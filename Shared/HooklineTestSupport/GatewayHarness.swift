@@ -78,13 +78,7 @@ package func source(_ provider: String, secrets: [String] = [], configure: (inou
 /// A source for `provider` carrying a sample's non-secret settings (URL, header names, pointers).
 package func source(_ provider: String, settings: ProviderConfiguration) -> SourceSection {
     var section = SourceSection(provider: provider)
-    section.publicURL = settings.publicURL
-    section.signatureHeader = settings.signatureHeader
-    section.signaturePrefix = settings.signaturePrefix
-    section.eventTypeHeader = settings.eventTypeHeader
-    section.eventTypeJSONPointer = settings.eventTypeJSONPointer
-    section.idHeader = settings.idHeader
-    section.keyJSONPointer = settings.keyJSONPointer
+    section.verification = settings
     return section
 }
 
@@ -148,13 +142,7 @@ package func post(
             key: key,
             timestamp: timestamp,
             url: section.publicURL.map { url in query.map { "\(url)?\($0)" } ?? url },
-            configuration: ProviderConfiguration(
-                signatureHeader: section.signatureHeader,
-                signaturePrefix: section.signaturePrefix,
-                eventTypeHeader: section.eventTypeHeader,
-                eventTypeJSONPointer: section.eventTypeJSONPointer,
-                idHeader: section.idHeader
-            )
+            configuration: section.providerConfiguration()
         )
     )
     var headers = signed.headerFields

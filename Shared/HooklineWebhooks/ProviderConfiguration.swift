@@ -1,7 +1,9 @@
 /// What one configured source (`sources.<name>`) tells its verifier. Built once at start-up.
 ///
-/// Every value is already resolved (no `env:` indirection left). Each provider reads only the
-/// properties its scheme uses and says which ones it requires.
+/// A verifier is given its keys resolved (no `${NAME}` or `file:` left). Each provider reads only
+/// the properties its scheme uses and says which ones it requires (``WebhookVerifier/settings``).
+/// Adding a setting is a property here, its case in ``ProviderSetting`` (its name in
+/// configuration) and its line in ``init(from:)``.
 public struct ProviderConfiguration: Sendable, Hashable {
     /// Shared secrets: HMAC keys, GitLab's `X-Gitlab-Token` values, Twilio auth tokens,
     /// Standard Webhooks `whsec_…` secrets. Several entries mean rotation: every one is accepted.
@@ -113,7 +115,7 @@ extension ProviderConfiguration {
 }
 
 /// A setting of ``ProviderConfiguration``, by its name in a source's configuration.
-public enum ProviderSetting: String, Sendable, CaseIterable {
+public enum ProviderSetting: String, Sendable, CaseIterable, CodingKey {
     case secrets
     case publicKeys = "public_keys"
     case signingTokens = "signing_tokens"
@@ -125,4 +127,30 @@ public enum ProviderSetting: String, Sendable, CaseIterable {
     case eventTypeJSONPointer = "event_type_json_pointer"
     case idHeader = "id_header"
     case keyJSONPointer = "key_json_pointer"
+}
+
+extension ProviderConfiguration: Decodable {
+    /// Reads the settings of a source's configuration by their names (``ProviderSetting``),
+    /// leaving the keys as written. Other keys are not read: the source's own settings sit
+    /// beside these, and the configuration refuses keys that are neither.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: ProviderSetting.self)
+        func value<Value: Decodable>(_ setting: ProviderSetting, or fallback: Value) throws -> Value {
+            try container.decodeIfPresent(Value.self, forKey: setting) ?? fallback
+        }
+        let defaults = ProviderConfiguration()
+        self.init(
+            secrets: try value(.secrets, or: defaults.secrets),
+            publicKeys: try value(.publicKeys, or: defaults.publicKeys),
+            signingTokens: try value(.signingTokens, or: defaults.signingTokens),
+            toleranceSeconds: try value(.toleranceSeconds, or: defaults.toleranceSeconds),
+            publicURL: try container.decodeIfPresent(String.self, forKey: .publicURL),
+            signatureHeader: try container.decodeIfPresent(String.self, forKey: .signatureHeader),
+            signaturePrefix: try container.decodeIfPresent(String.self, forKey: .signaturePrefix),
+            eventTypeHeader: try container.decodeIfPresent(String.self, forKey: .eventTypeHeader),
+            eventTypeJSONPointer: try container.decodeIfPresent(String.self, forKey: .eventTypeJSONPointer),
+            idHeader: try container.decodeIfPresent(String.self, forKey: .idHeader),
+            keyJSONPointer: try container.decodeIfPresent(String.self, forKey: .keyJSONPointer)
+        )
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import HooklineConfig
+import HooklineWebhooks
 import Testing
 
 @Suite("Configuration file")
