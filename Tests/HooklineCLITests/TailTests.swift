@@ -119,7 +119,7 @@ final class FollowingTail: @unchecked Sendable {
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("hookline-tail-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         for name in ["stdout", "stderr"] {
-            FileManager.default.createFile(atPath: self.directory.appendingPathComponent(name).path, contents: nil)
+            _ = FileManager.default.createFile(atPath: self.directory.appendingPathComponent(name).path, contents: nil)
         }
         self.process.executableURL = URL(fileURLWithPath: HooklineBinary.path)
         self.process.arguments = ["tail", "--follow", "--json"] + arguments

@@ -711,7 +711,7 @@ enum RawHTTPConnection {
                     shutdown(fd, Int32(SHUT_WR))
                 }
                 while responses.count < count || (last && untilClosed && !closed) {
-                    if var (response, used) = try parse(received) {
+                    if case (var response, let used)? = try parse(received) {
                         response.arrived = .now
                         responses.append(response)
                         received.removeFirst(used)

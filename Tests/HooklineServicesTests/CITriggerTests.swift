@@ -55,7 +55,7 @@ struct CITriggerTests {
 
         var readOnly = Configuration()
         readOnly.readonly = true
-        let row = try await DatabaseQueue(path: database, configuration: readOnly).read { db in
+        let row = try DatabaseQueue(path: database, configuration: readOnly).read { db in
             try Row.fetchOne(db, sql: "SELECT status, attempts FROM builds")
         }
         let build = try #require(row)
