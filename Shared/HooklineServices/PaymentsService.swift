@@ -139,6 +139,10 @@ package enum PaymentsService {
     private static func stripeRefund(_ event: ConsumerEvent, _ db: Database) throws {
         let stripe = try event.json(StripeEvent<Charge>.self)
         let charge = stripe.data.object
+        // Stripe's totals are never negative; one that is must not trap the subtraction below.
+        guard charge.amount_refunded >= 0 else {
+            throw ConsumerError.permanent("charge \(charge.id) has a negative amount_refunded")
+        }
         let recorded = try Int64.fetchOne(
             db, sql: "SELECT -COALESCE(SUM(amount_minor), 0) FROM payments WHERE charge_id = ? AND kind = ?", arguments: [charge.id, Kind.refund.rawValue]
         ) ?? 0
@@ -161,7 +165,7 @@ package enum PaymentsService {
     private static func genericPayment(_ event: ConsumerEvent, _ db: Database) throws {
         let payment = try event.json(GenericPayment.self)
         guard let amount = parseMinorUnits(payment.amount) else {
-            throw ConsumerError.permanent("payment_success amount \"\(payment.amount)\" is not a decimal amount")
+            throw ConsumerError.permanent("payment_success amount \"\(payment.amount)\" is not a decimal amount of at most 92233720368547758.07")
         }
         try Entry(
             eventSource: event.source ?? "", eventID: event.id, orderID: payment.order_id, kind: .payment, amountMinor: amount, currency: payment.currency,

@@ -48,19 +48,23 @@ extension Response {
 /// `49.90` from 4990 minor units (two decimals, as every currency the samples use).
 func formatMinorUnits(_ amount: Int64) -> String {
     let sign = amount < 0 ? "-" : ""
-    let absolute = abs(amount)
+    let absolute = amount.magnitude  // Int64.min has no Int64 absolute value
     let cents = absolute % 100
     return "\(sign)\(absolute / 100).\(cents < 10 ? "0" : "")\(cents)"
 }
 
-/// 4990 from `49.90`; nil when the text is not a decimal amount.
+/// 4990 from `49.90` (decimals past the second are dropped); nil when the text is not a decimal
+/// amount or its minor units do not fit in 64 bits. A sender's amount must never trap: the
+/// record would stop its service at every start.
 func parseMinorUnits(_ text: String) -> Int64? {
     let parts = text.split(separator: ".", omittingEmptySubsequences: false)
     guard parts.count <= 2, let whole = Int64(parts[0]) else { return nil }
-    guard parts.count == 2 else { return whole * 100 }
-    let fraction = String(parts[1].prefix(2)).padding(toLength: 2, withPad: "0", startingAt: 0)
-    guard let minor = Int64(fraction) else { return nil }
-    return whole * 100 + (text.hasPrefix("-") ? -minor : minor)
+    let decimals = parts.count == 2 ? parts[1].utf8 : Substring().utf8
+    guard decimals.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+    let minor = decimals.prefix(2).reduce(Int64(0)) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) } * (decimals.count == 1 ? 10 : 1)
+    let (scaled, overflowed) = whole.multipliedReportingOverflow(by: 100)
+    let (amount, overflowedAdding) = scaled.addingReportingOverflow(text.hasPrefix("-") ? -minor : minor)
+    return overflowed || overflowedAdding ? nil : amount
 }
 
 /// RFC 3339 text of Unix seconds (UTC). A format style, not a formatter object per event.

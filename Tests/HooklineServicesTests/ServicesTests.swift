@@ -171,4 +171,37 @@ struct ServicesTests {
         #expect(metrics.contains(#"hookline_consumer_dead_lettered_total{service="payments"} 0"#), "\(metrics)")
         #expect(metrics.contains(#"hookline_consumer_events_applied_total{service="payments"} 2"#), "\(metrics)")
     }
+
+    @Test("payments: an amount whose minor units overflow 64 bits, or a negative refunded total, is dead-lettered, and the events after it are applied")
+    func amountsThatDoNotFit() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = systemConfiguration(broker: broker, directory: try temporaryDirectory())
+        let gateway = try await RunningGateway.start(configuration)
+        let payments = try await RunningService.start("payments", configuration: configuration)
+        defer { Task { await payments.stop(); await gateway.stop() } }
+
+        let payment = try #require(WebhookSamples.sample(provider: "hmac-sha256", event: "payment_success"))
+        let huge = String(decoding: payment.body, as: UTF8.self).replacingOccurrences(of: #""amount":"49.90""#, with: #""amount":"99999999999999999""#)
+        try #require(huge.contains("99999999999999999"))
+        #expect(try await deliver(payment, to: gateway, body: Array(huge.utf8), id: "too-large") == 202)
+
+        // One charge's refunded totals: 10.00, then one no charge can have (it trapped the
+        // subtraction of what was recorded).
+        let refund = try #require(WebhookSamples.sample(provider: "stripe", event: "charge.refunded"))
+        for (index, total) in ["1000", "-9223372036854775808"].enumerated() {
+            let body = String(decoding: refund.body, as: UTF8.self)
+                .replacingOccurrences(of: #""amount_refunded":4990"#, with: #""amount_refunded":\#(total)"#)
+                .replacingOccurrences(of: #""id":"evt_3PGq7uLkdIwHu7ix1Jr6Pc0A""#, with: #""id":"evt_refund_\#(index)""#)
+            try #require(body.contains("\(total),") && body.contains("evt_refund_\(index)"))
+            #expect(try await deliver(refund, to: gateway, body: Array(body.utf8)) == 202)
+        }
+        #expect(try await deliver(payment, to: gateway, id: "fits") == 202)
+
+        let ledger = try await payments.waitFor("/payments?order_id=ord_1001") { ($0["total"] as? Int) == 2 }
+        #expect(ledger["net_minor"] as? Int == 4990 - 1000, "\(ledger)")
+        let deadLettered = await eventually(timeout: .seconds(20)) {
+            (try? await httpRequest(.GET, payments.baseURL + "/metrics"))?.text.contains(#"hookline_consumer_dead_lettered_total{service="payments"} 2"#) == true
+        }
+        #expect(deadLettered, "the payments service did not dead-letter 2 events")
+    }
 }
