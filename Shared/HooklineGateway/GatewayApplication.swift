@@ -207,10 +207,13 @@ package enum GatewayApplication {
             }
         }
         router.get("/metrics") { _, _ in
-            Response(
+            // The check /readyz makes (at most one a second, shared; two seconds at most while
+            // the broker is silent, inside any scrape timeout).
+            let ready = await gateway.readiness.check() == .ready
+            return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: gateway.metrics.render(recordsInFlight: gateway.publisher.recordsInFlight)))
+                body: .init(byteBuffer: ByteBuffer(bytes: gateway.metrics.render(recordsInFlight: gateway.publisher.recordsInFlight, ready: ready)))
             )
         }
         return router

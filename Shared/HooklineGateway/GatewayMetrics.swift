@@ -11,6 +11,7 @@ final class GatewayMetrics: Sendable {
     private let latencies: MetricFamily<String, DurationHistogram>
     private let reloads: MetricFamily<String, Counter>
     private let recordsInFlight: Gauge
+    private let ready: Gauge
     private let connections: Counter
     private let connectionsOpen: Gauge
     private let connectionsMax: Gauge
@@ -61,6 +62,11 @@ final class GatewayMetrics: Sendable {
         self.recordsInFlight = registry.makeGauge(
             descriptor: Self.name(
                 "records_in_flight", unit: "", help: "Records handed to the producer and not yet acknowledged or failed, at the scrape."
+            )
+        )
+        self.ready = registry.makeGauge(
+            descriptor: Self.name(
+                "ready", unit: "", help: "1 when the gateway can take webhooks, as /readyz answers at the scrape; 0 while its broker does not answer or its producer failed."
             )
         )
         self.connections = registry.makeCounter(
@@ -132,9 +138,12 @@ final class GatewayMetrics: Sendable {
     }
 
     /// The metrics in Prometheus' text format, with `recordsInFlight` (read at the scrape, so the
-    /// request path does not count) as `hookline_gateway_records_in_flight`.
-    func render(recordsInFlight: Int) -> [UInt8] {
+    /// request path does not count) as `hookline_gateway_records_in_flight`, and `ready` (what
+    /// `/readyz` answers) as `hookline_gateway_ready`: a replica its load balancer has taken out
+    /// of rotation gets no webhooks to count a 5xx for, so only this says why none arrive.
+    func render(recordsInFlight: Int, ready: Bool) -> [UInt8] {
         self.recordsInFlight.set(Int64(recordsInFlight))
+        self.ready.set(Int64(ready ? 1 : 0))
         return self.registry.emitToBuffer()
     }
 }

@@ -314,7 +314,7 @@ struct GatewayHTTPTests {
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/readyz").status == 200)
 
         let metrics = String(decoding: try await httpRequest(.GET, "\(gateway.baseURL)/metrics").body, as: UTF8.self)
-        for line in [#"requests_total{source="-",status="404"} 1"#, #"requests_total{source="github",status="405"} 9"#, #"requests_total{source="github",status="413"} 2"#] {
+        for line in ["ready 1.0\n", #"requests_total{source="-",status="404"} 1"#, #"requests_total{source="github",status="405"} 9"#, #"requests_total{source="github",status="413"} 2"#] {
             #expect(metrics.contains("hookline_gateway_" + line), "\(line) in \(metrics)")
         }
     }
@@ -460,6 +460,11 @@ struct GatewayHTTPTests {
         #expect(notReady.status == 503)
         #expect(notReady.json?["error"] as? String == "broker_unreachable", "\(notReady.text)")
         #expect(try await httpRequest(.GET, "\(gateway.baseURL)/healthz").status == 200)
+        // What its load balancer learns from /readyz, Prometheus reads from /metrics: with every
+        // replica out of rotation no webhook reaches one to be counted as a 5xx.
+        let notReadyMetrics = try await httpRequest(.GET, "\(gateway.baseURL)/metrics")
+        #expect(notReadyMetrics.status == 200)
+        #expect(notReadyMetrics.text.contains("\nhookline_gateway_ready 0.0\n"), "\(notReadyMetrics.text)")
 
         // The broker comes back (empty: memory storage): the gateway recreates the topic and
         // acknowledges again, without a restart of its own.

@@ -370,7 +370,7 @@ def check_prometheus(prod):
                   f"alerts.yml: {rule.get('alert')} should select STALLED (2) and STOPPED (3) only, not REWIND (4): {expr}")
     # Gateway metric names as GatewayMetrics.swift builds them (namespace_subsystem_name_unit).
     source = read("Shared/HooklineGateway/GatewayMetrics.swift")
-    known = {f"hookline_gateway_{name}_{unit}" for name, unit in re.findall(r'Self\.name\("([a-z_]+)", unit: "([a-z_]+)"', source)}
+    known = {f"hookline_gateway_{name}" + (f"_{unit}" if unit else "") for name, unit in re.findall(r'Self\.name\(\s*"([a-z_]+)", unit: "([a-z_]*)"', source)}
     for metric in set(re.findall(r"hookline_gateway_[a-z_]+", expressions)):
         check(metric in known, f"alerts.yml: {metric} is not a gateway metric ({', '.join(sorted(known))})")
     check('status=~"5.."' in expressions, "alerts.yml: the 5xx rule should select status 5..")
