@@ -37,6 +37,10 @@ package enum CIService {
                         t.uniqueKey(["repository", "sha", "trigger"])
                     }
                 }
+                migrator.registerMigration("ci-v2-retry-times") { db in
+                    // Unix milliseconds before which a pending build is not sent again; null: now.
+                    try db.alter(table: "builds") { t in t.add(column: "next_attempt_at", .integer) }
+                }
             }
         )
     }
@@ -55,7 +59,8 @@ package enum CIService {
         /// Waiting to be POSTed to the trigger URL.
         case pending
         case triggered
-        /// The trigger URL refused it or stayed unreachable through every attempt.
+        /// The trigger URL refused the request itself (400, 413, 422), or did not take it within
+        /// the retry window (``CITrigger/RetryPolicy/window``).
         case triggerFailed = "trigger_failed"
     }
 
@@ -69,10 +74,12 @@ package enum CIService {
         package var status: Status
         package var attempts: Int
         package var createdAt: String
+        /// While pending after a failed attempt: Unix milliseconds before which it is not sent again.
+        package var nextAttemptAt: Int64?
 
         enum CodingKeys: String, CodingKey {
             case id, repository, ref, sha, trigger, status, attempts
-            case createdAt = "created_at"
+            case createdAt = "created_at", nextAttemptAt = "next_attempt_at"
         }
 
         package mutating func didInsert(_ inserted: InsertionSuccess) {
@@ -152,24 +159,55 @@ package enum CIService {
 /// POSTs pending build jobs to the trigger URL, with retries: `{"id","repository","ref","sha","trigger"}`
 /// and an `Idempotency-Key` of the job id, so a retry the CI server already saw is harmless.
 ///
-/// Graceful shutdown cancels the work in hand: the POST waiting for an answer (up to 10 s each)
-/// and the wait before a retry, so SIGTERM is not held up by a CI server that does not answer
-/// (compose gives a service 30 s to stop). A build whose POST was cut short stays pending, that
-/// attempt not counted, and is sent again at the next start under the same key.
+/// A build the CI server did not take is sent again after a wait that doubles from
+/// ``RetryPolicy/first`` up to ``RetryPolicy/longest`` (or what its `Retry-After` asks, when longer),
+/// until ``RetryPolicy/window`` after the build was recorded: a CI server down for an hour, or
+/// refusing a token until an operator rotates it (401, 403), still gets every build. Only a
+/// refusal of the request itself (400, 413, 422) is final at once. The wait is kept in the
+/// database (`next_attempt_at`), so it holds across restarts, and one waiting build does not hold
+/// up the others.
+///
+/// Graceful shutdown cancels the work in hand: the POST waiting for an answer (up to 10 s each),
+/// so SIGTERM is not held up by a CI server that does not answer (compose gives a service 30 s to
+/// stop). A build whose POST was cut short stays pending, that attempt not counted, and is sent
+/// again at the next start under the same key.
 ///
 /// Instances of the service sharing one database may both send a pending build (the key makes the
 /// second harmless to the CI server); each records its outcome only over the state it read, so
 /// the first outcome recorded stands.
 package struct CITrigger: Service {
+    /// How long a build is retried, and how often.
+    package struct RetryPolicy: Sendable {
+        /// The wait after the first failed attempt; it doubles with each attempt after.
+        package var first: Duration = .seconds(1)
+        /// The longest wait between two attempts (a `Retry-After` may ask for up to an hour).
+        package var longest: Duration = .seconds(300)
+        /// How long after the build was recorded it is still sent: then it is `trigger_failed`.
+        package var window: Duration = .seconds(24 * 3600)
+
+        package init(first: Duration = .seconds(1), longest: Duration = .seconds(300), window: Duration = .seconds(24 * 3600)) {
+            self.first = first
+            self.longest = longest
+            self.window = window
+        }
+
+        /// The wait after `attempts` failed attempts, or `retryAfter` when that is longer (at most an hour).
+        func wait(afterAttempts attempts: Int, retryAfter: Duration?) -> Duration {
+            let doubled = self.first * (1 << min(max(attempts - 1, 0), 20))
+            return max(min(doubled, self.longest), min(retryAfter ?? .zero, .seconds(3600)))
+        }
+    }
+
     let url: String
     let writer: any DatabaseWriter
     let logger: Logger
-    let maxAttempts = 5
+    let retry: RetryPolicy
 
-    package init(url: String, writer: any DatabaseWriter, logger: Logger) {
+    package init(url: String, writer: any DatabaseWriter, logger: Logger, retry: RetryPolicy = RetryPolicy()) {
         self.url = url
         self.writer = writer
         self.logger = logger
+        self.retry = retry
     }
 
     package func run() async throws {
@@ -180,13 +218,21 @@ package struct CITrigger: Service {
         }
     }
 
+    private static func nowMilliseconds() -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1000)
+    }
+
     private func triggerPending() async throws {
         while !Task.isCancelled {
-            let pending = try await self.writer.read { db in
-                try CIService.Build.filter(Column("status") == CIService.Status.pending.rawValue).order(Column("id")).limit(20).fetchAll(db)
+            let now = Self.nowMilliseconds()
+            let due = try await self.writer.read { db in
+                try CIService.Build
+                    .filter(Column("status") == CIService.Status.pending.rawValue)
+                    .filter(Column("next_attempt_at") == nil || Column("next_attempt_at") <= now)
+                    .order(Column("id")).limit(20).fetchAll(db)
             }
-            for build in pending where !Task.isCancelled { await self.trigger(build) }
-            try? await Task.sleep(for: pending.isEmpty ? .milliseconds(500) : .zero)
+            for build in due where !Task.isCancelled { await self.trigger(build) }
+            try? await Task.sleep(for: due.isEmpty ? .milliseconds(500) : .zero)
         }
     }
 
@@ -196,14 +242,18 @@ package struct CITrigger: Service {
     /// the row had moved on.
     private static func record(_ build: CIService.Build, over read: CIService.Build, _ db: Database) throws -> Bool {
         try db.execute(
-            sql: "UPDATE builds SET status = ?, attempts = ? WHERE id = ? AND status = ? AND attempts = ?",
-            arguments: [build.status.rawValue, build.attempts, build.id, read.status.rawValue, read.attempts]
+            sql: "UPDATE builds SET status = ?, attempts = ?, next_attempt_at = ? WHERE id = ? AND status = ? AND attempts = ?",
+            arguments: [build.status.rawValue, build.attempts, build.nextAttemptAt, build.id, read.status.rawValue, read.attempts]
         )
         return db.changesCount > 0
     }
 
+    /// Statuses that refuse the request itself: sending it again cannot help.
+    private static let finalStatuses: Set<UInt> = [400, 413, 422]
+
     private func trigger(_ original: CIService.Build) async {
         var build = original
+        let buildID = "\(build.id ?? 0)"
         var request = HTTPClientRequest(url: self.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -212,32 +262,54 @@ package struct CITrigger: Service {
             "id": String(build.id ?? 0), "repository": build.repository, "ref": build.ref, "sha": build.sha, "trigger": build.trigger,
         ]
         request.body = .bytes(ByteBuffer(bytes: (try? JSONEncoder().encode(payload)) ?? Data()))
+        var retryAfter: Duration?
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             _ = try? await response.body.collect(upTo: 64 * 1024)
             build.attempts += 1
             if (200..<300).contains(response.status.code) {
                 build.status = .triggered
-            } else if response.status.code < 500 && response.status.code != 429 {
-                build.status = .triggerFailed  // the CI server refuses it: retrying will not help
+            } else if Self.finalStatuses.contains(response.status.code) {
+                build.status = .triggerFailed
+                self.logger.error(
+                    "the CI server refused a build: not sent again",
+                    metadata: ["hookline.build": "\(buildID)", "http.status": "\(response.status.code)"]
+                )
+            } else {
+                retryAfter = response.headers.first(name: "Retry-After").flatMap { Int64($0) }.map { .seconds($0) }
+                self.logger.warning(
+                    "build trigger refused; sent again later",
+                    metadata: ["hookline.build": "\(buildID)", "http.status": "\(response.status.code)", "attempts": "\(build.attempts)"]
+                )
             }
         } catch {
             // Cut short by the shutdown: no answer, no attempt; the build stays as it was.
             guard !Task.isCancelled else { return }
             build.attempts += 1
-            self.logger.warning("build trigger failed", metadata: ["hookline.build": "\(build.id ?? 0)", "error": "\(error)"])
+            self.logger.warning("build trigger failed; sent again later", metadata: ["hookline.build": "\(buildID)", "error": "\(error)", "attempts": "\(build.attempts)"])
         }
-        if build.status == .pending, build.attempts >= self.maxAttempts { build.status = .triggerFailed }
+        if build.status == .pending {
+            let wait = self.retry.wait(afterAttempts: build.attempts, retryAfter: retryAfter)
+            let next = Self.nowMilliseconds() + Int64(wait.components.seconds) * 1000 + Int64(wait.components.attoseconds / 1_000_000_000_000_000)
+            let recordedAt = RFC3339.milliseconds(build.createdAt) ?? Self.nowMilliseconds()
+            let window = Int64(self.retry.window.components.seconds) * 1000
+            if next > recordedAt + window {
+                build.status = .triggerFailed
+                self.logger.error(
+                    "build not taken by the CI server within the retry window: not sent again",
+                    metadata: ["hookline.build": "\(buildID)", "attempts": "\(build.attempts)", "hookline.window_seconds": "\(self.retry.window.components.seconds)"]
+                )
+            } else {
+                build.nextAttemptAt = next
+            }
+        }
+        if build.status != .pending { build.nextAttemptAt = nil }
         let (read, updated) = (original, build)
         // An answer the CI server gave is recorded even when the shutdown came meanwhile: the
         // write runs in a task of its own, which the cancellation does not reach.
         let recorded = try? await Task { try await self.writer.write { db in try Self.record(updated, over: read, db) } }.value
         if recorded == false {
-            self.logger.debug("build outcome not recorded: another instance recorded one first", metadata: ["hookline.build": "\(build.id ?? 0)"])
-            return
-        }
-        if build.status == .pending {
-            try? await Task.sleep(for: .milliseconds(200 << min(build.attempts, 5)))
+            self.logger.debug("build outcome not recorded: another instance recorded one first", metadata: ["hookline.build": "\(buildID)"])
         }
     }
 }

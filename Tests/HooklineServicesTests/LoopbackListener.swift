@@ -61,13 +61,17 @@ final class LoopbackListener: Sendable {
 extension LoopbackListener {
     /// A listener answering each HTTP/1.1 request (one a connection) with `reply(index, head)`:
     /// a status, after a delay counted from the request's arrival, with an empty body. `head` is
-    /// the request line and header lines, lowercased.
-    static func http(reply: @escaping @Sendable (_ index: Int, _ head: String) -> (delay: Duration, status: Int)) throws -> LoopbackListener {
+    /// the request line and header lines, lowercased. `headers(index)` adds header lines to the
+    /// answer, each ending in CRLF.
+    static func http(
+        reply: @escaping @Sendable (_ index: Int, _ head: String) -> (delay: Duration, status: Int),
+        headers: @escaping @Sendable (_ index: Int) -> String = { _ in "" }
+    ) throws -> LoopbackListener {
         try LoopbackListener { connection, index in
             guard let head = readRequest(connection) else { return }
             let (delay, status) = reply(index, head)
             Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
-            let response = Array("HTTP/1.1 \(status) Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+            let response = Array("HTTP/1.1 \(status) Status\r\n\(headers(index))Content-Length: 0\r\nConnection: close\r\n\r\n".utf8)
             _ = response.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             Glibc.shutdown(connection, Int32(SHUT_RDWR))
         }
