@@ -23,9 +23,10 @@ struct Replay: AsyncParsableCommand {
             ./data/<name>.sqlite where the service runs: .state/data/ under make run), for example \
             sqlite3 .state/data/orders.sqlite "DELETE FROM kafka_offsets WHERE topic = '<topic>'" \
             (its processed_events table then skips the events it already applied, for \
-            services.<name>.dedup_retention_hours, 168 by default), or remove the whole database \
-            file to rebuild the service's state from scratch (every event is applied again). Then \
-            start the service.
+            services.<name>.dedup_retention_hours, 168 by default), or, to rebuild the service's \
+            state from scratch, replay every topic it follows (hookline lag --group <group> lists \
+            them) and remove the whole database file: every event still in those topics is \
+            applied again, and a topic left out keeps none of its events. Then start the service.
             """
     )
 

@@ -10,7 +10,9 @@ import Hummingbird
 /// charge (`charge_id`), and 0 for an event older than one applied before it.
 ///
 /// An entry is keyed by its event's `ce_source` and `ce_id`, as the kit deduplicates: providers
-/// number their events each for themselves, so two shop backends may both send payment 1001.
+/// number their events each for themselves, so two shop backends may both send payment 1001. An
+/// event whose entry is there already adds nothing: one reprocessed after the kit forgot it
+/// (`dedup_retention_hours`), by a replay, is not entered twice (nor refused and dead-lettered).
 package enum PaymentsService {
     package static func make(prefix: String) -> ConsumerService {
         ConsumerService(
@@ -122,7 +124,7 @@ package enum PaymentsService {
             eventSource: event.source ?? "", eventID: event.id, orderID: intent.metadata?["order_id"], kind: kind,
             amountMinor: kind == .payment ? (intent.amount_received ?? intent.amount) : 0,
             currency: intent.currency.uppercased(), reference: intent.id, occurredAt: iso8601(seconds: stripe.created), source: "stripe"
-        ).insert(db)
+        ).insert(db, onConflict: .ignore)
     }
 
     private struct Charge: Decodable {
@@ -151,7 +153,7 @@ package enum PaymentsService {
             amountMinor: -max(0, charge.amount_refunded - recorded),
             currency: charge.currency.uppercased(), reference: charge.payment_intent ?? charge.id,
             occurredAt: iso8601(seconds: stripe.created), source: "stripe", chargeID: charge.id
-        ).insert(db)
+        ).insert(db, onConflict: .ignore)
     }
 
     private struct GenericPayment: Decodable {
@@ -170,7 +172,7 @@ package enum PaymentsService {
         try Entry(
             eventSource: event.source ?? "", eventID: event.id, orderID: payment.order_id, kind: .payment, amountMinor: amount, currency: payment.currency,
             reference: payment.payment_id, occurredAt: payment.created_at, source: event.source ?? "hmac-sha256"
-        ).insert(db)
+        ).insert(db, onConflict: .ignore)
     }
 
     // MARK: HTTP

@@ -1,5 +1,7 @@
 import Foundation
+import GRDB
 import HooklineConfig
+import HooklineKafka
 import HooklineTestSupport
 import HooklineWebhooks
 import NIOHTTP1
@@ -203,5 +205,43 @@ struct ServicesTests {
             (try? await httpRequest(.GET, payments.baseURL + "/metrics"))?.text.contains(#"hookline_consumer_dead_lettered_total{service="payments"} 2"#) == true
         }
         #expect(deadLettered, "the payments service did not dead-letter 2 events")
+    }
+
+    @Test("payments: reprocessing a topic past the dedup window (the topic replayed, the service's offsets and processed ids deleted) leaves each entry once, nothing dead-lettered")
+    func reprocessedPaymentsAreEnteredOnce() async throws {
+        let broker = try await TestKafka.broker()
+        let configuration = systemConfiguration(broker: broker, directory: try temporaryDirectory())
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        let first = try await RunningService.start("payments", configuration: configuration)
+        let sample = try #require(WebhookSamples.sample(provider: "hmac-sha256", event: "payment_success"))
+        #expect(try await deliver(sample, to: gateway, id: "1001") == 202)
+        _ = try await first.waitFor("/payments?order_id=ord_1001") { ($0["total"] as? Int) == 1 }
+        await first.stop()
+
+        // docs/cli.md's reprocessing, with the processed ids gone as after dedup_retention_hours.
+        let section = try #require(configuration.services["payments"])
+        let group = try #require(section.group)
+        try await DatabaseQueue(path: try #require(section.database)).write { db in
+            try db.execute(sql: "DELETE FROM kafka_offsets; DELETE FROM processed_events")
+        }
+        let topic = "\(configuration.kafka.topicPrefix).hmac-sha256.payment_success"
+        let admin = try TestKafka.admin(broker)
+        let metadata = try #require(try await admin.listTopics().first { $0.name == topic })
+        try await admin.alterCommittedOffsets(group: group, offsets: Dictionary(uniqueKeysWithValues: metadata.topicPartitions.map { ($0, Int64(0)) }))
+
+        let payments = try await RunningService.start("payments", configuration: configuration)
+        defer { Task { await payments.stop() } }
+        let settled = await eventually(timeout: .seconds(30)) {
+            guard let metrics = (try? await httpRequest(.GET, payments.baseURL + "/metrics"))?.text else { return false }
+            return metrics.contains(#"hookline_consumer_events_applied_total{service="payments"} 1"#)
+                || !metrics.contains(#"hookline_consumer_dead_lettered_total{service="payments"} 0"#)
+        }
+        #expect(settled, "the replayed payment was neither applied nor dead-lettered")
+        let metrics = try await httpRequest(.GET, payments.baseURL + "/metrics").text
+        #expect(metrics.contains(#"hookline_consumer_dead_lettered_total{service="payments"} 0"#), "\(metrics)")
+        let ledger = try await httpRequest(.GET, payments.baseURL + "/payments?order_id=ord_1001").json
+        #expect(ledger?["total"] as? Int == 1)
+        #expect(ledger?["net_minor"] as? Int == 4990)
     }
 }
