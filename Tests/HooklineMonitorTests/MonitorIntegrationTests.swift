@@ -39,6 +39,13 @@ struct MonitorIntegrationTests {
         try self.expectTimeLag(of: stopped, takenAt: cli.takenAt, writtenIn: scenario.unconsumedWritten)
         let monitored = try #require(try await self.report(monitor))
         try self.expectTimeLag(of: try #require(monitored.groups.first { $0.group == scenario.stopped }), takenAt: monitored.takenAt, writtenIn: scenario.unconsumedWritten)
+        // The same time lag as a series, hookline_consumergroup_lag_seconds, for each lagging
+        // partition: since its first unconsumed record was written, to the monitor's look.
+        let ages = parseMetrics(try await monitor.get("/metrics").body)
+            .filter { $0.name == "hookline_consumergroup_lag_seconds" && $0.labels["group"] == scenario.stopped && $0.labels["topic"] == scenario.topic }
+        #expect(Set(ages.compactMap { $0.labels["partition"].flatMap { Int32($0) } }) == Set(lagging.filter { $0.value > 0 }.keys))
+        let oldest = Date().timeIntervalSince(scenario.unconsumedWritten.lowerBound) + 2
+        #expect(ages.allSatisfy { $0.value > 0 && $0.value < oldest }, "\(ages)")
         // --watch: one JSON object per look, each flushed as it is made.
         let watched = try await run(
             try builtBinary("hookline"),
