@@ -28,8 +28,9 @@ label_of() { podman image inspect --format "{{index .Labels \"hookline.content\"
 # --- the base image ------------------------------------------------------------------------------
 # What the executables load (ldd): libstdc++, libsqlite3 (GRDB) and, through librdkafka 2.8 built on
 # bookworm, libcurl, SASL, OpenSSL, zstd, lz4 and zlib. curl runs the healthchecks; haproxy is the
-# load balancer of the local run; bash the TCP healthchecks.
-base_packages=ca-certificates,curl,haproxy,libcurl4,libsasl2-2,libzstd1,liblz4-1,libssl3,libsqlite3-0,zlib1g,libstdc++6,bash
+# load balancer of the local run; bash the TCP healthchecks; sqlite3 is for an operator reprocessing
+# a topic (docs/cli.md: deleting a service's offsets).
+base_packages=ca-certificates,curl,haproxy,libcurl4,libsasl2-2,libzstd1,liblz4-1,libssl3,libsqlite3-0,sqlite3,zlib1g,libstdc++6,bash
 base_recipe="bookworm minbase $base_packages user=hookline:10001 v1"
 base_hash=$(printf '%s' "$base_recipe" | sha256sum | cut -c1-12)
 base_image=localhost/hookline-base:$base_hash

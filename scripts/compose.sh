@@ -5,6 +5,8 @@
 #   scripts/compose.sh up        build the local images when needed, start, wait for every healthcheck
 #   scripts/compose.sh down      stop and remove the containers and the network (-v: the volumes too)
 #   scripts/compose.sh ps | names | logs CONTAINER | kill CONTAINER | healthy [SECONDS]
+#   scripts/compose.sh exec SERVICE COMMAND...   COMMAND in the service's (first) container, its
+#                                exit status passed on (podman-compose 1.0.3's exec drops it)
 #   scripts/compose.sh compose ARGS...   podman-compose itself, with both files and the project
 #
 # podman runs rootful with runc, cgroupfs and no default ulimits, set in a generated
@@ -145,7 +147,11 @@ case "${1:-}" in
   logs) shift; podman logs "$@" ;;
   kill) shift; podman kill "$@" ;;
   names) containers ;;
+  exec)
+    name=$(containers | grep -E "^${project}_${2:?usage: scripts/compose.sh exec SERVICE COMMAND...}_[0-9]+$" | head -1)
+    [ -n "$name" ] || { echo "compose: no container of service $2 in project $project" >&2; exit 1; }
+    shift 2; podman exec "$name" "$@" ;;
   healthy) wait_healthy "${2:-60}" ;;
   compose) shift; sudo_if_needed podman-compose -p "$project" -f deploy/compose.yaml -f deploy/compose.local.yaml "$@" ;;
-  *) echo "usage: scripts/compose.sh up | down [-v] | ps | names | logs CONTAINER | kill CONTAINER | healthy [SECONDS] | compose ARGS..." >&2; exit 2 ;;
+  *) echo "usage: scripts/compose.sh up | down [-v] | ps | names | logs CONTAINER | kill CONTAINER | exec SERVICE COMMAND... | healthy [SECONDS] | compose ARGS..." >&2; exit 2 ;;
 esac

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # make test-compose: the compose deployment end to end, on this machine's podman.
 #   1. scripts/compose.sh up: local images, kafka-1 (Tansu), three gateways behind HAProxy,
-#      orders, payments, ci (and the monitor once it exists), every healthcheck passing;
+#      orders, payments, ci and the monitor, every healthcheck passing;
 #   2. a signed GitHub push through the load balancer (127.0.0.1) becomes a build in the CI service;
 #   3. COUNT signed Shopify orders at RATE per second; after a third of them one gateway container
 #      is killed (podman kill); every order acknowledged with 2xx must end up in the orders service;
-#   4. everything is torn down, volumes included, whatever happened.
+#   4. `hookline lag` in the monitor's container sees the orders group caught up, and sqlite3 in the
+#      orders container reads its database (docs/deploy.md, "The CLI");
+#   5. everything is torn down, volumes included, whatever happened.
 # Environment: COUNT (600), RATE (100 per second), GATEWAYS (3); the host ports as in
 # scripts/compose.sh, each replaced by a free one when taken.
 set -euo pipefail
@@ -96,3 +98,19 @@ python3 scripts/lib/compose_load.py --url "$lb/webhooks/shop" --secret "$SHOPIFY
   --orders-url "http://127.0.0.1:$HOOKLINE_ORDERS_PORT" --count "$count" --rate "$rate" --kill-at $((count / 3)) \
   --kill-cmd "scripts/compose.sh kill $victim"
 say "load and accounting in $((SECONDS - load_started)) s: every acknowledged order is in the orders service"
+
+# --- the CLI inside the deployment, as docs/deploy.md runs it --------------------------------------
+# The orders service's group has committed everything it applied: lag 0 on each of its partitions
+# (--max-lag fails on a partition without a commit too), read by `hookline lag` in the monitor's
+# container, which is the only way to the brokers from outside the compose network.
+in_container() { scripts/compose.sh exec "$@"; }
+lag_ok=
+for _ in $(seq 30); do
+  if in_container monitor hookline lag --group hookline-orders --max-lag 0 >/dev/null 2>&1; then lag_ok=1; break; fi
+  sleep 1
+done
+in_container monitor hookline lag --group hookline-orders || true
+[ -n "$lag_ok" ] || { say "hookline lag in the monitor container never showed the orders group caught up"; exit 1; }
+offsets=$(in_container orders sqlite3 data/orders.sqlite "SELECT count(*) FROM kafka_offsets") \
+  && [ "${offsets:-0}" -gt 0 ] || { say "sqlite3 in the orders container did not read its offsets (${offsets:-nothing})"; exit 1; }
+say "hookline lag in the monitor container: hookline-orders caught up; sqlite3 reads the orders database ($offsets partitions)"
