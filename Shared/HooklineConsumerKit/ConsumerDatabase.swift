@@ -12,6 +12,9 @@ import HooklineKafka
 ///   send an event 42.
 final class ConsumerDatabase: Sendable {
     let pool: DatabasePool
+
+    /// The database file.
+    var path: String { self.pool.path }
     /// A connection of its own for WAL checkpoints (``checkpoint()``), so they run beside the
     /// writer instead of inside its commits.
     private let checkpointer: DatabaseQueue

@@ -27,6 +27,10 @@ import Synchronization
 ///   broker knows that progress, so the end is stale and the stored offset stands. (A restarted
 ///   empty broker and a deleted topic have lost the group's offsets too.)
 ///
+/// A stored offset below the group's committed offset is used, and logged as an error: the kit
+/// commits to the group only what its database holds, so another database applied those records
+/// (instances of one service with a database file each) or this one was restored from a copy.
+///
 /// A stored offset below the earliest offset (records removed by retention) starts that
 /// partition at its earliest record. A recreated log that has already grown past the stored
 /// offset cannot be told apart from the old one this way; a broker with topic ids would.
@@ -178,7 +182,7 @@ final class PartitionTracker: KafkaRebalanceListener {
         }
         try await self.database.discardOffsets(topics: newLogs)
 
-        if committed.isEmpty, stored.count < partitions.count {
+        if committed.isEmpty {
             committed = try await self.admin.committedOffsets(group: self.groupID)
         }
         var starts: [TopicPartition: KafkaStartOffset] = [:]
@@ -193,6 +197,21 @@ final class PartitionTracker: KafkaRebalanceListener {
                     self.logger.warning(
                         "records after the stored offset were removed by retention; starting at the earliest record",
                         metadata: ["kafka.partition": "\(partition)", "kafka.stored_offset": "\(offset.nextOffset)", "kafka.earliest_offset": "\(first)"]
+                    )
+                }
+                if let groupNext = committed[partition], groupNext > max(offset.nextOffset, first) {
+                    // The kit commits to the group only what its database has committed, so with
+                    // one database per service the group is never ahead of it.
+                    self.logger.error(
+                        """
+                        the group's committed offset is ahead of this database's: another instance applied those records to \
+                        another database (instances of a service must share one database file), or this database was restored \
+                        from an older copy; they are applied here again
+                        """,
+                        metadata: [
+                            "kafka.partition": "\(partition)", "kafka.stored_offset": "\(offset.nextOffset)",
+                            "kafka.committed_offset": "\(groupNext)", "hookline.database": "\(self.database.path)",
+                        ]
                     )
                 }
                 let start = max(offset.nextOffset, first)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HooklineKafka
 import HooklineTestSupport
+import Logging
 import Testing
 
 @testable import HooklineConsumerKit
@@ -87,6 +88,41 @@ struct ConsumerTopicIdentityTests {
         await tracker.partitionsRevoked([fresh])
         tracker.advance([fresh: 4])
         #expect(try await tracker.storedPositions() == [stored: 3])
+    }
+
+    @Test("a stored offset behind the group's committed one (another instance's database applied the records between) is used, and logged as an error naming both")
+    func groupAheadOfTheDatabase() async throws {
+        let broker = try await TestKafka.broker()
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: broker, directory: directory, partitions: 2)
+        let admin = try TestKafka.admin(broker)
+        try await fixture.publish(ids: ids("a", 0..<24))
+        let cluster = try #require(await admin.clusterID())
+        let behind = TopicPartition(topic: fixture.topic, partition: 0)
+        let level = TopicPartition(topic: fixture.topic, partition: 1)
+        let ends = try await admin.listOffsets([behind, level], .latest, isolationLevel: .readUncommitted)
+        try #require(ends.values.allSatisfy { $0 >= 5 }, "\(ends)")
+        try await fixture.storeOffset(2, partition: 0, identity: cluster)
+        try await fixture.storeOffset(1, partition: 1, identity: cluster)
+        // The group committed past this database on partition 0, as another instance with its own
+        // database would have; on partition 1 it is where this database is.
+        try await admin.alterCommittedOffsets(group: fixture.group, offsets: [behind: 5, level: 1])
+        let logs = LogRecords()
+        let tracker = PartitionTracker(
+            database: try ConsumerDatabase(path: fixture.databasePath, service: fixture.service),
+            admin: admin,
+            gate: BatchGate(),
+            groupID: fixture.group,
+            identity: cluster,
+            logger: logs.logger()
+        )
+        #expect(await tracker.partitionsAssigned([behind, level]) == [behind: .offset(2), level: .offset(1)])
+        let errors = logs.all.filter { $0.level == .error }
+        #expect(errors.count == 1, "\(errors)")
+        let error = try #require(errors.first)
+        #expect(error.message.contains("the group's committed offset is ahead of this database's") && error.message.contains("share one database file"))
+        #expect(error.metadata["kafka.stored_offset"] == "2" && error.metadata["kafka.committed_offset"] == "5")
+        #expect(error.metadata["kafka.partition"] == "\(behind)" && error.metadata["hookline.database"] == fixture.databasePath)
     }
 
     @Test("stored offsets of another cluster are discarded")
