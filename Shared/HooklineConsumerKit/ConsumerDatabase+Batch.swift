@@ -22,8 +22,8 @@ extension ConsumerDatabase {
     /// What to do with each record of a batch.
     struct BatchPlan: Sendable {
         var handlers: [String: any EventHandler]
-        /// The identity of the logs the offsets are taken from (see ``PartitionTracker``).
-        var topicIdentity: String
+        /// The identities of the logs the offsets are taken from (see ``PartitionTracker``).
+        var identities: LogIdentities
         /// Topics whose records are settled without a handler (the service's own dead letters).
         var ignoredTopics: Set<String>
         /// The first record was dead-lettered: settle it without applying.
@@ -125,7 +125,7 @@ extension ConsumerDatabase {
                 """
         )
         for (partition, next) in result.offsets {
-            try storeOffset.execute(arguments: [partition.topic, partition.partition, next, plan.topicIdentity, now])
+            try storeOffset.execute(arguments: [partition.topic, partition.partition, next, plan.identities.of(partition.topic), now])
         }
         return result
     }

@@ -5,7 +5,8 @@ import HooklineKafka
 /// The service's SQLite database (WAL): the service's own tables plus the kit's two,
 ///
 /// - `kafka_offsets(topic, partition, next_offset, topic_identity)`: per partition, the next
-///   offset to process, written in the same transaction as the effects of the records before it;
+///   offset to process, written in the same transaction as the effects of the records before it,
+///   and the log it belongs to (``LogIdentities``: the cluster id and the topic id);
 /// - `processed_events(event_source, event_id, processed_at)`: the events already applied, by
 ///   `ce_source` and `ce_id`, for deduplication. An id is the provider's, unique only within
 ///   one source: two sources (two generic HMAC endpoints numbering their orders, say) may both

@@ -70,7 +70,7 @@ struct ConsumerLoop: Sendable {
             }
             let plan = ConsumerDatabase.BatchPlan(
                 handlers: self.service.handlers,
-                topicIdentity: self.tracker.identity,
+                identities: self.tracker.identities,
                 ignoredTopics: [self.deadLetters.topic],
                 firstIsDeadLettered: deadLettered
             )

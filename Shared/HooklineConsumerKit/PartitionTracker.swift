@@ -13,12 +13,14 @@ import Synchronization
 /// are taken unchecked, and the other partitions start at the group's committed offsets.
 ///
 /// ## When stored offsets are discarded
-/// Topic ids are not available from every broker (the embedded one has none), so a stored
-/// offset is tied to its log by the cluster id (`topic_identity`) and checked against the log's
-/// current bounds on every assignment. The stored offsets of a whole topic are discarded, and its
+/// A stored offset is tied to its log (`topic_identity`, ``LogIdentities``) by the cluster id and
+/// the topic's id (KIP-516) where the broker gives one, and checked against the log's current
+/// bounds on every assignment. The stored offsets of a whole topic are discarded, and its
 /// partitions read from their beginning, when for any of its assigned partitions
 /// - the cluster id differs from the one stored (another cluster; an id that could not be read,
 ///   stored or now, proves nothing and counts as the same), or
+/// - the topic id differs from the one stored: the topic was deleted and created again under its
+///   name, however far the new log has grown (an id missing, stored or now, proves nothing), or
 /// - the stored next offset is beyond the partition's end offset: the log is shorter than what
 ///   was already processed, so it is a new log (the broker restarted empty, or the topic was
 ///   deleted and recreated). Because a broker may report a stale end offset for a moment (the
@@ -32,8 +34,8 @@ import Synchronization
 /// (instances of one service with a database file each) or this one was restored from a copy.
 ///
 /// A stored offset below the earliest offset (records removed by retention) starts that
-/// partition at its earliest record. A recreated log that has already grown past the stored
-/// offset cannot be told apart from the old one this way; a broker with topic ids would.
+/// partition at its earliest record. On a broker without topic ids, a recreated log that has
+/// already grown past the stored offset cannot be told apart from the old one.
 final class PartitionTracker: KafkaRebalanceListener {
     private let database: ConsumerDatabase
     private let admin: KafkaAdmin
@@ -43,7 +45,7 @@ final class PartitionTracker: KafkaRebalanceListener {
     private let state: Mutex<State>
 
     private struct State {
-        var identity: String
+        var identities: LogIdentities
         /// The next offset this consumer will process, per assigned partition.
         var positions: [TopicPartition: Int64] = [:]
         /// The partitions assigned now, whether or not their start could be checked.
@@ -56,21 +58,16 @@ final class PartitionTracker: KafkaRebalanceListener {
         self.gate = gate
         self.groupID = groupID
         self.logger = logger
-        self.state = Mutex(State(identity: identity))
+        self.state = Mutex(State(identities: LogIdentities(cluster: identity)))
     }
 
-    /// The identity written with every stored offset: the cluster id.
-    var identity: String { self.state.withLock { $0.identity } }
+    /// What the offsets stored for each topic are tied to.
+    var identities: LogIdentities { self.state.withLock { $0.identities } }
 
     /// The identity when the cluster id could not be read. It proves nothing either way: an offset
     /// stored under it, or checked while it is all there is, is taken for the current log's (a
     /// cluster that did not answer once must not make the service forget where it was).
     static let unknownIdentity = "unknown"
-
-    /// Whether an offset stored under `stored` belongs to the log of cluster `current`.
-    static func sameLog(stored: String, current: String) -> Bool {
-        stored == current || stored == self.unknownIdentity || current == self.unknownIdentity
-    }
 
     /// Whether the group assigned this consumer any partition now. An assignment may be empty:
     /// more instances than partitions, or no topic of the subscription yet.
@@ -145,15 +142,21 @@ final class PartitionTracker: KafkaRebalanceListener {
     private func startOffsets(
         _ partitions: [TopicPartition]
     ) async throws -> (starts: [TopicPartition: KafkaStartOffset], positions: [TopicPartition: Int64]) {
-        let identity = await self.admin.clusterID() ?? self.identity
-        self.state.withLock { $0.identity = identity }
+        // A broker that cannot describe topics leaves the cluster id alone to tie offsets to.
+        let cluster = await self.admin.clusterID()
+        let topicIDs = (try? await self.admin.topicIDs(Array(Set(partitions.map(\.topic))))) ?? [:]
+        let identities = self.state.withLock { state in
+            if let cluster { state.identities.cluster = cluster }
+            state.identities.topicIDs.merge(topicIDs) { _, new in new }
+            return state.identities
+        }
         let stored = try await self.database.offsets(partitions)
         let earliest = try await self.admin.listOffsets(partitions, .earliest, isolationLevel: .readUncommitted)
         let latest = try await self.admin.listOffsets(partitions, .latest, isolationLevel: .readUncommitted)
 
         var committed: [TopicPartition: Int64] = [:]
         var beyondEnd = stored.filter { partition, offset in
-            Self.sameLog(stored: offset.topicIdentity, current: identity) && offset.nextOffset > latest[partition] ?? .max
+            identities.differ(stored: offset.topicIdentity, topic: partition.topic) == nil && offset.nextOffset > latest[partition] ?? .max
         }
         if !beyondEnd.isEmpty {
             committed = try await self.admin.committedOffsets(group: self.groupID)
@@ -166,10 +169,14 @@ final class PartitionTracker: KafkaRebalanceListener {
         }
         var newLogs: Set<String> = []
         for (partition, offset) in stored {
-            if !Self.sameLog(stored: offset.topicIdentity, current: identity) {
+            if let difference = identities.differ(stored: offset.topicIdentity, topic: partition.topic) {
                 self.logger.warning(
-                    "stored offsets belong to another cluster; reading the topic from its beginning",
-                    metadata: ["kafka.topic": "\(partition.topic)", "kafka.cluster": "\(identity)", "kafka.stored_cluster": "\(offset.topicIdentity)"]
+                    difference == .cluster
+                        ? "stored offsets belong to another cluster; reading the topic from its beginning"
+                        : "stored offsets belong to an earlier topic of this name (deleted and created again); reading the topic from its beginning",
+                    metadata: [
+                        "kafka.topic": "\(partition.topic)", "kafka.log": "\(identities.of(partition.topic))", "kafka.stored_log": "\(offset.topicIdentity)",
+                    ]
                 )
                 newLogs.insert(partition.topic)
             } else if beyondEnd[partition] != nil {
@@ -236,5 +243,43 @@ final class PartitionTracker: KafkaRebalanceListener {
             if let end = latest[partition] { lag[partition] = end - next }
         }
         return lag
+    }
+}
+
+/// What the offsets stored for each topic are tied to: the cluster's id, and the topic's id where
+/// the broker gives one, stored as `<cluster>#<topic id>` (or the cluster id alone).
+struct LogIdentities: Sendable, Equatable {
+    var cluster: String
+    /// Topic ids as 32 hex digits (``KafkaAdmin/topicIDs(_:)``), of the topics assigned so far.
+    var topicIDs: [String: String] = [:]
+
+    /// What an offset of `topic` is stored under.
+    func of(_ topic: String) -> String {
+        self.topicIDs[topic].map { "\(self.cluster)#\($0)" } ?? self.cluster
+    }
+
+    enum Difference: Equatable {
+        /// Another cluster's.
+        case cluster
+        /// This cluster's topic of the same name before it was deleted and created again.
+        case topic
+    }
+
+    /// How the log an offset was stored under differs from `topic`'s now; nil when it is the same,
+    /// or nothing proves otherwise (an unknown cluster, a topic id missing on either side).
+    func differ(stored: String, topic: String) -> Difference? {
+        let (storedCluster, storedTopicID) = Self.parse(stored)
+        let unknown = PartitionTracker.unknownIdentity
+        if storedCluster != self.cluster, storedCluster != unknown, self.cluster != unknown { return .cluster }
+        if let storedTopicID, let current = self.topicIDs[topic], storedTopicID != current { return .topic }
+        return nil
+    }
+
+    /// The cluster and topic id of a stored identity: a topic id is the last `#` and 32 hex digits.
+    static func parse(_ identity: String) -> (cluster: String, topicID: String?) {
+        guard let mark = identity.lastIndex(of: "#") else { return (identity, nil) }
+        let suffix = identity[identity.index(after: mark)...]
+        guard suffix.utf8.count == 32, suffix.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { return (identity, nil) }
+        return (String(identity[..<mark]), String(suffix))
     }
 }

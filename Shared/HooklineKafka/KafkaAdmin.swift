@@ -168,6 +168,41 @@ public final class KafkaAdmin: Sendable {
         return try result.get()
     }
 
+    /// Each topic's id (KIP-516) as 32 hex digits: a topic deleted and created again under its
+    /// name has a new one. A topic the cluster does not describe (it does not exist), or describes
+    /// without an id (a broker without topic ids answers zeros), is left out.
+    public func topicIDs(_ topics: [String]) async throws(KafkaError) -> [String: String] {
+        guard !topics.isEmpty else { return [:] }
+        return try await self.request("describing topics") { handle, options, queue in
+            let names = topics.map { UnsafePointer<CChar>(strdup($0)) }
+            defer { names.forEach { free(UnsafeMutableRawPointer(mutating: $0)) } }
+            var pointers = names
+            let collection = pointers.withUnsafeMutableBufferPointer { rd_kafka_TopicCollection_of_topic_names($0.baseAddress, $0.count) }
+            defer { rd_kafka_TopicCollection_destroy(collection) }
+            rd_kafka_DescribeTopics(handle, collection, options, queue)
+            return .success(())
+        } parse: { event in
+            var count = 0
+            let descriptions = rd_kafka_DescribeTopics_result_topics(rd_kafka_event_DescribeTopics_result(event), &count)
+            var ids: [String: String] = [:]
+            for index in 0..<count {
+                guard let description = descriptions?[index] else { continue }
+                if let error = rd_kafka_TopicDescription_error(description), rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR_NO_ERROR { continue }
+                guard let id = rd_kafka_TopicDescription_topic_id(description) else { continue }
+                let (high, low) = (UInt64(bitPattern: rd_kafka_Uuid_most_significant_bits(id)), UInt64(bitPattern: rd_kafka_Uuid_least_significant_bits(id)))
+                guard high != 0 || low != 0 else { continue }
+                ids[String(cString: rd_kafka_TopicDescription_name(description))] = Self.hex(high) + Self.hex(low)
+            }
+            return .success(ids)
+        }
+    }
+
+    /// 16 lowercase hex digits.
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
     /// A topic's configuration as the cluster reports it: every entry it has a value for, its
     /// own settings and the defaults it takes.
     public func topicConfig(_ topic: String) async throws(KafkaError) -> [String: String] {

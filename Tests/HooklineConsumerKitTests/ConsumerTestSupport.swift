@@ -79,6 +79,10 @@ struct ConsumerFixture {
         try await TestKafka.admin(self.broker).createTopics([.init(name: self.topic, partitions: partitions)])
     }
 
+    func topicExists(_ admin: KafkaAdmin) async throws -> Bool {
+        try await admin.listTopics().contains { $0.name == self.topic }
+    }
+
     func configuration(batchSize: Int = 50, maxAttempts: Int = 5) -> ConsumerConfiguration {
         ConsumerConfiguration(
             kafka: KafkaConfiguration(bootstrapServers: self.broker.bootstrapServers, properties: self.kafkaProperties),

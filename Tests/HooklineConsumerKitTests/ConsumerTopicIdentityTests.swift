@@ -35,6 +35,64 @@ struct ConsumerTopicIdentityTests {
         #expect(try fixture.storedOffsets() == [0: 3])
     }
 
+    @Test("a topic deleted and created again that has grown past the stored offset is read from its beginning: its new topic id tells it from the old log")
+    func topicRecreatedPastTheStoredOffset() async throws {
+        let broker = try await TestKafka.broker()
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: broker, directory: directory)
+        let admin = try TestKafka.admin(broker)
+        let firstID = try #require(try await admin.topicIDs([fixture.topic])[fixture.topic])
+        let old = try await fixture.publish(ids: ids("old", 0..<4))
+
+        let before = RunningConsumer(try fixture.runner())
+        try await waitUntil("the old log applied") { try fixture.storedOffsets() == [0: 4] }
+        try await before.stop()
+        let cluster = try #require(await admin.clusterID())
+        #expect(try Self.storedIdentity(fixture) == "\(cluster)#\(firstID)")
+
+        try await admin.deleteTopics([fixture.topic])
+        #expect(try await eventually { try await !fixture.topicExists(admin) }, "the topic was not deleted")
+        try await fixture.createTopic()
+        let secondID = try #require(try await admin.topicIDs([fixture.topic])[fixture.topic])
+        #expect(secondID != firstID)
+        // More records than the stored offset: the end alone would keep the old log's offset 4
+        // and skip the first four.
+        let new = try await fixture.publish(ids: ids("new", 0..<7))
+
+        let after = RunningConsumer(try fixture.runner())
+        try await waitUntil("the new log applied") { try fixture.effects().count == 11 }
+        try await Task.sleep(for: .milliseconds(300))
+        try await after.stop()
+
+        #expect(try fixture.effects() == Dictionary(uniqueKeysWithValues: (old + new).map { ($0, 1) }))
+        #expect(try fixture.storedOffsets() == [0: 7])
+        #expect(try Self.storedIdentity(fixture) == "\(cluster)#\(secondID)")
+    }
+
+    @Test("stored identities: another cluster's or another topic id's log differs; an unknown cluster, or a topic id missing on either side, proves nothing")
+    func logIdentities() {
+        let id1 = String(repeating: "ab", count: 16), id2 = String(repeating: "cd", count: 16)
+        let now = LogIdentities(cluster: "c1", topicIDs: ["t": id1])
+        #expect(now.of("t") == "c1#\(id1)" && now.of("u") == "c1")
+        #expect(now.differ(stored: "c1#\(id1)", topic: "t") == nil)
+        #expect(now.differ(stored: "c1", topic: "t") == nil)
+        #expect(now.differ(stored: "c1#\(id2)", topic: "t") == .topic)
+        #expect(now.differ(stored: "unknown#\(id2)", topic: "t") == .topic)
+        #expect(now.differ(stored: "c2#\(id1)", topic: "t") == .cluster)
+        #expect(now.differ(stored: "c2", topic: "t") == .cluster)
+        #expect(now.differ(stored: "unknown", topic: "t") == nil)
+        #expect(now.differ(stored: "c1#\(id2)", topic: "u") == nil)
+        #expect(LogIdentities(cluster: "unknown").differ(stored: "c2", topic: "t") == nil)
+        // A cluster id with a # of its own and no topic id is a cluster id whole.
+        #expect(LogIdentities.parse("my#cluster") == ("my#cluster", nil) as (String, String?))
+    }
+
+    static func storedIdentity(_ fixture: ConsumerFixture) throws -> String? {
+        try DatabaseQueue(path: fixture.databasePath).read { db in
+            try String.fetchOne(db, sql: "SELECT topic_identity FROM kafka_offsets WHERE topic = ?", arguments: [fixture.topic])
+        }
+    }
+
     @Test("the offsets committed to the group are the database's, or the consumer's position where it is past them (records removed by retention): a quiet partition does not show lag of records that are gone")
     func committedPositionPastTheDatabase() async throws {
         let broker = try await TestKafka.broker()
