@@ -93,6 +93,16 @@ struct Chaos: AsyncParsableCommand {
             print("LOST: \(missingInKafka.count) acknowledged but not in Kafka, \(missingApplied.count) acknowledged but not applied, e.g. \(missingInKafka.union(missingApplied).prefix(5).sorted())")
             throw ExitCode.failure
         }
+        // Nothing acknowledged after the kill: the load balancer did not route around the dead
+        // replica. No request left after it: the kill proved nothing.
+        if result.killedAt != nil, result.sentAfterKill > 0, result.acknowledgedAfterKill == 0 {
+            print("NOTHING ACKNOWLEDGED AFTER THE KILL: \(result.sentAfterKill) sent, none answered 2xx")
+            throw ExitCode.failure
+        }
+        if result.killedAt == nil || result.sentAfterKill == 0 {
+            print("NO KILL UNDER LOAD: the replica was not killed while requests were still to be sent (--kill-after is past --count)")
+            throw ExitCode.failure
+        }
         print("OK: every acknowledged webhook is in Kafka and applied")
     }
 

@@ -157,10 +157,12 @@ package enum CIService {
 }
 
 /// POSTs pending build jobs to the trigger URL, with retries: `{"id","repository","ref","sha","trigger"}`
-/// and an `Idempotency-Key` of the job id, so a retry the CI server already saw is harmless.
+/// and an `Idempotency-Key` of its repository, commit and trigger (``CIService/idempotencyKey(repository:sha:trigger:)``),
+/// so a retry the CI server already saw is harmless.
 ///
 /// A build the CI server did not take is sent again after a wait that doubles from
-/// ``RetryPolicy/first`` up to ``RetryPolicy/longest`` (or what its `Retry-After` asks, when longer),
+/// ``RetryPolicy/first`` up to ``RetryPolicy/longest`` (or what its `Retry-After` asks in seconds,
+/// when longer; its HTTP-date form is not read),
 /// until ``RetryPolicy/window`` after the build was recorded: a CI server down for an hour, or
 /// refusing a token until an operator rotates it (401, 403), still gets every build. Only a
 /// refusal of the request itself (400, 413, 422) is final at once. The wait is kept in the
@@ -229,7 +231,9 @@ package struct CITrigger: Service {
                 try CIService.Build
                     .filter(Column("status") == CIService.Status.pending.rawValue)
                     .filter(Column("next_attempt_at") == nil || Column("next_attempt_at") <= now)
-                    .order(Column("id")).limit(20).fetchAll(db)
+                    // New builds first, then the longest due: builds retried often (their waits
+                    // short) do not keep one later in line from its turn.
+                    .order(SQL("COALESCE(next_attempt_at, 0)"), Column("id")).limit(20).fetchAll(db)
             }
             for build in due where !Task.isCancelled { await self.trigger(build) }
             try? await Task.sleep(for: due.isEmpty ? .milliseconds(500) : .zero)
@@ -307,9 +311,16 @@ package struct CITrigger: Service {
         let (read, updated) = (original, build)
         // An answer the CI server gave is recorded even when the shutdown came meanwhile: the
         // write runs in a task of its own, which the cancellation does not reach.
-        let recorded = try? await Task { try await self.writer.write { db in try Self.record(updated, over: read, db) } }.value
-        if recorded == false {
+        let recorded = await Task { try await self.writer.write { db in try Self.record(updated, over: read, db) } }.result
+        switch recorded {
+        case .success(false):
             self.logger.debug("build outcome not recorded: another instance recorded one first", metadata: ["hookline.build": "\(buildID)"])
+        case .failure(let error):
+            // The build stays due as it was: without a pause it would be sent again at once.
+            self.logger.error("build outcome not recorded; the database refused it", metadata: ["hookline.build": "\(buildID)", "error": "\(error)"])
+            try? await Task.sleep(for: self.retry.wait(afterAttempts: build.attempts, retryAfter: retryAfter))
+        case .success(true):
+            break
         }
     }
 }
