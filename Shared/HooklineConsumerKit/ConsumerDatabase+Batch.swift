@@ -119,13 +119,16 @@ extension ConsumerDatabase {
 
         let storeOffset = try db.cachedStatement(
             sql: """
-                INSERT INTO kafka_offsets (topic, partition, next_offset, topic_identity, updated_at) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO kafka_offsets (topic, partition, next_offset, topic_identity, topic_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (topic, partition) DO UPDATE SET
-                    next_offset = excluded.next_offset, topic_identity = excluded.topic_identity, updated_at = excluded.updated_at
+                    next_offset = excluded.next_offset, topic_identity = excluded.topic_identity, topic_id = excluded.topic_id,
+                    updated_at = excluded.updated_at
                 """
         )
         for (partition, next) in result.offsets {
-            try storeOffset.execute(arguments: [partition.topic, partition.partition, next, plan.identities.of(partition.topic), now])
+            try storeOffset.execute(
+                arguments: [partition.topic, partition.partition, next, plan.identities.cluster, plan.identities.topicIDs[partition.topic], now]
+            )
         }
         return result
     }

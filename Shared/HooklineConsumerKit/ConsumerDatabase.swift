@@ -4,9 +4,9 @@ import HooklineKafka
 
 /// The service's SQLite database (WAL): the service's own tables plus the kit's two,
 ///
-/// - `kafka_offsets(topic, partition, next_offset, topic_identity)`: per partition, the next
-///   offset to process, written in the same transaction as the effects of the records before it,
-///   and the log it belongs to (``LogIdentities``: the cluster id and the topic id);
+/// - `kafka_offsets(topic, partition, next_offset, topic_identity, topic_id)`: per partition, the
+///   next offset to process, written in the same transaction as the effects of the records before
+///   it, and the log it belongs to (``LogIdentities``: the cluster's id and the topic's);
 /// - `processed_events(event_source, event_id, processed_at)`: the events already applied, by
 ///   `ce_source` and `ce_id`, for deduplication. An id is the provider's, unique only within
 ///   one source: two sources (two generic HMAC endpoints numbering their orders, say) may both
@@ -129,6 +129,11 @@ final class ConsumerDatabase: Sendable {
                 arguments: [Self.legacySource]
             )
         }
+        // The topic's id (KIP-516) beside the cluster's, in a column of its own: a binary from
+        // before reads `topic_identity` as it wrote it, so a rollback keeps every stored offset.
+        migrator.registerMigration("hookline.consumer-kit.v3-topic-id") { db in
+            try db.execute(sql: "ALTER TABLE kafka_offsets ADD COLUMN topic_id TEXT")
+        }
     }
 
     /// `event_source` of the rows kept from before events were deduplicated by source: not a
@@ -136,10 +141,13 @@ final class ConsumerDatabase: Sendable {
     /// is a duplicate, whatever its source.
     static let legacySource = "*"
 
-    /// A stored position: the next offset to process, and the identity of the log it belongs to.
+    /// A stored position: the next offset to process, and the log it belongs to.
     struct StoredOffset: Sendable, Hashable {
         var nextOffset: Int64
-        var topicIdentity: String
+        /// The cluster's id (`topic_identity`; ``PartitionTracker/unknownIdentity`` when it could not be read).
+        var cluster: String
+        /// The topic's id, 32 hex digits (`topic_id`); nil when the broker gave none.
+        var topicID: String? = nil
     }
 
     /// The stored positions of these partitions (absent where none is stored).
@@ -150,13 +158,13 @@ final class ConsumerDatabase: Sendable {
             var result: [TopicPartition: StoredOffset] = [:]
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT topic, partition, next_offset, topic_identity FROM kafka_offsets WHERE topic IN (SELECT value FROM json_each(?))",
+                sql: "SELECT topic, partition, next_offset, topic_identity, topic_id FROM kafka_offsets WHERE topic IN (SELECT value FROM json_each(?))",
                 arguments: [Self.jsonArray(topics)]
             )
             for row in rows {
                 let partition = TopicPartition(topic: row["topic"], partition: row["partition"])
                 guard wanted.contains(partition) else { continue }
-                result[partition] = StoredOffset(nextOffset: row["next_offset"], topicIdentity: row["topic_identity"])
+                result[partition] = StoredOffset(nextOffset: row["next_offset"], cluster: row["topic_identity"], topicID: row["topic_id"])
             }
             return result
         }

@@ -13,8 +13,8 @@ import Synchronization
 /// are taken unchecked, and the other partitions start at the group's committed offsets.
 ///
 /// ## When stored offsets are discarded
-/// A stored offset is tied to its log (`topic_identity`, ``LogIdentities``) by the cluster id and
-/// the topic's id (KIP-516) where the broker gives one, and checked against the log's current
+/// A stored offset is tied to its log (``LogIdentities``) by the cluster's id (`topic_identity`)
+/// and the topic's id (KIP-516, `topic_id`) where the broker gives one, and checked against the log's current
 /// bounds on every assignment. The stored offsets of a whole topic are discarded, and its
 /// partitions read from their beginning, when for any of its assigned partitions
 /// - the cluster id differs from the one stored (another cluster; an id that could not be read,
@@ -31,7 +31,8 @@ import Synchronization
 ///
 /// A stored offset below the group's committed offset is used, and logged as an error: the kit
 /// commits to the group only what its database holds, so another database applied those records
-/// (instances of one service with a database file each) or this one was restored from a copy.
+/// (instances of one service with a database file each), this one was restored from a copy, or
+/// `hookline replay` moved the group forward (the database's offset wins; docs/cli.md).
 ///
 /// A stored offset below the earliest offset (records removed by retention) starts that
 /// partition at its earliest record. On a broker without topic ids, a recreated log that has
@@ -142,12 +143,20 @@ final class PartitionTracker: KafkaRebalanceListener {
     private func startOffsets(
         _ partitions: [TopicPartition]
     ) async throws -> (starts: [TopicPartition: KafkaStartOffset], positions: [TopicPartition: Int64]) {
-        // A broker that cannot describe topics leaves the cluster id alone to tie offsets to.
         let cluster = await self.admin.clusterID()
-        let topicIDs = (try? await self.admin.topicIDs(Array(Set(partitions.map(\.topic))))) ?? [:]
+        let topics = Set(partitions.map(\.topic))
+        var topicIDs: [String: String] = [:]
+        do {
+            topicIDs = try await self.admin.topicIDs(Array(topics))
+        } catch {
+            // The cluster id alone then ties these topics' offsets to their logs.
+            self.logger.warning("cannot read the topics' ids; a topic created again under its name is told only by its end", metadata: ["error": "\(error)"])
+        }
         let identities = self.state.withLock { state in
             if let cluster { state.identities.cluster = cluster }
-            state.identities.topicIDs.merge(topicIDs) { _, new in new }
+            // Exactly what the cluster says now of the topics assigned: an id it no longer gives
+            // must not be written with the new log's offsets.
+            for topic in topics { state.identities.topicIDs[topic] = topicIDs[topic] }
             return state.identities
         }
         let stored = try await self.database.offsets(partitions)
@@ -156,7 +165,7 @@ final class PartitionTracker: KafkaRebalanceListener {
 
         var committed: [TopicPartition: Int64] = [:]
         var beyondEnd = stored.filter { partition, offset in
-            identities.differ(stored: offset.topicIdentity, topic: partition.topic) == nil && offset.nextOffset > latest[partition] ?? .max
+            identities.differ(stored: offset, topic: partition.topic) == nil && offset.nextOffset > latest[partition] ?? .max
         }
         if !beyondEnd.isEmpty {
             committed = try await self.admin.committedOffsets(group: self.groupID)
@@ -169,13 +178,14 @@ final class PartitionTracker: KafkaRebalanceListener {
         }
         var newLogs: Set<String> = []
         for (partition, offset) in stored {
-            if let difference = identities.differ(stored: offset.topicIdentity, topic: partition.topic) {
+            if let difference = identities.differ(stored: offset, topic: partition.topic) {
                 self.logger.warning(
                     difference == .cluster
                         ? "stored offsets belong to another cluster; reading the topic from its beginning"
                         : "stored offsets belong to an earlier topic of this name (deleted and created again); reading the topic from its beginning",
                     metadata: [
-                        "kafka.topic": "\(partition.topic)", "kafka.log": "\(identities.of(partition.topic))", "kafka.stored_log": "\(offset.topicIdentity)",
+                        "kafka.topic": "\(partition.topic)", "kafka.cluster": "\(identities.cluster)", "kafka.stored_cluster": "\(offset.cluster)",
+                        "kafka.topic_id": "\(identities.topicIDs[partition.topic] ?? "-")", "kafka.stored_topic_id": "\(offset.topicID ?? "-")",
                     ]
                 )
                 newLogs.insert(partition.topic)
@@ -189,8 +199,12 @@ final class PartitionTracker: KafkaRebalanceListener {
         }
         try await self.database.discardOffsets(topics: newLogs)
 
-        if committed.isEmpty {
+        if committed.isEmpty, stored.count < partitions.count {
             committed = try await self.admin.committedOffsets(group: self.groupID)
+        } else if committed.isEmpty {
+            // Only for telling whether the group is ahead of the database: not worth the checks
+            // above when the coordinator does not answer.
+            committed = (try? await self.admin.committedOffsets(group: self.groupID)) ?? [:]
         }
         var starts: [TopicPartition: KafkaStartOffset] = [:]
         var positions: [TopicPartition: Int64] = [:]
@@ -212,8 +226,8 @@ final class PartitionTracker: KafkaRebalanceListener {
                     self.logger.error(
                         """
                         the group's committed offset is ahead of this database's: another instance applied those records to \
-                        another database (instances of a service must share one database file), or this database was restored \
-                        from an older copy; they are applied here again
+                        another database (instances of a service must share one database file), this database was restored \
+                        from an older copy, or hookline replay moved the group forward; they are applied here again
                         """,
                         metadata: [
                             "kafka.partition": "\(partition)", "kafka.stored_offset": "\(offset.nextOffset)",
@@ -247,16 +261,11 @@ final class PartitionTracker: KafkaRebalanceListener {
 }
 
 /// What the offsets stored for each topic are tied to: the cluster's id, and the topic's id where
-/// the broker gives one, stored as `<cluster>#<topic id>` (or the cluster id alone).
+/// the broker gives one.
 struct LogIdentities: Sendable, Equatable {
     var cluster: String
-    /// Topic ids as 32 hex digits (``KafkaAdmin/topicIDs(_:)``), of the topics assigned so far.
+    /// Topic ids as 32 hex digits (``KafkaAdmin/topicIDs(_:)``), of the topics assigned.
     var topicIDs: [String: String] = [:]
-
-    /// What an offset of `topic` is stored under.
-    func of(_ topic: String) -> String {
-        self.topicIDs[topic].map { "\(self.cluster)#\($0)" } ?? self.cluster
-    }
 
     enum Difference: Equatable {
         /// Another cluster's.
@@ -265,21 +274,12 @@ struct LogIdentities: Sendable, Equatable {
         case topic
     }
 
-    /// How the log an offset was stored under differs from `topic`'s now; nil when it is the same,
+    /// How the log an offset was stored for differs from `topic`'s now; nil when it is the same,
     /// or nothing proves otherwise (an unknown cluster, a topic id missing on either side).
-    func differ(stored: String, topic: String) -> Difference? {
-        let (storedCluster, storedTopicID) = Self.parse(stored)
+    func differ(stored: ConsumerDatabase.StoredOffset, topic: String) -> Difference? {
         let unknown = PartitionTracker.unknownIdentity
-        if storedCluster != self.cluster, storedCluster != unknown, self.cluster != unknown { return .cluster }
-        if let storedTopicID, let current = self.topicIDs[topic], storedTopicID != current { return .topic }
+        if stored.cluster != self.cluster, stored.cluster != unknown, self.cluster != unknown { return .cluster }
+        if let storedID = stored.topicID, let current = self.topicIDs[topic], storedID != current { return .topic }
         return nil
-    }
-
-    /// The cluster and topic id of a stored identity: a topic id is the last `#` and 32 hex digits.
-    static func parse(_ identity: String) -> (cluster: String, topicID: String?) {
-        guard let mark = identity.lastIndex(of: "#") else { return (identity, nil) }
-        let suffix = identity[identity.index(after: mark)...]
-        guard suffix.utf8.count == 32, suffix.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { return (identity, nil) }
-        return (String(identity[..<mark]), String(suffix))
     }
 }

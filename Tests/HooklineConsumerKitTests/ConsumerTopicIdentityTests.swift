@@ -48,7 +48,8 @@ struct ConsumerTopicIdentityTests {
         try await waitUntil("the old log applied") { try fixture.storedOffsets() == [0: 4] }
         try await before.stop()
         let cluster = try #require(await admin.clusterID())
-        #expect(try Self.storedIdentity(fixture) == "\(cluster)#\(firstID)")
+        // The cluster's id where a binary from before reads it, the topic's beside it.
+        #expect(try Self.storedLog(fixture) == [cluster, firstID])
 
         try await admin.deleteTopics([fixture.topic])
         #expect(try await eventually { try await !fixture.topicExists(admin) }, "the topic was not deleted")
@@ -66,30 +67,32 @@ struct ConsumerTopicIdentityTests {
 
         #expect(try fixture.effects() == Dictionary(uniqueKeysWithValues: (old + new).map { ($0, 1) }))
         #expect(try fixture.storedOffsets() == [0: 7])
-        #expect(try Self.storedIdentity(fixture) == "\(cluster)#\(secondID)")
+        #expect(try Self.storedLog(fixture) == [cluster, secondID])
     }
 
-    @Test("stored identities: another cluster's or another topic id's log differs; an unknown cluster, or a topic id missing on either side, proves nothing")
+    @Test("stored logs: another cluster's or another topic id's differs; an unknown cluster, or a topic id missing on either side, proves nothing")
     func logIdentities() {
         let id1 = String(repeating: "ab", count: 16), id2 = String(repeating: "cd", count: 16)
         let now = LogIdentities(cluster: "c1", topicIDs: ["t": id1])
-        #expect(now.of("t") == "c1#\(id1)" && now.of("u") == "c1")
-        #expect(now.differ(stored: "c1#\(id1)", topic: "t") == nil)
-        #expect(now.differ(stored: "c1", topic: "t") == nil)
-        #expect(now.differ(stored: "c1#\(id2)", topic: "t") == .topic)
-        #expect(now.differ(stored: "unknown#\(id2)", topic: "t") == .topic)
-        #expect(now.differ(stored: "c2#\(id1)", topic: "t") == .cluster)
-        #expect(now.differ(stored: "c2", topic: "t") == .cluster)
-        #expect(now.differ(stored: "unknown", topic: "t") == nil)
-        #expect(now.differ(stored: "c1#\(id2)", topic: "u") == nil)
-        #expect(LogIdentities(cluster: "unknown").differ(stored: "c2", topic: "t") == nil)
-        // A cluster id with a # of its own and no topic id is a cluster id whole.
-        #expect(LogIdentities.parse("my#cluster") == ("my#cluster", nil) as (String, String?))
+        func stored(_ cluster: String, _ topicID: String? = nil) -> ConsumerDatabase.StoredOffset {
+            ConsumerDatabase.StoredOffset(nextOffset: 1, cluster: cluster, topicID: topicID)
+        }
+        #expect(now.differ(stored: stored("c1", id1), topic: "t") == nil)
+        #expect(now.differ(stored: stored("c1"), topic: "t") == nil)
+        #expect(now.differ(stored: stored("c1", id2), topic: "t") == .topic)
+        #expect(now.differ(stored: stored("unknown", id2), topic: "t") == .topic)
+        #expect(now.differ(stored: stored("c2", id1), topic: "t") == .cluster)
+        #expect(now.differ(stored: stored("c2"), topic: "t") == .cluster)
+        #expect(now.differ(stored: stored("unknown"), topic: "t") == nil)
+        #expect(now.differ(stored: stored("c1", id2), topic: "u") == nil)
+        #expect(LogIdentities(cluster: "unknown").differ(stored: stored("c2"), topic: "t") == nil)
     }
 
-    static func storedIdentity(_ fixture: ConsumerFixture) throws -> String? {
+    /// The stored cluster id and topic id of the fixture's partition 0.
+    static func storedLog(_ fixture: ConsumerFixture) throws -> [String?] {
         try DatabaseQueue(path: fixture.databasePath).read { db in
-            try String.fetchOne(db, sql: "SELECT topic_identity FROM kafka_offsets WHERE topic = ?", arguments: [fixture.topic])
+            let row = try Row.fetchOne(db, sql: "SELECT topic_identity, topic_id FROM kafka_offsets WHERE topic = ? AND partition = 0", arguments: [fixture.topic])
+            return [row?["topic_identity"], row?["topic_id"]]
         }
     }
 
