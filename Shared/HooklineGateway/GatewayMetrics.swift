@@ -66,7 +66,7 @@ final class GatewayMetrics: Sendable {
         )
         self.ready = registry.makeGauge(
             descriptor: Self.name(
-                "ready", unit: "", help: "1 when the gateway can take webhooks, as /readyz answers at the scrape; 0 while its broker does not answer or its producer failed."
+                "ready", unit: "", help: "1 when the gateway can take webhooks, as /readyz answered last (a scrape starts a new check for the next); 0 while its broker does not answer or its producer failed."
             )
         )
         self.connections = registry.makeCounter(

@@ -50,4 +50,19 @@ final class Readiness: Sendable {
         }
         return ready ? .ready : .brokerUnreachable
     }
+
+    /// The last verdict, without waiting for the broker: for a metrics scrape, which a monitor
+    /// gives up on sooner than a silent broker answers. One over a second old starts a check (as
+    /// `/readyz` would), whose answer the next scrape reads; only before the first check does
+    /// this wait for one.
+    func lastVerdict() async -> Verdict {
+        if let failure = self.producerFailure() {
+            return .producerFailed(failure.code)
+        }
+        guard let last = self.state.withLock({ $0.last }) else { return await self.check() }
+        if last.at.duration(to: .now) >= .seconds(1) {
+            Task { _ = await self.check() }
+        }
+        return last.ready ? .ready : .brokerUnreachable
+    }
 }
