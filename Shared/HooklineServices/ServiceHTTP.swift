@@ -53,9 +53,14 @@ func formatMinorUnits(_ amount: Int64) -> String {
     return "\(sign)\(absolute / 100).\(cents < 10 ? "0" : "")\(cents)"
 }
 
+/// The largest amount a ledger takes, in minor units either way (ten trillion in currency units):
+/// far beyond any payment, and small enough that no sum of a ledger's entries overflows 64 bits
+/// (`GET /payments`' `net_minor`).
+let maxAmountMinor: Int64 = 1_000_000_000_000_000
+
 /// 4990 from `49.90` (decimals past the second are dropped); nil when the text is not a decimal
-/// amount or its minor units do not fit in 64 bits. A sender's amount must never trap: the
-/// record would stop its service at every start.
+/// amount or is beyond ``maxAmountMinor``. A sender's amount must never trap: the record would
+/// stop its service at every start.
 func parseMinorUnits(_ text: String) -> Int64? {
     let parts = text.split(separator: ".", omittingEmptySubsequences: false)
     guard parts.count <= 2, let whole = Int64(parts[0]) else { return nil }
@@ -64,7 +69,7 @@ func parseMinorUnits(_ text: String) -> Int64? {
     let minor = decimals.prefix(2).reduce(Int64(0)) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) } * (decimals.count == 1 ? 10 : 1)
     let (scaled, overflowed) = whole.multipliedReportingOverflow(by: 100)
     let (amount, overflowedAdding) = scaled.addingReportingOverflow(text.hasPrefix("-") ? -minor : minor)
-    return overflowed || overflowedAdding ? nil : amount
+    return overflowed || overflowedAdding || amount.magnitude > maxAmountMinor.magnitude ? nil : amount
 }
 
 /// RFC 3339 text of Unix seconds (UTC). A format style, not a formatter object per event.

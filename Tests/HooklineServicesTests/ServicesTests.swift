@@ -174,7 +174,7 @@ struct ServicesTests {
         #expect(metrics.contains(#"hookline_consumer_events_applied_total{service="payments"} 2"#), "\(metrics)")
     }
 
-    @Test("payments: an amount whose minor units overflow 64 bits, or a negative refunded total, is dead-lettered, and the events after it are applied")
+    @Test("payments: an amount whose minor units overflow 64 bits or pass the ledger's largest, or a negative refunded total, is dead-lettered, and the events after it are applied")
     func amountsThatDoNotFit() async throws {
         let broker = try await TestKafka.broker()
         let configuration = systemConfiguration(broker: broker, directory: try temporaryDirectory())
@@ -197,14 +197,21 @@ struct ServicesTests {
             try #require(body.contains("\(total),") && body.contains("evt_refund_\(index)"))
             #expect(try await deliver(refund, to: gateway, body: Array(body.utf8)) == 202)
         }
+        // A Stripe payment past the ledger's largest amount, which no sum of entries may overflow.
+        let intent = try #require(WebhookSamples.sample(provider: "stripe", event: "payment_intent.succeeded"))
+        let vast = String(decoding: intent.body, as: UTF8.self)
+            .replacingOccurrences(of: #""amount":4990"#, with: #""amount":1000000000000001"#)
+            .replacingOccurrences(of: #""amount_received":4990"#, with: #""amount_received":1000000000000001"#)
+        try #require(vast.contains(#""amount":1000000000000001"#) && vast.contains(#""amount_received":1000000000000001"#))
+        #expect(try await deliver(intent, to: gateway, body: Array(vast.utf8)) == 202)
         #expect(try await deliver(payment, to: gateway, id: "fits") == 202)
 
         let ledger = try await payments.waitFor("/payments?order_id=ord_1001") { ($0["total"] as? Int) == 2 }
         #expect(ledger["net_minor"] as? Int == 4990 - 1000, "\(ledger)")
         let deadLettered = await eventually(timeout: .seconds(20)) {
-            (try? await httpRequest(.GET, payments.baseURL + "/metrics"))?.text.contains(#"hookline_consumer_dead_lettered_total{service="payments"} 2"#) == true
+            (try? await httpRequest(.GET, payments.baseURL + "/metrics"))?.text.contains(#"hookline_consumer_dead_lettered_total{service="payments"} 3"#) == true
         }
-        #expect(deadLettered, "the payments service did not dead-letter 2 events")
+        #expect(deadLettered, "the payments service did not dead-letter 3 events")
     }
 
     @Test("payments: reprocessing a topic past the dedup window (the topic replayed, the service's offsets and processed ids deleted) leaves each entry once, nothing dead-lettered")
