@@ -148,8 +148,9 @@ case "${1:-}" in
   kill) shift; podman kill "$@" ;;
   names) containers ;;
   exec)
-    name=$(containers | grep -E "^${project}_${2:?usage: scripts/compose.sh exec SERVICE COMMAND...}_[0-9]+$" | head -1)
-    [ -n "$name" ] || { echo "compose: no container of service $2 in project $project" >&2; exit 1; }
+    name=$(podman ps --filter "label=io.podman.compose.project=$project" --filter status=running --format '{{.Names}}' \
+      | grep -E "^${project}_${2:?usage: scripts/compose.sh exec SERVICE COMMAND...}_[0-9]+$" | sort | head -1 || true)
+    [ -n "$name" ] || { echo "compose: no running container of service $2 in project $project" >&2; exit 1; }
     shift 2; podman exec "$name" "$@" ;;
   healthy) wait_healthy "${2:-60}" ;;
   compose) shift; sudo_if_needed podman-compose -p "$project" -f deploy/compose.yaml -f deploy/compose.local.yaml "$@" ;;
