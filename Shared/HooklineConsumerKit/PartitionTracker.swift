@@ -14,9 +14,9 @@ import Synchronization
 ///
 /// ## When stored offsets are discarded
 /// A stored offset is tied to its log (``LogIdentities``) by the cluster's id (`topic_identity`)
-/// and the topic's id (KIP-516, `topic_id`) where the broker gives one, and checked against the log's current
-/// bounds on every assignment. The stored offsets of a whole topic are discarded, and its
-/// partitions read from their beginning, when for any of its assigned partitions
+/// and the topic's id (KIP-516, `topic_id`) where the broker gives one, and checked against the
+/// log's current bounds on every assignment. The stored offsets of a whole topic are discarded,
+/// and its partitions read from their beginning, when for any of its assigned partitions
 /// - the cluster id differs from the one stored (another cluster; an id that could not be read,
 ///   stored or now, proves nothing and counts as the same), or
 /// - the topic id differs from the one stored: the topic was deleted and created again under its

@@ -159,7 +159,7 @@ public enum KafkaIsolationLevel: Sendable {
 
 extension Duration {
     /// Whole milliseconds, as librdkafka's `*.ms` properties take them.
-    var milliseconds: Int64 {
+    package var milliseconds: Int64 {
         let (seconds, attoseconds) = self.components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import GRDB
 import HooklineConsumerKit
+import HooklineKafka
 import HooklineWebhooks
 import Hummingbird
 import Logging
@@ -294,10 +295,9 @@ package struct CITrigger: Service {
         }
         if build.status == .pending {
             let wait = self.retry.wait(afterAttempts: build.attempts, retryAfter: retryAfter)
-            let next = Self.nowMilliseconds() + Int64(wait.components.seconds) * 1000 + Int64(wait.components.attoseconds / 1_000_000_000_000_000)
+            let next = Self.nowMilliseconds() + wait.milliseconds
             let recordedAt = RFC3339.milliseconds(build.createdAt) ?? Self.nowMilliseconds()
-            let window = Int64(self.retry.window.components.seconds) * 1000
-            if next > recordedAt + window {
+            if next > recordedAt + self.retry.window.milliseconds {
                 build.status = .triggerFailed
                 self.logger.error(
                     "build not taken by the CI server within the retry window: not sent again",
