@@ -113,4 +113,4 @@ in_container monitor hookline lag --group hookline-orders || true
 [ -n "$lag_ok" ] || { say "hookline lag in the monitor container never showed the orders group caught up"; exit 1; }
 offsets=$(in_container orders sqlite3 data/orders.sqlite "SELECT count(*) FROM kafka_offsets") \
   && [ "${offsets:-0}" -gt 0 ] || { say "sqlite3 in the orders container did not read its offsets (${offsets:-nothing})"; exit 1; }
-say "hookline lag in the monitor container: hookline-orders caught up; sqlite3 reads the orders database ($offsets partitions)"
+say "hookline lag in the monitor container: hookline-orders caught up; sqlite3 reads the orders database (offsets of $offsets partition(s))"
