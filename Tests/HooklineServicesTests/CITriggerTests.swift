@@ -99,7 +99,8 @@ struct CITriggerTests {
         let arrivals = Mutex<[ContinuousClock.Instant]>([])
         let server = try LoopbackListener.http { index, _ in
             arrivals.withLock { $0.append(.now) }
-            return (.zero, [503, 401, 429][safe: index] ?? 200)
+            let refusals = [503, 401, 429]
+            return (.zero, index < refusals.count ? refusals[index] : 200)
         }
         defer { server.close() }
         let (status, attempts) = try await Self.trigger(database, server: server, retry: .init(first: .milliseconds(300), longest: .seconds(10))) { $0 >= 4 }
@@ -155,8 +156,4 @@ struct CITriggerTests {
         #expect((1...4).contains(attempts), "\(attempts) attempts")
         #expect(server.accepted == attempts)
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { self.indices.contains(index) ? self[index] : nil }
 }
