@@ -80,6 +80,7 @@ struct ConsumerLoop: Sendable {
                 databaseFailures = 0
             } catch {
                 databaseFailures += 1
+                self.metrics.transactionFailures.increment()
                 self.logger.error("batch transaction failed; retrying", metadata: ["error": "\(error)", "hookline.attempt": "\(databaseFailures)"])
                 guard await self.pause(self.configuration.backoff(afterAttempt: databaseFailures), stopping: stopping) else { return }
                 continue
@@ -111,6 +112,7 @@ struct ConsumerLoop: Sendable {
                     }
                     deadLettered = true
                 } catch {
+                    self.metrics.deadLetterFailures.increment()
                     self.logger.error("dead-letter write failed; retrying", metadata: metadata.merging(["kafka.error": "\(error)"]) { $1 })
                     await self.restoreDeadLetterTopic(after: error)
                     guard await self.pause(self.configuration.backoff(afterAttempt: attempts), stopping: stopping) else { return }

@@ -7,7 +7,9 @@ import Synchronization
 /// `hookline_consumer_events_applied_total`, `…_duplicates_skipped_total`,
 /// `…_events_ignored_total`, `…_already_applied_total` (records below the stored offset, read
 /// again after a rebalance or a lost Kafka commit), `…_retries_total`, `…_dead_lettered_total`,
-/// `…_batch_duration_seconds` (histogram) and `…_lag{topic,partition}` (end offset − next offset
+/// `…_dead_letter_failures_total` and `…_transaction_failures_total` (each a retry of the same
+/// record, with nothing after it applied meanwhile: a count that keeps growing is a stalled
+/// service), `…_batch_duration_seconds` (histogram) and `…_lag{topic,partition}` (end offset − next offset
 /// of each assigned partition, as this consumer sees it).
 package final class ConsumerMetrics: Sendable {
     package let registry: PrometheusCollectorRegistry
@@ -17,6 +19,8 @@ package final class ConsumerMetrics: Sendable {
     let alreadyApplied: Counter
     let retries: Counter
     let deadLettered: Counter
+    let deadLetterFailures: Counter
+    let transactionFailures: Counter
     let batchDuration: DurationHistogram
     private let service: String
     private let lagGauges = Mutex<[TopicPartition: Gauge]>([:])
@@ -39,6 +43,14 @@ package final class ConsumerMetrics: Sendable {
         self.alreadyApplied = counter("already_applied", "Records below the stored offset (applied before), skipped.")
         self.retries = counter("retries", "Handler attempts retried after a transient failure.")
         self.deadLettered = counter("dead_lettered", "Events written to the dead-letter topic.")
+        self.deadLetterFailures = counter(
+            "dead_letter_failures",
+            "Dead-letter writes that failed; the event is retried, and no later one is applied meanwhile."
+        )
+        self.transactionFailures = counter(
+            "transaction_failures",
+            "Batch transactions the database failed (disk full, I/O error); the batch is retried, and no later event is applied meanwhile."
+        )
         self.batchDuration = registry.makeDurationHistogram(
             descriptor: Self.name("batch_duration", unit: "seconds", help: "Time to apply and commit one batch."),
             labels: labels,

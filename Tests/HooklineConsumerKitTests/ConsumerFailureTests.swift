@@ -70,6 +70,27 @@ final class DiskFullHandler: EventHandler {
     }
 }
 
+/// Refuses the event `poison` for good, but only once the test let it: until then it holds the
+/// batch's transaction, so the test can take the broker away before the dead letter is written.
+/// Records every other event.
+final class HeldPoisonHandler: EventHandler {
+    private let state = Mutex((holding: false, released: false))
+
+    var isHolding: Bool { self.state.withLock { $0.holding } }
+
+    func release() { self.state.withLock { $0.released = true } }
+
+    func apply(_ event: ConsumerEvent, in db: Database) throws {
+        guard event.id == "poison" else { return try RecordingHandler().apply(event, in: db) }
+        self.state.withLock { $0.holding = true }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !self.state.withLock({ $0.released }), ContinuousClock.now < deadline {
+            usleep(10_000)
+        }
+        throw ConsumerError.permanent("refused by the test")
+    }
+}
+
 @Suite("Consumer runner: failures and dead letters", .serialized, .timeLimit(.minutes(3)))
 struct ConsumerFailureTests {
     @Test("from a configuration file, the dead-letter topic is created with kafka.partitions and kafka.replication_factor, as the gateway's topics are")
@@ -147,6 +168,7 @@ struct ConsumerFailureTests {
         #expect(full.callCount >= 8, "six calls failed, then each event applied")
         #expect(try fixture.effects() == ["a": 1, "b": 1])
         #expect(metric(running.runner, "dead_lettered_total") == 0)
+        #expect(metric(running.runner, "transaction_failures_total") >= 6)
         #expect(metric(running.runner, "events_applied_total") == 2)
     }
 
@@ -175,6 +197,38 @@ struct ConsumerFailureTests {
         #expect(letter.headers.first("hookline-dlq-source-offset")?.stringValue == "0")
         let omitted = try #require(letter.headers.first("hookline-dlq-payload-omitted")?.stringValue)
         #expect(omitted.contains("999800 bytes") && omitted.contains("\(fixture.topic)/0/0"), "\(omitted)")
+    }
+
+    @Test("a dead letter the broker does not take holds its record: the failure is counted, no offset past the record is stored, nothing after it is applied")
+    func deadLetterOutage() async throws {
+        let directory = try TemporaryDirectory()
+        // A broker of its own: this test stops it.
+        let broker = try await EmbeddedBroker.start()
+        let handler = HeldPoisonHandler()
+        var fixture = try await ConsumerFixture(broker: broker, directory: directory, handlers: ["test.held": handler])
+        // The dead-letter producer gives up on an unreachable broker after 2 s instead of 30.
+        fixture.kafkaProperties = ["message.timeout.ms": "2000"]
+        try await fixture.publish(ids: ["first", "poison", "after"], type: "test.held")
+
+        let running = RunningConsumer(try fixture.runner())
+        try await waitUntil("the handler holds the poison") { handler.isHolding }
+        await broker.shutDown()
+        handler.release()
+        try await waitUntil("a failed dead-letter write is counted", timeout: .seconds(30)) {
+            metric(running.runner, "dead_letter_failures_total") >= 1
+        }
+
+        // The record before the poison is applied with its offset; the poison and what follows it
+        // wait, however long the outage lasts.
+        #expect(try fixture.storedOffsets() == [0: 1])
+        #expect(try fixture.effects() == ["first": 1])
+        #expect(metric(running.runner, "dead_lettered_total") == 0)
+        #expect(metric(running.runner, "transaction_failures_total") == 0)
+
+        // An empty broker on the same port, so that stopping does not wait on an absent one.
+        try await broker.restart()
+        try await running.stop()
+        await broker.shutDown()
     }
 
     @Test("a dead-letter topic deleted while the service runs is created again by the next dead letter, on a broker that does not create topics itself")

@@ -373,6 +373,15 @@ def check_prometheus(prod):
     known = {f"hookline_gateway_{name}" + (f"_{unit}" if unit else "") for name, unit in re.findall(r'Self\.name\(\s*"([a-z_]+)", unit: "([a-z_]*)"', source)}
     for metric in set(re.findall(r"hookline_gateway_[a-z_]+", expressions)):
         check(metric in known, f"alerts.yml: {metric} is not a gateway metric ({', '.join(sorted(known))})")
+    # Consumer metric names as ConsumerMetrics.swift builds them: counters through counter(name,
+    # help), with the unit "total"; the others through Self.name(name, unit:).
+    source = read("Shared/HooklineConsumerKit/ConsumerMetrics.swift")
+    known = {f"hookline_consumer_{name}_total" for name in re.findall(r'counter\(\s*"([a-z_]+)"', source)}
+    known |= {f"hookline_consumer_{name}" + (f"_{unit}" if unit else "")
+              for name, unit in re.findall(r'Self\.name\(\s*"([a-z_]+)", unit: (?:"([a-z_]*)"|nil)', source)}
+    check("hookline_consumer_dead_letter_failures_total" in known, f"ConsumerMetrics.swift: metric names not found ({', '.join(sorted(known))})")
+    for metric in set(re.findall(r"hookline_consumer_[a-z_]+", expressions)):
+        check(metric in known, f"alerts.yml: {metric} is not a consumer metric ({', '.join(sorted(known))})")
     check('status=~"5.."' in expressions, "alerts.yml: the 5xx rule should select status 5..")
     for group in rules["groups"]:
         for rule in group["rules"]:
