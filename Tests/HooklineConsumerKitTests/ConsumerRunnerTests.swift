@@ -28,6 +28,33 @@ struct ConsumerRunnerTests {
         #expect(try fixture.storedOffsets() == [0: 21])
     }
 
+    @Test("processed ids are pruned once older than dedup retention: a redelivery inside the window is skipped, one after the pruning applied again")
+    func pruningEndsTheDedupWindow() async throws {
+        let directory = try TemporaryDirectory()
+        let fixture = try await ConsumerFixture(broker: try await TestKafka.broker(), directory: directory)
+        try await fixture.publish(ids: ["early", "late", "early"])
+        let first = RunningConsumer(try fixture.runner())
+        try await waitUntil("3 records settled") { try fixture.storedOffsets() == [0: 3] }
+        try await first.stop()
+        #expect(metric(first.runner, "duplicates_skipped_total") == 1)
+        #expect(try fixture.processedIDs() == ["early", "late"])
+
+        // The same database under a retention of 1 s, pruned at start and every 200 ms.
+        try await Task.sleep(for: .seconds(1.2))
+        var configuration = fixture.configuration()
+        configuration.dedupRetention = .seconds(1)
+        configuration.pruneInterval = .milliseconds(200)
+        let second = RunningConsumer(try fixture.runner(configuration))
+        try await waitUntil("the ids pruned", timeout: .seconds(15)) { try fixture.processedIDs().isEmpty }
+        try await fixture.publish(ids: ["early"])
+        try await waitUntil("the redelivery settled") { try fixture.storedOffsets() == [0: 4] }
+        try await second.stop()
+
+        #expect(metric(second.runner, "duplicates_skipped_total") == 0)
+        #expect(metric(second.runner, "events_applied_total") == 1)
+        #expect(try fixture.effects() == ["early": 2, "late": 1])
+    }
+
     @Test("an id is the provider's, unique within its source: one ce_id from two sources is two events, from one source twice is one")
     func duplicatesAreKeyedBySourceAndID() async throws {
         let directory = try TemporaryDirectory()

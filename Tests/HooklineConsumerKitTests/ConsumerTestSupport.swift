@@ -99,9 +99,13 @@ struct ConsumerFixture {
     }
 
     func runner(batchSize: Int = 50, maxAttempts: Int = 5, commitsToKafka: Bool = true) throws -> ConsumerRunner {
+        try self.runner(self.configuration(batchSize: batchSize, maxAttempts: maxAttempts), commitsToKafka: commitsToKafka)
+    }
+
+    func runner(_ configuration: ConsumerConfiguration, commitsToKafka: Bool = true) throws -> ConsumerRunner {
         try ConsumerRunner(
             service: self.service,
-            configuration: self.configuration(batchSize: batchSize, maxAttempts: maxAttempts),
+            configuration: configuration,
             metrics: nil,
             logger: TestKafka.logger,
             commitsToKafka: commitsToKafka
@@ -155,6 +159,12 @@ struct ConsumerFixture {
             }
             return counts
         }
+    }
+
+    /// The event ids in `processed_events` (kept for deduplication until pruned), sorted.
+    func processedIDs() throws -> [String] {
+        let queue = try DatabaseQueue(path: self.databasePath)
+        return try queue.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM processed_events ORDER BY event_id") }
     }
 
     /// Every effect row: which event, applied from which partition.
