@@ -31,7 +31,7 @@ help:
 	@echo "make clean-state  wipe what make run keeps in .state/ (databases, logs)"
 	@echo "make test         set up and run every test"
 	@echo "make test-asan    the Kafka module's tests under AddressSanitizer"
-	@echo "make test-run     start make run, send webhooks through it, Ctrl-C it; check it all stops"
+	@echo "make test-run     start make run, send webhooks through it, Ctrl-C it; again on its state, SIGTERM it"
 	@echo "make chaos        SIGKILL one of three gateways under load; check nothing acknowledged is lost"
 	@echo "make compose-up   the compose deployment on this machine's podman (compose-down stops it)"
 	@echo "make test-compose bring the compose deployment up, send webhooks, kill a gateway, tear down"
@@ -72,8 +72,9 @@ run:
 
 # `make run` as a new user meets it: started in a process group of its own, ready, a GitHub push
 # and a Shopify order sent through it (they reach the CI and orders services, lag and the monitor
-# see the commit), then Ctrl-C: everything stops in reverse order and nothing is left. Uses the
-# same ports as `make run`, with its state in .state/test-run (scripts/lib/run_check.py).
+# see the commit), then Ctrl-C: everything stops in reverse order and nothing is left. Then a
+# second run on the same state (the databases kept, a new empty broker), stopped by SIGTERM. Uses
+# the same ports as `make run`, with its state in .state/test-run (scripts/lib/run_check.py).
 test-run:
 	@scripts/setup.sh --run
 	python3 scripts/lib/run_check.py

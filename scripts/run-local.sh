@@ -110,8 +110,12 @@ stop() {
   [ "$stopping" = 1 ] && return
   stopping=1
   # Nothing may end the stop half-way: with the terminal gone (closed, an SSH drop) the messages
-  # below fail, and under `set -e` the first would leave every process running.
+  # below fail, and under `set -e` the first would leave every process running. Nor may a second
+  # signal: make passes a SIGTERM sent to its process group (as a service manager sends it) on to
+  # this script as well, and a trapped signal cuts `wait` short, which then reported a service
+  # still stopping as stopped by SIGTERM (143) and moved on without it.
   set +e
+  trap '' INT TERM HUP
   echo; echo "stopping…"
   local i pid name code signal
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do

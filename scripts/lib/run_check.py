@@ -10,6 +10,12 @@ published); then sends SIGINT to the process group, as Ctrl-C does, and checks t
 it started stopped, in reverse order of start, all but the broker with status 0, and nothing is
 left running.
 
+Then a second `make run` on the same state: the services keep their databases (the first run's
+order is still listed), and the order sent again through the new, empty embedded broker is applied
+to it (the orders service must not take the new log for the old one, whose offsets it stored).
+This run is stopped with SIGTERM to its process group, as a service manager stops it, with the
+same checks.
+
 Environment: RUN_CHECK_STATE (.state/test-run, wiped first), RUN_CHECK_START_SECONDS (1200: a
 first `make run` installs and builds everything), RUN_CHECK_STOP_SECONDS (30), HOOKLINE_PORT
 (8080, the load balancer, as for `make run`).
@@ -81,10 +87,9 @@ def environment(path):
     return dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
 
 
-def main():
-    shutil.rmtree(STATE, ignore_errors=True)
-    os.makedirs(STATE)
-    output = os.path.join(STATE, "make-run.out")
+def start(output):
+    """Starts `make run` on STATE as a terminal would; returns it once ready, with the processes it
+    started, in order."""
     env = dict(os.environ, HOOKLINE_STATE=STATE)
 
     # A terminal runs the foreground job in a process group of its own with SIGINT at its
@@ -112,6 +117,65 @@ def main():
     # next run to tell whether this one is still up), which is not among them.
     with open(os.path.join(STATE, "pids")) as f:
         started_order = [(name, int(pid)) for name, pid in (line.split() for line in f if line.strip()) if name != "make-run"]
+    return run, started_order
+
+
+def stop(run, started_order, signum, how, output):
+    """Sends `signum` to make run's process group; checks that every process stopped, in reverse
+    order of start, all but the broker with status 0, and nothing is left running."""
+    names = [name for name, _ in started_order]
+    interrupted = time.monotonic()
+    os.killpg(run.pid, signum)
+    try:
+        run.wait(STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        fail(f"make run still runs {STOP_SECONDS:.0f} s after {how}", output)
+    stopped_after = time.monotonic() - interrupted
+    left = [f"{name} ({pid})" for name, pid in started_order if alive(pid)]
+    if left:
+        for _, pid in started_order:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        fail(f"still running after {how}: {', '.join(left)}", output)
+
+    # The runner reports each process as it stops it: "stopped NAME (status N)".
+    with open(output, errors="replace") as f:
+        text = f.read()
+    reported = [line.split()[1:] for line in text.splitlines() if line.strip().startswith("stopped ")]
+    stopped = [(words[0], words[-1].rstrip(")")) for words in reported if len(words) >= 3]
+    expected = list(reversed(names))
+    if [name for name, _ in stopped] != expected:
+        fail(f"stopped in the order {[name for name, _ in stopped]}, not {expected}", output)
+    for name, status in stopped:
+        if name != "broker" and status != "0":
+            fail(f"{name} exited with status {status} when stopped, not 0", output)
+    print(f"test-run: {how} stopped all {len(names)} processes in {stopped_after:.1f} s, in reverse order of start: "
+          + ", ".join(f"{name} {status}" for name, status in stopped))
+
+
+def send(source, event, send_env, output):
+    """`hookline send SOURCE EVENT` through the load balancer, by its bare name, as the README
+    sends it (.state/env puts the binaries on PATH); returns the delivery id."""
+    sent = subprocess.run(["hookline", "send", source, event, "--url", BASE],
+                          env=send_env, capture_output=True, text=True, timeout=30)
+    if sent.returncode != 0:
+        fail(f"hookline send {source} {event}: status {sent.returncode}\n{sent.stdout}{sent.stderr}", output)
+    print(f"test-run: hookline send {source} {event}: {sent.stdout.strip().splitlines()[0]}")
+    return json.loads(sent.stdout.strip().splitlines()[1])["id"]
+
+
+def order_events(count):
+    """The orders service lists the sample's Shopify order (every `send` of it is the same order,
+    with a fresh delivery id), having applied `count` events to it."""
+    listing = json.loads(get("http://127.0.0.1:8091/orders")[1])
+    return listing if [item.get("events") for item in listing["items"] if item.get("source") == "shopify"] == [count] else None
+
+
+def main():
+    shutil.rmtree(STATE, ignore_errors=True)
+    os.makedirs(STATE)
+    output = os.path.join(STATE, "make-run.out")
+    run, started_order = start(output)
     names = [name for name, _ in started_order]
     try:
         for needed in ("broker", "gateway-1", "haproxy", "orders", "payments", "ci", "monitor"):
@@ -119,15 +183,7 @@ def main():
                 fail(f"no {needed} among the processes make run started ({names})", output)
 
         send_env = environment(os.path.join(STATE, "env"))
-        sent_ids = []
-        for source, event in (("github", "push"), ("shop", "orders.create")):
-            # By its bare name, as the README sends it: .state/env puts the binaries on PATH.
-            sent = subprocess.run(["hookline", "send", source, event, "--url", BASE],
-                                  env=send_env, capture_output=True, text=True, timeout=30)
-            if sent.returncode != 0:
-                fail(f"hookline send {source} {event}: status {sent.returncode}\n{sent.stdout}{sent.stderr}", output)
-            print(f"test-run: hookline send {source} {event}: {sent.stdout.strip().splitlines()[0]}")
-            sent_ids.append(json.loads(sent.stdout.strip().splitlines()[1])["id"])
+        sent_ids = [send(source, event, send_env, output) for source, event in (("github", "push"), ("shop", "orders.create"))]
 
         # The README's next command: both, as the gateways published them.
         tail = subprocess.run(["hookline", "tail", "--json"], env=send_env, capture_output=True, text=True, timeout=60)
@@ -173,33 +229,23 @@ def main():
         raise
 
     # Ctrl-C: SIGINT to the foreground process group.
-    interrupted = time.monotonic()
-    os.killpg(run.pid, signal.SIGINT)
-    try:
-        run.wait(STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        fail(f"make run still runs {STOP_SECONDS:.0f} s after Ctrl-C", output)
-    stopped_after = time.monotonic() - interrupted
-    left = [f"{name} ({pid})" for name, pid in started_order if alive(pid)]
-    if left:
-        for _, pid in started_order:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        fail(f"still running after Ctrl-C: {', '.join(left)}", output)
+    stop(run, started_order, signal.SIGINT, "Ctrl-C", output)
 
-    # The runner reports each process as it stops it: "stopped NAME (status N)".
-    with open(output, errors="replace") as f:
-        text = f.read()
-    reported = [line.split()[1:] for line in text.splitlines() if line.strip().startswith("stopped ")]
-    stopped = [(words[0], words[-1].rstrip(")")) for words in reported if len(words) >= 3]
-    expected = list(reversed(names))
-    if [name for name, _ in stopped] != expected:
-        fail(f"stopped in the order {[name for name, _ in stopped]}, not {expected}", output)
-    for name, status in stopped:
-        if name != "broker" and status != "0":
-            fail(f"{name} exited with status {status} when stopped, not 0", output)
-    print(f"test-run: Ctrl-C stopped all {len(names)} processes in {stopped_after:.1f} s, in reverse order of start: "
-          + ", ".join(f"{name} {status}" for name, status in stopped))
+    # A second run on the same state: an empty broker, the services' databases kept.
+    output = os.path.join(STATE, "make-run-2.out")
+    run, started_order = start(output)
+    try:
+        eventually("the orders service did not keep the first run's order in its database", lambda: order_events(1))
+        send_env = environment(os.path.join(STATE, "env"))
+        send("shop", "orders.create", send_env, output)
+        eventually("the second run's order, through an empty broker, did not reach the orders service (kept offsets taken for the new log's?)",
+                   lambda: order_events(2))
+        print("test-run: the second run kept the first run's order, and applied a new one through its new broker")
+    except BaseException:
+        os.killpg(run.pid, signal.SIGINT)
+        run.wait(STOP_SECONDS)
+        raise
+    stop(run, started_order, signal.SIGTERM, "SIGTERM", output)
 
 
 if __name__ == "__main__":
