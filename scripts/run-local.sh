@@ -9,7 +9,8 @@
 # ("stopped NAME (status N)"; `make test-run` checks the order and the statuses).
 #
 # Environment: GATEWAYS (3), HOOKLINE_PORT (8080, the load balancer), HOOKLINE_STATE (.state),
-# HOOKLINE_BIN (.build/release), and the sources' secrets (demo values otherwise).
+# HOOKLINE_BIN (.build/release), STOP_SECONDS (30: each process's time to stop before SIGKILL),
+# and the sources' secrets (demo values otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd -P)  # as /proc/PID/cwd shows it, symlinks resolved
@@ -111,13 +112,14 @@ stop() {
   stopping=1
   # Nothing may end the stop half-way: with the terminal gone (closed, an SSH drop) the messages
   # below fail, and under `set -e` the first would leave every process running. Nor may a second
-  # signal: make passes a SIGTERM sent to its process group (as a service manager sends it) on to
-  # this script as well, and a trapped signal cuts `wait` short, which then reported a service
-  # still stopping as stopped by SIGTERM (143) and moved on without it.
+  # signal (the traps below ignore more before they exit): make passes a SIGTERM sent to its
+  # process group on to this script as well, and a trapped signal cut `wait` short, or ran `exit`
+  # in the middle of the stop, leaving every process running. Each process gets STOP_SECONDS to
+  # exit after its signal, then SIGKILL: with signals ignored, nothing else could end a hung stop.
   set +e
   trap '' INT TERM HUP
   echo; echo "stopping…"
-  local i pid name code signal
+  local i pid name code signal watchdog
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     pid=${pids[$i]}
     [ -z "${gone[$pid]:-}" ] || continue
@@ -127,15 +129,22 @@ stop() {
     # (hard-stop-after bounds it) and exits 0.
     signal=TERM; [ "$name" = haproxy ] && signal=USR1
     kill -"$signal" "$pid" 2>/dev/null || true
+    # The watchdog: SIGKILL after STOP_SECONDS, unless told (USR1) that the process exited.
+    ( sleep "${STOP_SECONDS:-30}" & sleeper=$!
+      trap 'kill "$sleeper" 2>/dev/null; exit 0' USR1
+      wait "$sleeper" && kill -KILL "$pid" 2>/dev/null ) &
+    watchdog=$!
     code=0; wait "$pid" 2>/dev/null || code=$?
+    kill -USR1 "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
+    [ "$code" = 137 ] && echo "$name did not stop within ${STOP_SECONDS:-30} s of SIG$signal; killed"
     echo "stopped $name (status $code)"
   done
   rm -f "$state/pids"
 }
 trap stop EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+trap 'trap "" INT TERM HUP; exit 130' INT
+trap 'trap "" INT TERM HUP; exit 143' TERM
+trap 'trap "" INT TERM HUP; exit 129' HUP
 
 # start NAME COMMAND...: runs it from the state folder (so data/*.sqlite lands there), logs to logs/NAME.log.
 # Each runs in a session of its own, so Ctrl-C reaches only this script, which then stops them in
@@ -203,7 +212,7 @@ Send a signed test webhook:
 MSG
 echo "  source $state/env && $bin/hookline send github push --url http://127.0.0.1:$lb_port"
 echo "ready" >"$state/ready"
-trap 'rm -f "$state/ready"; stop' EXIT
+trap 'trap "" INT TERM HUP; rm -f "$state/ready"; stop' EXIT
 # A replica that dies is reported and left out by HAProxy; the rest keep serving. Only the
 # broker's exit ends the run, since nothing works without it.
 running=("${pids[@]}")

@@ -13,8 +13,7 @@ left running.
 Then a second `make run` on the same state: the services keep their databases (the first run's
 order is still listed), and the order sent again through the new, empty embedded broker is applied
 to it (the orders service must not take the new log for the old one, whose offsets it stored).
-This run is stopped with SIGTERM to its process group, as a service manager stops it, with the
-same checks.
+This run is stopped with SIGTERM to its process group (`kill -TERM -PGID`), with the same checks.
 
 Environment: RUN_CHECK_STATE (.state/test-run, wiped first), RUN_CHECK_START_SECONDS (1200: a
 first `make run` installs and builds everything), RUN_CHECK_STOP_SECONDS (30), HOOKLINE_PORT
@@ -129,7 +128,11 @@ def stop(run, started_order, signum, how, output):
     try:
         run.wait(STOP_SECONDS)
     except subprocess.TimeoutExpired:
-        fail(f"make run still runs {STOP_SECONDS:.0f} s after {how}", output)
+        os.killpg(run.pid, signal.SIGKILL)
+        for _, pid in started_order:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        fail(f"make run still runs {STOP_SECONDS:.0f} s after {how} (everything it started now SIGKILLed)", output)
     stopped_after = time.monotonic() - interrupted
     left = [f"{name} ({pid})" for name, pid in started_order if alive(pid)]
     if left:
