@@ -125,21 +125,21 @@ def stop(run, started_order, signum, how, output):
     names = [name for name, _ in started_order]
     interrupted = time.monotonic()
     os.killpg(run.pid, signum)
+    def kill_what_is_left():
+        left = [(name, pid) for name, pid in started_order if alive(pid)]
+        for _, pid in left:
+            os.kill(pid, signal.SIGKILL)
+        return ", ".join(f"{name} ({pid})" for name, pid in left)
+
     try:
         run.wait(STOP_SECONDS)
     except subprocess.TimeoutExpired:
         os.killpg(run.pid, signal.SIGKILL)
-        for _, pid in started_order:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        fail(f"make run still runs {STOP_SECONDS:.0f} s after {how} (everything it started now SIGKILLed)", output)
+        fail(f"make run still runs {STOP_SECONDS:.0f} s after {how} (SIGKILLed, with {kill_what_is_left() or 'nothing it started'})", output)
     stopped_after = time.monotonic() - interrupted
-    left = [f"{name} ({pid})" for name, pid in started_order if alive(pid)]
+    left = kill_what_is_left()
     if left:
-        for _, pid in started_order:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        fail(f"still running after {how}: {', '.join(left)}", output)
+        fail(f"still running after {how}: {left}", output)
 
     # The runner reports each process as it stops it: "stopped NAME (status N)".
     with open(output, errors="replace") as f:
@@ -241,9 +241,9 @@ def main():
         eventually("the orders service did not keep the first run's order in its database", lambda: order_events(1))
         send_env = environment(os.path.join(STATE, "env"))
         send("shop", "orders.create", send_env, output)
-        eventually("the second run's order, through an empty broker, did not reach the orders service (kept offsets taken for the new log's?)",
+        eventually("the order sent again through the second run's empty broker was not applied (kept offsets taken for the new log's?)",
                    lambda: order_events(2))
-        print("test-run: the second run kept the first run's order, and applied a new one through its new broker")
+        print("test-run: the second run kept the first run's order, and applied it again when sent through its new broker")
     except BaseException:
         os.killpg(run.pid, signal.SIGINT)
         run.wait(STOP_SECONDS)
