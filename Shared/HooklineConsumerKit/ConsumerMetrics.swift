@@ -9,8 +9,8 @@ import Synchronization
 /// again after a rebalance or a lost Kafka commit), `…_retries_total`, `…_dead_lettered_total`,
 /// `…_dead_letter_failures_total` and `…_transaction_failures_total` (each a retry of the same
 /// record, with nothing after it applied meanwhile: a count that keeps growing is a stalled
-/// service), `…_batch_duration_seconds` (histogram) and `…_lag{topic,partition}` (end offset − next offset
-/// of each assigned partition, as this consumer sees it).
+/// service), `…_batch_duration_seconds` (histogram) and `…_lag{topic,partition}` (end offset −
+/// next offset of each assigned partition, as this consumer sees it).
 package final class ConsumerMetrics: Sendable {
     package let registry: PrometheusCollectorRegistry
     let applied: Counter

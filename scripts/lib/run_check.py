@@ -19,6 +19,7 @@ Environment: RUN_CHECK_STATE (.state/test-run, wiped first), RUN_CHECK_START_SEC
 first `make run` installs and builds everything), RUN_CHECK_STOP_SECONDS (30), HOOKLINE_PORT
 (8080, the load balancer, as for `make run`).
 """
+import contextlib
 import json
 import os
 import shutil
@@ -119,25 +120,38 @@ def start(output):
     return run, started_order
 
 
+@contextlib.contextmanager
+def interrupted_on_error(run):
+    """Ctrl-C's make run, and waits for it, when the checks inside fail: no stack outlives them."""
+    try:
+        yield
+    except BaseException:
+        os.killpg(run.pid, signal.SIGINT)
+        run.wait(STOP_SECONDS)
+        raise
+
+
+def kill_left(started_order):
+    """SIGKILLs the processes make run started that still run; names them."""
+    left = [(name, pid) for name, pid in started_order if alive(pid)]
+    for _, pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return ", ".join(f"{name} ({pid})" for name, pid in left)
+
+
 def stop(run, started_order, signum, how, output):
     """Sends `signum` to make run's process group; checks that every process stopped, in reverse
     order of start, all but the broker with status 0, and nothing is left running."""
     names = [name for name, _ in started_order]
     interrupted = time.monotonic()
     os.killpg(run.pid, signum)
-    def kill_what_is_left():
-        left = [(name, pid) for name, pid in started_order if alive(pid)]
-        for _, pid in left:
-            os.kill(pid, signal.SIGKILL)
-        return ", ".join(f"{name} ({pid})" for name, pid in left)
-
     try:
         run.wait(STOP_SECONDS)
     except subprocess.TimeoutExpired:
         os.killpg(run.pid, signal.SIGKILL)
-        fail(f"make run still runs {STOP_SECONDS:.0f} s after {how} (SIGKILLed, with {kill_what_is_left() or 'nothing it started'})", output)
+        fail(f"make run still runs {STOP_SECONDS:.0f} s after {how} (SIGKILLed, with {kill_left(started_order) or 'nothing it started'})", output)
     stopped_after = time.monotonic() - interrupted
-    left = kill_what_is_left()
+    left = kill_left(started_order)
     if left:
         fail(f"still running after {how}: {left}", output)
 
@@ -180,7 +194,7 @@ def main():
     output = os.path.join(STATE, "make-run.out")
     run, started_order = start(output)
     names = [name for name, _ in started_order]
-    try:
+    with interrupted_on_error(run):
         for needed in ("broker", "gateway-1", "haproxy", "orders", "payments", "ci", "monitor"):
             if needed not in names:
                 fail(f"no {needed} among the processes make run started ({names})", output)
@@ -226,10 +240,6 @@ def main():
         eventually("the monitor's /api/status did not show hookline-orders committed on webhooks.shop.orders.create "
                    f"and {gateways} gateways up that published both webhooks", monitor_shows, seconds=30)
         print(f"test-run: the monitor's /api/status shows it too, and {gateways} gateways up that published both webhooks")
-    except BaseException:
-        os.killpg(run.pid, signal.SIGINT)
-        run.wait(STOP_SECONDS)
-        raise
 
     # Ctrl-C: SIGINT to the foreground process group.
     stop(run, started_order, signal.SIGINT, "Ctrl-C", output)
@@ -237,17 +247,13 @@ def main():
     # A second run on the same state: an empty broker, the services' databases kept.
     output = os.path.join(STATE, "make-run-2.out")
     run, started_order = start(output)
-    try:
+    with interrupted_on_error(run):
         eventually("the orders service did not keep the first run's order in its database", lambda: order_events(1))
         send_env = environment(os.path.join(STATE, "env"))
         send("shop", "orders.create", send_env, output)
         eventually("the order sent again through the second run's empty broker was not applied (kept offsets taken for the new log's?)",
                    lambda: order_events(2))
         print("test-run: the second run kept the first run's order, and applied it again when sent through its new broker")
-    except BaseException:
-        os.killpg(run.pid, signal.SIGINT)
-        run.wait(STOP_SECONDS)
-        raise
     stop(run, started_order, signal.SIGTERM, "SIGTERM", output)
 
 
