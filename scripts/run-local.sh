@@ -112,10 +112,10 @@ stop() {
   stopping=1
   # Nothing may end the stop half-way: with the terminal gone (closed, an SSH drop) the messages
   # below fail, and under `set -e` the first would leave every process running. Nor may a second
-  # signal (the traps below ignore more before they exit): make passes a SIGTERM sent to its
-  # process group on to this script as well, and a trapped signal cut `wait` short, or ran `exit`
-  # in the middle of the stop, leaving every process running. Each process gets STOP_SECONDS to
-  # exit after its signal, then SIGKILL: with signals ignored, nothing else could end a hung stop.
+  # signal: make passes a SIGTERM sent to its process group on to this script as well, which ran
+  # `exit` in the middle of the stop, leaving every process running (the traps below now ignore
+  # more signals first), or cut a `wait` short (below). Each process gets STOP_SECONDS to exit
+  # after its signal, then SIGKILL: with signals ignored, nothing else could end a hung stop.
   set +e
   trap '' INT TERM HUP
   echo; echo "stopping…"
@@ -135,6 +135,12 @@ stop() {
       wait "$sleeper" && kill -KILL "$pid" 2>/dev/null ) &
     watchdog=$!
     code=0; wait "$pid" 2>/dev/null || code=$?
+    # Bash defers a `trap` change for a signal whose trap is running until that trap returns, and
+    # a stop started by a signal runs inside its trap: make's copy of a SIGTERM can still arrive,
+    # and cuts `wait` short with 143 while the process runs on. Wait again for its own status.
+    while [ "$code" -gt 128 ] && kill -0 "$pid" 2>/dev/null; do
+      code=0; wait "$pid" 2>/dev/null || code=$?
+    done
     kill -USR1 "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
     [ "$code" = 137 ] && echo "$name did not stop within ${STOP_SECONDS:-30} s of SIG$signal; killed"
     echo "stopped $name (status $code)"
