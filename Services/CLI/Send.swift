@@ -192,8 +192,8 @@ struct Send: AsyncParsableCommand {
                 // resolved at all: their ${ENV} or file need not exist where `send` runs.
                 let field = "sources.\(source)"
                 let commandLineKeys = secret != nil || privateKey != nil
-                let configuredSecret = commandLineKeys ? nil : try self.resolve(section.secrets.first, "\(field).secrets[0]", resolver)
-                let signingToken = commandLineKeys ? nil : try self.resolve(section.signingTokens.first, "\(field).signing_tokens[0]", resolver)
+                let configuredSecret = commandLineKeys ? nil : try self.first(section.secrets, "\(field).secrets", resolver)
+                let signingToken = commandLineKeys ? nil : try self.first(section.signingTokens, "\(field).signing_tokens", resolver)
                 return OutgoingWebhook.Signer(
                     provider: section.provider,
                     configuration: section.providerConfiguration(),
@@ -225,6 +225,17 @@ struct Send: AsyncParsableCommand {
         guard let value else { return nil }
         do {
             return try resolver.resolve(value, for: field)
+        } catch {
+            throw .configuration(error.message)
+        }
+    }
+
+    /// What a source signs with: the first credential of its list (a `file:`'s first line, the new
+    /// secret while a rotation is under way).
+    private func first(_ references: [String], _ field: String, _ resolver: SecretResolver) throws(CLIError) -> String? {
+        guard let reference = references.first else { return nil }
+        do {
+            return try resolver.resolve([reference], for: field).first
         } catch {
             throw .configuration(error.message)
         }

@@ -174,7 +174,7 @@ struct SendTests {
         }
     }
 
-    @Test("--secret replaces a configured source's secret, which is then not resolved: an unset ${ENV} there does not stop the send")
+    @Test("--secret replaces a configured source's secret, which is then not resolved: an unset ${ENV} there does not stop the send; a file: of several secrets signs with its first line")
     func secretOptionSkipsConfiguredSecret() async throws {
         let fixture = try await SendFixture(providers: ["github"])
         let variable = SendFixture.environmentName("github")
@@ -188,6 +188,17 @@ struct SendTests {
             let unresolved = try await HooklineBinary.run(base)
             #expect(unresolved.status == 78, "\(unresolved)")
             #expect((unresolved.json?["error"] as? String)?.contains(variable) == true, "\(unresolved)")
+
+            // The variable names a file holding a rotation, the new secret first (the gateway
+            // knows only that one): send signs with the first line, and with the lines swapped it
+            // is refused.
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("cli-secret"))
+            defer { try? FileManager.default.removeItem(at: file) }
+            for (lines, status) in [([SendFixture.secret("github"), "the-old-secret"], 202), (["the-old-secret", SendFixture.secret("github")], 401)] {
+                try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+                let fromFile = try await HooklineBinary.run(base, environment: [variable: "file:\(file.path)"])
+                #expect(fromFile.json?["status"] as? Int == status, "\(lines): \(fromFile)")
+            }
         }
     }
 

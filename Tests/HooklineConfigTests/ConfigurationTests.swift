@@ -130,6 +130,20 @@ struct ConfigurationTests {
         // A file written on Windows ends in CRLF; neither byte is part of the secret.
         try "from-windows\r\n\r\n".write(to: file, atomically: true, encoding: .utf8)
         #expect(try resolver.resolve("file:\(file.path)", for: "x") == "from-windows")
+        // In a list, each non-empty line is a credential (a rotation: the new one, then the old
+        // one); a single value is the whole file.
+        try "new-secret\r\n\nold-secret\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(try resolver.resolve(["file:\(file.path)", "${GH_SECRET}"], for: "secrets") == ["new-secret", "old-secret", "from-env"])
+        #expect(try resolver.resolve("file:\(file.path)", for: "x") == "new-secret\r\n\nold-secret")
+        for blank in ["", "\n\r\n"] {
+            try blank.write(to: file, atomically: true, encoding: .utf8)
+            #expect(throws: ConfigurationError("secrets[0]: the secret file \(file.path) is empty")) {
+                try resolver.resolve(["file:\(file.path)"], for: "secrets")
+            }
+            #expect(throws: ConfigurationError("x: the secret file \(file.path) is empty")) {
+                try resolver.resolve("file:\(file.path)", for: "x")
+            }
+        }
 
         for (reference, field, message) in [
             ("${NOT_SET}", "sources.github.secrets[0]", "sources.github.secrets[0]: the environment variable NOT_SET is not set"),

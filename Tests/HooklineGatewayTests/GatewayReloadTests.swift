@@ -7,7 +7,7 @@ import Testing
 /// SIGHUP on the real `hookline-gateway`: `sources:` read again from the file, without a restart.
 @Suite("Gateway configuration reload", .timeLimit(.minutes(2)))
 struct GatewayReloadTests {
-    @Test("SIGHUP rotates a file: secret and adds a source; a reload that fails or needs a restart changes nothing and says why; it exits 0 on SIGTERM")
+    @Test("SIGHUP rotates a file: secret (both lines of the file accepted, then the new one alone) and adds a source; a reload that fails or needs a restart changes nothing and says why; it exits 0 on SIGTERM")
     func sighupReloadsSources() async throws {
         let broker = try await TestKafka.broker()
         let prefix = TestKafka.uniqueName("hup")
@@ -40,9 +40,14 @@ struct GatewayReloadTests {
         }
         #expect(try await push("first-secret") == 202)
 
-        // The secret file rotated: the new secret is accepted, the old one no longer.
-        try "second-secret\n".write(to: secretFile, atomically: true, encoding: .utf8)
+        // A rotation: the file holds the new secret and the old one (CRLF, as a Windows editor
+        // writes it), and either is accepted; then the new one alone, and the old one no longer.
+        try "second-secret\r\nfirst-secret\r\n".write(to: secretFile, atomically: true, encoding: .utf8)
         try await hangUpAndWait(for: "applied", count: 1)
+        #expect(try await push("second-secret") == 202)
+        #expect(try await push("first-secret") == 202)
+        try "second-secret\n".write(to: secretFile, atomically: true, encoding: .utf8)
+        try await hangUpAndWait(for: "applied", count: 2)
         #expect(try await push("second-secret") == 202)
         #expect(try await push("first-secret") == 401)
 
@@ -50,7 +55,7 @@ struct GatewayReloadTests {
         // no events: is warned of, as at start.
         try rewrite(kafka, "sources:", github, #"  stripe: { provider: stripe, secrets: ["whsec_aHVwLXN0cmlwZQ=="] }"#, #"  shop: { provider: shopify, secrets: ["hup-shop"] }"#)
         #expect(try await httpRequest(.POST, "\(base)/webhooks/stripe", body: Array("{}".utf8)).status == 404)
-        try await hangUpAndWait(for: "applied", count: 2)
+        try await hangUpAndWait(for: "applied", count: 3)
         let sample = try #require(WebhookSamples.sample(provider: "stripe", event: "payment_intent.succeeded"))
         let stripe = try WebhookProviders.sign(
             provider: "stripe",
@@ -76,7 +81,7 @@ struct GatewayReloadTests {
         // they started with (a longer default ack timeout would otherwise be refused as above),
         // and the log says the rest waits for a restart.
         try rewrite(kafka.replacingOccurrences(of: "partitions: 3", with: "partitions: 4"), "gateway: { ack_timeout_ms: 60000 }", "sources:", github)
-        try await hangUpAndWait(for: "applied", count: 3)
+        try await hangUpAndWait(for: "applied", count: 4)
         #expect(try await push("third-secret") == 202)
         #expect(try await httpRequest(.POST, "\(base)/webhooks/stripe", body: Array("{}".utf8)).status == 404)
         #expect(gateway.logText.contains("take effect at the next restart") && gateway.logText.contains("hookline.sections=kafka,gateway"))
