@@ -7,11 +7,14 @@
 #   scripts/compose.sh ps | names | logs CONTAINER | kill CONTAINER | healthy [SECONDS]
 #   scripts/compose.sh exec SERVICE COMMAND...   COMMAND in the service's (first) container, its
 #                                exit status passed on (podman-compose 1.0.3's exec drops it)
+#   scripts/compose.sh secret NAME < FILE   the secret file NAME (github_webhook_secret, …) rewritten
+#                                from stdin, one secret per line, and every gateway reloaded (SIGHUP)
 #   scripts/compose.sh compose ARGS...   podman-compose itself, with both files and the project
 #
 # podman runs rootful with runc, cgroupfs and no default ulimits, set in a generated
 # containers.conf under $HOOKLINE_STATE/podman (CONTAINERS_CONF). The sources' secrets come from
-# the environment, with the same demo values as `make run` when unset.
+# the environment, with the same demo values as `make run` when unset; `up` writes them to the
+# files compose.yaml mounts into the gateways ($HOOKLINE_STATE/secrets/<project>/).
 # Environment: HOOKLINE_STATE (.state), HOOKLINE_COMPOSE_PROJECT (hookline), GATEWAYS (3, the
 # gateway replicas), HOOKLINE_HEALTH_TIMEOUT (120 s), the host ports HOOKLINE_PORT (8080),
 # HOOKLINE_ORDERS_PORT (8091), HOOKLINE_PAYMENTS_PORT (8092), HOOKLINE_CI_PORT (8093),
@@ -41,6 +44,7 @@ export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_dev-stripe-secret}
 export SHOPIFY_WEBHOOK_SECRET=${SHOPIFY_WEBHOOK_SECRET:-dev-shopify-secret}
 export GITLAB_WEBHOOK_TOKEN=${GITLAB_WEBHOOK_TOKEN:-dev-gitlab-token}
 export LEGACY_WEBHOOK_SECRET=${LEGACY_WEBHOOK_SECRET:-dev-legacy-secret}
+export HOOKLINE_SECRETS_DIR=$state/secrets/$project
 # The load balancer is published on loopback only here.
 export HOOKLINE_PUBLISH_ADDRESS=${HOOKLINE_PUBLISH_ADDRESS:-127.0.0.1}
 export HOOKLINE_PORT=${HOOKLINE_PORT:-8080}
@@ -103,8 +107,54 @@ check_ports() {
   return 1
 }
 
+# The secrets above as compose.yaml's `secrets:` read them: one file per variable, named by it in
+# lower case, owned by the image's user (uid 10001) and readable by it alone.
+write_secrets() {
+  local variable
+  sudo_if_needed install -d -m 0755 "$HOOKLINE_SECRETS_DIR"
+  for variable in GITHUB_WEBHOOK_SECRET STRIPE_WEBHOOK_SECRET SHOPIFY_WEBHOOK_SECRET GITLAB_WEBHOOK_TOKEN LEGACY_WEBHOOK_SECRET; do
+    printf '%s' "${!variable}" | sudo_if_needed install -o 10001 -g 10001 -m 0400 /dev/stdin "$HOOKLINE_SECRETS_DIR/${variable,,}"
+  done
+}
+
+# gateways: the running gateway containers.
+gateways() { podman ps --filter "label=io.podman.compose.project=$project" --filter status=running --format '{{.Names}}' | grep -E "^${project}_gateway_[0-9]+$" | sort; }
+
+# reloads CONTAINER RESULT: that gateway's hookline_gateway_config_reloads_total{result=RESULT}.
+reloads() {
+  podman exec "$1" curl -fsS http://127.0.0.1:8080/metrics \
+    | awk -v want="hookline_gateway_config_reloads_total{result=\"$2\"}" '$1 == want { n = $2 } END { print n + 0 }'
+}
+
+# rotate_secret NAME: stdin written over the secret file NAME in place (a file bind-mounted into a
+# container stays the old one there when a new file replaces it), then each gateway sent SIGHUP
+# and waited for until it has read its configuration again (docs/gateway.md, SIGHUP).
+rotate_secret() {
+  local file=$HOOKLINE_SECRETS_DIR/$1 names name deadline failed=0
+  [ -f "$file" ] || { echo "compose: no secret $1 (the secrets are: $(ls "$HOOKLINE_SECRETS_DIR" 2>/dev/null | tr '\n' ' '))" >&2; return 1; }
+  mapfile -t names < <(gateways)
+  declare -A applied refused
+  for name in "${names[@]}"; do applied[$name]=$(reloads "$name" applied); refused[$name]=$(reloads "$name" refused); done
+  sudo_if_needed tee "$file" >/dev/null
+  for name in "${names[@]}"; do
+    podman kill --signal HUP "$name" >/dev/null
+    deadline=$((SECONDS + 10))
+    while [ "$(reloads "$name" applied)" = "${applied[$name]}" ]; do
+      if [ "$(reloads "$name" refused)" != "${refused[$name]}" ]; then
+        echo "compose: $name refused the new configuration; its log says why:" >&2
+        podman logs --tail 5 "$name" >&2; failed=1; break
+      fi
+      [ "$SECONDS" -ge "$deadline" ] && { echo "compose: $name did not reload within 10 s" >&2; failed=1; break; }
+      sleep 0.2
+    done
+  done
+  [ "$failed" = 0 ] && echo "compose: $1 rewritten; ${#names[@]} gateway(s) reloaded"
+  return "$failed"
+}
+
 up() {
   check_ports
+  write_secrets
   scripts/compose-images.sh
   export HOOKLINE_BROKER_CLUSTER_ID=hookline-compose-$(date +%s)
   : >"$state/podman/compose.log"
@@ -153,6 +203,7 @@ case "${1:-}" in
     [ -n "$name" ] || { echo "compose: no running container of service $2 in project $project" >&2; exit 1; }
     shift 2; podman exec "$name" "$@" ;;
   healthy) wait_healthy "${2:-60}" ;;
+  secret) rotate_secret "${2:?usage: scripts/compose.sh secret NAME < FILE}" ;;
   compose) shift; sudo_if_needed podman-compose -p "$project" -f deploy/compose.yaml -f deploy/compose.local.yaml "$@" ;;
-  *) echo "usage: scripts/compose.sh up | down [-v] | ps | names | logs CONTAINER | kill CONTAINER | exec SERVICE COMMAND... | healthy [SECONDS] | compose ARGS..." >&2; exit 2 ;;
+  *) echo "usage: scripts/compose.sh up | down [-v] | ps | names | logs CONTAINER | kill CONTAINER | exec SERVICE COMMAND... | healthy [SECONDS] | secret NAME < FILE | compose ARGS..." >&2; exit 2 ;;
 esac

@@ -3,11 +3,14 @@
 #   1. scripts/compose.sh up: local images, kafka-1 (Tansu), three gateways behind HAProxy,
 #      orders, payments, ci and the monitor, every healthcheck passing;
 #   2. a signed GitHub push through the load balancer (127.0.0.1) becomes a build in the CI service;
-#   3. COUNT signed Shopify orders at RATE per second; after a third of them one gateway container
+#   3. the sources' secrets are files mounted into the gateways (uid 10001, mode 0400), not in their
+#      environment or podman-compose's log; a GitHub secret rotated through its file and SIGHUP
+#      (scripts/compose.sh secret): new and old accepted, then the new one alone;
+#   4. COUNT signed Shopify orders at RATE per second; after a third of them one gateway container
 #      is killed (podman kill); every order acknowledged with 2xx must end up in the orders service;
-#   4. `hookline lag` in the monitor's container sees the orders group caught up, and sqlite3 in the
+#   5. `hookline lag` in the monitor's container sees the orders group caught up, and sqlite3 in the
 #      orders container reads its database (docs/deploy.md, "The CLI");
-#   5. everything is torn down, volumes included, whatever happened.
+#   6. everything is torn down, volumes included, whatever happened.
 # Environment: COUNT (600), RATE (100 per second), GATEWAYS (3); the host ports as in
 # scripts/compose.sh, each replaced by a free one when taken.
 set -euo pipefail
@@ -17,12 +20,15 @@ export GITHUB_WEBHOOK_SECRET=${GITHUB_WEBHOOK_SECRET:-dev-github-secret}
 export SHOPIFY_WEBHOOK_SECRET=${SHOPIFY_WEBHOOK_SECRET:-dev-shopify-secret}
 count=${COUNT:-600}
 rate=${RATE:-100}
+state=${HOOKLINE_STATE:-.state}
+work=$(mktemp -d)   # request bodies
 started=$SECONDS
 say() { printf '\033[1mtest-compose:\033[0m %s\n' "$*"; }
 
 finish() {
   local code=$?
   trap - EXIT
+  rm -rf "$work"
   if [ "$code" != 0 ]; then
     say "FAILED; container states and the last lines of each log:"
     scripts/compose.sh ps || true
@@ -53,17 +59,28 @@ up_started=$SECONDS
 scripts/compose.sh up
 say "stack up and healthy in $((SECONDS - up_started)) s"
 
+# push SECRET FILE [SENT]: a GitHub push through the load balancer, FILE's bytes signed with SECRET
+# and SENT's (FILE's by default) sent; prints the HTTP status.
+push() {
+  local signature
+  signature=$(openssl dgst -sha256 -hmac "$1" < "$2" | sed 's/^.* //')
+  curl -s -o /dev/null -w '%{http_code}' -X POST "$lb/webhooks/github" -H 'Content-Type: application/json' \
+    -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" \
+    -H "X-Hub-Signature-256: sha256=$signature" --data-binary @"${3:-$2}"
+}
+random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+# push_body SHA: the file of a push body for the commit SHA.
+push_body() {
+  printf '{"ref":"refs/heads/main","after":"%s","repository":{"full_name":"octo/hookline-compose"}}' "$1" > "$work/push-$1.json"
+  echo "$work/push-$1.json"
+}
+
 # --- a GitHub push becomes a CI build ------------------------------------------------------------
-sha=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
-body="{\"ref\":\"refs/heads/main\",\"after\":\"$sha\",\"repository\":{\"full_name\":\"octo/hookline-compose\"}}"
-signature=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$GITHUB_WEBHOOK_SECRET" | sed 's/^.* //')
-status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$lb/webhooks/github" -H 'Content-Type: application/json' \
-  -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" \
-  -H "X-Hub-Signature-256: sha256=$signature" -d "$body")
+sha=$(random_hex 20)
+body=$(push_body "$sha")
+status=$(push "$GITHUB_WEBHOOK_SECRET" "$body")
 [[ $status == 2?? ]] || { say "the signed GitHub push got HTTP $status"; exit 1; }
-bad=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$lb/webhooks/github" -H 'Content-Type: application/json' \
-  -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" \
-  -H "X-Hub-Signature-256: sha256=$signature" -d "${body/main/evil}")
+bad=$(push "$GITHUB_WEBHOOK_SECRET" "$body" "$(push_body "${sha}0")")
 [ "$bad" = 401 ] || { say "a push with a wrong signature got HTTP $bad, not 401"; exit 1; }
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$sha" && break; sleep 0.5; done
 curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$sha" || { say "the push never became a build in the CI service"; exit 1; }
@@ -75,19 +92,47 @@ done
 
 # --- a push near max_body_bytes (1 MiB) goes through the real broker -------------------------------
 # Over Kafka's default record limit with its headers: the gateway creates its topics to take it.
-big_sha=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
-big=$(mktemp)
+big_sha=$(random_hex 20)
+big=$work/big.json
 python3 -c 'import sys; head = "{\"ref\":\"refs/heads/main\",\"after\":\"%s\",\"repository\":{\"full_name\":\"octo/hookline-compose\"},\"padding\":\"" % sys.argv[1]; sys.stdout.write(head + "x" * (1040000 - len(head) - 2) + "\"}")' "$big_sha" > "$big"
-signature=$(openssl dgst -sha256 -hmac "$GITHUB_WEBHOOK_SECRET" < "$big" | sed 's/^.* //')
-status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$lb/webhooks/github" -H 'Content-Type: application/json' \
-  -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" \
-  -H "X-Hub-Signature-256: sha256=$signature" --data-binary @"$big")
+status=$(push "$GITHUB_WEBHOOK_SECRET" "$big")
 big_bytes=$(stat -c %s "$big")
-rm -f "$big"
 [[ $status == 2?? ]] || { say "a signed GitHub push of $big_bytes bytes got HTTP $status"; exit 1; }
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$big_sha" && break; sleep 0.5; done
 curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$big_sha" || { say "the large push never became a build in the CI service"; exit 1; }
 say "a signed push of $big_bytes bytes → $status → build $big_sha in the CI service"
+
+# --- the sources' secrets: files in the gateways alone, rotated without new containers -------------
+gateway_env=$(scripts/compose.sh exec gateway env)
+grep -qx 'GITHUB_WEBHOOK_SECRET=file:/run/secrets/github_webhook_secret' <<<"$gateway_env" \
+  || { say "the gateway's GITHUB_WEBHOOK_SECRET is not its mounted secret file"; exit 1; }
+for value in "$GITHUB_WEBHOOK_SECRET" "$SHOPIFY_WEBHOOK_SECRET"; do
+  if grep -qF -- "$value" - "$state/podman/compose.log" <<<"$gateway_env"; then
+    say "a secret's value is in the gateway's environment or in $state/podman/compose.log"; exit 1
+  fi
+done
+mode=$(scripts/compose.sh exec gateway stat -c '%u %a' /run/secrets/github_webhook_secret)
+[ "$mode" = "10001 400" ] || { say "the gateway's secret file is owned and readable by '$mode', not '10001 400'"; exit 1; }
+# expect STATUS SECRET...: pushes signed with each SECRET, two per gateway (the load balancer takes
+# turns), all answered STATUS (2xx: any 2xx).
+expect() {
+  local want=$1 secret got _
+  shift
+  for secret in "$@"; do
+    for _ in $(seq $((2 * ${GATEWAYS:-3}))); do
+      got=$(push "$secret" "$rotation_body")
+      [[ $got == $want ]] || { say "a push signed with the $( [ "$secret" = "$rotated" ] && echo new || echo old ) secret got HTTP $got, not $want"; exit 1; }
+    done
+  done
+}
+rotated=rotated-$(random_hex 12)
+rotation_body=$(push_body "$(random_hex 20)")
+printf '%s\n%s\n' "$rotated" "$GITHUB_WEBHOOK_SECRET" | scripts/compose.sh secret github_webhook_secret
+expect '2??' "$rotated" "$GITHUB_WEBHOOK_SECRET"
+printf '%s\n' "$rotated" | scripts/compose.sh secret github_webhook_secret
+expect 401 "$GITHUB_WEBHOOK_SECRET"
+expect '2??' "$rotated"
+say "secrets are files owned by uid 10001, mode 0400, in no environment; a rotation through the file and SIGHUP took the new and old secret, then the new one alone"
 
 # --- orders under load while a gateway dies ------------------------------------------------------
 victim=$(scripts/compose.sh names | grep -E "^${HOOKLINE_COMPOSE_PROJECT}_gateway_[0-9]+$" | sed -n 2p)

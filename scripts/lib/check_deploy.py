@@ -6,6 +6,7 @@
 - parity with the one-machine runner and the shared configuration: every process `make run`
   starts (gateway, orders, payments, ci, monitor, the load balancer, the broker), every port the
   configuration gives them, every ${VAR} deploy/hookline.yaml reads, and the same mounted file;
+- the sources' secrets are Compose secrets mounted into the gateway alone, none in an environment;
 - the production topology: three KRaft brokers, replication 3, min.insync.replicas 2, no topic
   auto-creation, a scalable gateway behind HAProxy, a healthcheck on every service;
 - the Prometheus alert rules name metrics that exist;
@@ -31,7 +32,7 @@ DEPLOY = os.path.join(ROOT, "deploy")
 CONFIG_MOUNT = "./hookline.yaml:/etc/hookline/hookline.yaml:ro"
 CONFIG_PATH = "/etc/hookline/hookline.yaml"
 # The variables the sources' secrets read (deploy/hookline.yaml), set by main(): only the gateway
-# resolves them, and compose must refuse to start without them.
+# resolves them, and compose sets each to a mounted secret file.
 SECRETS_ENV: list[str] = []
 
 
@@ -190,7 +191,7 @@ def main():
     # The variables the configuration's values read (comments left out).
     config_vars = sorted(set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", yaml.safe_dump(config))))
     SECRETS_ENV[:] = secret_variables(config)
-    env = {name: f"test-{name.lower()}" for name in SECRETS_ENV}
+    env = {}
 
     raw_prod = load_yaml("deploy/compose.yaml")
     raw_local = load_yaml("deploy/compose.local.yaml")
@@ -203,15 +204,6 @@ def main():
         errors = schema_errors(document, schema)
         check(not errors, f"{label} does not validate against the Compose schema: " + "; ".join(errors[:5]))
 
-    # Secrets are required, never defaulted: leaving one unset stops compose.
-    for name in SECRETS_ENV:
-        try:
-            interpolate(raw_prod, {key: value for key, value in env.items() if key != name})
-            required = False
-        except KeyError:
-            required = True
-        check(required, f"compose.yaml starts without {name}: use ${{{name}:?…}}")
-
     # Lists in the override that podman-compose would append to the base's instead of replacing.
     for name, service in local["services"].items():
         for key, value in service.items():
@@ -222,6 +214,8 @@ def main():
                 check(False, f"compose.local.yaml: services.{name}.healthcheck.test must be a string (lists get appended)")
 
     check_parity(prod, merged, config, config_vars)
+    for label, compose in [("compose.yaml", prod), ("the merged local compose", merged)]:
+        check_secrets(label, compose)
     check_production(prod, config)
     check_local(merged)
     check_prometheus(prod)
@@ -300,6 +294,30 @@ def check_parity(prod, merged, config, config_vars):
     gateway_env = hookline_envs.get(by_executable.get("hookline-gateway"), {})
     for variable in SECRETS_ENV:
         check(variable in gateway_env, f"compose.yaml: the gateway lacks {variable}")
+
+
+def check_secrets(label, compose):
+    """The sources' secrets reach the gateway as Compose secrets (files under /run/secrets), never
+    as values in a container's environment, where `inspect` and /proc show them."""
+    declared = compose.get("secrets") or {}
+    services = hookline_services(compose)
+    gateway_name = next((name for name, executable in services.items() if executable == "hookline-gateway"), None)
+    if not check(gateway_name, f"{label}: no gateway service"):
+        return
+    gateway = compose["services"][gateway_name]
+    mounted = {entry if isinstance(entry, str) else entry.get("source") for entry in gateway.get("secrets") or []}
+    env = environment(gateway)
+    for variable in SECRETS_ENV:
+        value = env.get(variable) or ""
+        match = re.fullmatch(r"file:/run/secrets/([A-Za-z0-9_.-]+)", value)
+        if check(match, f"{label}: the gateway's {variable} should be file:/run/secrets/<name>, a Compose secret, not {'a value' if value else 'unset'}"):
+            name = match.group(1)
+            check(name in mounted, f"{label}: the gateway reads {value} but does not mount the secret {name}")
+            check("file" in (declared.get(name) or {}), f"{label}: secrets.{name} is not declared with a file")
+    for name in services:
+        if name != gateway_name:
+            check(not compose["services"][name].get("secrets"), f"{label}: services.{name} mounts secrets; only the gateway verifies")
+            check(not set(SECRETS_ENV) & set(environment(compose["services"][name])), f"{label}: services.{name} gets a source's secret")
 
 
 def check_production(prod, config):
