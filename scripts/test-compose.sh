@@ -3,6 +3,7 @@
 #   1. scripts/compose.sh up: local images, kafka-1 (Tansu), three gateways behind HAProxy,
 #      orders, payments, ci and the monitor, every healthcheck passing;
 #   2. a signed GitHub push through the load balancer (127.0.0.1) becomes a build in the CI service;
+#      The monitor reads each gateway replica (dns+), and they count these pushes between them;
 #   3. the sources' secrets are files mounted into the gateways (uid 10001, mode 0400), not in their
 #      environment or podman-compose's log; a GitHub secret rotated through its file and SIGHUP
 #      (scripts/compose.sh secret): new and old accepted, then the new one alone;
@@ -101,6 +102,22 @@ big_bytes=$(stat -c %s "$big")
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$big_sha" && break; sleep 0.5; done
 curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$big_sha" || { say "the large push never became a build in the CI service"; exit 1; }
 say "a signed push of $big_bytes bytes → $status → build $big_sha in the CI service"
+
+# --- the monitor reads every gateway replica (dns+http://gateway:8080) ------------------------------
+# One line per replica in /api/status, each under its own address and answering; together they
+# count both pushes above (a look every 5 s).
+replicas() {
+  curl -sf "http://127.0.0.1:$HOOKLINE_MONITOR_PORT/api/status" | python3 -c '
+import json, sys
+gateways = json.load(sys.stdin)["gateways"]
+up = [g for g in gateways if g["up"]]
+print(len(gateways), len(up), len({g["url"] for g in up}), sum(g["requests"].get("2xx", 0) for g in up))'
+}
+want="${GATEWAYS:-3} ${GATEWAYS:-3} ${GATEWAYS:-3}"
+for _ in $(seq 30); do seen=$(replicas || true); [[ $seen == "$want "* && ${seen##* } -ge 2 ]] && break; sleep 0.5; done
+[[ $seen == "$want "* && ${seen##* } -ge 2 ]] \
+  || { say "the monitor's /api/status shows gateways, up, distinct, 2xx: '$seen', not ${GATEWAYS:-3} replicas up with 2 pushes between them"; exit 1; }
+say "the monitor reads each of the ${GATEWAYS:-3} gateway replicas apart; they answered ${seen##* } requests 2xx"
 
 # --- the sources' secrets: files in the gateways alone, rotated without new containers -------------
 gateway_env=$(scripts/compose.sh exec gateway env)

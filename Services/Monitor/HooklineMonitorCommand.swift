@@ -20,7 +20,7 @@ struct HooklineMonitorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds statuses are judged over, overriding monitor.window_seconds.")
     var window: Double?
 
-    @Option(name: .long, help: "A gateway base URL whose /metrics to read; repeat it; replaces monitor.gateways.")
+    @Option(name: .long, help: "A gateway base URL whose /metrics to read (dns+http://NAME:PORT: every address of NAME); repeat it; replaces monitor.gateways.")
     var gateway: [String] = []
 
     @Flag(name: .long, help: "Check the configuration (address, gateway URLs, Kafka properties) without starting; exit 0 when it would start, 78 when not.")

@@ -44,6 +44,30 @@ package struct GatewayTraffic: Sendable, Hashable, Codable {
         return rest.firstIndex(of: "\"").map { rest[..<$0] }
     }
 
+    /// Every gateway's traffic, asked concurrently (each may take up to `timeout`), in the order
+    /// of `urls`, a `dns+` URL read as one gateway per address of its name (see
+    /// ``GatewayAddresses``); one whose name does not resolve is a gateway down under that URL.
+    package static func fetchAll(_ urls: [String], timeout: Duration, resolve: @escaping GatewayAddresses.Resolve = GatewayAddresses.system) async -> [GatewayTraffic] {
+        enum Look: Sendable {
+            case read(String)
+            case unresolved(url: String, because: String)
+        }
+        // The names first, then every gateway; each step concurrently.
+        let expanded = await urls.concurrentMap { await GatewayAddresses.expand($0, resolve: resolve) }
+        let looks = zip(urls, expanded).flatMap { url, addresses -> [Look] in
+            switch addresses {
+            case .success(let targets): targets.map(Look.read)
+            case .failure(let error): [.unresolved(url: url, because: error.message)]
+            }
+        }
+        return await looks.concurrentMap { look in
+            switch look {
+            case .read(let url): await Self.fetch(url, timeout: timeout)
+            case .unresolved(let url, let reason): .down(url, because: reason)
+            }
+        }
+    }
+
     /// Fetches and parses one gateway's metrics; a gateway that does not answer is `up: false`.
     static func fetch(_ url: String, timeout: Duration, client: HTTPClient = .shared) async -> GatewayTraffic {
         let metricsURL = url.hasSuffix("/metrics") ? url : url.hasSuffix("/") ? url + "metrics" : url + "/metrics"
@@ -57,7 +81,21 @@ package struct GatewayTraffic: Sendable, Hashable, Codable {
         }
     }
 
-    private static func down(_ url: String, because reason: String) -> GatewayTraffic {
+    static func down(_ url: String, because reason: String) -> GatewayTraffic {
         GatewayTraffic(url: url, up: false, requests: [:], published: 0, inFlight: 0, error: reason)
+    }
+}
+
+extension Array where Element: Sendable {
+    /// `map` with every element's transform running concurrently; the results in order.
+    fileprivate func concurrentMap<T: Sendable>(_ transform: @escaping @Sendable (Element) async -> T) async -> [T] {
+        await withTaskGroup(of: (Int, T).self) { group in
+            for (index, element) in self.enumerated() {
+                group.addTask { (index, await transform(element)) }
+            }
+            var results = [T?](repeating: nil, count: self.count)
+            for await (index, result) in group { results[index] = result }
+            return results.compactMap { $0 }
+        }
     }
 }

@@ -81,18 +81,8 @@ struct MonitorPoller: Service {
         }
     }
 
-    /// Every gateway's traffic, asked concurrently (each may take up to the gateway timeout), in
-    /// configuration order.
+    /// Every gateway's traffic, in configuration order (see ``GatewayTraffic/fetchAll(_:timeout:resolve:)``).
     private func fetchGateways() async -> [GatewayTraffic] {
-        let urls = self.configuration.gateways
-        let timeout = self.configuration.gatewayTimeout
-        return await withTaskGroup(of: (Int, GatewayTraffic).self) { group in
-            for (index, url) in urls.enumerated() {
-                group.addTask { (index, await GatewayTraffic.fetch(url, timeout: timeout)) }
-            }
-            var traffic = [GatewayTraffic?](repeating: nil, count: urls.count)
-            for await (index, answer) in group { traffic[index] = answer }
-            return traffic.compactMap { $0 }
-        }
+        await GatewayTraffic.fetchAll(self.configuration.gateways, timeout: self.configuration.gatewayTimeout)
     }
 }

@@ -11,16 +11,19 @@ import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 
-/// A gateway running in this process on a free loopback port, in its own service group.
+/// A gateway running in this process on a free loopback port (of 127.0.0.1 unless told another
+/// address), in its own service group.
 package final class RunningGateway: Sendable {
+    package let host: String
     package let port: Int
     package let configuration: HooklineConfiguration
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    package var baseURL: String { "http://127.0.0.1:\(self.port)" }
+    package var baseURL: String { "http://\(self.host):\(self.port)" }
 
-    private init(port: Int, configuration: HooklineConfiguration, group: ServiceGroup, task: Task<Void, any Error>) {
+    private init(host: String, port: Int, configuration: HooklineConfiguration, group: ServiceGroup, task: Task<Void, any Error>) {
+        self.host = host
         self.port = port
         self.configuration = configuration
         self.group = group
@@ -31,12 +34,13 @@ package final class RunningGateway: Sendable {
         _ configuration: HooklineConfiguration,
         secrets: SecretResolver = SecretResolver(environment: [:]),
         logger: Logger = TestKafka.logger,
-        maxPublicKeyChecks: Int? = nil
+        maxPublicKeyChecks: Int? = nil,
+        listen: String = "127.0.0.1:0"
     ) async throws -> RunningGateway {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let application = try GatewayApplication.build(
             configuration: configuration,
-            listen: "127.0.0.1:0",
+            listen: listen,
             secrets: secrets,
             logger: logger,
             maxPublicKeyChecks: maxPublicKeyChecks,
@@ -46,7 +50,8 @@ package final class RunningGateway: Sendable {
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw EmbeddedBrokerError(message: "the gateway did not start") }
-        return RunningGateway(port: port, configuration: configuration, group: group, task: task)
+        let host = String(listen[..<(listen.lastIndex(of: ":") ?? listen.endIndex)])
+        return RunningGateway(host: host, port: port, configuration: configuration, group: group, task: task)
     }
 
     package func stop() async {

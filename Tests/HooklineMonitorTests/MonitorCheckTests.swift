@@ -10,7 +10,7 @@ struct MonitorCheckTests {
         let config = try writeConfiguration(
             """
             kafka: { brokers: "127.0.0.1:1", properties: { "socket.timeout.ms": "5000" } }
-            monitor: { interval_seconds: 2, window_seconds: 60, gateways: ["http://127.0.0.1:1"] }
+            monitor: { interval_seconds: 2, window_seconds: 60, gateways: ["http://127.0.0.1:1", "dns+http://gateway:8080"] }
             services:
               orders: { group: "shop-orders" }
             """
@@ -25,7 +25,7 @@ struct MonitorCheckTests {
         #expect(run.stdout.contains("listen 127.0.0.1:9997"))
         #expect(run.stdout.contains("kafka 127.0.0.1:1 (not contacted), a look every 2 s, statuses judged over 60 s"), "\(run.stdout)")
         #expect(run.stdout.contains("groups watched besides those the cluster lists: shop-orders"), "\(run.stdout)")
-        #expect(run.stdout.contains("gateway traffic read from http://127.0.0.1:1"))
+        #expect(run.stdout.contains("gateway traffic read from http://127.0.0.1:1, dns+http://gateway:8080"), "\(run.stdout)")
         #expect(!run.stderr.contains("Connect to"), "\(run.stderr)")
     }
 
@@ -33,8 +33,9 @@ struct MonitorCheckTests {
     func checkFails() async throws {
         let cases: [(yaml: String, arguments: [String], expected: String)] = [
             (#"kafka: { brokers: "127.0.0.1:1", properties: { "socket.timeout.msx": "5000" } }"#, [], #"kafka.properties: socket.timeout.msx: No such configuration property"#),
-            (#"monitor: { gateways: ["gateway-1:8080/metrics"] }"#, [], "monitor.gateways (or --gateway): gateway-1:8080/metrics is not an http or https URL"),
-            ("", ["--gateway", "http://127.0.0.1:8080", "--gateway", "ftp://127.0.0.1"], "monitor.gateways (or --gateway): ftp://127.0.0.1 is not an http or https URL"),
+            (#"monitor: { gateways: ["gateway-1:8080/metrics"] }"#, [], "monitor.gateways (or --gateway): gateway-1:8080/metrics is not an http or https URL, nor one with dns+ in front"),
+            ("", ["--gateway", "http://127.0.0.1:8080", "--gateway", "ftp://127.0.0.1"], "monitor.gateways (or --gateway): ftp://127.0.0.1 is not an http or https URL, nor one with dns+ in front"),
+            ("", ["--gateway", "dns+ftp://gateway"], "monitor.gateways (or --gateway): dns+ftp://gateway is not an http or https URL, nor one with dns+ in front"),
             ("", ["--interval", "0.0004"], "monitor.interval_seconds (or --interval) must be at least 0.1 s"),
             ("monitor: { window_seconds: 30 }", ["--interval", "60"], "monitor.window_seconds (or --window) must be at least monitor.interval_seconds (or --interval)"),
         ]
