@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The compose deployment on this machine: podman + podman-compose, deploy/compose.yaml with the
-# deploy/compose.local.yaml override (images built here, one Tansu broker, no Prometheus).
+# deploy/compose.local.yaml override (images built here, one Tansu broker, no Prometheus) and
+# deploy/compose.tls.yaml (HTTPS on the load balancer, with a self-signed certificate).
 #
 #   scripts/compose.sh up        build the local images when needed, start, wait for every healthcheck
 #   scripts/compose.sh down      stop and remove the containers and the network (-v: the volumes too)
 #   scripts/compose.sh ps | names | logs CONTAINER | kill CONTAINER | healthy [SECONDS]
 #   scripts/compose.sh exec SERVICE COMMAND...   COMMAND in the service's (first) container, its
 #                                exit status passed on (podman-compose 1.0.3's exec drops it)
+#   scripts/compose.sh tls-certificate   the path of the load balancer's certificate, for clients
 #   scripts/compose.sh secret NAME < FILE   the secret file NAME (github_webhook_secret, …) rewritten
 #                                from stdin, one secret per line, and every gateway reloaded (SIGHUP)
 #   scripts/compose.sh compose ARGS...   podman-compose itself, with both files and the project
@@ -14,10 +16,11 @@
 # podman runs rootful with runc, cgroupfs and no default ulimits, set in a generated
 # containers.conf under $HOOKLINE_STATE/podman (CONTAINERS_CONF). The sources' secrets come from
 # the environment, with the same demo values as `make run` when unset; `up` writes them to the
-# files compose.yaml mounts into the gateways ($HOOKLINE_STATE/secrets/<project>/).
+# files compose.yaml mounts into the gateways ($HOOKLINE_STATE/secrets/<project>/), beside a
+# self-signed certificate for 127.0.0.1 and localhost (hookline_tls.crt, for clients to trust).
 # Environment: HOOKLINE_STATE (.state), HOOKLINE_COMPOSE_PROJECT (hookline), GATEWAYS (3, the
 # gateway replicas), HOOKLINE_HEALTH_TIMEOUT (120 s), the host ports HOOKLINE_PORT (8080),
-# HOOKLINE_ORDERS_PORT (8091), HOOKLINE_PAYMENTS_PORT (8092), HOOKLINE_CI_PORT (8093),
+# HOOKLINE_TLS_PORT (8443), HOOKLINE_ORDERS_PORT (8091), HOOKLINE_PAYMENTS_PORT (8092), HOOKLINE_CI_PORT (8093),
 # HOOKLINE_MONITOR_PORT (8099).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,9 +48,10 @@ export SHOPIFY_WEBHOOK_SECRET=${SHOPIFY_WEBHOOK_SECRET:-dev-shopify-secret}
 export GITLAB_WEBHOOK_TOKEN=${GITLAB_WEBHOOK_TOKEN:-dev-gitlab-token}
 export LEGACY_WEBHOOK_SECRET=${LEGACY_WEBHOOK_SECRET:-dev-legacy-secret}
 export HOOKLINE_SECRETS_DIR=$state/secrets/$project
+files=(-f deploy/compose.yaml -f deploy/compose.local.yaml -f deploy/compose.tls.yaml)
 # The load balancer is published on loopback only here.
 export HOOKLINE_PUBLISH_ADDRESS=${HOOKLINE_PUBLISH_ADDRESS:-127.0.0.1}
-export HOOKLINE_PORT=${HOOKLINE_PORT:-8080}
+export HOOKLINE_PORT=${HOOKLINE_PORT:-8080} HOOKLINE_TLS_PORT=${HOOKLINE_TLS_PORT:-8443}
 export HOOKLINE_ORDERS_PORT=${HOOKLINE_ORDERS_PORT:-8091} HOOKLINE_PAYMENTS_PORT=${HOOKLINE_PAYMENTS_PORT:-8092}
 export HOOKLINE_CI_PORT=${HOOKLINE_CI_PORT:-8093} HOOKLINE_MONITOR_PORT=${HOOKLINE_MONITOR_PORT:-8099}
 source scripts/lib/broker.sh   # free_loopback_port
@@ -59,7 +63,7 @@ podman() { sudo_if_needed "$podman_bin" "$@"; }
 # included (`-e NAME=value`, `"NAME": "value"`): secrets are masked before anything reaches the log.
 compose() {
   local log=$state/podman/compose.log
-  sudo_if_needed podman-compose -p "$project" -f deploy/compose.yaml -f deploy/compose.local.yaml "$@" 2>&1 \
+  sudo_if_needed podman-compose -p "$project" "${files[@]}" "$@" 2>&1 \
     | sed -E -e 's/([A-Z_]*(SECRET|TOKEN|PASSWORD)[A-Z_]*=)[^ ]*/\1***/g' \
         -e 's/("[A-Z_]*(SECRET|TOKEN|PASSWORD)[A-Z_]*": ")[^"]*/\1***/g' >>"$log" \
     || { echo "compose: podman-compose $* failed; the end of $log:" >&2; tail -20 "$log" >&2; return 1; }
@@ -99,7 +103,7 @@ wait_healthy() {
 # port is taken created but not running.
 check_ports() {
   local taken=() variable
-  for variable in HOOKLINE_PORT HOOKLINE_ORDERS_PORT HOOKLINE_PAYMENTS_PORT HOOKLINE_CI_PORT HOOKLINE_MONITOR_PORT; do
+  for variable in HOOKLINE_PORT HOOKLINE_TLS_PORT HOOKLINE_ORDERS_PORT HOOKLINE_PAYMENTS_PORT HOOKLINE_CI_PORT HOOKLINE_MONITOR_PORT; do
     [ "$(free_loopback_port "${!variable}")" = "${!variable}" ] || taken+=("$variable=${!variable}")
   done
   [ "${#taken[@]}" -eq 0 ] && return 0
@@ -115,6 +119,16 @@ write_secrets() {
   for variable in GITHUB_WEBHOOK_SECRET STRIPE_WEBHOOK_SECRET SHOPIFY_WEBHOOK_SECRET GITLAB_WEBHOOK_TOKEN LEGACY_WEBHOOK_SECRET; do
     printf '%s' "${!variable}" | sudo_if_needed install -o 10001 -g 10001 -m 0400 /dev/stdin "$HOOKLINE_SECRETS_DIR/${variable,,}"
   done
+  # The load balancer's certificate, made once: HAProxy (uid 99) reads the PEM, clients trust the .crt.
+  if [ ! -s "$HOOKLINE_SECRETS_DIR/hookline_tls.crt" ]; then
+    local made
+    made=$(mktemp -d)
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj /CN=localhost \
+      -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$made/key" -out "$made/crt" 2>/dev/null
+    cat "$made/crt" "$made/key" | sudo_if_needed install -o 99 -g 99 -m 0400 /dev/stdin "$HOOKLINE_SECRETS_DIR/hookline_tls.pem"
+    sudo_if_needed install -m 0644 "$made/crt" "$HOOKLINE_SECRETS_DIR/hookline_tls.crt"
+    rm -rf "$made"
+  fi
 }
 
 # gateways: the running gateway containers.
@@ -164,7 +178,8 @@ up() {
   wait_healthy "${HOOKLINE_HEALTH_TIMEOUT:-120}"
   cat <<MSG
 compose: containers created in $((created - started)) s, all healthy $((SECONDS - created)) s later (project $project)
-  load balancer   http://127.0.0.1:$HOOKLINE_PORT   HAProxy over $(containers | grep -c _gateway_) gateway container(s)
+  load balancer   http://127.0.0.1:$HOOKLINE_PORT, https://127.0.0.1:$HOOKLINE_TLS_PORT (trust $HOOKLINE_SECRETS_DIR/hookline_tls.crt)
+                  HAProxy over $(containers | grep -c _gateway_) gateway container(s)
   orders          http://127.0.0.1:$HOOKLINE_ORDERS_PORT/orders
   payments        http://127.0.0.1:$HOOKLINE_PAYMENTS_PORT/payments
   ci              http://127.0.0.1:$HOOKLINE_CI_PORT/builds
@@ -203,7 +218,8 @@ case "${1:-}" in
     [ -n "$name" ] || { echo "compose: no running container of service $2 in project $project" >&2; exit 1; }
     shift 2; podman exec "$name" "$@" ;;
   healthy) wait_healthy "${2:-60}" ;;
+  tls-certificate) echo "$HOOKLINE_SECRETS_DIR/hookline_tls.crt" ;;
   secret) rotate_secret "${2:?usage: scripts/compose.sh secret NAME < FILE}" ;;
-  compose) shift; sudo_if_needed podman-compose -p "$project" -f deploy/compose.yaml -f deploy/compose.local.yaml "$@" ;;
-  *) echo "usage: scripts/compose.sh up | down [-v] | ps | names | logs CONTAINER | kill CONTAINER | exec SERVICE COMMAND... | healthy [SECONDS] | secret NAME < FILE | compose ARGS..." >&2; exit 2 ;;
+  compose) shift; sudo_if_needed podman-compose -p "$project" "${files[@]}" "$@" ;;
+  *) echo "usage: scripts/compose.sh up | down [-v] | ps | names | logs CONTAINER | kill CONTAINER | exec SERVICE COMMAND... | healthy [SECONDS] | tls-certificate | secret NAME < FILE | compose ARGS..." >&2; exit 2 ;;
 esac

@@ -2,8 +2,9 @@
 # make test-compose: the compose deployment end to end, on this machine's podman.
 #   1. scripts/compose.sh up: local images, kafka-1 (Tansu), three gateways behind HAProxy,
 #      orders, payments, ci and the monitor, every healthcheck passing;
-#   2. a signed GitHub push through the load balancer (127.0.0.1) becomes a build in the CI service;
-#      The monitor reads each gateway replica (dns+), and they count these pushes between them;
+#   2. a signed GitHub push through the load balancer (127.0.0.1) becomes a build in the CI service,
+#      and one over HTTPS (HTTP/2, the self-signed certificate trusted) is accepted too;
+#      the monitor reads each gateway replica (dns+), and they count these pushes between them;
 #   3. the sources' secrets are files mounted into the gateways (uid 10001, mode 0400), not in their
 #      environment or podman-compose's log; a GitHub secret rotated through its file and SIGHUP
 #      (scripts/compose.sh secret): new and old accepted, then the new one alone;
@@ -50,6 +51,7 @@ scripts/compose.sh down -v >/dev/null 2>&1 || true
 # The usual host ports when free, others when not (a `make run` may hold them on a shared machine).
 source scripts/lib/broker.sh   # free_loopback_port
 export HOOKLINE_PORT=$(free_loopback_port "${HOOKLINE_PORT:-8080}")
+export HOOKLINE_TLS_PORT=$(free_loopback_port "${HOOKLINE_TLS_PORT:-8443}")
 export HOOKLINE_ORDERS_PORT=$(free_loopback_port "${HOOKLINE_ORDERS_PORT:-8091}")
 export HOOKLINE_PAYMENTS_PORT=$(free_loopback_port "${HOOKLINE_PAYMENTS_PORT:-8092}")
 export HOOKLINE_CI_PORT=$(free_loopback_port "${HOOKLINE_CI_PORT:-8093}")
@@ -59,13 +61,16 @@ lb=http://127.0.0.1:$HOOKLINE_PORT
 up_started=$SECONDS
 scripts/compose.sh up
 say "stack up and healthy in $((SECONDS - up_started)) s"
+ca=$(scripts/compose.sh tls-certificate)   # the load balancer's, self-signed
 
-# push SECRET FILE [SENT]: a GitHub push through the load balancer, FILE's bytes signed with SECRET
-# and SENT's (FILE's by default) sent; prints the HTTP status.
+# push SECRET FILE [SENT]: a GitHub push through the load balancer ($base, else $lb), FILE's bytes
+# signed with SECRET and SENT's (FILE's by default) sent; prints the HTTP status (with $write_out,
+# what curl's -w makes of it).
 push() {
   local signature
   signature=$(openssl dgst -sha256 -hmac "$1" < "$2" | sed 's/^.* //')
-  curl -s -o /dev/null -w '%{http_code}' -X POST "$lb/webhooks/github" -H 'Content-Type: application/json' \
+  curl -s -o /dev/null -w "${write_out:-%{http_code\}}" -X POST "${base:-$lb}/webhooks/github" -H 'Content-Type: application/json' \
+    --cacert "$ca" \
     -H 'X-GitHub-Event: push' -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" \
     -H "X-Hub-Signature-256: sha256=$signature" --data-binary @"${3:-$2}"
 }
@@ -86,6 +91,10 @@ bad=$(push "$GITHUB_WEBHOOK_SECRET" "$body" "$(push_body "${sha}0")")
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$sha" && break; sleep 0.5; done
 curl -sf "http://127.0.0.1:$HOOKLINE_CI_PORT/builds?limit=500" | grep -q "$sha" || { say "the push never became a build in the CI service"; exit 1; }
 say "signed GitHub push → $status → build $sha in the CI service; a forged one → 401"
+# The same over HTTPS (deploy/compose.tls.yaml), HTTP/2 to the load balancer, trusting its certificate.
+tls=$(base=https://127.0.0.1:$HOOKLINE_TLS_PORT write_out='%{http_code} HTTP/%{http_version}' push "$GITHUB_WEBHOOK_SECRET" "$(push_body "$(random_hex 20)")")
+[[ $tls == "2"??" HTTP/2" ]] || { say "a signed push over https got '$tls', not a 2xx over HTTP/2"; exit 1; }
+say "the same over https://127.0.0.1:$HOOKLINE_TLS_PORT → $tls"
 for path in /metrics /metrics/ //metrics; do
   metrics=$(curl -s -o /dev/null -w '%{http_code}' "$lb$path")
   [ "$metrics" = 404 ] || { say "the load balancer serves a gateway's $path (HTTP $metrics), where providers reach it"; exit 1; }
@@ -105,7 +114,7 @@ say "a signed push of $big_bytes bytes → $status → build $big_sha in the CI 
 
 # --- the monitor reads every gateway replica (dns+http://gateway:8080) ------------------------------
 # One line per replica in /api/status, each under its own address and answering; together they
-# count both pushes above (a look every 5 s).
+# count the three pushes above (a look every 5 s).
 replicas() {
   curl -sf "http://127.0.0.1:$HOOKLINE_MONITOR_PORT/api/status" | python3 -c '
 import json, sys
@@ -114,9 +123,9 @@ up = [g for g in gateways if g["up"]]
 print(len(gateways), len(up), len({g["url"] for g in up}), sum(g["requests"].get("2xx", 0) for g in up))'
 }
 want="${GATEWAYS:-3} ${GATEWAYS:-3} ${GATEWAYS:-3}"
-for _ in $(seq 30); do seen=$(replicas || true); [[ $seen == "$want "* && ${seen##* } -ge 2 ]] && break; sleep 0.5; done
-[[ $seen == "$want "* && ${seen##* } -ge 2 ]] \
-  || { say "the monitor's /api/status shows gateways, up, distinct, 2xx: '$seen', not ${GATEWAYS:-3} replicas up with 2 pushes between them"; exit 1; }
+for _ in $(seq 30); do seen=$(replicas || true); [[ $seen == "$want "* && ${seen##* } -ge 3 ]] && break; sleep 0.5; done
+[[ $seen == "$want "* && ${seen##* } -ge 3 ]] \
+  || { say "the monitor's /api/status shows gateways, up, distinct, 2xx: '$seen', not ${GATEWAYS:-3} replicas up with 3 pushes between them"; exit 1; }
 say "the monitor reads each of the ${GATEWAYS:-3} gateway replicas apart; they answered ${seen##* } requests 2xx"
 
 # --- the sources' secrets: files in the gateways alone, rotated without new containers -------------

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Checks of the deployment files, run by scripts/check-deploy.sh (make test). No engine needed.
 
-- deploy/compose.yaml, deploy/compose.local.yaml and their merge validate against the Compose
-  specification's JSON schema (deploy/schema/compose-spec.json, draft-07);
+- deploy/compose.yaml, deploy/compose.local.yaml, deploy/compose.tls.yaml and their merges
+  validate against the Compose specification's JSON schema (deploy/schema/compose-spec.json,
+  draft-07);
 - parity with the one-machine runner and the shared configuration: every process `make run`
   starts (gateway, orders, payments, ci, monitor, the load balancer, the broker), every port the
   configuration gives them, every ${VAR} deploy/hookline.yaml reads, and the same mounted file;
 - the sources' secrets are Compose secrets mounted into the gateway alone, none in an environment;
 - the production topology: three KRaft brokers, replication 3, min.insync.replicas 2, no topic
   auto-creation, a scalable gateway behind HAProxy, a healthcheck on every service;
+- TLS (compose.tls.yaml): HAProxy's certificate a Compose secret, 8443 published, bound in haproxy.cfg;
 - the Prometheus alert rules name metrics that exist;
 - deploy/Dockerfile: a multi-stage build on the official Swift image of Ubuntu noble, the Swift
   runtime linked statically, every executable product copied, a non-root user.
@@ -198,9 +200,12 @@ def main():
     prod = interpolate(raw_prod, env, "compose.yaml")
     local = interpolate(raw_local, env, "compose.local.yaml")
     merged = merge(prod, local)
+    tls = interpolate(load_yaml("deploy/compose.tls.yaml"), env, "compose.tls.yaml")
+    with_tls = {"compose.yaml + compose.tls.yaml": merge(prod, tls), "the merged local compose + compose.tls.yaml": merge(merged, tls)}
 
     # Schema.
-    for label, document in [("compose.yaml", prod), ("compose.local.yaml", local), ("compose.yaml + compose.local.yaml", merged)]:
+    for label, document in [("compose.yaml", prod), ("compose.local.yaml", local), ("compose.yaml + compose.local.yaml", merged),
+                            ("compose.tls.yaml", tls), *with_tls.items()]:
         errors = schema_errors(document, schema)
         check(not errors, f"{label} does not validate against the Compose schema: " + "; ".join(errors[:5]))
 
@@ -220,6 +225,8 @@ def main():
     check_local(merged)
     check_prometheus(prod)
     check_haproxy(prod)
+    for label, compose in with_tls.items():
+        check_tls(label, compose)
     check_dockerfile()
 
     for failure in failures:
@@ -419,6 +426,24 @@ def check_haproxy(prod):
     check(re.search(r"bind\s+:8080\b", cfg), "haproxy.cfg: bind :8080")
     check("option httpchk GET /readyz" in cfg, "haproxy.cfg: replicas checked on /readyz")
     check("/haproxy/healthz" in cfg and "/haproxy/healthz" in str(prod["services"]["haproxy"]["healthcheck"]["test"]), "haproxy.cfg: monitor-uri used by the healthcheck")
+
+
+def check_tls(label, compose):
+    """compose.tls.yaml: HAProxy gets its certificate as a Compose secret file and publishes 8443
+    beside 8080, and haproxy.cfg binds 8443 with it when it is given."""
+    haproxy = compose["services"]["haproxy"]
+    cert = environment(haproxy).get("HOOKLINE_TLS_CERT") or ""
+    match = re.fullmatch(r"/run/secrets/([A-Za-z0-9_.-]+)", cert)
+    if check(match, f"{label}: haproxy's HOOKLINE_TLS_CERT should be /run/secrets/<name>, not {cert or 'unset'}"):
+        name = match.group(1)
+        mounted = {entry if isinstance(entry, str) else entry.get("source") for entry in haproxy.get("secrets") or []}
+        check(name in mounted, f"{label}: haproxy reads {cert} but does not mount the secret {name}")
+        check("file" in ((compose.get("secrets") or {}).get(name) or {}), f"{label}: secrets.{name} is not declared with a file")
+    targets = {target for _, target in published_ports(haproxy)}
+    check({8080, 8443} <= targets, f"{label}: haproxy should publish 8080 and 8443, not {sorted(targets)}")
+    cfg = read("deploy/haproxy/haproxy.cfg")
+    check(re.search(r'^\.if defined\(HOOKLINE_TLS_CERT\)\n\s+bind\s+:8443\s+ssl\s+crt\s+"\$\{HOOKLINE_TLS_CERT\}"', cfg, re.M),
+          "haproxy.cfg: bind :8443 ssl crt \"${HOOKLINE_TLS_CERT}\" when HOOKLINE_TLS_CERT is defined")
 
 
 def check_dockerfile():
