@@ -134,10 +134,13 @@ write_secrets() {
 # gateways: the running gateway containers.
 gateways() { podman ps --filter "label=io.podman.compose.project=$project" --filter status=running --format '{{.Names}}' | grep -E "^${project}_gateway_[0-9]+$" | sort; }
 
-# reloads CONTAINER RESULT: that gateway's hookline_gateway_config_reloads_total{result=RESULT}.
+# reloads CONTAINER RESULT: that gateway's hookline_gateway_config_reloads_total{result=RESULT};
+# fails, saying so, when its /metrics does not answer.
 reloads() {
-  podman exec "$1" curl -fsS http://127.0.0.1:8080/metrics \
-    | awk -v want="hookline_gateway_config_reloads_total{result=\"$2\"}" '$1 == want { n = $2 } END { print n + 0 }'
+  local metrics
+  metrics=$(podman exec "$1" curl -fsS http://127.0.0.1:8080/metrics) \
+    || { echo "compose: $1 does not answer /metrics" >&2; return 1; }
+  awk -v want="hookline_gateway_config_reloads_total{result=\"$2\"}" '$1 == want { n = $2 } END { print n + 0 }' <<<"$metrics"
 }
 
 # rotate_secret NAME: stdin written over the secret file NAME in place (a file bind-mounted into a
@@ -145,16 +148,20 @@ reloads() {
 # and waited for until it has read its configuration again (docs/gateway.md, SIGHUP).
 rotate_secret() {
   local file=$HOOKLINE_SECRETS_DIR/$1 names name deadline failed=0
+  case $1 in hookline_tls*) echo "compose: the certificate is HAProxy's, read when it starts: write it and restart haproxy" >&2; return 1 ;; esac
   [ -f "$file" ] || { echo "compose: no secret $1 (the secrets are: $(ls "$HOOKLINE_SECRETS_DIR" 2>/dev/null | tr '\n' ' '))" >&2; return 1; }
   mapfile -t names < <(gateways)
   declare -A applied refused
-  for name in "${names[@]}"; do applied[$name]=$(reloads "$name" applied); refused[$name]=$(reloads "$name" refused); done
+  for name in "${names[@]}"; do
+    applied[$name]=$(reloads "$name" applied) && refused[$name]=$(reloads "$name" refused) || return 1
+  done
   sudo_if_needed tee "$file" >/dev/null
   for name in "${names[@]}"; do
     podman kill --signal HUP "$name" >/dev/null
     deadline=$((SECONDS + 10))
-    while [ "$(reloads "$name" applied)" = "${applied[$name]}" ]; do
-      if [ "$(reloads "$name" refused)" != "${refused[$name]}" ]; then
+    # A look that gets no answer counts as no reload yet.
+    while [ "$(reloads "$name" applied 2>/dev/null || echo "${applied[$name]}")" = "${applied[$name]}" ]; do
+      if [ "$(reloads "$name" refused 2>/dev/null || echo "${refused[$name]}")" != "${refused[$name]}" ]; then
         echo "compose: $name refused the new configuration; its log says why:" >&2
         podman logs --tail 5 "$name" >&2; failed=1; break
       fi
