@@ -170,7 +170,7 @@ struct Send: AsyncParsableCommand {
     /// has the source, else from the command line.
     private func signer(source: String) throws -> OutgoingWebhook.Signer {
         let resolver = SecretResolver()
-        let secret = try self.resolve(self.secret, "--secret", resolver)
+        let secret = try self.first(self.secret.map { [$0] } ?? [], "--secret", resolver)
         let privateKey = try self.resolve(self.privateKey, "--private-key", resolver)
 
         // A configured source lends its settings; --secret / --private-key override its keys. With
@@ -230,8 +230,8 @@ struct Send: AsyncParsableCommand {
         }
     }
 
-    /// What a source signs with: the first credential of its list (a `file:`'s first line, the new
-    /// secret while a rotation is under way).
+    /// What a source, or `--secret`, signs with: the first credential of its list (a `file:`'s
+    /// first line, the new secret while a rotation is under way).
     private func first(_ references: [String], _ field: String, _ resolver: SecretResolver) throws(CLIError) -> String? {
         guard let reference = references.first else { return nil }
         do {

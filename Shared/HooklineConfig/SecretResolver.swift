@@ -7,8 +7,8 @@ import Foundation
 /// by the default (see ``ConfigurationVariables``). Then:
 /// - `file:PATH`: the contents of the file at `PATH`, trailing newlines removed (as Docker and
 ///   Kubernetes secrets mount them); in a list of credentials (a source's `secrets`,
-///   `public_keys`, `signing_tokens`), each non-empty line is one, so a mounted file can hold the
-///   new and the old secret while a rotation is under way;
+///   `public_keys`, `signing_tokens`, and `hookline send --secret`), each line that is not blank is
+///   one, so a mounted file can hold the new and the old secret while a rotation is under way;
 /// - anything else: the value itself.
 ///
 /// A missing variable or unreadable file is an error naming the reference, never the value.
@@ -19,17 +19,20 @@ package struct SecretResolver: Sendable {
         self.environment = environment
     }
 
-    /// One value: a file's whole contents, however many lines it has.
+    /// One value: a file's whole contents, however many lines it has (a blank one is an error).
     package func resolve(_ reference: String, for field: String) throws(ConfigurationError) -> String {
         switch try self.expand(reference, for: field) {
         case .value(let value): return value
         case .file(let path, let bytes):
-            guard !bytes.isEmpty else { throw Self.emptyFile(path, field) }
+            guard bytes.contains(where: { ![UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains($0) }) else {
+                throw Self.emptyFile(path, field)
+            }
             return String(decoding: bytes, as: UTF8.self)
         }
     }
 
-    /// A list of credentials: a file gives one per non-empty line (a line's CR dropped), in order.
+    /// A list of credentials: a file gives one per line that is not blank (a line's CR dropped; a
+    /// line of spaces and tabs is blank, not a key anyone could sign with), in order.
     package func resolve(_ references: [String], for field: String) throws(ConfigurationError) -> [String] {
         var values: [String] = []
         for (index, reference) in references.enumerated() {
@@ -41,7 +44,7 @@ package struct SecretResolver: Sendable {
                 let lines = bytes.split(separator: UInt8(ascii: "\n")).map { line in
                     String(decoding: line.last == UInt8(ascii: "\r") ? line.dropLast() : line, as: UTF8.self)
                 }
-                let credentials = lines.filter { !$0.isEmpty }
+                let credentials = lines.filter { $0.contains { $0 != " " && $0 != "\t" } }
                 guard !credentials.isEmpty else { throw Self.emptyFile(path, field) }
                 values.append(contentsOf: credentials)
             }

@@ -5,21 +5,41 @@ import Darwin
 #endif
 import Foundation
 import NIOPosix
+import Synchronization
 
 /// The gateways behind one name. A configured gateway URL is read as it is, except one written
 /// `dns+http://NAME:PORT` (Thanos and Cortex spell service discovery the same way): at each look,
 /// NAME is resolved and every address it has is a gateway of its own, `http://ADDRESS:PORT`.
 /// That is how replicas behind a Compose service name or a headless Kubernetes service are each
 /// read, with their own counters; read through the name alone, each look would reach one of them.
+///
+/// Its IPv4 addresses are taken when it has any, else its IPv6 ones (as HAProxy's
+/// `resolve-prefer ipv4` does): on a dual-stack network each replica has one of each, and a
+/// gateway listening on `0.0.0.0` answers on the first only. Over plain `http` only: a replica's
+/// certificate names the service, not its address.
 package enum GatewayAddresses {
     /// Resolves a host name to its addresses, numeric (`10.89.0.5`, `::1`).
     package typealias Resolve = @Sendable (_ host: String) async throws -> [String]
 
     package static let prefix = "dns+"
 
+    /// Why `url` cannot be read (nil when it can): not an http(s) URL, or a `dns+` one that is not http.
+    package static func problem(with url: String) -> String? {
+        let plain = url.hasPrefix(Self.prefix) ? String(url.dropFirst(Self.prefix.count)) : url
+        guard let parsed = URL(string: plain), let scheme = parsed.scheme?.lowercased(), parsed.host?.isEmpty == false,
+            scheme == "http" || (scheme == "https" && plain == url)
+        else {
+            return url.hasPrefix(Self.prefix)
+                ? "\(url) is not a dns+http URL (dns+ reads each address over plain http: a certificate names the service, not an address)"
+                : "\(url) is not an http or https URL, nor a dns+http one"
+        }
+        return nil
+    }
+
     /// What to read for one configured URL: the URL itself, or one URL per address of a `dns+`
-    /// URL's host, sorted; a name that does not resolve is the error.
-    package static func expand(_ url: String, resolve: Resolve = Self.system) async -> Result<[String], GatewayAddressError> {
+    /// URL's host (IPv4 ones when it has any), sorted; a name that does not resolve, or not
+    /// within `timeout`, is the error.
+    package static func expand(_ url: String, timeout: Duration, resolve: @escaping Resolve = Self.system) async -> Result<[String], GatewayAddressError> {
         guard url.hasPrefix(Self.prefix) else { return .success([url]) }
         let plain = String(url.dropFirst(Self.prefix.count))
         guard let components = URLComponents(string: plain), let host = components.host, let range = components.rangeOfHost else {
@@ -27,12 +47,13 @@ package enum GatewayAddresses {
         }
         let addresses: [String]
         do {
-            addresses = try await resolve(host)
+            addresses = try await Self.first(of: { try await resolve(host) }, orFailAfter: timeout)
         } catch {
             return .failure(GatewayAddressError(message: "\(host) (\(url)) does not resolve: \(error)"))
         }
         guard !addresses.isEmpty else { return .failure(GatewayAddressError(message: "\(host) (\(url)) has no address")) }
-        return .success(Set(addresses).sorted().map { address in
+        let v4 = addresses.filter { !$0.contains(":") }
+        return .success(Set(v4.isEmpty ? addresses : v4).sorted().map { address in
             plain.replacingCharacters(in: range, with: address.contains(":") ? "[\(address)]" : address)
         })
     }
@@ -41,6 +62,26 @@ package enum GatewayAddresses {
     /// blocks.
     package static let system: Resolve = { host in
         try await NIOThreadPool.singleton.runIfActive { try Self.lookUp(host) }
+    }
+
+    /// `work`'s result, or an error once `timeout` has passed, whichever comes first. Unlike a task
+    /// group, it does not wait for `work` to end: a lookup blocked in `getaddrinfo` (a resolver
+    /// that does not answer) cannot be cancelled, and finishes on its own.
+    private static func first<T: Sendable>(of work: @escaping @Sendable () async throws -> T, orFailAfter timeout: Duration) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let pending = Mutex<CheckedContinuation<T, any Error>?>(continuation)
+            let finish: @Sendable (Result<T, any Error>) -> Void = { result in
+                pending.withLock { $0.take() }?.resume(with: result)
+            }
+            let timer = Task {
+                try await Task.sleep(for: timeout)
+                finish(.failure(GatewayAddressError(message: "no answer within \(timeout.inSeconds) s")))
+            }
+            Task {
+                do { finish(.success(try await work())) } catch { finish(.failure(error)) }
+                timer.cancel()
+            }
+        }
     }
 
     private static func lookUp(_ host: String) throws(GatewayAddressError) -> [String] {

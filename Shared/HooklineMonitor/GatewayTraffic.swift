@@ -44,16 +44,17 @@ package struct GatewayTraffic: Sendable, Hashable, Codable {
         return rest.firstIndex(of: "\"").map { rest[..<$0] }
     }
 
-    /// Every gateway's traffic, asked concurrently (each may take up to `timeout`), in the order
-    /// of `urls`, a `dns+` URL read as one gateway per address of its name (see
-    /// ``GatewayAddresses``); one whose name does not resolve is a gateway down under that URL.
+    /// Every gateway's traffic, asked concurrently (each may take up to `timeout`, and a `dns+`
+    /// name's lookup as long before), in the order of `urls`, a `dns+` URL read as one gateway per
+    /// address of its name (see ``GatewayAddresses``); one whose name does not resolve is a
+    /// gateway down under that URL.
     package static func fetchAll(_ urls: [String], timeout: Duration, resolve: @escaping GatewayAddresses.Resolve = GatewayAddresses.system) async -> [GatewayTraffic] {
         enum Look: Sendable {
             case read(String)
             case unresolved(url: String, because: String)
         }
         // The names first, then every gateway; each step concurrently.
-        let expanded = await urls.concurrentMap { await GatewayAddresses.expand($0, resolve: resolve) }
+        let expanded = await urls.concurrentMap { await GatewayAddresses.expand($0, timeout: timeout, resolve: resolve) }
         let looks = zip(urls, expanded).flatMap { url, addresses -> [Look] in
             switch addresses {
             case .success(let targets): targets.map(Look.read)

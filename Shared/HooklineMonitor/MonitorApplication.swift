@@ -78,10 +78,8 @@ package enum MonitorApplication {
             throw ConfigurationError("monitor.window_seconds (or --window) must be at least monitor.interval_seconds (or --interval): a status is judged over several looks")
         }
         for gateway in configuration.gateways {
-            // `dns+http://NAME:PORT`: every address of NAME (``GatewayAddresses``).
-            let plain = gateway.hasPrefix(GatewayAddresses.prefix) ? String(gateway.dropFirst(GatewayAddresses.prefix.count)) : gateway
-            guard (try? URL.http(plain, field: "")) != nil else {
-                throw ConfigurationError("monitor.gateways (or --gateway): \(gateway) is not an http or https URL, nor one with dns+ in front")
+            if let problem = GatewayAddresses.problem(with: gateway) {
+                throw ConfigurationError("monitor.gateways (or --gateway): \(problem)")
             }
         }
         let cluster = KafkaConfiguration(bootstrapServers: kafka.brokers, clientID: "hookline-monitor", properties: kafka.properties)

@@ -34,20 +34,24 @@ struct MonitorPoller: Service {
         _ answering: inout [String: Bool],
         _ unreadable: inout [LagReport.Unreadable]
     ) async {
-        // The gateways answer (or not) whatever Kafka does.
-        let gateways = await self.fetchGateways()
-        self.logChanges(gateways, since: &answering)
+        // The gateways answer (or not) whatever Kafka does, and are read beside the snapshot: a
+        // slow one (or a slow name lookup) does not delay it.
+        async let looked = self.fetchGateways()
         let snapshot: LagSnapshot
         do {
             snapshot = try await self.reader.snapshot(knownGroups: self.configuration.knownGroups)
         } catch {
             self.logger.warning("snapshot failed", metadata: ["kafka.error": "\(error)"])
+            let gateways = await looked
+            self.logChanges(gateways, since: &answering)
             self.state.fail("\(error)", gateways: gateways)
             return
         }
         var report = tracker.record(snapshot)
         await recordTimes.fill(&report)
         self.logChanges(report.unreadable, since: &unreadable)
+        let gateways = await looked
+        self.logChanges(gateways, since: &answering)
         self.state.publish(report, gateways: gateways)
     }
 

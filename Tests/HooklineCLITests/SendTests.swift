@@ -174,7 +174,7 @@ struct SendTests {
         }
     }
 
-    @Test("--secret replaces a configured source's secret, which is then not resolved: an unset ${ENV} there does not stop the send; a file: of several secrets signs with its first line")
+    @Test("--secret replaces a configured source's secret, which is then not resolved: an unset ${ENV} there does not stop the send; a file: of several secrets, configured or given, signs with its first line")
     func secretOptionSkipsConfiguredSecret() async throws {
         let fixture = try await SendFixture(providers: ["github"])
         let variable = SendFixture.environmentName("github")
@@ -198,6 +198,8 @@ struct SendTests {
                 try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
                 let fromFile = try await HooklineBinary.run(base, environment: [variable: "file:\(file.path)"])
                 #expect(fromFile.json?["status"] as? Int == status, "\(lines): \(fromFile)")
+                let option = try await HooklineBinary.run(base + ["--secret", "file:\(file.path)"])
+                #expect(option.json?["status"] as? Int == status, "--secret file: \(lines): \(option)")
             }
         }
     }

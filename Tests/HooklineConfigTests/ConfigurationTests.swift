@@ -132,10 +132,10 @@ struct ConfigurationTests {
         #expect(try resolver.resolve("file:\(file.path)", for: "x") == "from-windows")
         // In a list, each non-empty line is a credential (a rotation: the new one, then the old
         // one); a single value is the whole file.
-        try "new-secret\r\n\nold-secret\n".write(to: file, atomically: true, encoding: .utf8)
+        try "new-secret\r\n\n \t\nold-secret\n".write(to: file, atomically: true, encoding: .utf8)
         #expect(try resolver.resolve(["file:\(file.path)", "${GH_SECRET}"], for: "secrets") == ["new-secret", "old-secret", "from-env"])
-        #expect(try resolver.resolve("file:\(file.path)", for: "x") == "new-secret\r\n\nold-secret")
-        for blank in ["", "\n\r\n"] {
+        #expect(try resolver.resolve("file:\(file.path)", for: "x") == "new-secret\r\n\n \t\nold-secret")
+        for blank in ["", "\n\r\n", " \n\t\n"] {
             try blank.write(to: file, atomically: true, encoding: .utf8)
             #expect(throws: ConfigurationError("secrets[0]: the secret file \(file.path) is empty")) {
                 try resolver.resolve(["file:\(file.path)"], for: "secrets")

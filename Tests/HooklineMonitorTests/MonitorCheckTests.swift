@@ -33,9 +33,10 @@ struct MonitorCheckTests {
     func checkFails() async throws {
         let cases: [(yaml: String, arguments: [String], expected: String)] = [
             (#"kafka: { brokers: "127.0.0.1:1", properties: { "socket.timeout.msx": "5000" } }"#, [], #"kafka.properties: socket.timeout.msx: No such configuration property"#),
-            (#"monitor: { gateways: ["gateway-1:8080/metrics"] }"#, [], "monitor.gateways (or --gateway): gateway-1:8080/metrics is not an http or https URL, nor one with dns+ in front"),
-            ("", ["--gateway", "http://127.0.0.1:8080", "--gateway", "ftp://127.0.0.1"], "monitor.gateways (or --gateway): ftp://127.0.0.1 is not an http or https URL, nor one with dns+ in front"),
-            ("", ["--gateway", "dns+ftp://gateway"], "monitor.gateways (or --gateway): dns+ftp://gateway is not an http or https URL, nor one with dns+ in front"),
+            (#"monitor: { gateways: ["gateway-1:8080/metrics"] }"#, [], "monitor.gateways (or --gateway): gateway-1:8080/metrics is not an http or https URL, nor a dns+http one"),
+            ("", ["--gateway", "http://127.0.0.1:8080", "--gateway", "ftp://127.0.0.1"], "monitor.gateways (or --gateway): ftp://127.0.0.1 is not an http or https URL, nor a dns+http one"),
+            ("", ["--gateway", "dns+ftp://gateway"], "monitor.gateways (or --gateway): dns+ftp://gateway is not a dns+http URL (dns+ reads each address over plain http: a certificate names the service, not an address)"),
+            ("", ["--gateway", "dns+https://gateway:8443"], "monitor.gateways (or --gateway): dns+https://gateway:8443 is not a dns+http URL (dns+ reads each address over plain http: a certificate names the service, not an address)"),
             ("", ["--interval", "0.0004"], "monitor.interval_seconds (or --interval) must be at least 0.1 s"),
             ("monitor: { window_seconds: 30 }", ["--interval", "60"], "monitor.window_seconds (or --window) must be at least monitor.interval_seconds (or --interval)"),
         ]
