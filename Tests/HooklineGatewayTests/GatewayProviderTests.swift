@@ -219,6 +219,44 @@ struct GatewayProviderTests {
         #expect(published == Int64(samples.count), "\(published) of \(samples.count) deliveries signed with a rotated credential published")
     }
 
+    @Test("GitLab 19+ signing over HTTP: a delivery signed with the signing token is published under its signed webhook-id; tampered, another token's, an hour early or late, or token-less and unsigned are 401 and publish nothing")
+    func gitLabSigningTokenOverHTTP() async throws {
+        let broker = try await TestKafka.broker()
+        let token = "whsec_" + Data("hookline-gitlab-signing-token-32".utf8).base64EncodedString()
+        let stranger = "whsec_" + Data("hookline-gitlab-stranger-token32".utf8).base64EncodedString()
+        let configuration = gatewayConfiguration(broker: broker, sources: ["gitlab": source("gitlab") { $0.signingTokens = [token] }])
+        let gateway = try await RunningGateway.start(configuration)
+        defer { Task { await gateway.stop() } }
+        let body = Array(#"{"object_kind":"push","project":{"path_with_namespace":"octo/signed"}}"#.utf8)
+        let now = Int64(Date().timeIntervalSince1970)
+        func send(_ signingToken: String, at timestamp: Int64, id: String, body sent: [UInt8]? = nil, unsigned: Bool = false) async throws -> TestResponse {
+            let input = WebhookSigningInput(signingToken: signingToken, body: body, event: "push", id: id, timestamp: timestamp)
+            var signed = try WebhookProviders.sign(provider: "gitlab", input)
+            if unsigned { signed.headerFields[HTTPField.Name("webhook-signature")!] = nil }
+            return try await httpRequest(.POST, "\(gateway.baseURL)/webhooks/gitlab", headers: signed.headerFields, body: sent ?? body)
+        }
+        var tampered = body
+        tampered[tampered.count - 4] = UInt8(ascii: "D")   // "octo/signeD": still JSON
+        for (what, response) in [
+            ("tampered", try await send(token, at: now, id: "t", body: tampered)),
+            ("another token", try await send(stranger, at: now, id: "s")),
+            ("an hour early", try await send(token, at: now - 3600, id: "e")),
+            ("an hour late", try await send(token, at: now + 3600, id: "l")),
+            ("unsigned", try await send(token, at: now, id: "u", unsigned: true)),
+        ] {
+            #expect(response.status == 401, "\(what): \(response.status) \(response.text)")
+            #expect(response.json?["error"] != nil, "\(what): \(response.text)")
+        }
+        #expect(try await recordCount(prefix: configuration.kafka.topicPrefix, broker: broker) == 0)
+
+        let accepted = try await send(token, at: now, id: "signed-delivery-1")
+        let topic = WebhookTopic.name(prefix: configuration.kafka.topicPrefix, source: "gitlab", event: "push")
+        expectPublishedAnswer(accepted, provider: "gitlab", topic: topic, "signed with the signing token")
+        let landed = try await records(in: topic, broker: broker, expect: 1)
+        #expect(landed.map { $0.headers.string("ce_id") } == ["signed-delivery-1"])
+        #expect(landed.map { Array($0.value) } == [body])
+    }
+
     @Test("Slack's url_verification and ssl_check and Discord's PING are answered, not published")
     func handshakesAreAnswered() async throws {
         let broker = try await TestKafka.broker()
