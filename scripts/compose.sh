@@ -10,7 +10,8 @@
 #                                exit status passed on (podman-compose 1.0.3's exec drops it)
 #   scripts/compose.sh tls-certificate   the path of the load balancer's certificate, for clients
 #   scripts/compose.sh secret NAME < FILE   the secret file NAME (github_webhook_secret, …) rewritten
-#                                from stdin, one secret per line, and every gateway reloaded (SIGHUP)
+#                                from stdin, one secret per line, and every gateway reloaded (SIGHUP);
+#                                until the next `up`, which writes the files from the environment
 #   scripts/compose.sh compose ARGS...   podman-compose itself, with both files and the project
 #
 # podman runs rootful with runc, cgroupfs and no default ulimits, set in a generated
@@ -119,14 +120,16 @@ write_secrets() {
   for variable in GITHUB_WEBHOOK_SECRET STRIPE_WEBHOOK_SECRET SHOPIFY_WEBHOOK_SECRET GITLAB_WEBHOOK_TOKEN LEGACY_WEBHOOK_SECRET; do
     printf '%s' "${!variable}" | sudo_if_needed install -o 10001 -g 10001 -m 0400 /dev/stdin "$HOOKLINE_SECRETS_DIR/${variable,,}"
   done
-  # The load balancer's certificate, made once: HAProxy (uid 99) reads the PEM, clients trust the .crt.
-  if [ ! -s "$HOOKLINE_SECRETS_DIR/hookline_tls.crt" ]; then
-    local made
+  # The load balancer's certificate: HAProxy (uid 99) reads the PEM, clients trust the .crt. Made
+  # when either is missing or the certificate ends within 30 days.
+  local crt=$HOOKLINE_SECRETS_DIR/hookline_tls.crt made
+  if ! sudo_if_needed test -s "$HOOKLINE_SECRETS_DIR/hookline_tls.pem" || ! openssl x509 -checkend 2592000 -noout -in "$crt" >/dev/null 2>&1; then
     made=$(mktemp -d)
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj /CN=localhost \
-      -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$made/key" -out "$made/crt" 2>/dev/null
+      -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$made/key" -out "$made/crt" 2>"$made/log" \
+      || { echo "compose: openssl could not make the load balancer's certificate:" >&2; cat "$made/log" >&2; rm -rf "$made"; return 1; }
     cat "$made/crt" "$made/key" | sudo_if_needed install -o 99 -g 99 -m 0400 /dev/stdin "$HOOKLINE_SECRETS_DIR/hookline_tls.pem"
-    sudo_if_needed install -m 0644 "$made/crt" "$HOOKLINE_SECRETS_DIR/hookline_tls.crt"
+    sudo_if_needed install -m 0644 "$made/crt" "$crt"
     rm -rf "$made"
   fi
 }
@@ -145,19 +148,25 @@ reloads() {
 
 # rotate_secret NAME: stdin written over the secret file NAME in place (a file bind-mounted into a
 # container stays the old one there when a new file replaces it), then each gateway sent SIGHUP
-# and waited for until it has read its configuration again (docs/gateway.md, SIGHUP).
+# and waited for until it has read its configuration again (docs/gateway.md, SIGHUP). Input with
+# no secret in it is refused before anything is written; when a gateway refuses the new file, the
+# old one is put back, which is what every gateway still uses. `up` writes the files from the
+# environment again.
 rotate_secret() {
-  local file=$HOOKLINE_SECRETS_DIR/$1 names name deadline failed=0
+  local file=$HOOKLINE_SECRETS_DIR/$1 names name deadline failed=0 new old
   case $1 in hookline_tls*) echo "compose: the certificate is HAProxy's, read when it starts: write it and restart haproxy" >&2; return 1 ;; esac
   [ -f "$file" ] || { echo "compose: no secret $1 (the secrets are: $(ls "$HOOKLINE_SECRETS_DIR" 2>/dev/null | tr '\n' ' '))" >&2; return 1; }
+  new=$(cat; echo .) && new=${new%.}
+  grep -q '[^[:space:]]' <<<"$new" || { echo "compose: no secret on standard input; $1 left as it is" >&2; return 1; }
+  old=$(sudo_if_needed cat "$file"; echo .) && old=${old%.}
   mapfile -t names < <(gateways)
   declare -A applied refused
   for name in "${names[@]}"; do
     applied[$name]=$(reloads "$name" applied) && refused[$name]=$(reloads "$name" refused) || return 1
   done
-  sudo_if_needed tee "$file" >/dev/null
+  printf '%s' "$new" | sudo_if_needed tee "$file" >/dev/null
   for name in "${names[@]}"; do
-    podman kill --signal HUP "$name" >/dev/null
+    podman kill --signal HUP "$name" >/dev/null || { echo "compose: $name could not be sent SIGHUP" >&2; failed=1; continue; }
     deadline=$((SECONDS + 10))
     # A look that gets no answer counts as no reload yet.
     while [ "$(reloads "$name" applied 2>/dev/null || echo "${applied[$name]}")" = "${applied[$name]}" ]; do
@@ -169,8 +178,12 @@ rotate_secret() {
       sleep 0.2
     done
   done
-  [ "$failed" = 0 ] && echo "compose: $1 rewritten; ${#names[@]} gateway(s) reloaded"
-  return "$failed"
+  if [ "$failed" != 0 ]; then
+    printf '%s' "$old" | sudo_if_needed tee "$file" >/dev/null
+    echo "compose: $1 put back as it was" >&2
+    return 1
+  fi
+  echo "compose: $1 rewritten; ${#names[@]} gateway(s) reloaded"
 }
 
 up() {

@@ -156,6 +156,8 @@ rotation_body=$(push_body "$(random_hex 20)")
 printf '%s\n%s\n' "$rotated" "$GITHUB_WEBHOOK_SECRET" | scripts/compose.sh secret github_webhook_secret
 expect '2??' "$rotated" "$GITHUB_WEBHOOK_SECRET"
 printf '%s\n' "$rotated" | scripts/compose.sh secret github_webhook_secret
+# Blank input is refused before the file is touched.
+if printf ' \n\n' | scripts/compose.sh secret github_webhook_secret 2>/dev/null; then say "a blank secret was written"; exit 1; fi
 expect 401 "$GITHUB_WEBHOOK_SECRET"
 expect '2??' "$rotated"
 say "secrets are files owned by uid 10001, mode 0400, in no environment; a rotation through the file and SIGHUP took the new and old secret, then the new one alone"
@@ -165,9 +167,23 @@ victim=$(scripts/compose.sh names | grep -E "^${HOOKLINE_COMPOSE_PROJECT}_gatewa
 [ -n "$victim" ] || { say "found no second gateway container to kill"; exit 1; }
 say "sending $count Shopify orders at $rate/s; killing $victim after $((count / 3))"
 load_started=$SECONDS
-python3 scripts/lib/compose_load.py --url "$lb/webhooks/shop" --secret "$SHOPIFY_WEBHOOK_SECRET" \
+if ! python3 scripts/lib/compose_load.py --url "$lb/webhooks/shop" --secret "$SHOPIFY_WEBHOOK_SECRET" \
   --orders-url "http://127.0.0.1:$HOOKLINE_ORDERS_PORT" --count "$count" --rate "$rate" --kill-at $((count / 3)) \
-  --kill-cmd "scripts/compose.sh kill $victim"
+  --kill-cmd "scripts/compose.sh kill $victim" --missing-out "$work/missing"; then
+  # Where an acknowledged order the service lacks is: in Kafka (the service did not apply it) or not.
+  if [ -s "$work/missing" ]; then
+    scripts/compose.sh exec monitor hookline tail shop orders/create --last 10000 --payload > "$work/tail" 2>&1 || true
+    scripts/compose.sh exec monitor hookline lag --group hookline-orders || true
+    while read -r order; do
+      if grep -q "\"id\":$order," "$work/tail"; then
+        say "order $order is in Kafka: $(grep -B1 "\"id\":$order," "$work/tail" | head -1)"
+      else
+        say "order $order is not among the $(grep -c 'orders.create' "$work/tail") records of webhooks.shop.orders.create"
+      fi
+    done < "$work/missing"
+  fi
+  exit 1
+fi
 say "load and accounting in $((SECONDS - load_started)) s: every acknowledged order is in the orders service"
 
 # --- the CLI inside the deployment, as docs/deploy.md runs it --------------------------------------

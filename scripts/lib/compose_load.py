@@ -146,6 +146,7 @@ def main():
     parser.add_argument("--kill-at", type=int, default=-1)
     parser.add_argument("--kill-cmd", default="")
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the orders service")
+    parser.add_argument("--missing-out", help="a file to write the ids of acknowledged orders missing from the service to, one a line")
     args = parser.parse_args()
 
     sender = Sender(args)
@@ -170,6 +171,9 @@ def main():
     print(f"load: figures: sent={args.count} acked={len(acked)} found={len(found)} missing={len(missing)}", flush=True)
     if missing:
         print(f"load: acknowledged but not in the orders service: {' '.join(missing[:20])}{' …' if len(missing) > 20 else ''}", file=sys.stderr)
+        if args.missing_out:
+            with open(args.missing_out, "w") as out:
+                out.write("".join(f"{order}\n" for order in missing))
         return 1
     if not acked:
         print("load: nothing was acknowledged", file=sys.stderr)
