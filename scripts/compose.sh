@@ -155,7 +155,7 @@ reloads() {
 rotate_secret() {
   local file=$HOOKLINE_SECRETS_DIR/$1 names name deadline failed=0 new old
   case $1 in hookline_tls*) echo "compose: the certificate is HAProxy's, read when it starts: write it and restart haproxy" >&2; return 1 ;; esac
-  [ -f "$file" ] || { echo "compose: no secret $1 (the secrets are: $(ls "$HOOKLINE_SECRETS_DIR" 2>/dev/null | tr '\n' ' '))" >&2; return 1; }
+  [[ $1 =~ ^[a-z0-9_]+$ ]] && [ -f "$file" ] || { echo "compose: no secret $1 (the secrets are: $(ls "$HOOKLINE_SECRETS_DIR" 2>/dev/null | tr '\n' ' '))" >&2; return 1; }
   new=$(cat; echo .) && new=${new%.}
   grep -q '[^[:space:]]' <<<"$new" || { echo "compose: no secret on standard input; $1 left as it is" >&2; return 1; }
   old=$(sudo_if_needed cat "$file"; echo .) && old=${old%.}

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import HooklineConfig
 import NIOPosix
 import Synchronization
 
@@ -25,11 +26,10 @@ package enum GatewayAddresses {
 
     /// Why `url` cannot be read (nil when it can): not an http(s) URL, or a `dns+` one that is not http.
     package static func problem(with url: String) -> String? {
-        let plain = url.hasPrefix(Self.prefix) ? String(url.dropFirst(Self.prefix.count)) : url
-        guard let parsed = URL(string: plain), let scheme = parsed.scheme?.lowercased(), parsed.host?.isEmpty == false,
-            scheme == "http" || (scheme == "https" && plain == url)
-        else {
-            return url.hasPrefix(Self.prefix)
+        let named = url.hasPrefix(Self.prefix)
+        let plain = named ? String(url.dropFirst(Self.prefix.count)) : url
+        guard let parsed = try? URL.http(plain, field: ""), !named || parsed.scheme?.lowercased() == "http" else {
+            return named
                 ? "\(url) is not a dns+http URL (dns+ reads each address over plain http: a certificate names the service, not an address)"
                 : "\(url) is not an http or https URL, nor a dns+http one"
         }
