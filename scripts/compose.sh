@@ -48,6 +48,7 @@ export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_dev-stripe-secret}
 export SHOPIFY_WEBHOOK_SECRET=${SHOPIFY_WEBHOOK_SECRET:-dev-shopify-secret}
 export GITLAB_WEBHOOK_TOKEN=${GITLAB_WEBHOOK_TOKEN:-dev-gitlab-token}
 export LEGACY_WEBHOOK_SECRET=${LEGACY_WEBHOOK_SECRET:-dev-legacy-secret}
+secret_variables=(GITHUB_WEBHOOK_SECRET STRIPE_WEBHOOK_SECRET SHOPIFY_WEBHOOK_SECRET GITLAB_WEBHOOK_TOKEN LEGACY_WEBHOOK_SECRET)
 export HOOKLINE_SECRETS_DIR=$state/secrets/$project
 files=(-f deploy/compose.yaml -f deploy/compose.local.yaml -f deploy/compose.tls.yaml)
 # The load balancer is published on loopback only here.
@@ -117,7 +118,7 @@ check_ports() {
 write_secrets() {
   local variable
   sudo_if_needed install -d -m 0755 "$HOOKLINE_SECRETS_DIR"
-  for variable in GITHUB_WEBHOOK_SECRET STRIPE_WEBHOOK_SECRET SHOPIFY_WEBHOOK_SECRET GITLAB_WEBHOOK_TOKEN LEGACY_WEBHOOK_SECRET; do
+  for variable in "${secret_variables[@]}"; do
     printf '%s' "${!variable}" | sudo_if_needed install -o 10001 -g 10001 -m 0400 /dev/stdin "$HOOKLINE_SECRETS_DIR/${variable,,}"
   done
   # The load balancer's certificate: HAProxy (uid 99) reads the PEM, clients trust the .crt. Made

@@ -306,25 +306,27 @@ def check_parity(prod, merged, config, config_vars):
 def check_secrets(label, compose):
     """The sources' secrets reach the gateway as Compose secrets (files under /run/secrets), never
     as values in a container's environment, where `inspect` and /proc show them."""
-    declared = compose.get("secrets") or {}
     services = hookline_services(compose)
     gateway_name = next((name for name, executable in services.items() if executable == "hookline-gateway"), None)
     if not check(gateway_name, f"{label}: no gateway service"):
         return
-    gateway = compose["services"][gateway_name]
-    mounted = {entry if isinstance(entry, str) else entry.get("source") for entry in gateway.get("secrets") or []}
-    env = environment(gateway)
     for variable in SECRETS_ENV:
-        value = env.get(variable) or ""
-        match = re.fullmatch(r"file:/run/secrets/([A-Za-z0-9_.-]+)", value)
-        if check(match, f"{label}: the gateway's {variable} should be file:/run/secrets/<name>, a Compose secret, not {'a value' if value else 'unset'}"):
-            name = match.group(1)
-            check(name in mounted, f"{label}: the gateway reads {value} but does not mount the secret {name}")
-            check("file" in (declared.get(name) or {}), f"{label}: secrets.{name} is not declared with a file")
+        check_secret_file(label, compose, gateway_name, variable, "file:")
     for name in services:
         if name != gateway_name:
             check(not compose["services"][name].get("secrets"), f"{label}: services.{name} mounts secrets; only the gateway verifies")
             check(not set(SECRETS_ENV) & set(environment(compose["services"][name])), f"{label}: services.{name} gets a source's secret")
+
+
+def check_secret_file(label, compose, service, variable, prefix):
+    """services.SERVICE's VARIABLE is PREFIX/run/secrets/<name>: a secret it mounts, declared with a file."""
+    value = environment(compose["services"][service]).get(variable) or ""
+    match = re.fullmatch(re.escape(prefix) + r"/run/secrets/([A-Za-z0-9_.-]+)", value)
+    if check(match, f"{label}: {service}'s {variable} should be {prefix}/run/secrets/<name>, a Compose secret, not {'a value' if value else 'unset'}"):
+        name = match.group(1)
+        mounted = {entry if isinstance(entry, str) else entry.get("source") for entry in compose["services"][service].get("secrets") or []}
+        check(name in mounted, f"{label}: {service} reads {value} but does not mount the secret {name}")
+        check("file" in ((compose.get("secrets") or {}).get(name) or {}), f"{label}: secrets.{name} is not declared with a file")
 
 
 def check_production(prod, config):
@@ -432,13 +434,7 @@ def check_tls(label, compose):
     """compose.tls.yaml: HAProxy gets its certificate as a Compose secret file and publishes 8443
     beside 8080, and haproxy.cfg binds 8443 with it when it is given."""
     haproxy = compose["services"]["haproxy"]
-    cert = environment(haproxy).get("HOOKLINE_TLS_CERT") or ""
-    match = re.fullmatch(r"/run/secrets/([A-Za-z0-9_.-]+)", cert)
-    if check(match, f"{label}: haproxy's HOOKLINE_TLS_CERT should be /run/secrets/<name>, not {cert or 'unset'}"):
-        name = match.group(1)
-        mounted = {entry if isinstance(entry, str) else entry.get("source") for entry in haproxy.get("secrets") or []}
-        check(name in mounted, f"{label}: haproxy reads {cert} but does not mount the secret {name}")
-        check("file" in ((compose.get("secrets") or {}).get(name) or {}), f"{label}: secrets.{name} is not declared with a file")
+    check_secret_file(label, compose, "haproxy", "HOOKLINE_TLS_CERT", "")
     targets = {target for _, target in published_ports(haproxy)}
     check({8080, 8443} <= targets, f"{label}: haproxy should publish 8080 and 8443, not {sorted(targets)}")
     cfg = read("deploy/haproxy/haproxy.cfg")
