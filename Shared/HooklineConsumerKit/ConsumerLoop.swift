@@ -199,7 +199,7 @@ struct ConsumerLoop: Sendable {
     /// database's offsets (after a crash between the database's commit and Kafka's, or a replay)
     /// commits nothing: the monitor would show lag, and a stalled group, that the service does not
     /// have. Only the partitions this instance holds, read between batches; a partition with no
-    /// row yet is left to `auto.offset.reset`, as at its start.
+    /// row yet commits nothing.
     private func refreshLag() async {
         if self.commitsToKafka {
             do {

@@ -7,7 +7,14 @@ import Synchronization
 ///
 /// ## Where a partition starts
 /// 1. At the database's `next_offset`, when one is stored and still belongs to the current log.
-/// 2. Else at the group's committed offset, else at the earliest offset (`auto.offset.reset`).
+/// 2. Else at the group's committed offset, else at offset 0.
+///
+/// Each is asked of the broker as an exact offset, never as its "earliest": the embedded broker
+/// answers that with the record written first, which is not always the one of the lowest offset
+/// when producers write at once, and the records between would be skipped. Where retention has
+/// removed the records at the offset asked for, the broker says so and librdkafka starts at the
+/// earliest it has (`auto.offset.reset`, logging a warning); the consumer's gap check
+/// (``KafkaConsumerConfiguration/offsetGapRecheck``) then reads there once more.
 ///
 /// When the cluster does not answer for the log's bounds at the assignment, the stored offsets
 /// are taken unchecked, and the other partitions start at the group's committed offsets.
@@ -35,7 +42,7 @@ import Synchronization
 /// `hookline replay` moved the group forward (the database's offset wins; docs/cli.md).
 ///
 /// A stored offset below the earliest offset (records removed by retention) starts that
-/// partition at its earliest record. On a broker without topic ids, a recreated log that has
+/// partition at its earliest record, as above. On a broker without topic ids, a recreated log that has
 /// already grown past the stored offset cannot be told apart from the old one.
 final class PartitionTracker: KafkaRebalanceListener {
     private let database: ConsumerDatabase
@@ -211,7 +218,7 @@ final class PartitionTracker: KafkaRebalanceListener {
         for partition in partitions {
             let first = earliest[partition] ?? 0
             if newLogs.contains(partition.topic) {
-                starts[partition] = .beginning
+                starts[partition] = .offset(0)
                 positions[partition] = first
             } else if let offset = stored[partition] {
                 if offset.nextOffset < first {
@@ -235,11 +242,10 @@ final class PartitionTracker: KafkaRebalanceListener {
                         ]
                     )
                 }
-                let start = max(offset.nextOffset, first)
-                starts[partition] = .offset(start)
-                positions[partition] = start
+                starts[partition] = .offset(offset.nextOffset)
+                positions[partition] = max(offset.nextOffset, first)
             } else {
-                starts[partition] = .committed
+                starts[partition] = .offset(max(committed[partition] ?? 0, 0))
                 positions[partition] = min(max(committed[partition] ?? first, first), latest[partition] ?? .max)
             }
         }

@@ -102,6 +102,12 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// topic created after it subscribed (webhook topics appear with their first event).
     /// Default: 2 seconds (librdkafka's is 5 minutes)
     public var metadataRefreshInterval: Duration
+    /// How long a partition waits to be read again when a fetch returned records past the offset
+    /// expected next (``OffsetGaps``): the embedded broker can hand out a record before an
+    /// earlier one is written. A real gap (transaction markers, compaction) costs this once each;
+    /// `nil` believes every fetch.
+    /// Default: 200 ms
+    public var offsetGapRecheck: Duration?
 
     public enum AutoOffsetReset: String, Sendable {
         case earliest, latest, error
@@ -114,7 +120,8 @@ public struct KafkaConsumerConfiguration: Sendable {
         autoOffsetReset: AutoOffsetReset = .earliest,
         isolationLevel: KafkaIsolationLevel = .readCommitted,
         bufferCapacity: Int = 10_000,
-        metadataRefreshInterval: Duration = .seconds(2)
+        metadataRefreshInterval: Duration = .seconds(2),
+        offsetGapRecheck: Duration? = .milliseconds(200)
     ) {
         self.kafka = kafka
         self.groupID = groupID
@@ -123,6 +130,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         self.isolationLevel = isolationLevel
         self.bufferCapacity = bufferCapacity
         self.metadataRefreshInterval = metadataRefreshInterval
+        self.offsetGapRecheck = offsetGapRecheck
     }
 
     var librdkafkaProperties: [String: String] {

@@ -28,10 +28,16 @@ public protocol KafkaRebalanceListener: Sendable {
 /// rebalances only inside a poll); should the application stay stuck for half of
 /// `max.poll.interval.ms`, it pauses fetching and polls on, so a slow application never makes the
 /// consumer leave its group or hold up its rebalances.
+///
+/// A partition's records reach the application in offset order, none skipped for a broker that
+/// returned records past one it had not finished writing: a record past the next offset expected
+/// makes the partition be read again from there after
+/// ``KafkaConsumerConfiguration/offsetGapRecheck`` (``OffsetGaps``).
 public final class KafkaConsumer: Sendable {
     public let configuration: KafkaConsumerConfiguration
     private let client: RDKafkaClient
     private let buffer: MessageBuffer
+    private let gaps: LockedOffsetGaps
     private let listener: (any KafkaRebalanceListener)?
     /// The thread polling the handle, started by the first ``subscribe(topics:)`` or
     /// ``assign(_:)``. Taken, for good, by ``close()`` or `deinit` before the handle goes: a
@@ -50,6 +56,7 @@ public final class KafkaConsumer: Sendable {
         self.listener = rebalanceListener
         self.logger = logger
         self.buffer = MessageBuffer(capacity: configuration.bufferCapacity)
+        self.gaps = LockedOffsetGaps(delay: configuration.offsetGapRecheck)
         self.client = try RDKafkaClient(kind: .consumer, properties: configuration.librdkafkaProperties, logger: logger) {
             rd_kafka_conf_set_rebalance_cb($0, rebalanceCallback)
             rd_kafka_conf_set_offset_commit_cb($0, offsetCommitCallback)
@@ -58,9 +65,10 @@ public final class KafkaConsumer: Sendable {
         rd_kafka_poll_set_consumer(self.client.handle)
         let client = self.client
         let buffer = self.buffer
+        let gaps = self.gaps
         let listener = self.listener
         self.client.callbackState.rebalance = { handle, err, list in
-            Self.rebalance(handle: handle, err: err, list: list, buffer: buffer, listener: listener, logger: client.logger)
+            Self.rebalance(handle: handle, err: err, list: list, buffer: buffer, gaps: gaps, listener: listener, logger: client.logger)
         }
     }
 
@@ -116,6 +124,10 @@ public final class KafkaConsumer: Sendable {
         let err = self.calls.run(whileClosing: false) {
             let list = RDKafkaClient.makePartitionList(starts.map { ($0.key, $0.value.librdkafkaOffset) })
             defer { rd_kafka_topic_partition_list_destroy(list) }
+            self.gaps.withLock { gaps in
+                gaps.revokeAll()
+                for (partition, start) in starts { gaps.assigned(partition, start: start.exactOffset) }
+            }
             return rd_kafka_assign(self.client.handle, list)
         }
         guard let err else { throw .closed("assigning partitions") }
@@ -142,12 +154,15 @@ public final class KafkaConsumer: Sendable {
             guard poll.thread == nil, !poll.taken else { return }
             let client = self.client
             let buffer = self.buffer
+            let gaps = self.gaps
             let logger = self.logger
             // Half of librdkafka's max.poll.interval.ms default (300 s), unless configured.
             let maxWait = Duration.milliseconds(
                 Int64(self.configuration.kafka.properties["max.poll.interval.ms"].flatMap(Int64.init) ?? 300_000) / 2
             )
             poll.thread = PollThread(name: "kafka-consumer") {
+                let now = ContinuousClock.now
+                gaps.readAgainWhenDue(now: now, handle: client.handle, logger: logger)
                 switch buffer.nextPollStep(now: .now, maxWait: maxWait) {
                 case .poll: break
                 case .wait:
@@ -169,7 +184,9 @@ public final class KafkaConsumer: Sendable {
                     }
                     return
                 }
-                buffer.append(KafkaConsumerMessage(copying: message))
+                let received = KafkaConsumerMessage(copying: message)
+                guard gaps.deliver(received, now: now, logger: logger) else { return }
+                buffer.append(received)
             }
         }
     }
@@ -330,6 +347,7 @@ extension KafkaConsumer {
         err: rd_kafka_resp_err_t,
         list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
         buffer: MessageBuffer,
+        gaps: LockedOffsetGaps,
         listener: (any KafkaRebalanceListener)?,
         logger: Logger
     ) {
@@ -338,14 +356,18 @@ extension KafkaConsumer {
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions)"])
+            var starts: [TopicPartition: KafkaStartOffset] = [:]
             if let listener {
-                let starts = waitFor { await listener.partitionsAssigned(partitions) }
+                starts = waitFor { await listener.partitionsAssigned(partitions) }
                 let count = Int(list.pointee.cnt)
                 for index in 0..<count {
                     let element = list.pointee.elems[index]
                     let partition = TopicPartition(topic: String(cString: element.topic), partition: element.partition)
                     list.pointee.elems[index].offset = (starts[partition] ?? .committed).librdkafkaOffset
                 }
+            }
+            gaps.withLock { gaps in
+                for partition in partitions { gaps.assigned(partition, start: starts[partition]?.exactOffset) }
             }
             if cooperative {
                 if let error = rd_kafka_incremental_assign(handle, list) {
@@ -360,6 +382,9 @@ extension KafkaConsumer {
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             logger.info("partitions revoked", metadata: ["kafka.partitions": "\(partitions)"])
             buffer.discard(Set(partitions))
+            gaps.withLock { gaps in
+                for partition in partitions { gaps.revoked(partition) }
+            }
             if let listener {
                 waitFor { await listener.partitionsRevoked(partitions) }
             }
@@ -373,6 +398,7 @@ extension KafkaConsumer {
         default:
             logger.error("rebalance failed", metadata: ["kafka.error": "\(KafkaError(err, operation: "rebalancing"))"])
             buffer.discard(Set(partitions))
+            gaps.withLock { $0.revokeAll() }
             rd_kafka_assign(handle, nil)
         }
     }
@@ -408,7 +434,74 @@ private let rebalanceCallback:
         callbacks.rebalance?(handle, err, list)
     }
 
+/// ``OffsetGaps`` shared by the poll thread (records, rebalances) and ``KafkaConsumer/assign(_:)``.
+final class LockedOffsetGaps: Sendable {
+    private let state: Mutex<OffsetGaps>
+
+    init(delay: Duration?) {
+        self.state = Mutex(OffsetGaps(delay: delay))
+    }
+
+    func withLock<Result: Sendable>(_ body: (inout OffsetGaps) -> Result) -> Result {
+        self.state.withLock { body(&$0) }
+    }
+
+    /// Whether `message` goes to the application; logs what the check found.
+    func deliver(_ message: KafkaConsumerMessage, now: ContinuousClock.Instant, logger: Logger) -> Bool {
+        let (verdict, finding) = self.state.withLock { $0.received(message.topicPartition, offset: message.offset, now: now) }
+        switch finding {
+        case nil: break
+        case .suspected(let from, let past):
+            logger.debug("a fetch returned records past offsets not received; reading the partition again", metadata: [
+                "kafka.partition": "\(message.topicPartition)", "kafka.missing_offsets": "\(from)..<\(past)",
+            ])
+        case .filled(let from, let past):
+            // The broker had handed out records past ones it had not finished writing: without the
+            // second read, these would have been skipped for good.
+            logger.warning("records a fetch had skipped were read again; none is lost", metadata: [
+                "kafka.partition": "\(message.topicPartition)", "kafka.skipped_offsets": "\(from)..<\(past)",
+            ])
+        case .kept(let from, let past):
+            logger.debug("no records at these offsets (transaction markers, compaction or retention); going on", metadata: [
+                "kafka.partition": "\(message.topicPartition)", "kafka.absent_offsets": "\(from)..<\(past)",
+            ])
+        }
+        return verdict == .deliver
+    }
+
+    /// Seeks the partitions due to be read again. Waits for the seek (it purges what was fetched
+    /// before it, which an asynchronous one would not promise); one that fails is tried again later.
+    func readAgainWhenDue(now: ContinuousClock.Instant, handle: OpaquePointer, logger: Logger) {
+        let due = self.state.withLock { $0.readAgain(now: now) }
+        guard !due.isEmpty else { return }
+        let list = RDKafkaClient.makePartitionList(due)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        var failed: [(TopicPartition, rd_kafka_resp_err_t)] = []
+        if let error = rd_kafka_seek_partitions(handle, list, 5_000) {
+            let code = rd_kafka_error_code(error)
+            rd_kafka_error_destroy(error)
+            failed = due.map { ($0.0, code) }
+        } else {
+            failed = RDKafkaClient.entries(of: list).filter { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }.map { ($0.topicPartition, $0.error) }
+        }
+        guard !failed.isEmpty else { return }
+        self.state.withLock { gaps in
+            for (partition, _) in failed { gaps.readAgainFailed(partition, now: .now) }
+        }
+        for (partition, code) in failed {
+            logger.warning("could not read a partition again from before a gap; trying again", metadata: [
+                "kafka.partition": "\(partition)", "kafka.error": "\(KafkaError(code, operation: "seeking"))",
+            ])
+        }
+    }
+}
+
 extension KafkaStartOffset {
+    /// The offset, when this start is one.
+    var exactOffset: Int64? {
+        if case .offset(let offset) = self { offset } else { nil }
+    }
+
     var librdkafkaOffset: Int64 {
         switch self {
         case .offset(let offset): offset
