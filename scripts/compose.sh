@@ -11,7 +11,8 @@
 #   scripts/compose.sh tls-certificate   the path of the load balancer's certificate, for clients
 #   scripts/compose.sh secret NAME < FILE   the secret file NAME (github_webhook_secret, …) rewritten
 #                                from stdin, one secret per line, and every gateway reloaded (SIGHUP);
-#                                until the next `up`, which writes the files from the environment
+#                                until the next `up`, which writes the files from the environment;
+#                                hookline_tls.pem (a chain, then its key) is loaded into HAProxy live
 #   scripts/compose.sh compose ARGS...   podman-compose itself, with both files and the project
 #
 # podman runs rootful with runc, cgroupfs and no default ulimits, set in a generated
@@ -135,6 +136,15 @@ write_secrets() {
   fi
 }
 
+# running SERVICE: the first running container of SERVICE; fails, saying so, when there is none.
+running() {
+  local name
+  name=$(podman ps --filter "label=io.podman.compose.project=$project" --filter status=running --format '{{.Names}}' \
+    | grep -E "^${project}_$1_[0-9]+$" | sort | head -1 || true)
+  [ -n "$name" ] || { echo "compose: no running container of service $1 in project $project" >&2; return 1; }
+  echo "$name"
+}
+
 # gateways: the running gateway containers.
 gateways() { podman ps --filter "label=io.podman.compose.project=$project" --filter status=running --format '{{.Names}}' | grep -E "^${project}_gateway_[0-9]+$" | sort; }
 
@@ -155,7 +165,7 @@ reloads() {
 # environment again.
 rotate_secret() {
   local file=$HOOKLINE_SECRETS_DIR/$1 names name deadline failed=0 new old
-  case $1 in hookline_tls*) echo "compose: the certificate is HAProxy's, read when it starts: write it and restart haproxy" >&2; return 1 ;; esac
+  case $1 in hookline_tls.pem) rotate_certificate; return ;; esac
   [[ $1 =~ ^[a-z0-9_]+$ ]] && [ -f "$file" ] || { echo "compose: no secret $1 (the secrets are: $(ls "$HOOKLINE_SECRETS_DIR" 2>/dev/null | tr '\n' ' '))" >&2; return 1; }
   new=$(cat; echo .) && new=${new%.}
   grep -q '[^[:space:]]' <<<"$new" || { echo "compose: no secret on standard input; $1 left as it is" >&2; return 1; }
@@ -185,6 +195,30 @@ rotate_secret() {
     return 1
   fi
   echo "compose: $1 rewritten; ${#names[@]} gateway(s) reloaded"
+}
+
+# rotate_certificate: stdin, a certificate chain and then its private key in PEM, written over
+# the load balancer's hookline_tls.pem in place and loaded into the running HAProxy through its
+# runtime API (deploy/haproxy/reload-certificate.sh): nothing restarts, and connections already
+# open keep the certificate they have. Input without a certificate and its key is refused before
+# anything is written; when HAProxy refuses the file, the old one is put back, which is what it
+# still serves. hookline_tls.crt, for clients to trust, becomes the new chain.
+rotate_certificate() {
+  local file=$HOOKLINE_SECRETS_DIR/hookline_tls.pem new old haproxy certificate key
+  new=$(cat)
+  certificate=$(openssl x509 -noout -pubkey <<<"$new" 2>/dev/null) && key=$(openssl pkey -pubout <<<"$new" 2>/dev/null) \
+    && [ "$certificate" = "$key" ] \
+    || { echo "compose: hookline_tls.pem takes a certificate chain and then its private key, in PEM; left as it is" >&2; return 1; }
+  haproxy=$(running haproxy) || return 1
+  old=$(sudo_if_needed cat "$file")
+  printf '%s\n' "$new" | sudo_if_needed tee "$file" >/dev/null
+  if ! podman exec "$haproxy" bash /usr/local/etc/haproxy/reload-certificate.sh | sed 's/^/  /'; then
+    printf '%s\n' "$old" | sudo_if_needed tee "$file" >/dev/null
+    echo "compose: hookline_tls.pem put back as it was" >&2
+    return 1
+  fi
+  sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' <<<"$new" | sudo_if_needed install -m 0644 /dev/stdin "$HOOKLINE_SECRETS_DIR/hookline_tls.crt"
+  echo "compose: hookline_tls.pem rewritten; HAProxy serves it (clients trust $HOOKLINE_SECRETS_DIR/hookline_tls.crt)"
 }
 
 up() {
@@ -234,9 +268,7 @@ case "${1:-}" in
   kill) shift; podman kill "$@" ;;
   names) containers ;;
   exec)
-    name=$(podman ps --filter "label=io.podman.compose.project=$project" --filter status=running --format '{{.Names}}' \
-      | grep -E "^${project}_${2:?usage: scripts/compose.sh exec SERVICE COMMAND...}_[0-9]+$" | sort | head -1 || true)
-    [ -n "$name" ] || { echo "compose: no running container of service $2 in project $project" >&2; exit 1; }
+    name=$(running "${2:?usage: scripts/compose.sh exec SERVICE COMMAND...}") || exit 1
     shift 2; podman exec "$name" "$@" ;;
   healthy) wait_healthy "${2:-60}" ;;
   tls-certificate) echo "$HOOKLINE_SECRETS_DIR/hookline_tls.crt" ;;

@@ -4,7 +4,8 @@
 #      orders, payments, ci and the monitor, every healthcheck passing;
 #   2. a signed GitHub push through the load balancer (127.0.0.1) becomes a build in the CI service,
 #      and one over HTTPS (HTTP/2, the self-signed certificate trusted) is accepted too;
-#      the monitor reads each gateway replica (dns+), and they count these pushes between them;
+#      a renewed certificate is loaded into HAProxy without a restart, every https push meanwhile
+#      accepted; the monitor reads each gateway replica (dns+), and they count these pushes between them;
 #   3. the sources' secrets are files mounted into the gateways (uid 10001, mode 0400), not in their
 #      environment or podman-compose's log; a GitHub secret rotated through its file and SIGHUP
 #      (scripts/compose.sh secret): new and old accepted, then the new one alone;
@@ -95,6 +96,38 @@ say "signed GitHub push → $status → build $sha in the CI service; a forged o
 tls=$(base=https://127.0.0.1:$HOOKLINE_TLS_PORT write_out='%{http_code} HTTP/%{http_version}' push "$GITHUB_WEBHOOK_SECRET" "$(push_body "$(random_hex 20)")")
 [[ $tls == "2"??" HTTP/2" ]] || { say "a signed push over https got '$tls', not a 2xx over HTTP/2"; exit 1; }
 say "the same over https://127.0.0.1:$HOOKLINE_TLS_PORT → $tls"
+# A renewal: a certificate of a new key loaded into the running HAProxy (scripts/compose.sh secret
+# hookline_tls.pem, its runtime API) while https pushes, each on a new connection trusting either
+# certificate, go on; every one is accepted, and new connections get the new certificate. A key
+# that is not the certificate's is refused, and the renewed one stays.
+cp "$ca" "$work/old.crt"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$work/renewed.key" -out "$work/renewed.crt" 2>/dev/null
+cat "$work/old.crt" "$work/renewed.crt" >"$work/both.crt"
+(
+  export ca=$work/both.crt base=https://127.0.0.1:$HOOKLINE_TLS_PORT
+  # Until the renewal is done (at most 300, should this script stop first), then 5 more.
+  for _ in $(seq 300); do [ -e "$work/renewed" ] && break; push "$GITHUB_WEBHOOK_SECRET" "$(push_body "$(random_hex 20)")" || true; echo; done
+  for _ in 1 2 3 4 5; do push "$GITHUB_WEBHOOK_SECRET" "$(push_body "$(random_hex 20)")" || true; echo; done
+) >"$work/during" &
+pushing=$!
+sleep 1
+cat "$work/renewed.crt" "$work/renewed.key" | scripts/compose.sh secret hookline_tls.pem
+touch "$work/renewed"
+wait "$pushing" || true
+during=$(wc -l <"$work/during")
+[ "$(grep -c '^2' "$work/during")" = "$during" ] || { say "https pushes during the renewal got $(sort "$work/during" | uniq -c | tr -s ' \n' ' '), not all 2xx"; exit 1; }
+served=$(openssl s_client -connect "127.0.0.1:$HOOKLINE_TLS_PORT" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)
+[ "$served" = "$(openssl x509 -noout -fingerprint -sha256 -in "$work/renewed.crt")" ] || { say "the load balancer serves $served, not the renewed certificate"; exit 1; }
+cmp -s "$ca" "$work/renewed.crt" || { say "$ca is not the renewed certificate"; exit 1; }
+tls=$(base=https://127.0.0.1:$HOOKLINE_TLS_PORT ca=$work/old.crt push "$GITHUB_WEBHOOK_SECRET" "$(push_body "$(random_hex 20)")" || true)
+[ "$tls" = 000 ] || { say "a client trusting only the old certificate got HTTP $tls after the renewal"; exit 1; }
+if cat "$work/old.crt" "$work/renewed.key" | scripts/compose.sh secret hookline_tls.pem 2>/dev/null; then
+  say "a certificate with another certificate's key was taken"; exit 1
+fi
+served=$(openssl s_client -connect "127.0.0.1:$HOOKLINE_TLS_PORT" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)
+[ "$served" = "$(openssl x509 -noout -fingerprint -sha256 -in "$work/renewed.crt")" ] || { say "after a refused certificate the load balancer serves $served"; exit 1; }
+say "a renewed certificate loaded into HAProxy live: $during https pushes meanwhile all 2xx, new connections get it; a mismatched key refused"
 for path in /metrics /metrics/ //metrics; do
   metrics=$(curl -s -o /dev/null -w '%{http_code}' "$lb$path")
   [ "$metrics" = 404 ] || { say "the load balancer serves a gateway's $path (HTTP $metrics), where providers reach it"; exit 1; }
@@ -114,7 +147,7 @@ say "a signed push of $big_bytes bytes → $status → build $big_sha in the CI 
 
 # --- the monitor reads every gateway replica (dns+http://gateway:8080) ------------------------------
 # One line per replica in /api/status, each under its own address and answering; together they
-# count the three pushes above (a look every 5 s).
+# count the pushes above, at least three (a look every 5 s).
 replicas() {
   curl -sf "http://127.0.0.1:$HOOKLINE_MONITOR_PORT/api/status" | python3 -c '
 import json, sys

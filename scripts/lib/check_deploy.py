@@ -10,7 +10,8 @@
 - the sources' secrets are Compose secrets mounted into the gateway alone, none in an environment;
 - the production topology: three KRaft brokers, replication 3, min.insync.replicas 2, no topic
   auto-creation, a scalable gateway behind HAProxy, a healthcheck on every service;
-- TLS (compose.tls.yaml): HAProxy's certificate a Compose secret, 8443 published, bound in haproxy.cfg;
+- TLS (compose.tls.yaml): HAProxy's certificate a Compose secret, 8443 published, bound in haproxy.cfg,
+  a renewal loaded through the runtime API on the container's loopback;
 - the Prometheus alert rules name metrics that exist;
 - deploy/Dockerfile: a multi-stage build on the official Swift image of Ubuntu noble, the Swift
   runtime linked statically, every executable product copied, a non-root user.
@@ -440,6 +441,15 @@ def check_tls(label, compose):
     cfg = read("deploy/haproxy/haproxy.cfg")
     check(re.search(r'^\.if defined\(HOOKLINE_TLS_CERT\)\n\s+bind\s+:8443\s+ssl\s+crt\s+"\$\{HOOKLINE_TLS_CERT\}"', cfg, re.M),
           "haproxy.cfg: bind :8443 ssl crt \"${HOOKLINE_TLS_CERT}\" when HOOKLINE_TLS_CERT is defined")
+    # A renewal is loaded through the runtime API (deploy/haproxy/reload-certificate.sh), which
+    # must answer on the container's loopback alone: it can replace the certificate.
+    check(re.search(r"^\.if defined\(HOOKLINE_TLS_CERT\)\n(\s+#.*\n)*\s+stats socket ipv4@127\.0\.0\.1:9999 level admin\n\.endif", cfg, re.M)
+          and len(re.findall(r"^\s*stats socket", cfg, re.M)) == 1,
+          "haproxy.cfg: the runtime API (stats socket ipv4@127.0.0.1:9999 level admin) only when HOOKLINE_TLS_CERT is defined, and no other")
+    script = "/usr/local/etc/haproxy/reload-certificate.sh"
+    check(f"./haproxy/reload-certificate.sh:{script}:ro" in (haproxy.get("volumes") or []),
+          f"{label}: haproxy should mount ./haproxy/reload-certificate.sh read-only at {script}")
+    check("127.0.0.1/9999" in read("deploy/haproxy/reload-certificate.sh"), "reload-certificate.sh: the runtime API on 127.0.0.1:9999, as haproxy.cfg opens it")
 
 
 def check_dockerfile():
