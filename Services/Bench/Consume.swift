@@ -49,25 +49,14 @@ struct Consume: AsyncParsableCommand {
         guard failures.count == 0 else { throw ValidationError("\(failures.count) preload records failed") }
         print("preloaded \(self.count) events in \(seconds(preload.duration(to: .now))) s")
 
-        // 1. Raw consume rate: the Swift consumer, no-op handler.
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(kafka: kafka, groupID: "\(prefix)-raw", sessionTimeout: .seconds(6)),
-            logger: logger
-        )
-        try consumer.subscribe(topics: [topic])
-        var seen = 0
-        // From the first batch: the group join is not consuming. The events of that batch came
-        // before the clock started, so they are left out of the rate, as the service's first are.
-        var rawStart: (at: ContinuousClock.Instant, seen: Int)?
-        while seen < self.count {
-            let batch = await consumer.nextBatch(maxCount: 5000, timeout: .seconds(30))
-            guard !batch.isEmpty else { throw ValidationError("the raw consumer stalled at \(seen)") }
-            seen += batch.count
-            rawStart = rawStart ?? (.now, seen)
+        // 1. Raw consume rate: the Swift consumer, no-op handler; also without its offset-gap
+        // check, alternated (unchecked, checked, unchecked, checked), for what the check costs.
+        var rates: [Bool: [Double]] = [:]
+        for (round, gapCheck) in [false, true, false, true].enumerated() {
+            rates[gapCheck, default: []].append(try await self.rawRate(kafka: kafka, topic: topic, group: "\(prefix)-raw\(round)", gapCheck: gapCheck, logger: logger))
         }
-        guard let rawStart, seen > rawStart.seen else { throw ValidationError("the raw consumer took all \(seen) events in one batch: raise --count") }
-        let raw = Double(seen - rawStart.seen) / seconds(rawStart.at.duration(to: .now))
-        await consumer.close()
+        let raw = rates[true]!.reduce(0, +) / 2
+        let rawUnchecked = rates[false]!.reduce(0, +) / 2
 
         // 2. The orders service, effects durable (WAL, one transaction per batch).
         let database = URL(fileURLWithPath: self.directory).appendingPathComponent("\(prefix)-orders.sqlite").path
@@ -106,7 +95,32 @@ struct Consume: AsyncParsableCommand {
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         guard done == self.count else { throw ValidationError("the service applied \(done) of \(self.count)") }
 
-        print("RESULT raw_eps=\(Int(raw)) service_eps=\(Int(service)) ratio=\(String(Int(service / raw * 100)))% events=\(self.count) batch_size=\(configuration.batchSize) transactions=\(batches) seconds_in_transactions=\(inBatches) seconds_total=\(serviceSeconds) wal_bytes=\(walBytes)")
+        print("raw rounds (events/s): unchecked \(rates[false]!.map { Int($0) }), checked \(rates[true]!.map { Int($0) })")
+        print("RESULT raw_eps=\(Int(raw)) raw_unchecked_eps=\(Int(rawUnchecked)) gap_check_cost=\(Int((1 - raw / rawUnchecked) * 100))% service_eps=\(Int(service)) ratio=\(String(Int(service / raw * 100)))% events=\(self.count) batch_size=\(configuration.batchSize) transactions=\(batches) seconds_in_transactions=\(inBatches) seconds_total=\(serviceSeconds) wal_bytes=\(walBytes)")
+    }
+}
+
+extension Consume {
+    /// The events a second a consumer of a new group with a no-op handler reads the topic at, from
+    /// its first batch (the group join is not consuming; that batch's events came before the
+    /// clock started, so they are left out, as the service's first are).
+    func rawRate(kafka: KafkaConfiguration, topic: String, group: String, gapCheck: Bool, logger: Logger) async throws -> Double {
+        var configuration = KafkaConsumerConfiguration(kafka: kafka, groupID: group, sessionTimeout: .seconds(6))
+        if !gapCheck { configuration.offsetGapRecheck = nil }
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        try consumer.subscribe(topics: [topic])
+        var seen = 0
+        var start: (at: ContinuousClock.Instant, seen: Int)?
+        while seen < self.count {
+            let batch = await consumer.nextBatch(maxCount: 5000, timeout: .seconds(30))
+            guard !batch.isEmpty else { throw ValidationError("the raw consumer stalled at \(seen)") }
+            seen += batch.count
+            start = start ?? (.now, seen)
+        }
+        let elapsed = start.map { seconds($0.at.duration(to: .now)) }
+        await consumer.close()
+        guard let start, let elapsed, seen > start.seen else { throw ValidationError("the raw consumer took all \(seen) events in one batch: raise --count") }
+        return Double(seen - start.seen) / elapsed
     }
 }
 
