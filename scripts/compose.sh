@@ -212,9 +212,15 @@ rotate_certificate() {
   haproxy=$(running haproxy) || return 1
   old=$(sudo_if_needed cat "$file")
   printf '%s\n' "$new" | sudo_if_needed tee "$file" >/dev/null
-  if ! podman exec "$haproxy" bash /usr/local/etc/haproxy/reload-certificate.sh | sed 's/^/  /'; then
+  local status=0
+  podman exec "$haproxy" bash /usr/local/etc/haproxy/reload-certificate.sh | sed 's/^/  /' || status=$?
+  if [ "$status" = 1 ]; then
+    # Refused: HAProxy serves the old certificate, and the file says so again.
     printf '%s\n' "$old" | sudo_if_needed tee "$file" >/dev/null
     echo "compose: hookline_tls.pem put back as it was" >&2
+    return 1
+  elif [ "$status" != 0 ]; then
+    echo "compose: hookline_tls.pem rewritten, but whether HAProxy took it is unknown (status $status): run this again" >&2
     return 1
   fi
   sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' <<<"$new" | sudo_if_needed install -m 0644 /dev/stdin "$HOOKLINE_SECRETS_DIR/hookline_tls.crt"

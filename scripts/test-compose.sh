@@ -31,6 +31,8 @@ say() { printf '\033[1mtest-compose:\033[0m %s\n' "$*"; }
 finish() {
   local code=$?
   trap - EXIT
+  # The https pushes of the certificate renewal, should the script stop during it.
+  if [ -n "${pushing:-}" ]; then kill "$pushing" 2>/dev/null || true; wait "$pushing" 2>/dev/null || true; fi
   rm -rf "$work"
   if [ "$code" != 0 ]; then
     say "FAILED; container states and the last lines of each log:"
@@ -115,6 +117,7 @@ sleep 1
 cat "$work/renewed.crt" "$work/renewed.key" | scripts/compose.sh secret hookline_tls.pem
 touch "$work/renewed"
 wait "$pushing" || true
+pushing=
 during=$(wc -l <"$work/during")
 [ "$(grep -c '^2' "$work/during")" = "$during" ] || { say "https pushes during the renewal got $(sort "$work/during" | uniq -c | tr -s ' \n' ' '), not all 2xx"; exit 1; }
 served=$(openssl s_client -connect "127.0.0.1:$HOOKLINE_TLS_PORT" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)
@@ -125,9 +128,16 @@ tls=$(base=https://127.0.0.1:$HOOKLINE_TLS_PORT ca=$work/old.crt push "$GITHUB_W
 if cat "$work/old.crt" "$work/renewed.key" | scripts/compose.sh secret hookline_tls.pem 2>/dev/null; then
   say "a certificate with another certificate's key was taken"; exit 1
 fi
+# A damaged chain passes that check; HAProxy refuses it, and the file is put back.
+damaged=$(printf -- '-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----')
+if cat "$work/renewed.crt" "$work/renewed.key" <(echo "$damaged") | scripts/compose.sh secret hookline_tls.pem 2>/dev/null; then
+  say "a certificate with a damaged chain was taken"; exit 1
+fi
+cmp -s <(scripts/compose.sh exec haproxy cat /run/secrets/hookline_tls_pem) <(cat "$work/renewed.crt" "$work/renewed.key") \
+  || { say "after HAProxy refused a certificate, its file was not put back"; exit 1; }
 served=$(openssl s_client -connect "127.0.0.1:$HOOKLINE_TLS_PORT" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)
 [ "$served" = "$(openssl x509 -noout -fingerprint -sha256 -in "$work/renewed.crt")" ] || { say "after a refused certificate the load balancer serves $served"; exit 1; }
-say "a renewed certificate loaded into HAProxy live: $during https pushes meanwhile all 2xx, new connections get it; a mismatched key refused"
+say "a renewed certificate loaded into HAProxy live: $during https pushes meanwhile all 2xx, new connections get it; a mismatched key refused, a damaged chain refused by HAProxy and the file put back"
 for path in /metrics /metrics/ //metrics; do
   metrics=$(curl -s -o /dev/null -w '%{http_code}' "$lb$path")
   [ "$metrics" = 404 ] || { say "the load balancer serves a gateway's $path (HTTP $metrics), where providers reach it"; exit 1; }

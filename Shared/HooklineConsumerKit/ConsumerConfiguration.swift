@@ -119,7 +119,8 @@ package struct ConsumerConfiguration: Sendable {
             groupID: self.groupID,
             sessionTimeout: self.sessionTimeout,
             autoOffsetReset: .earliest,
-            // Read what the gateway wrote as soon as it is acknowledged; it does not use transactions.
+            // Read what the gateway wrote as soon as it is acknowledged; it does not use transactions,
+            // so an offset a fetch skips is the broker's doing, and read again (offsetGapRecheck).
             isolationLevel: .readUncommitted,
             bufferCapacity: max(self.batchSize * 4, 2000)
         )

@@ -104,8 +104,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var metadataRefreshInterval: Duration
     /// How long a partition waits to be read again when a fetch returned records past the offset
     /// expected next (``OffsetGaps``): the embedded broker can hand out a record before an
-    /// earlier one is written. A real gap (transaction markers, compaction) costs this once each;
-    /// `nil` believes every fetch.
+    /// earlier one is written. Each real gap (transaction markers, compaction) costs this and a
+    /// fetch again, so a consumer of a topic with many transactions should set `nil`, which
+    /// believes every fetch.
     /// Default: 200 ms
     public var offsetGapRecheck: Duration?
 

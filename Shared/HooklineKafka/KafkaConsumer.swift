@@ -161,8 +161,7 @@ public final class KafkaConsumer: Sendable {
                 Int64(self.configuration.kafka.properties["max.poll.interval.ms"].flatMap(Int64.init) ?? 300_000) / 2
             )
             poll.thread = PollThread(name: "kafka-consumer") {
-                let now = ContinuousClock.now
-                gaps.readAgainWhenDue(now: now, handle: client.handle, logger: logger)
+                gaps.readAgainWhenDue(handle: client.handle, logger: logger)
                 switch buffer.nextPollStep(now: .now, maxWait: maxWait) {
                 case .poll: break
                 case .wait:
@@ -185,7 +184,7 @@ public final class KafkaConsumer: Sendable {
                     return
                 }
                 let received = KafkaConsumerMessage(copying: message)
-                guard gaps.deliver(received, now: now, logger: logger) else { return }
+                guard gaps.deliver(received, logger: logger) else { return }
                 buffer.append(received)
             }
         }
@@ -434,12 +433,15 @@ private let rebalanceCallback:
         callbacks.rebalance?(handle, err, list)
     }
 
-/// ``OffsetGaps`` shared by the poll thread (records, rebalances) and ``KafkaConsumer/assign(_:)``.
+/// ``OffsetGaps`` shared by the poll thread (records, rebalances, the reads again) and
+/// ``KafkaConsumer/assign(_:)``; with the check off, records pass without taking its lock.
 final class LockedOffsetGaps: Sendable {
     private let state: Mutex<OffsetGaps>
+    private let enabled: Bool
 
     init(delay: Duration?) {
         self.state = Mutex(OffsetGaps(delay: delay))
+        self.enabled = delay != nil
     }
 
     func withLock<Result: Sendable>(_ body: (inout OffsetGaps) -> Result) -> Result {
@@ -447,8 +449,9 @@ final class LockedOffsetGaps: Sendable {
     }
 
     /// Whether `message` goes to the application; logs what the check found.
-    func deliver(_ message: KafkaConsumerMessage, now: ContinuousClock.Instant, logger: Logger) -> Bool {
-        let (verdict, finding) = self.state.withLock { $0.received(message.topicPartition, offset: message.offset, now: now) }
+    func deliver(_ message: KafkaConsumerMessage, logger: Logger) -> Bool {
+        guard self.enabled else { return true }
+        let (verdict, finding) = self.state.withLock { $0.received(message.topicPartition, offset: message.offset, now: .now) }
         switch finding {
         case nil: break
         case .suspected(let from, let past):
@@ -462,31 +465,36 @@ final class LockedOffsetGaps: Sendable {
                 "kafka.partition": "\(message.topicPartition)", "kafka.skipped_offsets": "\(from)..<\(past)",
             ])
         case .kept(let from, let past):
-            logger.debug("no records at these offsets (transaction markers, compaction or retention); going on", metadata: [
+            // Logged where it can be seen: on a broker that stores in order this is a real gap, and
+            // on one that does not, a record that took longer than the delay to be stored.
+            logger.info("no records at these offsets on a second read (transaction markers, compaction or retention); going on", metadata: [
                 "kafka.partition": "\(message.topicPartition)", "kafka.absent_offsets": "\(from)..<\(past)",
             ])
         }
         return verdict == .deliver
     }
 
-    /// Seeks the partitions due to be read again. Waits for the seek (it purges what was fetched
-    /// before it, which an asynchronous one would not promise); one that fails is tried again later.
-    func readAgainWhenDue(now: ContinuousClock.Instant, handle: OpaquePointer, logger: Logger) {
-        let due = self.state.withLock { $0.readAgain(now: now) }
-        guard !due.isEmpty else { return }
-        let list = RDKafkaClient.makePartitionList(due)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        var failed: [(TopicPartition, rd_kafka_resp_err_t)] = []
-        if let error = rd_kafka_seek_partitions(handle, list, 5_000) {
-            let code = rd_kafka_error_code(error)
-            rd_kafka_error_destroy(error)
-            failed = due.map { ($0.0, code) }
-        } else {
-            failed = RDKafkaClient.entries(of: list).filter { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }.map { ($0.topicPartition, $0.error) }
-        }
-        guard !failed.isEmpty else { return }
-        self.state.withLock { gaps in
+    /// Seeks the partitions due to be read again; one that fails is tried again later. The seek is
+    /// made under the lock, so that ``KafkaConsumer/assign(_:)`` on another thread cannot replace
+    /// the assignment between the look and the seek; it waits for the seek to know whether it
+    /// failed. librdkafka drops what was fetched for a partition before a seek of it.
+    func readAgainWhenDue(handle: OpaquePointer, logger: Logger) {
+        guard self.enabled else { return }
+        let failed = self.state.withLock { gaps -> [(TopicPartition, rd_kafka_resp_err_t)] in
+            let due = gaps.readAgain(now: .now)
+            guard !due.isEmpty else { return [] }
+            let list = RDKafkaClient.makePartitionList(due)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            var failed: [(TopicPartition, rd_kafka_resp_err_t)]
+            if let error = rd_kafka_seek_partitions(handle, list, 5_000) {
+                let code = rd_kafka_error_code(error)
+                rd_kafka_error_destroy(error)
+                failed = due.map { ($0.0, code) }
+            } else {
+                failed = RDKafkaClient.entries(of: list).filter { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }.map { ($0.topicPartition, $0.error) }
+            }
             for (partition, _) in failed { gaps.readAgainFailed(partition, now: .now) }
+            return failed
         }
         for (partition, code) in failed {
             logger.warning("could not read a partition again from before a gap; trying again", metadata: [
