@@ -101,11 +101,17 @@ say "the same over https://127.0.0.1:$HOOKLINE_TLS_PORT → $tls"
 # A renewal: a certificate of a new key loaded into the running HAProxy (scripts/compose.sh secret
 # hookline_tls.pem, its runtime API) while https pushes, each on a new connection trusting either
 # certificate, go on; every one is accepted, and new connections get the new certificate. A key
-# that is not the certificate's is refused, and the renewed one stays.
+# that is not the certificate's (refused by compose.sh) and a damaged chain (by HAProxy, the file
+# put back) change nothing.
 cp "$ca" "$work/old.crt"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$work/renewed.key" -out "$work/renewed.crt" 2>/dev/null
 cat "$work/old.crt" "$work/renewed.crt" >"$work/both.crt"
+# serves_renewed: whether a new connection to the load balancer gets the renewed certificate.
+serves_renewed() {
+  [ "$(openssl s_client -connect "127.0.0.1:$HOOKLINE_TLS_PORT" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)" \
+    = "$(openssl x509 -noout -fingerprint -sha256 -in "$work/renewed.crt")" ]
+}
 (
   export ca=$work/both.crt base=https://127.0.0.1:$HOOKLINE_TLS_PORT
   # Until the renewal is done (at most 300, should this script stop first), then 5 more.
@@ -120,8 +126,7 @@ wait "$pushing" || true
 pushing=
 during=$(wc -l <"$work/during")
 [ "$(grep -c '^2' "$work/during")" = "$during" ] || { say "https pushes during the renewal got $(sort "$work/during" | uniq -c | tr -s ' \n' ' '), not all 2xx"; exit 1; }
-served=$(openssl s_client -connect "127.0.0.1:$HOOKLINE_TLS_PORT" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)
-[ "$served" = "$(openssl x509 -noout -fingerprint -sha256 -in "$work/renewed.crt")" ] || { say "the load balancer serves $served, not the renewed certificate"; exit 1; }
+serves_renewed || { say "the load balancer does not serve the renewed certificate"; exit 1; }
 cmp -s "$ca" "$work/renewed.crt" || { say "$ca is not the renewed certificate"; exit 1; }
 tls=$(base=https://127.0.0.1:$HOOKLINE_TLS_PORT ca=$work/old.crt push "$GITHUB_WEBHOOK_SECRET" "$(push_body "$(random_hex 20)")" || true)
 [ "$tls" = 000 ] || { say "a client trusting only the old certificate got HTTP $tls after the renewal"; exit 1; }
@@ -135,8 +140,7 @@ if cat "$work/renewed.crt" "$work/renewed.key" <(echo "$damaged") | scripts/comp
 fi
 cmp -s <(scripts/compose.sh exec haproxy cat /run/secrets/hookline_tls_pem) <(cat "$work/renewed.crt" "$work/renewed.key") \
   || { say "after HAProxy refused a certificate, its file was not put back"; exit 1; }
-served=$(openssl s_client -connect "127.0.0.1:$HOOKLINE_TLS_PORT" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)
-[ "$served" = "$(openssl x509 -noout -fingerprint -sha256 -in "$work/renewed.crt")" ] || { say "after a refused certificate the load balancer serves $served"; exit 1; }
+serves_renewed || { say "after a refused certificate the load balancer no longer serves the renewed one"; exit 1; }
 say "a renewed certificate loaded into HAProxy live: $during https pushes meanwhile all 2xx, new connections get it; a mismatched key refused, a damaged chain refused by HAProxy and the file put back"
 for path in /metrics /metrics/ //metrics; do
   metrics=$(curl -s -o /dev/null -w '%{http_code}' "$lb$path")
