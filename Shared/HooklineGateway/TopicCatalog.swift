@@ -79,10 +79,11 @@ final class TopicCatalog: Sendable {
             case .done:
                 return
             case .wait(let task):
-                guard try await firstOf(task, orDeadline: deadline) else {
+                // Not cancelled at the deadline: other first uses may still wait for it.
+                guard let created = await task.value(before: deadline) else {
                     throw Self.timedOut(topic, "the broker did not create the topic before the ack deadline")
                 }
-                return
+                return try created.get()
             case .waitForSlot:
                 guard await self.creationFinished(before: deadline) else {
                     throw Self.timedOut(topic, "\(Self.maxCreating) other topics were being created until the ack deadline")
@@ -151,36 +152,5 @@ final class TopicCatalog: Sendable {
 
     func isKnown(_ topic: String) -> Bool {
         self.state.withLock { if case .ready = $0.topics[topic] { true } else { false } }
-    }
-}
-
-/// Waits for `task` until `deadline`: true when it finished first (or rethrows its error), false
-/// when the deadline came first. The task is not cancelled: other waiters may still want it.
-private func firstOf(_ task: Task<Result<Void, KafkaError>, Never>, orDeadline deadline: ContinuousClock.Instant) async throws(KafkaError) -> Bool {
-    let once = ResumeOnce()
-    let outcome = await withUnsafeContinuation { continuation in
-        once.set(continuation)
-        let timer = Task {
-            try? await Task.sleep(until: deadline, clock: .continuous)
-            once.resume(.success(false))
-        }
-        Task {
-            once.resume(await task.value.map { true })
-            timer.cancel()
-        }
-    }
-    return try outcome.get()
-}
-
-/// A continuation that the first of several racers resumes.
-private final class ResumeOnce: Sendable {
-    private let continuation = Mutex<UnsafeContinuation<Result<Bool, KafkaError>, Never>?>(nil)
-
-    func set(_ continuation: UnsafeContinuation<Result<Bool, KafkaError>, Never>) {
-        self.continuation.withLock { $0 = continuation }
-    }
-
-    func resume(_ result: Result<Bool, KafkaError>) {
-        self.continuation.withLock { $0.take() }?.resume(returning: result)
     }
 }

@@ -5,8 +5,8 @@ import Darwin
 #endif
 import Foundation
 import HooklineConfig
+import HooklineKafka
 import NIOPosix
-import Synchronization
 
 /// The gateways behind one name. A configured gateway URL is read as it is, except one written
 /// `dns+http://NAME:PORT` (Thanos and Cortex spell service discovery the same way): at each look,
@@ -45,11 +45,19 @@ package enum GatewayAddresses {
         guard let components = URLComponents(string: plain), let host = components.host, let range = components.rangeOfHost else {
             return .failure(GatewayAddressError(message: "\(url) has no host to resolve"))
         }
+        // A lookup blocked in getaddrinfo (a resolver that does not answer) cannot be cancelled:
+        // it is given up at the deadline, and finishes on its own.
+        let lookup = Task { () -> Result<[String], any Error> in
+            do { return .success(try await resolve(host)) } catch { return .failure(error) }
+        }
         let addresses: [String]
-        do {
-            addresses = try await Self.first(of: { try await resolve(host) }, orFailAfter: timeout)
-        } catch {
+        switch await lookup.value(before: .now + timeout) {
+        case .success(let found)?:
+            addresses = found
+        case .failure(let error)?:
             return .failure(GatewayAddressError(message: "\(host) (\(url)) does not resolve: \(error)"))
+        case nil:
+            return .failure(GatewayAddressError(message: "\(host) (\(url)) does not resolve: no answer within \(timeout.inSeconds) s"))
         }
         guard !addresses.isEmpty else { return .failure(GatewayAddressError(message: "\(host) (\(url)) has no address")) }
         let v4 = addresses.filter { !$0.contains(":") }
@@ -62,26 +70,6 @@ package enum GatewayAddresses {
     /// blocks.
     package static let system: Resolve = { host in
         try await NIOThreadPool.singleton.runIfActive { try Self.lookUp(host) }
-    }
-
-    /// `work`'s result, or an error once `timeout` has passed, whichever comes first. Unlike a task
-    /// group, it does not wait for `work` to end: a lookup blocked in `getaddrinfo` (a resolver
-    /// that does not answer) cannot be cancelled, and finishes on its own.
-    private static func first<T: Sendable>(of work: @escaping @Sendable () async throws -> T, orFailAfter timeout: Duration) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let pending = Mutex<CheckedContinuation<T, any Error>?>(continuation)
-            let finish: @Sendable (Result<T, any Error>) -> Void = { result in
-                pending.withLock { $0.take() }?.resume(with: result)
-            }
-            let timer = Task {
-                try await Task.sleep(for: timeout)
-                finish(.failure(GatewayAddressError(message: "no answer within \(timeout.inSeconds) s")))
-            }
-            Task {
-                do { finish(.success(try await work())) } catch { finish(.failure(error)) }
-                timer.cancel()
-            }
-        }
     }
 
     private static func lookUp(_ host: String) throws(GatewayAddressError) -> [String] {
