@@ -43,9 +43,10 @@ struct GatewayAddressesTests {
         }
         #expect(slow.message == "slow (dns+http://slow:8080) does not resolve: no answer within 0.2 s")
         #expect(ContinuousClock.now - started < .seconds(5))
-        // The system's resolver: /etc/hosts names localhost; a numeric host is itself.
-        #expect(try await GatewayAddresses.expand("dns+http://localhost:9", timeout: .seconds(2), resolve: GatewayAddresses.system).get().contains("http://127.0.0.1:9"))
-        #expect(try await GatewayAddresses.expand("dns+http://127.0.0.7:9", timeout: .seconds(2), resolve: GatewayAddresses.system).get() == ["http://127.0.0.7:9"])
+        // The system's resolver: /etc/hosts names localhost; a numeric host is itself. A generous
+        // timeout: with the whole suite running on two cores, one lookup once took over 2 s.
+        #expect(try await GatewayAddresses.expand("dns+http://localhost:9", timeout: .seconds(15), resolve: GatewayAddresses.system).get().contains("http://127.0.0.1:9"))
+        #expect(try await GatewayAddresses.expand("dns+http://127.0.0.7:9", timeout: .seconds(15), resolve: GatewayAddresses.system).get() == ["http://127.0.0.7:9"])
     }
 
     @Test("two gateways behind one name are read apart, each with its own counters; one that stops is down under its own address, and an unresolved name is down under its URL")
