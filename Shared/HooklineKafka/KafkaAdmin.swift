@@ -7,13 +7,22 @@ import Synchronization
 public final class KafkaAdmin: Sendable {
     private let client: RDKafkaClient
     private let poller: PollThread
+    /// Checks the end offsets a broker may list short (the embedded one), `nil` when not to.
+    private let endProbe: EndOffsetProbe?
     /// How long one admin request may take. Default: 10 seconds
     public let requestTimeout: Duration
 
-    public init(configuration: KafkaConfiguration, requestTimeout: Duration = .seconds(10), logger: Logger) throws(KafkaError) {
+    public convenience init(configuration: KafkaConfiguration, requestTimeout: Duration = .seconds(10), logger: Logger) throws(KafkaError) {
+        try self.init(configuration: configuration, requestTimeout: requestTimeout, checksDatedEnds: true, logger: logger)
+    }
+
+    /// - Parameter checksDatedEnds: whether a dated "latest" answer is checked by a fetch
+    ///   (``listOffsetsOfEach(_:_:isolationLevel:)``); off only to see what a broker lists.
+    package init(configuration: KafkaConfiguration, requestTimeout: Duration = .seconds(10), checksDatedEnds: Bool, logger: Logger) throws(KafkaError) {
         let client = try RDKafkaClient(kind: .producer, properties: Self.properties(configuration), logger: logger)
         self.client = client
         self.requestTimeout = requestTimeout
+        self.endProbe = checksDatedEnds ? EndOffsetProbe(kafka: configuration, timeout: min(requestTimeout, .seconds(3)), logger: logger) : nil
         // Serves logs and error callbacks; admin results arrive on their own queues.
         self.poller = PollThread(name: "kafka-admin") { rd_kafka_poll(client.handle, 100) }
     }
@@ -289,12 +298,37 @@ public final class KafkaAdmin: Sendable {
     /// Like ``listOffsets(_:_:isolationLevel:)``, with each partition's own outcome: a partition
     /// whose leader is down (or that does not exist) fails alone, and the others still answer.
     /// Throws only when the request as a whole fails.
+    ///
+    /// An end the broker dates is checked by a fetch (``EndOffsetProbe``): the embedded broker
+    /// dates its "latest" answers, and lists them short after records written in batches. Apache
+    /// Kafka does not date them, and is asked nothing more.
     public func listOffsetsOfEach(
         _ partitions: [TopicPartition],
         _ spec: OffsetSpec,
         isolationLevel: KafkaIsolationLevel
     ) async throws(KafkaError) -> [TopicPartition: Result<Int64, KafkaError>] {
-        guard !partitions.isEmpty else { return [:] }
+        var (offsets, dated) = try await self.listOffsetsAsAnswered(partitions, spec, isolationLevel: isolationLevel)
+        guard case .latest = spec, let probe = self.endProbe, !dated.isEmpty else { return offsets }
+        var listed: [TopicPartition: Int64] = [:]
+        for partition in dated { listed[partition] = try? offsets[partition]?.get() }
+        let cancelled = CancellationFlag()
+        let ends = await withTaskCancellationHandler {
+            await probe.ends(listed, isolationLevel: isolationLevel, cancelled: cancelled)
+        } onCancel: {
+            cancelled.set()
+        }
+        for (partition, end) in ends { offsets[partition] = .success(end) }
+        return offsets
+    }
+
+    /// The offsets as the broker answered them, and the partitions whose answer came with a
+    /// timestamp.
+    private func listOffsetsAsAnswered(
+        _ partitions: [TopicPartition],
+        _ spec: OffsetSpec,
+        isolationLevel: KafkaIsolationLevel
+    ) async throws(KafkaError) -> (offsets: [TopicPartition: Result<Int64, KafkaError>], dated: Set<TopicPartition>) {
+        guard !partitions.isEmpty else { return ([:], []) }
         return try await self.request("listing offsets") { handle, options, queue in
             let level = isolationLevel == .readCommitted ? RD_KAFKA_ISOLATION_LEVEL_READ_COMMITTED : RD_KAFKA_ISOLATION_LEVEL_READ_UNCOMMITTED
             if let error = rd_kafka_AdminOptions_set_isolation_level(options, level) {
@@ -308,6 +342,7 @@ public final class KafkaAdmin: Sendable {
             var count = 0
             let infos = rd_kafka_ListOffsets_result_infos(rd_kafka_event_ListOffsets_result(event), &count)
             var offsets: [TopicPartition: Result<Int64, KafkaError>] = [:]
+            var dated: Set<TopicPartition> = []
             for index in 0..<count {
                 let element = rd_kafka_ListOffsetsResultInfo_topic_partition(infos![index])!.pointee
                 let partition = TopicPartition(topic: String(cString: element.topic), partition: element.partition)
@@ -315,16 +350,17 @@ public final class KafkaAdmin: Sendable {
                     offsets[partition] = .failure(KafkaError(element.err, operation: "listing offsets of \(partition)"))
                     continue
                 }
+                let timestamp = rd_kafka_ListOffsetsResultInfo_timestamp(infos![index])
+                if timestamp >= 0 { dated.insert(partition) }
                 if case .timestamp(let milliseconds) = spec {
                     // A hit is a record at or after the time. Kafka answers -1 when there is none;
                     // the embedded broker answers offset 0 instead, with an earlier timestamp.
-                    let found = rd_kafka_ListOffsetsResultInfo_timestamp(infos![index])
-                    offsets[partition] = .success(element.offset >= 0 && found >= max(milliseconds, 0) ? element.offset : -1)
+                    offsets[partition] = .success(element.offset >= 0 && timestamp >= max(milliseconds, 0) ? element.offset : -1)
                 } else {
                     offsets[partition] = .success(element.offset)
                 }
             }
-            return .success(offsets)
+            return .success((offsets, dated))
         }
     }
 

@@ -16,29 +16,42 @@ struct KafkaAdminTests {
         #expect(listed?.partitions == [0, 1, 2])
     }
 
-    /// What README.md and docs/monitoring.md say of the embedded broker: its end offset is the
-    /// last batch's first offset + 1, so after a burst it reads far below what the log holds.
-    /// Fails, and those docs want changing, once the broker reports the true end.
-    @Test("the embedded broker's end offset after a burst is the last batch's first offset + 1, far below the records it holds")
+    /// What README.md and docs/monitoring.md say of the embedded broker: the end offset it lists
+    /// is the last batch's first offset + 1, so after a burst far below what the log holds; the
+    /// admin client finds the true end with a fetch (`EndOffsetProbe`), at both isolation levels.
+    /// The first expectation fails, and those docs want changing, once the broker lists the true end.
+    @Test("after a burst the embedded broker lists an end far below the records it holds, and the admin client finds the true one")
     func embeddedBrokerEndAfterABurst() async throws {
         let broker = try await TestKafka.broker()
         let admin = try TestKafka.admin(broker)
+        let asListed = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), checksDatedEnds: false, logger: TestKafka.logger)
         let topic = TestKafka.uniqueName("burst")
-        try await admin.createTopics([.init(name: topic, partitions: 1)])
+        try await admin.createTopics([.init(name: topic, partitions: 2)])
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), linger: .milliseconds(50)),
             logger: TestKafka.logger
         )
-        for index in 0..<3 { _ = try await producer.send(topic: topic, value: Array("single-\(index)".utf8)) }
+        for index in 0..<3 { _ = try await producer.send(topic: topic, key: Array("one".utf8), value: Array("single-\(index)".utf8)) }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for index in 0..<200 { group.addTask { _ = try await producer.send(topic: topic, value: Array("burst-\(index)".utf8)) } }
+            for index in 0..<200 { group.addTask { _ = try await producer.send(topic: topic, key: Array("one".utf8), value: Array("burst-\(index)".utf8)) } }
             try await group.waitForAll()
         }
         await producer.shutdown()
-
         let metadata = try #require(try await admin.listTopics().first { $0.name == topic })
-        let end = try #require(try await admin.watermarks(topics: [metadata], isolationLevel: .readUncommitted).first?.value.end)
-        #expect(end > 3 && end < 203, "end \(end)")
+        let written = metadata.topicPartitions
+        // Every record went to one partition (one key); which one is the partitioner's.
+        let ends = try await asListed.listOffsets(written, .latest, isolationLevel: .readUncommitted)
+        let full = try #require(ends.first { $0.value > 0 }?.key)
+        let listed = try #require(ends[full])
+        #expect(listed > 3 && listed < 203, "listed end \(listed)")
+
+        for level in [KafkaIsolationLevel.readUncommitted, .readCommitted] {
+            let found = try await admin.listOffsets(written, .latest, isolationLevel: level)
+            #expect(found[full] == 203, "\(level)")
+            // The partition with no record is not dated, and stays at 0.
+            #expect(found.filter { $0.key != full }.values.allSatisfy { $0 == 0 }, "\(found)")
+        }
+        #expect(try await admin.watermarks(topics: [metadata], isolationLevel: .readUncommitted)[full]?.end == 203)
 
         // All 203 records are there to read.
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(broker, group: TestKafka.uniqueName("burst")), logger: TestKafka.logger)
