@@ -46,6 +46,19 @@ struct JSONScannerTests {
         #expect(value("/b", #"{"a":[1,2,}],"b":1}"#) == nil)
     }
 
+    @Test func wellFormedIsOneWholeValue() {
+        for good in [#"{"a":1}"#, " {\"a\":[1,{\"b\":null}]} \r\n", "[]", "1", #""s""#, "true"] {
+            #expect(JSONScanner.isWellFormed(bytes(good)), "\(good)")
+        }
+        for bad in [#"{"a":1"#, #"{"a":1}}"#, #"{"a":1} x"#, #"{"a":1}{}"#, #"{"a":1,}"#, "", " ", "{\"a\":1}\u{0}", "1 2", #"{"a":01}"#] {
+            #expect(!JSONScanner.isWellFormed(bytes(bad)), "\(bad)")
+        }
+        #expect(JSONScanner.isObject(bytes(#" {"a":1}"#)))
+        #expect(!JSONScanner.isObject(bytes("[1]")))
+        let deep = String(repeating: "[", count: 1_000) + String(repeating: "]", count: 1_000)
+        #expect(!JSONScanner.isWellFormed(bytes(deep)))
+    }
+
     @Test func numbersFollowTheGrammar() {
         #expect(value("/n", #"{"n":-0.5e+10}"#) == .number("-0.5e+10"))
         #expect(value("/n", #"{"n":1234567890123}"#)?.integer == 1_234_567_890_123)
@@ -94,6 +107,13 @@ struct JSONScannerTests {
             #expect((try? JSONSerialization.jsonObject(with: Data(document), options: [.fragmentsAllowed])) != nil, "\(text)")
             for leaf in leaves {
                 #expect(JSONScanner.value(at: JSONPointer(leaf.pointer)!, in: document) == leaf.value, "\(leaf.pointer) in \(text)")
+            }
+            #expect(JSONScanner.isWellFormed(document), "\(text)")
+            // An object or array cut anywhere is not whole.
+            if let first = text.trimmingCharacters(in: .whitespacesAndNewlines).utf8.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+                let end = document.lastIndex { $0 == UInt8(ascii: "}") || $0 == UInt8(ascii: "]") }!
+                let cut = Int(generator.next() % UInt64(end))
+                #expect(!JSONScanner.isWellFormed(Array(document.prefix(cut))), "\(text) cut at \(cut)")
             }
             // Mutations of a valid document never crash.
             for _ in 0..<5 where !document.isEmpty {

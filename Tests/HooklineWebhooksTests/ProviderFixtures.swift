@@ -13,8 +13,9 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
     let name: String
     let provider: String
     let configuration: ProviderConfiguration
-    /// Signs a delivery at `timestamp` (the body may depend on it: Linear).
-    let sign: @Sendable (Credential, Int64) throws -> SignedWebhook
+    /// Signs a delivery of this body at `timestamp`.
+    let sign: @Sendable (Credential, Int64, [UInt8]) throws -> SignedWebhook
+    /// The delivery's body at a timestamp (it may depend on it: Linear).
     let body: @Sendable (Int64) -> [UInt8]
     /// Whether the scheme holds a timestamp to the tolerance.
     let timestamped: Bool
@@ -33,9 +34,11 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { self.name }
 
-    func request(_ credential: Credential = .current, timestamp: Int64 = now) throws -> WebhookRequest {
-        let signed = try self.sign(credential, timestamp)
-        return WebhookRequest(headerFields: signed.headerFields, body: self.body(timestamp), url: signed.url, now: now)
+    /// A delivery signed with `credential` at `timestamp`, of the fixture's body or of `body`.
+    func request(_ credential: Credential = .current, timestamp: Int64 = now, body: [UInt8]? = nil) throws -> WebhookRequest {
+        let body = body ?? self.body(timestamp)
+        let signed = try self.sign(credential, timestamp, body)
+        return WebhookRequest(headerFields: signed.headerFields, body: body, url: signed.url, now: now)
     }
 
     func verifier() throws -> any WebhookVerifier {
@@ -69,12 +72,12 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
             name: name ?? provider,
             provider: provider,
             configuration: configured,
-            sign: { credential, timestamp in
+            sign: { credential, timestamp, body in
                 try WebhookProviders.sign(
                     provider: provider,
                     WebhookSigningInput(
                         secret: secrets[credential.rawValue],
-                        body: body(timestamp),
+                        body: body,
                         event: event,
                         id: id,
                         key: key,
@@ -121,8 +124,8 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
             name: name,
             provider: self.provider,
             configuration: self.configuration,
-            sign: { credential, timestamp in
-                let signed = try sign(credential, timestamp)
+            sign: { credential, timestamp, body in
+                let signed = try sign(credential, timestamp, body)
                 let fields = signed.headerFields.map { HTTPField(name: HTTPField.Name(renamed($0.name.canonicalName))!, value: $0.value) }
                 return SignedWebhook(headerFields: HTTPFields(fields), url: signed.url)
             },
@@ -167,12 +170,12 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
             name: "gitlab (signing token)",
             provider: "gitlab",
             configuration: ProviderConfiguration(signingTokens: Array(TestKeys.whsec.prefix(2))),
-            sign: { credential, timestamp in
+            sign: { credential, timestamp, body in
                 try WebhookProviders.sign(
                     provider: "gitlab",
                     WebhookSigningInput(
                         signingToken: TestKeys.whsec[credential.rawValue],
-                        body: bytes(#"{"object_kind":"tag_push","project":{"path_with_namespace":"group/app"}}"#),
+                        body: body,
                         event: "tag_push",
                         id: "idem-2",
                         timestamp: timestamp
@@ -238,12 +241,12 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
             name: "standard-webhooks (v1a)",
             provider: "standard-webhooks",
             configuration: ProviderConfiguration(publicKeys: Array(TestKeys.whpk.prefix(2))),
-            sign: { credential, timestamp in
+            sign: { credential, timestamp, body in
                 try WebhookProviders.sign(
                     provider: "standard-webhooks",
                     WebhookSigningInput(
                         privateKey: TestKeys.whsk[credential.rawValue],
-                        body: bytes(#"{"type":"invoice.paid"}"#),
+                        body: body,
                         id: "msg_2",
                         timestamp: timestamp
                     )
@@ -261,12 +264,12 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
             name: "discord",
             provider: "discord",
             configuration: ProviderConfiguration(publicKeys: Array(TestKeys.publicHex.prefix(2))),
-            sign: { credential, timestamp in
+            sign: { credential, timestamp, body in
                 try WebhookProviders.sign(
                     provider: "discord",
                     WebhookSigningInput(
                         privateKey: TestKeys.seedHex[credential.rawValue],
-                        body: bytes(#"{"type":2,"id":"i1","guild_id":"g1","data":{"name":"hello"}}"#),
+                        body: body,
                         timestamp: timestamp
                     )
                 )

@@ -54,6 +54,28 @@ struct ProviderRoundTripTests {
         expectRefusal(.badSignature, .unauthorized) { () throws(WebhookError) in try verifier.verify(request) }
     }
 
+    /// The providers that read routing facts (event, id, key, timestamp) from a JSON body: one that
+    /// is not a whole JSON document (cut short, or with bytes after it) is a 400, not routed by
+    /// what could be read before it broke. GitHub, Shopify and Twilio read their facts from headers
+    /// or a form.
+    static let routedByJSONBody: Set<String> = ["gitlab", "stripe", "slack", "standard-webhooks", "discord", "hmac-sha256", "square", "paddle", "linear", "intercom"]
+
+    @Test func everyOtherProviderRoutesByHeadersOrAForm() {
+        #expect(Set(WebhookProviders.names).subtracting(Self.routedByJSONBody) == ["github", "shopify", "twilio"])
+    }
+
+    @Test(arguments: ProviderFixture.all.filter { routedByJSONBody.contains($0.provider) })
+    func signedBodyThatIsNotWholeJSONIsMalformed(_ fixture: ProviderFixture) throws {
+        let verifier = try fixture.verifier()
+        let body = fixture.body(now)
+        for broken in [Array(body.dropLast()), body + bytes(" x"), body + bytes("{}"), Array(body.prefix(body.count / 2))] {
+            let request = try fixture.request(body: broken)
+            expectRefusal(.malformedBody, .badRequest) { () throws(WebhookError) in try verifier.verify(request) }
+        }
+        // Whitespace around the document is still one document.
+        #expect(try verifier.verify(fixture.request(body: bytes(" \n") + body + bytes("\r\n "))).event == fixture.event)
+    }
+
     @Test(arguments: ProviderFixture.all.filter(\.bodyAuthenticated))
     func tamperedBodyIsRefused(_ fixture: ProviderFixture) throws {
         let verifier = try fixture.verifier()

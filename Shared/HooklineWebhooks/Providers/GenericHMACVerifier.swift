@@ -63,6 +63,10 @@ public struct GenericHMACVerifier: WebhookVerifier {
         guard self.keys.authenticates(code, { $0.update(bytes: request.body) }) else {
             throw .badSignature(self.signatureHeader)
         }
+        // A body read for its event or key must be whole: a document cut short is not routed.
+        if self.eventPointer != nil || self.keyPointer != nil, !JSONScanner.isWellFormed(request.body) {
+            throw .malformedBody("a JSON document")
+        }
         let headerEvent = try self.eventHeader.flatMap { (name) throws(WebhookError) in try headers.optional(name) }
         let bodyEvent = self.eventPointer.flatMap { JSONScanner.value(at: $0, in: request.body)?.text }
         // Compared as the topic name spells them: `New_Order` and `new_order` are one event.

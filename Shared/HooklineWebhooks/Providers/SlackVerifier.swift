@@ -77,7 +77,7 @@ public struct SlackVerifier: WebhookVerifier {
     }
 
     private func json(_ body: [UInt8]) throws(WebhookError) -> VerifiedWebhook {
-        guard JSONScanner.looksLikeObject(body) else { throw .malformedBody("a JSON object or a form") }
+        guard JSONScanner.isObject(body) else { throw .malformedBody("a JSON object or a form") }
         let type = JSONScanner.value(at: Self.type, in: body)?.string
         let team = JSONScanner.value(at: Self.teamID, in: body)?.string
         switch type {
@@ -105,6 +105,7 @@ public struct SlackVerifier: WebhookVerifier {
     private func form(_ pairs: [FormBody.Pair]) throws(WebhookError) -> VerifiedWebhook {
         if let payload = pairs.first("payload") {
             let json = Array(payload.utf8)
+            guard JSONScanner.isObject(json) else { throw .malformedBody("a form whose payload is a JSON object") }
             guard let type = JSONScanner.value(at: Self.type, in: json)?.string else {
                 throw .malformedBody("an interactivity payload with a type")
             }

@@ -51,6 +51,23 @@ package enum JSONScanner {
         }
     }
 
+    /// Whether `document` is one whole JSON value and nothing else (whitespace aside), nested no
+    /// deeper than ``maximumDepth``: what a provider whose routing facts are in the body requires
+    /// before it reads them, since ``value(at:in:)`` stops at the value it looks for.
+    package static func isWellFormed(_ document: [UInt8]) -> Bool {
+        document.withUnsafeBufferPointer { buffer in
+            var cursor = Cursor(base: buffer)
+            guard cursor.skipValue(depth: 0) else { return false }
+            cursor.skipWhitespace()
+            return cursor.index == buffer.count
+        }
+    }
+
+    /// Whether `document` is one whole JSON object (``isWellFormed(_:)``, and an object).
+    package static func isObject(_ document: [UInt8]) -> Bool {
+        self.looksLikeObject(document) && self.isWellFormed(document)
+    }
+
     /// Whether `document` starts (after whitespace) with `{`.
     static func looksLikeObject(_ document: [UInt8]) -> Bool {
         for byte in document {
