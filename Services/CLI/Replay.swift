@@ -11,7 +11,8 @@ struct Replay: AsyncParsableCommand {
         discussion: """
             The group must be stopped: while it has members (or is not Empty) the command refuses \
             with exit code 3 and says how many members are active. Prints old → new offset per \
-            partition; --dry-run changes nothing. A group without any committed offset (a name \
+            partition; --dry-run changes nothing, and runs while the group does too (saying it would \
+            be refused then). A group without any committed offset (a name \
             mistyped, say) is refused with exit code 1, since moving its offsets would create it; \
             --create gives a new group its first offsets.
 
@@ -92,12 +93,14 @@ struct Replay: AsyncParsableCommand {
             let configuration = try self.cluster.load()
             let admin = try self.cluster.admin(configuration)
 
+            // A running group would overwrite the new offsets with its own: refused, but a dry run
+            // (which changes nothing) shows what the replay would do, and says it would be refused.
+            var running: String?
             if let group = try await admin.describeConsumerGroups([self.group]).first,
                 !group.members.isEmpty || !["Empty", "Dead", "Unknown"].contains(group.state)
             {
-                throw CLIError.refused(
-                    "group \(self.group) has \(group.members.count) active member(s) (state \(group.state)); stop its consumers, then run replay again"
-                )
+                running = "group \(self.group) has \(group.members.count) active member(s) (state \(group.state)); stop its consumers, then run replay"
+                if !self.dryRun { throw CLIError.refused(running! + " again") }
             }
             let old = try await admin.committedOffsets(group: self.group)
             // Committing offsets for a group creates it: a mistyped name would be "replayed", and
@@ -142,6 +145,7 @@ struct Replay: AsyncParsableCommand {
                     "group": self.group,
                     "topic": self.topic,
                     "dry_run": self.dryRun,
+                    "refused_while_running": JSONOutput.orNull(running),
                     "partitions": partitions.map { partition -> [String: Any] in
                         ["partition": Int(partition.partition), "old": JSONOutput.orNull(old[partition]), "new": new[partition]!]
                     },
@@ -152,6 +156,7 @@ struct Replay: AsyncParsableCommand {
             for partition in partitions {
                 print("  partition \(partition.partition): \(old[partition].map(String.init) ?? "none") → \(new[partition]!)")
             }
+            if let running { print("Without --dry-run this would be refused now: \(running) without --dry-run.") }
             if !self.dryRun {
                 print("Committed. Hookline services start from their own database's offsets: see `hookline replay --help`.")
             }

@@ -6,6 +6,7 @@ import HooklineConfig
 import HooklineWebhooks
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// `hookline send <source> <event>`: signs a sample delivery (or `--file`) exactly as the
 /// source's provider does and POSTs it to the gateway, like `stripe trigger`.
@@ -101,14 +102,46 @@ struct Send: AsyncParsableCommand {
 
     // MARK: - Sending
 
+    /// Why a file could not be read or a connection made, in the system's words: NIO describes a
+    /// refused connection by the step that saw it (`connection reset (error set): Connection
+    /// refused (errno: 111)`), Foundation a missing file by its Cocoa error.
+    static func reason(_ error: any Error) -> String {
+        switch error {
+        case let error as IOError:
+            return String(cString: strerror(error.errnoCode))
+        case let error as NIOConnectionError:
+            // Every address tried failed: the first one's reason (they are alike on one host).
+            if let first = error.connectionErrors.first { return self.reason(first.error) }
+            return error.dnsAError.map(self.reason) ?? error.dnsAAAAError.map(self.reason) ?? "\(error)"
+        case let error as CocoaError:
+            if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+                return String(cString: strerror(Int32(underlying.code)))
+            }
+            switch error.code {
+            case .fileReadNoSuchFile, .fileNoSuchFile: return String(cString: strerror(ENOENT))
+            case .fileReadNoPermission: return String(cString: strerror(EACCES))
+            default: return error.localizedDescription
+            }
+        default:
+            return "\(error)"
+        }
+    }
+
     private func send() async throws {
         guard let sourceName = self.source, let event = self.event else { return }
         let signer = try self.signer(source: sourceName)
         let sample = WebhookSamples.sample(provider: signer.provider, event: event)
         var body: [UInt8]?
         if let file = self.file {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw CLIError.failed("cannot read \(file)")
+            let data: Data
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw CLIError.failed("cannot read \(file): \(String(cString: strerror(EISDIR)))")
+            }
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: file))
+            } catch {
+                throw CLIError.failed("cannot read \(file): \(Self.reason(error))")
             }
             body = Array(data)
         } else if sample == nil {
@@ -138,13 +171,23 @@ struct Send: AsyncParsableCommand {
         let status: Int
         let reason: String
         let answer: [UInt8]
+        // One connection attempt: the shared client retries a refused one with backoff until the
+        // request's deadline, so a gateway that is not running would be reported after 30 s.
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let outcome: Result<(Int, String, [UInt8]), any Error>
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(self.timeout))
-            status = Int(response.status.code)
-            reason = response.status.reasonPhrase
-            answer = Array(try await response.body.collect(upTo: 1024 * 1024).readableBytesView)
+            let response = try await client.execute(request, timeout: .seconds(self.timeout))
+            let body = Array(try await response.body.collect(upTo: 1024 * 1024).readableBytesView)
+            outcome = .success((Int(response.status.code), response.status.reasonPhrase, body))
         } catch {
-            throw CLIError.failed("cannot POST to \(postURL): \(error)")
+            outcome = .failure(error)
+        }
+        try? await client.shutdown()
+        switch outcome {
+        case .success(let answered): (status, reason, answer) = answered
+        case .failure(let error): throw CLIError.failed("cannot POST to \(postURL): \(Self.reason(error))")
         }
         let text = String(decoding: answer, as: UTF8.self)
         if self.output.json {

@@ -45,7 +45,14 @@ struct Tail: AsyncParsableCommand {
         try await self.output.reporting {
             let configuration = try self.cluster.load()
             let admin = try self.cluster.admin(configuration)
-            let selection = TailSelection(prefix: configuration.kafka.topicPrefix, sources: configuration.sources.keys.sorted(), source: self.source, event: self.event)
+            let selection = TailSelection(
+                prefix: configuration.kafka.topicPrefix,
+                sources: configuration.sources.keys.sorted(),
+                source: self.source,
+                event: self.event,
+                listedEvents: self.source.flatMap { configuration.sources[$0]?.events }
+            )
+            if let note = selection.note { FileHandle.standardError.write(Data("hookline: \(note)\n".utf8)) }
             let topics = try await admin.listTopics().filter { selection.matches($0.name) }
             if topics.isEmpty, let source = self.source, configuration.sources[source] == nil {
                 let known = configuration.sources.keys.sorted().joined(separator: ", ")
@@ -78,7 +85,7 @@ struct Tail: AsyncParsableCommand {
             guard let interruption else {
                 if self.output.json {
                     JSONOutput.print(["records": latest.map { TailRecord($0).object(payload: self.payload) }])
-                } else if latest.isEmpty {
+                } else if latest.isEmpty, self.last > 0 {
                     print("No webhooks in \(selection.description).")
                 } else {
                     for record in latest { self.show(record) }
@@ -176,14 +183,24 @@ struct TailSelection: CustomStringConvertible {
     let patterns: [String]
     /// Dead-letter topics, left out when no source is configured to select by.
     let excluded: String?
+    /// What to tell the user of the selection before its records.
+    private(set) var note: String?
 
-    init(prefix: String, sources: [String], source: String?, event: String?) {
+    /// - Parameter listedEvents: the source's `events:`, when it lists them: an event left out is
+    ///   in the source's `unknown` topic, as the gateway routes it.
+    init(prefix: String, sources: [String], source: String?, event: String?, listedEvents: [String]? = nil) {
         // The gateway's own naming, so `orders/create` finds shop.orders.create.
         func topic(_ source: String, _ event: String) -> String { WebhookTopic.name(prefix: prefix, source: source, event: event) }
         func everyTopic(of source: String) -> String { String(topic(source, "x").dropLast()) }
         switch (source, event) {
         case (let source?, let event?):
-            self.patterns = [topic(source, event)]
+            let name = WebhookTopic.eventName(event)
+            if let listedEvents, name != WebhookTopic.unknownEvent, !listedEvents.map(WebhookTopic.eventName).contains(name) {
+                self.patterns = [topic(source, WebhookTopic.unknownEvent)]
+                self.note = "\(event) is not in sources.\(source).events, so the gateway puts it in \(self.patterns[0]) with every other event left out there; its lines show their type"
+            } else {
+                self.patterns = [topic(source, event)]
+            }
             self.excluded = nil
         case (let source?, nil):
             self.patterns = [everyTopic(of: source)]

@@ -93,6 +93,9 @@ package struct ConsumerEvent: Sendable {
     /// - Throws: a permanent ``ConsumerError`` when it is missing (a retry will not bring it).
     package func requiredText(at pointer: JSONPointer) throws(ConsumerError) -> String {
         guard let value = self.text(at: pointer), !value.isEmpty else {
+            // Only now, on the way to a dead letter, is the whole body looked at: the reason an
+            // operator reads should name the fault, and a body that is not JSON has no fields.
+            guard JSONScanner.isWellFormed(self.body) else { throw .permanent("the \(self.type) payload is not valid JSON") }
             throw .permanent("the \(self.type) payload has no \(pointer)")
         }
         return value

@@ -62,7 +62,7 @@ final class GatewaySource: Sendable {
     /// The event a delivery's topic is named after: its own, or `unknown` when ``events`` leaves it out.
     func topicEvent(_ event: String) -> String {
         guard let events = self.events, !events.contains(event) else { return event }
-        return "unknown"
+        return WebhookTopic.unknownEvent
     }
 
     /// Builds every source of the configuration, resolving its secrets.

@@ -37,7 +37,7 @@ package struct LagReader: Sendable {
     /// Some brokers (the embedded one) list only groups that have committed; a group named in
     /// `knownGroups` or `group` is described even when unlisted, and kept when it has members.
     /// One of `knownGroups` that is neither listed nor has members is named in
-    /// ``LagSnapshot/absentGroups``: its service is not running, or has never committed.
+    /// ``LagSnapshot/absentGroups``: its service is not running, has not joined yet (it joins once one of its topics exists), or has never committed.
     ///
     /// A group that cannot be read (its coordinator unavailable) is named in
     /// ``LagSnapshot/unreadableGroups`` and the others are still read; asked for alone

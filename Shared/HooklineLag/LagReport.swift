@@ -16,7 +16,7 @@ package struct LagReport: Sendable, Hashable, Codable {
     /// as it was at its last look, in `groups`, until it can be read again.
     package var unreadableGroups: [UnreadableGroup] = []
     /// Configured services' groups that the cluster neither lists nor knows a member of: the
-    /// service is not running, or has never committed. Not in `groups`: there is nothing to judge.
+    /// service is not running, has not joined yet (it joins once one of its topics exists), or has never committed. Not in `groups`: there is nothing to judge.
     package var absentGroups: [String] = []
 
     package struct UnreadableGroup: Sendable, Hashable, Codable {
@@ -166,7 +166,7 @@ package struct LagReport: Sendable, Hashable, Codable {
         if !self.absentGroups.isEmpty {
             let count = self.absentGroups.count
             lines.append(
-                "ABSENT: \(count) configured group\(count == 1 ? " has" : "s have") no member and no commit (the service is not running, or has never committed): \(self.absentGroups.joined(separator: ", "))"
+                "ABSENT: \(count) configured group\(count == 1 ? " has" : "s have") no member and no commit (the service is not running, has not joined yet: it joins once one of its topics exists, or has never committed): \(self.absentGroups.joined(separator: ", "))"
             )
         }
         return lines

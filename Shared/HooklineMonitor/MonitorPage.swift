@@ -264,7 +264,7 @@ async function refresh() {
     $("absent").style.display = absent.length ? "block" : "none";
     $("absent").dataset.count = absent.length;
     $("absent").textContent = absent.length ? `${absent.length} configured group${absent.length === 1 ? " has" : "s have"} no member ` +
-      `and no commit (the service is not running, or has never committed): ` + absent.join(", ") : "";
+      `and no commit (the service is not running, has not joined yet: it joins once one of its topics exists, or has never committed): ` + absent.join(", ") : "";
     renderGroups(report.groups);
     renderTopics(report.topics);
     document.body.dataset.loaded = "true";

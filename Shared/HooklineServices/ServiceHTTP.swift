@@ -8,19 +8,22 @@ package struct Listing<Item: Encodable & Sendable>: Encodable, Sendable {
     package var items: [Item]
 }
 
-/// `?limit=&offset=`, with limit 1…500 (default 50; out of range, the nearest end) and offset
-/// from 0; nil when either is given and is not a whole number (answer ``Response/badPage``).
+/// `?limit=&offset=`, with limit 1…500 (default 50) and offset from 0 (default 0); nil when
+/// either is given and is not a whole number in its range (answer ``Response/badPage``): a
+/// `limit=0` or `offset=-1` is a client's mistake to show, not to round.
 struct Page {
     var limit: Int
     var offset: Int
 
     init?(_ request: Request) {
         let query = request.uri.queryParameters
-        guard let limit = Self.number(query.get("limit"), default: 50), let offset = Self.number(query.get("offset"), default: 0) else {
+        guard let limit = Self.number(query.get("limit"), default: 50), (1...500).contains(limit),
+            let offset = Self.number(query.get("offset"), default: 0), offset >= 0
+        else {
             return nil
         }
-        self.limit = min(max(limit, 1), 500)
-        self.offset = max(offset, 0)
+        self.limit = limit
+        self.offset = offset
     }
 
     private static func number(_ text: String?, default value: Int) -> Int? {
@@ -30,9 +33,9 @@ struct Page {
 }
 
 extension Response {
-    /// 400 for a `limit` or `offset` that is not a whole number.
+    /// 400 for a `limit` or `offset` that is not a whole number in its range.
     static var badPage: Response {
-        .json(status: .badRequest, ["error": "bad_query", "message": "limit and offset must be whole numbers (limit 1 to 500, default 50)."])
+        .json(status: .badRequest, ["error": "bad_query", "message": "limit must be a whole number from 1 to 500 (default 50), offset one from 0 (default 0)."])
     }
 }
 

@@ -49,7 +49,7 @@ public struct VerifiedWebhook: Sendable, Hashable {
     ) {
         // A delivery whose event is missing is still published, to `<prefix>.<source>.unknown`.
         // The event is spelled as in the topic name, so `ce_type` and the topic always agree.
-        let event = event.flatMap { $0.isEmpty ? nil : WebhookTopic.eventName($0) } ?? "unknown"
+        let event = event.flatMap { $0.isEmpty ? nil : WebhookTopic.eventName($0) } ?? WebhookTopic.unknownEvent
         self.event = event
         self.id = id
         self.key = key

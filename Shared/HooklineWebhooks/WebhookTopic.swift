@@ -7,6 +7,9 @@ public enum WebhookTopic {
     /// no source may take it (the configuration refuses one so named).
     public static let deadLetterSource = "dlq"
 
+    /// The event of a delivery that names none, or one its source's `events:` leaves out.
+    public static let unknownEvent = "unknown"
+
     /// The dead-letter topic of consumer service `service`: `<prefix>.dlq.<service>` (an empty
     /// prefix left out, with its dot, as in ``name(prefix:source:event:)``).
     public static func deadLetters(prefix: String, service: String) -> String {
@@ -40,7 +43,7 @@ public enum WebhookTopic {
         if let event, !event.isEmpty {
             self.append(event, lowercase: true, to: &out)
         } else {
-            out.append(contentsOf: "unknown".utf8)
+            out.append(contentsOf: self.unknownEvent.utf8)
         }
         if out.count > self.maximumLength {
             let hash = Hex.encode(self.fnv1a(out).bigEndianBytes)

@@ -53,6 +53,11 @@ struct ReplayTests {
         #expect(refused.status == 3, "\(refused)")
         #expect(refused.stderr.contains("1 active member"), "\(refused)")
         #expect(try await admin.committedOffsets(group: group) == end, "a refused replay moved offsets")
+        // A dry run shows what the replay would do, and that it would be refused now.
+        let preview = try await self.replay(broker, ["--group", group, "--topic", topic, "--to-earliest", "--dry-run"])
+        #expect(preview.status == 0 && preview.stdout.contains("partition 1: \(end[p1]!) → 0"), "\(preview)")
+        #expect(preview.stdout.contains("Without --dry-run this would be refused now: group \(group) has 1 active member(s)"), "\(preview)")
+        #expect(try await admin.committedOffsets(group: group) == end, "a dry run moved offsets")
 
         await consumer.close()
         try await waitForEmpty(admin, group: group)
@@ -61,6 +66,7 @@ struct ReplayTests {
         let dry = try await self.replay(broker, ["--group", group, "--topic", topic, "--to-earliest", "--dry-run", "--json"])
         #expect(dry.status == 0, "\(dry)")
         #expect(dry.json?["dry_run"] as? Bool == true)
+        #expect(dry.json?["refused_while_running"] is NSNull, "\(dry)")
         #expect(try await admin.committedOffsets(group: group) == end)
 
         let earliest = try await self.replay(broker, ["--group", group, "--topic", topic, "--to-earliest", "--json"])

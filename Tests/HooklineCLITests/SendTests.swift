@@ -29,7 +29,8 @@ struct SendFixture {
 
     static var discordPrivateKeyHex: String { hex(Array(self.discordKey.rawRepresentation)) }
 
-    init(providers: [String]) async throws {
+    /// - Parameter events: a source's `events:` list, by its provider; none listed otherwise.
+    init(providers: [String], events: [String: [String]] = [:]) async throws {
         self.broker = try await TestKafka.broker()
         var yaml = "sources:\n"
         var environment: [String: String] = ["CLI_TEST_DISCORD_KEY": Self.discordPrivateKeyHex]
@@ -50,6 +51,9 @@ struct SendFixture {
             ]
             for case (let key, let value?) in fields {
                 yaml += "    \(key): \"\(value)\"\n"
+            }
+            if let listed = events[provider] {
+                yaml += "    events: [\(listed.map { "\"\($0)\"" }.joined(separator: ", "))]\n"
             }
         }
         self.configurationPath = try cliConfiguration(broker: self.broker, prefix: TestKafka.uniqueName("cli"), extra: yaml)
@@ -162,6 +166,18 @@ struct SendTests {
             #expect(right.stdout.hasPrefix("202 Accepted"), "\(right)")
             #expect(try await recordCount(prefix: fixture.configuration.kafka.topicPrefix, broker: fixture.broker) == 1)
         }
+    }
+
+    @Test("a file it cannot read and a gateway it cannot reach are named with the system's reason")
+    func failuresSayWhy() async throws {
+        let missing = "/nonexistent-\(UUID().uuidString)"
+        for (file, reason) in [(missing, "No such file or directory"), (NSTemporaryDirectory(), "Is a directory")] {
+            let run = try await HooklineBinary.run(["send", "github", "push", "--secret", "s", "--file", file, "--url", "http://127.0.0.1:1"])
+            #expect(run.status == 1 && run.stderr == "hookline: cannot read \(file): \(reason)\n", "\(run)")
+        }
+        // Port 1 on loopback: nothing listens there.
+        let refused = try await HooklineBinary.run(["send", "github", "push", "--secret", "s", "--url", "http://127.0.0.1:1"])
+        #expect(refused.status == 1 && refused.stderr == "hookline: cannot POST to http://127.0.0.1:1/webhooks/github: Connection refused\n", "\(refused)")
     }
 
     @Test("without a key to sign with, the error says which to pass: --private-key for a provider that takes no secret (Discord), --secret for the others")

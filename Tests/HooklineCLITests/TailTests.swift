@@ -71,6 +71,31 @@ struct TailTests {
         }
     }
 
+    @Test("an event its source's events: leaves out is looked for in the source's unknown topic, saying so; --last 0 shows nothing and says nothing")
+    func eventLeftOutOfTheSourcesEvents() async throws {
+        let fixture = try await SendFixture(providers: ["github"], events: ["github": ["push"]])
+        let prefix = fixture.configuration.kafka.topicPrefix
+        let config = ["--config", fixture.configurationPath]
+        let sent = try await fixture.withGateway { gateway in
+            try await fixture.send("github", "issues", gateway: gateway)
+        }
+        let unknown = WebhookTopic.name(prefix: prefix, source: "in-github", event: "unknown")
+        #expect((sent.json?["response"] as? [String: Any])?["topic"] as? String == unknown, "\(sent)")
+        _ = try await records(in: unknown, broker: fixture.broker, expect: 1)
+
+        let issues = try await HooklineBinary.run(["tail", "in-github", "issues"] + config, environment: fixture.environment)
+        #expect(issues.status == 0, "\(issues)")
+        #expect(issues.stderr.contains("issues is not in sources.in-github.events, so the gateway puts it in \(unknown)"), "\(issues)")
+        let lines = issues.stdout.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("  \(unknown)[") && lines[0].contains("  github.issues  id=\(sent.json?["id"] as? String ?? "?")"), "\(issues)")
+        // A listed event is its own topic, with no note.
+        let push = try await HooklineBinary.run(["tail", "in-github", "push"] + config, environment: fixture.environment)
+        #expect(push.status == 0 && push.stderr.isEmpty && push.stdout == "No webhooks in \(WebhookTopic.name(prefix: prefix, source: "in-github", event: "push")).", "\(push)")
+
+        let nothing = try await HooklineBinary.run(["tail", "--last", "0"] + config, environment: fixture.environment)
+        #expect(nothing.status == 0 && nothing.stdout.isEmpty && nothing.stderr.isEmpty, "\(nothing)")
+    }
+
     @Test("--payload shows a body's control characters (a terminal escape) as text, never sends them to the terminal; --json carries the bytes")
     func controlCharactersAreShown() async throws {
         let fixture = try await SendFixture(providers: ["github"])

@@ -33,4 +33,17 @@ struct ConsumerEventFieldTests {
             return error.code == .permanent && error.message.contains("/order_id")
         }
     }
+
+    @Test("a required field of a body that is not JSON is a permanent error that says so, not that the field is missing")
+    func requiredFieldOfABodyThatIsNotJSON() {
+        for body in ["not json", #"{"id":"1""#] {
+            let event = ConsumerEvent(id: "e", type: "shopify.orders.create", body: Array(body.utf8), topic: "t", partition: 0, offset: 0)
+            #expect {
+                try event.requiredText(at: JSONPointer("/order_id")!)
+            } throws: { error in
+                guard let error = error as? ConsumerError else { return false }
+                return error.code == .permanent && error.message == "the shopify.orders.create payload is not valid JSON"
+            }
+        }
+    }
 }

@@ -95,7 +95,7 @@ struct MonitorPageTests {
         #expect(page.contains(#"data-group="hookline-ci" data-status="OK" data-lag="2""#), "the group as at its last look")
         #expect(page.contains(#"data-topic="webhooks.github.push""#), "the readable partitions are still shown")
         #expect(page.contains(#"id="absent" data-count="1""#), "\(page.prefix(3000))")
-        #expect(page.contains("1 configured group has no member and no commit (the service is not running, or has never committed): hookline-payments"))
+        #expect(page.contains("1 configured group has no member and no commit (the service is not running, has not joined yet: it joins once one of its topics exists, or has never committed): hookline-payments"))
     }
 
     @Test("a last success older than three intervals is said above the tables, by the monitor's clock; a fresh one is not")

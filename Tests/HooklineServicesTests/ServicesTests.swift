@@ -49,8 +49,11 @@ struct ServicesTests {
         }
         #expect(duplicates.contains(#"hookline_consumer_duplicates_skipped_total{service="orders"} 1"#))
         #expect(try await httpRequest(.GET, orders.baseURL + "/orders/nope").status == 404)
-        let badPage = try await httpRequest(.GET, orders.baseURL + "/orders?limit=ten")
-        #expect(badPage.status == 400 && badPage.text.contains(#""error":"bad_query""#))
+        for query in ["limit=ten", "limit=0", "limit=501", "limit=-5", "offset=-1", "offset=x"] {
+            let badPage = try await httpRequest(.GET, orders.baseURL + "/orders?" + query)
+            #expect(badPage.status == 400 && badPage.text.contains(#""error":"bad_query""#), "\(query): \(badPage.status)")
+        }
+        #expect(try await httpRequest(.GET, orders.baseURL + "/orders?limit=500&offset=0").status == 200)
         #expect(try await httpRequest(.GET, orders.baseURL + "/readyz").status == 200)
     }
 
