@@ -37,6 +37,14 @@ package struct ConsumerError: Error, Sendable, CustomStringConvertible {
         ConsumerError(code: .permanent, message: message, cause: cause)
     }
 
+    /// A value the sender wrote, as a message may quote it: at most `limit` characters, control
+    /// characters and quotes replaced, so that a log line or dead-letter reason carries no more
+    /// of the payload than names the fault.
+    package static func quoting(_ value: String, limit: Int = 40) -> String {
+        let shown = value.prefix(limit).map { $0.isASCII && ($0.asciiValue! < 0x20 || $0 == "\"" || $0 == "\u{7F}") ? "?" : String($0) }.joined()
+        return "\"" + shown + (value.count > limit ? "…" : "") + "\""
+    }
+
     package var description: String {
         if let cause { return "\(self.code): \(self.message) (\(cause))" }
         return "\(self.code): \(self.message)"

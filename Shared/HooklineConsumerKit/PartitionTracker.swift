@@ -204,8 +204,6 @@ final class PartitionTracker: KafkaRebalanceListener {
                 newLogs.insert(partition.topic)
             }
         }
-        try await self.database.discardOffsets(topics: newLogs)
-
         if committed.isEmpty, stored.count < partitions.count {
             committed = try await self.admin.committedOffsets(group: self.groupID)
         } else if committed.isEmpty {
@@ -213,6 +211,10 @@ final class PartitionTracker: KafkaRebalanceListener {
             // above when the coordinator does not answer.
             committed = (try? await self.admin.committedOffsets(group: self.groupID)) ?? [:]
         }
+        // Last, after every call that can fail: a failure leaves the rows for the unchecked start
+        // of ``partitionsAssigned(_:)``, where without them these partitions would start at the
+        // group's committed offsets, which are the earlier log's.
+        try await self.database.discardOffsets(topics: newLogs)
         var starts: [TopicPartition: KafkaStartOffset] = [:]
         var positions: [TopicPartition: Int64] = [:]
         for partition in partitions {

@@ -104,9 +104,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var metadataRefreshInterval: Duration
     /// How long a partition waits to be read again when a fetch returned records past the offset
     /// expected next (``OffsetGaps``): the embedded broker can hand out a record before an
-    /// earlier one is written. Each real gap (transaction markers, compaction) costs this and a
-    /// fetch again, so a consumer of a topic with many transactions should set `nil`, which
-    /// believes every fetch.
+    /// earlier one is written. A gap still there is read again twice more, after twice and four
+    /// times this. Each real gap (transaction markers, compaction) costs those waits (1.4 s by
+    /// default) and fetches again, so a consumer of a topic with many transactions should set
+    /// `nil`, which believes every fetch.
     /// Default: 200 ms
     public var offsetGapRecheck: Duration?
 

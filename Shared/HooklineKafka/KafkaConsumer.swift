@@ -396,8 +396,20 @@ extension KafkaConsumer {
             }
         default:
             logger.error("rebalance failed", metadata: ["kafka.error": "\(KafkaError(err, operation: "rebalancing"))"])
-            buffer.discard(Set(partitions))
+            // Everything is unassigned: the listener gives up what it holds, as on a revoke, so
+            // that nothing of another member's partitions is applied or committed meanwhile.
+            var held = Set(partitions)
+            var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            if rd_kafka_assignment(handle, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR, let assignment {
+                held.formUnion(RDKafkaClient.entries(of: assignment).map(\.topicPartition))
+                rd_kafka_topic_partition_list_destroy(assignment)
+            }
+            buffer.discard(held)
             gaps.withLock { $0.revokeAll() }
+            if let listener, !held.isEmpty {
+                let revoked = Array(held)
+                waitFor { await listener.partitionsRevoked(revoked) }
+            }
             rd_kafka_assign(handle, nil)
         }
     }
@@ -460,14 +472,15 @@ final class LockedOffsetGaps: Sendable {
             ])
         case .filled(let from, let past):
             // The broker had handed out records past ones it had not finished writing: without the
-            // second read, these would have been skipped for good.
+            // reads again, these would have been skipped for good.
             logger.warning("records a fetch had skipped were read again; none is lost", metadata: [
                 "kafka.partition": "\(message.topicPartition)", "kafka.skipped_offsets": "\(from)..<\(past)",
             ])
         case .kept(let from, let past):
-            // Logged where it can be seen: on a broker that stores in order this is a real gap, and
-            // on one that does not, a record that took longer than the delay to be stored.
-            logger.info("no records at these offsets on a second read (transaction markers, compaction or retention); going on", metadata: [
+            // A warning: on a broker that stores in order this is a real gap (none in Hookline's
+            // own topics), and on one that does not, a record that took longer than every wait to
+            // be stored, which the application will never see.
+            logger.warning("no records at these offsets after reading them again (transaction markers, compaction or retention); going on", metadata: [
                 "kafka.partition": "\(message.topicPartition)", "kafka.absent_offsets": "\(from)..<\(past)",
             ])
         }

@@ -121,7 +121,7 @@ package enum PaymentsService {
         let stripe = try event.json(StripeEvent<PaymentIntent>.self)
         let intent = stripe.data.object
         guard [intent.amount, intent.amount_received ?? 0].allSatisfy({ (0...maxAmountMinor).contains($0) }) else {
-            throw ConsumerError.permanent("payment intent \(intent.id) has an amount outside 0…\(maxAmountMinor)")
+            throw ConsumerError.permanent("payment intent \(ConsumerError.quoting(intent.id)) has an amount outside 0…\(maxAmountMinor)")
         }
         try Entry(
             eventSource: event.source ?? "", eventID: event.id, orderID: intent.metadata?["order_id"], kind: kind,
@@ -146,7 +146,7 @@ package enum PaymentsService {
         let charge = stripe.data.object
         // Stripe's totals are never negative; one that is must not trap the subtraction below.
         guard (0...maxAmountMinor).contains(charge.amount_refunded) else {
-            throw ConsumerError.permanent("charge \(charge.id) has an amount_refunded outside 0…\(maxAmountMinor)")
+            throw ConsumerError.permanent("charge \(ConsumerError.quoting(charge.id)) has an amount_refunded outside 0…\(maxAmountMinor)")
         }
         let recorded = try Int64.fetchOne(
             db, sql: "SELECT -COALESCE(SUM(amount_minor), 0) FROM payments WHERE charge_id = ? AND kind = ?", arguments: [charge.id, Kind.refund.rawValue]
@@ -170,7 +170,7 @@ package enum PaymentsService {
     private static func genericPayment(_ event: ConsumerEvent, _ db: Database) throws {
         let payment = try event.json(GenericPayment.self)
         guard let amount = parseMinorUnits(payment.amount) else {
-            throw ConsumerError.permanent("payment_success amount \"\(payment.amount)\" is not a decimal amount of at most \(formatMinorUnits(maxAmountMinor))")
+            throw ConsumerError.permanent("payment_success amount \(ConsumerError.quoting(payment.amount)) is not a decimal amount of at most \(formatMinorUnits(maxAmountMinor))")
         }
         try Entry(
             eventSource: event.source ?? "", eventID: event.id, orderID: payment.order_id, kind: .payment, amountMinor: amount, currency: payment.currency,

@@ -47,3 +47,15 @@ struct ConsumerEventFieldTests {
         }
     }
 }
+
+@Suite("ConsumerError quoting a sender's value")
+struct ConsumerErrorQuotingTests {
+    @Test("a value is quoted whole when short; cut at 40 characters with … when longer; control characters and quotes shown as ?")
+    func quoting() {
+        #expect(ConsumerError.quoting("pi_1") == #""pi_1""#)
+        let long = String(repeating: "9", count: 10_000)
+        #expect(ConsumerError.quoting(long) == "\"" + String(repeating: "9", count: 40) + "…\"")
+        #expect(ConsumerError.quoting("a\"b\nc\u{1B}[31md") == #""a?b?c?[31md""#)
+        #expect(ConsumerError.quoting("é中😀") == "\"é中😀\"")
+    }
+}
