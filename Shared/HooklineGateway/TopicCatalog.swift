@@ -13,7 +13,8 @@ import Synchronization
 /// busy topic is asked for again at once).
 final class TopicCatalog: Sendable {
     private enum Entry {
-        case ready
+        /// Known to exist; last asked of the broker at `checkedAt`.
+        case ready(checkedAt: ContinuousClock.Instant)
         case creating(Task<Result<Void, KafkaError>, Never>)
     }
 
@@ -40,12 +41,23 @@ final class TopicCatalog: Sendable {
     /// Topic-level configuration of the topics it creates.
     private let config: [String: String]
     private let logger: Logger
+    /// How often a write failure that does not say the topic is gone has it created again in the
+    /// background (``writeFailed(_:code:)``). Default: 5 seconds
+    private let recheckInterval: Duration
     /// A topic whose creation keeps failing (a name colliding with another's in `.` against `_`)
     /// fails at each of its webhooks: a few lines a second, not one a request.
     private let logThrottle = LogThrottle()
 
-    init(admin: KafkaAdmin, partitions: Int32, replicationFactor: Int32, config: [String: String] = [:], logger: Logger) {
+    init(
+        admin: KafkaAdmin,
+        partitions: Int32,
+        replicationFactor: Int32,
+        config: [String: String] = [:],
+        recheckInterval: Duration = .seconds(5),
+        logger: Logger
+    ) {
         self.admin = admin
+        self.recheckInterval = recheckInterval
         self.partitions = partitions
         self.replicationFactor = replicationFactor
         self.config = config
@@ -124,7 +136,7 @@ final class TopicCatalog: Sendable {
                 try await admin.createTopics([.init(name: topic, partitions: partitions, replicationFactor: replicationFactor, config: config)])
                 self.state.withLock { state in
                     state.creating -= 1
-                    state.topics[topic] = .ready
+                    state.topics[topic] = .ready(checkedAt: .now)
                     return state.waiterToWake()
                 }?.resume(returning: true)
                 return .success(())
@@ -147,6 +159,41 @@ final class TopicCatalog: Sendable {
     func forget(_ topic: String) {
         self.state.withLock { state in
             if case .ready = state.topics[topic] { state.topics[topic] = nil }
+        }
+    }
+
+    /// A write to `topic` failed with `code`. The broker may have lost the topic (an embedded
+    /// broker restarts empty). When the failure says so, the next request waits for the topic to
+    /// be created again (``forget(_:)``). Any other failure (a timeout, a full queue) may only
+    /// mean a slow broker, where making every request wait for a creation as well would turn a
+    /// slow patch into a run of 503s: the topic stays known, and is created again in the
+    /// background, at most once every `recheckInterval`, within the bound on creations.
+    func writeFailed(_ topic: String, code: KafkaError.Code) {
+        if [.unknownTopicOrPartition, .unknownTopic, .unknownPartition].contains(code) {
+            return self.forget(topic)
+        }
+        let due = self.state.withLock { state -> Bool in
+            guard case .ready(let checkedAt) = state.topics[topic], checkedAt.duration(to: .now) >= self.recheckInterval,
+                state.creating < Self.maxCreating
+            else { return false }
+            state.topics[topic] = .ready(checkedAt: .now)
+            state.creating += 1
+            return true
+        }
+        guard due else { return }
+        Task { [admin, partitions, replicationFactor, config] in
+            do throws(KafkaError) {
+                try await admin.createTopics([.init(name: topic, partitions: partitions, replicationFactor: replicationFactor, config: config)])
+            } catch {
+                self.logThrottle.log(
+                    .topicCreation, source: topic, level: .warning, "topic check after a failed write failed",
+                    metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"], logger: self.logger
+                )
+            }
+            self.state.withLock { state in
+                state.creating -= 1
+                return state.waiterToWake()
+            }?.resume(returning: true)
         }
     }
 

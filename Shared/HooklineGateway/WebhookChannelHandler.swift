@@ -123,6 +123,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private let handOff: (any Channel) throws -> Void
     /// Whether the router has this connection.
     private var isRouted = false
+    /// Whether the last request given to the router has not had its end passed on yet.
+    private var routedRequestOpen = false
 
     init(endpoint: WebhookEndpoint, requestTimeoutMs: Int, handOff: @escaping (any Channel) throws -> Void) {
         self.endpoint = endpoint
@@ -214,7 +216,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             break
         case (.reading, .head), (.answering, _):
             // The HTTP decoder does not start a request inside another; channelRead holds parts while answering.
-            preconditionFailure("request part \(part) in state \(self.state)")
+            // The message names no request part or state: they carry headers and body bytes.
+            preconditionFailure("a request part arrived while another request was being read or answered")
         case (.idle, _), (.routing, _):
             self.passToRouter(part, context: context)
         }
@@ -237,6 +240,11 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 self.state = .closing
                 return context.close(promise: nil)
             }
+        }
+        switch part {
+        case .head: self.routedRequestOpen = true
+        case .end: self.routedRequestOpen = false
+        case .body: break
         }
         context.fireChannelRead(self.wrapInboundOut(part))
     }
@@ -330,7 +338,16 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             self.parseErrorPending = parseError
         case .idle, .reading:
             self.refuseUnparsable(parseError, context: context)
-        case .routing, .closing:
+        case .routing where self.routedRequestOpen:
+            // The router has answered every request it was given (none is due), and was reading
+            // the rest of a body it had answered before reading (a 413 for an announced size):
+            // Hummingbird would answer the broken remainder with a second response. Close instead.
+            self.state = .closing
+            context.close(promise: nil)
+        case .routing:
+            // Bytes after a request the router answered in full: a request of their own.
+            self.refuseUnparsable(parseError, context: context)
+        case .closing:
             context.fireErrorCaught(error)
         }
     }

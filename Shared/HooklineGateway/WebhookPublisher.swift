@@ -140,9 +140,9 @@ final class WebhookPublisher: Sendable {
         }
         let send: @Sendable () -> Void = { [producer, topics, headers] in
             producer.enqueue(topic: topic, key: key, value: request.body, headers: headers, timeout: timeout, since: arrival) { result in
-                // The broker may have lost the topic (an embedded broker restarts empty): check it
-                // again next time. A record too large says nothing about the topic.
-                if case .failure(let error) = result, error.code != .messageSizeTooLarge { topics.forget(topic) }
+                // The broker may have lost the topic (an embedded broker restarts empty). A record
+                // too large says nothing about the topic.
+                if case .failure(let error) = result, error.code != .messageSizeTooLarge { topics.writeFailed(topic, code: error.code) }
                 completion(result.mapError(Failure.kafka))
             }
         }

@@ -318,6 +318,24 @@ struct GatewayConnectionTests {
         #expect(answered.map(\.status) == [202])
     }
 
+    /// An `Expect` other than `100-continue` goes through Hummingbird's router, which answers the
+    /// 413 before the body and then waits to read it: a client that half-closes instead (as one
+    /// that waits for a 100 would) must get that one answer and a close, not a second one for the
+    /// body cut short. (A client that half-closes before the 413 arrives still gets Hummingbird's
+    /// 400 after it: the router may be reading that body, and is given the error.)
+    @Test("through the router, an announced oversize body is answered 413 once, and a client that then half-closes gets no second answer")
+    func oversizeThroughTheRouterIsAnsweredOnce() async throws {
+        let (_, gateway) = try await startGitHubGateway()
+        defer { Task { await gateway.stop() } }
+        let tooLarge = try signedPushParts(
+            id: "routed-too-large", contentLength: gateway.configuration.gateway.maxBodyBytes + 1, extraHeaders: "Expect: something-else\r\n"
+        )
+        // As curl does: the head, the 413, then the client gives up on sending the body.
+        let answers = try await RawHTTPConnection.conversation(port: gateway.port, steps: [(tooLarge.head, 1), ([], 0)], halfClose: true, untilClosed: true)
+        #expect(answers.map(\.status) == [413])
+        #expect(answers.first?.json?["error"] as? String == "body_too_large")
+    }
+
     // The body never ends: a gateway that buffered it all before checking would never answer.
     @Test("a chunked body that passes max_body_bytes is refused 413 while it is still arriving")
     func oversizeBodyRefusedWhileReading() async throws {

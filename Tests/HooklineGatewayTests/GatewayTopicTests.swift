@@ -55,4 +55,36 @@ struct GatewayTopicTests {
         await #expect(throws: KafkaError.self) { try await catalog.ensure(missing, before: .now + .seconds(10)) }
         #expect(!catalog.isKnown(missing))
     }
+
+    @Test("a write failure that says the topic is gone makes the next request wait for its creation; any other keeps the topic known and creates it again in the background, at most once an interval")
+    func writeFailures() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let catalog = TopicCatalog(admin: admin, partitions: 2, replicationFactor: 1, recheckInterval: .milliseconds(300), logger: TestKafka.logger)
+        let topic = TestKafka.uniqueName("recheck")
+        try await catalog.ensure(topic, before: .now + .seconds(10))
+        try await admin.deleteTopics([topic])
+        func exists() async throws -> Bool { try await admin.listTopics().contains { $0.name == topic } }
+        #expect(try await !exists())
+
+        // Too soon after its creation: nothing is asked of the broker.
+        catalog.writeFailed(topic, code: .messageTimedOut)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await !exists())
+        #expect(catalog.isKnown(topic))
+        // Past the interval: created again in the background, and still known meanwhile.
+        try await Task.sleep(for: .milliseconds(200))
+        catalog.writeFailed(topic, code: .queueFull)
+        #expect(catalog.isKnown(topic))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await !exists(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await exists())
+
+        for code in [KafkaError.Code.unknownTopicOrPartition, .unknownTopic, .unknownPartition] {
+            catalog.writeFailed(topic, code: code)
+            #expect(!catalog.isKnown(topic), "\(code)")
+            try await catalog.ensure(topic, before: .now + .seconds(10))
+            #expect(catalog.isKnown(topic))
+        }
+    }
 }
