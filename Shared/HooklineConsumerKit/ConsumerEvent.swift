@@ -11,6 +11,11 @@ package struct ConsumerEvent: Sendable {
     package var type: String
     /// `ce_source` (`/webhooks/<source>`), when present.
     package var source: String?
+    /// The name of the gateway's source the event came through (`shop` for `/webhooks/shop`),
+    /// when ``source`` names one; else the provider, from ``type``.
+    package var sourceName: String {
+        self.source.flatMap(WebhookTopic.source(ofCESource:)) ?? String(self.type.prefix { $0 != "." })
+    }
     /// `ce_time` as the gateway wrote it (RFC 3339), when present.
     package var time: String?
     /// The provider's payload, byte for byte.

@@ -38,7 +38,7 @@ final class GatewaySource: Sendable {
         self.publicURL = publicURL
         self.ackTimeoutMs = ackTimeoutMs
         self.rateLimiter = rateLimiter
-        self.ceSource = "/webhooks/\(name)"
+        self.ceSource = WebhookTopic.ceSource(name)
         self.events = events.map { Set($0.map(WebhookTopic.eventName)) }
         self.successStatus = successStatus.map { HTTPResponse.Status(code: $0) } ?? type(of: verifier).successStatus
     }

@@ -143,7 +143,7 @@ package enum OrdersService {
     private static func shopify(_ event: ConsumerEvent, _ db: Database, status: Status?) throws {
         try apply(
             Observation(
-                id: try event.requiredText(at: Shopify.id), source: "shopify",
+                id: try event.requiredText(at: Shopify.id), source: event.sourceName,
                 status: event.text(at: Shopify.cancelledAt) != nil ? .cancelled : status,
                 total: event.text(at: Shopify.totalPrice), currency: event.text(at: Shopify.currency), customer: event.text(at: Shopify.email),
                 createdAt: event.text(at: Shopify.createdAt), updatedAt: event.text(at: Shopify.updatedAt)
@@ -161,7 +161,7 @@ package enum OrdersService {
     private static func stripeCheckout(_ event: ConsumerEvent, _ db: Database) throws {
         try apply(
             Observation(
-                id: try event.text(at: CheckoutSession.orderID) ?? event.requiredText(at: CheckoutSession.id), source: "stripe", status: .paid,
+                id: try event.text(at: CheckoutSession.orderID) ?? event.requiredText(at: CheckoutSession.id), source: event.sourceName, status: .paid,
                 total: event.integer(at: CheckoutSession.amountTotal).map(formatMinorUnits),
                 currency: event.text(at: CheckoutSession.currency)?.uppercased(), customer: event.text(at: CheckoutSession.email),
                 updatedAt: event.integer(at: CheckoutSession.created).map(iso8601(seconds:))
@@ -179,7 +179,7 @@ package enum OrdersService {
         let createdAt = event.text(at: GenericOrder.createdAt)
         try apply(
             Observation(
-                id: try event.requiredText(at: GenericOrder.orderID), source: event.source ?? "hmac-sha256", status: .open,
+                id: try event.requiredText(at: GenericOrder.orderID), source: event.sourceName, status: .open,
                 total: event.text(at: GenericOrder.total), currency: event.text(at: GenericOrder.currency),
                 customer: event.text(at: GenericOrder.email), createdAt: createdAt, updatedAt: createdAt
             ),

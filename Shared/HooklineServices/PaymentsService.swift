@@ -126,7 +126,7 @@ package enum PaymentsService {
         try Entry(
             eventSource: event.source ?? "", eventID: event.id, orderID: intent.metadata?["order_id"], kind: kind,
             amountMinor: kind == .payment ? (intent.amount_received ?? intent.amount) : 0,
-            currency: intent.currency.uppercased(), reference: intent.id, occurredAt: iso8601(seconds: stripe.created), source: "stripe"
+            currency: intent.currency.uppercased(), reference: intent.id, occurredAt: iso8601(seconds: stripe.created), source: event.sourceName
         ).insert(db, onConflict: .ignore)
     }
 
@@ -155,7 +155,7 @@ package enum PaymentsService {
             eventSource: event.source ?? "", eventID: event.id, orderID: charge.metadata?["order_id"], kind: .refund,
             amountMinor: -max(0, charge.amount_refunded - recorded),
             currency: charge.currency.uppercased(), reference: charge.payment_intent ?? charge.id,
-            occurredAt: iso8601(seconds: stripe.created), source: "stripe", chargeID: charge.id
+            occurredAt: iso8601(seconds: stripe.created), source: event.sourceName, chargeID: charge.id
         ).insert(db, onConflict: .ignore)
     }
 
@@ -174,7 +174,7 @@ package enum PaymentsService {
         }
         try Entry(
             eventSource: event.source ?? "", eventID: event.id, orderID: payment.order_id, kind: .payment, amountMinor: amount, currency: payment.currency,
-            reference: payment.payment_id, occurredAt: payment.created_at, source: event.source ?? "hmac-sha256"
+            reference: payment.payment_id, occurredAt: payment.created_at, source: event.sourceName
         ).insert(db, onConflict: .ignore)
     }
 

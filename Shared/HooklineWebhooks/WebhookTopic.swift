@@ -10,6 +10,17 @@ public enum WebhookTopic {
     /// The event of a delivery that names none, or one its source's `events:` leaves out.
     public static let unknownEvent = "unknown"
 
+    /// The `ce_source` of a source's records: `/webhooks/<source>`, the path it is served at.
+    public static func ceSource(_ source: String) -> String {
+        "/webhooks/" + source
+    }
+
+    /// The source a `ce_source` names (``ceSource(_:)``); nil for one of another form.
+    public static func source(ofCESource ceSource: String) -> String? {
+        guard ceSource.hasPrefix("/webhooks/"), ceSource.count > "/webhooks/".count else { return nil }
+        return String(ceSource.dropFirst("/webhooks/".count))
+    }
+
     /// The dead-letter topic of consumer service `service`: `<prefix>.dlq.<service>` (an empty
     /// prefix left out, with its dot, as in ``name(prefix:source:event:)``).
     public static func deadLetters(prefix: String, service: String) -> String {

@@ -35,6 +35,7 @@ struct ServicesTests {
         #expect(shopify["source"] as? String == "shopify")
 
         let generic = try await orders.waitFor("/orders/ord_1001") { ($0["events"] as? Int) == 2 }
+        #expect(generic["source"] as? String == "hmac-sha256", "the source's name, as for Shopify")
         #expect(generic["status"] as? String == "paid")
         #expect(generic["total"] as? String == "49.90")
 
@@ -169,7 +170,9 @@ struct ServicesTests {
 
         let ledger = try await payments.waitFor("/payments?order_id=ord_1001") { ($0["total"] as? Int) == 2 }
         let items = try #require(ledger["items"] as? [[String: Any]])
-        #expect(Set(items.compactMap { $0["source"] as? String }) == ["/webhooks/hmac-sha256", "/webhooks/shop-b"])
+        // `source` names the gateway's source (shop-b is a second generic backend), `event_source` is its ce_source.
+        #expect(Set(items.compactMap { $0["source"] as? String }) == ["hmac-sha256", "shop-b"])
+        #expect(Set(items.compactMap { $0["event_source"] as? String }) == ["/webhooks/hmac-sha256", "/webhooks/shop-b"])
         #expect(items.allSatisfy { $0["event_id"] as? String == "1001" })
         #expect(ledger["net_minor"] as? Int == 9980)
         let metrics = try await httpRequest(.GET, payments.baseURL + "/metrics").text
