@@ -76,10 +76,18 @@ let package = Package(
 
         // MARK: - Gateway
 
+        // MARK: - HTTP pieces every Hookline server shares
+
+        .target(
+            name: "HooklineHTTP",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            path: "Shared/HooklineHTTP"
+        ),
         .target(
             name: "HooklineGateway",
             dependencies: [
                 "HooklineConfig",
+                "HooklineHTTP",
                 "HooklineKafka",
                 "HooklineWebhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -118,6 +126,7 @@ let package = Package(
             name: "HooklineServices",
             dependencies: [
                 "HooklineConfig",
+                "HooklineHTTP",
                 "HooklineConsumerKit",
                 "HooklineKafka",
                 "HooklineWebhooks",
@@ -146,6 +155,7 @@ let package = Package(
             name: "HooklineMonitor",
             dependencies: [
                 "HooklineConfig",
+                "HooklineHTTP",
                 "HooklineKafka",
                 "HooklineLag",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,5 +1,6 @@
 import HTTPTypes
 import HooklineConfig
+import HooklineHTTP
 import HooklineKafka
 import HooklineWebhooks
 import Hummingbird

@@ -1,5 +1,6 @@
 import Foundation
 import HooklineConfig
+import HooklineHTTP
 import HooklineKafka
 import HooklineWebhooks
 import Hummingbird

@@ -1,3 +1,4 @@
+import HooklineHTTP
 import Hummingbird
 import Logging
 
@@ -12,20 +13,5 @@ struct WebhookMethodMiddleware<Context: RequestContext>: RouterMiddleware {
         let source = path.dropFirst("/webhooks/".count)
         guard !source.isEmpty, !source.contains("/") else { return try await next(request, context) }
         return self.gateway.refuseMethod(source: source)
-    }
-}
-
-/// Every error that escapes a route, and every unmatched path, answered in the gateway's JSON shape.
-struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as any HTTPResponseError {
-            let code = error.status == .notFound ? "not_found" : "http_\(error.status.code)"
-            return .jsonError(error.status, code: code, message: error.status.reasonPhrase)
-        } catch {
-            context.logger.error("unhandled error", metadata: ["error": "\(error)"])
-            return .jsonError(.internalServerError, code: "internal_error", message: "The gateway failed to handle this request.")
-        }
     }
 }

@@ -66,10 +66,6 @@ extension Response {
     init(_ reply: GatewayReply) {
         self.init(status: reply.status, headers: reply.headerFields, body: .init(byteBuffer: reply.body))
     }
-
-    static func jsonError(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
-        Response(GatewayReply.jsonError(status, code: code, message: message))
-    }
 }
 
 extension ByteBuffer {

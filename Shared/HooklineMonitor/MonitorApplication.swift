@@ -1,5 +1,6 @@
 import Foundation
 import HooklineConfig
+import HooklineHTTP
 import HooklineKafka
 import HooklineLag
 import Hummingbird
@@ -109,6 +110,7 @@ package enum MonitorApplication {
 
     static func router(_ state: MonitorState) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
         router.get("/") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: MonitorPage.html)))
         }

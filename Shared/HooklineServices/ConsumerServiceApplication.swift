@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import HooklineConfig
 import HooklineConsumerKit
+import HooklineHTTP
 import HooklineKafka
 import Hummingbird
 import Logging
@@ -62,6 +63,7 @@ package enum ConsumerServiceApplication {
             throw ConfigurationError("services.\(name).database: cannot open \(prepared.consumer.databasePath): \(error)")
         }
         let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
             runner.isReady

@@ -41,6 +41,9 @@ struct MonitorIntegrationTests {
         try self.expectTimeLag(of: try #require(monitored.groups.first { $0.group == scenario.stopped }), takenAt: monitored.takenAt, writtenIn: scenario.unconsumedWritten)
         // The same time lag as a series, hookline_consumergroup_lag_seconds, for each lagging
         // partition: since its first unconsumed record was written, to the monitor's look.
+        // A path it does not serve: a JSON 404, as every Hookline server answers.
+        let unknown = try await monitor.get("/nope")
+        #expect(unknown.status == 404 && unknown.body == #"{"error":"not_found","message":"Not Found"}"#, "\(unknown)")
         let ages = parseMetrics(try await monitor.get("/metrics").body)
             .filter { $0.name == "hookline_consumergroup_lag_seconds" && $0.labels["group"] == scenario.stopped && $0.labels["topic"] == scenario.topic }
         #expect(Set(ages.compactMap { $0.labels["partition"].flatMap { Int32($0) } }) == Set(lagging.filter { $0.value > 0 }.keys))

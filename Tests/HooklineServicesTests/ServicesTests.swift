@@ -50,6 +50,11 @@ struct ServicesTests {
         }
         #expect(duplicates.contains(#"hookline_consumer_duplicates_skipped_total{service="orders"} 1"#))
         #expect(try await httpRequest(.GET, orders.baseURL + "/orders/nope").status == 404)
+        // A path or method it does not serve: a JSON 404, as every Hookline server answers.
+        for (method, path) in [(HTTPMethod.GET, "/nope"), (.POST, "/orders")] {
+            let unknown = try await httpRequest(method, orders.baseURL + path)
+            #expect(unknown.status == 404 && unknown.text.contains(#""error":"not_found""#), "\(method) \(path): \(unknown.status) \(unknown.text)")
+        }
         for query in ["limit=ten", "limit=0", "limit=501", "limit=-5", "offset=-1", "offset=x"] {
             let badPage = try await httpRequest(.GET, orders.baseURL + "/orders?" + query)
             #expect(badPage.status == 400 && badPage.text.contains(#""error":"bad_query""#), "\(query): \(badPage.status)")
