@@ -146,6 +146,14 @@ for path in /metrics /metrics/ //metrics; do
   metrics=$(curl -s -o /dev/null -w '%{http_code}' "$lb$path")
   [ "$metrics" = 404 ] || { say "the load balancer serves a gateway's $path (HTTP $metrics), where providers reach it"; exit 1; }
 done
+# A body announced over max_body_bytes: 413 from HAProxy before it asks for the body (curl sends
+# Expect: 100-continue for a body this size, and prints each status line it gets).
+head -c 2000000 /dev/zero > "$work/oversize"
+# (curl may fail to send the body once the answer has come: that is the point.)
+curl -s -o /dev/null -D "$work/oversize.head" -X POST -H 'Content-Type: application/json' --data-binary @"$work/oversize" "$lb/webhooks/github" || true
+statuses=$(grep '^HTTP/' "$work/oversize.head" | tr -d '\r' | paste -sd' ' || true)
+[[ $statuses == "HTTP/1.1 413 "* && $statuses != *"HTTP/1.1 100"* ]] || { say "an announced 2 MB body through the load balancer got: $statuses (want one 413, no 100 Continue)"; exit 1; }
+say "an announced 2 MB body: $statuses from the load balancer, before it was sent"
 
 # --- a push near max_body_bytes (1 MiB) goes through the real broker -------------------------------
 # Over Kafka's default record limit with its headers: the gateway creates its topics to take it.

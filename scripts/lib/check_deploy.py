@@ -225,7 +225,7 @@ def main():
     check_production(prod, config)
     check_local(merged)
     check_prometheus(prod)
-    check_haproxy(prod)
+    check_haproxy(prod, config)
     for label, compose in with_tls.items():
         check_tls(label, compose)
     check_dockerfile()
@@ -422,13 +422,21 @@ def check_prometheus(prod):
             check(rule.get("alert") in firing, f"alerts.test.yml: no test in which {rule.get('alert')} fires")
 
 
-def check_haproxy(prod):
+def check_haproxy(prod, config):
     cfg = read("deploy/haproxy/haproxy.cfg")
     check(re.search(r"server-template\s+\S+\s+\d+\s+gateway:8080\b", cfg), "haproxy.cfg: server-template over gateway:8080")
     check(re.search(r"^resolvers\s+\S+", cfg, re.M) and "parse-resolv-conf" in cfg, "haproxy.cfg: resolvers from resolv.conf")
     check(re.search(r"bind\s+:8080\b", cfg), "haproxy.cfg: bind :8080")
     check("option httpchk GET /readyz" in cfg, "haproxy.cfg: replicas checked on /readyz")
     check("/haproxy/healthz" in cfg and "/haproxy/healthz" in str(prod["services"]["haproxy"]["healthcheck"]["test"]), "haproxy.cfg: monitor-uri used by the healthcheck")
+    # The load balancer refuses an announced oversize body as the gateways would, before HAProxy
+    # answers 100 Continue and reads it: at the gateways' limit, before it waits for the body.
+    limit = str(config["gateway"]["max_body_bytes"])
+    refusal = re.search(r"http-request return status 413 .*?(\d+) bytes this gateway accepts.*\bif \{ req\.hdr_val\(content-length\) gt (\d+) \}", cfg)
+    check(refusal and refusal.group(1) == refusal.group(2) == limit,
+          f"haproxy.cfg: a 413 for a Content-Length over gateway.max_body_bytes ({limit}), naming it")
+    check(refusal and "http-request wait-for-body" in cfg[refusal.end():] and "http-buffer-request" not in cfg,
+          "haproxy.cfg: the body waited for (http-request wait-for-body, for retries) only after the 413, not with option http-buffer-request, which answers 100 Continue first")
 
 
 def check_tls(label, compose):

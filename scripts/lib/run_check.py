@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -185,7 +186,7 @@ def order_events(count):
     """The orders service lists the sample's Shopify order (every `send` of it is the same order,
     with a fresh delivery id), having applied `count` events to it."""
     listing = json.loads(get("http://127.0.0.1:8091/orders")[1])
-    return listing if [item.get("events") for item in listing["items"] if item.get("source") == "shopify"] == [count] else None
+    return listing if [item.get("events") for item in listing["items"] if item.get("source") == "shop"] == [count] else None
 
 
 def main():
@@ -202,6 +203,16 @@ def main():
         send_env = environment(os.path.join(STATE, "env"))
         sent_ids = [send(source, event, send_env, output) for source, event in (("github", "push"), ("shop", "orders.create"))]
 
+        # A body announced over gateway.max_body_bytes: the load balancer refuses it as a gateway
+        # does, before it tells the client to send it (no 100 Continue) and before reading it.
+        with socket.create_connection(("127.0.0.1", int(BASE.rsplit(":", 1)[1])), timeout=5) as connection:
+            connection.sendall(b"POST /webhooks/github HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: 2000000\r\nExpect: 100-continue\r\n\r\n")
+            answer = connection.recv(4096).decode(errors="replace")
+        if not answer.startswith("HTTP/1.1 413") or '"error":"body_too_large"' not in answer:
+            fail(f"an announced 2 MB body through the load balancer got, before its body was sent:\n{answer}", output)
+        print("test-run: an announced 2 MB body is refused 413 by the load balancer before it is sent")
+
         # The README's next command: both, as the gateways published them.
         tail = subprocess.run(["hookline", "tail", "--json"], env=send_env, capture_output=True, text=True, timeout=60)
         shown = [(r["id"], r["type"]) for r in json.loads(tail.stdout)["records"]] if tail.returncode == 0 else None
@@ -210,7 +221,7 @@ def main():
         print("test-run: hookline tail shows both, as github.push and shopify.orders.create")
 
         # The push becomes a build in the CI service, the order an order in the orders service.
-        for what, url, field, value in (("the order", "http://127.0.0.1:8091/orders", "source", "shopify"),
+        for what, url, field, value in (("the order", "http://127.0.0.1:8091/orders", "source", "shop"),
                                         ("the push", "http://127.0.0.1:8093/builds", "trigger", "push")):
             listing = eventually(f"{what} did not reach its service ({url})",
                                  lambda: holds(json.loads(get(url)[1]), field, value))
