@@ -22,11 +22,16 @@ package struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension Response {
-    /// `{"error": code, "message": message}` with `status`.
-    package static func jsonError(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
+    /// `value` as JSON (keys sorted, slashes as they are) with `status`.
+    package static func json(status: HTTPResponse.Status = .ok, _ value: some Encodable) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(["error": code, "message": message])) ?? Data(#"{"error":"encoding_failed"}"#.utf8)
+        let data = (try? encoder.encode(value)) ?? Data(#"{"error":"encoding_failed"}"#.utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// `{"error": code, "message": message}` with `status`.
+    package static func jsonError(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
+        .json(status: status, ["error": code, "message": message])
     }
 }

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import GRDB
 import HooklineConsumerKit
+import HooklineHTTP
 import HooklineKafka
 import HooklineWebhooks
 import Hummingbird

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HooklineConsumerKit
+import HooklineHTTP
 import HooklineWebhooks
 import Hummingbird
 

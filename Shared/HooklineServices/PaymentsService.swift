@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HooklineConsumerKit
+import HooklineHTTP
 import Hummingbird
 
 /// **payments**: an append-only ledger, one row per provider event, linked to an order where the

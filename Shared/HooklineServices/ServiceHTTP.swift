@@ -1,4 +1,5 @@
 import Foundation
+import HooklineHTTP
 import Hummingbird
 import NIOCore
 
@@ -36,15 +37,6 @@ extension Response {
     /// 400 for a `limit` or `offset` that is not a whole number in its range.
     static var badPage: Response {
         .json(status: .badRequest, ["error": "bad_query", "message": "limit must be a whole number from 1 to 500 (default 50), offset one from 0 (default 0)."])
-    }
-}
-
-extension Response {
-    static func json(status: HTTPResponse.Status = .ok, _ value: some Encodable) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data(#"{"error":"encoding_failed"}"#.utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
