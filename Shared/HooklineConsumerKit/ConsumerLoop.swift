@@ -22,6 +22,15 @@ struct ConsumerLoop: Sendable {
         let clock = ContinuousClock()
         var nextPrune = clock.now
         var nextLag = clock.now
+        // The lag metric has a task of its own: reading the partitions' ends takes a fetch on the
+        // embedded broker (`EndOffsetProbe`, up to 3 s when one does not answer), which the
+        // batches must not wait for.
+        let lagMetric = Task {
+            while !Task.isCancelled {
+                await self.refreshLagMetric()
+                try? await Task.sleep(for: self.configuration.lagRefreshInterval)
+            }
+        }
         while !stopping(), !Task.isCancelled {
             if clock.now >= nextPrune {
                 nextPrune = clock.now + self.configuration.pruneInterval
@@ -29,7 +38,7 @@ struct ConsumerLoop: Sendable {
             }
             if clock.now >= nextLag {
                 nextLag = clock.now + self.configuration.lagRefreshInterval
-                await self.refreshLag()
+                await self.commitStoredPositions()
             }
             self.gate.expectBatch()
             var batch = await self.consumer.nextBatch(maxCount: self.configuration.batchSize, timeout: self.configuration.pollTimeout)
@@ -42,6 +51,8 @@ struct ConsumerLoop: Sendable {
             }
             self.gate.leave()
         }
+        lagMetric.cancel()
+        await lagMetric.value
     }
 
     /// Applies one batch: in as few transactions as its failures allow (one when none fails).
@@ -193,21 +204,24 @@ struct ConsumerLoop: Sendable {
         }
     }
 
-    /// Refreshes the lag metric, and commits the database's offsets to the group once more: lag
-    /// monitors read the group's, and it can fall behind the database's for good while a partition
-    /// is quiet. The loop's commits do not wait, so one can be lost, and a start from the
-    /// database's offsets (after a crash between the database's commit and Kafka's, or a replay)
-    /// commits nothing: the monitor would show lag, and a stalled group, that the service does not
-    /// have. Only the partitions this instance holds, read between batches; a partition with no
-    /// row yet commits nothing.
-    private func refreshLag() async {
-        if self.commitsToKafka {
-            do {
-                self.consumer.commitWithoutWaiting(try await self.tracker.storedPositions())
-            } catch {
-                self.logger.debug("reading the stored offsets to commit failed", metadata: ["error": "\(error)"])
-            }
+    /// Commits the database's offsets to the group once more: lag monitors read the group's, and
+    /// it can fall behind the database's for good while a partition is quiet. The loop's commits
+    /// do not wait, so one can be lost, and a start from the database's offsets (after a crash
+    /// between the database's commit and Kafka's, or a replay) commits nothing: the monitor would
+    /// show lag, and a stalled group, that the service does not have. Only the partitions this
+    /// instance holds, read between batches (so that no older position is committed after a
+    /// batch's newer one); a partition with no row yet commits nothing.
+    private func commitStoredPositions() async {
+        guard self.commitsToKafka else { return }
+        do {
+            self.consumer.commitWithoutWaiting(try await self.tracker.storedPositions())
+        } catch {
+            self.logger.debug("reading the stored offsets to commit failed", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Refreshes the lag metric: the instance's own view of the partitions it holds.
+    private func refreshLagMetric() async {
         do {
             self.metrics.setLag(try await self.tracker.lag())
         } catch {

@@ -123,8 +123,6 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private let handOff: (any Channel) throws -> Void
     /// Whether the router has this connection.
     private var isRouted = false
-    /// Whether the last request given to the router has not had its end passed on yet.
-    private var routedRequestOpen = false
 
     init(endpoint: WebhookEndpoint, requestTimeoutMs: Int, handOff: @escaping (any Channel) throws -> Void) {
         self.endpoint = endpoint
@@ -241,11 +239,6 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 return context.close(promise: nil)
             }
         }
-        switch part {
-        case .head: self.routedRequestOpen = true
-        case .end: self.routedRequestOpen = false
-        case .body: break
-        }
         context.fireChannelRead(self.wrapInboundOut(part))
     }
 
@@ -338,15 +331,13 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             self.parseErrorPending = parseError
         case .idle, .reading:
             self.refuseUnparsable(parseError, context: context)
-        case .routing where self.routedRequestOpen:
-            // The router has answered every request it was given (none is due), and was reading
-            // the rest of a body it had answered before reading (a 413 for an announced size):
-            // Hummingbird would answer the broken remainder with a second response. Close instead.
-            self.state = .closing
-            context.close(promise: nil)
         case .routing:
-            // Bytes after a request the router answered in full: a request of their own.
-            self.refuseUnparsable(parseError, context: context)
+            // The router has answered every request it was given (none is due) and is reading the
+            // rest of a body it answered before reading (a 413 for an announced size; a request's
+            // end sets the state back to idle): Hummingbird would answer the broken remainder with
+            // a second response. Close instead, once that answer has gone.
+            self.state = .closing
+            self.closeOnceWritten(context: context)
         case .closing:
             context.fireErrorCaught(error)
         }

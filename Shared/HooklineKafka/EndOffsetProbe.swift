@@ -11,8 +11,10 @@ import Logging
 /// against Kafka this never runs.
 ///
 /// The probe is a consumer of its own, assigned to each partition at its listed end: a fetch
-/// there returns (next to nothing and) the partition's high watermark, or under `read_committed`
-/// its last stable offset, which librdkafka keeps as the partition's cached end.
+/// there returns (next to nothing and) the partition's high watermark, which librdkafka keeps as
+/// the partition's cached end (`rd_kafka_get_watermark_offsets`). That is the high watermark at
+/// either isolation level: the last stable offset, which `read_committed` asks for, is below it
+/// only while a transaction is open, and Hookline's producers use none.
 struct EndOffsetProbe: Sendable {
     /// The consumer's librdkafka properties, from the admin's cluster settings.
     let properties: [String: String]
