@@ -95,13 +95,11 @@ struct Replay: AsyncParsableCommand {
 
             // A running group would overwrite the new offsets with its own: refused, but a dry run
             // (which changes nothing) shows what the replay would do, and says it would be refused.
-            var running: String?
-            if let group = try await admin.describeConsumerGroups([self.group]).first,
-                !group.members.isEmpty || !["Empty", "Dead", "Unknown"].contains(group.state)
-            {
-                running = "group \(self.group) has \(group.members.count) active member(s) (state \(group.state)); stop its consumers, then run replay"
-                if !self.dryRun { throw CLIError.refused(running! + " again") }
+            let running = try await admin.describeConsumerGroups([self.group]).first.flatMap { group in
+                group.members.isEmpty && ["Empty", "Dead", "Unknown"].contains(group.state)
+                    ? nil : "group \(self.group) has \(group.members.count) active member(s) (state \(group.state)); stop its consumers, then run replay"
             }
+            if let running, !self.dryRun { throw CLIError.refused(running + " again") }
             let old = try await admin.committedOffsets(group: self.group)
             // Committing offsets for a group creates it: a mistyped name would be "replayed", and
             // exit 0, while the real group is left as it was.

@@ -176,19 +176,16 @@ struct Send: AsyncParsableCommand {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-        let outcome: Result<(Int, String, [UInt8]), any Error>
         do {
             let response = try await client.execute(request, timeout: .seconds(self.timeout))
-            let body = Array(try await response.body.collect(upTo: 1024 * 1024).readableBytesView)
-            outcome = .success((Int(response.status.code), response.status.reasonPhrase, body))
+            status = Int(response.status.code)
+            reason = response.status.reasonPhrase
+            answer = Array(try await response.body.collect(upTo: 1024 * 1024).readableBytesView)
         } catch {
-            outcome = .failure(error)
+            try? await client.shutdown()
+            throw CLIError.failed("cannot POST to \(postURL): \(Self.reason(error))")
         }
         try? await client.shutdown()
-        switch outcome {
-        case .success(let answered): (status, reason, answer) = answered
-        case .failure(let error): throw CLIError.failed("cannot POST to \(postURL): \(Self.reason(error))")
-        }
         let text = String(decoding: answer, as: UTF8.self)
         if self.output.json {
             let parsed = (try? JSONSerialization.jsonObject(with: Data(answer), options: [.fragmentsAllowed])) ?? text

@@ -37,7 +37,8 @@ package struct ConsumerConfiguration: Sendable {
     package var dedupRetention: Duration
     /// How often ids older than ``dedupRetention`` are pruned. Default: 1 hour
     package var pruneInterval: Duration
-    /// How often per-partition lag is refreshed from the broker. Default: 5 seconds
+    /// How often per-partition lag is refreshed from the broker, and the database's offsets
+    /// committed to the group again. Default: 5 seconds
     package var lagRefreshInterval: Duration
     /// How long to wait for records before checking for shutdown and housekeeping. Default: 250 ms
     package var pollTimeout: Duration

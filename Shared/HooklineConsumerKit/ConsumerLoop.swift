@@ -21,7 +21,7 @@ struct ConsumerLoop: Sendable {
     func run(until stopping: @Sendable () -> Bool) async {
         let clock = ContinuousClock()
         var nextPrune = clock.now
-        var nextLag = clock.now
+        var nextCommit = clock.now
         // The lag metric has a task of its own: reading the partitions' ends takes a fetch on the
         // embedded broker (`EndOffsetProbe`, up to 3 s when one does not answer), which the
         // batches must not wait for.
@@ -36,8 +36,8 @@ struct ConsumerLoop: Sendable {
                 nextPrune = clock.now + self.configuration.pruneInterval
                 await self.prune()
             }
-            if clock.now >= nextLag {
-                nextLag = clock.now + self.configuration.lagRefreshInterval
+            if clock.now >= nextCommit {
+                nextCommit = clock.now + self.configuration.lagRefreshInterval
                 await self.commitStoredPositions()
             }
             self.gate.expectBatch()

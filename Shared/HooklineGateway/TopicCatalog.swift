@@ -131,27 +131,34 @@ final class TopicCatalog: Sendable {
     /// Creates `topic`, then records the outcome: remembered when created, forgotten when not,
     /// so the next request tries again.
     private func create(_ topic: String) -> Task<Result<Void, KafkaError>, Never> {
-        Task { [admin, partitions, replicationFactor, config] in
-            do throws(KafkaError) {
-                try await admin.createTopics([.init(name: topic, partitions: partitions, replicationFactor: replicationFactor, config: config)])
-                self.state.withLock { state in
-                    state.creating -= 1
+        Task {
+            let error = await self.requestCreation(of: topic, failure: "topic creation failed")
+            self.state.withLock { state in
+                state.creating -= 1
+                if error == nil {
                     state.topics[topic] = .ready(checkedAt: .now)
-                    return state.waiterToWake()
-                }?.resume(returning: true)
-                return .success(())
-            } catch {
-                self.state.withLock { state in
-                    state.creating -= 1
-                    if case .creating = state.topics[topic] { state.topics[topic] = nil }
-                    return state.waiterToWake()
-                }?.resume(returning: true)
-                self.logThrottle.log(
-                    .topicCreation, source: topic, level: .warning, "topic creation failed",
-                    metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"], logger: self.logger
-                )
-                return .failure(error)
-            }
+                } else if case .creating = state.topics[topic] {
+                    state.topics[topic] = nil
+                }
+                return state.waiterToWake()
+            }?.resume(returning: true)
+            return error.map { .failure($0) } ?? .success(())
+        }
+    }
+
+    /// Asks the broker to create `topic` (one that exists is no error), within a slot of
+    /// ``maxCreating`` its caller took; a failure is logged (`failure`, a few lines a second at
+    /// most) and returned.
+    private func requestCreation(of topic: String, failure: Logger.Message) async -> KafkaError? {
+        do throws(KafkaError) {
+            try await self.admin.createTopics([.init(name: topic, partitions: self.partitions, replicationFactor: self.replicationFactor, config: self.config)])
+            return nil
+        } catch {
+            self.logThrottle.log(
+                .topicCreation, source: topic, level: .warning, failure,
+                metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"], logger: self.logger
+            )
+            return error
         }
     }
 
@@ -181,15 +188,8 @@ final class TopicCatalog: Sendable {
             return true
         }
         guard due else { return }
-        Task { [admin, partitions, replicationFactor, config] in
-            do throws(KafkaError) {
-                try await admin.createTopics([.init(name: topic, partitions: partitions, replicationFactor: replicationFactor, config: config)])
-            } catch {
-                self.logThrottle.log(
-                    .topicCreation, source: topic, level: .warning, "topic check after a failed write failed",
-                    metadata: ["kafka.topic": "\(topic)", "kafka.error": "\(error)"], logger: self.logger
-                )
-            }
+        Task {
+            _ = await self.requestCreation(of: topic, failure: "topic check after a failed write failed")
             self.state.withLock { state in
                 state.creating -= 1
                 return state.waiterToWake()

@@ -19,6 +19,9 @@ package struct LagReport: Sendable, Hashable, Codable {
     /// service is not running, has not joined yet (it joins once one of its topics exists), or has never committed. Not in `groups`: there is nothing to judge.
     package var absentGroups: [String] = []
 
+    /// Why a configured group can be absent, as the CLI, the monitor's page and its metric say it.
+    package static let absentReason = "the service is not running, has not joined yet: it joins once one of its topics exists, or has never committed"
+
     package struct UnreadableGroup: Sendable, Hashable, Codable {
         package var group: String
         /// librdkafka's words and code.
@@ -166,7 +169,7 @@ package struct LagReport: Sendable, Hashable, Codable {
         if !self.absentGroups.isEmpty {
             let count = self.absentGroups.count
             lines.append(
-                "ABSENT: \(count) configured group\(count == 1 ? " has" : "s have") no member and no commit (the service is not running, has not joined yet: it joins once one of its topics exists, or has never committed): \(self.absentGroups.joined(separator: ", "))"
+                "ABSENT: \(count) configured group\(count == 1 ? " has" : "s have") no member and no commit (\(Self.absentReason)): \(self.absentGroups.joined(separator: ", "))"
             )
         }
         return lines

@@ -50,7 +50,7 @@ enum MonitorMetrics {
         // One series per absent group, so that an alert can name the service.
         let absent = self.name(
             "monitor", "group_absent",
-            help: "1 for a configured service's group that the cluster neither lists nor knows a member of (the service is not running, has not joined yet: it joins once one of its topics exists, or has never committed); no series for the others."
+            help: "1 for a configured service's group that the cluster neither lists nor knows a member of (\(LagReport.absentReason)); no series for the others."
         )
         for group in report.absentGroups {
             registry.makeGauge(descriptor: absent, labels: [("group", group)]).set(Int64(1))

@@ -1,3 +1,5 @@
+import HooklineLag
+
 /// The page at `GET /`: plain HTML, CSS and JavaScript, no build step and nothing fetched from
 /// elsewhere. It polls `/api/status` every two seconds and draws one row per consumer group and
 /// per topic, each with an inline SVG chart of the last minutes. It keeps the charts itself and
@@ -264,7 +266,7 @@ async function refresh() {
     $("absent").style.display = absent.length ? "block" : "none";
     $("absent").dataset.count = absent.length;
     $("absent").textContent = absent.length ? `${absent.length} configured group${absent.length === 1 ? " has" : "s have"} no member ` +
-      `and no commit (the service is not running, has not joined yet: it joins once one of its topics exists, or has never committed): ` + absent.join(", ") : "";
+      `and no commit (\#(LagReport.absentReason)): ` + absent.join(", ") : "";
     renderGroups(report.groups);
     renderTopics(report.topics);
     document.body.dataset.loaded = "true";

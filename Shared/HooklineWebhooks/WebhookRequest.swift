@@ -29,3 +29,12 @@ public struct WebhookRequest: Sendable {
         self.now = now
     }
 }
+
+extension WebhookRequest {
+    /// Refuses (400 `malformed_body`) a body that is not one whole JSON object: what a provider
+    /// that reads its routing facts from the body checks first, since ``JSONScanner`` reads a
+    /// field before the point where a body cut short breaks.
+    func requireJSONObjectBody() throws(WebhookError) {
+        guard JSONScanner.isObject(self.body) else { throw .malformedBody("a JSON object") }
+    }
+}

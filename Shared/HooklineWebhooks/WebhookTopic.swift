@@ -12,14 +12,16 @@ public enum WebhookTopic {
 
     /// The `ce_source` of a source's records: `/webhooks/<source>`, the path it is served at.
     public static func ceSource(_ source: String) -> String {
-        "/webhooks/" + source
+        self.ceSourcePrefix + source
     }
 
     /// The source a `ce_source` names (``ceSource(_:)``); nil for one of another form.
     public static func source(ofCESource ceSource: String) -> String? {
-        guard ceSource.hasPrefix("/webhooks/"), ceSource.count > "/webhooks/".count else { return nil }
-        return String(ceSource.dropFirst("/webhooks/".count))
+        guard ceSource.hasPrefix(self.ceSourcePrefix), ceSource.count > self.ceSourcePrefix.count else { return nil }
+        return String(ceSource.dropFirst(self.ceSourcePrefix.count))
     }
+
+    private static let ceSourcePrefix = "/webhooks/"
 
     /// The dead-letter topic of consumer service `service`: `<prefix>.dlq.<service>` (an empty
     /// prefix left out, with its dot, as in ``name(prefix:source:event:)``).

@@ -70,7 +70,7 @@ public struct DiscordVerifier: WebhookVerifier {
         }
 
         let body = request.body
-        guard JSONScanner.isObject(body) else { throw .malformedBody("a JSON object") }
+        try request.requireJSONObjectBody()
         guard let type = JSONScanner.value(at: Self.type, in: body)?.integer else {
             throw .malformedBody("a Discord payload with a numeric type")
         }

@@ -86,7 +86,7 @@ public struct GitLabVerifier: WebhookVerifier {
         }
 
         var event = try headers.optional(Self.eventHeader).map(Self.normalise)
-        guard JSONScanner.isObject(request.body) else { throw .malformedBody("a JSON object") }
+        try request.requireJSONObjectBody()
         let kind = JSONScanner.value(at: Self.objectKind, in: request.body)?.string
         if event == "system" {
             event = JSONScanner.value(at: Self.eventName, in: request.body)?.string ?? kind ?? event

@@ -29,7 +29,7 @@ public struct IntercomVerifier: WebhookVerifier {
         guard self.keys.authenticates(code, { $0.update(bytes: request.body) }) else {
             throw .badSignature(Self.signatureHeader)
         }
-        guard JSONScanner.isObject(request.body) else { throw .malformedBody("a JSON object") }
+        try request.requireJSONObjectBody()
         let topic = JSONScanner.value(at: Self.topic, in: request.body)?.string
         let id = JSONScanner.value(at: Self.id, in: request.body)?.string ?? DeliveryID.random()
         let key = JSONScanner.value(at: Self.item, in: request.body)?.text

@@ -37,7 +37,7 @@ public struct LinearVerifier: WebhookVerifier {
         guard self.keys.authenticates(code, { $0.update(bytes: request.body) }) else {
             throw .badSignature(Self.signatureHeader)
         }
-        guard JSONScanner.isObject(request.body) else { throw .malformedBody("a JSON object") }
+        try request.requireJSONObjectBody()
         guard let milliseconds = JSONScanner.value(at: Self.webhookTimestamp, in: request.body)?.integer else {
             throw .malformedBody("a Linear payload with a numeric webhookTimestamp")
         }

@@ -30,7 +30,7 @@ public struct PaddleVerifier: WebhookVerifier {
 
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
         try Self.scheme.verify(request, keys: self.keys, tolerance: self.tolerance)
-        guard JSONScanner.isObject(request.body) else { throw .malformedBody("a JSON object") }
+        try request.requireJSONObjectBody()
         guard let id = JSONScanner.value(at: Self.eventID, in: request.body)?.string else {
             throw .malformedBody("a Paddle notification with an event_id")
         }

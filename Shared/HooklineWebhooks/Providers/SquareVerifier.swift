@@ -36,7 +36,7 @@ public struct SquareVerifier: WebhookVerifier {
         else {
             throw .badSignature(Self.signatureHeader)
         }
-        guard JSONScanner.isObject(request.body) else { throw .malformedBody("a JSON object") }
+        try request.requireJSONObjectBody()
         let event = JSONScanner.value(at: Self.type, in: request.body)?.string ?? "unknown"
         let id = JSONScanner.value(at: Self.eventID, in: request.body)?.string ?? DeliveryID.random()
         let key = JSONScanner.value(at: Self.object, in: request.body)?.string

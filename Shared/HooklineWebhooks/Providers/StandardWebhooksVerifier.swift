@@ -40,7 +40,7 @@ public struct StandardWebhooksVerifier: WebhookVerifier {
 
     public func verify(_ request: WebhookRequest) throws(WebhookError) -> VerifiedWebhook {
         let id = try self.scheme.verify(request)
-        guard JSONScanner.isObject(request.body) else { throw .malformedBody("a JSON object") }
+        try request.requireJSONObjectBody()
         let event = JSONScanner.value(at: Self.type, in: request.body)?.string ?? "unknown"
         let key = self.keyPointer.flatMap { JSONScanner.value(at: $0, in: request.body)?.text }
         return VerifiedWebhook(provider: Self.provider, event: event, id: id, key: key)
