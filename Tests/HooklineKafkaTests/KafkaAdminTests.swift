@@ -279,7 +279,7 @@ struct KafkaAdminTests {
     // failed CI that way).
     @Test("admin requests waiting out a broker that does not answer hold no thread of the task pool")
     func waitingHoldsNoPoolThread() async throws {
-        let admin = try adminOfNoBroker(requestTimeout: .seconds(3))
+        let admin = try adminOfNoBroker(requestTimeout: .seconds(6))
         let waits = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
         let overshoot = await withTaskGroup(of: Void.self) { group in
             for _ in 0..<waits {
@@ -287,7 +287,9 @@ struct KafkaAdminTests {
             }
             return await sleepOvershoot(.milliseconds(500))
         }
-        #expect(overshoot < .seconds(1))
+        // Held threads would make it at least 5.5 s late. A full parallel run on a loaded machine
+        // made it 1.08 s late without them (the bound was 1 s then, with a 3 s request timeout).
+        #expect(overshoot < .seconds(2.5))
     }
 
     // A consumer service asked to stop while its broker does not answer waited out the whole
