@@ -43,6 +43,9 @@ final class ConsumerDatabase: Sendable {
         self.pool = try Self.open(path: path, configuration: configuration, migrator: migrator)
 
         var checkpointing = Configuration()
+        // Opening reads the schema, which waits too while another instance turns a new file to
+        // WAL (without it, that instance's first open failed this one at once, "database is locked").
+        checkpointing.busyMode = configuration.busyMode
         checkpointing.label = "hookline.\(service.name).checkpoint"
         self.checkpointer = try DatabaseQueue(path: path, configuration: checkpointing)
     }

@@ -37,7 +37,7 @@ struct ConsumerDatabaseTests {
     func concurrentFirstOpen() throws {
         let directory = try TemporaryDirectory()
         let service = ConsumerService(name: "test", topicPatterns: ["^t$"], handlers: [:], migrations: RecordingHandler.migrations)
-        for round in 0..<30 {
+        for round in 0..<100 {
             let path = directory.path("round-\(round).sqlite")
             let failures = Mutex<[String]>([])
             DispatchQueue.concurrentPerform(iterations: 2) { _ in
