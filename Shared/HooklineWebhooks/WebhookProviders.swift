@@ -1,5 +1,5 @@
 /// The registry of providers: configuration name → verifier type. Adding a provider is its file
-/// in `Providers/`, its samples in `Samples/` (``WebhookVerifier/samples``) and one line in ``all``.
+/// in `Providers/` (its verifier and its ``WebhookVerifier/samples``) and one line in ``all``.
 public enum WebhookProviders {
     /// Every built-in provider.
     public static let all: [any WebhookVerifier.Type] = [

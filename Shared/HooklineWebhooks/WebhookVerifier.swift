@@ -3,8 +3,8 @@ import HTTPTypes
 /// One provider's signature scheme: a verifier created once from configuration (keys decoded
 /// there), and a signer producing what the provider itself would send.
 ///
-/// To add a provider, write one conforming type in `Providers/`, its ``samples`` in `Samples/`,
-/// and list it in ``WebhookProviders/all``.
+/// To add a provider, write one conforming type, with its ``samples``, in a file of its own in
+/// `Providers/`, and list it in ``WebhookProviders/all``.
 public protocol WebhookVerifier: Sendable {
     /// The provider's name as written in configuration, such as `github` or `standard-webhooks`.
     static var provider: String { get }

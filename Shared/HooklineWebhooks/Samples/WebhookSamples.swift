@@ -1,5 +1,5 @@
 /// Realistic sample deliveries of every built-in provider: each provider's own
-/// (``WebhookVerifier/samples``, in `Samples/<Provider>Verifier+Samples.swift`).
+/// (``WebhookVerifier/samples``, at the end of `Providers/<Provider>Verifier.swift`).
 public enum WebhookSamples {
     /// Every sample, grouped by provider in the order of ``WebhookProviders/all``.
     public static let all: [WebhookSample] = WebhookProviders.all.flatMap { $0.samples }
