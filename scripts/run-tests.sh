@@ -7,7 +7,8 @@ status=0
 # held over 1,600 descriptors and 1,000 threads in the first seconds on 2 cores: deadlines came
 # late, and Foundation's Process.run() (Swift 6.3.1) could crash reading /proc/self/fd past
 # about 1,350 descriptors (swift-corelibs-foundation#5472), which froze the run for ~10 s while
-# the crash was reported. With 24: about 650 descriptors at most, and some 10 s more in all.
+# the crash was reported. With 24: about 650 descriptors at most, and the run takes as long
+# (110-120 s here either way).
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-24}"
 swift test --skip-build "$@" || status=$?
 # Brokers are killed at process exit; a crashed test process can leave one behind. Only this
