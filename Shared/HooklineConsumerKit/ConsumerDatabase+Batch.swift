@@ -13,6 +13,8 @@ extension ConsumerDatabase {
         var applied = 0
         var duplicates = 0
         var ignored = 0
+        /// The types of the records ignored for want of a handler.
+        var unhandledTypes: Set<String> = []
         /// Records below the stored offset: another instance (or an earlier run) applied them.
         var alreadyApplied = 0
         /// Why record `settled` failed; nothing after it was tried. Nil when all settled.
@@ -101,6 +103,7 @@ extension ConsumerDatabase {
                         }
                     } else {
                         result.ignored += 1
+                        result.unhandledTypes.insert(event.type)
                     }
                 } catch let error as DatabaseError where error.isTheDatabases {
                     // Not the event's failure: the transaction is retried as a whole, without a

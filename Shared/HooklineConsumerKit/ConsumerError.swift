@@ -3,7 +3,17 @@
 /// A ``Code/transient`` failure (a dependency that is down, a lock) is retried with backoff, up
 /// to ``ConsumerConfiguration/maxAttempts`` attempts; a ``Code/permanent`` one (an undecodable
 /// payload, a schema mismatch) goes to the dead-letter topic at once. Any other error a handler
-/// throws counts as transient, except `DecodingError`, which counts as permanent.
+/// throws counts as transient, except `DecodingError`, which counts as permanent; a failure of
+/// the database itself (busy, full, an I/O error) is not counted against the event at all: the
+/// batch is retried without a limit.
+///
+/// The retries are short (with the defaults, 100 ms doubling over 5 attempts: about 1.5 s in
+/// all) and every partition of the instance waits meanwhile, so "transient" is not a way to wait
+/// for another event (one on another topic, not yet read): store what arrives first and complete
+/// it when the other comes, as the orders service does. Nor for a constraint of the service's
+/// own tables, which fails the same way at each attempt: write by the entity's key
+/// (`INSERT … ON CONFLICT`), since deduplication is by event id and a provider sends several
+/// events about one entity.
 package struct ConsumerError: Error, Sendable, CustomStringConvertible {
     /// Whether retrying can help; opaque so new kinds need no API change.
     package struct Code: Hashable, Sendable, CustomStringConvertible {

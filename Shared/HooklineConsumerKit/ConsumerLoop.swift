@@ -2,6 +2,7 @@ import Foundation
 import HooklineKafka
 import Logging
 import Prometheus
+import Synchronization
 
 /// The runner's processing loop: batches in, effects and offsets out.
 struct ConsumerLoop: Sendable {
@@ -16,6 +17,9 @@ struct ConsumerLoop: Sendable {
     let deadLetters: DeadLetterWriter
     let commitsToKafka: Bool
     let logger: Logger
+    /// The event types logged as having no handler: each once (a handler registered under
+    /// another name, `shop.orders.create` for `shopify.orders.create`, is otherwise only a count).
+    private let unhandledTypes = FirstSightings(limit: 100)
 
     /// Processes batches until `stopping` says so (checked between batches) or the task is cancelled.
     func run(until stopping: @Sendable () -> Bool) async {
@@ -141,6 +145,12 @@ struct ConsumerLoop: Sendable {
         self.metrics.duplicates.increment(by: Int64(result.duplicates))
         self.metrics.ignored.increment(by: Int64(result.ignored))
         self.metrics.alreadyApplied.increment(by: Int64(result.alreadyApplied))
+        for type in result.unhandledTypes.sorted() where self.unhandledTypes.isFirst(type) {
+            self.logger.info(
+                "no handler for this event type: its records are skipped (hookline_consumer_events_ignored_total)",
+                metadata: ["hookline.event_type": "\(ConsumerError.quoting(type, limit: 100))", "hookline.handled_types": "\(self.service.handlers.keys.sorted())"]
+            )
+        }
         if result.duplicates > 0 {
             self.logger.info("duplicate deliveries skipped", metadata: ["hookline.duplicates": "\(result.duplicates)"])
         }
@@ -226,6 +236,24 @@ struct ConsumerLoop: Sendable {
             self.metrics.setLag(try await self.tracker.lag())
         } catch {
             self.logger.debug("refreshing lag failed", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+}
+
+/// Values seen so far, up to `limit` of them (the values come from the records read): tells
+/// whether a value is seen for the first time, so that it is logged once.
+private final class FirstSightings: Sendable {
+    private let seen = Mutex<Set<String>>([])
+    private let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func isFirst(_ value: String) -> Bool {
+        self.seen.withLock { seen in
+            guard seen.count < self.limit else { return false }
+            return seen.insert(value).inserted
         }
     }
 }

@@ -9,7 +9,7 @@ import GRDB
 /// (anything else it does is not undone) and must not log the payload.
 package protocol EventHandler: Sendable {
     /// Throw ``ConsumerError/permanent(_:cause:)`` for an event that can never apply, anything
-    /// else to have it retried.
+    /// else to have it retried, briefly (see ``ConsumerError``), then dead-lettered.
     func apply(_ event: ConsumerEvent, in db: Database) throws
 }
 

@@ -95,7 +95,7 @@ struct ConsumerFailureTests {
         #expect(topic.config == ["min.insync.replicas": "2"])
     }
 
-    @Test("a poison message goes to the dead-letter topic with its reason and source; the stream continues; a transient failure applies once")
+    @Test("a poison message goes to the dead-letter topic with its reason and source; the stream continues; a transient failure applies once; a type without a handler is skipped, and logged once")
     func poisonAndTransientFailures() async throws {
         let directory = try TemporaryDirectory()
         let flaky = FlakyHandler(failures: 2)
@@ -105,16 +105,18 @@ struct ConsumerFailureTests {
             directory: directory,
             handlers: ["test.json": DecodingHandler(), "test.flaky": flaky, "test.broken": broken]
         )
-        // Offsets 0…5 of one partition, in this order.
+        // Offsets 0…6 of one partition, in this order.
         try await fixture.publish(ids: ["ok-1"], type: "test.json")
         try await fixture.publish(ids: ["poison"], type: "test.json", body: "{not json")
         try await fixture.publish(ids: ["flaky"], type: "test.flaky")
         try await fixture.publish(ids: ["broken"], type: "test.broken")
         try await fixture.publish(ids: ["ok-2"], type: "test.json")
         try await fixture.publish(ids: ["no-handler"], type: "test.unknown")
+        try await fixture.publish(ids: ["no-handler-2"], type: "test.unknown")
 
-        let running = RunningConsumer(try fixture.runner(maxAttempts: 3))
-        try await waitUntil("the stream passed every record") { try fixture.storedOffsets() == [0: 6] }
+        let logs = LogRecords()
+        let running = RunningConsumer(try fixture.runner(maxAttempts: 3, logger: logs.logger()))
+        try await waitUntil("the stream passed every record") { try fixture.storedOffsets() == [0: 7] }
         try await running.stop()
 
         #expect(try fixture.effects() == ["ok-1": 1, "flaky": 1, "ok-2": 1])
@@ -125,7 +127,10 @@ struct ConsumerFailureTests {
         #expect(metric(running.runner, "events_applied_total") == 3)
         #expect(metric(running.runner, "retries_total") == 4)  // two for flaky, two for broken
         #expect(metric(running.runner, "dead_lettered_total") == 2)
-        #expect(metric(running.runner, "events_ignored_total") == 3)  // the two dead letters, no-handler
+        #expect(metric(running.runner, "events_ignored_total") == 4)  // the two dead letters, the two of no handler
+        let unhandled = logs.all.filter { $0.message.hasPrefix("no handler for this event type") }
+        #expect(unhandled.map(\.metadata["hookline.event_type"]) == [#""test.unknown""#], "logged once, quoted")
+        #expect(unhandled.first?.metadata["hookline.handled_types"] == #"["test.broken", "test.flaky", "test.json"]"#)
 
         let deadLetters = try await readAll(fixture, topic: fixture.configuration().deadLetterTopic(service: "test"), count: 2)
         #expect(deadLetters.count == 2)

@@ -98,16 +98,16 @@ struct ConsumerFixture {
         )
     }
 
-    func runner(batchSize: Int = 50, maxAttempts: Int = 5, commitsToKafka: Bool = true) throws -> ConsumerRunner {
-        try self.runner(self.configuration(batchSize: batchSize, maxAttempts: maxAttempts), commitsToKafka: commitsToKafka)
+    func runner(batchSize: Int = 50, maxAttempts: Int = 5, commitsToKafka: Bool = true, logger: Logger = TestKafka.logger) throws -> ConsumerRunner {
+        try self.runner(self.configuration(batchSize: batchSize, maxAttempts: maxAttempts), commitsToKafka: commitsToKafka, logger: logger)
     }
 
-    func runner(_ configuration: ConsumerConfiguration, commitsToKafka: Bool = true) throws -> ConsumerRunner {
+    func runner(_ configuration: ConsumerConfiguration, commitsToKafka: Bool = true, logger: Logger = TestKafka.logger) throws -> ConsumerRunner {
         try ConsumerRunner(
             service: self.service,
             configuration: configuration,
             metrics: nil,
-            logger: TestKafka.logger,
+            logger: logger,
             commitsToKafka: commitsToKafka
         )
     }
