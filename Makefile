@@ -10,9 +10,9 @@ RELEASE := swift build -c release --static-swift-stdlib
 # Every executable, one product at a time: once a product was built alone (make bench-gateway
 # does), a plain build with --static-swift-stdlib also tries to link GRDB's dynamic library
 # product, which fails (cannot find -lCoreFoundation).
-# The executables are read from Package.swift (each `.executableTarget(` has its `name:` on the
-# next line), so a new one needs no second list here.
-EXECUTABLES := $(shell awk '/\.executableTarget/ { getline; if (match($$0, /name: "[^"]+"/)) print substr($$0, RSTART + 7, RLENGTH - 8) }' Package.swift)
+# The executables are read from Package.swift (each `.executableTarget(` has its `name:` on its
+# own line or the next), so a new one needs no second list here.
+EXECUTABLES := $(shell awk '/\.executableTarget/ { line = $$0; if (!match(line, /name: "[^"]+"/)) { getline line; if (!match(line, /name: "[^"]+"/)) next } print substr(line, RSTART + 7, RLENGTH - 8) }' Package.swift)
 ifeq ($(filter hookline-gateway,$(EXECUTABLES)),)
 $(error cannot read the executable targets from Package.swift (found: "$(EXECUTABLES)"))
 endif

@@ -58,6 +58,7 @@ export HOOKLINE_PORT=${HOOKLINE_PORT:-8080} HOOKLINE_TLS_PORT=${HOOKLINE_TLS_POR
 export HOOKLINE_ORDERS_PORT=${HOOKLINE_ORDERS_PORT:-8091} HOOKLINE_PAYMENTS_PORT=${HOOKLINE_PAYMENTS_PORT:-8092}
 export HOOKLINE_CI_PORT=${HOOKLINE_CI_PORT:-8093} HOOKLINE_MONITOR_PORT=${HOOKLINE_MONITOR_PORT:-8099}
 source scripts/lib/broker.sh   # free_loopback_port
+source scripts/lib/config.sh   # config_services
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo --preserve-env "$@"; fi; }
 podman_bin=$(command -v podman) || { echo "compose: podman is missing (scripts/setup.sh --containers)" >&2; exit 1; }
@@ -74,8 +75,13 @@ compose() {
 containers() { podman ps -a --filter "label=io.podman.compose.project=$project" --format '{{.Names}}' | sort; }
 
 # The services to start (compose.local.yaml scales the second and third Kafka broker and
-# Prometheus to zero).
-services() { echo kafka-1 gateway haproxy orders payments ci monitor; }
+# Prometheus to zero): the consumer services by their names in deploy/hookline.yaml, which
+# check-deploy makes the names of their compose services.
+services() {
+  local consumers
+  consumers=$(config_services | awk '{print $1}') || return 1
+  echo kafka-1 gateway haproxy $consumers monitor
+}
 
 # wait_healthy SECONDS: runs the healthcheck of every container of the project (podman has no
 # systemd timers here to run them) until all pass.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the whole Hookline topology on this machine, from release binaries:
 #   the embedded broker, GATEWAYS gateway replicas behind HAProxy on 127.0.0.1:8080,
-#   the orders, payments and CI services, and the lag monitor.
+#   every consumer service of deploy/hookline.yaml's services: (orders, payments and CI ship)
+#   on its listen port, and the lag monitor.
 # Every Hookline process reads deploy/hookline.yaml, the same file deploy/compose.yaml mounts.
 # State (service databases, logs, generated HAProxy config) lives in $HOOKLINE_STATE (.state/);
 # a second run picks up where the first stopped. `make clean-state` wipes it.
@@ -22,10 +23,15 @@ config=$root/deploy/hookline.yaml
 mkdir -p "$state/logs" "$state/data"
 source scripts/lib/broker.sh
 source scripts/lib/haproxy.sh
+source scripts/lib/config.sh
+
+# The consumer services: NAME PORT lines, from the configuration.
+service_list=$(config_services "$config") || exit 1
+services=$(awk '{print $1}' <<<"$service_list")
 
 [[ $gateways =~ ^[1-9][0-9]?$ ]] || { echo "run: GATEWAYS must be 1..99, got $gateways" >&2; exit 2; }
 command -v haproxy >/dev/null || { echo "run: haproxy is missing (scripts/setup.sh --run installs it)" >&2; exit 1; }
-for role in gateway orders payments ci monitor ""; do
+for role in gateway $services monitor ""; do
   executable=$bin/hookline${role:+-$role}
   [ -x "$executable" ] || { echo "run: $executable is missing (make run builds it)" >&2; exit 1; }
 done
@@ -71,7 +77,7 @@ fi
 # Ports: the load balancer, the gateways behind it, and what the configuration gives the
 # services and the monitor. Refuse to start over a port something else holds.
 gateway_port() { echo $((8100 + $1)); }
-service_ports=(8091 8092 8093 8099)
+service_ports=($(awk '{print $2}' <<<"$service_list") 8099)
 for port in "$lb_port" $(for i in $(seq "$gateways"); do gateway_port "$i"; done) "${service_ports[@]}"; do
   if [ "$(free_loopback_port "$port")" != "$port" ]; then
     echo "run: 127.0.0.1:$port is taken (is another \`make run\` up?)" >&2
@@ -190,12 +196,12 @@ haproxy_config "$lb_port" "$backends" >"$state/haproxy.cfg"
 start haproxy haproxy -db -f "$state/haproxy.cfg"
 wait_healthy haproxy "http://127.0.0.1:$lb_port/healthz"
 
-for service in orders payments ci; do
+for service in $services; do
   start "$service" "$bin/hookline-$service" --config "$config"
 done
-wait_healthy orders http://127.0.0.1:8091/healthz
-wait_healthy payments http://127.0.0.1:8092/healthz
-wait_healthy ci http://127.0.0.1:8093/healthz
+while read -r service port; do
+  wait_healthy "$service" "http://127.0.0.1:$port/healthz"
+done <<<"$service_list"
 start monitor "$bin/hookline-monitor" --config "$config" "${monitor_gateways[@]}"
 wait_healthy monitor http://127.0.0.1:8099/healthz
 
@@ -204,9 +210,10 @@ cat <<MSG
 Hookline is running (Ctrl-C stops it). State: $state (make clean-state wipes it)
   load balancer     http://127.0.0.1:$lb_port     HAProxy over $gateways gateway(s): 127.0.0.1:$(gateway_port 1)..$(gateway_port "$gateways")
                     POST /webhooks/{github,stripe,shop,gitlab,legacy}; /healthz /readyz /metrics
-  orders            http://127.0.0.1:8091/orders
-  payments          http://127.0.0.1:8092/payments
-  ci                http://127.0.0.1:8093/builds
+$(while read -r service port; do
+    case $service in orders) page=/orders ;; payments) page=/payments ;; ci) page=/builds ;; *) page= ;; esac
+    printf '  %-17s http://127.0.0.1:%s%s\n' "$service" "$port" "$page"
+  done <<<"$service_list")
   monitor           http://127.0.0.1:8099     lag per group, topic and partition; /metrics
   embedded broker   $KAFKA_BROKERS (memory only: empty at each start)
   logs              $state/logs/

@@ -167,7 +167,7 @@ struct ConfigurationTests {
         let local = try HooklineConfiguration.load(path: path, environment: ["KAFKA_BROKERS": "127.0.0.1:9092"])
         #expect(local.kafka.brokers == "127.0.0.1:9092")
         #expect(local.kafka.replicationFactor == -1)
-        #expect(Set(local.services.keys) == ["orders", "payments", "ci"])
+        #expect(Set(local.services.keys).isSuperset(of: ["orders", "payments", "ci"]))
         let cluster = try HooklineConfiguration.load(path: path, environment: ["KAFKA_BROKERS": "kafka-1:9092", "KAFKA_REPLICATION_FACTOR": "3"])
         #expect(cluster.kafka.replicationFactor == 3)
     }

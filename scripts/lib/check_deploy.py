@@ -251,6 +251,9 @@ def check_parity(prod, merged, config, config_vars):
         executables = set(services.values())
         for name, executable in sorted(expected.items()):
             check(executable in executables, f"{label}: no service runs {executable} (make run starts it)")
+        # scripts/compose.sh starts the consumer services by their names in hookline.yaml.
+        for name in config.get("services", {}):
+            check(services.get(name) == f"hookline-{name}", f"{label}: the service running hookline-{name} should be named {name}, as in deploy/hookline.yaml (scripts/compose.sh starts it by that name)")
         # The load balancer and the broker.
         check(any("haproxy" in " ".join(command_of(s)) or "haproxy" in str(s.get("image", "")) for s in running(compose).values()),
               f"{label}: no HAProxy load balancer")
@@ -273,7 +276,10 @@ def check_parity(prod, merged, config, config_vars):
     config_ports = {"hookline-gateway": int(config["gateway"]["listen"].rsplit(":", 1)[1]),
                     "hookline-monitor": int(config["monitor"]["listen"].rsplit(":", 1)[1])}
     for name, section in config.get("services", {}).items():
-        config_ports[f"hookline-{name}"] = int(section["listen"].rsplit(":", 1)[1])
+        # Without listen a service takes its built-in port, which make run cannot know either.
+        check("listen" in (section or {}), f"deploy/hookline.yaml: services.{name} has no listen (make run and compose start it on that port)")
+        if "listen" in (section or {}):
+            config_ports[f"hookline-{name}"] = int(section["listen"].rsplit(":", 1)[1])
     published = set()
     for service in prod["services"].values():
         published |= {host for host, _ in published_ports(service)}
