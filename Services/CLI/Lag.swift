@@ -60,7 +60,11 @@ struct Lag: AsyncParsableCommand {
         try await self.output.reporting {
             let configuration = try self.cluster.load()
             let reader = LagReader(admin: try self.cluster.admin(configuration))
-            var tracker = LagTracker(evaluator: StatusEvaluator(window: TimeInterval(configuration.monitor.windowSeconds)))
+            // A watch shows every group it has seen, idle ones too (the monitor lets those go
+            // after the window): `--group G` would otherwise say "no consumer groups" of a G that
+            // is there, caught up and without members.
+            let window = TimeInterval(configuration.monitor.windowSeconds)
+            var tracker = LagTracker(evaluator: StatusEvaluator(window: window, expireAfter: .infinity))
             var recordTimes = RecordTimes(kafka: self.cluster.kafka(configuration), logger: .cli)
             while true {
                 let snapshot: LagSnapshot

@@ -124,6 +124,9 @@ package struct LagTracker: Sendable {
         }
         let kept = track.samples.filter { unread.contains($0.key) && samples[$0.key] == nil }
         let keptStatuses = track.statuses.filter { kept[$0.key] != nil }
+        // Lag last seen on a partition read no more is lag still: the group is not idle, and does
+        // not expire while its service is down and a leader is too.
+        if kept.values.contains(where: { ($0.last?.lag ?? 0) > 0 }) { active = true }
         track.samples = samples.merging(kept) { current, _ in current }
         track.statuses = statuses.merging(keptStatuses) { current, _ in current }
         if active { track.lastActivity = now }

@@ -87,6 +87,29 @@ struct ReportTests {
         #expect(after.partitions.first { $0.partition == 0 }?.judged == true)
     }
 
+    @Test("a group with no members whose lagging partition cannot be read stays, STOPPED, past the window: its page does not clear while its service is down")
+    func stoppedGroupWithAnUnreadablePartitionStays() throws {
+        var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
+        // Partition 0 stuck at 10 with lag, partition 1 caught up, no member: STOPPED.
+        func look(_ second: Double, unreadable: Bool = false) -> LagReport {
+            var look = snapshot(at: second, groups: [group("g", members: 0, [("t", 0, 10, 50), ("t", 1, 7, 7)])])
+            if unreadable {
+                look.groups[0].partitions.removeAll { $0.partition == 0 }
+                look.topics = look.topics.map { topic in
+                    TopicOffsets(topic: topic.topic, ends: topic.ends.filter { $0.key != 0 }, unreadable: [0: "Broker: Leader not available (LEADER_NOT_AVAILABLE)"])
+                }
+            }
+            return tracker.record(look)
+        }
+        var report = look(0)
+        for second in stride(from: 5.0, through: 40, by: 5) { report = look(second) }
+        #expect(report.groups.first?.status == .stopped)
+        // Four windows with partition 0 unread: the rest of the group is idle, but it has lag.
+        for second in stride(from: 45.0, through: 160, by: 5) { report = look(second, unreadable: true) }
+        #expect(report.groups.map(\.group) == ["g"], "not expired")
+        #expect(report.groups.first?.status == .stopped)
+    }
+
     @Test("a group that cannot be read (its coordinator down) is named and shown as at its last look, status included, and keeps its history: judged at once when it can be read again")
     func unreadableGroupShownAsLastSeen() throws {
         var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))

@@ -65,7 +65,7 @@ struct MonitorCheckTests {
 }
 
 /// Writes `yaml` to a fresh file and returns its path.
-private func writeConfiguration(_ yaml: String) throws -> String {
+func writeConfiguration(_ yaml: String) throws -> String {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("monitor-check"))
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let path = directory.appendingPathComponent("hookline.yaml").path

@@ -172,6 +172,25 @@ struct MonitorIntegrationTests {
         await gateway.stop()
     }
 
+    @Test("hookline lag --watch keeps showing a group caught up and without members past the window, which the monitor lets go: --group G does not turn into \"no consumer groups\"")
+    func watchKeepsAnIdleGroup() async throws {
+        let broker = try await TestKafka.broker()
+        let admin = try TestKafka.admin(broker)
+        let topic = TestKafka.uniqueName("idle")
+        let group = TestKafka.uniqueName("idle-group")
+        try await admin.createTopics([.init(name: topic, partitions: 1)])
+        let producer = try TestKafka.producer(broker)
+        _ = try await producer.send(topic: topic, key: Array("one".utf8), value: Array("the only record".utf8))
+        await producer.shutdown()
+        try await admin.alterCommittedOffsets(group: group, offsets: [TopicPartition(topic: topic, partition: 0): 1])
+        let config = try writeConfiguration(#"kafka: { brokers: "\#(broker.bootstrapServers)" }"# + "\nmonitor: { interval_seconds: 1, window_seconds: 1 }")
+
+        let watched = try await run(try builtBinary("hookline"), ["lag", "--config", config, "--group", group, "--json", "--watch", "--interval", "0.5"], timeout: .seconds(4))
+        let looks = try watched.stdout.split(separator: "\n").map { try LagReport.decoder().decode(LagReport.self, from: Data($0.utf8)) }
+        #expect(looks.count >= 4, "\(watched)")
+        #expect(looks.allSatisfy { $0.groups.map(\.group) == [group] && $0.groups.first?.lag == 0 }, "\(looks.map { $0.groups.map(\.group) })")
+    }
+
     @Test("time lag: the monitor's estimate is how long ago the first unconsumed record was written")
     func timeLag() async throws {
         let broker = try await monitorBroker()
