@@ -51,14 +51,8 @@ struct ReportTests {
         var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
         // Partition 0 stuck at 10 with lag and a member: STALLED once the window is covered.
         func look(_ second: Double, unreadable: Bool = false) -> LagReport {
-            var look = snapshot(at: second, groups: [group("g", members: 1, [("t", 0, 10, 50), ("t", 1, 7 + Int64(second), 7 + Int64(second))])])
-            if unreadable {
-                look.groups[0].partitions.removeAll { $0.partition == 0 }
-                look.topics = look.topics.map { topic in
-                    TopicOffsets(topic: topic.topic, ends: topic.ends.filter { $0.key != 0 }, unreadable: [0: "Broker: Leader not available (LEADER_NOT_AVAILABLE)"])
-                }
-            }
-            return tracker.record(look)
+            let look = snapshot(at: second, groups: [group("g", members: 1, [("t", 0, 10, 50), ("t", 1, 7 + Int64(second), 7 + Int64(second))])])
+            return tracker.record(unreadable ? look.leavingOut(partition: 0) : look)
         }
         var report = look(0)
         for second in stride(from: 5.0, through: 40, by: 5) { report = look(second) }
@@ -92,14 +86,8 @@ struct ReportTests {
         var tracker = LagTracker(evaluator: StatusEvaluator(window: 30))
         // Partition 0 stuck at 10 with lag, partition 1 caught up, no member: STOPPED.
         func look(_ second: Double, unreadable: Bool = false) -> LagReport {
-            var look = snapshot(at: second, groups: [group("g", members: 0, [("t", 0, 10, 50), ("t", 1, 7, 7)])])
-            if unreadable {
-                look.groups[0].partitions.removeAll { $0.partition == 0 }
-                look.topics = look.topics.map { topic in
-                    TopicOffsets(topic: topic.topic, ends: topic.ends.filter { $0.key != 0 }, unreadable: [0: "Broker: Leader not available (LEADER_NOT_AVAILABLE)"])
-                }
-            }
-            return tracker.record(look)
+            let look = snapshot(at: second, groups: [group("g", members: 0, [("t", 0, 10, 50), ("t", 1, 7, 7)])])
+            return tracker.record(unreadable ? look.leavingOut(partition: 0) : look)
         }
         var report = look(0)
         for second in stride(from: 5.0, through: 40, by: 5) { report = look(second) }

@@ -28,3 +28,16 @@ func snapshot(at second: Double, groups: [GroupOffsets]) -> LagSnapshot {
     }
     return LagSnapshot(takenAt: at(second), groups: groups, topics: ends.map { TopicOffsets(topic: $0.key, ends: $0.value) })
 }
+
+extension LagSnapshot {
+    /// The same look with partition `partition` of every topic left out, its end offset unread
+    /// (its leader down), as ``LagReader`` reports it.
+    func leavingOut(partition: Int32) -> LagSnapshot {
+        var look = self
+        for index in look.groups.indices { look.groups[index].partitions.removeAll { $0.partition == partition } }
+        look.topics = look.topics.map { topic in
+            TopicOffsets(topic: topic.topic, ends: topic.ends.filter { $0.key != partition }, unreadable: [partition: "Broker: Leader not available (LEADER_NOT_AVAILABLE)"])
+        }
+        return look
+    }
+}
