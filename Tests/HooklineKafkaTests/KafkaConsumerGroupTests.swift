@@ -34,19 +34,6 @@ final class RecordingListener: KafkaRebalanceListener {
     }
 }
 
-/// Produces records `value-0` … `value-<count-1>`, keyed so they spread over the partitions;
-/// returns the numbers written to each partition, in offset order.
-func produceNumbered(_ broker: EmbeddedBroker, topic: String, count: Int) async throws -> [Int32: [Int]] {
-    let producer = try TestKafka.producer(broker)
-    var written: [Int32: [Int]] = [:]
-    for index in 0..<count {
-        let report = try await producer.send(topic: topic, key: Array("k\(index)".utf8), value: Array("value-\(index)".utf8))
-        written[report.partition, default: []].append(index)
-    }
-    await producer.shutdown()
-    return written
-}
-
 /// How many times each record number was processed.
 final class Tally: Sendable {
     private let counts = Mutex<[Int: Int]>([:])

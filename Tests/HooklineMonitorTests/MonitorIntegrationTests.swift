@@ -179,9 +179,7 @@ struct MonitorIntegrationTests {
         let topic = TestKafka.uniqueName("idle")
         let group = TestKafka.uniqueName("idle-group")
         try await admin.createTopics([.init(name: topic, partitions: 1)])
-        let producer = try TestKafka.producer(broker)
-        _ = try await producer.send(topic: topic, key: Array("one".utf8), value: Array("the only record".utf8))
-        await producer.shutdown()
+        _ = try await produceNumbered(broker, topic: topic, count: 1)
         try await admin.alterCommittedOffsets(group: group, offsets: [TopicPartition(topic: topic, partition: 0): 1])
         let config = try writeConfiguration(#"kafka: { brokers: "\#(broker.bootstrapServers)" }"# + "\nmonitor: { interval_seconds: 1, window_seconds: 1 }")
 

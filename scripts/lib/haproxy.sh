@@ -5,12 +5,12 @@
 # again anyway, and event ids absorb it; a body announced over gateway.max_body_bytes refused
 # before it is read) with fixed addresses instead of compose's DNS.
 # SERVERS are `server NAME HOST:PORT check` lines; BACKEND_EXTRA, more lines for the backend.
+source "$(dirname "${BASH_SOURCE[0]}")/config.sh"   # config_max_body_bytes
 haproxy_config() {
   local lb_port=$1 servers=$2 extra=${3:-}
   # The gateways' limit, refused here before any of the body is read, as deploy/haproxy/haproxy.cfg does.
   local max_body
-  max_body=$(awk '/^ *max_body_bytes:/ {print $2; exit}' "$(dirname "${BASH_SOURCE[0]}")/../../deploy/hookline.yaml")
-  [[ $max_body =~ ^[0-9]+$ ]] || { echo "haproxy_config: no gateway.max_body_bytes in deploy/hookline.yaml" >&2; return 1; }
+  max_body=$(config_max_body_bytes) || return 1
   cat <<CFG
 global
     log stderr format short local0 warning
